@@ -1,0 +1,42 @@
+using Google.Protobuf;
+using NeuralStyle.Engine;
+using NeuralStyle.Graphs;
+using NeuralStyle.Model;
+using NeuralStyle.Weights;
+
+namespace NeuralStyle.Cli.Commands;
+
+/// <summary>The <c>model</c> verb.</summary>
+internal static class ModelCommand
+{
+    public static int Run(ModelOptions o, TextWriter output)
+    {
+        if (o.Action != "export")
+        {
+            throw new UserInputException($"Unknown model action '{o.Action}'; the action is: export.");
+        }
+
+        var shared = new RenderOptions
+        {
+            Weights = o.Weights, Preprocess = o.Preprocess, Pooling = o.Pooling, StyleLayers = o.StyleLayers, ContentLayers = o.ContentLayers,
+            Size = 1, StyleScale = 1, Iterations = 1, Device = "cpu", Init = "content",
+        };
+        ProblemFactory.CheckArguments(shared);
+        if (File.Exists(o.OutDir))
+        {
+            throw new UserInputException($"--out-dir '{o.OutDir}' is a file; name a folder.");
+        }
+
+        Directory.CreateDirectory(o.OutDir);
+        NetworkWeights weights = WeightSource.Resolve(o.Weights, output.WriteLine);
+        LossSettings loss = ProblemFactory.LossOf(shared);
+        PreprocessPreset preprocess = ProblemFactory.PreprocessOf(shared) ?? weights.Preprocess;
+        NetworkWeights cut = weights.TruncatedAt(loss.DeepestTap(weights.Architecture));
+        string forward = Path.Combine(o.OutDir, "forward.onnx");
+        string backward = Path.Combine(o.OutDir, "backward.onnx");
+        AtomicFile.Write(forward, s => ForwardGraphBuilder.Build(cut, preprocess, loss.Pooling).WriteTo(s));
+        AtomicFile.Write(backward, s => BackwardGraphBuilder.Build(cut, preprocess, loss.Pooling, loss.Taps).WriteTo(s));
+        output.WriteLine($"Wrote {forward} and {backward} ({cut.Identity}, {preprocess} preprocessing, {loss.Pooling} pooling, up to {cut.Architecture.Layers[^1].ReluName}).");
+        return 0;
+    }
+}

@@ -1,0 +1,143 @@
+using System.Globalization;
+using NeuralStyle.Engine;
+using NeuralStyle.Imaging;
+using NeuralStyle.Model;
+using NeuralStyle.Weights;
+
+namespace NeuralStyle.Cli.Commands;
+
+/// <summary>
+/// Turns the shared command-line options into a <see cref="StyleProblem"/>. Every cheap check runs first, so a
+/// bad argument is refused in one sentence before any image is decoded or any weight is loaded.
+/// </summary>
+internal static class ProblemFactory
+{
+    /// <summary>The example content image the built-in job renders.</summary>
+    public static string DefaultContent => Path.Combine(AppContext.BaseDirectory, "examples", "content-cat-chelsea.png");
+
+    /// <summary>The example style image the built-in job renders.</summary>
+    public static string DefaultStyle => Path.Combine(AppContext.BaseDirectory, "examples", "style-van-gogh-starry-night.jpg");
+
+    /// <summary>Checks the options that need no file access; throws <see cref="UserInputException"/>.</summary>
+    public static void CheckArguments(OptimizationOptions o)
+    {
+        Require(o.Size is >= 1 and <= 16384, $"--size must be between 1 and 16384 pixels, not {o.Size}.");
+        Require(double.IsFinite(o.StyleScale) && o.StyleScale is > 0 and <= 16, $"--style-scale must be > 0 and ≤ 16, not {o.StyleScale}.");
+        Require(o.Iterations >= 1, $"--iterations must be at least 1, not {o.Iterations}.");
+        Require(o.PrintEvery >= 0, $"--print-every must be ≥ 0, not {o.PrintEvery}.");
+        _ = ParseDevice(o.Device);
+        _ = ParsePooling(o.Pooling);
+        _ = ParsePreprocess(o.Preprocess);
+        _ = Loss(o);
+    }
+
+    /// <summary>Loads images and weights and assembles the problem; <paramref name="notice"/> receives one-line notices.</summary>
+    public static StyleProblem Build(OptimizationOptions o, Action<string> notice)
+    {
+        CheckArguments(o);
+        string contentPath = o.Content ?? DefaultContent;
+        string[] stylePaths = o.Styles.Any() ? o.Styles.ToArray() : [DefaultStyle];
+        RgbImage content = ImageFiles.Load(contentPath, o.Size);
+        int styleSide = Math.Max(1, (int)Math.Round(o.Size * o.StyleScale));
+        RgbImage[] styles = stylePaths.Select(p => ImageFiles.Load(p, styleSide)).ToArray();
+        RgbImage? initial = o.Init switch
+        {
+            "content" => null,
+            "random" => RgbImage.Noise(content.Width, content.Height, o.Seed),
+            string file => ImageFiles.LoadExact(file, content.Width, content.Height),
+        };
+
+        return new StyleProblem
+        {
+            Content = content,
+            Styles = styles,
+            StyleBlend = o.StyleBlend.Any() ? o.StyleBlend.ToArray() : null,
+            Initial = initial,
+            Weights = WeightSource.Resolve(o.Weights, notice),
+            Preprocess = ParsePreprocess(o.Preprocess),
+            Loss = Loss(o),
+        };
+    }
+
+    public static DeviceKind ParseDevice(string text) => text switch
+    {
+        "auto" => DeviceKind.Auto,
+        "cpu" => DeviceKind.Cpu,
+        "cuda" => DeviceKind.Cuda,
+        _ => throw new UserInputException($"--device must be auto, cpu or cuda, not '{text}'."),
+    };
+
+    private static PoolingMode ParsePooling(string text) => text switch
+    {
+        "max" => PoolingMode.Max,
+        "avg" or "average" => PoolingMode.Average,
+        _ => throw new UserInputException($"--pooling must be max or avg, not '{text}'."),
+    };
+
+    /// <summary>The loss settings the options describe.</summary>
+    public static LossSettings LossOf(OptimizationOptions o) => Loss(o);
+
+    /// <summary>The preprocessing the options ask for, or null for the weights' own.</summary>
+    public static PreprocessPreset? PreprocessOf(OptimizationOptions o) => ParsePreprocess(o.Preprocess);
+
+    private static PreprocessPreset? ParsePreprocess(string? text) => text switch
+    {
+        null => null,
+        "caffe" => PreprocessPreset.Caffe,
+        "torchvision" => PreprocessPreset.Torchvision,
+        _ => throw new UserInputException($"--preprocess must be caffe or torchvision, not '{text}'."),
+    };
+
+    private static LossSettings Loss(OptimizationOptions o)
+    {
+        var settings = new LossSettings
+        {
+            StyleLayers = ParseLayerList(o.StyleLayers, "--style-layers", allowWeights: true),
+            ContentLayers = ParseLayerList(o.ContentLayers, "--content-layers", allowWeights: false).Select(l => l.ReluName).ToArray(),
+            ContentWeight = o.ContentWeight,
+            StyleWeight = o.StyleWeight,
+            TvWeight = o.TvWeight,
+            Pooling = ParsePooling(o.Pooling),
+        };
+        if (settings.Validate(NetworkArchitecture.Vgg19) is string problem)
+        {
+            throw new UserInputException(problem);
+        }
+
+        return settings;
+    }
+
+    private static LayerWeight[] ParseLayerList(string text, string option, bool allowWeights)
+    {
+        var layers = new List<LayerWeight>();
+        foreach (string item in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            string[] parts = item.Split(':');
+            double weight = 1.0;
+            if (parts.Length > 2 || (parts.Length == 2 && (!allowWeights
+                || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out weight))))
+            {
+                throw new UserInputException(allowWeights
+                    ? $"{option}: '{item}' is not LAYER or LAYER:WEIGHT (e.g. relu3_1:0.5)."
+                    : $"{option}: '{item}' is not a layer name (e.g. relu4_2).");
+            }
+
+            if (NetworkArchitecture.Vgg19.FindRelu(parts[0]) is null)
+            {
+                throw new UserInputException($"{option}: unknown layer '{parts[0]}'; the layers are {string.Join(", ", NetworkArchitecture.Vgg19.ReluNames)}.");
+            }
+
+            layers.Add(new LayerWeight(parts[0], weight));
+        }
+
+        return layers.ToArray();
+    }
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new UserInputException(message);
+        }
+    }
+}

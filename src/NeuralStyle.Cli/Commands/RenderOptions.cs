@@ -1,0 +1,19 @@
+using CommandLine;
+
+namespace NeuralStyle.Cli.Commands;
+
+[Verb("render", HelpText = "Render the content image in the style of the style image(s).")]
+internal sealed class RenderOptions : OptimizationOptions
+{
+    [Option("out", Default = "out/render.png", HelpText = "Output image; PNG, JPEG or WebP by extension.")]
+    public string Out { get; set; } = "";
+
+    [Option("lr", Default = 10.0, HelpText = "Adam learning rate in 0..255 pixel units.")]
+    public double LearningRate { get; set; }
+
+    [Option("save-every", Default = 0, HelpText = "Also save the image every N iterations, as OUT_NNNNN.EXT (0: never).")]
+    public int SaveEvery { get; set; }
+
+    [Option("loss-log", HelpText = "Write the loss per iteration to this CSV file (iteration,total,content,style,tv,elapsed_s).")]
+    public string? LossLog { get; set; }
+}

@@ -1,0 +1,73 @@
+using CommandLine;
+using CommandLine.Text;
+using NeuralStyle.Cli.Commands;
+
+namespace NeuralStyle.Cli;
+
+/// <summary>The <c>neuralstyle</c> command line. Exit codes: 0 done, 1 internal error or divergence, 2 a user's mistake.</summary>
+public static class Program
+{
+    /// <summary>Entry point; see <see cref="Run"/>.</summary>
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error, interactive: !Console.IsOutputRedirected);
+
+    /// <summary>Runs one command line; what a console would show goes to <paramref name="output"/> and <paramref name="error"/>.</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error, bool interactive)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        using var parser = new Parser(s =>
+        {
+            s.HelpWriter = null;
+            s.CaseInsensitiveEnumValues = true;
+        });
+        ParserResult<object> parsed = parser.ParseArguments<RenderOptions, ModelOptions>(args);
+        if (parsed is NotParsed<object> notParsed)
+        {
+            return ExplainParseFailure(notParsed, output, error);
+        }
+
+        object options = ((Parsed<object>)parsed).Value;
+        bool verbose = options is OptimizationOptions { Verbose: true } or ModelOptions { Verbose: true };
+        try
+        {
+            return options switch
+            {
+                RenderOptions render => RenderCommand.Run(render, output, interactive),
+                ModelOptions model => ModelCommand.Run(model, output),
+                _ => throw new InvalidOperationException($"No command for {options.GetType().Name}."),
+            };
+        }
+        catch (UserInputException e)
+        {
+            error.WriteLine(verbose ? e.ToString() : e.Message);
+            return 2;
+        }
+#pragma warning disable CA1031 // The top level turns any failure into one line and exit code 1, never a stack trace.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            error.WriteLine(verbose ? e.ToString() : $"Internal error: {e.Message} (run with --verbose for details).");
+            return 1;
+        }
+    }
+
+    private static int ExplainParseFailure(NotParsed<object> result, TextWriter output, TextWriter error)
+    {
+        var errors = result.Errors.ToList();
+        if (errors.Any(e => e.Tag is ErrorType.HelpRequestedError or ErrorType.HelpVerbRequestedError or ErrorType.VersionRequestedError))
+        {
+            output.WriteLine(HelpText.AutoBuild(result, h => HelpText.DefaultParsingErrorsHandler(result, h), e => e));
+            return 0;
+        }
+
+        if (errors.Any(e => e.Tag == ErrorType.NoVerbSelectedError))
+        {
+            error.WriteLine("Name a command: render or model (add --help to see the options).");
+            return 2;
+        }
+
+        SentenceBuilder sentences = SentenceBuilder.Create();
+        string first = sentences.FormatError(errors[0]).TrimEnd('.');
+        error.WriteLine($"{first}. Run with --help to see the options.");
+        return 2;
+    }
+}

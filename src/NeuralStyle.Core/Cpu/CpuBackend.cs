@@ -1,0 +1,316 @@
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+using NeuralStyle.Engine;
+using NeuralStyle.Graphs;
+using NeuralStyle.Model;
+using NeuralStyle.Runtime;
+
+namespace NeuralStyle.Cpu;
+
+/// <summary>
+/// The CPU backend: the forward and backward graphs on ONNX Runtime's CPU provider, bound once to pinned host
+/// buffers; style products on ONNX Runtime's MatMul; the rest in <see cref="CpuKernels"/>.
+/// </summary>
+public sealed class CpuBackend : IStyleBackend
+{
+    private readonly NetworkWeights _weights;
+    private readonly LossSettings _loss;
+    private readonly AdamSettings _adam;
+    private readonly InferenceSession _forward;
+    private readonly InferenceSession _backward;
+    private readonly InferenceSession _gram;
+    private readonly InferenceSession _apply;
+    private readonly RunOptions _runOptions = new();
+    private LoopBuffers? _loop;
+
+    /// <summary>Builds the graphs for <paramref name="weights"/> (truncated at the deepest tap of <paramref name="loss"/>) and opens their sessions.</summary>
+    public CpuBackend(NetworkWeights weights, PreprocessPreset preprocess, LossSettings loss, AdamSettings adam)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(loss);
+        _loss = loss;
+        _adam = adam;
+        _weights = weights.TruncatedAt(loss.DeepestTap(weights.Architecture));
+        _forward = OrtRuntime.CreateCpuSession(ForwardGraphBuilder.Build(_weights, preprocess, loss.Pooling).ToByteArray());
+        _backward = OrtRuntime.CreateCpuSession(BackwardGraphBuilder.Build(_weights, preprocess, loss.Pooling, loss.Taps).ToByteArray());
+        _gram = OrtRuntime.CreateCpuSession(ProductGraphBuilder.Gram());
+        _apply = OrtRuntime.CreateCpuSession(ProductGraphBuilder.Apply());
+    }
+
+    /// <inheritdoc/>
+    public string Description => $"CPU (ONNX Runtime {OrtEnv.Instance().GetVersionString()}, {Environment.ProcessorCount} threads)";
+
+    /// <inheritdoc/>
+    public IReadOnlyDictionary<string, FeatureMap> Features(float[] image, int height, int width, IEnumerable<string> layers)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        string[] names = layers.Distinct().ToArray();
+        using var input = OrtValue.CreateTensorValueFromMemory(image, [1, 3, height, width]);
+        using IDisposableReadOnlyCollection<OrtValue> outputs = _forward.Run(_runOptions, [GraphNames.Image], [input], names);
+        var result = new Dictionary<string, FeatureMap>();
+        for (int i = 0; i < names.Length; i++)
+        {
+            ConvLayer layer = _weights.Architecture.FindRelu(names[i])!;
+            var (h, w) = NetworkArchitecture.SpatialSize(layer.Block, height, width);
+            result[names[i]] = new FeatureMap(layer.OutChannels, h, w, outputs[i].GetTensorDataAsSpan<float>().ToArray());
+        }
+
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public float[] Gram(FeatureMap features)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        using var input = OrtValue.CreateTensorValueFromMemory(features.Data, [1, features.Channels, features.Positions]);
+        using IDisposableReadOnlyCollection<OrtValue> outputs = _gram.Run(_runOptions, [ProductGraphBuilder.Features], [input], [ProductGraphBuilder.Result]);
+        float[] gram = outputs[0].GetTensorDataAsSpan<float>().ToArray();
+        float scale = 1f / ((float)features.Channels * features.Positions);
+        for (int i = 0; i < gram.Length; i++)
+        {
+            gram[i] *= scale;
+        }
+
+        return gram;
+    }
+
+    /// <inheritdoc/>
+    public void Start(StyleTargets targets, OptimizerState initial, int height, int width, IReadOnlyList<double> learningRates)
+    {
+        ArgumentNullException.ThrowIfNull(targets);
+        ArgumentNullException.ThrowIfNull(initial);
+        ArgumentNullException.ThrowIfNull(learningRates);
+        _loop?.Dispose();
+        _loop = new LoopBuffers(this, targets, height, width, learningRates.ToArray());
+        _loop.Load(initial);
+    }
+
+    /// <inheritdoc/>
+    public IterationLosses[] Iterate(IReadOnlyList<bool>? frozen = null)
+    {
+        LoopBuffers loop = _loop ?? throw new InvalidOperationException("Call Start before Iterate.");
+        return loop.Step(frozen);
+    }
+
+    /// <inheritdoc/>
+    public OptimizerState ReadState()
+    {
+        LoopBuffers loop = _loop ?? throw new InvalidOperationException("Call Start before ReadState.");
+        return loop.Save();
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _loop?.Dispose();
+        _forward.Dispose();
+        _backward.Dispose();
+        _gram.Dispose();
+        _apply.Dispose();
+        _runOptions.Dispose();
+    }
+
+    /// <summary>Every buffer and binding of the optimization loop, allocated and bound once.</summary>
+    private sealed class LoopBuffers : IDisposable
+    {
+        private readonly CpuBackend _owner;
+        private readonly StyleTargets _targets;
+        private readonly int _batch, _height, _width;
+        private readonly double[] _learningRates;
+        private readonly PinnedTensor<float> _image, _gradient, _m, _v;
+        private readonly Dictionary<string, PinnedTensor<float>> _activations = [];
+        private readonly Dictionary<string, PinnedTensor<float>> _seeds = [];
+        private readonly List<PinnedTensor<long>> _indices = [];
+        private readonly List<StyleTerm> _styleTerms = [];
+        private readonly List<OrtIoBinding> _bindings = [];
+        private readonly OrtIoBinding _forwardBinding, _backwardBinding;
+        private readonly int[] _steps;
+
+        public LoopBuffers(CpuBackend owner, StyleTargets targets, int height, int width, double[] learningRates)
+        {
+            _owner = owner;
+            _targets = targets;
+            _batch = learningRates.Length;
+            _height = height;
+            _width = width;
+            _learningRates = learningRates;
+            _steps = new int[_batch];
+            _image = new PinnedTensor<float>(_batch, 3, height, width);
+            _gradient = new PinnedTensor<float>(_batch, 3, height, width);
+            _m = new PinnedTensor<float>(_batch, 3, height, width);
+            _v = new PinnedTensor<float>(_batch, 3, height, width);
+
+            _forwardBinding = Bind(owner._forward);
+            _backwardBinding = Bind(owner._backward);
+            _forwardBinding.BindInput(GraphNames.Image, _image.Value);
+            _backwardBinding.BindOutput(GraphNames.ImageGradient, _gradient.Value);
+
+            ConvLayer? previous = null;
+            foreach (ConvLayer layer in owner._weights.Architecture.Layers)
+            {
+                var (h, w) = NetworkArchitecture.SpatialSize(layer.Block, height, width);
+                if (owner._loss.Pooling == PoolingMode.Max && previous is not null && previous.Block != layer.Block)
+                {
+                    var indices = new PinnedTensor<long>(_batch, previous.OutChannels, h, w);
+                    _indices.Add(indices);
+                    _forwardBinding.BindOutput(GraphNames.PoolIndices(previous.Block), indices.Value);
+                    _backwardBinding.BindInput(GraphNames.PoolIndices(previous.Block), indices.Value);
+                }
+
+                var activation = new PinnedTensor<float>(_batch, layer.OutChannels, h, w);
+                _activations[layer.ReluName] = activation;
+                _forwardBinding.BindOutput(layer.ReluName, activation.Value);
+                _backwardBinding.BindInput(layer.ReluName, activation.Value);
+                if (owner._loss.Taps.Contains(layer.ReluName))
+                {
+                    var seed = new PinnedTensor<float>(_batch, layer.OutChannels, h, w);
+                    _seeds[layer.ReluName] = seed;
+                    _backwardBinding.BindInput(GraphNames.Seed(layer.ReluName), seed.Value);
+                }
+
+                previous = layer;
+            }
+
+            foreach (LayerWeight style in owner._loss.StyleLayers)
+            {
+                _styleTerms.Add(new StyleTerm(this, style, owner._weights.Architecture.FindRelu(style.ReluName)!));
+            }
+        }
+
+        public void Load(OptimizerState state)
+        {
+            if (state.Images.Length != _image.Array.Length)
+            {
+                throw new ArgumentException($"The state holds {state.Images.Length} values; a batch of {_batch} at {_width}×{_height} needs {_image.Array.Length}.");
+            }
+
+            state.Images.CopyTo(_image.Array, 0);
+            state.FirstMoment.CopyTo(_m.Array, 0);
+            state.SecondMoment.CopyTo(_v.Array, 0);
+            state.Steps.CopyTo(_steps, 0);
+        }
+
+        public OptimizerState Save() =>
+            new((int[])_steps.Clone(), (float[])_image.Array.Clone(), (float[])_m.Array.Clone(), (float[])_v.Array.Clone());
+
+        public IterationLosses[] Step(IReadOnlyList<bool>? frozen)
+        {
+            _owner._forward.RunWithBinding(_owner._runOptions, _forwardBinding);
+            var content = new double[_batch];
+            var style = new double[_batch];
+            var tv = new double[_batch];
+
+            // Style seeds are written by the product (=); content seeds then add to them when a layer is both.
+            foreach (StyleTerm term in _styleTerms)
+            {
+                term.Evaluate(style);
+            }
+
+            LossSettings loss = _owner._loss;
+            foreach (string name in loss.ContentLayers)
+            {
+                PinnedTensor<float> f = _activations[name];
+                float[] target = _targets.ContentFeatures[name];
+                double count = f.ItemLength;
+                float gradScale = (float)(loss.ContentWeight * 2.0 / count);
+                bool accumulate = loss.StyleLayers.Any(s => s.ReluName == name);
+                for (int n = 0; n < _batch; n++)
+                {
+                    content[n] += loss.ContentWeight * CpuKernels.ContentDifference(f.Item(n), target, gradScale, _seeds[name].Item(n), accumulate) / count;
+                }
+            }
+
+            _owner._backward.RunWithBinding(_owner._runOptions, _backwardBinding);
+            var losses = new IterationLosses[_batch];
+            Parallel.For(0, _batch, n =>
+            {
+                tv[n] = loss.TvWeight * CpuKernels.TotalVariation(_image.Item(n), 3, _height, _width, (float)loss.TvWeight, _gradient.Item(n));
+                if (frozen is null || !frozen[n])
+                {
+                    _steps[n]++;
+                    CpuKernels.AdamStep(_image.Item(n), _m.Item(n), _v.Item(n), _gradient.Item(n), _steps[n], _learningRates[n], _owner._adam);
+                }
+            });
+            for (int n = 0; n < _batch; n++)
+            {
+                losses[n] = new IterationLosses(content[n], style[n], tv[n]);
+            }
+
+            return losses;
+        }
+
+        public void Dispose()
+        {
+            foreach (OrtIoBinding binding in _bindings)
+            {
+                binding.Dispose();
+            }
+
+            foreach (IDisposable tensor in new IDisposable[] { _image, _gradient, _m, _v }
+                .Concat(_activations.Values).Concat(_seeds.Values).Concat(_indices).Concat(_styleTerms))
+            {
+                tensor.Dispose();
+            }
+        }
+
+        private OrtIoBinding Bind(InferenceSession session)
+        {
+            OrtIoBinding binding = session.CreateIoBinding();
+            _bindings.Add(binding);
+            return binding;
+        }
+
+        /// <summary>One style layer's buffers: the raw product F·Fᵀ and the scaled difference fed back through (G−A)·F.</summary>
+        private sealed class StyleTerm : IDisposable
+        {
+            private readonly LoopBuffers _loop;
+            private readonly LayerWeight _style;
+            private readonly PinnedTensor<float> _product, _difference;
+            private readonly OrtIoBinding _gramBinding, _applyBinding;
+            private readonly int _channels, _positions;
+
+            public StyleTerm(LoopBuffers loop, LayerWeight style, ConvLayer layer)
+            {
+                _loop = loop;
+                _style = style;
+                PinnedTensor<float> activation = loop._activations[style.ReluName];
+                _channels = layer.OutChannels;
+                _positions = activation.ItemLength / _channels;
+                _product = new PinnedTensor<float>(loop._batch, _channels, _channels);
+                _difference = new PinnedTensor<float>(loop._batch, _channels, _channels);
+                OrtValue flat = activation.View(loop._batch, _channels, _positions);
+                _gramBinding = loop.Bind(loop._owner._gram);
+                _gramBinding.BindInput(ProductGraphBuilder.Features, flat);
+                _gramBinding.BindOutput(ProductGraphBuilder.Result, _product.Value);
+                _applyBinding = loop.Bind(loop._owner._apply);
+                _applyBinding.BindInput(ProductGraphBuilder.Difference, _difference.Value);
+                _applyBinding.BindInput(ProductGraphBuilder.Features, flat);
+                _applyBinding.BindOutput(ProductGraphBuilder.Result, loop._seeds[style.ReluName].View(loop._batch, _channels, _positions));
+            }
+
+            /// <summary>Adds sw·w_l·style_l per item to <paramref name="style"/> and writes the seed sw·w_l·4/(C²·C·M)·(G−A)·F.</summary>
+            public void Evaluate(double[] style)
+            {
+                CpuBackend owner = _loop._owner;
+                owner._gram.RunWithBinding(owner._runOptions, _gramBinding);
+                double c = _channels, cm = (double)_channels * _positions;
+                double weight = owner._loss.StyleWeight * _style.Weight;
+                float gramScale = (float)(1.0 / cm);
+                float gradScale = (float)(weight * 4.0 / (c * c * cm));
+                float[] target = _loop._targets.Grams[_style.ReluName];
+                for (int n = 0; n < _loop._batch; n++)
+                {
+                    style[n] += weight * CpuKernels.GramDifference(_product.Item(n), target, gramScale, gradScale, _difference.Item(n)) / (c * c);
+                }
+
+                owner._apply.RunWithBinding(owner._runOptions, _applyBinding);
+            }
+
+            public void Dispose()
+            {
+                _product.Dispose();
+                _difference.Dispose();
+            }
+        }
+    }
+}

@@ -1,0 +1,34 @@
+namespace NeuralStyle.Engine;
+
+/// <summary>
+/// Runs the optimization on one device. The engine decides what to optimize (targets, initial images, learning
+/// rates); a backend owns the buffers, the graphs' sessions and the loss and optimizer kernels. Items of a batch
+/// never mix. Not thread-safe: one caller at a time.
+/// </summary>
+public interface IStyleBackend : IDisposable
+{
+    /// <summary>A short description for logs, e.g. "CPU (ONNX Runtime, 2 threads)".</summary>
+    string Description { get; }
+
+    /// <summary>Runs the forward graph on one RGB image ([3, H, W], 0..255) at its own size and returns the named layers' features.</summary>
+    IReadOnlyDictionary<string, FeatureMap> Features(float[] image, int height, int width, IEnumerable<string> layers);
+
+    /// <summary>G = F Fᵀ / (C·H·W) for one feature map: [C, C].</summary>
+    float[] Gram(FeatureMap features);
+
+    /// <summary>
+    /// Allocates every buffer for a batch of <paramref name="learningRates"/>.Length images of
+    /// <paramref name="height"/> × <paramref name="width"/> and sets the starting state. Buffers are bound once here;
+    /// <see cref="Iterate"/> allocates nothing.
+    /// </summary>
+    void Start(StyleTargets targets, OptimizerState initial, int height, int width, IReadOnlyList<double> learningRates);
+
+    /// <summary>
+    /// One iteration: evaluates the loss of the current images (returned per item, before the update) and takes one
+    /// Adam step. Items flagged in <paramref name="frozen"/> are evaluated but not updated (a diverged item stays put).
+    /// </summary>
+    IterationLosses[] Iterate(IReadOnlyList<bool>? frozen = null);
+
+    /// <summary>A copy of the current optimizer state.</summary>
+    OptimizerState ReadState();
+}

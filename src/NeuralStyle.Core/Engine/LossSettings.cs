@@ -1,0 +1,75 @@
+using NeuralStyle.Model;
+
+namespace NeuralStyle.Engine;
+
+/// <summary>A tapped layer and its weight in the loss.</summary>
+/// <param name="ReluName">The ReLU output the loss reads, e.g. <c>relu4_2</c>.</param>
+/// <param name="Weight">w_l in the style sum (1 by default); content layers use 1.</param>
+public sealed record LayerWeight(string ReluName, double Weight);
+
+/// <summary>
+/// The loss as DESIGN.md defines it: L = cw·Σ content_l + sw·Σ w_l·style_l + tvw·TV(x), per batch item.
+/// </summary>
+public sealed record LossSettings
+{
+    private static readonly LayerWeight[] DefaultStyleLayers =
+        [new("relu1_1", 1.0), new("relu2_1", 1.0), new("relu3_1", 1.0), new("relu4_1", 1.0), new("relu5_1", 1.0)];
+
+    /// <summary>Layers whose Gram matrices are matched; default relu1_1 … relu5_1 with weight 1.</summary>
+    public IReadOnlyList<LayerWeight> StyleLayers { get; init; } = DefaultStyleLayers;
+
+    /// <summary>Layers whose features are matched; default relu4_2.</summary>
+    public IReadOnlyList<string> ContentLayers { get; init; } = ["relu4_2"];
+
+    /// <summary>cw, default 5.</summary>
+    public double ContentWeight { get; init; } = 5.0;
+
+    /// <summary>sw, default 100.</summary>
+    public double StyleWeight { get; init; } = 100.0;
+
+    /// <summary>tvw, default 1e-3.</summary>
+    public double TvWeight { get; init; } = 1e-3;
+
+    /// <summary>Pooling between blocks, default max.</summary>
+    public PoolingMode Pooling { get; init; } = PoolingMode.Max;
+
+    /// <summary>Every tapped layer, style or content, without repeats.</summary>
+    public IReadOnlyList<string> Taps => StyleLayers.Select(l => l.ReluName).Concat(ContentLayers).Distinct().ToArray();
+
+    /// <summary>The deepest tapped layer in <paramref name="architecture"/>: the graphs stop there.</summary>
+    public string DeepestTap(NetworkArchitecture architecture)
+    {
+        ArgumentNullException.ThrowIfNull(architecture);
+        return architecture.Layers.Last(l => Taps.Contains(l.ReluName)).ReluName;
+    }
+
+    /// <summary>Returns a sentence naming what is wrong with these settings for <paramref name="architecture"/>, or null when they are usable.</summary>
+    public string? Validate(NetworkArchitecture architecture)
+    {
+        ArgumentNullException.ThrowIfNull(architecture);
+        string known = string.Join(", ", architecture.ReluNames);
+        foreach (string name in Taps)
+        {
+            if (architecture.FindRelu(name) is null)
+            {
+                return $"Unknown layer '{name}'; the layers are {known}.";
+            }
+        }
+
+        if (Taps.Count == 0)
+        {
+            return "No style or content layer is selected; name at least one.";
+        }
+
+        foreach (var (label, value) in new[] { ("content weight", ContentWeight), ("style weight", StyleWeight), ("tv weight", TvWeight) })
+        {
+            if (!double.IsFinite(value) || value < 0)
+            {
+                return $"The {label} must be a finite number ≥ 0, not {value}.";
+            }
+        }
+
+        LayerWeight? bad = StyleLayers.FirstOrDefault(l => !double.IsFinite(l.Weight) || l.Weight < 0);
+        return bad is null ? null : $"The style layer weight of {bad.ReluName} must be a finite number ≥ 0, not {bad.Weight}.";
+    }
+}

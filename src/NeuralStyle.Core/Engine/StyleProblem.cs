@@ -1,0 +1,57 @@
+using NeuralStyle.Imaging;
+using NeuralStyle.Model;
+
+namespace NeuralStyle.Engine;
+
+/// <summary>
+/// Everything that defines one optimization except the learning rates: the images (already at their working
+/// sizes), the weights and the loss. The images are not copied; do not change them while an engine uses them.
+/// </summary>
+public sealed record StyleProblem
+{
+    /// <summary>The content image; the optimized image has its size.</summary>
+    public required RgbImage Content { get; init; }
+
+    /// <summary>One or more style images, each at its own size.</summary>
+    public required IReadOnlyList<RgbImage> Styles { get; init; }
+
+    /// <summary>Blend weights of the style images' Gram matrices (normalized to sum 1); null means equal weights.</summary>
+    public IReadOnlyList<double>? StyleBlend { get; init; }
+
+    /// <summary>The starting image (content size); null starts from the content image.</summary>
+    public RgbImage? Initial { get; init; }
+
+    /// <summary>The network weights (full table; the engine truncates at the deepest tap).</summary>
+    public required NetworkWeights Weights { get; init; }
+
+    /// <summary>Preprocessing; null uses the weights' own preset.</summary>
+    public PreprocessPreset? Preprocess { get; init; }
+
+    /// <summary>The loss definition.</summary>
+    public LossSettings Loss { get; init; } = new();
+
+    /// <summary>Adam's constants.</summary>
+    public AdamSettings Adam { get; init; } = new();
+
+    /// <summary>The normalized style blend, or a sentence saying what is wrong with it.</summary>
+    public double[] NormalizedBlend()
+    {
+        if (StyleBlend is null)
+        {
+            return Enumerable.Repeat(1.0 / Styles.Count, Styles.Count).ToArray();
+        }
+
+        if (StyleBlend.Count != Styles.Count)
+        {
+            throw new UserInputException($"--style-blend has {StyleBlend.Count} weights for {Styles.Count} style images; give one weight per style image.");
+        }
+
+        if (StyleBlend.Any(b => !double.IsFinite(b) || b < 0) || StyleBlend.Sum() <= 0)
+        {
+            throw new UserInputException("--style-blend weights must be finite, ≥ 0 and not all 0.");
+        }
+
+        double sum = StyleBlend.Sum();
+        return StyleBlend.Select(b => b / sum).ToArray();
+    }
+}

@@ -1,0 +1,136 @@
+using NeuralStyle.Model;
+
+namespace NeuralStyle.Graphs;
+
+/// <summary>
+/// Writes the backward graph: the vector–Jacobian product of the forward graph. Inputs are the seeds dL/dF_l at
+/// the tapped ReLU outputs plus the activations and pool indices the forward graph saved; the output is dL/dx.
+/// Walking from the deepest layer down, each piece is the exact VJP of its forward op:
+/// <list type="bullet">
+/// <item>ReLU: g · [F &gt; 0] (the derivative at 0 is taken as 0, as PyTorch does).</item>
+/// <item>3×3 pad-1 conv: a 3×3 pad-1 conv with the kernel transposed over channels and flipped in space,
+/// W'[i,o,a,b] = W[o,i,2−a,2−b]; a plain Conv is faster than ConvTranspose on ONNX Runtime's CPU provider.</item>
+/// <item>Max pool: scatter g to the saved argmax positions (ScatterElements over the flattened tensor; the
+/// windows do not overlap, so no two updates collide); rows and columns the pool dropped get zero.</item>
+/// <item>Average pool: each input of a window gets g/4 (a depthwise stride-2 ConvTranspose), padded with zeros
+/// back to the input size when it was odd.</item>
+/// <item>Preprocessing: the 1×1 conv with Mᵀ.</item>
+/// </list>
+/// </summary>
+public static class BackwardGraphBuilder
+{
+    /// <summary>Builds the backward model; <paramref name="taps"/> are the ReLU names that receive seeds, and the last layer of the weights must be one of them.</summary>
+    public static Onnx.ModelProto Build(NetworkWeights weights, PreprocessPreset preprocess, PoolingMode pooling, IReadOnlyCollection<string> taps)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(taps);
+        IReadOnlyList<ConvLayer> layers = weights.Architecture.Layers;
+        if (!taps.Contains(layers[^1].ReluName))
+        {
+            throw new ArgumentException($"The graph ends at {layers[^1].ReluName}, which no loss uses; truncate the weights at the deepest tap.", nameof(taps));
+        }
+
+        var w = new OnnxGraphWriter("neuralstyle_backward");
+        foreach (ConvLayer layer in layers)
+        {
+            w.Input(GraphNames.Activation(layer.ReluName), false, "N", layer.OutChannels, $"H{layer.Block}", $"W{layer.Block}");
+        }
+
+        if (pooling == PoolingMode.Max)
+        {
+            foreach (ConvLayer layer in layers.Where(l => l.Block > 1 && l.Index == 1))
+            {
+                w.Input(GraphNames.PoolIndices(layer.Block - 1), true, "N", layer.InChannels, $"H{layer.Block}", $"W{layer.Block}");
+            }
+        }
+
+        foreach (ConvLayer layer in layers.Where(l => taps.Contains(l.ReluName)))
+        {
+            w.Input(GraphNames.Seed(layer.ReluName), false, "N", layer.OutChannels, $"H{layer.Block}", $"W{layer.Block}");
+        }
+
+        string zero = w.Scalar("zero", 0f);
+        string? g = null;
+        for (int i = layers.Count - 1; i >= 0; i--)
+        {
+            ConvLayer layer = layers[i];
+            string activation = GraphNames.Activation(layer.ReluName);
+            if (taps.Contains(layer.ReluName))
+            {
+                string seed = GraphNames.Seed(layer.ReluName);
+                g = g is null ? seed : w.Node("Add", [g, seed], $"{layer.ReluName}_grad_total");
+            }
+
+            string positive = w.Node("Greater", [activation, zero], $"{layer.ReluName}_mask");
+            string gradConv = w.Node("Where", [positive, g!, zero], $"{layer.ConvName}_grad_out");
+            float[] flipped = FlipTranspose(weights.Kernels[i], layer.OutChannels, layer.InChannels);
+            string kernel = w.Initializer(layer.ConvName + "_w_flipped", [layer.InChannels, layer.OutChannels, 3, 3], flipped);
+            g = w.Node("Conv", [gradConv, kernel], $"{layer.ConvName}_grad_in", ForwardGraphBuilder.ConvAttributes());
+
+            if (i > 0 && layers[i - 1].Block != layer.Block)
+            {
+                ConvLayer below = layers[i - 1];
+                g = pooling == PoolingMode.Max
+                    ? MaxPoolVjp(w, g, GraphNames.Activation(below.ReluName), GraphNames.PoolIndices(below.Block), below.Block)
+                    : AveragePoolVjp(w, g, GraphNames.Activation(below.ReluName), below);
+            }
+        }
+
+        float[] preprocessT = ForwardGraphBuilder.PreprocessKernel(PreprocessTransform.For(preprocess), transpose: true);
+        string prepKernel = w.Initializer("preprocess_w_transposed", [3, 3, 1, 1], preprocessT);
+        w.Node("Conv", [g!, prepKernel], GraphNames.ImageGradient, OnnxGraphWriter.Ints("kernel_shape", 1, 1));
+        w.Output(GraphNames.ImageGradient, false, "N", 3, "H", "W");
+        return w.Build($"NeuralStyle backward graph (VJP): {weights.Identity}, {preprocess} preprocessing, {pooling} pooling, taps {string.Join(",", taps)}.");
+    }
+
+    /// <summary>W'[i,o,a,b] = W[o,i,2−a,2−b]: the kernel of the conv that computes a 3×3 pad-1 conv's input gradient.</summary>
+    internal static float[] FlipTranspose(float[] kernel, int outChannels, int inChannels)
+    {
+        var flipped = new float[kernel.Length];
+        for (int o = 0; o < outChannels; o++)
+        {
+            for (int i = 0; i < inChannels; i++)
+            {
+                for (int a = 0; a < 3; a++)
+                {
+                    for (int b = 0; b < 3; b++)
+                    {
+                        flipped[(((i * outChannels) + o) * 9) + (a * 3) + b] = kernel[(((o * inChannels) + i) * 9) + ((2 - a) * 3) + (2 - b)];
+                    }
+                }
+            }
+        }
+
+        return flipped;
+    }
+
+    private static string MaxPoolVjp(OnnxGraphWriter w, string g, string poolInput, string indices, int block)
+    {
+        string shape = w.Node("Shape", [poolInput], $"pool{block}_in_shape");
+        string flat = w.Int64Initializer($"pool{block}_flat", -1);
+        string zeros = w.Node("Reshape", [w.Node("ConstantOfShape", [shape], $"pool{block}_zeros"), flat]);
+        string scattered = w.Node("ScatterElements",
+            [zeros, w.Node("Reshape", [indices, flat]), w.Node("Reshape", [g, flat])],
+            $"pool{block}_scattered", OnnxGraphWriter.Int("axis", 0));
+        return w.Node("Reshape", [scattered, shape], $"pool{block}_grad_in");
+    }
+
+    private static string AveragePoolVjp(OnnxGraphWriter w, string g, string poolInput, ConvLayer below)
+    {
+        int channels = below.OutChannels;
+        float[] quarter = Enumerable.Repeat(0.25f, channels * 4).ToArray();
+        string kernel = w.Initializer($"pool{below.Block}_spread", [channels, 1, 2, 2], quarter);
+        string spread = w.Node("ConvTranspose", [g, kernel], $"pool{below.Block}_spread_out",
+            OnnxGraphWriter.Ints("kernel_shape", 2, 2), OnnxGraphWriter.Ints("strides", 2, 2), OnnxGraphWriter.Int("group", channels));
+
+        // Odd inputs lose their last row/column to the pool: pad the gradient back with zeros there.
+        string starts = w.Int64Initializer($"pool{below.Block}_hw_start", 2);
+        string ends = w.Int64Initializer($"pool{below.Block}_hw_end", 4);
+        string inputHw = w.Node("Slice", [w.Node("Shape", [poolInput]), starts, ends]);
+        string spreadHw = w.Node("Slice", [w.Node("Shape", [spread]), starts, ends]);
+        string missing = w.Node("Sub", [inputHw, spreadHw]);
+        string leading = w.Int64Initializer($"pool{below.Block}_pads_head", 0, 0, 0, 0, 0, 0);
+        string pads = w.Node("Concat", [leading, missing], null, OnnxGraphWriter.Int("axis", 0));
+        return w.Node("Pad", [spread, pads], $"pool{below.Block}_grad_in");
+    }
+}

@@ -1,0 +1,99 @@
+using NeuralStyle.Model;
+using Onnx;
+
+namespace NeuralStyle.Graphs;
+
+/// <summary>
+/// Writes the forward graph: image [N,3,H,W] (0..255 RGB) → preprocessing (1×1 conv) → conv/ReLU/pool stack up to
+/// the last layer of the weights. Every ReLU output is a graph output, because the backward graph needs each
+/// layer's mask; with max pooling the argmax indices are outputs too. Batch and spatial sizes are symbolic.
+/// </summary>
+public static class ForwardGraphBuilder
+{
+    /// <summary>Builds the forward model for the given weights (already truncated at the deepest tap).</summary>
+    public static ModelProto Build(NetworkWeights weights, PreprocessPreset preprocess, PoolingMode pooling)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        var w = new OnnxGraphWriter("neuralstyle_forward");
+        w.Input(GraphNames.Image, false, "N", 3, "H", "W");
+
+        string x = ApplyPreprocess(w, preprocess);
+        ConvLayer? previous = null;
+        foreach (ConvLayer layer in weights.Architecture.Layers)
+        {
+            if (previous is not null && layer.Block != previous.Block)
+            {
+                x = Pool(w, x, previous, pooling);
+            }
+
+            int index = IndexOf(weights.Architecture, layer);
+            string kernel = w.Initializer(layer.ConvName + "_w", [layer.OutChannels, layer.InChannels, 3, 3], weights.Kernels[index]);
+            string bias = w.Initializer(layer.ConvName + "_b", [layer.OutChannels], weights.Biases[index]);
+            string conv = w.Node("Conv", [x, kernel, bias], layer.ConvName, ConvAttributes());
+            x = w.Node("Relu", [conv], GraphNames.Activation(layer.ReluName));
+            w.Output(x, false, "N", layer.OutChannels, $"H{layer.Block}", $"W{layer.Block}");
+            previous = layer;
+        }
+
+        return w.Build($"NeuralStyle forward graph: {weights.Identity}, {preprocess} preprocessing, {pooling} pooling, up to {weights.Architecture.Layers[^1].ReluName}.");
+    }
+
+    /// <summary>Attributes of every 3×3, pad-1, stride-1 convolution (forward and backward).</summary>
+    internal static AttributeProto[] ConvAttributes() =>
+    [
+        OnnxGraphWriter.Ints("kernel_shape", 3, 3),
+        OnnxGraphWriter.Ints("pads", 1, 1, 1, 1),
+        OnnxGraphWriter.Ints("strides", 1, 1),
+    ];
+
+    /// <summary>The preprocessing matrix as a [3,3,1,1] kernel (float32), <paramref name="transpose"/>d for the backward pass.</summary>
+    internal static float[] PreprocessKernel(PreprocessTransform transform, bool transpose)
+    {
+        var k = new float[9];
+        for (int o = 0; o < 3; o++)
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                k[(o * 3) + i] = (float)(transpose ? transform.Matrix[i, o] : transform.Matrix[o, i]);
+            }
+        }
+
+        return k;
+    }
+
+    internal static int IndexOf(NetworkArchitecture architecture, ConvLayer layer)
+    {
+        for (int i = 0; i < architecture.Layers.Count; i++)
+        {
+            if (ReferenceEquals(architecture.Layers[i], layer))
+            {
+                return i;
+            }
+        }
+
+        throw new ArgumentException($"{layer.ConvName} is not part of this table.", nameof(layer));
+    }
+
+    private static string ApplyPreprocess(OnnxGraphWriter w, PreprocessPreset preset)
+    {
+        PreprocessTransform transform = PreprocessTransform.For(preset);
+        string kernel = w.Initializer("preprocess_w", [3, 3, 1, 1], PreprocessKernel(transform, transpose: false));
+        string bias = w.Initializer("preprocess_b", [3], transform.Bias.Select(b => (float)b).ToArray());
+        return w.Node("Conv", [GraphNames.Image, kernel, bias], "preprocessed", OnnxGraphWriter.Ints("kernel_shape", 1, 1));
+    }
+
+    private static string Pool(OnnxGraphWriter w, string x, ConvLayer lastOfBlock, PoolingMode pooling)
+    {
+        AttributeProto[] attributes = [OnnxGraphWriter.Ints("kernel_shape", 2, 2), OnnxGraphWriter.Ints("strides", 2, 2)];
+        string pooled = $"pool{lastOfBlock.Block}";
+        if (pooling == PoolingMode.Average)
+        {
+            return w.Node("AveragePool", [x], pooled, attributes);
+        }
+
+        string indices = GraphNames.PoolIndices(lastOfBlock.Block);
+        w.Nodes("MaxPool", [x], [pooled, indices], attributes);
+        w.Output(indices, true, "N", lastOfBlock.OutChannels, $"H{lastOfBlock.Block + 1}", $"W{lastOfBlock.Block + 1}");
+        return pooled;
+    }
+}

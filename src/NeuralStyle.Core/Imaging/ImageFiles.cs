@@ -1,0 +1,127 @@
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats;
+using SixLabors.ImageSharp.Formats.Jpeg;
+using SixLabors.ImageSharp.Formats.Png;
+using SixLabors.ImageSharp.Formats.Webp;
+using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
+
+namespace NeuralStyle.Imaging;
+
+/// <summary>
+/// Reads and writes images with ImageSharp. Reading applies EXIF orientation, converts any pixel format to RGB
+/// (alpha is composited over white, so transparent areas read as white paper) and resizes; writing clamps to
+/// 0..255, rounds, and goes through a temporary file so a crash never leaves a half-written image.
+/// </summary>
+public static class ImageFiles
+{
+    /// <summary>File extensions <see cref="Save"/> can write.</summary>
+    public static IReadOnlyList<string> WritableExtensions { get; } = [".png", ".jpg", ".jpeg", ".webp"];
+
+    /// <summary>
+    /// Loads <paramref name="path"/>, scaled so its longer side is <paramref name="longSide"/> (null keeps the size).
+    /// Throws <see cref="UserInputException"/> naming the file when it is missing or not a readable image.
+    /// </summary>
+    public static RgbImage Load(string path, int? longSide)
+    {
+        using Image<Rgb24> image = Decode(path);
+        if (longSide is int side)
+        {
+            double scale = (double)side / Math.Max(image.Width, image.Height);
+            int w = Math.Max(1, (int)Math.Round(image.Width * scale));
+            int h = Math.Max(1, (int)Math.Round(image.Height * scale));
+            image.Mutate(x => x.Resize(w, h, KnownResamplers.Lanczos3));
+        }
+
+        return ToPlanes(image);
+    }
+
+    /// <summary>Loads <paramref name="path"/> resized to exactly <paramref name="width"/> × <paramref name="height"/> (for <c>--init FILE</c>).</summary>
+    public static RgbImage LoadExact(string path, int width, int height)
+    {
+        using Image<Rgb24> image = Decode(path);
+        image.Mutate(x => x.Resize(width, height, KnownResamplers.Lanczos3));
+        return ToPlanes(image);
+    }
+
+    /// <summary>Writes <paramref name="image"/> clamped to 0..255; the format follows the extension (PNG, JPEG, WebP).</summary>
+    public static void Save(RgbImage image, string path)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        IImageEncoder encoder = EncoderFor(path);
+        using var output = new Image<Rgb24>(image.Width, image.Height);
+        int plane = image.Width * image.Height;
+        output.ProcessPixelRows(rows =>
+        {
+            for (int y = 0; y < rows.Height; y++)
+            {
+                Span<Rgb24> row = rows.GetRowSpan(y);
+                for (int x = 0; x < row.Length; x++)
+                {
+                    int i = (y * image.Width) + x;
+                    row[x] = new Rgb24(ToByte(image.Planes[i]), ToByte(image.Planes[plane + i]), ToByte(image.Planes[(2 * plane) + i]));
+                }
+            }
+        });
+        AtomicFile.Write(path, stream => output.Save(stream, encoder));
+    }
+
+    /// <summary>The encoder for a path's extension, or a <see cref="UserInputException"/> listing the ones we write.</summary>
+    public static IImageEncoder EncoderFor(string path)
+    {
+        string extension = Path.GetExtension(path).ToUpperInvariant();
+        return extension switch
+        {
+            ".PNG" => new PngEncoder(),
+            ".JPG" or ".JPEG" => new JpegEncoder { Quality = 95 },
+            ".WEBP" => new WebpEncoder { FileFormat = WebpFileFormatType.Lossless },
+            _ => throw new UserInputException($"Cannot write '{path}': the extension must be one of {string.Join(", ", WritableExtensions)}."),
+        };
+    }
+
+    private static byte ToByte(float value) => (byte)Math.Clamp(MathF.Round(value), 0f, 255f);
+
+    private static Image<Rgb24> Decode(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new UserInputException($"Image '{path}' does not exist; check the path.");
+        }
+
+        try
+        {
+            using Image<Rgba32> rgba = Image.Load<Rgba32>(path);
+            rgba.Mutate(x => x.AutoOrient().BackgroundColor(Color.White));
+            return rgba.CloneAs<Rgb24>();
+        }
+        catch (UnknownImageFormatException)
+        {
+            throw new UserInputException($"'{path}' is not an image this program can read (PNG, JPEG, WebP, BMP, GIF, TGA, TIFF, PBM); convert it to PNG.");
+        }
+        catch (InvalidImageContentException e)
+        {
+            throw new UserInputException($"'{path}' is damaged or truncated ({e.Message.TrimEnd('.')}); re-export or re-download it.");
+        }
+    }
+
+    private static RgbImage ToPlanes(Image<Rgb24> image)
+    {
+        int plane = image.Width * image.Height;
+        var planes = new float[3 * plane];
+        image.ProcessPixelRows(rows =>
+        {
+            for (int y = 0; y < rows.Height; y++)
+            {
+                Span<Rgb24> row = rows.GetRowSpan(y);
+                for (int x = 0; x < row.Length; x++)
+                {
+                    int i = (y * rows.Width) + x;
+                    planes[i] = row[x].R;
+                    planes[plane + i] = row[x].G;
+                    planes[(2 * plane) + i] = row[x].B;
+                }
+            }
+        });
+        return new RgbImage(image.Width, image.Height, planes);
+    }
+}

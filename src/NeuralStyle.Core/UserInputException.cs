@@ -1,0 +1,25 @@
+namespace NeuralStyle;
+
+/// <summary>
+/// A problem with what the user gave us (a file, an option), stated in one sentence that names the input, what is
+/// wrong and what to do. The command line prints the message alone and exits with code 2.
+/// </summary>
+public sealed class UserInputException : Exception
+{
+    /// <summary>Creates the exception with its one-sentence message.</summary>
+    public UserInputException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with its message and the underlying cause.</summary>
+    public UserInputException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>Creates an empty exception (required by the exception pattern).</summary>
+    public UserInputException()
+    {
+    }
+}

@@ -1,0 +1,67 @@
+using System.Globalization;
+using NeuralStyle.Model;
+
+namespace NeuralStyle.Weights;
+
+/// <summary>
+/// Resolves <c>--weights</c>: <c>auto</c> (a pretrained file in the model cache, else random features with a
+/// notice), <c>random[:seed]</c>, or a path to an ONNX VGG19 file.
+/// </summary>
+public static class WeightSource
+{
+    /// <summary>File names <c>auto</c> looks for in the cache, best first (see models/README.md).</summary>
+    public static IReadOnlyList<string> PretrainedFileNames { get; } =
+        ["vgg19-features.onnx", "vgg19-caffe2-9.onnx", "vgg19-7.onnx", "vgg19.onnx"];
+
+    /// <summary>
+    /// The model cache: <c>$NEURALSTYLE_MODELS</c> if set, else <c>$XDG_CACHE_HOME/neuralstyle/models</c>, else
+    /// <c>~/.cache/neuralstyle/models</c>.
+    /// </summary>
+    public static string CacheDirectory
+    {
+        get
+        {
+            string? custom = Environment.GetEnvironmentVariable("NEURALSTYLE_MODELS");
+            if (!string.IsNullOrEmpty(custom))
+            {
+                return custom;
+            }
+
+            string? xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+            string root = !string.IsNullOrEmpty(xdg)
+                ? xdg
+                : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+            return Path.Combine(root, "neuralstyle", "models");
+        }
+    }
+
+    /// <summary>Resolves <paramref name="spec"/>; <paramref name="notice"/> receives a one-line message when <c>auto</c> falls back to random features.</summary>
+    public static NetworkWeights Resolve(string spec, Action<string>? notice = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec == "auto")
+        {
+            string? found = PretrainedFileNames.Select(n => Path.Combine(CacheDirectory, n)).FirstOrDefault(File.Exists);
+            if (found is not null)
+            {
+                return OnnxWeightImporter.Import(found);
+            }
+
+            notice?.Invoke($"Using random-feature weights (random:0): no pretrained VGG19 in {CacheDirectory}. For much better results put one there; models/README.md says how.");
+            return NetworkWeights.Random(NetworkArchitecture.Vgg19, 0);
+        }
+
+        if (spec == "random" || spec.StartsWith("random:", StringComparison.Ordinal))
+        {
+            string seedText = spec.Length > 7 ? spec[7..] : "0";
+            if (!ulong.TryParse(seedText, NumberStyles.None, CultureInfo.InvariantCulture, out ulong seed))
+            {
+                throw new UserInputException($"--weights {spec}: the seed after 'random:' must be a whole number ≥ 0, e.g. random:1.");
+            }
+
+            return NetworkWeights.Random(NetworkArchitecture.Vgg19, seed);
+        }
+
+        return OnnxWeightImporter.Import(spec);
+    }
+}
