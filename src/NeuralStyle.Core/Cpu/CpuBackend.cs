@@ -99,6 +99,9 @@ public sealed class CpuBackend : IStyleBackend
         return loop.Save();
     }
 
+    /// <summary>dL/dx of the last iteration ([N, 3, H, W], TV included); for gradient checks.</summary>
+    internal ReadOnlySpan<float> LastGradient => (_loop ?? throw new InvalidOperationException("Call Start first.")).Gradient;
+
     /// <inheritdoc/>
     public void Dispose()
     {
@@ -171,8 +174,23 @@ public sealed class CpuBackend : IStyleBackend
                 previous = layer;
             }
 
+            foreach (string name in owner._loss.ContentLayers)
+            {
+                int expected = _activations[name].ItemLength;
+                if (!targets.ContentFeatures.TryGetValue(name, out float[]? p) || p.Length != expected)
+                {
+                    throw new ArgumentException($"The content target of {name} holds {p?.Length ?? 0} values; {width}×{height} images need {expected}.", nameof(targets));
+                }
+            }
+
             foreach (LayerWeight style in owner._loss.StyleLayers)
             {
+                int channels = (int)_activations[style.ReluName].Shape[1];
+                if (!targets.Grams.TryGetValue(style.ReluName, out float[]? a) || a.Length != channels * channels)
+                {
+                    throw new ArgumentException($"The style target of {style.ReluName} must be a {channels}×{channels} Gram matrix.", nameof(targets));
+                }
+
                 _styleTerms.Add(new StyleTerm(this, style, owner._weights.Architecture.FindRelu(style.ReluName)!));
             }
         }
@@ -189,6 +207,8 @@ public sealed class CpuBackend : IStyleBackend
             state.SecondMoment.CopyTo(_v.Array, 0);
             state.Steps.CopyTo(_steps, 0);
         }
+
+        public ReadOnlySpan<float> Gradient => _gradient.Array;
 
         public OptimizerState Save() =>
             new((int[])_steps.Clone(), (float[])_image.Array.Clone(), (float[])_m.Array.Clone(), (float[])_v.Array.Clone());
