@@ -1,0 +1,109 @@
+using NeuralStyle.Cpu;
+using NeuralStyle.Engine;
+using NeuralStyle.Model;
+using NeuralStyle.Tests.Support;
+using NeuralStyle.Weights;
+
+namespace NeuralStyle.Tests;
+
+/// <summary>Round trips of VGG19 weights through every ONNX layout we import, and the errors for files that do not fit.</summary>
+public sealed class WeightImportTests : IDisposable
+{
+    private static readonly Lazy<NetworkWeights> Original = new(() => NetworkWeights.Random(NetworkArchitecture.Vgg19, 5));
+    private readonly string _folder = Directory.CreateTempSubdirectory("neuralstyle-weights-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Theory]
+    [InlineData(VggLayout.Torchvision, PreprocessPreset.Torchvision)]
+    [InlineData(VggLayout.ZooCaffe2, PreprocessPreset.Caffe)]
+    [InlineData(VggLayout.ZooConstants, PreprocessPreset.Torchvision)]
+    [InlineData(VggLayout.TorchvisionExternal, PreprocessPreset.Torchvision)]
+    public void Import_returns_the_written_weights_and_the_layouts_preset(VggLayout layout, PreprocessPreset preset)
+    {
+        string path = Path.Combine(_folder, $"{layout}.onnx");
+        VggOnnxFiles.Write(Original.Value, layout, path);
+
+        NetworkWeights imported = OnnxWeightImporter.Import(path);
+
+        Assert.Equal(preset, imported.Preprocess);
+        Assert.StartsWith($"file:{layout}.onnx sha256:", imported.Identity, StringComparison.Ordinal);
+        for (int i = 0; i < 16; i++)
+        {
+            Assert.Equal(Original.Value.Kernels[i], imported.Kernels[i]);
+            Assert.Equal(Original.Value.Biases[i], imported.Biases[i]);
+        }
+
+        // The same weights give bit-identical features.
+        var loss = new LossSettings();
+        float[] image = TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, 32, 32, 1));
+        using var a = new CpuBackend(Original.Value, PreprocessPreset.Caffe, loss, new AdamSettings());
+        using var b = new CpuBackend(imported, PreprocessPreset.Caffe, loss, new AdamSettings());
+        var fa = a.Features(image, 32, 32, ["relu5_1", "relu1_1"]);
+        var fb = b.Features(image, 32, 32, ["relu5_1", "relu1_1"]);
+        Assert.Equal(fa["relu5_1"].Data, fb["relu5_1"].Data);
+        Assert.Equal(fa["relu1_1"].Data, fb["relu1_1"].Data);
+    }
+
+    [Fact]
+    public void A_wrong_shape_names_the_node_the_layer_and_both_shapes()
+    {
+        NetworkArchitecture other = NetworkArchitecture.FromBlocks([[64, 64], [128, 128], [256, 256, 256, 256], [512, 512, 512, 512], [512, 512, 512, 256]]);
+        string path = Path.Combine(_folder, "wrong.onnx");
+        VggOnnxFiles.Write(NetworkWeights.Random(other, 1), VggLayout.Torchvision, path);
+        var e = Assert.Throws<UserInputException>(() => OnnxWeightImporter.Import(path));
+        Assert.Contains("conv5_4", e.Message, StringComparison.Ordinal);
+        Assert.Contains("[256,512,3,3]", e.Message, StringComparison.Ordinal);
+        Assert.Contains("[512,512,3,3]", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_network_with_another_conv_count_is_refused()
+    {
+        string path = Path.Combine(_folder, "small.onnx");
+        VggOnnxFiles.Write(TinyNetworks.Create([[4], [5]], 1), VggLayout.Torchvision, path);
+        var e = Assert.Throws<UserInputException>(() => OnnxWeightImporter.Import(path));
+        Assert.Contains("2 Conv nodes", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_file_that_is_not_onnx_is_refused_in_one_sentence()
+    {
+        string path = Path.Combine(_folder, "notes.onnx");
+        File.WriteAllText(path, "this is not a model\n");
+        var e = Assert.Throws<UserInputException>(() => OnnxWeightImporter.Import(path));
+        Assert.Contains("notes.onnx", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Auto_uses_a_cached_file_and_falls_back_to_random_with_a_notice()
+    {
+        string? previous = Environment.GetEnvironmentVariable("NEURALSTYLE_MODELS");
+        try
+        {
+            Environment.SetEnvironmentVariable("NEURALSTYLE_MODELS", _folder);
+            var notices = new List<string>();
+            NetworkWeights fallback = WeightSource.Resolve("auto", notices.Add);
+            Assert.Equal("random:0", fallback.Identity);
+            Assert.Single(notices);
+            Assert.Contains("models/README.md", notices[0], StringComparison.Ordinal);
+
+            VggOnnxFiles.Write(Original.Value, VggLayout.ZooCaffe2, Path.Combine(_folder, "vgg19-caffe2-9.onnx"));
+            notices.Clear();
+            NetworkWeights cached = WeightSource.Resolve("auto", notices.Add);
+            Assert.StartsWith("file:vgg19-caffe2-9.onnx", cached.Identity, StringComparison.Ordinal);
+            Assert.Equal(PreprocessPreset.Caffe, cached.Preprocess);
+            Assert.Empty(notices);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("NEURALSTYLE_MODELS", previous);
+        }
+    }
+
+    [Theory]
+    [InlineData("random:x")]
+    [InlineData("random:-1")]
+    public void A_bad_random_seed_is_refused(string spec) =>
+        Assert.Throws<UserInputException>(() => WeightSource.Resolve(spec));
+}
