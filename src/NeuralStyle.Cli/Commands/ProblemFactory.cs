@@ -25,7 +25,7 @@ internal static class ProblemFactory
         Require(double.IsFinite(o.StyleScale) && o.StyleScale is > 0 and <= 16, $"--style-scale must be > 0 and ≤ 16, not {o.StyleScale}.");
         Require(o.Iterations >= 1, $"--iterations must be at least 1, not {o.Iterations}.");
         Require(o.PrintEvery >= 0, $"--print-every must be ≥ 0, not {o.PrintEvery}.");
-        _ = ParseDevice(o.Device);
+        BackendFactory.CheckAvailable(ParseDevice(o.Device));
         _ = ParsePooling(o.Pooling);
         _ = ParsePreprocess(o.Preprocess);
         _ = Loss(o);

@@ -1,0 +1,92 @@
+using System.Globalization;
+using Microsoft.ML.OnnxRuntime;
+using NeuralStyle.Cli;
+using NeuralStyle.Imaging;
+
+namespace NeuralStyle.Tests;
+
+/// <summary>The command line, run in-process as a user would run it.</summary>
+public sealed class CliTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("neuralstyle-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public void Render_at_64_px_writes_the_image_and_halves_the_style_loss()
+    {
+        string output = Path.Combine(_folder, "cat.png");
+        string log = Path.Combine(_folder, "loss.csv");
+        var (code, stdout, stderr) = Run("render", "--size", "64", "--iterations", "40", "--weights", "random:0",
+            "--out", output, "--loss-log", log, "--save-every", "20");
+
+        Assert.True(code == 0, stderr + stdout);
+        RgbImage image = ImageFiles.Load(output, longSide: null);
+        Assert.Equal((64, 43), (image.Width, image.Height)); // the 451×300 cat scaled to a long side of 64
+        Assert.True(File.Exists(Path.Combine(_folder, "cat_00020.png")));
+
+        string[] rows = File.ReadAllLines(log);
+        Assert.Equal("iteration,total,content,style,tv,elapsed_s", rows[0]);
+        Assert.Equal(42, rows.Length); // header, iterations 0..39, and the final image as row 40
+        double Style(string row) => double.Parse(row.Split(',')[3], CultureInfo.InvariantCulture);
+        Assert.True(Style(rows[^1]) <= 0.5 * Style(rows[1]), $"style {Style(rows[1])} → {Style(rows[^1])}");
+        Assert.Contains("Wrote", stdout, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--size", "0")]
+    [InlineData("--lr", "-1")]
+    [InlineData("--iterations", "0")]
+    [InlineData("--style-layers", "relu9_9")]
+    [InlineData("--pooling", "median")]
+    [InlineData("--device", "tpu")]
+    [InlineData("--content", "/no/such/image.png")]
+    [InlineData("--out", "/no/such/folder/x.png")]
+    [InlineData("--out", "picture.gif")]
+    [InlineData("--style-blend", "1,2")]
+    [InlineData("--device", "cuda")]
+    [InlineData("--unknown-option", "1")]
+    public void Bad_arguments_get_one_sentence_and_exit_code_2(string option, string value)
+    {
+        var (code, _, stderr) = Run("render", option, value, "--out", Path.Combine(_folder, "x.png"), "--weights", "random");
+        if (option == "--out")
+        {
+            (code, _, stderr) = Run("render", option, value, "--weights", "random");
+        }
+
+        Assert.Equal(2, code);
+        string[] lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Help_exits_0_and_lists_the_options()
+    {
+        var (code, stdout, _) = Run("render", "--help");
+        Assert.Equal(0, code);
+        Assert.Contains("--style-layers", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Model_export_writes_two_graphs_that_onnx_runtime_loads()
+    {
+        string dir = Path.Combine(_folder, "model");
+        var (code, stdout, stderr) = Run("model", "export", "--out-dir", dir, "--weights", "random:2", "--style-layers", "relu1_1,relu2_1", "--content-layers", "relu2_2");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("relu2_2", stdout, StringComparison.Ordinal);
+        using var forward = new InferenceSession(Path.Combine(dir, "forward.onnx"));
+        using var backward = new InferenceSession(Path.Combine(dir, "backward.onnx"));
+        Assert.Contains("relu2_2", forward.OutputNames);
+        Assert.Equal(["grad_image"], backward.OutputNames);
+        Assert.Contains("grad_relu1_1", backward.InputNames);
+    }
+
+    private static (int Code, string Stdout, string Stderr) Run(params string[] args)
+    {
+        using var stdout = new StringWriter(CultureInfo.InvariantCulture);
+        using var stderr = new StringWriter(CultureInfo.InvariantCulture);
+        int code = Program.Run(args, stdout, stderr, interactive: false);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+}

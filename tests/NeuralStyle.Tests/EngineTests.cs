@@ -1,0 +1,92 @@
+using NeuralStyle.Engine;
+using NeuralStyle.Imaging;
+using NeuralStyle.Model;
+using NeuralStyle.Tests.Support;
+
+namespace NeuralStyle.Tests;
+
+/// <summary>The engine over the real VGG19 table (random features) at small sizes.</summary>
+public sealed class EngineTests
+{
+    private static readonly Lazy<NetworkWeights> Vgg = new(() => NetworkWeights.Random(NetworkArchitecture.Vgg19, 0));
+
+    [Fact]
+    public void A_batch_of_three_equals_three_single_runs()
+    {
+        double[] rates = [1, 5, 20];
+        StyleProblem problem = Problem(40, 32);
+        const int Iterations = 4;
+        using StyleTransferEngine batch = StyleTransferEngine.Create(problem, rates, DeviceKind.Cpu);
+        var batchLosses = Enumerable.Range(0, Iterations).Select(_ => batch.Step()).ToArray();
+
+        for (int n = 0; n < rates.Length; n++)
+        {
+            using StyleTransferEngine single = StyleTransferEngine.Create(problem, [rates[n]], DeviceKind.Cpu);
+            for (int k = 0; k < Iterations; k++)
+            {
+                IterationLosses alone = single.Step()[0];
+                // Same float32 arithmetic per item; only the thread split of the convolutions may differ: 1e-5 relative.
+                Tolerance.AssertClose([alone.Content, alone.Style, alone.Tv],
+                    [batchLosses[k][n].Content, batchLosses[k][n].Style, batchLosses[k][n].Tv], 1e-6, 1e-5, $"lr {rates[n]} iteration {k}");
+            }
+
+            double[] expected = single.CurrentImage(0).Planes.Select(v => (double)v).ToArray();
+            Tolerance.AssertClose(expected, batch.CurrentImage(n).Planes, 1e-3, 1e-5, $"image, lr {rates[n]}");
+        }
+    }
+
+    [Fact]
+    public void Random_features_keep_a_useful_scale_through_all_sixteen_layers()
+    {
+        RgbImage cat = ImageFiles.Load(Path.Combine(Repository.Examples, "content-cat-chelsea.png"), 96);
+        using var backend = BackendFactory.Create(DeviceKind.Cpu, Vgg.Value, PreprocessPreset.Caffe,
+            new LossSettings { StyleLayers = [new LayerWeight("relu5_4", 1)], ContentLayers = [] }, new AdamSettings());
+        var features = backend.Features(cat.Planes, cat.Height, cat.Width, NetworkArchitecture.Vgg19.ReluNames);
+        double Rms(string layer) => Math.Sqrt(features[layer].Data.Average(v => (double)v * v));
+        double first = Rms("relu1_1");
+        foreach (string layer in NetworkArchitecture.Vgg19.ReluNames)
+        {
+            double ratio = Rms(layer) / first;
+            // He scaling keeps the mean square; max pooling raises it a little per block. Anything within 10× is usable.
+            Assert.InRange(ratio, 0.1, 10.0);
+        }
+    }
+
+    [Fact]
+    public void Random_features_are_the_same_for_the_same_seed_and_differ_across_seeds()
+    {
+        NetworkWeights again = NetworkWeights.Random(NetworkArchitecture.Vgg19, 0);
+        Assert.Equal(Vgg.Value.Kernels[7], again.Kernels[7]);
+        Assert.NotEqual(Vgg.Value.Kernels[7], NetworkWeights.Random(NetworkArchitecture.Vgg19, 1).Kernels[7]);
+        Assert.Equal(Vgg.Value.Kernels[3], Vgg.Value.TruncatedAt("relu2_2").Kernels[3]);
+    }
+
+    [Fact]
+    public void Too_small_an_image_for_the_deepest_layer_is_refused_before_work()
+    {
+        var e = Assert.Throws<UserInputException>(() => StyleTransferEngine.Create(Problem(40, 12), [1.0], DeviceKind.Cpu));
+        Assert.Contains("relu5_1", e.Message, StringComparison.Ordinal);
+        Assert.Contains("16 px", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(-1.0)]
+    [InlineData(double.NaN)]
+    public void Bad_learning_rates_are_refused(double lr) =>
+        Assert.Throws<UserInputException>(() => StyleTransferEngine.Create(Problem(32, 32), [lr], DeviceKind.Cpu));
+
+    [Fact]
+    public void Cuda_is_a_clear_error_until_the_backend_exists()
+    {
+        var e = Assert.Throws<UserInputException>(() => StyleTransferEngine.Create(Problem(32, 32), [1.0], DeviceKind.Cuda));
+        Assert.Contains("--device cpu", e.Message, StringComparison.Ordinal);
+    }
+
+    private static StyleProblem Problem(int width, int height)
+    {
+        var content = new RgbImage(width, height, TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, height, width, 1)));
+        var style = new RgbImage(36, 28, TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, 28, 36, 2)));
+        return new StyleProblem { Content = content, Styles = [style], Weights = Vgg.Value };
+    }
+}
