@@ -19,7 +19,7 @@ public static class Program
             s.HelpWriter = null;
             s.CaseInsensitiveEnumValues = true;
         });
-        ParserResult<object> parsed = parser.ParseArguments<RenderOptions, ModelOptions>(args);
+        ParserResult<object> parsed = parser.ParseArguments<RenderOptions, SweepOptions, ModelOptions>(args);
         if (parsed is NotParsed<object> notParsed)
         {
             return ExplainParseFailure(notParsed, output, error);
@@ -32,6 +32,7 @@ public static class Program
             return options switch
             {
                 RenderOptions render => RenderCommand.Run(render, output, interactive),
+                SweepOptions sweep => SweepCommand.Run(sweep, output, interactive),
                 ModelOptions model => ModelCommand.Run(model, output),
                 _ => throw new InvalidOperationException($"No command for {options.GetType().Name}."),
             };
@@ -61,7 +62,7 @@ public static class Program
 
         if (errors.Any(e => e.Tag == ErrorType.NoVerbSelectedError))
         {
-            error.WriteLine("Name a command: render or model (add --help to see the options).");
+            error.WriteLine("Name a command: render, sweep or model (add --help to see the options).");
             return 2;
         }
 

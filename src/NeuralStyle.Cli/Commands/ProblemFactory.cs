@@ -59,6 +59,28 @@ internal static class ProblemFactory
         };
     }
 
+    /// <summary>The settings a checkpoint stores for a run built from <paramref name="o"/>.</summary>
+    public static RunSettings Settings(OptimizationOptions o, StyleProblem problem) => new()
+    {
+        Content = o.Content ?? DefaultContent,
+        Styles = o.Styles.Any() ? o.Styles.ToArray() : [DefaultStyle],
+        WeightsSpec = o.Weights,
+        WeightsIdentity = problem.Weights.Identity,
+        Preprocess = problem.Preprocess ?? problem.Weights.Preprocess,
+        Loss = problem.Loss,
+        Adam = problem.Adam,
+        Notes = string.Create(CultureInfo.InvariantCulture,
+            $"size {o.Size}, style-scale {o.StyleScale}, init {o.Init}, seed {o.Seed}, style-blend {string.Join(",", o.StyleBlend)}"),
+    };
+
+    /// <summary>Loads a checkpoint and the weights it was made with, and starts an engine on them.</summary>
+    public static (StyleTransferEngine Engine, RunSettings Settings) Resume(string path, string device, Action<string> notice)
+    {
+        Checkpoint checkpoint = Checkpoint.Load(path);
+        NetworkWeights weights = WeightSource.Resolve(checkpoint.Settings.WeightsSpec, notice);
+        return (StyleTransferEngine.Resume(checkpoint, weights, ParseDevice(device)), checkpoint.Settings);
+    }
+
     public static DeviceKind ParseDevice(string text) => text switch
     {
         "auto" => DeviceKind.Auto,

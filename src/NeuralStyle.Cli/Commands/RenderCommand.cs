@@ -1,76 +1,55 @@
 using System.Globalization;
-using System.Text;
 using NeuralStyle.Engine;
 using NeuralStyle.Imaging;
+using NeuralStyle.Study;
 
 namespace NeuralStyle.Cli.Commands;
 
-/// <summary>The <c>render</c> verb: one image, one learning rate.</summary>
+/// <summary>The <c>render</c> verb: one image, one learning rate, resumable from its checkpoint.</summary>
 internal static class RenderCommand
 {
+    public const string DefaultOut = "out/render.png";
+
     public static int Run(RenderOptions o, TextWriter output, bool interactive)
     {
-        ProblemFactory.CheckArguments(o);
-        if (!double.IsFinite(o.LearningRate) || o.LearningRate <= 0)
+        CheckArguments(o);
+        string checkpointPath = o.Checkpoint ?? Path.ChangeExtension(o.Out, ".ckpt");
+        var (engine, settings) = Start(o, output);
+        using (engine)
         {
-            throw new UserInputException($"--lr must be a finite number > 0, not {o.LearningRate}.");
-        }
-
-        if (o.SaveEvery < 0)
-        {
-            throw new UserInputException($"--save-every must be ≥ 0, not {o.SaveEvery}.");
-        }
-
-        _ = ImageFiles.EncoderFor(o.Out);
-        PrepareOutputFolder(o.Out, isDefault: o.Out == "out/render.png");
-        if (o.LossLog is not null)
-        {
-            PrepareOutputFolder(o.LossLog, isDefault: false);
-        }
-
-        StyleProblem problem = ProblemFactory.Build(o, output.WriteLine);
-        using StyleTransferEngine engine = StyleTransferEngine.Create(problem, [o.LearningRate], ProblemFactory.ParseDevice(o.Device));
-        output.WriteLine($"Device: {engine.DeviceDescription}");
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Rendering {engine.Width}×{engine.Height}, {o.Iterations} iterations, lr {o.LearningRate}, weights {problem.Weights.Identity}."));
-
-        var log = new LossLog();
-        var progress = new ProgressReporter(o.Iterations, o.PrintEvery, interactive, output);
-        for (int i = 0; i < o.Iterations; i++)
-        {
-            double started = progress.ElapsedSeconds;
-            IterationLosses loss = engine.Step()[0];
-            log.Add(i, loss, started);
-            if (!loss.IsFinite)
+            if (o.Iterations <= engine.Iteration)
             {
-                progress.Line($"The loss became {loss.Total} at iteration {i}: the optimization diverged. {o.Out} was not written; try a lower --lr (e.g. {o.LearningRate / 4:G3}).");
-                WriteLog(o.LossLog, log);
-                return 1;
+                throw new UserInputException($"The checkpoint is already at iteration {engine.Iteration}; ask for more --iterations to continue.");
             }
 
-            progress.Report(i, loss);
-            if (o.SaveEvery > 0 && (i + 1) % o.SaveEvery == 0 && i + 1 < o.Iterations)
-            {
-                ImageFiles.Save(engine.CurrentImage(0), Intermediate(o.Out, i + 1));
-                WriteLog(o.LossLog, log);
-            }
-        }
+            output.WriteLine($"Device: {engine.DeviceDescription}");
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Rendering {engine.Width}×{engine.Height}, iterations {engine.Iteration} → {o.Iterations}, lr {engine.LearningRates[0]}, weights {settings.WeightsIdentity}."));
 
-        IterationLosses final = engine.Evaluate()[0];
-        log.Add(o.Iterations, final, progress.ElapsedSeconds);
-        ImageFiles.Save(engine.CurrentImage(0), o.Out);
-        WriteLog(o.LossLog, log);
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Wrote {o.Out}: loss {log.First.Total:E4} → {final.Total:E4} (style {log.First.Style:E3} → {final.Style:E3}) in {progress.ElapsedSeconds:F1} s."));
-        return 0;
+            int[] checkpoints = SaveIterations(o, engine.Iteration);
+            var progress = new ProgressReporter(engine.Iteration, o.Iterations, o.PrintEvery, interactive, output);
+            var sweep = new LearningRateSweep(engine);
+            sweep.Run(checkpoints, reached =>
+            {
+                bool final = reached.Iteration == o.Iterations || engine.StopReason(0) is not null;
+                ImageFiles.Save(reached.Images[0], final ? o.Out : Intermediate(o.Out, reached.Iteration));
+                engine.CreateCheckpoint(settings).Save(checkpointPath);
+                if (o.LossLog is not null)
+                {
+                    AtomicFile.WriteText(o.LossLog, LossSummary.Csv(engine.History(0)));
+                }
+            }, (k, losses) => progress.Report(k, LossSummary.Describe(losses[0])), CancellationToken.None);
+
+            return Finish(o, engine, progress, checkpointPath);
+        }
     }
 
     /// <summary>OUT_00100.png for iteration 100.</summary>
     public static string Intermediate(string path, int iteration) =>
         Path.Combine(Path.GetDirectoryName(path) ?? "", $"{Path.GetFileNameWithoutExtension(path)}_{iteration:D5}{Path.GetExtension(path)}");
 
-    /// <summary>Refuses a missing output folder (creating only our own default one) and an output that is an input.</summary>
-    private static void PrepareOutputFolder(string path, bool isDefault)
+    /// <summary>Refuses a missing output folder (creating only our own default one).</summary>
+    public static void PrepareOutputFolder(string path, bool isDefault)
     {
         string folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
         if (Directory.Exists(folder))
@@ -86,33 +65,78 @@ internal static class RenderCommand
         Directory.CreateDirectory(folder);
     }
 
-    private static void WriteLog(string? path, LossLog log)
+    private static void CheckArguments(RenderOptions o)
     {
-        if (path is not null)
+        ProblemFactory.CheckArguments(o);
+        if (!double.IsFinite(o.LearningRate) || o.LearningRate <= 0)
         {
-            AtomicFile.WriteText(path, log.ToCsv());
+            throw new UserInputException($"--lr must be a finite number > 0, not {o.LearningRate}.");
+        }
+
+        if (o.SaveEvery < 0)
+        {
+            throw new UserInputException($"--save-every must be ≥ 0, not {o.SaveEvery}.");
+        }
+
+        _ = ImageFiles.EncoderFor(o.Out);
+        PrepareOutputFolder(o.Out, isDefault: o.Out == DefaultOut);
+        foreach (string? extra in new[] { o.LossLog, o.Checkpoint })
+        {
+            if (extra is not null)
+            {
+                PrepareOutputFolder(extra, isDefault: false);
+            }
         }
     }
 
-    /// <summary>The rows of <c>--loss-log</c>: the loss at the start of each iteration, each term already weighted.</summary>
-    private sealed class LossLog
+    private static (StyleTransferEngine Engine, RunSettings Settings) Start(RenderOptions o, TextWriter output)
     {
-        private readonly List<(int Iteration, IterationLosses Loss, double Seconds)> _rows = [];
-
-        public IterationLosses First => _rows[0].Loss;
-
-        public void Add(int iteration, IterationLosses loss, double seconds) => _rows.Add((iteration, loss, seconds));
-
-        public string ToCsv()
+        if (o.Resume is not null)
         {
-            var text = new StringBuilder("iteration,total,content,style,tv,elapsed_s\n");
-            foreach (var (iteration, loss, seconds) in _rows)
+            var (engine, settings) = ProblemFactory.Resume(o.Resume, o.Device, output.WriteLine);
+            if (engine.LearningRates.Count != 1)
             {
-                text.Append(string.Create(CultureInfo.InvariantCulture,
-                    $"{iteration},{loss.Total:R},{loss.Content:R},{loss.Style:R},{loss.Tv:R},{seconds:F4}\n"));
+                engine.Dispose();
+                throw new UserInputException($"'{o.Resume}' holds a sweep of {engine.LearningRates.Count} learning rates; continue it with 'sweep --resume FOLDER'.");
             }
 
-            return text.ToString();
+            output.WriteLine($"Resuming {o.Resume} at iteration {engine.Iteration} with its stored settings ({settings.Notes}).");
+            return (engine, settings);
         }
+
+        StyleProblem problem = ProblemFactory.Build(o, output.WriteLine);
+        return (StyleTransferEngine.Create(problem, [o.LearningRate], ProblemFactory.ParseDevice(o.Device)), ProblemFactory.Settings(o, problem));
+    }
+
+    /// <summary>Every multiple of --save-every past <paramref name="from"/>, and the final iteration.</summary>
+    private static int[] SaveIterations(RenderOptions o, int from)
+    {
+        var list = new List<int>();
+        if (o.SaveEvery > 0)
+        {
+            for (int k = ((from / o.SaveEvery) + 1) * o.SaveEvery; k < o.Iterations; k += o.SaveEvery)
+            {
+                list.Add(k);
+            }
+        }
+
+        list.Add(o.Iterations);
+        return list.ToArray();
+    }
+
+    private static int Finish(RenderOptions o, StyleTransferEngine engine, ProgressReporter progress, string checkpointPath)
+    {
+        IReadOnlyList<LossRecord> history = engine.History(0);
+        LossRecord first = history[0], last = history.Last(r => r.Loss.IsFinite);
+        if (engine.StopReason(0) is string reason)
+        {
+            // The diverged step was undone, so the image and checkpoint saved at the stop are the last finite state.
+            progress.Line($"The optimization {reason} (the loss became {history[^1].Loss.Total}). Saved the last finite image to {o.Out} and the state to {checkpointPath}; try a lower --lr (e.g. {engine.LearningRates[0] / 4:G3}).");
+            return 1;
+        }
+
+        progress.Line(string.Create(CultureInfo.InvariantCulture,
+            $"Wrote {o.Out} and {checkpointPath}: loss {first.Loss.Total:E4} → {last.Loss.Total:E4} (style {first.Loss.Style:E3} → {last.Loss.Style:E3}) in {engine.ElapsedSeconds:F1} s."));
+        return 0;
     }
 }

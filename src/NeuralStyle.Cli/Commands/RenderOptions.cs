@@ -14,6 +14,12 @@ internal sealed class RenderOptions : OptimizationOptions
     [Option("save-every", Default = 0, HelpText = "Also save the image every N iterations, as OUT_NNNNN.EXT (0: never).")]
     public int SaveEvery { get; set; }
 
+    [Option("checkpoint", HelpText = "Where to keep the run's checkpoint (written with every saved image and at the end). Default: OUT with .ckpt.")]
+    public string? Checkpoint { get; set; }
+
+    [Option("resume", HelpText = "Continue the run saved in this checkpoint up to --iterations in total, with its stored settings.")]
+    public string? Resume { get; set; }
+
     [Option("loss-log", HelpText = "Write the loss per iteration to this CSV file (iteration,total,content,style,tv,elapsed_s).")]
     public string? LossLog { get; set; }
 }

@@ -93,6 +93,9 @@ public sealed class CpuBackend : IStyleBackend
     }
 
     /// <inheritdoc/>
+    public void RevertLastUpdate(int item) => (_loop ?? throw new InvalidOperationException("Call Start first.")).Revert(item);
+
+    /// <inheritdoc/>
     public OptimizerState ReadState()
     {
         LoopBuffers loop = _loop ?? throw new InvalidOperationException("Call Start before ReadState.");
@@ -128,6 +131,8 @@ public sealed class CpuBackend : IStyleBackend
         private readonly List<OrtIoBinding> _bindings = [];
         private readonly OrtIoBinding _forwardBinding, _backwardBinding;
         private readonly int[] _steps;
+        private readonly float[] _previousImage, _previousM, _previousV;
+        private readonly int[] _previousSteps;
 
         public LoopBuffers(CpuBackend owner, StyleTargets targets, int height, int width, double[] learningRates)
         {
@@ -138,10 +143,14 @@ public sealed class CpuBackend : IStyleBackend
             _width = width;
             _learningRates = learningRates;
             _steps = new int[_batch];
+            _previousSteps = new int[_batch];
             _image = new PinnedTensor<float>(_batch, 3, height, width);
             _gradient = new PinnedTensor<float>(_batch, 3, height, width);
             _m = new PinnedTensor<float>(_batch, 3, height, width);
             _v = new PinnedTensor<float>(_batch, 3, height, width);
+            _previousImage = new float[_image.Array.Length];
+            _previousM = new float[_image.Array.Length];
+            _previousV = new float[_image.Array.Length];
 
             _forwardBinding = Bind(owner._forward);
             _backwardBinding = Bind(owner._backward);
@@ -210,6 +219,15 @@ public sealed class CpuBackend : IStyleBackend
 
         public ReadOnlySpan<float> Gradient => _gradient.Array;
 
+        public void Revert(int n)
+        {
+            int length = _image.ItemLength;
+            _previousImage.AsSpan(n * length, length).CopyTo(_image.Item(n));
+            _previousM.AsSpan(n * length, length).CopyTo(_m.Item(n));
+            _previousV.AsSpan(n * length, length).CopyTo(_v.Item(n));
+            _steps[n] = _previousSteps[n];
+        }
+
         public OptimizerState Save() =>
             new((int[])_steps.Clone(), (float[])_image.Array.Clone(), (float[])_m.Array.Clone(), (float[])_v.Array.Clone());
 
@@ -245,8 +263,17 @@ public sealed class CpuBackend : IStyleBackend
             Parallel.For(0, _batch, n =>
             {
                 tv[n] = loss.TvWeight * CpuKernels.TotalVariation(_image.Item(n), 3, _height, _width, (float)loss.TvWeight, _gradient.Item(n));
-                if (frozen is null || !frozen[n])
+
+                // An item whose loss is not finite is not updated: the engine then takes it back to the state
+                // before its previous update, the last one whose loss was finite.
+                bool finite = double.IsFinite(content[n]) && double.IsFinite(style[n]) && double.IsFinite(tv[n]);
+                if (finite && (frozen is null || !frozen[n]))
                 {
+                    // Keep the state before this update: if it diverges, the item goes back to it.
+                    _image.Item(n).CopyTo(_previousImage.AsSpan(n * _image.ItemLength, _image.ItemLength));
+                    _m.Item(n).CopyTo(_previousM.AsSpan(n * _image.ItemLength, _image.ItemLength));
+                    _v.Item(n).CopyTo(_previousV.AsSpan(n * _image.ItemLength, _image.ItemLength));
+                    _previousSteps[n] = _steps[n];
                     _steps[n]++;
                     CpuKernels.AdamStep(_image.Item(n), _m.Item(n), _v.Item(n), _gradient.Item(n), _steps[n], _learningRates[n], _owner._adam);
                 }

@@ -25,9 +25,16 @@ public interface IStyleBackend : IDisposable
 
     /// <summary>
     /// One iteration: evaluates the loss of the current images (returned per item, before the update) and takes one
-    /// Adam step. Items flagged in <paramref name="frozen"/> are evaluated but not updated (a diverged item stays put).
+    /// Adam step. Items flagged in <paramref name="frozen"/>, and items whose loss is not finite, are evaluated but
+    /// not updated.
     /// </summary>
     IterationLosses[] Iterate(IReadOnlyList<bool>? frozen = null);
+
+    /// <summary>
+    /// Puts item <paramref name="item"/> back to its state before its last update (image, moments, step count), so
+    /// a run that just diverged keeps its last finite state. Only one update can be undone.
+    /// </summary>
+    void RevertLastUpdate(int item);
 
     /// <summary>A copy of the current optimizer state.</summary>
     OptimizerState ReadState();

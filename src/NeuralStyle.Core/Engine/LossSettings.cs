@@ -34,6 +34,7 @@ public sealed record LossSettings
     public PoolingMode Pooling { get; init; } = PoolingMode.Max;
 
     /// <summary>Every tapped layer, style or content, without repeats.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public IReadOnlyList<string> Taps => StyleLayers.Select(l => l.ReluName).Concat(ContentLayers).Distinct().ToArray();
 
     /// <summary>The deepest tapped layer in <paramref name="architecture"/>: the graphs stop there.</summary>

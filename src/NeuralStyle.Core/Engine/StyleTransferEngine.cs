@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using NeuralStyle.Imaging;
 using NeuralStyle.Model;
 
@@ -5,21 +6,33 @@ namespace NeuralStyle.Engine;
 
 /// <summary>
 /// Optimizes a batch of images for one <see cref="StyleProblem"/>, one learning rate per item: computes the
-/// targets once, then runs iterations on a backend. The loss reported for iteration k is that of the images at
-/// the start of iteration k (row 0 is the initial image). Owns its backend; dispose to free every buffer.
+/// targets once, then runs iterations on a backend and keeps every item's loss history. The loss recorded for
+/// iteration k is that of the images at the start of iteration k (row 0 is the initial image). Items can be
+/// stopped one by one (a diverged item stops; the others go on). Owns its backend; dispose to free every buffer.
 /// </summary>
 public sealed class StyleTransferEngine : IDisposable
 {
     private readonly IStyleBackend _backend;
+    private readonly string?[] _stopped;
     private readonly bool[] _frozen;
+    private readonly List<LossRecord>[] _history;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly double _secondsBefore;
 
-    private StyleTransferEngine(IStyleBackend backend, int width, int height, IReadOnlyList<double> learningRates)
+    private StyleTransferEngine(IStyleBackend backend, StyleTargets targets, int width, int height, IReadOnlyList<double> learningRates,
+        int iteration, IReadOnlyList<string?>? stopped, IReadOnlyList<IReadOnlyList<LossRecord>>? history)
     {
         _backend = backend;
+        Targets = targets;
         Width = width;
         Height = height;
-        LearningRates = learningRates;
-        _frozen = new bool[learningRates.Count];
+        LearningRates = learningRates.ToArray();
+        Iteration = iteration;
+        int n = learningRates.Count;
+        _stopped = stopped?.ToArray() ?? new string?[n];
+        _frozen = _stopped.Select(s => s is not null).ToArray();
+        _history = Enumerable.Range(0, n).Select(i => history is null ? new List<LossRecord>() : history[i].ToList()).ToArray();
+        _secondsBefore = _history.SelectMany(h => h).Select(r => r.Seconds).DefaultIfEmpty(0).Max();
     }
 
     /// <summary>Width of the optimized images.</summary>
@@ -34,8 +47,14 @@ public sealed class StyleTransferEngine : IDisposable
     /// <summary>Iterations completed so far.</summary>
     public int Iteration { get; private set; }
 
+    /// <summary>The targets the loss matches.</summary>
+    public StyleTargets Targets { get; }
+
     /// <summary>The backend's description, e.g. "CPU (ONNX Runtime 1.31.0, 2 threads)".</summary>
     public string DeviceDescription => _backend.Description;
+
+    /// <summary>Seconds of optimization so far, including the time before a resume.</summary>
+    public double ElapsedSeconds => _secondsBefore + _clock.Elapsed.TotalSeconds;
 
     /// <summary>
     /// Validates the problem, builds the backend, computes the targets and sets every item to the initial image.
@@ -63,7 +82,7 @@ public sealed class StyleTransferEngine : IDisposable
 
             var state = new OptimizerState(new int[batch], images, new float[images.Length], new float[images.Length]);
             backend.Start(targets, state, content.Height, content.Width, learningRates);
-            return new StyleTransferEngine(backend, content.Width, content.Height, learningRates.ToArray());
+            return new StyleTransferEngine(backend, targets, content.Width, content.Height, learningRates, 0, null, null);
         }
         catch
         {
@@ -72,22 +91,66 @@ public sealed class StyleTransferEngine : IDisposable
         }
     }
 
-    /// <summary>Runs one iteration for every item that is not stopped; returns each item's loss at the start of it.</summary>
+    /// <summary>
+    /// Continues a run from <paramref name="checkpoint"/> with <paramref name="weights"/>, which must be the weights
+    /// it was made with (same identity). Continues exactly: no target is recomputed.
+    /// </summary>
+    public static StyleTransferEngine Resume(Checkpoint checkpoint, NetworkWeights weights, DeviceKind device = DeviceKind.Auto)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        ArgumentNullException.ThrowIfNull(weights);
+        RunSettings s = checkpoint.Settings;
+        if (weights.Identity != s.WeightsIdentity)
+        {
+            throw new UserInputException($"The checkpoint was made with weights {s.WeightsIdentity}, but '{s.WeightsSpec}' now gives {weights.Identity}; resume with the same weights.");
+        }
+
+        IStyleBackend backend = BackendFactory.Create(device, weights, s.Preprocess, s.Loss, s.Adam);
+        try
+        {
+            backend.Start(checkpoint.Targets, checkpoint.State, s.Height, s.Width, s.LearningRates);
+            return new StyleTransferEngine(backend, checkpoint.Targets, s.Width, s.Height, s.LearningRates,
+                checkpoint.Iteration, checkpoint.Stopped, checkpoint.History);
+        }
+        catch
+        {
+            backend.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Runs one iteration for every item that is not stopped and records each item's loss at the start of it. An
+    /// item whose loss is NaN or infinite is stopped here ("diverged at iteration k"); its image is no longer updated.
+    /// </summary>
     public IterationLosses[] Step()
     {
         IterationLosses[] losses = _backend.Iterate(_frozen);
+        Record(losses);
         Iteration++;
         return losses;
     }
 
-    /// <summary>The loss of the current images without changing them (costs one forward and backward pass).</summary>
-    public IterationLosses[] Evaluate() => _backend.Iterate(Enumerable.Repeat(true, LearningRates.Count).ToArray());
+    /// <summary>The loss of the current images without changing them (one forward and backward pass); recorded as row <see cref="Iteration"/>.</summary>
+    public IterationLosses[] Evaluate()
+    {
+        IterationLosses[] losses = _backend.Iterate(Enumerable.Repeat(true, LearningRates.Count).ToArray());
+        Record(losses);
+        return losses;
+    }
 
-    /// <summary>Stops updating item <paramref name="item"/> (e.g. after it diverged); the others go on.</summary>
-    public void Freeze(int item) => _frozen[item] = true;
+    /// <summary>Stops updating item <paramref name="item"/>; <paramref name="reason"/> is kept in checkpoints and reports.</summary>
+    public void Stop(int item, string reason)
+    {
+        _stopped[item] ??= reason;
+        _frozen[item] = true;
+    }
 
-    /// <summary>True when item <paramref name="item"/> no longer updates.</summary>
-    public bool IsFrozen(int item) => _frozen[item];
+    /// <summary>Why item <paramref name="item"/> stopped, or null while it runs.</summary>
+    public string? StopReason(int item) => _stopped[item];
+
+    /// <summary>Item <paramref name="item"/>'s loss history.</summary>
+    public IReadOnlyList<LossRecord> History(int item) => _history[item];
 
     /// <summary>A copy of item <paramref name="item"/>'s current image (unclamped; saving clamps to 0..255).</summary>
     public RgbImage CurrentImage(int item)
@@ -97,8 +160,40 @@ public sealed class StyleTransferEngine : IDisposable
         return new RgbImage(Width, Height, state.Images.AsSpan(item * length, length).ToArray());
     }
 
+    /// <summary>The whole run state, for <see cref="Checkpoint.Save"/>.</summary>
+    public Checkpoint CreateCheckpoint(RunSettings settings) => new()
+    {
+        Settings = settings with { LearningRates = LearningRates, Width = Width, Height = Height },
+        Targets = Targets,
+        State = _backend.ReadState(),
+        Iteration = Iteration,
+        Stopped = _stopped.ToArray(),
+        History = _history.Select(h => (IReadOnlyList<LossRecord>)h.ToArray()).ToArray(),
+    };
+
     /// <summary>Frees the backend and its buffers.</summary>
     public void Dispose() => _backend.Dispose();
+
+    private void Record(IterationLosses[] losses)
+    {
+        double seconds = ElapsedSeconds;
+        for (int n = 0; n < losses.Length; n++)
+        {
+            // A stopped item keeps its history; a row already recorded by Evaluate is not recorded twice.
+            if (_stopped[n] is not null || (_history[n].Count > 0 && _history[n][^1].Iteration == Iteration))
+            {
+                continue;
+            }
+
+            _history[n].Add(new LossRecord(Iteration, losses[n], seconds));
+            if (!losses[n].IsFinite)
+            {
+                // The image at the start of this iteration is already bad; go back to the last finite one.
+                _backend.RevertLastUpdate(n);
+                Stop(n, $"diverged at iteration {Iteration}");
+            }
+        }
+    }
 
     private static void Validate(StyleProblem problem, IReadOnlyList<double> learningRates)
     {

@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.Globalization;
+using NeuralStyle.Cli.Reports;
+using NeuralStyle.Engine;
+using NeuralStyle.Imaging;
+using NeuralStyle.Study;
+
+namespace NeuralStyle.Cli.Commands;
+
+/// <summary>The <c>sweep</c> verb: every learning rate as one batch through VGG19, measured at each checkpoint.</summary>
+internal static class SweepCommand
+{
+    public static int Run(SweepOptions o, TextWriter output, bool interactive)
+    {
+        int[] checkpoints = CheckArguments(o);
+        string folder = o.Resume ?? o.OutDir;
+        var clock = Stopwatch.StartNew();
+        var (engine, settings, metrics) = Start(o, folder, output);
+        using (engine)
+        {
+            int last = checkpoints[^1];
+            if (last <= engine.Iteration)
+            {
+                throw new UserInputException($"The sweep is already at iteration {engine.Iteration}; give --checkpoints beyond it.");
+            }
+
+            // The comparison render is timed on its own and not counted as part of the sweep.
+            clock.Stop();
+            double? estimate = o.Resume is null && !o.NoEstimate ? EstimateSeparateRenders(o, engine.LearningRates.Count, last, output) : null;
+            clock.Start();
+            output.WriteLine($"Device: {engine.DeviceDescription}");
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Sweeping {engine.Width}×{engine.Height}, lr {string.Join(", ", engine.LearningRates)} as one batch, checkpoints {string.Join(", ", checkpoints)}, into {folder}."));
+
+            var progress = new ProgressReporter(engine.Iteration, last, o.PrintEvery, interactive, output);
+            var previous = engine.Iteration > 0 ? Enumerable.Range(0, engine.LearningRates.Count).Select(n => (RgbImage?)engine.CurrentImage(n)).ToArray() : null;
+            var sweep = new LearningRateSweep(engine, previous);
+            string summary = "";
+            sweep.Run(checkpoints, reached =>
+            {
+                foreach (var (m, image) in reached.Metrics.Zip(reached.Images))
+                {
+                    CheckpointMetrics? earlier = metrics.LastOrDefault(x => x.LearningRate == m.LearningRate && x.Status == "ok");
+                    bool keepEarlier = m.Status != "ok" && earlier is not null;
+                    if (!keepEarlier)
+                    {
+                        ImageFiles.Save(image, Path.Combine(folder, m.Image));
+                    }
+
+                    metrics.Add(keepEarlier ? m with { Image = earlier!.Image } : m);
+                }
+
+                engine.CreateCheckpoint(settings).Save(Path.Combine(folder, SweepReport.CheckpointFile));
+                summary = Summary(engine, clock.Elapsed.TotalSeconds, estimate);
+                SweepReport.Write(folder, metrics, engine, summary);
+                progress.Line(string.Create(CultureInfo.InvariantCulture, $"Checkpoint {reached.Iteration}: ") +
+                    string.Join("; ", reached.Metrics.Select(m => string.Create(CultureInfo.InvariantCulture, $"lr {m.LearningRate:G6} {m.Total:E3}") + (m.Status == "ok" ? "" : " " + m.Status))));
+            }, (k, losses) => progress.Report(k, BestOf(engine, losses)), CancellationToken.None);
+
+            output.WriteLine(summary);
+            output.WriteLine($"Open {Path.Combine(folder, SweepReport.Index)} to see the contact sheet, loss curves and metrics.");
+            return 0;
+        }
+    }
+
+    private static int[] CheckArguments(SweepOptions o)
+    {
+        ProblemFactory.CheckArguments(o);
+        double[] rates = o.LearningRates.ToArray();
+        if (rates.Length == 0 || rates.Any(r => !double.IsFinite(r) || r <= 0))
+        {
+            throw new UserInputException($"--lr needs one or more finite learning rates > 0, got '{string.Join(",", rates)}'.");
+        }
+
+        if (rates.Distinct().Count() != rates.Length)
+        {
+            throw new UserInputException("--lr lists a learning rate twice; each item needs its own rate.");
+        }
+
+        int[] checkpoints = o.Checkpoints.Order().Distinct().ToArray();
+        if (checkpoints.Length == 0 || checkpoints[0] < 1)
+        {
+            throw new UserInputException("--checkpoints needs one or more iteration counts ≥ 1, e.g. 500,2000.");
+        }
+
+        string folder = o.Resume ?? o.OutDir;
+        if (o.Resume is not null && !File.Exists(Path.Combine(folder, SweepReport.CheckpointFile)))
+        {
+            throw new UserInputException($"'{folder}' holds no {SweepReport.CheckpointFile}; name the folder of an earlier sweep.");
+        }
+
+        if (File.Exists(folder))
+        {
+            throw new UserInputException($"--out-dir '{folder}' is a file; name a folder.");
+        }
+
+        string? parent = Path.GetDirectoryName(Path.GetFullPath(folder));
+        if (parent is not null && !Directory.Exists(parent) && o.OutDir != "out/sweep")
+        {
+            throw new UserInputException($"Cannot create '{folder}': its parent folder '{parent}' does not exist; create it first.");
+        }
+
+        Directory.CreateDirectory(folder);
+        return checkpoints;
+    }
+
+    private static (StyleTransferEngine, RunSettings, List<CheckpointMetrics>) Start(SweepOptions o, string folder, TextWriter output)
+    {
+        if (o.Resume is not null)
+        {
+            var (engine, settings) = ProblemFactory.Resume(Path.Combine(folder, SweepReport.CheckpointFile), o.Device, output.WriteLine);
+            output.WriteLine($"Resuming the sweep in {folder} at iteration {engine.Iteration} with its stored settings ({settings.Notes}).");
+            return (engine, settings, SweepReport.ReadMetrics(folder).Where(m => m.Iteration <= engine.Iteration).ToList());
+        }
+
+        StyleProblem problem = ProblemFactory.Build(o, output.WriteLine);
+        StyleTransferEngine created = StyleTransferEngine.Create(problem, o.LearningRates.ToArray(), ProblemFactory.ParseDevice(o.Device));
+        return (created, ProblemFactory.Settings(o, problem), []);
+    }
+
+    /// <summary>
+    /// Times one single-image render of the same problem (setup plus two iterations after a warm-up) and scales it
+    /// to <paramref name="items"/> renders of <paramref name="iterations"/> iterations.
+    /// </summary>
+    private static double EstimateSeparateRenders(SweepOptions o, int items, int iterations, TextWriter output)
+    {
+        var clock = Stopwatch.StartNew();
+        StyleProblem problem = ProblemFactory.Build(o, _ => { });
+        using StyleTransferEngine single = StyleTransferEngine.Create(problem, [o.LearningRates.First()], ProblemFactory.ParseDevice(o.Device));
+        double setup = clock.Elapsed.TotalSeconds;
+        single.Step();
+        clock.Restart();
+        single.Step();
+        single.Step();
+        double perIteration = clock.Elapsed.TotalSeconds / 2;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"One separate render: {setup:F1} s setup + {perIteration:F3} s per iteration (measured)."));
+        return items * (setup + (iterations * perIteration));
+    }
+
+    private static string Summary(StyleTransferEngine engine, double seconds, double? estimate) =>
+        string.Create(CultureInfo.InvariantCulture, $"{engine.LearningRates.Count} learning rates to iteration {engine.Iteration} in {seconds:F1} s") +
+        (estimate is double e ? string.Create(CultureInfo.InvariantCulture, $"; {engine.LearningRates.Count} separate renders would take about {e:F1} s ({e / seconds:F2}× the sweep).") : ".");
+
+    private static string BestOf(StyleTransferEngine engine, IterationLosses[] losses)
+    {
+        int running = Enumerable.Range(0, losses.Length).Count(n => engine.StopReason(n) is null);
+        double best = losses.Where(l => l.IsFinite).Select(l => l.Total).DefaultIfEmpty(double.NaN).Min();
+        return string.Create(CultureInfo.InvariantCulture, $"best loss {best:E3}, {running}/{losses.Length} running");
+    }
+}

@@ -1,0 +1,22 @@
+using CommandLine;
+
+namespace NeuralStyle.Cli.Commands;
+
+[Verb("sweep", HelpText = "Render one content/style pair at several learning rates as one batch, with checkpoints, a contact sheet, loss curves and metrics.")]
+internal sealed class SweepOptions : OptimizationOptions
+{
+    [Option("lr", Separator = ',', Default = new[] { 0.1, 0.5, 1, 5, 10, 20, 100 }, HelpText = "Learning rates, comma-separated; all run as one batch.")]
+    public IEnumerable<double> LearningRates { get; set; } = [];
+
+    [Option("checkpoints", Separator = ',', Default = new[] { 50, 200 }, HelpText = "Iterations at which every item is saved and measured, comma-separated; the last is where the sweep ends.")]
+    public IEnumerable<int> Checkpoints { get; set; } = [];
+
+    [Option("out-dir", Default = "out/sweep", HelpText = "Folder for images, contact_sheet.png, loss_curves.png, metrics.csv/json, index.html and sweep.ckpt.")]
+    public string OutDir { get; set; } = "";
+
+    [Option("resume", HelpText = "Continue the sweep in this folder (its sweep.ckpt) up to the new --checkpoints, with its stored settings.")]
+    public string? Resume { get; set; }
+
+    [Option("no-estimate", HelpText = "Skip timing a single render to compare against.")]
+    public bool NoEstimate { get; set; }
+}

@@ -1,0 +1,96 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using NeuralStyle.Engine;
+using NeuralStyle.Imaging;
+using NeuralStyle.Study;
+
+namespace NeuralStyle.Cli.Reports;
+
+/// <summary>
+/// Writes a sweep folder's reports from its metrics and images: metrics.csv, metrics.json, contact_sheet.png,
+/// loss_curves.png and index.html. Every file is written atomically, so a folder is always consistent.
+/// </summary>
+internal static class SweepReport
+{
+    public const string MetricsJson = "metrics.json", MetricsCsv = "metrics.csv", Sheet = "contact_sheet.png", Curves = "loss_curves.png", Index = "index.html", CheckpointFile = "sweep.ckpt";
+
+    /// <summary>The metrics written earlier (a resumed sweep keeps its rows), or none.</summary>
+    public static List<CheckpointMetrics> ReadMetrics(string folder)
+    {
+        string path = Path.Combine(folder, MetricsJson);
+        return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllText(path), StudyJsonContext.Default.ListCheckpointMetrics) ?? [] : [];
+    }
+
+    public static void Write(string folder, IReadOnlyList<CheckpointMetrics> metrics, StyleTransferEngine engine, string summary)
+    {
+        AtomicFile.WriteText(Path.Combine(folder, MetricsJson), JsonSerializer.Serialize(metrics.ToList(), StudyJsonContext.Default.ListCheckpointMetrics));
+        AtomicFile.WriteText(Path.Combine(folder, MetricsCsv), Csv(metrics));
+        AtomicFile.Write(Path.Combine(folder, Sheet), s => s.Write(SheetPng(folder, metrics, engine)));
+        var histories = Enumerable.Range(0, engine.LearningRates.Count).Select(engine.History).ToArray();
+        AtomicFile.Write(Path.Combine(folder, Curves), s => s.Write(LossCurvePlot.Render(engine.LearningRates, histories)));
+        AtomicFile.WriteText(Path.Combine(folder, Index), Html(metrics, summary));
+    }
+
+    public static string Csv(IEnumerable<CheckpointMetrics> metrics)
+    {
+        var text = new StringBuilder("lr,iteration,status,total,content,style,tv,mean_luminance,ssim_vs_previous,converged_at,seconds,image\n");
+        foreach (CheckpointMetrics m in metrics)
+        {
+            text.Append(string.Create(CultureInfo.InvariantCulture,
+                $"{m.LearningRate:R},{m.Iteration},{m.Status},{m.Total:R},{m.Content:R},{m.Style:R},{m.Tv:R},{m.MeanLuminance:F3},{m.SsimVsPrevious?.ToString("F4", CultureInfo.InvariantCulture) ?? ""},{m.ConvergedAt},{m.Seconds:F2},{m.Image}\n"));
+        }
+
+        return text.ToString();
+    }
+
+    private static byte[] SheetPng(string folder, IReadOnlyList<CheckpointMetrics> metrics, StyleTransferEngine engine)
+    {
+        int[] iterations = metrics.Select(m => m.Iteration).Distinct().Order().ToArray();
+        // Cells 160 to 256 px on their long side: labels fit, and a 7×3 sheet stays a reasonable size.
+        double scale = Math.Clamp(engine.Width, 160, 256) / (double)Math.Max(engine.Width, engine.Height);
+        int cellWidth = Math.Max(1, (int)(engine.Width * scale)), cellHeight = Math.Max(1, (int)(engine.Height * scale));
+        var rows = new List<IReadOnlyList<RgbImage?>>();
+        var labels = new List<IReadOnlyList<string>>();
+        foreach (double lr in engine.LearningRates)
+        {
+            var row = new List<RgbImage?>();
+            var rowLabels = new List<string>();
+            foreach (int iteration in iterations)
+            {
+                CheckpointMetrics? m = metrics.FirstOrDefault(x => x.LearningRate == lr && x.Iteration == iteration);
+                string file = Path.Combine(folder, m?.Image ?? "");
+                row.Add(m is not null && File.Exists(file) ? ImageFiles.Load(file, null) : null);
+                string status = m is null || m.Status == "ok" ? "" : " (diverged)";
+                rowLabels.Add(string.Create(CultureInfo.InvariantCulture, $"lr {lr:G6} · {iteration} it{status}"));
+            }
+
+            rows.Add(row);
+            labels.Add(rowLabels);
+        }
+
+        return ContactSheet.Render(rows, labels, cellWidth, cellHeight);
+    }
+
+    private static string Html(IReadOnlyList<CheckpointMetrics> metrics, string summary)
+    {
+        var html = new StringBuilder();
+        html.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>NeuralStyle learning-rate sweep</title>\n");
+        html.Append("<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}img.thumb{height:64px}</style></head><body>\n");
+        html.Append("<h1>Learning-rate sweep</h1>\n<p>").Append(WebUtility.HtmlEncode(summary)).Append("</p>\n");
+        html.Append(CultureInfo.InvariantCulture, $"<h2>Contact sheet</h2>\n<p><img src=\"{Sheet}\" alt=\"contact sheet\"></p>\n");
+        html.Append(CultureInfo.InvariantCulture, $"<h2>Loss curves</h2>\n<p><img src=\"{Curves}\" alt=\"loss curves\"></p>\n");
+        html.Append(CultureInfo.InvariantCulture, $"<h2>Metrics</h2>\n<p>Also as <a href=\"{MetricsCsv}\">{MetricsCsv}</a> and <a href=\"{MetricsJson}\">{MetricsJson}</a>. Losses are weighted terms; SSIM compares each image with the same learning rate's previous checkpoint; 'converged at' is the first iteration within 1% of the checkpoint's loss.</p>\n");
+        html.Append("<table><tr><th>lr</th><th>iteration</th><th>status</th><th>total</th><th>content</th><th>style</th><th>tv</th><th>mean luminance</th><th>SSIM vs previous</th><th>converged at</th><th>seconds</th><th>image</th></tr>\n");
+        foreach (CheckpointMetrics m in metrics.OrderBy(m => m.LearningRate).ThenBy(m => m.Iteration))
+        {
+            string image = WebUtility.HtmlEncode(m.Image);
+            html.Append(CultureInfo.InvariantCulture,
+                $"<tr><td>{m.LearningRate:G6}</td><td>{m.Iteration}</td><td>{WebUtility.HtmlEncode(m.Status)}</td><td>{m.Total:E3}</td><td>{m.Content:E3}</td><td>{m.Style:E3}</td><td>{m.Tv:E3}</td><td>{m.MeanLuminance:F1}</td><td>{m.SsimVsPrevious?.ToString("F3", CultureInfo.InvariantCulture) ?? "–"}</td><td>{m.ConvergedAt}</td><td>{m.Seconds:F1}</td><td><a href=\"{image}\"><img class=\"thumb\" src=\"{image}\" alt=\"{image}\"></a></td></tr>\n");
+        }
+
+        html.Append("</table>\n</body></html>\n");
+        return html.ToString();
+    }
+}

@@ -1,0 +1,159 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+
+namespace NeuralStyle.Engine;
+
+/// <summary>The loss of one item at one iteration and the wall-clock seconds since the run began.</summary>
+public readonly record struct LossRecord(int Iteration, IterationLosses Loss, double Seconds);
+
+/// <summary>
+/// The whole state of a run: settings, targets, the optimizer state (images, Adam moments, per-item step counts),
+/// the iteration reached, which items stopped and why, and every item's loss history. Continuing from it gives,
+/// on the CPU, bit for bit the run that never stopped.
+/// </summary>
+public sealed record Checkpoint
+{
+    /// <summary>What the run was started with.</summary>
+    public required RunSettings Settings { get; init; }
+
+    /// <summary>The targets (so a resume needs neither the images nor a recomputation).</summary>
+    public required StyleTargets Targets { get; init; }
+
+    /// <summary>Images, moments, step counts.</summary>
+    public required OptimizerState State { get; init; }
+
+    /// <summary>Iterations completed.</summary>
+    public required int Iteration { get; init; }
+
+    /// <summary>Per item: null while it runs, else why it stopped (e.g. "diverged at iteration 12").</summary>
+    public required IReadOnlyList<string?> Stopped { get; init; }
+
+    /// <summary>Per item, the loss of every iteration so far.</summary>
+    public required IReadOnlyList<IReadOnlyList<LossRecord>> History { get; init; }
+
+    private static ReadOnlySpan<byte> Magic => "NSCKPT01"u8;
+
+    /// <summary>Writes the checkpoint atomically.</summary>
+    public void Save(string path) => AtomicFile.Write(path, WriteTo);
+
+    /// <summary>Reads a checkpoint; a file that is not one, or is damaged, is a <see cref="UserInputException"/> naming it.</summary>
+    public static Checkpoint Load(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new UserInputException($"Checkpoint '{path}' does not exist; check the path.");
+        }
+
+        try
+        {
+            using FileStream stream = File.OpenRead(path);
+            return ReadFrom(stream);
+        }
+        catch (Exception e) when (e is EndOfStreamException or JsonException or InvalidDataException or ArgumentException or OverflowException)
+        {
+            throw new UserInputException($"'{path}' is not a NeuralStyle checkpoint or is damaged ({e.Message.TrimEnd('.')}); use another checkpoint or start afresh.", e);
+        }
+    }
+
+    private void WriteTo(Stream stream)
+    {
+        using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+        writer.Write(Magic);
+        var header = new CheckpointHeader(Settings, Iteration, Stopped.ToArray(), State.Steps.ToArray(),
+            Targets.Grams.Keys.ToArray(), Targets.ContentFeatures.Keys.ToArray());
+        writer.Write(JsonSerializer.Serialize(header, EngineJsonContext.Default.CheckpointHeader));
+        foreach (float[] gram in Targets.Grams.Values)
+        {
+            WriteArray(writer, gram);
+        }
+
+        foreach (float[] features in Targets.ContentFeatures.Values)
+        {
+            WriteArray(writer, features);
+        }
+
+        WriteArray(writer, State.Images);
+        WriteArray(writer, State.FirstMoment);
+        WriteArray(writer, State.SecondMoment);
+        foreach (IReadOnlyList<LossRecord> history in History)
+        {
+            writer.Write(history.Count);
+            foreach (LossRecord r in history)
+            {
+                writer.Write(r.Iteration);
+                writer.Write(r.Loss.Content);
+                writer.Write(r.Loss.Style);
+                writer.Write(r.Loss.Tv);
+                writer.Write(r.Seconds);
+            }
+        }
+    }
+
+    private static Checkpoint ReadFrom(Stream stream)
+    {
+        using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
+        if (!reader.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
+        {
+            throw new InvalidDataException("wrong file signature");
+        }
+
+        CheckpointHeader header = JsonSerializer.Deserialize(reader.ReadString(), EngineJsonContext.Default.CheckpointHeader)
+            ?? throw new InvalidDataException("empty header");
+        var grams = header.GramLayers.ToDictionary(n => n, _ => ReadArray(reader));
+        var content = header.ContentLayers.ToDictionary(n => n, _ => ReadArray(reader));
+        var state = new OptimizerState(header.Steps, ReadArray(reader), ReadArray(reader), ReadArray(reader));
+        int items = header.Settings.LearningRates.Count;
+        int expected = items * 3 * header.Settings.Width * header.Settings.Height;
+        if (state.Images.Length != expected || state.FirstMoment.Length != expected || state.SecondMoment.Length != expected
+            || header.Steps.Length != items || header.Stopped.Length != items)
+        {
+            throw new InvalidDataException("the arrays do not match the stored sizes");
+        }
+
+        var history = new List<IReadOnlyList<LossRecord>>();
+        for (int n = 0; n < items; n++)
+        {
+            int count = reader.ReadInt32();
+            var records = new List<LossRecord>(count);
+            for (int k = 0; k < count; k++)
+            {
+                records.Add(new LossRecord(reader.ReadInt32(), new IterationLosses(reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble()), reader.ReadDouble()));
+            }
+
+            history.Add(records);
+        }
+
+        return new Checkpoint
+        {
+            Settings = header.Settings,
+            Targets = new StyleTargets(grams, content),
+            State = state,
+            Iteration = header.Iteration,
+            Stopped = header.Stopped,
+            History = history,
+        };
+    }
+
+    private static void WriteArray(BinaryWriter writer, float[] values)
+    {
+        writer.Write(values.Length);
+        writer.Write(MemoryMarshal.AsBytes(values.AsSpan()));
+    }
+
+    private static float[] ReadArray(BinaryReader reader)
+    {
+        int length = reader.ReadInt32();
+        if (length < 0 || (long)length * sizeof(float) > reader.BaseStream.Length - reader.BaseStream.Position)
+        {
+            throw new InvalidDataException($"an array length of {length} reaches past the end of the file");
+        }
+
+        var values = new float[length];
+        reader.BaseStream.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan()));
+        return values;
+    }
+}
+
+/// <summary>The JSON part of a checkpoint file.</summary>
+internal sealed record CheckpointHeader(RunSettings Settings, int Iteration, string?[] Stopped, int[] Steps, string[] GramLayers, string[] ContentLayers);

@@ -1,0 +1,50 @@
+using System.Text.Json.Serialization;
+using NeuralStyle.Model;
+
+namespace NeuralStyle.Engine;
+
+/// <summary>
+/// What a run was started with, as stored in a checkpoint: enough to rebuild the engine without the original
+/// images (the targets travel in the checkpoint too) and to show the user what they are continuing.
+/// </summary>
+public sealed record RunSettings
+{
+    /// <summary>The content image path as given.</summary>
+    public string Content { get; init; } = "";
+
+    /// <summary>The style image paths as given.</summary>
+    public IReadOnlyList<string> Styles { get; init; } = [];
+
+    /// <summary>The weights as given (<c>auto</c>, <c>random:1</c>, a path).</summary>
+    public string WeightsSpec { get; init; } = "auto";
+
+    /// <summary>The resolved weights' identity; a resume must resolve to the same.</summary>
+    public string WeightsIdentity { get; init; } = "";
+
+    /// <summary>The preprocessing in use.</summary>
+    public PreprocessPreset Preprocess { get; init; }
+
+    /// <summary>The loss definition.</summary>
+    public LossSettings Loss { get; init; } = new();
+
+    /// <summary>Adam's constants.</summary>
+    public AdamSettings Adam { get; init; } = new();
+
+    /// <summary>One learning rate per item.</summary>
+    public IReadOnlyList<double> LearningRates { get; init; } = [];
+
+    /// <summary>Image width.</summary>
+    public int Width { get; init; }
+
+    /// <summary>Image height.</summary>
+    public int Height { get; init; }
+
+    /// <summary>Free-form description of the remaining options (size, init, …) for people.</summary>
+    public string Notes { get; init; } = "";
+}
+
+/// <summary>Source-generated JSON for the engine's records, so serialization works under NativeAOT and trimming.</summary>
+[JsonSourceGenerationOptions(WriteIndented = true, UseStringEnumConverter = true)]
+[JsonSerializable(typeof(RunSettings))]
+[JsonSerializable(typeof(CheckpointHeader))]
+internal sealed partial class EngineJsonContext : JsonSerializerContext;

@@ -1,0 +1,48 @@
+using System.Text.Json.Serialization;
+
+namespace NeuralStyle.Study;
+
+/// <summary>One item of a sweep at one checkpoint: its loss terms (weighted), image measures, timing and status.</summary>
+public sealed record CheckpointMetrics
+{
+    /// <summary>The item's learning rate.</summary>
+    public double LearningRate { get; init; }
+
+    /// <summary>The checkpoint's iteration.</summary>
+    public int Iteration { get; init; }
+
+    /// <summary>"ok", or "diverged at iteration k" (then the values are those of its last finite state).</summary>
+    public string Status { get; init; } = "ok";
+
+    /// <summary>Total loss.</summary>
+    public double Total { get; init; }
+
+    /// <summary>cw·Σ content_l.</summary>
+    public double Content { get; init; }
+
+    /// <summary>sw·Σ w_l·style_l.</summary>
+    public double Style { get; init; }
+
+    /// <summary>tvw·TV.</summary>
+    public double Tv { get; init; }
+
+    /// <summary>Mean Rec. 601 luma of the image, 0..255.</summary>
+    public double MeanLuminance { get; init; }
+
+    /// <summary>SSIM against this item's previous checkpoint image (null at the first checkpoint): is the structure kept?</summary>
+    public double? SsimVsPrevious { get; init; }
+
+    /// <summary>The first iteration whose loss was within 1% of the loss at this checkpoint.</summary>
+    public int ConvergedAt { get; init; }
+
+    /// <summary>Seconds of optimization when the checkpoint was reached (the whole batch).</summary>
+    public double Seconds { get; init; }
+
+    /// <summary>The image file, relative to the output folder.</summary>
+    public string Image { get; init; } = "";
+}
+
+/// <summary>Source-generated JSON for study reports (works under NativeAOT and trimming).</summary>
+[JsonSourceGenerationOptions(WriteIndented = true)]
+[JsonSerializable(typeof(List<CheckpointMetrics>))]
+public sealed partial class StudyJsonContext : JsonSerializerContext;

@@ -1,0 +1,95 @@
+using System.Globalization;
+using NeuralStyle.Engine;
+using NeuralStyle.Imaging;
+
+namespace NeuralStyle.Study;
+
+/// <summary>What a sweep produced at one checkpoint: every item's image and metrics.</summary>
+public sealed record SweepCheckpoint(int Iteration, IReadOnlyList<RgbImage> Images, IReadOnlyList<CheckpointMetrics> Metrics);
+
+/// <summary>
+/// Runs a batch engine (one item per learning rate) to a list of checkpoint iterations and measures each item at
+/// each one. A diverged item stops where it diverged, keeps its last finite state, and is reported as such;
+/// the others go on.
+/// </summary>
+public sealed class LearningRateSweep
+{
+    private readonly StyleTransferEngine _engine;
+    private readonly RgbImage?[] _previous;
+
+    /// <summary>Drives <paramref name="engine"/> (not owned). <paramref name="previousImages"/> are the images of the last checkpoint before a resume, for SSIM.</summary>
+    public LearningRateSweep(StyleTransferEngine engine, IReadOnlyList<RgbImage?>? previousImages = null)
+    {
+        _engine = engine ?? throw new ArgumentNullException(nameof(engine));
+        _previous = previousImages?.ToArray() ?? new RgbImage?[engine.LearningRates.Count];
+    }
+
+    /// <summary>The file name of an item's image at a checkpoint, e.g. <c>lr5_it00500.png</c>.</summary>
+    public static string ImageName(double learningRate, int iteration) =>
+        string.Create(CultureInfo.InvariantCulture, $"lr{learningRate:G6}_it{iteration:D5}.png");
+
+    /// <summary>
+    /// Runs to every checkpoint in <paramref name="checkpoints"/> beyond the engine's current iteration, calling
+    /// <paramref name="reached"/> at each (to save images, metrics and a checkpoint) and <paramref name="iterated"/>
+    /// after every iteration. Stops early, between iterations, when <paramref name="cancel"/> is signalled.
+    /// </summary>
+    public void Run(IReadOnlyList<int> checkpoints, Action<SweepCheckpoint> reached, Action<int, IterationLosses[]>? iterated = null, CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoints);
+        ArgumentNullException.ThrowIfNull(reached);
+        int[] pending = checkpoints.Where(c => c >= _engine.Iteration).Order().Distinct().ToArray();
+        foreach (int checkpoint in pending)
+        {
+            while (_engine.Iteration < checkpoint)
+            {
+                cancel.ThrowIfCancellationRequested();
+                int k = _engine.Iteration;
+                IterationLosses[] losses = _engine.Step();
+                iterated?.Invoke(k, losses);
+                if (Enumerable.Range(0, losses.Length).All(n => _engine.StopReason(n) is not null))
+                {
+                    // Every item has stopped: report where they are and end the run.
+                    reached(Measure(_engine.Iteration));
+                    return;
+                }
+            }
+
+            // Row `checkpoint` of the history is the loss of the images as they are now.
+            _engine.Evaluate();
+            reached(Measure(checkpoint));
+        }
+    }
+
+    private SweepCheckpoint Measure(int iteration)
+    {
+        var images = new List<RgbImage>();
+        var metrics = new List<CheckpointMetrics>();
+        for (int n = 0; n < _engine.LearningRates.Count; n++)
+        {
+            RgbImage image = _engine.CurrentImage(n);
+            IReadOnlyList<LossRecord> history = _engine.History(n);
+            LossRecord last = history.Last(r => r.Loss.IsFinite);
+            double final = last.Loss.Total;
+            int convergedAt = history.First(r => r.Loss.IsFinite && Math.Abs(r.Loss.Total - final) <= 0.01 * Math.Abs(final)).Iteration;
+            metrics.Add(new CheckpointMetrics
+            {
+                LearningRate = _engine.LearningRates[n],
+                Iteration = iteration,
+                Status = _engine.StopReason(n) ?? "ok",
+                Total = last.Loss.Total,
+                Content = last.Loss.Content,
+                Style = last.Loss.Style,
+                Tv = last.Loss.Tv,
+                MeanLuminance = ImageMetrics.MeanLuminance(image),
+                SsimVsPrevious = _previous[n] is RgbImage previous ? ImageMetrics.Ssim(previous, image) : null,
+                ConvergedAt = convergedAt,
+                Seconds = _engine.ElapsedSeconds,
+                Image = ImageName(_engine.LearningRates[n], iteration),
+            });
+            images.Add(image);
+            _previous[n] = image;
+        }
+
+        return new SweepCheckpoint(iteration, images, metrics);
+    }
+}
