@@ -1,0 +1,170 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using NeuralStyle.Cli;
+using NeuralStyle.Cli.Reports;
+using NeuralStyle.Engine;
+using NeuralStyle.Imaging;
+using NeuralStyle.Model;
+using NeuralStyle.Tests.Support;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace NeuralStyle.Tests;
+
+/// <summary>The learning-rate study: batched sweeps, exact resume, divergence per item, and the report files.</summary>
+public sealed partial class SweepTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("neuralstyle-sweep-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public void A_sweep_gives_the_images_of_separate_renders()
+    {
+        string sweep = Path.Combine(_folder, "sweep");
+        Cli("sweep", "--size", "48", "--lr", "2,8", "--checkpoints", "4", "--out-dir", sweep, "--weights", "random", "--no-estimate");
+        foreach (string lr in new[] { "2", "8" })
+        {
+            string single = Path.Combine(_folder, $"single{lr}.png");
+            Cli("render", "--size", "48", "--lr", lr, "--iterations", "4", "--out", single, "--weights", "random");
+            // Both are 8-bit PNGs of float images equal within float rounding: at most one level apart.
+            AssertImagesClose(ImageFiles.Load(single, null), ImageFiles.Load(Path.Combine(sweep, $"lr{lr}_it00004.png"), null), 1f);
+        }
+    }
+
+    [Fact]
+    public void A_resumed_sweep_is_bit_identical_to_an_uninterrupted_one()
+    {
+        string straight = Path.Combine(_folder, "straight"), split = Path.Combine(_folder, "split");
+        string[] common = ["--size", "40", "--lr", "3,30", "--weights", "random", "--no-estimate"];
+        Cli(["sweep", .. common, "--checkpoints", "3,6", "--out-dir", straight]);
+        Cli(["sweep", .. common, "--checkpoints", "3", "--out-dir", split]);
+        Cli("sweep", "--resume", split, "--checkpoints", "6");
+
+        Checkpoint a = Checkpoint.Load(Path.Combine(straight, "sweep.ckpt")), b = Checkpoint.Load(Path.Combine(split, "sweep.ckpt"));
+        Assert.Equal(6, b.Iteration);
+        Assert.Equal(a.State.Images, b.State.Images);
+        Assert.Equal(a.State.FirstMoment, b.State.FirstMoment);
+        Assert.Equal(a.State.SecondMoment, b.State.SecondMoment);
+        Assert.Equal(a.State.Steps, b.State.Steps);
+        Assert.Equal(a.History[1].Select(r => r.Loss), b.History[1].Select(r => r.Loss));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(straight, "lr30_it00006.png")), File.ReadAllBytes(Path.Combine(split, "lr30_it00006.png")));
+        // The resumed report still holds the first checkpoint's rows.
+        Assert.Equal(4, SweepReport.ReadMetrics(split).Count);
+    }
+
+    [Fact]
+    public void A_resumed_render_is_bit_identical_to_an_uninterrupted_one()
+    {
+        string straight = Path.Combine(_folder, "straight.png"), first = Path.Combine(_folder, "first.png"), resumed = Path.Combine(_folder, "resumed.png");
+        Cli("render", "--size", "40", "--iterations", "6", "--out", straight, "--weights", "random");
+        Cli("render", "--size", "40", "--iterations", "3", "--out", first, "--weights", "random");
+        Cli("render", "--resume", Path.ChangeExtension(first, ".ckpt"), "--iterations", "6", "--out", resumed);
+        Assert.Equal(Checkpoint.Load(Path.ChangeExtension(straight, ".ckpt")).State.Images, Checkpoint.Load(Path.ChangeExtension(resumed, ".ckpt")).State.Images);
+        Assert.Equal(File.ReadAllBytes(straight), File.ReadAllBytes(resumed));
+    }
+
+    [Fact]
+    public void A_diverging_item_stops_at_its_last_finite_state_and_does_not_disturb_the_others()
+    {
+        var vgg = NetworkWeights.Random(NetworkArchitecture.Vgg19, 0);
+        var content = new RgbImage(40, 32, TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, 32, 40, 1)));
+        var problem = new StyleProblem { Content = content, Styles = [content], Weights = vgg, Loss = new LossSettings { StyleWeight = 1e6 } };
+        using StyleTransferEngine both = StyleTransferEngine.Create(problem, [5, 1e30], DeviceKind.Cpu);
+        using StyleTransferEngine alone = StyleTransferEngine.Create(problem, [5], DeviceKind.Cpu);
+        RgbImage start = both.CurrentImage(1);
+        for (int k = 0; k < 4; k++)
+        {
+            both.Step();
+            alone.Step();
+        }
+
+        Assert.Null(both.StopReason(0));
+        Assert.Equal("diverged at iteration 1", both.StopReason(1));
+        Assert.Equal(start.Planes, both.CurrentImage(1).Planes); // back to the state whose loss was finite
+        AssertImagesClose(alone.CurrentImage(0), both.CurrentImage(0), 1e-3f);
+        Assert.Equal(alone.History(0).Count, both.History(0).Count);
+        Assert.Equal(2, both.History(1).Count); // rows 0 (finite) and 1 (the divergence)
+    }
+
+    [Fact]
+    public void The_report_files_exist_the_html_names_only_existing_files_and_the_sheet_has_its_grid_size()
+    {
+        string sweep = Path.Combine(_folder, "report");
+        Cli("sweep", "--size", "40", "--lr", "1,4,1e30", "--checkpoints", "2,4", "--out-dir", sweep, "--weights", "random", "--no-estimate");
+
+        string html = File.ReadAllText(Path.Combine(sweep, "index.html"));
+        string[] referenced = Reference().Matches(html).Select(m => m.Groups[1].Value).Distinct().ToArray();
+        Assert.Contains("contact_sheet.png", referenced);
+        Assert.Contains("loss_curves.png", referenced);
+        Assert.Contains("metrics.csv", referenced);
+        Assert.All(referenced, file => Assert.True(File.Exists(Path.Combine(sweep, file)), $"index.html names {file}, which is missing"));
+
+        string[] csv = File.ReadAllLines(Path.Combine(sweep, "metrics.csv"));
+        Assert.Equal(1 + (3 * 2), csv.Length);
+        Assert.Contains(csv, row => row.Contains("diverged at iteration", StringComparison.Ordinal));
+        Assert.Contains(csv, row => row.StartsWith("4,4,ok,", StringComparison.Ordinal));
+
+        // 40×27 images get 160-px cells: 3 rows × 2 columns with labels and 6-px gaps.
+        using var sheet = Image.Load<Rgb24>(Path.Combine(sweep, "contact_sheet.png"));
+        int cellHeight = (int)(27 * (160 / 40.0));
+        Assert.Equal((6 + (2 * (160 + 6)), 6 + (3 * (cellHeight + ContactSheet.LabelHeight + 6))), (sheet.Width, sheet.Height));
+        using var plot = Image.Load<Rgb24>(Path.Combine(sweep, "loss_curves.png"));
+        Assert.Equal((LossCurvePlot.Width, LossCurvePlot.Height), (plot.Width, plot.Height));
+    }
+
+    [Fact]
+    public void Labels_are_drawn_on_the_sheet_and_the_plot()
+    {
+        var grey = new RgbImage(8, 8, Enumerable.Repeat(128f, 192).ToArray());
+        byte[] labelled = ContactSheet.Render([[grey]], [["lr 5 · 500 it"]], 120, 40);
+        byte[] blank = ContactSheet.Render([[grey]], [[""]], 120, 40);
+        using var a = Image.Load<Rgb24>(labelled);
+        int dark = 0;
+        for (int y = 6; y < 6 + ContactSheet.LabelHeight; y++)
+        {
+            for (int x = 6; x < 126; x++)
+            {
+                dark += a[x, y].R < 128 ? 1 : 0;
+            }
+        }
+
+        Assert.True(dark > 20, $"only {dark} dark pixels in the label strip");
+        Assert.NotEqual(labelled, blank);
+
+        LossRecord[] history = [new(0, new IterationLosses(1, 100, 1), 0), new(1, new IterationLosses(1, 10, 1), 1)];
+        Assert.NotEqual(LossCurvePlot.Render([5], [history]), LossCurvePlot.Render([7], [history]));
+    }
+
+    [Fact]
+    public void Ssim_is_one_for_equal_images_and_follows_the_closed_form_for_flat_ones()
+    {
+        RgbImage noise = RgbImage.Noise(23, 17, 3);
+        Assert.Equal(1.0, ImageMetrics.Ssim(noise, noise), 12);
+        // For flat images the variances vanish: SSIM = (2ab + C1)/(a² + b² + C1).
+        var a = new RgbImage(9, 7, Enumerable.Repeat(100f, 189).ToArray());
+        var b = new RgbImage(9, 7, Enumerable.Repeat(140f, 189).ToArray());
+        const double C1 = 0.01 * 255 * 0.01 * 255;
+        Assert.Equal(((2 * 100.0 * 140) + C1) / ((100.0 * 100) + (140.0 * 140) + C1), ImageMetrics.Ssim(a, b), 9);
+        Assert.True(ImageMetrics.Ssim(noise, RgbImage.Noise(23, 17, 4)) < 0.2);
+        Assert.Equal(100.0, ImageMetrics.MeanLuminance(a), 9);
+    }
+
+    [GeneratedRegex("(?:src|href)=\"([^\"]+)\"")]
+    private static partial Regex Reference();
+
+    private static void AssertImagesClose(RgbImage expected, RgbImage actual, float levels)
+    {
+        Assert.Equal((expected.Width, expected.Height), (actual.Width, actual.Height));
+        float worst = expected.Planes.Zip(actual.Planes, (x, y) => MathF.Abs(x - y)).Max();
+        Assert.True(worst <= levels, $"images differ by up to {worst} levels");
+    }
+
+    private static void Cli(params string[] args)
+    {
+        using var output = new StringWriter(CultureInfo.InvariantCulture);
+        using var error = new StringWriter(CultureInfo.InvariantCulture);
+        int code = Program.Run(args, output, error, interactive: false);
+        Assert.True(code == 0, $"{string.Join(' ', args)} → {code}: {error}{output}");
+    }
+}
