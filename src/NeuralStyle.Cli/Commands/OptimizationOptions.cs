@@ -59,6 +59,9 @@ internal abstract class OptimizationOptions
     [Option("print-every", Default = 25, HelpText = "Print the loss every N iterations when output is not a terminal (0: never).")]
     public int PrintEvery { get; set; }
 
+    [Option("max-megapixels", Default = 100.0, HelpText = "Refuse input images larger than this many megapixels, from their header, before decoding.")]
+    public double MaxMegapixels { get; set; }
+
     [Option("verbose", HelpText = "Show internal details (stack traces) on errors.")]
     public bool Verbose { get; set; }
 }

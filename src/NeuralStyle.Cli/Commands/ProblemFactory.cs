@@ -24,6 +24,7 @@ internal static class ProblemFactory
         Require(o.Size is >= 1 and <= 16384, $"--size must be between 1 and 16384 pixels, not {o.Size}.");
         Require(double.IsFinite(o.StyleScale) && o.StyleScale is > 0 and <= 16, $"--style-scale must be > 0 and ≤ 16, not {o.StyleScale}.");
         Require(o.Iterations >= 1, $"--iterations must be at least 1, not {o.Iterations}.");
+        Require(double.IsFinite(o.MaxMegapixels) && o.MaxMegapixels > 0, $"--max-megapixels must be > 0, not {o.MaxMegapixels}.");
         Require(o.PrintEvery >= 0, $"--print-every must be ≥ 0, not {o.PrintEvery}.");
         BackendFactory.CheckAvailable(ParseDevice(o.Device));
         _ = ParsePooling(o.Pooling);
@@ -37,14 +38,14 @@ internal static class ProblemFactory
         CheckArguments(o);
         string contentPath = o.Content ?? DefaultContent;
         string[] stylePaths = o.Styles.Any() ? o.Styles.ToArray() : [DefaultStyle];
-        RgbImage content = ImageFiles.Load(contentPath, o.Size);
+        RgbImage content = ImageFiles.Load(contentPath, o.Size, o.MaxMegapixels);
         int styleSide = Math.Max(1, (int)Math.Round(o.Size * o.StyleScale));
-        RgbImage[] styles = stylePaths.Select(p => ImageFiles.Load(p, styleSide)).ToArray();
+        RgbImage[] styles = stylePaths.Select(p => ImageFiles.Load(p, styleSide, o.MaxMegapixels)).ToArray();
         RgbImage? initial = o.Init switch
         {
             "content" => null,
             "random" => RgbImage.Noise(content.Width, content.Height, o.Seed),
-            string file => ImageFiles.LoadExact(file, content.Width, content.Height),
+            string file => ImageFiles.LoadExact(file, content.Width, content.Height, o.MaxMegapixels),
         };
 
         return new StyleProblem

@@ -20,11 +20,12 @@ public static class ImageFiles
 
     /// <summary>
     /// Loads <paramref name="path"/>, scaled so its longer side is <paramref name="longSide"/> (null keeps the size).
-    /// Throws <see cref="UserInputException"/> naming the file when it is missing or not a readable image.
+    /// Throws <see cref="UserInputException"/> naming the file when it is missing, not a readable image, damaged,
+    /// or larger than <paramref name="maxMegapixels"/>.
     /// </summary>
-    public static RgbImage Load(string path, int? longSide)
+    public static RgbImage Load(string path, int? longSide, double maxMegapixels = DefaultMaxMegapixels)
     {
-        using Image<Rgb24> image = Decode(path);
+        using Image<Rgb24> image = Decode(path, maxMegapixels);
         if (longSide is int side)
         {
             double scale = (double)side / Math.Max(image.Width, image.Height);
@@ -37,9 +38,9 @@ public static class ImageFiles
     }
 
     /// <summary>Loads <paramref name="path"/> resized to exactly <paramref name="width"/> × <paramref name="height"/> (for <c>--init FILE</c>).</summary>
-    public static RgbImage LoadExact(string path, int width, int height)
+    public static RgbImage LoadExact(string path, int width, int height, double maxMegapixels = DefaultMaxMegapixels)
     {
-        using Image<Rgb24> image = Decode(path);
+        using Image<Rgb24> image = Decode(path, maxMegapixels);
         image.Mutate(x => x.Resize(width, height, KnownResamplers.Lanczos3));
         return ToPlanes(image);
     }
@@ -81,28 +82,70 @@ public static class ImageFiles
 
     private static byte ToByte(float value) => (byte)Math.Clamp(MathF.Round(value), 0f, 255f);
 
-    private static Image<Rgb24> Decode(string path)
+    /// <summary>
+    /// The default largest image, in megapixels, that is decoded; larger ones are refused from their header alone,
+    /// before any pixel memory is allocated (the command line's <c>--max-megapixels</c>).
+    /// </summary>
+    public const double DefaultMaxMegapixels = 100;
+
+    private static Image<Rgb24> Decode(string path, double maxMegapixels)
     {
+        if (Directory.Exists(path))
+        {
+            throw new UserInputException($"'{path}' is a folder, not an image; name an image file.");
+        }
+
         if (!File.Exists(path))
         {
             throw new UserInputException($"Image '{path}' does not exist; check the path.");
         }
 
+        if (new FileInfo(path).Length == 0)
+        {
+            throw new UserInputException($"Image '{path}' is empty (0 bytes); re-export or re-download it.");
+        }
+
         try
         {
+            IImageInfo? info = Image.Identify(path);
+            if (info is null)
+            {
+                throw NotAnImage(path);
+            }
+
+            double megapixels = (double)info.Width * info.Height / 1e6;
+            if (megapixels > maxMegapixels)
+            {
+                throw new UserInputException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"Image '{path}' is {info.Width}×{info.Height} ({megapixels:F0} megapixels), above the limit of {maxMegapixels:G} MP; downscale it, or raise --max-megapixels if this machine has the memory."));
+            }
+
             using Image<Rgba32> rgba = Image.Load<Rgba32>(path);
             rgba.Mutate(x => x.AutoOrient().BackgroundColor(Color.White));
             return rgba.CloneAs<Rgb24>();
         }
         catch (UnknownImageFormatException)
         {
-            throw new UserInputException($"'{path}' is not an image this program can read (PNG, JPEG, WebP, BMP, GIF, TGA, TIFF, PBM); convert it to PNG.");
+            throw NotAnImage(path);
         }
-        catch (InvalidImageContentException e)
+        catch (IOException e)
         {
-            throw new UserInputException($"'{path}' is damaged or truncated ({e.Message.TrimEnd('.')}); re-export or re-download it.");
+            throw new UserInputException($"Image '{path}' cannot be read ({e.Message.TrimEnd('.')}); check the file and its permissions.", e);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new UserInputException($"Image '{path}' cannot be read: permission denied; check its permissions.", e);
+        }
+        catch (Exception e) when (e is not (UserInputException or OutOfMemoryException))
+        {
+            // Whatever a decoder throws on malformed bytes (ImageFormatException, InvalidImageContentException,
+            // or an index error deep in a codec) is a damaged file, not a bug of ours.
+            throw new UserInputException($"Image '{path}' is damaged or truncated and cannot be decoded ({e.Message.TrimEnd('.')}); re-export or re-download it.", e);
         }
     }
+
+    private static UserInputException NotAnImage(string path) =>
+        new($"'{path}' is not an image this program can read (PNG, JPEG, WebP, BMP, GIF, TGA, TIFF, PBM); convert it to PNG.");
 
     private static RgbImage ToPlanes(Image<Rgb24> image)
     {
