@@ -4,14 +4,21 @@ using NeuralStyle.Cli.Commands;
 
 namespace NeuralStyle.Cli;
 
-/// <summary>The <c>neuralstyle</c> command line. Exit codes: 0 done, 1 internal error or divergence, 2 a user's mistake.</summary>
+/// <summary>
+/// The <c>neuralstyle</c> command line. Exit codes: 0 done, 1 internal error or divergence, 2 a user's mistake,
+/// 130 interrupted (Ctrl-C or SIGTERM) after saving.
+/// </summary>
 public static class Program
 {
     /// <summary>Entry point; see <see cref="Run"/>.</summary>
-    public static int Main(string[] args) => Run(args, Console.Out, Console.Error, interactive: !Console.IsOutputRedirected);
+    public static int Main(string[] args)
+    {
+        using Interruption interruption = Interruption.Listen(Console.Error);
+        return Run(args, Console.Out, Console.Error, interactive: !Console.IsOutputRedirected, interruption.Token);
+    }
 
     /// <summary>Runs one command line; what a console would show goes to <paramref name="output"/> and <paramref name="error"/>.</summary>
-    public static int Run(string[] args, TextWriter output, TextWriter error, bool interactive)
+    public static int Run(string[] args, TextWriter output, TextWriter error, bool interactive, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(error);
         using var parser = new Parser(s =>
@@ -31,8 +38,8 @@ public static class Program
         {
             return options switch
             {
-                RenderOptions render => RenderCommand.Run(render, output, interactive),
-                SweepOptions sweep => SweepCommand.Run(sweep, output, interactive),
+                RenderOptions render => RenderCommand.Run(render, output, interactive, cancel),
+                SweepOptions sweep => SweepCommand.Run(sweep, output, interactive, cancel),
                 ModelOptions model => ModelCommand.Run(model, output),
                 _ => throw new InvalidOperationException($"No command for {options.GetType().Name}."),
             };

@@ -46,10 +46,24 @@ public sealed class CliTests : IDisposable
     [InlineData("--style-blend", "1,2")]
     [InlineData("--device", "cuda")]
     [InlineData("--unknown-option", "1")]
+    [InlineData("--max-memory-mb", "10")]
+    [InlineData("--max-megapixels", "0.01")]
+    [InlineData("--content-weight", "-1")]
+    [InlineData("--style-weight", "NaN")]
+    [InlineData("--out", "examples/content-cat-chelsea.png")]
     public void Bad_arguments_get_one_sentence_and_exit_code_2(string option, string value)
     {
+        if (value.StartsWith("examples/", StringComparison.Ordinal))
+        {
+            value = Path.Combine(Support.Repository.Root, value);
+            byte[] before = File.ReadAllBytes(value);
+            Assert.Equal(2, Run("render", "--content", value, "--out", value, "--weights", "random").Code);
+            Assert.Equal(before, File.ReadAllBytes(value));
+            return;
+        }
+
         var (code, _, stderr) = Run("render", option, value, "--out", Path.Combine(_folder, "x.png"), "--weights", "random");
-        if (option == "--out")
+        if (option == "--out" && !value.StartsWith("examples/", StringComparison.Ordinal))
         {
             (code, _, stderr) = Run("render", option, value, "--weights", "random");
         }

@@ -19,7 +19,7 @@ internal static class ModelCommand
         var shared = new RenderOptions
         {
             Weights = o.Weights, Preprocess = o.Preprocess, Pooling = o.Pooling, StyleLayers = o.StyleLayers, ContentLayers = o.ContentLayers,
-            Size = 1, StyleScale = 1, Iterations = 1, Device = "cpu", Init = "content",
+            Size = 1, StyleScale = 1, Iterations = 1, Device = "cpu", Init = "content", MaxMegapixels = 1,
         };
         ProblemFactory.CheckArguments(shared);
         if (File.Exists(o.OutDir))

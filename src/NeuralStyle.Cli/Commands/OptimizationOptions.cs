@@ -62,6 +62,9 @@ internal abstract class OptimizationOptions
     [Option("max-megapixels", Default = 100.0, HelpText = "Refuse input images larger than this many megapixels, from their header, before decoding.")]
     public double MaxMegapixels { get; set; }
 
+    [Option("max-memory-mb", HelpText = "Refuse to start when the run's estimated peak memory exceeds this many MB. Default: the memory available now.")]
+    public double? MaxMemoryMb { get; set; }
+
     [Option("verbose", HelpText = "Show internal details (stack traces) on errors.")]
     public bool Verbose { get; set; }
 }

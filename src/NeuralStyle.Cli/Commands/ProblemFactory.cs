@@ -25,6 +25,7 @@ internal static class ProblemFactory
         Require(double.IsFinite(o.StyleScale) && o.StyleScale is > 0 and <= 16, $"--style-scale must be > 0 and ≤ 16, not {o.StyleScale}.");
         Require(o.Iterations >= 1, $"--iterations must be at least 1, not {o.Iterations}.");
         Require(double.IsFinite(o.MaxMegapixels) && o.MaxMegapixels > 0, $"--max-megapixels must be > 0, not {o.MaxMegapixels}.");
+        Require(o.MaxMemoryMb is null || (double.IsFinite(o.MaxMemoryMb.Value) && o.MaxMemoryMb > 0), $"--max-memory-mb must be > 0, not {o.MaxMemoryMb}.");
         Require(o.PrintEvery >= 0, $"--print-every must be ≥ 0, not {o.PrintEvery}.");
         BackendFactory.CheckAvailable(ParseDevice(o.Device));
         _ = ParsePooling(o.Pooling);
@@ -57,6 +58,7 @@ internal static class ProblemFactory
             Weights = WeightSource.Resolve(o.Weights, notice),
             Preprocess = ParsePreprocess(o.Preprocess),
             Loss = Loss(o),
+            MemoryLimitBytes = o.MaxMemoryMb is double mb ? (long)(mb * 1e6) : null,
         };
     }
 

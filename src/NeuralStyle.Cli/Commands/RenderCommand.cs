@@ -10,7 +10,7 @@ internal static class RenderCommand
 {
     public const string DefaultOut = "out/render.png";
 
-    public static int Run(RenderOptions o, TextWriter output, bool interactive)
+    public static int Run(RenderOptions o, TextWriter output, bool interactive, CancellationToken cancel)
     {
         CheckArguments(o);
         string checkpointPath = o.Checkpoint ?? Path.ChangeExtension(o.Out, ".ckpt");
@@ -22,14 +22,16 @@ internal static class RenderCommand
                 throw new UserInputException($"The checkpoint is already at iteration {engine.Iteration}; ask for more --iterations to continue.");
             }
 
-            output.WriteLine($"Device: {engine.DeviceDescription}");
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Device: {engine.DeviceDescription}; estimated peak memory {engine.EstimatedPeakBytes / 1e6:F0} MB."));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Rendering {engine.Width}×{engine.Height}, iterations {engine.Iteration} → {o.Iterations}, lr {engine.LearningRates[0]}, weights {settings.WeightsIdentity}."));
 
             int[] checkpoints = SaveIterations(o, engine.Iteration);
             var progress = new ProgressReporter(engine.Iteration, o.Iterations, o.PrintEvery, interactive, output);
             var sweep = new LearningRateSweep(engine);
-            sweep.Run(checkpoints, reached =>
+            try
+            {
+                sweep.Run(checkpoints, reached =>
             {
                 bool final = reached.Iteration == o.Iterations || engine.StopReason(0) is not null;
                 ImageFiles.Save(reached.Images[0], final ? o.Out : Intermediate(o.Out, reached.Iteration));
@@ -38,7 +40,20 @@ internal static class RenderCommand
                 {
                     AtomicFile.WriteText(o.LossLog, LossSummary.Csv(engine.History(0)));
                 }
-            }, (k, losses) => progress.Report(k, LossSummary.Describe(losses[0])), CancellationToken.None);
+            }, (k, losses) => progress.Report(k, LossSummary.Describe(losses[0])), cancel);
+            }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+            {
+                ImageFiles.Save(engine.CurrentImage(0), o.Out);
+                engine.CreateCheckpoint(settings).Save(checkpointPath);
+                if (o.LossLog is not null)
+                {
+                    AtomicFile.WriteText(o.LossLog, LossSummary.Csv(engine.History(0)));
+                }
+
+                progress.Line($"Interrupted at iteration {engine.Iteration}. Saved {o.Out} and {checkpointPath}; continue with: render --resume {checkpointPath} --iterations {o.Iterations} --out {o.Out}");
+                return Interruption.ExitCode;
+            }
 
             return Finish(o, engine, progress, checkpointPath);
         }
@@ -79,12 +94,28 @@ internal static class RenderCommand
         }
 
         _ = ImageFiles.EncoderFor(o.Out);
+        RefuseOverwritingInputs(o);
         PrepareOutputFolder(o.Out, isDefault: o.Out == DefaultOut);
         foreach (string? extra in new[] { o.LossLog, o.Checkpoint })
         {
             if (extra is not null)
             {
                 PrepareOutputFolder(extra, isDefault: false);
+            }
+        }
+    }
+
+    /// <summary>An output never replaces an input: not the content, a style, the --init image or the checkpoint being resumed.</summary>
+    private static void RefuseOverwritingInputs(RenderOptions o)
+    {
+        string[] inputs = new[] { o.Content ?? ProblemFactory.DefaultContent, o.Init, o.Resume }.Concat(o.Styles)
+            .Where(p => p is not null && File.Exists(p)).Select(p => Path.GetFullPath(p!)).ToArray();
+        string checkpoint = o.Checkpoint ?? Path.ChangeExtension(o.Out, ".ckpt");
+        foreach (var (option, path) in new[] { ("--out", o.Out), ("--checkpoint", checkpoint), ("--loss-log", o.LossLog) })
+        {
+            if (path is not null && inputs.Contains(Path.GetFullPath(path)) && !(option == "--checkpoint" && o.Resume is not null && Path.GetFullPath(path) == Path.GetFullPath(o.Resume)))
+            {
+                throw new UserInputException($"{option} '{path}' is one of the inputs; choose another file name so the input is kept.");
             }
         }
     }
@@ -136,7 +167,7 @@ internal static class RenderCommand
         }
 
         progress.Line(string.Create(CultureInfo.InvariantCulture,
-            $"Wrote {o.Out} and {checkpointPath}: loss {first.Loss.Total:E4} → {last.Loss.Total:E4} (style {first.Loss.Style:E3} → {last.Loss.Style:E3}) in {engine.ElapsedSeconds:F1} s."));
+            $"Wrote {o.Out} and {checkpointPath}: loss {first.Loss.Total:E4} → {last.Loss.Total:E4} (style {first.Loss.Style:E3} → {last.Loss.Style:E3}) in {engine.ElapsedSeconds:F1} s; peak memory {Runtime.ProcessMemory.PeakBytes() / 1e6:F0} MB."));
         return 0;
     }
 }

@@ -10,7 +10,7 @@ namespace NeuralStyle.Cli.Commands;
 /// <summary>The <c>sweep</c> verb: every learning rate as one batch through VGG19, measured at each checkpoint.</summary>
 internal static class SweepCommand
 {
-    public static int Run(SweepOptions o, TextWriter output, bool interactive)
+    public static int Run(SweepOptions o, TextWriter output, bool interactive, CancellationToken cancel)
     {
         int[] checkpoints = CheckArguments(o);
         string folder = o.Resume ?? o.OutDir;
@@ -28,15 +28,19 @@ internal static class SweepCommand
             clock.Stop();
             double? estimate = o.Resume is null && !o.NoEstimate ? EstimateSeparateRenders(o, engine.LearningRates.Count, last, output) : null;
             clock.Start();
-            output.WriteLine($"Device: {engine.DeviceDescription}");
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Device: {engine.DeviceDescription}; estimated peak memory {engine.EstimatedPeakBytes / 1e6:F0} MB."));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Sweeping {engine.Width}×{engine.Height}, lr {string.Join(", ", engine.LearningRates)} as one batch, checkpoints {string.Join(", ", checkpoints)}, into {folder}."));
 
             var progress = new ProgressReporter(engine.Iteration, last, o.PrintEvery, interactive, output);
-            var previous = engine.Iteration > 0 ? Enumerable.Range(0, engine.LearningRates.Count).Select(n => (RgbImage?)engine.CurrentImage(n)).ToArray() : null;
+            // SSIM compares with each rate's last checkpoint image (the state may be past it after an interruption).
+            var previous = engine.LearningRates.Select(lr => metrics.LastOrDefault(m => m.LearningRate == lr) is CheckpointMetrics m
+                ? ImageFiles.Load(Path.Combine(folder, m.Image), null) : null).ToArray();
             var sweep = new LearningRateSweep(engine, previous);
             string summary = "";
-            sweep.Run(checkpoints, reached =>
+            try
+            {
+                sweep.Run(checkpoints, reached =>
             {
                 foreach (var (m, image) in reached.Metrics.Zip(reached.Images))
                 {
@@ -55,9 +59,17 @@ internal static class SweepCommand
                 SweepReport.Write(folder, metrics, engine, summary);
                 progress.Line(string.Create(CultureInfo.InvariantCulture, $"Checkpoint {reached.Iteration}: ") +
                     string.Join("; ", reached.Metrics.Select(m => string.Create(CultureInfo.InvariantCulture, $"lr {m.LearningRate:G6} {m.Total:E3}") + (m.Status == "ok" ? "" : " " + m.Status))));
-            }, (k, losses) => progress.Report(k, BestOf(engine, losses)), CancellationToken.None);
+            }, (k, losses) => progress.Report(k, BestOf(engine, losses)), cancel);
+            }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+            {
+                // Images and reports stay as of the last checkpoint; the state of this iteration goes to sweep.ckpt.
+                engine.CreateCheckpoint(settings).Save(Path.Combine(folder, SweepReport.CheckpointFile));
+                progress.Line($"Interrupted at iteration {engine.Iteration}; saved {Path.Combine(folder, SweepReport.CheckpointFile)}. Continue with: sweep --resume {folder} --checkpoints {string.Join(",", checkpoints)}");
+                return Interruption.ExitCode;
+            }
 
-            output.WriteLine(summary);
+            output.WriteLine(summary + string.Create(CultureInfo.InvariantCulture, $" Peak memory {Runtime.ProcessMemory.PeakBytes() / 1e6:F0} MB."));
             output.WriteLine($"Open {Path.Combine(folder, SweepReport.Index)} to see the contact sheet, loss curves and metrics.");
             return 0;
         }

@@ -33,6 +33,9 @@ public sealed record StyleProblem
     /// <summary>Adam's constants.</summary>
     public AdamSettings Adam { get; init; } = new();
 
+    /// <summary>Memory the run may use, in bytes; null means what the machine has available now.</summary>
+    public long? MemoryLimitBytes { get; init; }
+
     /// <summary>The normalized style blend, or a sentence saying what is wrong with it.</summary>
     public double[] NormalizedBlend()
     {

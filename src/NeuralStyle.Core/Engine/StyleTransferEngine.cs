@@ -50,6 +50,9 @@ public sealed class StyleTransferEngine : IDisposable
     /// <summary>The targets the loss matches.</summary>
     public StyleTargets Targets { get; }
 
+    /// <summary>The estimated peak memory of this run in bytes (see <see cref="MemoryEstimate"/>).</summary>
+    public double EstimatedPeakBytes { get; private init; }
+
     /// <summary>The backend's description, e.g. "CPU (ONNX Runtime 1.31.0, 2 threads)".</summary>
     public string DeviceDescription => _backend.Description;
 
@@ -65,6 +68,7 @@ public sealed class StyleTransferEngine : IDisposable
         ArgumentNullException.ThrowIfNull(problem);
         ArgumentNullException.ThrowIfNull(learningRates);
         Validate(problem, learningRates);
+        CheckMemory(problem, learningRates.Count);
         double[] blend = problem.NormalizedBlend();
         PreprocessPreset preprocess = problem.Preprocess ?? problem.Weights.Preprocess;
         IStyleBackend backend = BackendFactory.Create(device, problem.Weights, preprocess, problem.Loss, problem.Adam);
@@ -82,7 +86,10 @@ public sealed class StyleTransferEngine : IDisposable
 
             var state = new OptimizerState(new int[batch], images, new float[images.Length], new float[images.Length]);
             backend.Start(targets, state, content.Height, content.Width, learningRates);
-            return new StyleTransferEngine(backend, targets, content.Width, content.Height, learningRates, 0, null, null);
+            return new StyleTransferEngine(backend, targets, content.Width, content.Height, learningRates, 0, null, null)
+            {
+                EstimatedPeakBytes = MemoryEstimate.Bytes(problem.Weights, problem.Loss, batch, content.Width, content.Height),
+            };
         }
         catch
         {
@@ -110,7 +117,10 @@ public sealed class StyleTransferEngine : IDisposable
         {
             backend.Start(checkpoint.Targets, checkpoint.State, s.Height, s.Width, s.LearningRates);
             return new StyleTransferEngine(backend, checkpoint.Targets, s.Width, s.Height, s.LearningRates,
-                checkpoint.Iteration, checkpoint.Stopped, checkpoint.History);
+                checkpoint.Iteration, checkpoint.Stopped, checkpoint.History)
+            {
+                EstimatedPeakBytes = MemoryEstimate.Bytes(weights, s.Loss, s.LearningRates.Count, s.Width, s.Height),
+            };
         }
         catch
         {
@@ -225,6 +235,26 @@ public sealed class StyleTransferEngine : IDisposable
         {
             throw new UserInputException($"The initial image is {initial.Width}×{initial.Height}, but the content is {problem.Content.Width}×{problem.Content.Height}.");
         }
+    }
+
+    /// <summary>Refuses a run whose estimated peak exceeds the memory available, naming the largest size that fits.</summary>
+    private static void CheckMemory(StyleProblem problem, int batch)
+    {
+        RgbImage content = problem.Content;
+        double estimate = MemoryEstimate.Bytes(problem.Weights, problem.Loss, batch, content.Width, content.Height);
+        double budget = problem.MemoryLimitBytes ?? Runtime.ProcessMemory.AvailableBytes();
+        if (estimate <= budget)
+        {
+            return;
+        }
+
+        double aspect = (double)Math.Min(content.Width, content.Height) / Math.Max(content.Width, content.Height);
+        int largest = MemoryEstimate.LargestLongSide(problem.Weights, problem.Loss, batch, aspect, budget);
+        throw new UserInputException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"This run needs about {estimate / 1e9:F2} GB ({batch} × {content.Width}×{content.Height}), but only {budget / 1e9:F2} GB is available; ") +
+            (largest > 0
+                ? $"the largest size that fits is about --size {largest}, or run fewer learning rates at once."
+                : "even the smallest size does not fit; free some memory first."));
     }
 
     private static void CheckSize(string what, RgbImage image, int minimum, ConvLayer deepest)

@@ -1,0 +1,62 @@
+using System.Runtime.InteropServices;
+
+namespace NeuralStyle.Cli;
+
+/// <summary>
+/// Turns Ctrl-C and SIGTERM into a polite stop: the first one cancels <see cref="Token"/>, so the running command
+/// finishes its iteration, saves a checkpoint and the current image, and exits with 130; a second one exits at
+/// once with 130.
+/// </summary>
+internal sealed class Interruption : IDisposable
+{
+    public const int ExitCode = 130;
+
+    private readonly CancellationTokenSource _source = new();
+    private readonly TextWriter _error;
+    private readonly PosixSignalRegistration? _terminate;
+    private int _count;
+
+    private Interruption(TextWriter error)
+    {
+        _error = error;
+        Console.CancelKeyPress += OnCancelKeyPress;
+        _terminate = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnTerminate);
+    }
+
+    /// <summary>Cancelled by the first Ctrl-C or SIGTERM.</summary>
+    public CancellationToken Token => _source.Token;
+
+    /// <summary>Starts listening for Ctrl-C and SIGTERM.</summary>
+    public static Interruption Listen(TextWriter error) => new(error);
+
+    public void Dispose()
+    {
+        Console.CancelKeyPress -= OnCancelKeyPress;
+        _terminate?.Dispose();
+        _source.Dispose();
+    }
+
+    private void OnCancelKeyPress(object? sender, ConsoleCancelEventArgs e)
+    {
+        e.Cancel = true;
+        Interrupt();
+    }
+
+    private void OnTerminate(PosixSignalContext context)
+    {
+        context.Cancel = true;
+        Interrupt();
+    }
+
+    private void Interrupt()
+    {
+        if (Interlocked.Increment(ref _count) > 1)
+        {
+            _error.WriteLine("Stopped at once; nothing more was saved.");
+            Environment.Exit(ExitCode);
+        }
+
+        _error.WriteLine("Stopping after this iteration and saving (press Ctrl-C again to quit at once)…");
+        _source.Cancel();
+    }
+}

@@ -1,0 +1,47 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace NeuralStyle.Runtime;
+
+/// <summary>What this process uses of the machine's memory, and what the machine has.</summary>
+public static class ProcessMemory
+{
+    /// <summary>Peak resident memory of this process so far (Linux VmHWM; elsewhere the peak working set).</summary>
+    public static long PeakBytes()
+    {
+        long? fromProc = ReadStatusKilobytes("/proc/self/status", "VmHWM:");
+        if (fromProc is long kb)
+        {
+            return kb * 1024;
+        }
+
+        using var process = Process.GetCurrentProcess();
+        return process.PeakWorkingSet64;
+    }
+
+    /// <summary>Memory available to a new job: Linux MemAvailable, elsewhere what the GC reports as available.</summary>
+    public static long AvailableBytes()
+    {
+        long? available = ReadStatusKilobytes("/proc/meminfo", "MemAvailable:");
+        return available is long kb ? kb * 1024 : GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+    }
+
+    private static long? ReadStatusKilobytes(string file, string key)
+    {
+        if (!File.Exists(file))
+        {
+            return null;
+        }
+
+        foreach (string line in File.ReadLines(file))
+        {
+            if (line.StartsWith(key, StringComparison.Ordinal))
+            {
+                string number = line[key.Length..].Trim().Split(' ')[0];
+                return long.Parse(number, CultureInfo.InvariantCulture);
+            }
+        }
+
+        return null;
+    }
+}

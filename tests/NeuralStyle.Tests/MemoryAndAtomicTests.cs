@@ -1,0 +1,66 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using NeuralStyle.Tests.Support;
+
+namespace NeuralStyle.Tests;
+
+/// <summary>The memory estimate against measured peaks, and atomic file writes.</summary>
+public sealed partial class MemoryAndAtomicTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("neuralstyle-memory-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [SkippableTheory]
+    [InlineData(256)]
+    [InlineData(512)]
+    public void The_memory_estimate_is_within_25_percent_of_the_measured_peak(int size)
+    {
+        Skip.IfNot(File.Exists("/proc/self/status"), "The peak is read from /proc (Linux).");
+        // A separate process, so the measured peak is the render's alone.
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in new[] { Path.Combine(AppContext.BaseDirectory, "neuralstyle.dll"), "render", "--content", Path.Combine(Repository.Examples, "content-astronaut-eileen-collins.png"),
+            "--size", $"{size}", "--iterations", "2", "--weights", "random", "--print-every", "0", "--out", Path.Combine(_folder, "m.png") })
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        using Process process = Process.Start(info)!;
+        string output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        Assert.True(process.ExitCode == 0, output);
+        double estimate = double.Parse(Estimated().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
+        double peak = double.Parse(Peak().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.InRange(estimate / peak, 0.75, 1.25);
+    }
+
+    [Fact]
+    public void A_write_that_fails_midway_leaves_the_old_file_and_no_temporary()
+    {
+        string path = Path.Combine(_folder, "keep.txt");
+        File.WriteAllText(path, "old");
+        Assert.Throws<InvalidOperationException>(() => AtomicFile.Write(path, stream =>
+        {
+            stream.Write("new, half"u8);
+            throw new InvalidOperationException("crash while writing");
+        }));
+        Assert.Equal("old", File.ReadAllText(path));
+        Assert.Equal(["keep.txt"], Directory.GetFiles(_folder).Select(Path.GetFileName));
+        AtomicFile.WriteText(path, "new");
+        Assert.Equal("new", File.ReadAllText(path));
+    }
+
+    [Fact]
+    public void A_missing_folder_is_a_clear_error()
+    {
+        var e = Assert.Throws<UserInputException>(() => AtomicFile.WriteText(Path.Combine(_folder, "no", "x.txt"), "x"));
+        Assert.Contains("does not exist", e.Message, StringComparison.Ordinal);
+    }
+
+    [GeneratedRegex(@"estimated peak memory (\d+) MB")]
+    private static partial Regex Estimated();
+
+    [GeneratedRegex(@"peak memory (\d+) MB\.")]
+    private static partial Regex Peak();
+}
