@@ -1,0 +1,108 @@
+using System.Globalization;
+using NeuralStyle.Imaging;
+using NeuralStyle.Model;
+using NeuralStyle.Tests.Support;
+using NeuralStyle.Weights;
+
+namespace NeuralStyle.Tests;
+
+/// <summary>
+/// Mutation fuzzing of the two file formats we read from users: images (PNG, JPEG) and ONNX weight files. Each
+/// case flips bits, truncates, or corrupts a length field of a valid file; every case must end in success or a
+/// <see cref="UserInputException"/> within 10 s, never another exception or a hang. The suite runs a bounded number
+/// of cases; <c>tools/fuzz.sh</c> runs many more (NEURALSTYLE_FUZZ_CASES, NEURALSTYLE_FUZZ_SEED).
+/// </summary>
+public sealed class FuzzTests : IDisposable
+{
+    private static readonly int Cases = int.TryParse(Environment.GetEnvironmentVariable("NEURALSTYLE_FUZZ_CASES"), out int n) ? n : 120;
+    private static readonly ulong Seed = ulong.TryParse(Environment.GetEnvironmentVariable("NEURALSTYLE_FUZZ_SEED"), out ulong s) ? s : 1;
+    private static readonly NetworkArchitecture Tiny = NetworkArchitecture.FromBlocks([[4], [5, 6]]);
+    private readonly string _folder = Directory.CreateTempSubdirectory("neuralstyle-fuzz-").FullName;
+    private readonly Xunit.Abstractions.ITestOutputHelper _log;
+
+    public FuzzTests(Xunit.Abstractions.ITestOutputHelper log) => _log = log;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Theory]
+    [InlineData("ok-palette.png")]
+    [InlineData("ok-rgb16.png")]
+    [InlineData("ok-gray.jpg")]
+    [InlineData("ok-exif-rotated.jpg")]
+    public void Mutated_images_load_or_are_refused(string file)
+    {
+        byte[] original = File.ReadAllBytes(Path.Combine(Repository.Root, "tests", "corpus", "images", file));
+        var outcomes = Fuzz(original, Path.GetExtension(file), path => ImageFiles.Load(path, longSide: 32));
+        Assert.Equal(Cases, outcomes.Values.Sum());
+    }
+
+    [Fact]
+    public void Mutated_onnx_weight_files_import_or_are_refused()
+    {
+        string valid = Path.Combine(_folder, "valid.onnx");
+        VggOnnxFiles.Write(TinyNetworks.Create([[4], [5, 6]], 3), VggLayout.Torchvision, valid);
+        var outcomes = Fuzz(File.ReadAllBytes(valid), ".onnx", path => OnnxWeightImporter.Import(path, Tiny));
+        Assert.Equal(Cases, outcomes.Values.Sum());
+    }
+
+    /// <summary>Runs the mutations; returns how many cases ended in success and in each kind of refusal.</summary>
+    private Dictionary<string, int> Fuzz(byte[] original, string extension, Action<string> read)
+    {
+        var rng = new DeterministicRandom(Seed);
+        var outcomes = new Dictionary<string, int>();
+        for (int i = 0; i < Cases; i++)
+        {
+            byte[] mutated = Mutate(original, rng, out string how);
+            string path = Path.Combine(_folder, string.Create(CultureInfo.InvariantCulture, $"case{i}{extension}"));
+            File.WriteAllBytes(path, mutated);
+            Task<string> attempt = Task.Run(() =>
+            {
+                try
+                {
+                    read(path);
+                    return "ok";
+                }
+                catch (UserInputException)
+                {
+                    return "refused";
+                }
+            });
+            Assert.True(attempt.Wait(TimeSpan.FromSeconds(10)), $"case {i} ({how}) hung");
+            // Any other exception fails the test here, with the case that caused it.
+            string outcome = attempt.IsFaulted ? throw new InvalidOperationException($"case {i} ({how}) crashed", attempt.Exception) : attempt.Result;
+            outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
+            File.Delete(path);
+        }
+
+        _log.WriteLine($"{Cases} cases (seed {Seed}): " + string.Join(", ", outcomes.Select(o => $"{o.Value} {o.Key}")));
+        return outcomes;
+    }
+
+    private static byte[] Mutate(byte[] original, DeterministicRandom rng, out string how)
+    {
+        byte[] data = (byte[])original.Clone();
+        switch (rng.NextUInt64() % 3)
+        {
+            case 0:
+                int flips = 1 + (int)(rng.NextUInt64() % 8);
+                for (int f = 0; f < flips; f++)
+                {
+                    data[(int)(rng.NextUInt64() % (ulong)data.Length)] ^= (byte)(1 << (int)(rng.NextUInt64() % 8));
+                }
+
+                how = $"{flips} bit flips";
+                return data;
+            case 1:
+                int length = (int)(rng.NextUInt64() % (ulong)data.Length);
+                how = $"truncated to {length} bytes";
+                return data[..length];
+            default:
+                // A big-endian or varint length field is set to an extreme value: 4 bytes of 0xFF or 0x7F at a random offset.
+                int at = (int)(rng.NextUInt64() % (ulong)Math.Max(1, data.Length - 4));
+                byte fill = (rng.NextUInt64() & 1) == 0 ? (byte)0xFF : (byte)0x7F;
+                data.AsSpan(at, Math.Min(4, data.Length - at)).Fill(fill);
+                how = $"length field at {at} set to {fill:X2}s";
+                return data;
+        }
+    }
+}
