@@ -75,6 +75,20 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void A_diverging_render_saves_its_last_finite_state_and_suggests_a_lower_rate()
+    {
+        string output = Path.Combine(_folder, "diverged.png");
+        var (code, stdout, _) = Run("render", "--size", "40", "--iterations", "30", "--lr", "1e30", "--style-weight", "1e6", "--weights", "random", "--out", output);
+        Assert.Equal(1, code);
+        Assert.Contains("diverged at iteration 1", stdout, StringComparison.Ordinal);
+        Assert.Contains("lower --lr", stdout, StringComparison.Ordinal);
+        Engine.Checkpoint saved = Engine.Checkpoint.Load(Path.ChangeExtension(output, ".ckpt"));
+        Assert.True(Cpu.CpuKernels.AllFinite(saved.State.Images));
+        Assert.Equal([0], saved.State.Steps); // the diverged update was undone: the initial image, whose loss was finite
+        Assert.True(File.Exists(output));
+    }
+
+    [Fact]
     public void Help_exits_0_and_lists_the_options()
     {
         var (code, stdout, _) = Run("render", "--help");
