@@ -45,6 +45,20 @@ public static class ImageFiles
         return ToPlanes(image);
     }
 
+    /// <summary>A copy of <paramref name="image"/> scaled (Lanczos-3) so its longer side is <paramref name="longSide"/>.</summary>
+    public static RgbImage Resize(RgbImage image, int longSide)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        double scale = (double)longSide / Math.Max(image.Width, image.Height);
+        int w = Math.Max(1, (int)Math.Round(image.Width * scale));
+        int h = Math.Max(1, (int)Math.Round(image.Height * scale));
+        var bytes = new byte[image.Width * image.Height * 3];
+        image.CopyToPixels(bytes, image.Width * 3, 3);
+        using Image<Rgb24> picture = Image.LoadPixelData<Rgb24>(bytes, image.Width, image.Height);
+        picture.Mutate(x => x.Resize(w, h, KnownResamplers.Lanczos3));
+        return ToPlanes(picture);
+    }
+
     /// <summary>Writes <paramref name="image"/> clamped to 0..255; the format follows the extension (PNG, JPEG, WebP).</summary>
     public static void Save(RgbImage image, string path)
     {

@@ -1,0 +1,123 @@
+/*
+ * neuralstyle.h — the C ABI of libneuralstyle, the NeuralStyle engine as a native shared library.
+ *
+ * Conventions
+ *  - Every fallible function returns ns_status; NS_OK (0) means success. On failure, ns_last_error() returns a
+ *    one-sentence message for the calling thread (valid until that thread's next ns_* call).
+ *  - Handles are opaque. A handle is valid from its create/resume call until ns_engine_release(); any call with a
+ *    released handle returns NS_ERROR_INVALID_HANDLE (handles are never reused). Release functions accept NULL.
+ *  - Pixel buffers always belong to the caller: the library copies what it reads and writes into buffers the
+ *    caller provides. No memory allocated by the library is ever handed out, so there is nothing to free.
+ *  - No function is thread-safe for one handle; different handles may be used from different threads.
+ *  - Strings are UTF-8, NUL-terminated.
+ */
+#ifndef NEURALSTYLE_H
+#define NEURALSTYLE_H
+
+#include <stdint.h>
+
+#define NS_VERSION_MAJOR 0
+#define NS_VERSION_MINOR 1
+#define NS_VERSION_PATCH 0
+/* (major << 16) | (minor << 8) | patch; compare with ns_version() to detect a mismatched library. */
+#define NS_VERSION ((NS_VERSION_MAJOR << 16) | (NS_VERSION_MINOR << 8) | NS_VERSION_PATCH)
+
+#if defined(__GNUC__) || defined(__clang__)
+#define NS_NODISCARD __attribute__((warn_unused_result))
+#else
+#define NS_NODISCARD
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ns_status {
+    NS_OK = 0,
+    NS_ERROR_INVALID_ARGUMENT = 1, /* a NULL pointer, a size or stride that does not fit, a bad option value */
+    NS_ERROR_INVALID_HANDLE = 2,   /* NULL, released, or never created */
+    NS_ERROR_BAD_INPUT = 3,        /* a file or setting the engine cannot use (unreadable image, wrong weights, too small) */
+    NS_ERROR_INVALID_STATE = 4,    /* e.g. running before a content and a style image are set */
+    NS_ERROR_CANCELLED = 5,        /* the progress callback asked to stop; the iterations done so far are kept */
+    NS_ERROR_DIVERGED = 6,         /* the loss became NaN or infinite; the image is the last finite one */
+    NS_ERROR_INTERNAL = 7          /* a bug or an environment failure; ns_last_error() says what */
+} ns_status;
+
+typedef enum ns_pixel_format {
+    NS_PIXEL_RGB8 = 3,  /* 3 bytes per pixel */
+    NS_PIXEL_RGBA8 = 4  /* 4 bytes per pixel; alpha is composited over white on input and written as 255 */
+} ns_pixel_format;
+
+typedef enum ns_device {
+    NS_DEVICE_AUTO = 0,
+    NS_DEVICE_CPU = 1,
+    NS_DEVICE_CUDA = 2
+} ns_device;
+
+/* Settings for ns_engine_create. Fill with ns_options_init(), then change what you need. */
+typedef struct ns_options {
+    uint32_t struct_size;      /* sizeof(ns_options); set by ns_options_init */
+    int32_t size;              /* long side of the output in pixels; 0 keeps the content's size (default 192) */
+    double learning_rate;      /* Adam learning rate in 0..255 pixel units (default 10) */
+    double content_weight;     /* cw (default 5) */
+    double style_weight;       /* sw (default 100) */
+    double tv_weight;          /* tvw (default 1e-3) */
+    const char* weights;       /* "auto", "random[:SEED]" or an ONNX VGG19 path; NULL means "auto" */
+    ns_device device;          /* default NS_DEVICE_AUTO */
+} ns_options;
+
+/* Called after every iteration with the iterations done, the target, and the total loss at the start of the
+ * iteration just done. Return 0 to go on, non-zero to stop (ns_engine_run then returns NS_ERROR_CANCELLED). */
+typedef int (*ns_progress_fn)(int32_t iteration, int32_t target, double loss, void* user_data);
+
+typedef struct ns_engine ns_engine;
+
+/* The library's version, NS_VERSION's encoding. */
+uint32_t ns_version(void);
+
+/* The calling thread's last error message, or "" when the last call succeeded. Never NULL. */
+const char* ns_last_error(void);
+
+/* Fills *options with the defaults. */
+NS_NODISCARD ns_status ns_options_init(ns_options* options);
+
+/* Creates an engine; *engine receives the handle. Nothing heavy happens until the first ns_engine_run. */
+NS_NODISCARD ns_status ns_engine_create(const ns_options* options, ns_engine** engine);
+
+/* Continues a checkpoint written by ns_engine_save_checkpoint or the command line. */
+NS_NODISCARD ns_status ns_engine_resume(const char* checkpoint_path, ns_device device, ns_engine** engine);
+
+/* Sets the content image from caller-owned pixels (copied); rows are stride bytes apart. Before the first run only. */
+NS_NODISCARD ns_status ns_engine_set_content(ns_engine* engine, const uint8_t* pixels, int32_t width, int32_t height,
+                                             int32_t stride, ns_pixel_format format);
+NS_NODISCARD ns_status ns_engine_set_content_file(ns_engine* engine, const char* path);
+
+/* Adds a style image with a blend weight (weights are normalized to sum 1). Before the first run only. */
+NS_NODISCARD ns_status ns_engine_add_style(ns_engine* engine, const uint8_t* pixels, int32_t width, int32_t height,
+                                           int32_t stride, ns_pixel_format format, double weight);
+NS_NODISCARD ns_status ns_engine_add_style_file(ns_engine* engine, const char* path, double weight);
+
+/* Runs up to `iterations` more iterations; progress may be NULL. */
+NS_NODISCARD ns_status ns_engine_run(ns_engine* engine, int32_t iterations, ns_progress_fn progress, void* user_data);
+
+/* The output size (known once the content is set). */
+NS_NODISCARD ns_status ns_engine_get_size(const ns_engine* engine, int32_t* width, int32_t* height);
+
+/* Iterations completed so far. */
+NS_NODISCARD ns_status ns_engine_get_iteration(const ns_engine* engine, int32_t* iteration);
+
+/* Writes the current image into a caller-owned buffer of exactly the output's width and height. */
+NS_NODISCARD ns_status ns_engine_read_image(const ns_engine* engine, uint8_t* pixels, int32_t width, int32_t height,
+                                            int32_t stride, ns_pixel_format format);
+
+/* Writes the whole state to a file (atomically). */
+NS_NODISCARD ns_status ns_engine_save_checkpoint(const ns_engine* engine, const char* path);
+
+/* Frees the engine and everything it holds. NULL is accepted; releasing twice is harmless. */
+void ns_engine_release(ns_engine* engine);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NEURALSTYLE_H */

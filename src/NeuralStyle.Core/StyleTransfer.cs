@@ -1,0 +1,225 @@
+using NeuralStyle.Engine;
+using NeuralStyle.Imaging;
+using NeuralStyle.Model;
+using NeuralStyle.Weights;
+
+namespace NeuralStyle;
+
+/// <summary>Settings of a <see cref="StyleTransfer"/>; the defaults are the command line's.</summary>
+public sealed record StyleTransferOptions
+{
+    /// <summary>Long side of the output in pixels; the content image is resized to it. Null keeps the content's size.</summary>
+    public int? Size { get; init; } = 192;
+
+    /// <summary>The style images' long side is <see cref="Size"/> (or the content's long side) times this.</summary>
+    public double StyleScale { get; init; } = 1.0;
+
+    /// <summary>Adam learning rate in 0..255 pixel units.</summary>
+    public double LearningRate { get; init; } = 10;
+
+    /// <summary>Weights: <c>auto</c>, <c>random[:SEED]</c> or an ONNX VGG19 file.</summary>
+    public string Weights { get; init; } = "auto";
+
+    /// <summary>Preprocessing; null uses the weights' own.</summary>
+    public PreprocessPreset? Preprocess { get; init; }
+
+    /// <summary>The loss definition.</summary>
+    public LossSettings Loss { get; init; } = new();
+
+    /// <summary>Adam's constants.</summary>
+    public AdamSettings Adam { get; init; } = new();
+
+    /// <summary>Where to run.</summary>
+    public DeviceKind Device { get; init; } = DeviceKind.Auto;
+
+    /// <summary>Largest input image accepted from a file, in megapixels.</summary>
+    public double MaxMegapixels { get; init; } = ImageFiles.DefaultMaxMegapixels;
+}
+
+/// <summary>Where a <see cref="StyleTransfer.Run"/> is: the iteration just done and the loss at its start.</summary>
+/// <param name="Iteration">Iterations completed.</param>
+/// <param name="Target">The iteration count this run is heading for.</param>
+/// <param name="Loss">The loss at the start of the iteration just done.</param>
+public sealed record StyleTransferProgress(int Iteration, int Target, IterationLosses Loss);
+
+/// <summary>
+/// The embedding API: one styled image, driven step by step. Set a content image and one or more style images
+/// (files or caller-owned pixel buffers, which are copied), then <see cref="Run"/> any number of iterations with
+/// progress and cancellation, read the image, save and resume checkpoints. The command line drives the same
+/// <see cref="StyleTransferEngine"/> underneath. Not thread-safe; dispose to free every buffer at once.
+/// </summary>
+public sealed class StyleTransfer : IDisposable
+{
+    private readonly StyleTransferOptions _options;
+    private readonly List<(RgbImage Image, double Weight)> _styles = [];
+    private RgbImage? _content;
+    private NetworkWeights? _weights;
+    private StyleTransferEngine? _engine;
+    private bool _disposed;
+
+    /// <summary>Creates an idle transfer; nothing heavy happens until the first <see cref="Run"/>.</summary>
+    public StyleTransfer(StyleTransferOptions options) => _options = options ?? throw new ArgumentNullException(nameof(options));
+
+    private StyleTransfer(StyleTransferOptions options, StyleTransferEngine engine, NetworkWeights weights)
+        : this(options)
+    {
+        _engine = engine;
+        _weights = weights;
+    }
+
+    /// <summary>Iterations completed so far.</summary>
+    public int Iteration => _engine?.Iteration ?? 0;
+
+    /// <summary>The loss at the start of the last iteration run, or null before the first.</summary>
+    public IterationLosses? LastLoss => _engine is { } e && e.History(0).Count > 0 ? e.History(0)[^1].Loss : null;
+
+    /// <summary>Why the optimization stopped on its own (e.g. "diverged at iteration 12"), or null.</summary>
+    public string? StopReason => _engine?.StopReason(0);
+
+    /// <summary>Width of the output (known once the content is set).</summary>
+    public int Width => _engine?.Width ?? _content?.Width ?? 0;
+
+    /// <summary>Height of the output (known once the content is set).</summary>
+    public int Height => _engine?.Height ?? _content?.Height ?? 0;
+
+    /// <summary>Sets the content image (copied and resized to <see cref="StyleTransferOptions.Size"/>). Only before the first run.</summary>
+    public void SetContent(RgbImage image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        RequireNotStarted();
+        _content = _options.Size is int side ? ImageFiles.Resize(image, side) : image;
+    }
+
+    /// <summary>Sets the content image from a file.</summary>
+    public void SetContentFile(string path)
+    {
+        RequireNotStarted();
+        _content = ImageFiles.Load(path, _options.Size, _options.MaxMegapixels);
+    }
+
+    /// <summary>Adds a style image (copied and resized) with a blend weight. Only before the first run.</summary>
+    public void AddStyle(RgbImage image, double weight = 1.0)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        RequireNotStarted();
+        _styles.Add((ImageFiles.Resize(image, StyleSide(image)), weight));
+    }
+
+    /// <summary>Adds a style image from a file with a blend weight.</summary>
+    public void AddStyleFile(string path, double weight = 1.0)
+    {
+        RequireNotStarted();
+        RgbImage image = ImageFiles.Load(path, null, _options.MaxMegapixels);
+        _styles.Add((ImageFiles.Resize(image, StyleSide(image)), weight));
+    }
+
+    /// <summary>
+    /// Runs up to <paramref name="iterations"/> more iterations (the first call also computes the targets).
+    /// Reports after each one; stops early, between iterations, when <paramref name="cancellationToken"/> is
+    /// cancelled (throwing <see cref="OperationCanceledException"/>) or when the loss diverges (see
+    /// <see cref="StopReason"/>). Returns the number of iterations run.
+    /// </summary>
+    public int Run(int iterations, IProgress<StyleTransferProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentOutOfRangeException.ThrowIfNegative(iterations);
+        StyleTransferEngine engine = _engine ??= Start();
+        int target = engine.Iteration + iterations;
+        int done = 0;
+        while (engine.Iteration < target && engine.StopReason(0) is null)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            IterationLosses loss = engine.Step()[0];
+            done++;
+            progress?.Report(new StyleTransferProgress(engine.Iteration, target, loss));
+        }
+
+        return done;
+    }
+
+    /// <summary>A copy of the current image (the content image before the first run).</summary>
+    public RgbImage CurrentImage()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _engine?.CurrentImage(0) ?? _content ?? throw new InvalidOperationException("Set a content image first.");
+    }
+
+    /// <summary>Writes the whole state to <paramref name="path"/> (atomically); <see cref="Resume"/> continues it exactly.</summary>
+    public void SaveCheckpoint(string path)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        StyleTransferEngine engine = _engine ?? throw new InvalidOperationException("Nothing to save before the first run.");
+        engine.CreateCheckpoint(new RunSettings
+        {
+            WeightsSpec = _options.Weights,
+            WeightsIdentity = _weights!.Identity,
+            Preprocess = _options.Preprocess ?? _weights.Preprocess,
+            Loss = _options.Loss,
+            Adam = _options.Adam,
+            Notes = "embedded",
+        }).Save(path);
+    }
+
+    /// <summary>Continues the run saved in <paramref name="path"/> (by this API or the command line).</summary>
+    public static StyleTransfer Resume(string path, DeviceKind device = DeviceKind.Auto)
+    {
+        Checkpoint checkpoint = Checkpoint.Load(path);
+        if (checkpoint.Settings.LearningRates.Count != 1)
+        {
+            throw new UserInputException($"'{path}' holds a sweep of {checkpoint.Settings.LearningRates.Count} learning rates; resume it with the sweep command.");
+        }
+
+        RunSettings s = checkpoint.Settings;
+        NetworkWeights weights = WeightSource.Resolve(s.WeightsSpec);
+        var options = new StyleTransferOptions
+        {
+            Size = null, LearningRate = s.LearningRates[0], Weights = s.WeightsSpec, Preprocess = s.Preprocess, Loss = s.Loss, Adam = s.Adam, Device = device,
+        };
+        return new StyleTransfer(options, StyleTransferEngine.Resume(checkpoint, weights, device), weights);
+    }
+
+    /// <summary>Frees the engine and every buffer it holds. Safe to call twice.</summary>
+    public void Dispose()
+    {
+        _engine?.Dispose();
+        _engine = null;
+        _disposed = true;
+    }
+
+    private StyleTransferEngine Start()
+    {
+        RgbImage content = _content ?? throw new InvalidOperationException("Set a content image before running.");
+        if (_styles.Count == 0)
+        {
+            throw new InvalidOperationException("Add at least one style image before running.");
+        }
+
+        _weights ??= WeightSource.Resolve(_options.Weights);
+        var problem = new StyleProblem
+        {
+            Content = content,
+            Styles = _styles.Select(s => s.Image).ToArray(),
+            StyleBlend = _styles.Select(s => s.Weight).ToArray(),
+            Weights = _weights,
+            Preprocess = _options.Preprocess,
+            Loss = _options.Loss,
+            Adam = _options.Adam,
+        };
+        return StyleTransferEngine.Create(problem, [_options.LearningRate], _options.Device);
+    }
+
+    private int StyleSide(RgbImage style)
+    {
+        int contentSide = _options.Size ?? (_content is null ? Math.Max(style.Width, style.Height) : Math.Max(_content.Width, _content.Height));
+        return Math.Max(1, (int)Math.Round(contentSide * _options.StyleScale));
+    }
+
+    private void RequireNotStarted()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_engine is not null)
+        {
+            throw new InvalidOperationException("The images are fixed once the transfer has started; create a new StyleTransfer.");
+        }
+    }
+}

@@ -1,0 +1,228 @@
+using System.Runtime.InteropServices;
+using NeuralStyle.Engine;
+using NeuralStyle.Imaging;
+
+namespace NeuralStyle.Native;
+
+/// <summary>The C ABI of include/neuralstyle.h. Every export runs inside <see cref="LastError.Guard"/>.</summary>
+internal static unsafe class Exports
+{
+    private const uint Version = (0 << 16) | (1 << 8) | 0;
+
+    /// <summary>ns_version.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_version")]
+    public static uint NsVersion() => Version;
+
+    /// <summary>ns_last_error.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_last_error")]
+    public static IntPtr NsLastError() => LastError.Current;
+
+    /// <summary>ns_options_init.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_options_init")]
+    public static int NsOptionsInit(NsOptions* options) => LastError.Guard(() =>
+    {
+        Require(options != null, "options is NULL.");
+        var defaults = new StyleTransferOptions();
+        *options = new NsOptions
+        {
+            StructSize = (uint)sizeof(NsOptions),
+            Size = defaults.Size ?? 0,
+            LearningRate = defaults.LearningRate,
+            ContentWeight = defaults.Loss.ContentWeight,
+            StyleWeight = defaults.Loss.StyleWeight,
+            TvWeight = defaults.Loss.TvWeight,
+            Weights = IntPtr.Zero,
+            Device = 0,
+        };
+        return NsStatus.Ok;
+    });
+
+    /// <summary>ns_engine_create.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_engine_create")]
+    public static int NsEngineCreate(NsOptions* options, nint* engine) => LastError.Guard(() =>
+    {
+        Require(options != null && engine != null, "options and engine must not be NULL.");
+        Require(options->StructSize == sizeof(NsOptions), $"options->struct_size is {options->StructSize}, expected {sizeof(NsOptions)}; call ns_options_init.");
+        Require(options->Size >= 0, $"options->size must be ≥ 0, not {options->Size}.");
+        Require(double.IsFinite(options->LearningRate) && options->LearningRate > 0, $"options->learning_rate must be finite and > 0, not {options->LearningRate}.");
+        var loss = new LossSettings { ContentWeight = options->ContentWeight, StyleWeight = options->StyleWeight, TvWeight = options->TvWeight };
+        if (loss.Validate(Model.NetworkArchitecture.Vgg19) is string problem)
+        {
+            throw new ArgumentException(problem);
+        }
+
+        var settings = new StyleTransferOptions
+        {
+            Size = options->Size == 0 ? null : options->Size,
+            LearningRate = options->LearningRate,
+            Loss = loss,
+            Weights = options->Weights == IntPtr.Zero ? "auto" : Marshal.PtrToStringUTF8(options->Weights)!,
+            Device = Device(options->Device),
+        };
+        *engine = HandleTable.Add(new StyleTransfer(settings));
+        return NsStatus.Ok;
+    });
+
+    /// <summary>ns_engine_resume.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_engine_resume")]
+    public static int NsEngineResume(byte* path, int device, nint* engine) => LastError.Guard(() =>
+    {
+        Require(path != null && engine != null, "checkpoint_path and engine must not be NULL.");
+        *engine = HandleTable.Add(StyleTransfer.Resume(Text(path), Device(device)));
+        return NsStatus.Ok;
+    });
+
+    /// <summary>ns_engine_set_content.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_engine_set_content")]
+    public static int NsEngineSetContent(nint engine, byte* pixels, int width, int height, int stride, int format) => LastError.Guard(() =>
+    {
+        StyleTransfer transfer = HandleTable.Get(engine);
+        transfer.SetContent(Pixels(pixels, width, height, stride, format));
+        return NsStatus.Ok;
+    });
+
+    /// <summary>ns_engine_set_content_file.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_engine_set_content_file")]
+    public static int NsEngineSetContentFile(nint engine, byte* path) => LastError.Guard(() =>
+    {
+        StyleTransfer transfer = HandleTable.Get(engine);
+        Require(path != null, "path is NULL.");
+        transfer.SetContentFile(Text(path));
+        return NsStatus.Ok;
+    });
+
+    /// <summary>ns_engine_add_style.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_engine_add_style")]
+    public static int NsEngineAddStyle(nint engine, byte* pixels, int width, int height, int stride, int format, double weight) => LastError.Guard(() =>
+    {
+        StyleTransfer transfer = HandleTable.Get(engine);
+        Require(double.IsFinite(weight) && weight >= 0, $"weight must be finite and ≥ 0, not {weight}.");
+        transfer.AddStyle(Pixels(pixels, width, height, stride, format), weight);
+        return NsStatus.Ok;
+    });
+
+    /// <summary>ns_engine_add_style_file.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_engine_add_style_file")]
+    public static int NsEngineAddStyleFile(nint engine, byte* path, double weight) => LastError.Guard(() =>
+    {
+        StyleTransfer transfer = HandleTable.Get(engine);
+        Require(path != null, "path is NULL.");
+        Require(double.IsFinite(weight) && weight >= 0, $"weight must be finite and ≥ 0, not {weight}.");
+        transfer.AddStyleFile(Text(path), weight);
+        return NsStatus.Ok;
+    });
+
+    /// <summary>ns_engine_run.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_engine_run")]
+    public static int NsEngineRun(nint engine, int iterations, delegate* unmanaged<int, int, double, void*, int> progress, void* userData) => LastError.Guard(() =>
+    {
+        StyleTransfer transfer = HandleTable.Get(engine);
+        Require(iterations >= 0, $"iterations must be ≥ 0, not {iterations}.");
+        using var stop = new CancellationTokenSource();
+        var reporter = progress == null ? null : new CallbackProgress(progress, userData, stop);
+        try
+        {
+            transfer.Run(iterations, reporter, stop.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return LastError.Fail(NsStatus.Cancelled, $"The progress callback asked to stop after iteration {transfer.Iteration}.");
+        }
+
+        return transfer.StopReason is string reason
+            ? LastError.Fail(NsStatus.Diverged, $"The optimization {reason}; the image is the last finite one. Try a lower learning rate.")
+            : NsStatus.Ok;
+    });
+
+    /// <summary>ns_engine_get_size.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_engine_get_size")]
+    public static int NsEngineGetSize(nint engine, int* width, int* height) => LastError.Guard(() =>
+    {
+        StyleTransfer transfer = HandleTable.Get(engine);
+        Require(width != null && height != null, "width and height must not be NULL.");
+        *width = transfer.Width;
+        *height = transfer.Height;
+        return NsStatus.Ok;
+    });
+
+    /// <summary>ns_engine_get_iteration.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_engine_get_iteration")]
+    public static int NsEngineGetIteration(nint engine, int* iteration) => LastError.Guard(() =>
+    {
+        StyleTransfer transfer = HandleTable.Get(engine);
+        Require(iteration != null, "iteration must not be NULL.");
+        *iteration = transfer.Iteration;
+        return NsStatus.Ok;
+    });
+
+    /// <summary>ns_engine_read_image.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_engine_read_image")]
+    public static int NsEngineReadImage(nint engine, byte* pixels, int width, int height, int stride, int format) => LastError.Guard(() =>
+    {
+        StyleTransfer transfer = HandleTable.Get(engine);
+        RgbImage image = transfer.CurrentImage();
+        Require(width == image.Width && height == image.Height, $"The buffer is {width}×{height}, but the image is {image.Width}×{image.Height}; ask ns_engine_get_size.");
+        Require(pixels != null, "pixels is NULL.");
+        Require(format is 3 or 4, $"format must be NS_PIXEL_RGB8 or NS_PIXEL_RGBA8, not {format}.");
+        Require(stride >= width * format, $"stride {stride} is less than width × {format} bytes.");
+        image.CopyToPixels(new Span<byte>(pixels, checked(((height - 1) * stride) + (width * format))), stride, format);
+        return NsStatus.Ok;
+    });
+
+    /// <summary>ns_engine_save_checkpoint.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_engine_save_checkpoint")]
+    public static int NsEngineSaveCheckpoint(nint engine, byte* path) => LastError.Guard(() =>
+    {
+        StyleTransfer transfer = HandleTable.Get(engine);
+        Require(path != null, "path is NULL.");
+        transfer.SaveCheckpoint(Text(path));
+        return NsStatus.Ok;
+    });
+
+    /// <summary>ns_engine_release.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_engine_release")]
+    public static void NsEngineRelease(nint engine) => LastError.Guard(() =>
+    {
+        HandleTable.Remove(engine)?.Dispose();
+        return NsStatus.Ok;
+    });
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new ArgumentException(message);
+        }
+    }
+
+    private static string Text(byte* utf8) => Marshal.PtrToStringUTF8((IntPtr)utf8) ?? "";
+
+    private static DeviceKind Device(int device) => device switch
+    {
+        0 => DeviceKind.Auto,
+        1 => DeviceKind.Cpu,
+        2 => DeviceKind.Cuda,
+        _ => throw new ArgumentException($"device must be NS_DEVICE_AUTO, NS_DEVICE_CPU or NS_DEVICE_CUDA, not {device}."),
+    };
+
+    private static RgbImage Pixels(byte* pixels, int width, int height, int stride, int format)
+    {
+        Require(pixels != null, "pixels is NULL.");
+        Require(format is 3 or 4, $"format must be NS_PIXEL_RGB8 or NS_PIXEL_RGBA8, not {format}.");
+        Require(width > 0 && height > 0 && stride >= width * format, $"A {width}×{height} image needs width, height > 0 and a stride of at least {width * format} bytes, got {stride}.");
+        return RgbImage.FromPixels(new ReadOnlySpan<byte>(pixels, checked(((height - 1) * stride) + (width * format))), width, height, stride, format);
+    }
+
+    /// <summary>Calls the C progress callback synchronously after each iteration; a non-zero return cancels the run.</summary>
+    private sealed class CallbackProgress(delegate* unmanaged<int, int, double, void*, int> callback, void* userData, CancellationTokenSource stop)
+        : IProgress<StyleTransferProgress>
+    {
+        public void Report(StyleTransferProgress value)
+        {
+            if (callback(value.Iteration, value.Target, value.Loss.Total, userData) != 0)
+            {
+                stop.Cancel();
+            }
+        }
+    }
+}

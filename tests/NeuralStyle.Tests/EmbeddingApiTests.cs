@@ -1,0 +1,107 @@
+using NeuralStyle.Engine;
+using NeuralStyle.Imaging;
+using NeuralStyle.Tests.Support;
+
+namespace NeuralStyle.Tests;
+
+/// <summary>The .NET embedding API: pixel buffers in and out, progress, cancellation, checkpoints, disposal.</summary>
+public sealed class EmbeddingApiTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("neuralstyle-api-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public void Pixels_in_progress_out_cancel_and_resume()
+    {
+        byte[] content = Gradient(40, 32, 4, out int stride);
+        var options = new StyleTransferOptions { Size = null, Weights = "random:0", Device = DeviceKind.Cpu };
+        using var transfer = new StyleTransfer(options);
+        transfer.SetContent(RgbImage.FromPixels(content, 40, 32, stride, 4));
+        transfer.AddStyle(RgbImage.Noise(36, 28, 5));
+
+        var seen = new List<int>();
+        Assert.Equal(3, transfer.Run(3, new SynchronousProgress(p => seen.Add(p.Iteration))));
+        Assert.Equal([1, 2, 3], seen);
+        Assert.NotNull(transfer.LastLoss);
+
+        using var cancel = new CancellationTokenSource();
+        Assert.Throws<OperationCanceledException>(() => transfer.Run(10, new SynchronousProgress(p =>
+        {
+            if (p.Iteration == 5)
+            {
+                cancel.Cancel();
+            }
+        }), cancel.Token));
+        Assert.Equal(5, transfer.Iteration);
+
+        var pixels = new byte[40 * 32 * 3];
+        transfer.CurrentImage().CopyToPixels(pixels, 40 * 3, 3);
+        Assert.True(pixels.Where((_, i) => i % 3 == 0).Select((b, i) => b != content[((i / 40) * stride) + ((i % 40) * 4)]).Count(changed => changed) > 600);
+
+        string checkpoint = Path.Combine(_folder, "api.ckpt");
+        transfer.SaveCheckpoint(checkpoint);
+        transfer.Run(2);
+        using StyleTransfer resumed = StyleTransfer.Resume(checkpoint, DeviceKind.Cpu);
+        resumed.Run(2);
+        Assert.Equal(transfer.CurrentImage().Planes, resumed.CurrentImage().Planes);
+
+        Assert.Throws<InvalidOperationException>(() => transfer.AddStyle(RgbImage.Noise(8, 8, 1)));
+        transfer.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => transfer.Run(1));
+    }
+
+    [Fact]
+    public void Pixel_buffers_round_trip_and_bad_layouts_are_refused()
+    {
+        byte[] rgba = Gradient(5, 3, 4, out int stride);
+        RgbImage image = RgbImage.FromPixels(rgba, 5, 3, stride, 4);
+        var back = new byte[rgba.Length];
+        image.CopyToPixels(back, stride, 4);
+        for (int y = 0; y < 3; y++)
+        {
+            Assert.Equal(rgba.AsSpan(y * stride, 20).ToArray(), back.AsSpan(y * stride, 20).ToArray());
+        }
+
+        Assert.Throws<ArgumentException>(() => RgbImage.FromPixels(rgba, 5, 3, 19, 4));
+        Assert.Throws<ArgumentException>(() => RgbImage.FromPixels(rgba, 5, 3, stride, 2));
+        Assert.Throws<ArgumentException>(() => RgbImage.FromPixels(rgba.AsSpan(0, 40), 5, 3, stride, 4));
+    }
+
+    [Fact]
+    public void Running_without_images_is_a_state_error()
+    {
+        using var transfer = new StyleTransfer(new StyleTransferOptions { Weights = "random" });
+        Assert.Throws<InvalidOperationException>(() => transfer.Run(1));
+        transfer.SetContent(RgbImage.Noise(32, 32, 1));
+        Assert.Throws<InvalidOperationException>(() => transfer.Run(1));
+    }
+
+    /// <summary>RGBA (alpha 255) or RGB gradient with 8 bytes of row padding.</summary>
+    private static byte[] Gradient(int width, int height, int channels, out int stride)
+    {
+        stride = (width * channels) + 8;
+        var pixels = new byte[height * stride];
+        for (int y = 0; y < height; y++)
+        {
+            for (int x = 0; x < width; x++)
+            {
+                int i = (y * stride) + (x * channels);
+                pixels[i] = (byte)(x * 6);
+                pixels[i + 1] = (byte)(y * 7);
+                pixels[i + 2] = 128;
+                if (channels == 4)
+                {
+                    pixels[i + 3] = 255;
+                }
+            }
+        }
+
+        return pixels;
+    }
+
+    private sealed class SynchronousProgress(Action<StyleTransferProgress> report) : IProgress<StyleTransferProgress>
+    {
+        public void Report(StyleTransferProgress value) => report(value);
+    }
+}

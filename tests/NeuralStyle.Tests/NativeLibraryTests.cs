@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using NeuralStyle.Tests.Support;
+
+namespace NeuralStyle.Tests;
+
+/// <summary>Publishes libneuralstyle with NativeAOT once for the tests below (about half a minute).</summary>
+public sealed class NativeLibraryFixture : IDisposable
+{
+    public NativeLibraryFixture()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        Folder = Directory.CreateTempSubdirectory("neuralstyle-native-").FullName;
+        var (code, output) = NativeLibraryTests.Execute("dotnet", ["publish", Path.Combine(Repository.Root, "src", "NeuralStyle.Native"),
+            "-c", "Release", "-r", "linux-x64", "-o", Folder], null, TimeSpan.FromMinutes(10));
+        PublishLog = output;
+        Library = code == 0 ? Path.Combine(Folder, "libneuralstyle.so") : null;
+    }
+
+    public string? Folder { get; }
+
+    public string? Library { get; }
+
+    public string PublishLog { get; } = "";
+
+    public void Dispose()
+    {
+        if (Folder is not null)
+        {
+            Directory.Delete(Folder, recursive: true);
+        }
+    }
+}
+
+/// <summary>The C ABI from outside .NET: a C program compiled against include/neuralstyle.h, and the Python ctypes example.</summary>
+public sealed class NativeLibraryTests(NativeLibraryFixture native) : IClassFixture<NativeLibraryFixture>
+{
+    [SkippableFact]
+    public void The_c_smoke_test_renders_and_gets_the_documented_status_for_misuse()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "The native library test builds linux-x64.");
+        Skip.If(Which("cc") is null, "No C compiler (cc) on this machine.");
+        Assert.True(native.Library is not null, "NativeAOT publish failed:\n" + native.PublishLog);
+        string program = Path.Combine(native.Folder!, "smoke");
+        var (compiled, compileLog) = Execute("cc", ["-std=c11", "-Wall", "-Wextra", "-Werror", "-I", Path.Combine(Repository.Root, "include"),
+            Path.Combine(Repository.Root, "tests", "native", "smoke.c"), "-L", native.Folder!, "-lneuralstyle", $"-Wl,-rpath,{native.Folder}", "-o", program], null, TimeSpan.FromMinutes(2));
+        Assert.True(compiled == 0, compileLog);
+
+        var (code, output) = Execute(program, [native.Folder!], null, TimeSpan.FromMinutes(5));
+        Assert.True(code == 0, output);
+        Assert.Contains("smoke: ok", output, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public void The_python_ctypes_example_writes_an_image()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "The native library test builds linux-x64.");
+        Skip.If(Which("python3") is null, "No python3 on this machine.");
+        Assert.True(native.Library is not null, "NativeAOT publish failed:\n" + native.PublishLog);
+        string output = Path.Combine(native.Folder!, "cat.ppm");
+        var (code, log) = Execute("python3", [Path.Combine(Repository.Root, "examples", "python", "neuralstyle_example.py"),
+            Path.Combine(Repository.Examples, "content-cat-chelsea.png"), Path.Combine(Repository.Examples, "style-van-gogh-starry-night.jpg"), output],
+            new Dictionary<string, string> { ["NEURALSTYLE_LIB"] = native.Library! }, TimeSpan.FromMinutes(5));
+        Assert.True(code == 0, log);
+        byte[] ppm = File.ReadAllBytes(output);
+        Assert.StartsWith("P6 48 32 255\n", System.Text.Encoding.ASCII.GetString(ppm, 0, 13), StringComparison.Ordinal);
+        Assert.Equal(13 + (48 * 32 * 3), ppm.Length);
+    }
+
+    internal static (int Code, string Output) Execute(string file, string[] args, Dictionary<string, string>? environment, TimeSpan limit)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        foreach (var (key, value) in environment ?? [])
+        {
+            info.Environment[key] = value;
+        }
+
+        using Process process = Process.Start(info)!;
+        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
+        Task<string> stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(limit))
+        {
+            process.Kill(entireProcessTree: true);
+            return (-1, $"{file} did not finish within {limit}");
+        }
+
+        return (process.ExitCode, stdout.Result + stderr.Result);
+    }
+
+    private static string? Which(string program) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, program)).FirstOrDefault(File.Exists);
+}

@@ -1,0 +1,140 @@
+/* C smoke test of libneuralstyle: a tiny render through the public header, and the documented answers to misuse.
+ * Build: cc -std=c11 -Wall -Wextra -Werror -I include tests/native/smoke.c -L DIR -lneuralstyle -Wl,-rpath,DIR */
+#define _POSIX_C_SOURCE 199309L
+#include "neuralstyle.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int failures = 0;
+
+#define EXPECT(cond, ...)                                                   \
+    do {                                                                    \
+        if (!(cond)) {                                                      \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);            \
+            fprintf(stderr, __VA_ARGS__);                                   \
+            fprintf(stderr, " (last error: %s)\n", ns_last_error());        \
+            failures++;                                                     \
+        }                                                                   \
+    } while (0)
+
+#define EXPECT_STATUS(call, expected) \
+    do { ns_status s_ = (call); EXPECT(s_ == (expected), "%s returned %d, expected %d", #call, (int)s_, (int)(expected)); } while (0)
+
+typedef struct { int calls; int stop_at; } counter;
+
+static int count_and_maybe_stop(int32_t iteration, int32_t target, double loss, void* user_data)
+{
+    counter* c = (counter*)user_data;
+    (void)target;
+    c->calls++;
+    if (!(loss > 0)) { fprintf(stderr, "FAIL: loss %g at iteration %d\n", loss, iteration); failures++; }
+    return c->stop_at > 0 && c->calls >= c->stop_at;
+}
+
+static double seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+int main(int argc, char** argv)
+{
+    const char* folder = argc > 1 ? argv[1] : "/tmp";
+    EXPECT(ns_version() == NS_VERSION, "ns_version() = %u, header says %u", ns_version(), (unsigned)NS_VERSION);
+
+    /* Misuse before anything exists. */
+    ns_engine* engine = NULL;
+    EXPECT_STATUS(ns_engine_create(NULL, &engine), NS_ERROR_INVALID_ARGUMENT);
+    EXPECT(strlen(ns_last_error()) > 0, "no message after a failure");
+    EXPECT_STATUS(ns_engine_run(NULL, 1, NULL, NULL), NS_ERROR_INVALID_HANDLE);
+    EXPECT_STATUS(ns_engine_get_iteration((ns_engine*)(intptr_t)123456, NULL), NS_ERROR_INVALID_HANDLE);
+    ns_engine_release(NULL);
+
+    ns_options options;
+    EXPECT_STATUS(ns_options_init(&options), NS_OK);
+    EXPECT(strlen(ns_last_error()) == 0, "a message after a success");
+    options.size = 0; /* keep the content's size */
+    options.weights = "random:0";
+    options.device = NS_DEVICE_CPU;
+    options.learning_rate = -1;
+    EXPECT_STATUS(ns_engine_create(&options, &engine), NS_ERROR_INVALID_ARGUMENT);
+    options.learning_rate = 10;
+    EXPECT_STATUS(ns_engine_create(&options, &engine), NS_OK);
+
+    /* Content: 40×32 RGBA with 8 bytes of padding per row; style: 36×28 RGB stripes. */
+    enum { W = 40, H = 32, STRIDE = W * 4 + 8, SW = 36, SH = 28 };
+    static uint8_t content[H * STRIDE], style[SH * SW * 3], out[H * W * 4];
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            uint8_t* p = &content[y * STRIDE + x * 4];
+            p[0] = (uint8_t)(x * 6); p[1] = (uint8_t)(y * 8); p[2] = 128; p[3] = 255;
+        }
+    for (int i = 0; i < SW * SH; i++) {
+        int stripe = (i % SW) / 4 % 2;
+        style[i * 3 + 0] = stripe ? 240 : 20; style[i * 3 + 1] = 90; style[i * 3 + 2] = stripe ? 30 : 200;
+    }
+
+    EXPECT_STATUS(ns_engine_run(engine, 1, NULL, NULL), NS_ERROR_INVALID_STATE); /* no content yet */
+    EXPECT_STATUS(ns_engine_set_content(engine, content, W, H, W * 4 - 1, NS_PIXEL_RGBA8), NS_ERROR_INVALID_ARGUMENT);
+    EXPECT_STATUS(ns_engine_set_content(engine, content, W, H, STRIDE, (ns_pixel_format)5), NS_ERROR_INVALID_ARGUMENT);
+    EXPECT_STATUS(ns_engine_set_content(engine, NULL, W, H, STRIDE, NS_PIXEL_RGBA8), NS_ERROR_INVALID_ARGUMENT);
+    EXPECT_STATUS(ns_engine_set_content(engine, content, W, H, STRIDE, NS_PIXEL_RGBA8), NS_OK);
+    EXPECT_STATUS(ns_engine_set_content_file(engine, "/no/such/image.png"), NS_ERROR_BAD_INPUT);
+    EXPECT_STATUS(ns_engine_add_style(engine, style, SW, SH, SW * 3, NS_PIXEL_RGB8, 1.0), NS_OK);
+
+    double start = seconds();
+    counter progress = {0, 0};
+    EXPECT_STATUS(ns_engine_run(engine, 3, count_and_maybe_stop, &progress), NS_OK);
+    double elapsed = seconds() - start;
+    EXPECT(progress.calls == 3, "progress called %d times, expected 3", progress.calls);
+    int32_t iteration = -1, width = 0, height = 0;
+    EXPECT_STATUS(ns_engine_get_iteration(engine, &iteration), NS_OK);
+    EXPECT(iteration == 3, "iteration %d, expected 3", iteration);
+
+    /* A callback that stops after the second of five iterations. */
+    counter stopper = {0, 2};
+    EXPECT_STATUS(ns_engine_run(engine, 5, count_and_maybe_stop, &stopper), NS_ERROR_CANCELLED);
+    EXPECT_STATUS(ns_engine_get_iteration(engine, &iteration), NS_OK);
+    EXPECT(iteration == 5, "iteration %d after a stop at 2 more, expected 5", iteration);
+
+    EXPECT_STATUS(ns_engine_add_style(engine, style, SW, SH, SW * 3, NS_PIXEL_RGB8, 1.0), NS_ERROR_INVALID_STATE);
+    EXPECT_STATUS(ns_engine_get_size(engine, &width, &height), NS_OK);
+    EXPECT(width == W && height == H, "size %dx%d, expected %dx%d", width, height, W, H);
+    EXPECT_STATUS(ns_engine_read_image(engine, out, W + 1, H, (W + 1) * 4, NS_PIXEL_RGBA8), NS_ERROR_INVALID_ARGUMENT);
+    EXPECT_STATUS(ns_engine_read_image(engine, out, W, H, W * 4, NS_PIXEL_RGBA8), NS_OK);
+    int changed = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            const uint8_t* a = &content[y * STRIDE + x * 4];
+            const uint8_t* b = &out[(y * W + x) * 4];
+            changed += a[0] != b[0] || a[1] != b[1] || a[2] != b[2];
+            EXPECT(b[3] == 255, "alpha %d at %d,%d", b[3], x, y);
+        }
+    EXPECT(changed > W * H / 2, "only %d of %d pixels changed", changed, W * H);
+
+    /* Checkpoint, resume, and go on. */
+    char path[512];
+    snprintf(path, sizeof path, "%s/smoke.ckpt", folder);
+    EXPECT_STATUS(ns_engine_save_checkpoint(engine, path), NS_OK);
+    ns_engine* resumed = NULL;
+    EXPECT_STATUS(ns_engine_resume(path, NS_DEVICE_CPU, &resumed), NS_OK);
+    EXPECT_STATUS(ns_engine_run(resumed, 1, NULL, NULL), NS_OK);
+    EXPECT_STATUS(ns_engine_get_iteration(resumed, &iteration), NS_OK);
+    EXPECT(iteration == 6, "resumed iteration %d, expected 6", iteration);
+    EXPECT_STATUS(ns_engine_resume("/no/such.ckpt", NS_DEVICE_CPU, &resumed), NS_ERROR_BAD_INPUT);
+
+    /* After release, the handle is refused, not used. */
+    ns_engine_release(engine);
+    ns_engine_release(engine);
+    EXPECT_STATUS(ns_engine_run(engine, 1, NULL, NULL), NS_ERROR_INVALID_HANDLE);
+    EXPECT_STATUS(ns_engine_get_size(engine, &width, &height), NS_ERROR_INVALID_HANDLE);
+    ns_engine_release(resumed);
+
+    if (failures == 0)
+        printf("smoke: ok (3 iterations at %dx%d in %.2f s, including setup)\n", W, H, elapsed);
+    return failures == 0 ? 0 : 1;
+}
