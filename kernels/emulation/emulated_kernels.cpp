@@ -37,8 +37,8 @@ NS_EXPORT void emulate_adam_prepare(NS_GEOMETRY, const float* lr, const unsigned
 { ns_emulate(NS_DIMS, adam_prepare, lr, active, steps, b1p, b2p, step_size, root, items, b1, b2); }
 
 NS_EXPORT void emulate_adam_update(NS_GEOMETRY, float* x, float* m, float* v, const float* g, const unsigned char* active,
-                                   const float* step_size, const float* root, int length, float b1, float b2, float eps)
-{ ns_emulate(NS_DIMS, adam_update, x, m, v, g, active, step_size, root, length, b1, b2, eps); }
+                                   const float* step_size, const float* root, int length, float b1, float c1, float b2, float c2, float eps)
+{ ns_emulate(NS_DIMS, adam_update, x, m, v, g, active, step_size, root, length, b1, c1, b2, c2, eps); }
 
 NS_EXPORT void emulate_rgb8_to_planes(NS_GEOMETRY, const unsigned char* px, float* planes, int w, int h, int stride, int ch)
 { ns_emulate(NS_DIMS, rgb8_to_planes, px, planes, w, h, stride, ch); }

@@ -112,9 +112,11 @@ internal static class CpuKernels
         float eps = (float)settings.Epsilon;
         int i = 0;
         var vb1 = new Vector<float>(b1);
-        var vb1c = new Vector<float>(1f - b1);
+        // 1 − β in double, rounded once: 1 − 0.999f in float is off by 5e-5 relative.
+        float c1 = (float)(1.0 - settings.Beta1), c2 = (float)(1.0 - settings.Beta2);
+        var vb1c = new Vector<float>(c1);
         var vb2 = new Vector<float>(b2);
-        var vb2c = new Vector<float>(1f - b2);
+        var vb2c = new Vector<float>(c2);
         var vStep = new Vector<float>(stepSize);
         var vCorr2 = new Vector<float>(correction2Sqrt);
         var vEps = new Vector<float>(eps);
@@ -132,8 +134,8 @@ internal static class CpuKernels
         for (; i < x.Length; i++)
         {
             float gi = g[i];
-            m[i] = (b1 * m[i]) + ((1f - b1) * gi);
-            v[i] = (b2 * v[i]) + ((1f - b2) * gi * gi);
+            m[i] = (b1 * m[i]) + (c1 * gi);
+            v[i] = (b2 * v[i]) + (c2 * gi * gi);
             x[i] -= stepSize * m[i] / ((MathF.Sqrt(v[i]) / correction2Sqrt) + eps);
         }
     }

@@ -1,0 +1,104 @@
+using NeuralStyle.Cuda.Interop;
+
+namespace NeuralStyle.Cuda;
+
+/// <summary>
+/// Device 0's primary context (the one the CUDA runtime, and so ONNX Runtime's CUDA provider, also uses) and one
+/// non-blocking stream for all our work. Owns both; buffers and modules it creates are valid while it is alive.
+/// </summary>
+public sealed unsafe class CudaDevice : IDisposable
+{
+    private readonly DriverApi _driver;
+    private readonly int _device;
+    private readonly IntPtr _context;
+    private bool _disposed;
+
+    private CudaDevice(DriverApi driver, NvrtcApi nvrtc)
+    {
+        _driver = driver;
+        Nvrtc = nvrtc;
+        driver.Init();
+        _device = driver.Device(0);
+        _context = driver.RetainPrimaryContext(_device);
+        driver.SetCurrent(_context);
+        Stream = driver.CreateStream();
+        ComputeCapability = (driver.Attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, _device),
+                             driver.Attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, _device));
+    }
+
+    /// <summary>The stream every kernel, copy and ONNX Runtime run is ordered on (a CUstream).</summary>
+    public IntPtr Stream { get; }
+
+    /// <summary>Device 0's compute capability.</summary>
+    public (int Major, int Minor) ComputeCapability { get; }
+
+    internal DriverApi Driver => _driver;
+
+    internal NvrtcApi Nvrtc { get; }
+
+    /// <summary>Opens device 0; throws <see cref="CudaLibraryException"/> or <see cref="CudaException"/> when CUDA does not work.</summary>
+    public static CudaDevice Open()
+    {
+        var driver = new DriverApi(NativeLibraryLoader.Load("the CUDA driver", DriverApi.LibraryNames, "Install the NVIDIA driver, or use --device cpu."));
+        var nvrtc = new NvrtcApi(NativeLibraryLoader.Load("NVRTC", NvrtcApi.LibraryNames, "Install the CUDA runtime compiler (cuda-nvrtc)."));
+        return new CudaDevice(driver, nvrtc);
+    }
+
+    /// <summary>Allocates <paramref name="count"/> floats (uninitialised).</summary>
+    public DeviceBuffer AllocateFloats(long count) => Allocate((ulong)count * sizeof(float));
+
+    /// <summary>Allocates <paramref name="bytes"/> bytes (uninitialised).</summary>
+    public DeviceBuffer Allocate(ulong bytes)
+    {
+        _driver.SetCurrent(_context);
+        return new DeviceBuffer(this, _driver.Allocate(bytes), bytes);
+    }
+
+    /// <summary>Copies host data to a device buffer on the stream (the host array must stay unchanged until <see cref="Synchronize"/>).</summary>
+    public void Upload<T>(ReadOnlySpan<T> source, DeviceBuffer destination) where T : unmanaged
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        fixed (T* data = source)
+        {
+            _driver.CopyToDevice(destination.Address, data, (ulong)(source.Length * sizeof(T)), Stream);
+        }
+
+        Synchronize(); // the span may not outlive this call
+    }
+
+    /// <summary>Copies a device buffer to host memory and waits for it.</summary>
+    public void Download<T>(DeviceBuffer source, Span<T> destination) where T : unmanaged
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        fixed (T* data = destination)
+        {
+            _driver.CopyToHost(data, source.Address, (ulong)(destination.Length * sizeof(T)), Stream);
+        }
+
+        Synchronize();
+    }
+
+    /// <summary>Zeroes a buffer on the stream.</summary>
+    public void Zero(DeviceBuffer buffer) => _driver.Zero((buffer ?? throw new ArgumentNullException(nameof(buffer))).Address, buffer.Bytes, Stream);
+
+    /// <summary>Waits for everything issued on the stream.</summary>
+    public void Synchronize() => _driver.Synchronize(Stream);
+
+    /// <summary>Free and total device memory.</summary>
+    public (ulong Free, ulong Total) MemoryInfo() => _driver.MemoryInfo();
+
+    /// <summary>Destroys the stream and releases the primary context (the driver keeps it while ONNX Runtime uses it).</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _ = DriverApi.Succeeded(_driver.DestroyStream(Stream));
+        _ = DriverApi.Succeeded(_driver.ReleasePrimaryContext(_device));
+    }
+
+    internal void Free(ulong pointer) => _ = DriverApi.Succeeded(_driver.Free(pointer));
+}

@@ -1,0 +1,68 @@
+using System.Reflection;
+using System.Security.Cryptography;
+using System.Text;
+using NeuralStyle.Cuda.Interop;
+
+namespace NeuralStyle.Cuda;
+
+/// <summary>
+/// Compiles kernels/*.cu (embedded in this assembly) with NVRTC for the current device's architecture and caches
+/// the CUBIN on disk, keyed by a hash of the source with its header, the options, the architecture and the NVRTC
+/// version, so a second start loads in milliseconds and any change recompiles.
+/// </summary>
+internal sealed class KernelCompiler
+{
+    private const string Header = "common.cuh";
+    private readonly NvrtcApi _nvrtc;
+    private readonly string _cacheFolder;
+
+    public KernelCompiler(NvrtcApi nvrtc, string? cacheFolder = null)
+    {
+        _nvrtc = nvrtc;
+        _cacheFolder = cacheFolder ?? DefaultCacheFolder;
+    }
+
+    /// <summary><c>$XDG_CACHE_HOME/neuralstyle/kernels</c>, else <c>~/.cache/neuralstyle/kernels</c>.</summary>
+    public static string DefaultCacheFolder
+    {
+        get
+        {
+            string? xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+            string root = !string.IsNullOrEmpty(xdg) ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+            return Path.Combine(root, "neuralstyle", "kernels");
+        }
+    }
+
+    /// <summary>The names of the kernel source files.</summary>
+    public static IReadOnlyList<string> SourceFiles { get; } =
+        ["gram.cu", "style_grad.cu", "content_grad.cu", "reduce.cu", "tv.cu", "adam.cu", "convert.cu"];
+
+    /// <summary>The text of an embedded kernel file.</summary>
+    public static string Source(string file)
+    {
+        using Stream stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("kernels/" + file)
+            ?? throw new InvalidOperationException($"Kernel source {file} is not embedded in {Assembly.GetExecutingAssembly().GetName().Name}.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    /// <summary>The CUBIN of <paramref name="file"/> for compute capability <paramref name="major"/>.<paramref name="minor"/>.</summary>
+    public byte[] Compile(string file, int major, int minor)
+    {
+        string source = Source(file), header = Source(Header);
+        string[] options = [$"--gpu-architecture=sm_{major}{minor}", "--std=c++17", "-default-device"];
+        var (nvrtcMajor, nvrtcMinor) = _nvrtc.Version();
+        string key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(
+            string.Join('\u0001', source, header, string.Join(' ', options), $"sm_{major}{minor}", $"nvrtc {nvrtcMajor}.{nvrtcMinor}"))))[..24];
+        string cached = Path.Combine(_cacheFolder, $"{Path.GetFileNameWithoutExtension(file)}-{key}.cubin");
+        if (File.Exists(cached))
+        {
+            return File.ReadAllBytes(cached);
+        }
+
+        byte[] cubin = _nvrtc.CompileToCubin(source, file, new Dictionary<string, string> { [Header] = header }, options);
+        Directory.CreateDirectory(_cacheFolder);
+        AtomicFile.Write(cached, s => s.Write(cubin));
+        return cubin;
+    }
+}

@@ -1,0 +1,278 @@
+using NeuralStyle.Cuda;
+using NeuralStyle.Model;
+using NeuralStyle.Tests.Support;
+
+namespace NeuralStyle.Tests;
+
+/// <summary>
+/// Every CUDA kernel run on the CPU through the emulation harness (each CUDA thread a host thread, __syncthreads a
+/// barrier, warp shuffles emulated), with LaunchConfig's geometry, against float64 references on sizes that hit
+/// every tail: channel counts and lengths that are not multiples of the tile (16) or block (256), 1×1 images, odd
+/// channel counts. Tolerances: float32 kernels vs float64 references, abs 1e-5 of the range plus 1e-5 relative
+/// unless a line says otherwise.
+/// </summary>
+public sealed unsafe class KernelEmulationTests
+{
+    [SkippableTheory]
+    [InlineData(1, 1, 1)]
+    [InlineData(3, 7, 2)]
+    [InlineData(16, 16, 1)]
+    [InlineData(17, 33, 2)]
+    [InlineData(35, 20, 1)]
+    public void Gram_matches_the_reference(int channels, int positions, int items)
+    {
+        Skip.If(EmulatedKernels.Unavailable is not null, EmulatedKernels.Unavailable);
+        float[] f = Random(items * channels * positions, 1, -3, 3);
+        float[] g = Fill(items * channels * channels, float.NaN); // every entry must be written
+        float scale = 1f / (channels * positions);
+        fixed (float* pf = f, pg = g)
+        {
+            EmulatedKernels.Gram(LaunchConfig.Gram(channels, items), pf, pg, channels, positions, scale);
+        }
+
+        for (int n = 0; n < items; n++)
+        {
+            double[] expected = ReferenceLoss.Gram(channels, positions, Item(f, n, channels * positions));
+            Tolerance.AssertClose(expected, g.AsSpan(n * channels * channels, channels * channels), 1e-5 * Math.Max(1e-3, Tolerance.MaxAbs(expected)), 1e-5, $"G item {n}");
+        }
+    }
+
+    [SkippableFact]
+    public void Gram_is_bit_exact_on_small_integers()
+    {
+        Skip.If(EmulatedKernels.Unavailable is not null, EmulatedKernels.Unavailable);
+        const int C = 19, M = 41;
+        var rng = new DeterministicRandom(2);
+        float[] f = Enumerable.Range(0, C * M).Select(_ => (float)(rng.NextUInt64() % 9)).ToArray();
+        var g = new float[C * C];
+        fixed (float* pf = f, pg = g)
+        {
+            EmulatedKernels.Gram(LaunchConfig.Gram(C, 1), pf, pg, C, M, 1f);
+        }
+
+        var expected = new double[C * C];
+        for (int i = 0; i < C * C; i++)
+        {
+            for (int p = 0; p < M; p++)
+            {
+                expected[i] += (double)f[((i / C) * M) + p] * f[((i % C) * M) + p];
+            }
+        }
+
+        Tolerance.AssertClose(expected, g, 0, 0, "integer Gram");
+    }
+
+    [SkippableTheory]
+    [InlineData(1, 1, 1, 0)]
+    [InlineData(3, 7, 2, 1)]
+    [InlineData(17, 33, 2, 0)]
+    [InlineData(20, 5, 1, 1)]
+    public void Style_gradient_matches_the_reference(int channels, int positions, int items, int accumulate)
+    {
+        Skip.If(EmulatedKernels.Unavailable is not null, EmulatedKernels.Unavailable);
+        float[] g = Random(items * channels * channels, 3, -1, 1), a = Random(channels * channels, 4, -1, 1);
+        float[] f = Random(items * channels * positions, 5, 0, 2), d = Random(items * channels * positions, 6, -1, 1);
+        float[] before = (float[])d.Clone();
+        const float K = 0.75f;
+        fixed (float* pg = g, pa = a, pf = f, pd = d)
+        {
+            EmulatedKernels.StyleGrad(LaunchConfig.StyleGradient(channels, positions, items), pg, pa, pf, pd, channels, positions, K, accumulate);
+        }
+
+        var expected = new double[d.Length];
+        for (int n = 0; n < items; n++)
+        {
+            for (int i = 0; i < channels; i++)
+            {
+                for (int p = 0; p < positions; p++)
+                {
+                    double sum = 0;
+                    for (int c = 0; c < channels; c++)
+                    {
+                        sum += ((double)g[(n * channels * channels) + (i * channels) + c] - a[(i * channels) + c]) * f[(n * channels * positions) + (c * positions) + p];
+                    }
+
+                    int at = (n * channels * positions) + (i * positions) + p;
+                    expected[at] = (accumulate == 1 ? before[at] : 0) + (K * sum);
+                }
+            }
+        }
+
+        Tolerance.AssertClose(expected, d, 1e-5 * Tolerance.MaxAbs(expected), 1e-5, "dF");
+    }
+
+    [SkippableTheory]
+    [InlineData(1)]
+    [InlineData(255)]
+    [InlineData(256)]
+    [InlineData(257)]
+    [InlineData(1000)]
+    public void Content_gradient_and_reductions_match_the_reference(int count)
+    {
+        Skip.If(EmulatedKernels.Unavailable is not null, EmulatedKernels.Unavailable);
+        const int Items = 2;
+        float[] f = Random(Items * count, 7, 0, 10), p = Random(count, 8, 0, 10), d = Random(Items * count, 9, -1, 1);
+        float[] before = (float[])d.Clone();
+        LaunchConfig partialsLaunch = LaunchConfig.Partials(count, Items);
+        var partials = new float[Items * partialsLaunch.GridX];
+        var sums = new float[Items];
+        fixed (float* pf = f, pp = p, pd = d, pPartials = partials, pSums = sums)
+        {
+            EmulatedKernels.ContentGrad(LaunchConfig.For1D(count, Items), pf, pp, pd, count, 0.5f, 1);
+            EmulatedKernels.SquaredDifferencePartials(partialsLaunch, pf, pp, pPartials, count);
+            EmulatedKernels.SumPartials(LaunchConfig.PerItem(Items), pPartials, pSums, (int)partialsLaunch.GridX, 2f);
+        }
+
+        double[] expectedGrad = d.Select((_, i) => before[i] + (0.5 * ((double)f[i] - p[i % count]))).ToArray();
+        Tolerance.AssertClose(expectedGrad, d, 1e-5, 1e-6, "dF +=");
+        double[] expectedSums = Enumerable.Range(0, Items).Select(n => 2 * Enumerable.Range(0, count).Sum(i => Math.Pow((double)f[(n * count) + i] - p[i], 2))).ToArray();
+        // float32 partial sums over up to 1000 terms: 1e-5 relative.
+        Tolerance.AssertClose(expectedSums, sums, 1e-6, 1e-5, "Σ (F − P)²");
+    }
+
+    [SkippableTheory]
+    [InlineData(1, 1, 1)]
+    [InlineData(3, 1, 7)]
+    [InlineData(3, 7, 1)]
+    [InlineData(3, 5, 17)]
+    [InlineData(2, 33, 9)]
+    public void Total_variation_value_and_gradient_match_the_reference(int channels, int height, int width)
+    {
+        Skip.If(EmulatedKernels.Unavailable is not null, EmulatedKernels.Unavailable);
+        const int Items = 2;
+        const float Weight = 0.25f;
+        int count = channels * height * width;
+        float[] x = Random(Items * count, 10, 0, 255), grad = Random(Items * count, 11, -1, 1);
+        float[] before = (float[])grad.Clone();
+        LaunchConfig launch = LaunchConfig.For1D(count, Items);
+        var partials = new float[Items * launch.GridX];
+        var tv = new float[Items];
+        fixed (float* px = x, pg = grad, pp = partials, pt = tv)
+        {
+            EmulatedKernels.TotalVariation(launch, px, pg, pp, channels, height, width, Weight);
+            EmulatedKernels.SumPartials(LaunchConfig.PerItem(Items), pp, pt, (int)launch.GridX, 1f);
+        }
+
+        for (int n = 0; n < Items; n++)
+        {
+            double[] item = Item(x, n, count);
+            Tolerance.AssertClose([ReferenceLoss.TotalVariation(item, channels, height, width)], tv.AsSpan(n, 1), 1e-3, 1e-5, $"TV item {n}");
+            var expected = new double[count];
+            for (int i = 0; i < count; i++)
+            {
+                // TV is quadratic, so a central difference of step 0.5 is exact up to rounding.
+                double keep = item[i];
+                item[i] = keep + 0.5;
+                double up = ReferenceLoss.TotalVariation(item, channels, height, width);
+                item[i] = keep - 0.5;
+                double down = ReferenceLoss.TotalVariation(item, channels, height, width);
+                item[i] = keep;
+                expected[i] = before[(n * count) + i] + (Weight * (up - down));
+            }
+
+            Tolerance.AssertClose(expected, grad.AsSpan(n * count, count), 1e-3, 1e-5, $"TV gradient item {n}");
+        }
+    }
+
+    [SkippableTheory]
+    [InlineData(1)]
+    [InlineData(257)]
+    [InlineData(600)]
+    public void Adam_matches_the_float64_reference_and_leaves_inactive_items_alone(int length)
+    {
+        Skip.If(EmulatedKernels.Unavailable is not null, EmulatedKernels.Unavailable);
+        const int Items = 3;
+        float[] x = Random(Items * length, 12, 0, 255), m = new float[Items * length], v = new float[Items * length];
+        float[] start = (float[])x.Clone();
+        float[] rates = [0.5f, 5f, 20f];
+        byte[] active = [1, 0, 1];
+        var steps = new int[Items];
+        double[] b1p = [1, 1, 1], b2p = [1, 1, 1];
+        var stepSize = new float[Items];
+        var root = new float[Items];
+        double[] x64 = x.Select(a => (double)a).ToArray(), m64 = new double[x.Length], v64 = new double[x.Length];
+        for (int t = 1; t <= 3; t++)
+        {
+            float[] g = Random(Items * length, 20 + (ulong)t, -30, 30);
+            fixed (float* px = x, pm = m, pv = v, pg = g, pr = rates, ps = stepSize, pro = root)
+            fixed (byte* pa = active)
+            fixed (int* pst = steps)
+            fixed (double* p1 = b1p, p2 = b2p)
+            {
+                EmulatedKernels.AdamPrepare(LaunchConfig.For1D(Items), pr, pa, pst, p1, p2, ps, pro, Items, 0.9, 0.999);
+                EmulatedKernels.AdamUpdate(LaunchConfig.For1D(length, Items), px, pm, pv, pg, pa, ps, pro, length, 0.9, 0.999, 1e-8f);
+            }
+
+            for (int n = 0; n < Items; n += 2)
+            {
+                for (int i = n * length; i < (n + 1) * length; i++)
+                {
+                    m64[i] = (0.9 * m64[i]) + (0.1 * g[i]);
+                    v64[i] = (0.999 * v64[i]) + (0.001 * g[i] * g[i]);
+                    x64[i] -= rates[n] * (m64[i] / (1 - Math.Pow(0.9, t))) / (Math.Sqrt(v64[i] / (1 - Math.Pow(0.999, t))) + 1e-8);
+                }
+            }
+        }
+
+        Assert.Equal([3, 0, 3], steps);
+        Tolerance.AssertClose(x64, x, 1e-4, 1e-6, "x");
+        Assert.Equal(start.AsSpan(length, length).ToArray(), x.AsSpan(length, length).ToArray());
+    }
+
+    [SkippableTheory]
+    [InlineData(1, 1, 3, 0)]
+    [InlineData(5, 3, 4, 8)]
+    [InlineData(17, 9, 3, 1)]
+    public void Pixel_conversions_round_trip_and_clamp(int width, int height, int channels, int padding)
+    {
+        Skip.If(EmulatedKernels.Unavailable is not null, EmulatedKernels.Unavailable);
+        int stride = (width * channels) + padding;
+        byte[] pixels = Enumerable.Range(0, height * stride).Select(i => (byte)((i * 37) % 256)).ToArray();
+        var planes = new float[3 * width * height];
+        var back = new byte[pixels.Length];
+        fixed (byte* pp = pixels, pb = back)
+        fixed (float* pl = planes)
+        {
+            EmulatedKernels.ToPlanes(LaunchConfig.For1D(width * height), pp, pl, width, height, stride, channels);
+            var expected = Imaging.RgbImage.FromPixels(pixels, width, height, stride, channels == 4 ? 3 : channels == 3 ? 3 : 3);
+            if (channels == 3)
+            {
+                Assert.Equal(expected.Planes, planes);
+            }
+
+            planes[0] = -20f; // clamps to 0
+            planes[^1] = 300.4f; // clamps to 255
+            EmulatedKernels.ToPixels(LaunchConfig.For1D(width * height), pl, pb, width, height, stride, channels);
+        }
+
+        Assert.Equal(0, back[0]);
+        for (int y = 0; y < height; y++)
+        {
+            for (int x = 0; x < width; x++)
+            {
+                for (int c = 0; c < 3; c++)
+                {
+                    int at = (y * stride) + (x * channels) + c;
+                    bool clamped = (x == 0 && y == 0 && c == 0) || (x == width - 1 && y == height - 1 && c == 2);
+                    Assert.Equal(clamped ? (c == 0 ? 0 : 255) : pixels[at], back[at]);
+                }
+
+                if (channels == 4)
+                {
+                    Assert.Equal(255, back[(y * stride) + (x * 4) + 3]);
+                }
+            }
+        }
+    }
+
+    private static double[] Item(float[] values, int n, int length) => values.AsSpan(n * length, length).ToArray().Select(v => (double)v).ToArray();
+
+    private static float[] Fill(int length, float value) => Enumerable.Repeat(value, length).ToArray();
+
+    private static float[] Random(int length, ulong seed, double low, double high)
+    {
+        var values = new float[length];
+        new DeterministicRandom(seed).FillUniform(values, low, high);
+        return values;
+    }
+}
