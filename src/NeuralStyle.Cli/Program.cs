@@ -26,7 +26,7 @@ public static class Program
             s.HelpWriter = null;
             s.CaseInsensitiveEnumValues = true;
         });
-        ParserResult<object> parsed = parser.ParseArguments<RenderOptions, SweepOptions, ModelOptions>(args);
+        ParserResult<object> parsed = parser.ParseArguments<RenderOptions, SweepOptions, ModelOptions, DoctorOptions>(args);
         if (parsed is NotParsed<object> notParsed)
         {
             return ExplainParseFailure(notParsed, output, error);
@@ -41,6 +41,7 @@ public static class Program
                 RenderOptions render => RenderCommand.Run(render, output, interactive, cancel),
                 SweepOptions sweep => SweepCommand.Run(sweep, output, interactive, cancel),
                 ModelOptions model => ModelCommand.Run(model, output),
+                DoctorOptions => DoctorCommand.Run(output),
                 _ => throw new InvalidOperationException($"No command for {options.GetType().Name}."),
             };
         }
@@ -69,7 +70,7 @@ public static class Program
 
         if (errors.Any(e => e.Tag == ErrorType.NoVerbSelectedError))
         {
-            error.WriteLine("Name a command: render, sweep or model (add --help to see the options).");
+            error.WriteLine("Name a command: render, sweep, model or doctor (add --help to see the options).");
             return 2;
         }
 

@@ -89,6 +89,17 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void Doctor_reports_every_component_and_a_verdict()
+    {
+        var (code, stdout, _) = Run("doctor");
+        Assert.Equal(0, code);
+        foreach (string part in new[] { "CUDA driver", "NVRTC", "cuBLAS", "cuDNN", "ORT CUDA provider", "Verdict:" })
+        {
+            Assert.Contains(part, stdout, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void Help_exits_0_and_lists_the_options()
     {
         var (code, stdout, _) = Run("render", "--help");

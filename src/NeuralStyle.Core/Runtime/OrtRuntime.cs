@@ -28,7 +28,7 @@ public static class OrtRuntime
                     var options = new EnvironmentCreationOptions
                     {
                         logId = "neuralstyle",
-                        logLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+                        logLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL, // failures reach us as exceptions; the log would repeat them in colour
                         threadOptions = threading,
                     };
                     _environment = OrtEnv.CreateInstanceWithOptions(ref options);

@@ -1,0 +1,53 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using CommandLine;
+using Microsoft.ML.OnnxRuntime;
+using NeuralStyle.Cuda;
+
+namespace NeuralStyle.Cli.Commands;
+
+[Verb("doctor", HelpText = "Report what was found for the CUDA backend (driver, device, NVRTC, cuBLAS, cuDNN, ONNX Runtime's CUDA provider) and what to install.")]
+internal sealed class DoctorOptions
+{
+}
+
+/// <summary>The <c>doctor</c> verb: one line per component, and what to do about whatever is missing.</summary>
+internal static class DoctorCommand
+{
+    public static int Run(TextWriter output)
+    {
+        CudaReport cuda = CudaRuntime.Current;
+        output.WriteLine($"ONNX Runtime      {Runtime.OrtRuntime.Environment.GetVersionString()} (CPU provider: works)");
+        output.WriteLine($"CUDA driver       {(cuda.DriverVersion is int v ? string.Create(CultureInfo.InvariantCulture, $"{v / 1000}.{v % 1000 / 10}") : "missing")}");
+        output.WriteLine($"GPU               {(cuda.DeviceName is string name ? string.Create(CultureInfo.InvariantCulture, $"{name}, compute capability {cuda.ComputeCapability?.Major}.{cuda.ComputeCapability?.Minor}, {cuda.DeviceMemory / 1e9:F1} GB") : "none")}");
+        output.WriteLine($"NVRTC             {cuda.NvrtcVersion ?? "missing"}");
+        output.WriteLine($"cuBLAS            {cuda.Cublas ?? "not checked (no driver)"}");
+        string[] cudnnNames = OperatingSystem.IsWindows() ? ["cudnn64_9.dll"] : ["libcudnn.so.9"];
+        string? cudnn = cudnnNames.FirstOrDefault(n => NativeLibrary.TryLoad(n, out _));
+        output.WriteLine($"cuDNN             {cudnn ?? $"missing (tried {string.Join(", ", cudnnNames)}; ONNX Runtime's Conv on CUDA needs cuDNN 9)"}");
+        output.WriteLine($"ORT CUDA provider {CudaProviderStatus()}");
+        output.WriteLine($"CUDA backend      not built yet: renders run on the CPU (--device cuda is refused)");
+        output.WriteLine(cuda.IsAvailable
+            ? "Verdict: the GPU and NVRTC work; NeuralStyle's CUDA kernels can compile here."
+            : $"Verdict: CUDA is not usable here. {cuda.Reason}");
+        return 0;
+    }
+
+    private static string CudaProviderStatus()
+    {
+        try
+        {
+            using var options = new SessionOptions();
+            options.AppendExecutionProvider_CUDA(0);
+            return "loads";
+        }
+        catch (OnnxRuntimeException e)
+        {
+            // ORT's message ends with the loader's own words, e.g. "libcublasLt.so.13: cannot open shared object file".
+            string message = e.Message.ReplaceLineEndings(" ");
+            int cause = message.LastIndexOf("error: ", StringComparison.Ordinal);
+            string reason = cause >= 0 ? message[(cause + 7)..].Trim() : message;
+            return $"does not load: {reason} (it needs CUDA 13 and cuDNN 9 libraries on the loader path)";
+        }
+    }
+}

@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using NeuralStyle.Cuda;
+using NeuralStyle.Tests.Support;
+
+namespace NeuralStyle.Tests;
+
+/// <summary>What is checked of the CUDA path without a GPU: the kernels compile to PTX, and the binding's failure paths.</summary>
+public sealed class CudaHostChecksTests
+{
+    [SkippableFact]
+    public void Every_kernel_compiles_to_ptx_for_sm_75_and_sm_90()
+    {
+        Skip.If(!File.Exists("/usr/bin/clang-14") || !File.Exists("/usr/bin/clang-16"), "clang-14 and clang-16 are needed; tools/install-deps.sh installs them.");
+        string output = Directory.CreateTempSubdirectory("neuralstyle-ptx-").FullName;
+        var info = new ProcessStartInfo("bash", [Path.Combine(Repository.Root, "tools", "kernel-check.sh"), output]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using Process check = Process.Start(info)!;
+        string log = check.StandardOutput.ReadToEnd() + check.StandardError.ReadToEnd();
+        check.WaitForExit();
+        Assert.True(check.ExitCode == 0, log);
+        foreach (string kernel in KernelCompiler.SourceFiles)
+        {
+            string name = Path.GetFileNameWithoutExtension(kernel);
+            foreach (string arch in new[] { "sm_75", "sm_90" })
+            {
+                string ptx = File.ReadAllText(Path.Combine(output, $"{name}.{arch}.ptx"));
+                Assert.Contains($".target {arch}", ptx, StringComparison.Ordinal);
+                Assert.Contains(".entry", ptx, StringComparison.Ordinal);
+            }
+        }
+
+        Directory.Delete(output, recursive: true);
+    }
+
+    [Fact]
+    public void Every_kernel_file_is_embedded_for_nvrtc_and_states_its_math()
+    {
+        foreach (string kernel in KernelCompiler.SourceFiles.Append("common.cuh"))
+        {
+            string source = KernelCompiler.Source(kernel);
+            Assert.Equal(File.ReadAllText(Path.Combine(Repository.Root, "kernels", kernel)), source);
+            if (kernel.EndsWith(".cu", StringComparison.Ordinal))
+            {
+                Assert.Contains("Launch:", source, StringComparison.Ordinal);
+                Assert.Contains("computes", source, StringComparison.Ordinal);
+            }
+        }
+    }
+
+    [Fact]
+    public void A_missing_driver_is_a_state_with_the_names_tried_and_what_to_install()
+    {
+        CudaReport report = CudaRuntime.Probe(["libnot-a-cuda-driver.so.1"], ["libnvrtc.so.13"], ["libcublas.so.13"]);
+        Assert.False(report.IsAvailable);
+        Assert.Contains("libnot-a-cuda-driver.so.1: not found", report.Reason, StringComparison.Ordinal);
+        Assert.Contains("--device cpu", report.Reason, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public void A_library_without_the_symbols_is_named_with_the_missing_export()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "Uses libc.so.6 as a library that is not the CUDA driver.");
+        CudaReport report = CudaRuntime.Probe(["libc.so.6"], ["libnvrtc.so.13"], ["libcublas.so.13"]);
+        Assert.False(report.IsAvailable);
+        Assert.Contains("libc.so.6 (the CUDA driver) has no export cuGetErrorName", report.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Launch_geometry_covers_every_element_and_tile()
+    {
+        foreach (long count in new long[] { 1, 255, 256, 257, 100_000 })
+        {
+            LaunchConfig l = LaunchConfig.For1D(count, 3);
+            Assert.True((long)l.GridX * l.BlockX >= count && (long)(l.GridX - 1) * l.BlockX < count);
+            Assert.Equal(3u, l.GridY);
+        }
+
+        LaunchConfig gram = LaunchConfig.Gram(17, 2);
+        Assert.Equal((2u, 2u, 2u, 16u, 16u), (gram.GridX, gram.GridY, gram.GridZ, gram.BlockX, gram.BlockY));
+        Assert.Equal(1024u, LaunchConfig.Partials(10_000_000, 1).GridX);
+    }
+
+    [SkippableFact]
+    [Trait("Category", "Cuda")]
+    public void The_device_opens_and_buffers_round_trip_without_leaks()
+    {
+        Skip.IfNot(CudaRuntime.IsAvailable, $"No CUDA device: {CudaRuntime.Current.Reason}");
+        long before = DeviceBuffer.LiveCount;
+        using (CudaDevice device = CudaDevice.Open())
+        {
+            float[] data = Enumerable.Range(0, 1000).Select(i => (float)i).ToArray();
+            using DeviceBuffer buffer = device.AllocateFloats(data.Length);
+            device.Upload<float>(data, buffer);
+            var back = new float[data.Length];
+            device.Download<float>(buffer, back);
+            Assert.Equal(data, back);
+        }
+
+        Assert.Equal(before, DeviceBuffer.LiveCount);
+    }
+}
