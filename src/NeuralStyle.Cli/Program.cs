@@ -26,7 +26,7 @@ public static class Program
             s.HelpWriter = null;
             s.CaseInsensitiveEnumValues = true;
         });
-        ParserResult<object> parsed = parser.ParseArguments<RenderOptions, SweepOptions, ModelOptions, DoctorOptions>(args);
+        ParserResult<object> parsed = parser.ParseArguments<RenderOptions, SweepOptions, BenchOptions, ModelOptions, DoctorOptions>(args);
         if (parsed is NotParsed<object> notParsed)
         {
             return ExplainParseFailure(notParsed, output, error);
@@ -42,6 +42,7 @@ public static class Program
                 SweepOptions sweep => SweepCommand.Run(sweep, output, interactive, cancel),
                 ModelOptions model => ModelCommand.Run(model, output),
                 DoctorOptions => DoctorCommand.Run(output),
+                BenchOptions bench => BenchCommand.Run(bench, output),
                 _ => throw new InvalidOperationException($"No command for {options.GetType().Name}."),
             };
         }
@@ -70,7 +71,7 @@ public static class Program
 
         if (errors.Any(e => e.Tag == ErrorType.NoVerbSelectedError))
         {
-            error.WriteLine("Name a command: render, sweep, model or doctor (add --help to see the options).");
+            error.WriteLine("Name a command: render, sweep, bench, model or doctor (add --help to see the options).");
             return 2;
         }
 

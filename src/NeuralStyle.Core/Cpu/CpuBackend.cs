@@ -93,6 +93,9 @@ public sealed class CpuBackend : IStyleBackend
     }
 
     /// <inheritdoc/>
+    public PhaseTimes LastPhases => _loop?.LastPhases ?? default;
+
+    /// <inheritdoc/>
     public void RevertLastUpdate(int item) => (_loop ?? throw new InvalidOperationException("Call Start first.")).Revert(item);
 
     /// <inheritdoc/>
@@ -219,6 +222,8 @@ public sealed class CpuBackend : IStyleBackend
 
         public ReadOnlySpan<float> Gradient => _gradient.Array;
 
+        public PhaseTimes LastPhases { get; private set; }
+
         public void Revert(int n)
         {
             int length = _image.ItemLength;
@@ -233,7 +238,9 @@ public sealed class CpuBackend : IStyleBackend
 
         public IterationLosses[] Step(IReadOnlyList<bool>? frozen)
         {
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
             _owner._forward.RunWithBinding(_owner._runOptions, _forwardBinding);
+            long forwardDone = System.Diagnostics.Stopwatch.GetTimestamp();
             var content = new double[_batch];
             var style = new double[_batch];
             var tv = new double[_batch];
@@ -258,11 +265,16 @@ public sealed class CpuBackend : IStyleBackend
                 }
             }
 
+            long lossDone = System.Diagnostics.Stopwatch.GetTimestamp();
             _owner._backward.RunWithBinding(_owner._runOptions, _backwardBinding);
+            long backwardDone = System.Diagnostics.Stopwatch.GetTimestamp();
+            var tvTicks = new long[_batch];
             var losses = new IterationLosses[_batch];
             Parallel.For(0, _batch, n =>
             {
+                long tvStart = System.Diagnostics.Stopwatch.GetTimestamp();
                 tv[n] = loss.TvWeight * CpuKernels.TotalVariation(_image.Item(n), 3, _height, _width, (float)loss.TvWeight, _gradient.Item(n));
+                tvTicks[n] = System.Diagnostics.Stopwatch.GetTimestamp() - tvStart;
 
                 // An item whose loss is not finite is not updated: the engine then takes it back to the state
                 // before its previous update, the last one whose loss was finite.
@@ -278,6 +290,11 @@ public sealed class CpuBackend : IStyleBackend
                     CpuKernels.AdamStep(_image.Item(n), _m.Item(n), _v.Item(n), _gradient.Item(n), _steps[n], _learningRates[n], _owner._adam);
                 }
             });
+            // TV and Adam run item-parallel: TV's share is its summed time over the items running at once.
+            long end = System.Diagnostics.Stopwatch.GetTimestamp();
+            double Ms(long ticks) => ticks * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
+            double tvMs = Math.Min(Ms(end - backwardDone), Ms(tvTicks.Sum()) / Math.Max(1, Math.Min(_batch, Environment.ProcessorCount)));
+            LastPhases = new PhaseTimes(Ms(forwardDone - start), Ms(lossDone - forwardDone), Ms(backwardDone - lossDone), tvMs, Ms(end - backwardDone) - tvMs);
             for (int n = 0; n < _batch; n++)
             {
                 losses[n] = new IterationLosses(content[n], style[n], tv[n]);

@@ -36,6 +36,9 @@ public interface IStyleBackend : IDisposable
     /// </summary>
     void RevertLastUpdate(int item);
 
+    /// <summary>Milliseconds each phase of the last <see cref="Iterate"/> took.</summary>
+    PhaseTimes LastPhases { get; }
+
     /// <summary>A copy of the current optimizer state.</summary>
     OptimizerState ReadState();
 }

@@ -149,6 +149,9 @@ public sealed class StyleTransferEngine : IDisposable
         return losses;
     }
 
+    /// <summary>Milliseconds per phase of the last iteration.</summary>
+    public PhaseTimes LastPhases => _backend.LastPhases;
+
     /// <summary>Stops updating item <paramref name="item"/>; <paramref name="reason"/> is kept in checkpoints and reports.</summary>
     public void Stop(int item, string reason)
     {

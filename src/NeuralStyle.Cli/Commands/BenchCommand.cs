@@ -1,0 +1,134 @@
+using System.Globalization;
+using System.Text.Json;
+using CommandLine;
+using NeuralStyle.Engine;
+using NeuralStyle.Imaging;
+using NeuralStyle.Model;
+using NeuralStyle.Weights;
+
+namespace NeuralStyle.Cli.Commands;
+
+[Verb("bench", HelpText = "Benchmarks. 'bench iteration': per-phase time of one Gatys iteration (median of --repeat after warm-up), FLOPs and GFLOP/s. 'bench ceiling': this machine's float32 MatMul rate and copy bandwidth.")]
+internal sealed class BenchOptions
+{
+    [Value(0, MetaName = "what", Required = true, HelpText = "iteration or ceiling")]
+    public string What { get; set; } = "";
+
+    [Option("size", Default = 256, HelpText = "Square image side in pixels.")]
+    public int Size { get; set; }
+
+    [Option("batch", Default = 1, HelpText = "Images per iteration.")]
+    public int Batch { get; set; }
+
+    [Option("repeat", Default = 10, HelpText = "Timed iterations.")]
+    public int Repeat { get; set; }
+
+    [Option("warmup", Default = 2, HelpText = "Untimed iterations first.")]
+    public int Warmup { get; set; }
+
+    [Option("device", Default = "cpu", HelpText = "cpu (cuda once the CUDA backend exists).")]
+    public string Device { get; set; } = "";
+
+    [Option("weights", Default = "random:0", HelpText = "Weights; the default needs no download.")]
+    public string Weights { get; set; } = "";
+
+    [Option("json", HelpText = "Print one JSON object instead of the table.")]
+    public bool Json { get; set; }
+}
+
+/// <summary>The <c>bench</c> verb.</summary>
+internal static class BenchCommand
+{
+    public static int Run(BenchOptions o, TextWriter output)
+    {
+        if (o.What == "ceiling")
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"float32 MatMul 2048×2048 (ONNX Runtime/MLAS, {Environment.ProcessorCount} threads): {Runtime.MachineCeiling.MatMulGflops():F1} GFLOP/s"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"memory copy 256 MB (read + write): {Runtime.MachineCeiling.CopyGigabytesPerSecond():F1} GB/s"));
+            return 0;
+        }
+
+        if (o.What != "iteration")
+        {
+            throw new UserInputException($"Unknown benchmark '{o.What}'; the benchmarks are: iteration, ceiling.");
+        }
+
+        if (o.Size < 16 || o.Batch < 1 || o.Repeat < 1 || o.Warmup < 0)
+        {
+            throw new UserInputException("bench needs --size ≥ 16, --batch ≥ 1, --repeat ≥ 1 and --warmup ≥ 0.");
+        }
+
+        NetworkWeights weights = WeightSource.Resolve(o.Weights);
+        var problem = new StyleProblem
+        {
+            Content = RgbImage.Noise(o.Size, o.Size, 1),
+            Styles = [RgbImage.Noise(o.Size, o.Size, 2)],
+            Weights = weights,
+        };
+        using StyleTransferEngine engine = StyleTransferEngine.Create(problem, Enumerable.Repeat(1.0, o.Batch).ToArray(), ProblemFactory.ParseDevice(o.Device));
+        for (int i = 0; i < o.Warmup; i++)
+        {
+            engine.Step();
+        }
+
+        var samples = new List<PhaseTimes>();
+        for (int i = 0; i < o.Repeat; i++)
+        {
+            engine.Step();
+            samples.Add(engine.LastPhases);
+        }
+
+        NetworkArchitecture used = weights.TruncatedAt(problem.Loss.DeepestTap(weights.Architecture)).Architecture;
+        double flops = IterationCost.IterationFlops(used, o.Batch, o.Size, o.Size);
+        var phases = new (string Name, Func<PhaseTimes, double> Pick)[]
+        {
+            ("forward", p => p.Forward), ("loss kernels", p => p.Loss), ("backward", p => p.Backward), ("tv", p => p.Tv), ("adam", p => p.Adam), ("total", p => p.Total),
+        };
+        var rows = phases.Select(p => (p.Name, Stats: Summary(samples.Select(p.Pick)))).ToArray();
+        double medianSeconds = rows[^1].Stats.Median / 1000;
+        double peak = Runtime.ProcessMemory.PeakBytes();
+        if (o.Json)
+        {
+            var json = new Dictionary<string, object>
+            {
+                ["device"] = engine.DeviceDescription, ["size"] = o.Size, ["batch"] = o.Batch, ["repeat"] = o.Repeat,
+                ["gflop"] = flops / 1e9, ["gflops"] = flops / 1e9 / medianSeconds, ["peak_memory_mb"] = peak / 1e6,
+            };
+            foreach (var (name, s) in rows)
+            {
+                json[name.Replace(' ', '_') + "_ms"] = new Dictionary<string, double> { ["median"] = s.Median, ["min"] = s.Min, ["max"] = s.Max };
+            }
+
+            output.WriteLine(JsonSerializer.Serialize(json, BenchJsonContext.Default.DictionaryStringObject));
+            return 0;
+        }
+
+        output.WriteLine($"{engine.DeviceDescription}; {o.Size}×{o.Size}, batch {o.Batch}, {o.Repeat} timed iterations after {o.Warmup} warm-up");
+        output.WriteLine("phase            median ms      min ms      max ms");
+        foreach (var (name, s) in rows)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-14} {s.Median,11:F1} {s.Min,11:F1} {s.Max,11:F1}"));
+        }
+
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{flops / 1e9:F1} GFLOP per iteration (2·9·C_in·C_out·H·W per conv, forward and backward) → {flops / 1e9 / medianSeconds:F1} GFLOP/s; peak memory {peak / 1e6:F0} MB"));
+        return 0;
+    }
+
+    private static (double Median, double Min, double Max) Summary(IEnumerable<double> values)
+    {
+        double[] sorted = values.Order().ToArray();
+        double median = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+        return (median, sorted[0], sorted[^1]);
+    }
+}
+
+/// <summary>Source-generated JSON for the benchmark output.</summary>
+[System.Text.Json.Serialization.JsonSerializable(typeof(Dictionary<string, object>))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(Dictionary<string, double>))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(double))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(int))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(string))]
+internal sealed partial class BenchJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
