@@ -74,17 +74,8 @@ public sealed class CpuKernelTests
         Tolerance.AssertClose([ReferenceLoss.TotalVariation(x, channels, height, width)], [tv], 1e-6, 1e-6, "TV");
 
         // TV is quadratic, so central differences are exact up to rounding.
-        var expected = new double[x.Length];
-        for (int i = 0; i < x.Length; i++)
-        {
-            double keep = x[i];
-            x[i] = keep + 0.5;
-            double up = ReferenceLoss.TotalVariation(x, channels, height, width);
-            x[i] = keep - 0.5;
-            double down = ReferenceLoss.TotalVariation(x, channels, height, width);
-            x[i] = keep;
-            expected[i] = before[i] + (Weight * (up - down));
-        }
+        double[] expected = FiniteDifferences.Gradient(v => ReferenceLoss.TotalVariation(v, channels, height, width), x, 0.5)
+            .Select((d, i) => before[i] + (Weight * d)).ToArray();
 
         Tolerance.AssertClose(expected, gradient, 1e-3, 1e-5, "gradient");
     }

@@ -157,18 +157,9 @@ public sealed unsafe class KernelEmulationTests
         {
             double[] item = Item(x, n, count);
             Tolerance.AssertClose([ReferenceLoss.TotalVariation(item, channels, height, width)], tv.AsSpan(n, 1), 1e-3, 1e-5, $"TV item {n}");
-            var expected = new double[count];
-            for (int i = 0; i < count; i++)
-            {
-                // TV is quadratic, so a central difference of step 0.5 is exact up to rounding.
-                double keep = item[i];
-                item[i] = keep + 0.5;
-                double up = ReferenceLoss.TotalVariation(item, channels, height, width);
-                item[i] = keep - 0.5;
-                double down = ReferenceLoss.TotalVariation(item, channels, height, width);
-                item[i] = keep;
-                expected[i] = before[(n * count) + i] + (Weight * (up - down));
-            }
+            // TV is quadratic, so a central difference of step 0.5 is exact up to rounding.
+            double[] expected = FiniteDifferences.Gradient(v => ReferenceLoss.TotalVariation(v, channels, height, width), item, 0.5)
+                .Select((d, i) => before[(n * count) + i] + (Weight * d)).ToArray();
 
             Tolerance.AssertClose(expected, grad.AsSpan(n * count, count), 1e-3, 1e-5, $"TV gradient item {n}");
         }

@@ -16,12 +16,8 @@ internal static class ModelCommand
             throw new UserInputException($"Unknown model action '{o.Action}'; the action is: export.");
         }
 
-        var shared = new RenderOptions
-        {
-            Weights = o.Weights, Preprocess = o.Preprocess, Pooling = o.Pooling, StyleLayers = o.StyleLayers, ContentLayers = o.ContentLayers,
-            Size = 1, StyleScale = 1, Iterations = 1, Device = "cpu", Init = "content", MaxMegapixels = 1,
-        };
-        ProblemFactory.CheckArguments(shared);
+        LossSettings loss = ProblemFactory.LossFrom(o.StyleLayers, o.ContentLayers, o.Pooling);
+        PreprocessPreset? requested = ProblemFactory.ParsePreprocess(o.Preprocess);
         if (File.Exists(o.OutDir))
         {
             throw new UserInputException($"--out-dir '{o.OutDir}' is a file; name a folder.");
@@ -29,8 +25,7 @@ internal static class ModelCommand
 
         Directory.CreateDirectory(o.OutDir);
         NetworkWeights weights = WeightSource.Resolve(o.Weights, output.WriteLine);
-        LossSettings loss = ProblemFactory.LossOf(shared);
-        PreprocessPreset preprocess = ProblemFactory.PreprocessOf(shared) ?? weights.Preprocess;
+        PreprocessPreset preprocess = requested ?? weights.Preprocess;
         NetworkWeights cut = weights.TruncatedAt(loss.DeepestTap(weights.Architecture));
         string forward = Path.Combine(o.OutDir, "forward.onnx");
         string backward = Path.Combine(o.OutDir, "backward.onnx");

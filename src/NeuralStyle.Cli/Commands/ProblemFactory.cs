@@ -99,13 +99,8 @@ internal static class ProblemFactory
         _ => throw new UserInputException($"--pooling must be max or avg, not '{text}'."),
     };
 
-    /// <summary>The loss settings the options describe.</summary>
-    public static LossSettings LossOf(OptimizationOptions o) => Loss(o);
-
-    /// <summary>The preprocessing the options ask for, or null for the weights' own.</summary>
-    public static PreprocessPreset? PreprocessOf(OptimizationOptions o) => ParsePreprocess(o.Preprocess);
-
-    private static PreprocessPreset? ParsePreprocess(string? text) => text switch
+    /// <summary>Parses --preprocess: caffe, torchvision, or null for the weights' own.</summary>
+    public static PreprocessPreset? ParsePreprocess(string? text) => text switch
     {
         null => null,
         "caffe" => PreprocessPreset.Caffe,
@@ -113,16 +108,20 @@ internal static class ProblemFactory
         _ => throw new UserInputException($"--preprocess must be caffe or torchvision, not '{text}'."),
     };
 
-    private static LossSettings Loss(OptimizationOptions o)
+    private static LossSettings Loss(OptimizationOptions o) =>
+        LossFrom(o.StyleLayers, o.ContentLayers, o.Pooling, o.ContentWeight, o.StyleWeight, o.TvWeight);
+
+    /// <summary>Loss settings from the text of the layer, pooling and weight options; throws <see cref="UserInputException"/>.</summary>
+    public static LossSettings LossFrom(string styleLayers, string contentLayers, string pooling, double contentWeight = 5, double styleWeight = 100, double tvWeight = 1e-3)
     {
         var settings = new LossSettings
         {
-            StyleLayers = ParseLayerList(o.StyleLayers, "--style-layers", allowWeights: true),
-            ContentLayers = ParseLayerList(o.ContentLayers, "--content-layers", allowWeights: false).Select(l => l.ReluName).ToArray(),
-            ContentWeight = o.ContentWeight,
-            StyleWeight = o.StyleWeight,
-            TvWeight = o.TvWeight,
-            Pooling = ParsePooling(o.Pooling),
+            StyleLayers = ParseLayerList(styleLayers, "--style-layers", allowWeights: true),
+            ContentLayers = ParseLayerList(contentLayers, "--content-layers", allowWeights: false).Select(l => l.ReluName).ToArray(),
+            ContentWeight = contentWeight,
+            StyleWeight = styleWeight,
+            TvWeight = tvWeight,
+            Pooling = ParsePooling(pooling),
         };
         if (settings.Validate(NetworkArchitecture.Vgg19) is string problem)
         {
