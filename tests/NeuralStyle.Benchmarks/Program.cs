@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(NeuralStyle.Benchmarks.KernelBenchmarks).Assembly).Run(args);
