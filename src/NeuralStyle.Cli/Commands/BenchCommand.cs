@@ -8,10 +8,10 @@ using NeuralStyle.Weights;
 
 namespace NeuralStyle.Cli.Commands;
 
-[Verb("bench", HelpText = "Benchmarks. 'bench iteration': per-phase time of one Gatys iteration (median of --repeat after warm-up), FLOPs and GFLOP/s. 'bench ceiling': this machine's float32 MatMul rate and copy bandwidth.")]
+[Verb("bench", HelpText = "Benchmarks. 'bench iteration': per-phase time of one Gatys iteration (median of --repeat after warm-up), FLOPs and GFLOP/s. 'bench kernels': each CPU kernel at several sizes against MLAS MatMul or a memory copy. 'bench ceiling': this machine's float32 MatMul rate and copy bandwidth.")]
 internal sealed class BenchOptions
 {
-    [Value(0, MetaName = "what", Required = true, HelpText = "iteration or ceiling")]
+    [Value(0, MetaName = "what", Required = true, HelpText = "iteration, kernels or ceiling")]
     public string What { get; set; } = "";
 
     [Option("size", Default = 256, HelpText = "Square image side in pixels.")]
@@ -50,9 +50,27 @@ internal static class BenchCommand
             return 0;
         }
 
+        if (o.What == "kernels")
+        {
+            ProblemFactory.ParseDevice(o.Device); // validates the name
+            if (o.Device == "cuda")
+            {
+                throw new UserInputException("bench kernels --device cuda needs the CUDA backend, which this build does not have yet; use --device cpu.");
+            }
+
+            output.WriteLine("kernel         size                  median ms        rate   reference");
+            foreach (Cpu.KernelTiming t in Cpu.CpuKernelBenchmark.Run())
+            {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{t.Kernel,-14} {t.Size,-20} {t.Milliseconds,10:F3} {t.Rate,8:F1} {t.Unit,-7} {t.Reference:F1} {t.Unit} ({t.Rate / t.Reference:P0})"));
+            }
+
+            return 0;
+        }
+
         if (o.What != "iteration")
         {
-            throw new UserInputException($"Unknown benchmark '{o.What}'; the benchmarks are: iteration, ceiling.");
+            throw new UserInputException($"Unknown benchmark '{o.What}'; the benchmarks are: iteration, kernels, ceiling.");
         }
 
         if (o.Size < 16 || o.Batch < 1 || o.Repeat < 1 || o.Warmup < 0)
