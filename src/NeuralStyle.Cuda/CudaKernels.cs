@@ -1,0 +1,169 @@
+namespace NeuralStyle.Cuda;
+
+/// <summary>
+/// The kernels of kernels/*.cu compiled for this device (NVRTC, disk-cached) and loaded as modules, with one typed
+/// launcher each: geometry from <see cref="LaunchConfig"/>, arguments in the order the .cu file declares them,
+/// launch status checked right after the launch. Owns the modules; valid while its <see cref="CudaDevice"/> lives.
+/// </summary>
+public sealed unsafe class CudaKernels : IDisposable
+{
+    private readonly CudaDevice _device;
+    private readonly List<IntPtr> _modules = [];
+    private readonly Dictionary<string, IntPtr> _functions = [];
+
+    /// <summary>Compiles (or loads from the cache) every kernel file for <paramref name="device"/>.</summary>
+    public CudaKernels(CudaDevice device, string? cacheFolder = null)
+    {
+        _device = device ?? throw new ArgumentNullException(nameof(device));
+        var compiler = new KernelCompiler(device.Nvrtc, cacheFolder);
+        var (major, minor) = device.ComputeCapability;
+        foreach (string file in KernelCompiler.SourceFiles)
+        {
+            IntPtr module = device.Driver.LoadModule(compiler.Compile(file, major, minor));
+            _modules.Add(module);
+            foreach (string name in KernelNames(file))
+            {
+                _functions[name] = device.Driver.Function(module, name);
+            }
+        }
+    }
+
+    /// <summary>G = scale·F·Fᵀ per item (gram.cu).</summary>
+    public void Gram(DeviceBuffer features, DeviceBuffer gram, int channels, int positions, int items, float scale) =>
+        Launch("gram_forward", LaunchConfig.Gram(channels, items), features.Address, gram.Address, channels, positions, scale);
+
+    /// <summary>dF (+)= k·(G − A)·F per item (style_grad.cu).</summary>
+    public void StyleGradient(DeviceBuffer gram, DeviceBuffer target, DeviceBuffer features, DeviceBuffer gradient, int channels, int positions, int items, float k, bool accumulate) =>
+        Launch("style_grad_backward", LaunchConfig.StyleGradient(channels, positions, items), gram.Address, target.Address, features.Address, gradient.Address, channels, positions, k, accumulate ? 1 : 0);
+
+    /// <summary>dF (+)= k·(F − P) per item (content_grad.cu).</summary>
+    public void ContentGradient(DeviceBuffer features, DeviceBuffer target, DeviceBuffer gradient, int count, int items, float k, bool accumulate) =>
+        Launch("content_grad_backward", LaunchConfig.For1D(count, items), features.Address, target.Address, gradient.Address, count, k, accumulate ? 1 : 0);
+
+    /// <summary>out[n] = scale·Σ (a[n,i] − t[i])² in two deterministic passes (reduce.cu); <paramref name="partials"/> needs Partials(count, items).GridX × items floats.</summary>
+    public void SumSquaredDifference(DeviceBuffer a, DeviceBuffer target, DeviceBuffer partials, DeviceBuffer output, int count, int items, float scale)
+    {
+        LaunchConfig first = LaunchConfig.Partials(count, items);
+        Launch("squared_difference_partials", first, a.Address, target.Address, partials.Address, count);
+        Launch("sum_partials", LaunchConfig.PerItem(items), partials.Address, output.Address, (int)first.GridX, scale);
+    }
+
+    /// <summary>grad += w·∂TV/∂x and out[n] = w·TV(x[n]) (tv.cu, reduce.cu).</summary>
+    public void TotalVariation(DeviceBuffer image, DeviceBuffer gradient, DeviceBuffer partials, DeviceBuffer output, int channels, int height, int width, int items, float weight)
+    {
+        LaunchConfig first = LaunchConfig.For1D((long)channels * height * width, items);
+        Launch("tv_forward_backward", first, image.Address, gradient.Address, partials.Address, channels, height, width, weight);
+        Launch("sum_partials", LaunchConfig.PerItem(items), partials.Address, output.Address, (int)first.GridX, weight);
+    }
+
+    /// <summary>One Adam step for the active items (adam.cu); the step counts and β powers live on the device.</summary>
+    public void Adam(AdamBuffers state, DeviceBuffer image, DeviceBuffer m, DeviceBuffer v, DeviceBuffer gradient, int length, int items, double beta1, double beta2, float epsilon)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        Launch("adam_prepare", LaunchConfig.For1D(items), state.LearningRates.Address, state.Active.Address, state.Steps.Address,
+            state.Beta1Power.Address, state.Beta2Power.Address, state.StepSize.Address, state.Root.Address, items, beta1, beta2);
+        Launch("adam_update", LaunchConfig.For1D(length, items), image.Address, m.Address, v.Address, gradient.Address, state.Active.Address,
+            state.StepSize.Address, state.Root.Address, length, (float)beta1, (float)(1 - beta1), (float)beta2, (float)(1 - beta2), epsilon);
+    }
+
+    /// <summary>Frees the modules.</summary>
+    public void Dispose()
+    {
+        foreach (IntPtr module in _modules)
+        {
+            _ = _device.Driver.UnloadModule(module);
+        }
+
+        _modules.Clear();
+    }
+
+    private static string[] KernelNames(string file) => file switch
+    {
+        "gram.cu" => ["gram_forward"],
+        "style_grad.cu" => ["style_grad_backward"],
+        "content_grad.cu" => ["content_grad_backward"],
+        "reduce.cu" => ["squared_difference_partials", "sum_partials"],
+        "tv.cu" => ["tv_forward_backward"],
+        "adam.cu" => ["adam_prepare", "adam_update"],
+        "convert.cu" => ["rgb8_to_planes", "planes_to_rgb8"],
+        _ => throw new ArgumentException($"No kernel list for {file}.", nameof(file)),
+    };
+
+    /// <summary>cuLaunchKernel wants an array of pointers to each argument value; boxes keep the values pinned for the call.</summary>
+    private void Launch(string kernel, LaunchConfig config, params object[] arguments)
+    {
+        var handles = new System.Runtime.InteropServices.GCHandle[arguments.Length];
+        void** pointers = stackalloc void*[arguments.Length];
+        try
+        {
+            for (int i = 0; i < arguments.Length; i++)
+            {
+                handles[i] = System.Runtime.InteropServices.GCHandle.Alloc(arguments[i], System.Runtime.InteropServices.GCHandleType.Pinned);
+                pointers[i] = (void*)handles[i].AddrOfPinnedObject();
+            }
+
+            _device.Driver.Launch(_functions[kernel], config, _device.Stream, pointers, kernel);
+        }
+        finally
+        {
+            foreach (var handle in handles.Where(h => h.IsAllocated))
+            {
+                handle.Free();
+            }
+        }
+    }
+}
+
+/// <summary>Device-side Adam bookkeeping for a batch: rates, active mask, step counts, β powers, per-step factors. Owns its buffers.</summary>
+public sealed class AdamBuffers : IDisposable
+{
+    /// <summary>Allocates the buffers for one item per learning rate and uploads the rates; steps 0, β powers 1, all active.</summary>
+    public AdamBuffers(CudaDevice device, IReadOnlyList<double> learningRates)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(learningRates);
+        int n = learningRates.Count;
+        LearningRates = device.AllocateFloats(n);
+        Active = device.Allocate((ulong)n);
+        Steps = device.Allocate((ulong)n * sizeof(int));
+        Beta1Power = device.Allocate((ulong)n * sizeof(double));
+        Beta2Power = device.Allocate((ulong)n * sizeof(double));
+        StepSize = device.AllocateFloats(n);
+        Root = device.AllocateFloats(n);
+        device.Upload<float>(learningRates.Select(r => (float)r).ToArray(), LearningRates);
+        device.Upload<byte>(Enumerable.Repeat((byte)1, n).ToArray(), Active);
+        device.Upload<int>(new int[n], Steps);
+        device.Upload<double>(Enumerable.Repeat(1.0, n).ToArray(), Beta1Power);
+        device.Upload<double>(Enumerable.Repeat(1.0, n).ToArray(), Beta2Power);
+    }
+
+    /// <summary>float[N].</summary>
+    public DeviceBuffer LearningRates { get; }
+
+    /// <summary>byte[N]: 1 updates the item this step.</summary>
+    public DeviceBuffer Active { get; }
+
+    /// <summary>int[N]: updates applied so far.</summary>
+    public DeviceBuffer Steps { get; }
+
+    /// <summary>double[N]: β1ᵗ.</summary>
+    public DeviceBuffer Beta1Power { get; }
+
+    /// <summary>double[N]: β2ᵗ.</summary>
+    public DeviceBuffer Beta2Power { get; }
+
+    /// <summary>float[N]: lr/(1−β1ᵗ) of the current step.</summary>
+    public DeviceBuffer StepSize { get; }
+
+    /// <summary>float[N]: √(1−β2ᵗ) of the current step.</summary>
+    public DeviceBuffer Root { get; }
+
+    /// <summary>Frees every buffer.</summary>
+    public void Dispose()
+    {
+        foreach (DeviceBuffer b in new[] { LearningRates, Active, Steps, Beta1Power, Beta2Power, StepSize, Root })
+        {
+            b.Dispose();
+        }
+    }
+}
