@@ -5,13 +5,13 @@ using NeuralStyle.Tests.Support;
 namespace NeuralStyle.Tests;
 
 /// <summary>
-/// Every CUDA kernel run on the CPU through the emulation harness (each CUDA thread a host thread, __syncthreads a
-/// barrier, warp shuffles emulated), with LaunchConfig's geometry, against float64 references on sizes that hit
-/// every tail: channel counts and lengths that are not multiples of the tile (16) or block (256), 1×1 images, odd
-/// channel counts. Tolerances: float32 kernels vs float64 references, abs 1e-5 of the range plus 1e-5 relative
-/// unless a line says otherwise.
+/// Every CUDA kernel against float64 references on sizes that hit every tail: channel counts and lengths that are
+/// not multiples of the tile (16) or block (256), 1×1 images, odd channel counts. One suite, two runners: the CPU
+/// emulation harness (each CUDA thread a host thread, __syncthreads a barrier, warp shuffles emulated) and a real
+/// GPU. Tolerances: float32 kernels vs float64 references, abs 1e-5 of the range plus 1e-5 relative unless a line
+/// says otherwise.
 /// </summary>
-public sealed unsafe class KernelEmulationTests
+public abstract unsafe class KernelSuite(IKernelRunner runner)
 {
     [SkippableTheory]
     [InlineData(1, 1, 1)]
@@ -21,15 +21,11 @@ public sealed unsafe class KernelEmulationTests
     [InlineData(35, 20, 1)]
     public void Gram_matches_the_reference(int channels, int positions, int items)
     {
-        Skip.If(EmulatedKernels.Unavailable is not null, EmulatedKernels.Unavailable);
+        Skip.If(runner.Unavailable is not null, runner.Unavailable);
         float[] f = Random(items * channels * positions, 1, -3, 3);
         float[] g = Fill(items * channels * channels, float.NaN); // every entry must be written
         float scale = 1f / (channels * positions);
-        fixed (float* pf = f, pg = g)
-        {
-            EmulatedKernels.Gram(LaunchConfig.Gram(channels, items), pf, pg, channels, positions, scale);
-        }
-
+        runner.Gram(f, g, channels, positions, items, scale);
         for (int n = 0; n < items; n++)
         {
             double[] expected = ReferenceLoss.Gram(channels, positions, Item(f, n, channels * positions));
@@ -40,15 +36,12 @@ public sealed unsafe class KernelEmulationTests
     [SkippableFact]
     public void Gram_is_bit_exact_on_small_integers()
     {
-        Skip.If(EmulatedKernels.Unavailable is not null, EmulatedKernels.Unavailable);
+        Skip.If(runner.Unavailable is not null, runner.Unavailable);
         const int C = 19, M = 41;
         var rng = new DeterministicRandom(2);
         float[] f = Enumerable.Range(0, C * M).Select(_ => (float)(rng.NextUInt64() % 9)).ToArray();
         var g = new float[C * C];
-        fixed (float* pf = f, pg = g)
-        {
-            EmulatedKernels.Gram(LaunchConfig.Gram(C, 1), pf, pg, C, M, 1f);
-        }
+        runner.Gram(f, g, C, M, 1, 1f);
 
         var expected = new double[C * C];
         for (int i = 0; i < C * C; i++)
@@ -69,15 +62,12 @@ public sealed unsafe class KernelEmulationTests
     [InlineData(20, 5, 1, 1)]
     public void Style_gradient_matches_the_reference(int channels, int positions, int items, int accumulate)
     {
-        Skip.If(EmulatedKernels.Unavailable is not null, EmulatedKernels.Unavailable);
+        Skip.If(runner.Unavailable is not null, runner.Unavailable);
         float[] g = Random(items * channels * channels, 3, -1, 1), a = Random(channels * channels, 4, -1, 1);
         float[] f = Random(items * channels * positions, 5, 0, 2), d = Random(items * channels * positions, 6, -1, 1);
         float[] before = (float[])d.Clone();
         const float K = 0.75f;
-        fixed (float* pg = g, pa = a, pf = f, pd = d)
-        {
-            EmulatedKernels.StyleGrad(LaunchConfig.StyleGradient(channels, positions, items), pg, pa, pf, pd, channels, positions, K, accumulate);
-        }
+        runner.StyleGradient(g, a, f, d, channels, positions, items, K, accumulate == 1);
 
         var expected = new double[d.Length];
         for (int n = 0; n < items; n++)
@@ -109,19 +99,12 @@ public sealed unsafe class KernelEmulationTests
     [InlineData(1000)]
     public void Content_gradient_and_reductions_match_the_reference(int count)
     {
-        Skip.If(EmulatedKernels.Unavailable is not null, EmulatedKernels.Unavailable);
+        Skip.If(runner.Unavailable is not null, runner.Unavailable);
         const int Items = 2;
         float[] f = Random(Items * count, 7, 0, 10), p = Random(count, 8, 0, 10), d = Random(Items * count, 9, -1, 1);
         float[] before = (float[])d.Clone();
-        LaunchConfig partialsLaunch = LaunchConfig.Partials(count, Items);
-        var partials = new float[Items * partialsLaunch.GridX];
-        var sums = new float[Items];
-        fixed (float* pf = f, pp = p, pd = d, pPartials = partials, pSums = sums)
-        {
-            EmulatedKernels.ContentGrad(LaunchConfig.For1D(count, Items), pf, pp, pd, count, 0.5f, 1);
-            EmulatedKernels.SquaredDifferencePartials(partialsLaunch, pf, pp, pPartials, count);
-            EmulatedKernels.SumPartials(LaunchConfig.PerItem(Items), pPartials, pSums, (int)partialsLaunch.GridX, 2f);
-        }
+        runner.ContentGradient(f, p, d, count, Items, 0.5f, accumulate: true);
+        float[] sums = runner.SumSquaredDifference(f, p, count, Items, 2f);
 
         double[] expectedGrad = d.Select((_, i) => before[i] + (0.5 * ((double)f[i] - p[i % count]))).ToArray();
         Tolerance.AssertClose(expectedGrad, d, 1e-5, 1e-6, "dF +=");
@@ -138,25 +121,18 @@ public sealed unsafe class KernelEmulationTests
     [InlineData(2, 33, 9)]
     public void Total_variation_value_and_gradient_match_the_reference(int channels, int height, int width)
     {
-        Skip.If(EmulatedKernels.Unavailable is not null, EmulatedKernels.Unavailable);
+        Skip.If(runner.Unavailable is not null, runner.Unavailable);
         const int Items = 2;
         const float Weight = 0.25f;
         int count = channels * height * width;
         float[] x = Random(Items * count, 10, 0, 255), grad = Random(Items * count, 11, -1, 1);
         float[] before = (float[])grad.Clone();
-        LaunchConfig launch = LaunchConfig.For1D(count, Items);
-        var partials = new float[Items * launch.GridX];
-        var tv = new float[Items];
-        fixed (float* px = x, pg = grad, pp = partials, pt = tv)
-        {
-            EmulatedKernels.TotalVariation(launch, px, pg, pp, channels, height, width, Weight);
-            EmulatedKernels.SumPartials(LaunchConfig.PerItem(Items), pp, pt, (int)launch.GridX, 1f);
-        }
+        float[] tv = runner.TotalVariation(x, grad, channels, height, width, Items, Weight);
 
         for (int n = 0; n < Items; n++)
         {
             double[] item = Item(x, n, count);
-            Tolerance.AssertClose([ReferenceLoss.TotalVariation(item, channels, height, width)], tv.AsSpan(n, 1), 1e-3, 1e-5, $"TV item {n}");
+            Tolerance.AssertClose([Weight * ReferenceLoss.TotalVariation(item, channels, height, width)], tv.AsSpan(n, 1), 1e-3, 1e-5, $"TV item {n}");
             // TV is quadratic, so a central difference of step 0.5 is exact up to rounding.
             double[] expected = FiniteDifferences.Gradient(v => ReferenceLoss.TotalVariation(v, channels, height, width), item, 0.5)
                 .Select((d, i) => before[(n * count) + i] + (Weight * d)).ToArray();
@@ -171,29 +147,18 @@ public sealed unsafe class KernelEmulationTests
     [InlineData(600)]
     public void Adam_matches_the_float64_reference_and_leaves_inactive_items_alone(int length)
     {
-        Skip.If(EmulatedKernels.Unavailable is not null, EmulatedKernels.Unavailable);
+        Skip.If(runner.Unavailable is not null, runner.Unavailable);
         const int Items = 3;
         float[] x = Random(Items * length, 12, 0, 255), m = new float[Items * length], v = new float[Items * length];
         float[] start = (float[])x.Clone();
         float[] rates = [0.5f, 5f, 20f];
         byte[] active = [1, 0, 1];
-        var steps = new int[Items];
-        double[] b1p = [1, 1, 1], b2p = [1, 1, 1];
-        var stepSize = new float[Items];
-        var root = new float[Items];
-        double[] x64 = x.Select(a => (double)a).ToArray(), m64 = new double[x.Length], v64 = new double[x.Length];
+        var gradients = Enumerable.Range(1, 3).ToDictionary(t => t, t => Random(Items * length, 20 + (ulong)t, -30, 30));
+        int[] steps = runner.Adam(x, m, v, t => gradients[t], rates, active, length, 3);
+        double[] x64 = start.Select(a => (double)a).ToArray(), m64 = new double[x.Length], v64 = new double[x.Length];
         for (int t = 1; t <= 3; t++)
         {
-            float[] g = Random(Items * length, 20 + (ulong)t, -30, 30);
-            fixed (float* px = x, pm = m, pv = v, pg = g, pr = rates, ps = stepSize, pro = root)
-            fixed (byte* pa = active)
-            fixed (int* pst = steps)
-            fixed (double* p1 = b1p, p2 = b2p)
-            {
-                EmulatedKernels.AdamPrepare(LaunchConfig.For1D(Items), pr, pa, pst, p1, p2, ps, pro, Items, 0.9, 0.999);
-                EmulatedKernels.AdamUpdate(LaunchConfig.For1D(length, Items), px, pm, pv, pg, pa, ps, pro, length, 0.9, 0.999, 1e-8f);
-            }
-
+            float[] g = gradients[t];
             for (int n = 0; n < Items; n += 2)
             {
                 for (int i = n * length; i < (n + 1) * length; i++)
@@ -210,6 +175,21 @@ public sealed unsafe class KernelEmulationTests
         Assert.Equal(start.AsSpan(length, length).ToArray(), x.AsSpan(length, length).ToArray());
     }
 
+    private static double[] Item(float[] values, int n, int length) => values.AsSpan(n * length, length).ToArray().Select(v => (double)v).ToArray();
+
+    private static float[] Fill(int length, float value) => Enumerable.Repeat(value, length).ToArray();
+
+    private static float[] Random(int length, ulong seed, double low, double high)
+    {
+        var values = new float[length];
+        new DeterministicRandom(seed).FillUniform(values, low, high);
+        return values;
+    }
+}
+
+/// <summary>The suite on the CPU emulation harness; plus the pixel conversions, which only the engine's image I/O uses.</summary>
+public sealed unsafe class EmulatedKernelTests() : KernelSuite(new EmulatedRunner())
+{
     [SkippableTheory]
     [InlineData(1, 1, 3, 0)]
     [InlineData(5, 3, 4, 8)]
@@ -255,15 +235,8 @@ public sealed unsafe class KernelEmulationTests
             }
         }
     }
-
-    private static double[] Item(float[] values, int n, int length) => values.AsSpan(n * length, length).ToArray().Select(v => (double)v).ToArray();
-
-    private static float[] Fill(int length, float value) => Enumerable.Repeat(value, length).ToArray();
-
-    private static float[] Random(int length, ulong seed, double low, double high)
-    {
-        var values = new float[length];
-        new DeterministicRandom(seed).FillUniform(values, low, high);
-        return values;
-    }
 }
+
+/// <summary>The suite on device 0; skipped where there is no CUDA.</summary>
+[Trait("Category", "Cuda")]
+public sealed class CudaKernelTests() : KernelSuite(new CudaRunner());

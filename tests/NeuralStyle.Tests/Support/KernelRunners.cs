@@ -1,0 +1,200 @@
+using NeuralStyle.Cuda;
+
+namespace NeuralStyle.Tests.Support;
+
+/// <summary>
+/// Runs the CUDA kernels on host arrays, so one test suite checks them twice: on the CPU through the emulation
+/// harness, and on a real GPU (Category=Cuda) through <see cref="CudaKernels"/>.
+/// </summary>
+public interface IKernelRunner
+{
+    /// <summary>Why this runner cannot run here, or null.</summary>
+    string? Unavailable { get; }
+
+    void Gram(float[] features, float[] gram, int channels, int positions, int items, float scale);
+
+    void StyleGradient(float[] gram, float[] target, float[] features, float[] gradient, int channels, int positions, int items, float k, bool accumulate);
+
+    void ContentGradient(float[] features, float[] target, float[] gradient, int count, int items, float k, bool accumulate);
+
+    /// <summary>scale·Σ (a[n] − t)² per item.</summary>
+    float[] SumSquaredDifference(float[] a, float[] target, int count, int items, float scale);
+
+    /// <summary>Adds weight·∂TV/∂x to gradient; returns weight·TV per item.</summary>
+    float[] TotalVariation(float[] image, float[] gradient, int channels, int height, int width, int items, float weight);
+
+    /// <summary>Runs <paramref name="steps"/> Adam steps with the given gradients; returns the step counts.</summary>
+    int[] Adam(float[] image, float[] m, float[] v, Func<int, float[]> gradientAt, float[] rates, byte[] active, int length, int steps);
+}
+
+/// <summary>The kernels on the CPU, through kernels/emulation.</summary>
+public sealed unsafe class EmulatedRunner : IKernelRunner
+{
+    public string? Unavailable => EmulatedKernels.Unavailable;
+
+    public void Gram(float[] features, float[] gram, int channels, int positions, int items, float scale)
+    {
+        fixed (float* f = features, g = gram)
+        {
+            EmulatedKernels.Gram(LaunchConfig.Gram(channels, items), f, g, channels, positions, scale);
+        }
+    }
+
+    public void StyleGradient(float[] gram, float[] target, float[] features, float[] gradient, int channels, int positions, int items, float k, bool accumulate)
+    {
+        fixed (float* g = gram, a = target, f = features, d = gradient)
+        {
+            EmulatedKernels.StyleGrad(LaunchConfig.StyleGradient(channels, positions, items), g, a, f, d, channels, positions, k, accumulate ? 1 : 0);
+        }
+    }
+
+    public void ContentGradient(float[] features, float[] target, float[] gradient, int count, int items, float k, bool accumulate)
+    {
+        fixed (float* f = features, p = target, d = gradient)
+        {
+            EmulatedKernels.ContentGrad(LaunchConfig.For1D(count, items), f, p, d, count, k, accumulate ? 1 : 0);
+        }
+    }
+
+    public float[] SumSquaredDifference(float[] a, float[] target, int count, int items, float scale)
+    {
+        LaunchConfig first = LaunchConfig.Partials(count, items);
+        var partials = new float[items * first.GridX];
+        var sums = new float[items];
+        fixed (float* pa = a, pt = target, pp = partials, ps = sums)
+        {
+            EmulatedKernels.SquaredDifferencePartials(first, pa, pt, pp, count);
+            EmulatedKernels.SumPartials(LaunchConfig.PerItem(items), pp, ps, (int)first.GridX, scale);
+        }
+
+        return sums;
+    }
+
+    public float[] TotalVariation(float[] image, float[] gradient, int channels, int height, int width, int items, float weight)
+    {
+        LaunchConfig first = LaunchConfig.For1D((long)channels * height * width, items);
+        var partials = new float[items * first.GridX];
+        var tv = new float[items];
+        fixed (float* x = image, g = gradient, p = partials, t = tv)
+        {
+            EmulatedKernels.TotalVariation(first, x, g, p, channels, height, width, weight);
+            EmulatedKernels.SumPartials(LaunchConfig.PerItem(items), p, t, (int)first.GridX, weight);
+        }
+
+        return tv;
+    }
+
+    public int[] Adam(float[] image, float[] m, float[] v, Func<int, float[]> gradientAt, float[] rates, byte[] active, int length, int steps)
+    {
+        int items = rates.Length;
+        var counts = new int[items];
+        double[] b1p = Enumerable.Repeat(1.0, items).ToArray(), b2p = Enumerable.Repeat(1.0, items).ToArray();
+        var stepSize = new float[items];
+        var root = new float[items];
+        for (int t = 1; t <= steps; t++)
+        {
+            float[] g = gradientAt(t);
+            fixed (float* px = image, pm = m, pv = v, pg = g, pr = rates, ps = stepSize, pro = root)
+            fixed (byte* pa = active)
+            fixed (int* pc = counts)
+            fixed (double* p1 = b1p, p2 = b2p)
+            {
+                EmulatedKernels.AdamPrepare(LaunchConfig.For1D(items), pr, pa, pc, p1, p2, ps, pro, items, 0.9, 0.999);
+                EmulatedKernels.AdamUpdate(LaunchConfig.For1D(length, items), px, pm, pv, pg, pa, ps, pro, length, 0.9, 0.999, 1e-8f);
+            }
+        }
+
+        return counts;
+    }
+}
+
+/// <summary>The kernels on device 0 through <see cref="CudaKernels"/>: upload, launch, download.</summary>
+public sealed class CudaRunner : IKernelRunner, IDisposable
+{
+    private readonly Lazy<(CudaDevice Device, CudaKernels Kernels)> _gpu = new(() =>
+    {
+        CudaDevice device = CudaDevice.Open();
+        return (device, new CudaKernels(device));
+    });
+
+    public string? Unavailable => CudaRuntime.IsAvailable ? null : $"No CUDA device: {CudaRuntime.Current.Reason}";
+
+    private CudaDevice Device => _gpu.Value.Device;
+
+    private CudaKernels Kernels => _gpu.Value.Kernels;
+
+    public void Gram(float[] features, float[] gram, int channels, int positions, int items, float scale)
+    {
+        using DeviceBuffer f = Upload(features), g = Upload(gram);
+        Kernels.Gram(f, g, channels, positions, items, scale);
+        Device.Download<float>(g, gram);
+    }
+
+    public void StyleGradient(float[] gram, float[] target, float[] features, float[] gradient, int channels, int positions, int items, float k, bool accumulate)
+    {
+        using DeviceBuffer g = Upload(gram), a = Upload(target), f = Upload(features), d = Upload(gradient);
+        Kernels.StyleGradient(g, a, f, d, channels, positions, items, k, accumulate);
+        Device.Download<float>(d, gradient);
+    }
+
+    public void ContentGradient(float[] features, float[] target, float[] gradient, int count, int items, float k, bool accumulate)
+    {
+        using DeviceBuffer f = Upload(features), p = Upload(target), d = Upload(gradient);
+        Kernels.ContentGradient(f, p, d, count, items, k, accumulate);
+        Device.Download<float>(d, gradient);
+    }
+
+    public float[] SumSquaredDifference(float[] a, float[] target, int count, int items, float scale)
+    {
+        using DeviceBuffer da = Upload(a), dt = Upload(target), partials = Device.AllocateFloats(items * LaunchConfig.Partials(count, items).GridX), output = Device.AllocateFloats(items);
+        Kernels.SumSquaredDifference(da, dt, partials, output, count, items, scale);
+        var sums = new float[items];
+        Device.Download<float>(output, sums);
+        return sums;
+    }
+
+    public float[] TotalVariation(float[] image, float[] gradient, int channels, int height, int width, int items, float weight)
+    {
+        using DeviceBuffer x = Upload(image), g = Upload(gradient), partials = Device.AllocateFloats(items * LaunchConfig.For1D((long)channels * height * width, items).GridX), output = Device.AllocateFloats(items);
+        Kernels.TotalVariation(x, g, partials, output, channels, height, width, items, weight);
+        Device.Download<float>(g, gradient);
+        var tv = new float[items];
+        Device.Download<float>(output, tv);
+        return tv;
+    }
+
+    public int[] Adam(float[] image, float[] m, float[] v, Func<int, float[]> gradientAt, float[] rates, byte[] active, int length, int steps)
+    {
+        using DeviceBuffer x = Upload(image), dm = Upload(m), dv = Upload(v), g = Device.AllocateFloats(image.Length);
+        using var state = new AdamBuffers(Device, rates.Select(r => (double)r).ToArray());
+        Device.Upload<byte>(active, state.Active);
+        for (int t = 1; t <= steps; t++)
+        {
+            Device.Upload<float>(gradientAt(t), g);
+            Kernels.Adam(state, x, dm, dv, g, length, rates.Length, 0.9, 0.999, 1e-8f);
+        }
+
+        Device.Download<float>(x, image);
+        Device.Download<float>(dm, m);
+        Device.Download<float>(dv, v);
+        var counts = new int[rates.Length];
+        Device.Download<int>(state.Steps, counts);
+        return counts;
+    }
+
+    public void Dispose()
+    {
+        if (_gpu.IsValueCreated)
+        {
+            _gpu.Value.Kernels.Dispose();
+            _gpu.Value.Device.Dispose();
+        }
+    }
+
+    private DeviceBuffer Upload(float[] values)
+    {
+        DeviceBuffer buffer = Device.AllocateFloats(values.Length);
+        Device.Upload<float>(values, buffer);
+        return buffer;
+    }
+}
