@@ -5,12 +5,8 @@ using NeuralStyle.Tests.Support;
 namespace NeuralStyle.Tests;
 
 /// <summary>Every case of tests/corpus/bad-inputs.tsv through the command line: exit code 2, one sentence, no stack trace.</summary>
-public sealed class BadInputCorpusTests : IDisposable
+public sealed class BadInputCorpusTests : TemporaryFolderTest
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("neuralstyle-bad-").FullName;
-
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
-
     public static IEnumerable<object[]> Cases =>
         File.ReadAllLines(Path.Combine(Repository.Root, "tests", "corpus", "bad-inputs.tsv"))
             .Where(l => l.Length > 0 && !l.StartsWith('#'))
@@ -22,11 +18,11 @@ public sealed class BadInputCorpusTests : IDisposable
     public void Each_bad_input_gets_one_sentence_and_exit_code_2(string name, string arguments, string fragment)
     {
         string corpus = Path.Combine(Repository.Root, "tests", "corpus");
-        string[] args = arguments.Replace("{c}", corpus, StringComparison.Ordinal).Replace("{out}", _folder, StringComparison.Ordinal)
+        string[] args = arguments.Replace("{c}", corpus, StringComparison.Ordinal).Replace("{out}", Folder, StringComparison.Ordinal)
             .Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (!args.Contains("--out") && args[0] == "render")
         {
-            args = [.. args, "--out", Path.Combine(_folder, "out.png")];
+            args = [.. args, "--out", Path.Combine(Folder, "out.png")];
         }
 
         using var output = new StringWriter(CultureInfo.InvariantCulture);
@@ -37,6 +33,6 @@ public sealed class BadInputCorpusTests : IDisposable
         Assert.True(code == 2, $"{name}: exit {code}; {message}{output}");
         Assert.Contains(fragment, message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', message);
-        Assert.False(File.Exists(Path.Combine(_folder, "out.png")), $"{name}: an output was written");
+        Assert.False(File.Exists(Path.Combine(Folder, "out.png")), $"{name}: an output was written");
     }
 }

@@ -3,27 +3,25 @@ using Microsoft.ML.OnnxRuntime;
 using NeuralStyle.Cli;
 using NeuralStyle.Imaging;
 
+using NeuralStyle.Tests.Support;
+
 namespace NeuralStyle.Tests;
 
 /// <summary>The command line, run in-process as a user would run it.</summary>
-public sealed class CliTests : IDisposable
+public sealed class CliTests : TemporaryFolderTest
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("neuralstyle-cli-").FullName;
-
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
-
     [Fact]
     public void Render_at_64_px_writes_the_image_and_halves_the_style_loss()
     {
-        string output = Path.Combine(_folder, "cat.png");
-        string log = Path.Combine(_folder, "loss.csv");
+        string output = Path.Combine(Folder, "cat.png");
+        string log = Path.Combine(Folder, "loss.csv");
         var (code, stdout, stderr) = Run("render", "--size", "64", "--iterations", "40", "--weights", "random:0",
             "--out", output, "--loss-log", log, "--save-every", "20");
 
         Assert.True(code == 0, stderr + stdout);
         RgbImage image = ImageFiles.Load(output, longSide: null);
         Assert.Equal((64, 43), (image.Width, image.Height)); // the 451×300 cat scaled to a long side of 64
-        Assert.True(File.Exists(Path.Combine(_folder, "cat_00020.png")));
+        Assert.True(File.Exists(Path.Combine(Folder, "cat_00020.png")));
 
         string[] rows = File.ReadAllLines(log);
         Assert.Equal("iteration,total,content,style,tv,elapsed_s", rows[0]);
@@ -62,7 +60,7 @@ public sealed class CliTests : IDisposable
             return;
         }
 
-        var (code, _, stderr) = Run("render", option, value, "--out", Path.Combine(_folder, "x.png"), "--weights", "random");
+        var (code, _, stderr) = Run("render", option, value, "--out", Path.Combine(Folder, "x.png"), "--weights", "random");
         if (option == "--out" && !value.StartsWith("examples/", StringComparison.Ordinal))
         {
             (code, _, stderr) = Run("render", option, value, "--weights", "random");
@@ -77,7 +75,7 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void A_diverging_render_saves_its_last_finite_state_and_suggests_a_lower_rate()
     {
-        string output = Path.Combine(_folder, "diverged.png");
+        string output = Path.Combine(Folder, "diverged.png");
         var (code, stdout, _) = Run("render", "--size", "40", "--iterations", "30", "--lr", "1e30", "--style-weight", "1e6", "--weights", "random", "--out", output);
         Assert.Equal(1, code);
         Assert.Contains("diverged at iteration 1", stdout, StringComparison.Ordinal);
@@ -110,7 +108,7 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void Model_export_writes_two_graphs_that_onnx_runtime_loads()
     {
-        string dir = Path.Combine(_folder, "model");
+        string dir = Path.Combine(Folder, "model");
         var (code, stdout, stderr) = Run("model", "export", "--out-dir", dir, "--weights", "random:2", "--style-layers", "relu1_1,relu2_1", "--content-layers", "relu2_2");
         Assert.True(code == 0, stderr);
         Assert.Contains("relu2_2", stdout, StringComparison.Ordinal);

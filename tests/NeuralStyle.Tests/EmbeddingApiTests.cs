@@ -5,12 +5,8 @@ using NeuralStyle.Tests.Support;
 namespace NeuralStyle.Tests;
 
 /// <summary>The .NET embedding API: pixel buffers in and out, progress, cancellation, checkpoints, disposal.</summary>
-public sealed class EmbeddingApiTests : IDisposable
+public sealed class EmbeddingApiTests : TemporaryFolderTest
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("neuralstyle-api-").FullName;
-
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
-
     [Fact]
     public void Pixels_in_progress_out_cancel_and_resume()
     {
@@ -39,7 +35,7 @@ public sealed class EmbeddingApiTests : IDisposable
         transfer.CurrentImage().CopyToPixels(pixels, 40 * 3, 3);
         Assert.True(pixels.Where((_, i) => i % 3 == 0).Select((b, i) => b != content[((i / 40) * stride) + ((i % 40) * 4)]).Count(changed => changed) > 600);
 
-        string checkpoint = Path.Combine(_folder, "api.ckpt");
+        string checkpoint = Path.Combine(Folder, "api.ckpt");
         transfer.SaveCheckpoint(checkpoint);
         transfer.Run(2);
         using StyleTransfer resumed = StyleTransfer.Resume(checkpoint, DeviceKind.Cpu);

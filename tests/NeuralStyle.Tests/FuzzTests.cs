@@ -12,17 +12,15 @@ namespace NeuralStyle.Tests;
 /// <see cref="UserInputException"/> within 10 s, never another exception or a hang. The suite runs a bounded number
 /// of cases; <c>tools/fuzz.sh</c> runs many more (NEURALSTYLE_FUZZ_CASES, NEURALSTYLE_FUZZ_SEED).
 /// </summary>
-public sealed class FuzzTests : IDisposable
+public sealed class FuzzTests : TemporaryFolderTest
 {
     private static readonly int Cases = int.TryParse(Environment.GetEnvironmentVariable("NEURALSTYLE_FUZZ_CASES"), out int n) ? n : 120;
     private static readonly ulong Seed = ulong.TryParse(Environment.GetEnvironmentVariable("NEURALSTYLE_FUZZ_SEED"), out ulong s) ? s : 1;
     private static readonly NetworkArchitecture Tiny = NetworkArchitecture.FromBlocks([[4], [5, 6]]);
-    private readonly string _folder = Directory.CreateTempSubdirectory("neuralstyle-fuzz-").FullName;
     private readonly Xunit.Abstractions.ITestOutputHelper _log;
 
     public FuzzTests(Xunit.Abstractions.ITestOutputHelper log) => _log = log;
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     [Theory]
     [InlineData("ok-palette.png")]
@@ -39,7 +37,7 @@ public sealed class FuzzTests : IDisposable
     [Fact]
     public void Mutated_onnx_weight_files_import_or_are_refused()
     {
-        string valid = Path.Combine(_folder, "valid.onnx");
+        string valid = Path.Combine(Folder, "valid.onnx");
         VggOnnxFiles.Write(TinyNetworks.Create([[4], [5, 6]], 3), VggLayout.Torchvision, valid);
         var outcomes = Fuzz(File.ReadAllBytes(valid), ".onnx", path => OnnxWeightImporter.Import(path, Tiny));
         Assert.Equal(Cases, outcomes.Values.Sum());
@@ -53,7 +51,7 @@ public sealed class FuzzTests : IDisposable
         for (int i = 0; i < Cases; i++)
         {
             byte[] mutated = Mutate(original, rng, out string how);
-            string path = Path.Combine(_folder, string.Create(CultureInfo.InvariantCulture, $"case{i}{extension}"));
+            string path = Path.Combine(Folder, string.Create(CultureInfo.InvariantCulture, $"case{i}{extension}"));
             File.WriteAllBytes(path, mutated);
             Task<string> attempt = Task.Run(() =>
             {

@@ -5,19 +5,15 @@ using NeuralStyle.Tests.Support;
 namespace NeuralStyle.Tests;
 
 /// <summary>Ctrl-C (SIGINT) and SIGTERM on a real process: it saves, exits with 130, and the run resumes exactly.</summary>
-public sealed class InterruptionTests : IDisposable
+public sealed class InterruptionTests : TemporaryFolderTest
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("neuralstyle-interrupt-").FullName;
-
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
-
     [SkippableTheory]
     [InlineData("INT")]
     [InlineData("TERM")]
     public async Task A_signal_saves_a_checkpoint_exits_130_and_the_run_resumes_exactly(string signal)
     {
         Skip.If(OperatingSystem.IsWindows(), "POSIX signals are sent with kill(1).");
-        string image = Path.Combine(_folder, "cat.png"), checkpoint = Path.Combine(_folder, "cat.ckpt");
+        string image = Path.Combine(Folder, "cat.png"), checkpoint = Path.Combine(Folder, "cat.ckpt");
         using Process process = Start("render", "--size", "40", "--iterations", "100000", "--weights", "random", "--print-every", "1", "--out", image);
         string? line;
         while ((line = await process.StandardOutput.ReadLineAsync()) is not null && !line.Contains("iteration     3/", StringComparison.Ordinal))
@@ -40,7 +36,7 @@ public sealed class InterruptionTests : IDisposable
         Assert.True(stoppedAt >= 4);
 
         // Resume three more iterations and compare with a run that never stopped.
-        string resumed = Path.Combine(_folder, "resumed.png"), straight = Path.Combine(_folder, "straight.png");
+        string resumed = Path.Combine(Folder, "resumed.png"), straight = Path.Combine(Folder, "straight.png");
         await Run("render", "--resume", checkpoint, "--iterations", $"{stoppedAt + 3}", "--out", resumed);
         await Run("render", "--size", "40", "--iterations", $"{stoppedAt + 3}", "--weights", "random", "--out", straight);
         Assert.Equal(Checkpoint.Load(Path.ChangeExtension(straight, ".ckpt")).State.Images, Checkpoint.Load(Path.ChangeExtension(resumed, ".ckpt")).State.Images);

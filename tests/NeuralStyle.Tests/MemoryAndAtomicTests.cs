@@ -6,12 +6,8 @@ using NeuralStyle.Tests.Support;
 namespace NeuralStyle.Tests;
 
 /// <summary>The memory estimate against measured peaks, and atomic file writes.</summary>
-public sealed partial class MemoryAndAtomicTests : IDisposable
+public sealed partial class MemoryAndAtomicTests : TemporaryFolderTest
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("neuralstyle-memory-").FullName;
-
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
-
     [SkippableTheory]
     [InlineData(256)]
     [InlineData(512)]
@@ -21,7 +17,7 @@ public sealed partial class MemoryAndAtomicTests : IDisposable
         // A separate process, so the measured peak is the render's alone.
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string a in new[] { Path.Combine(AppContext.BaseDirectory, "neuralstyle.dll"), "render", "--content", Path.Combine(Repository.Examples, "content-astronaut-eileen-collins.png"),
-            "--size", $"{size}", "--iterations", "2", "--weights", "random", "--print-every", "0", "--out", Path.Combine(_folder, "m.png") })
+            "--size", $"{size}", "--iterations", "2", "--weights", "random", "--print-every", "0", "--out", Path.Combine(Folder, "m.png") })
         {
             info.ArgumentList.Add(a);
         }
@@ -38,7 +34,7 @@ public sealed partial class MemoryAndAtomicTests : IDisposable
     [Fact]
     public void A_write_that_fails_midway_leaves_the_old_file_and_no_temporary()
     {
-        string path = Path.Combine(_folder, "keep.txt");
+        string path = Path.Combine(Folder, "keep.txt");
         File.WriteAllText(path, "old");
         Assert.Throws<InvalidOperationException>(() => AtomicFile.Write(path, stream =>
         {
@@ -46,15 +42,15 @@ public sealed partial class MemoryAndAtomicTests : IDisposable
             throw new InvalidOperationException("crash while writing");
         }));
         Assert.Equal("old", File.ReadAllText(path));
-        Assert.Equal(["keep.txt"], Directory.GetFiles(_folder).Select(Path.GetFileName));
+        Assert.Equal(["keep.txt"], Directory.GetFiles(Folder).Select(Path.GetFileName));
         AtomicFile.WriteText(path, "new");
         Assert.Equal("new", File.ReadAllText(path));
     }
 
     [Fact]
-    public void A_missing_folder_is_a_clear_error()
+    public void A_missingFolder_is_a_clear_error()
     {
-        var e = Assert.Throws<UserInputException>(() => AtomicFile.WriteText(Path.Combine(_folder, "no", "x.txt"), "x"));
+        var e = Assert.Throws<UserInputException>(() => AtomicFile.WriteText(Path.Combine(Folder, "no", "x.txt"), "x"));
         Assert.Contains("does not exist", e.Message, StringComparison.Ordinal);
     }
 

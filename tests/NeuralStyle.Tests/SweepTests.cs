@@ -12,20 +12,16 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace NeuralStyle.Tests;
 
 /// <summary>The learning-rate study: batched sweeps, exact resume, divergence per item, and the report files.</summary>
-public sealed partial class SweepTests : IDisposable
+public sealed partial class SweepTests : TemporaryFolderTest
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("neuralstyle-sweep-").FullName;
-
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
-
     [Fact]
     public void A_sweep_gives_the_images_of_separate_renders()
     {
-        string sweep = Path.Combine(_folder, "sweep");
+        string sweep = Path.Combine(Folder, "sweep");
         Cli("sweep", "--size", "48", "--lr", "2,8", "--checkpoints", "4", "--out-dir", sweep, "--weights", "random", "--no-estimate");
         foreach (string lr in new[] { "2", "8" })
         {
-            string single = Path.Combine(_folder, $"single{lr}.png");
+            string single = Path.Combine(Folder, $"single{lr}.png");
             Cli("render", "--size", "48", "--lr", lr, "--iterations", "4", "--out", single, "--weights", "random");
             // Both are 8-bit PNGs of float images equal within float rounding: at most one level apart.
             AssertImagesClose(ImageFiles.Load(single, null), ImageFiles.Load(Path.Combine(sweep, $"lr{lr}_it00004.png"), null), 1f);
@@ -35,7 +31,7 @@ public sealed partial class SweepTests : IDisposable
     [Fact]
     public void A_resumed_sweep_is_bit_identical_to_an_uninterrupted_one()
     {
-        string straight = Path.Combine(_folder, "straight"), split = Path.Combine(_folder, "split");
+        string straight = Path.Combine(Folder, "straight"), split = Path.Combine(Folder, "split");
         string[] common = ["--size", "40", "--lr", "3,30", "--weights", "random", "--no-estimate"];
         Cli(["sweep", .. common, "--checkpoints", "3,6", "--out-dir", straight]);
         Cli(["sweep", .. common, "--checkpoints", "3", "--out-dir", split]);
@@ -56,7 +52,7 @@ public sealed partial class SweepTests : IDisposable
     [Fact]
     public void A_resumed_render_is_bit_identical_to_an_uninterrupted_one()
     {
-        string straight = Path.Combine(_folder, "straight.png"), first = Path.Combine(_folder, "first.png"), resumed = Path.Combine(_folder, "resumed.png");
+        string straight = Path.Combine(Folder, "straight.png"), first = Path.Combine(Folder, "first.png"), resumed = Path.Combine(Folder, "resumed.png");
         Cli("render", "--size", "40", "--iterations", "6", "--out", straight, "--weights", "random");
         Cli("render", "--size", "40", "--iterations", "3", "--out", first, "--weights", "random");
         Cli("render", "--resume", Path.ChangeExtension(first, ".ckpt"), "--iterations", "6", "--out", resumed);
@@ -90,7 +86,7 @@ public sealed partial class SweepTests : IDisposable
     [Fact]
     public void The_report_files_exist_the_html_names_only_existing_files_and_the_sheet_has_its_grid_size()
     {
-        string sweep = Path.Combine(_folder, "report");
+        string sweep = Path.Combine(Folder, "report");
         Cli("sweep", "--size", "40", "--lr", "1,4,1e30", "--checkpoints", "2,4", "--out-dir", sweep, "--weights", "random", "--no-estimate");
 
         string html = File.ReadAllText(Path.Combine(sweep, "index.html"));

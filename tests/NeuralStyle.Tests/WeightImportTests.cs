@@ -7,12 +7,10 @@ using NeuralStyle.Weights;
 namespace NeuralStyle.Tests;
 
 /// <summary>Round trips of VGG19 weights through every ONNX layout we import, and the errors for files that do not fit.</summary>
-public sealed class WeightImportTests : IDisposable
+public sealed class WeightImportTests : TemporaryFolderTest
 {
     private static readonly Lazy<NetworkWeights> Original = new(() => NetworkWeights.Random(NetworkArchitecture.Vgg19, 5));
-    private readonly string _folder = Directory.CreateTempSubdirectory("neuralstyle-weights-").FullName;
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     [Theory]
     [InlineData(VggLayout.Torchvision, PreprocessPreset.Torchvision)]
@@ -21,7 +19,7 @@ public sealed class WeightImportTests : IDisposable
     [InlineData(VggLayout.TorchvisionExternal, PreprocessPreset.Torchvision)]
     public void Import_returns_the_written_weights_and_the_layouts_preset(VggLayout layout, PreprocessPreset preset)
     {
-        string path = Path.Combine(_folder, $"{layout}.onnx");
+        string path = Path.Combine(Folder, $"{layout}.onnx");
         VggOnnxFiles.Write(Original.Value, layout, path);
 
         NetworkWeights imported = OnnxWeightImporter.Import(path);
@@ -49,7 +47,7 @@ public sealed class WeightImportTests : IDisposable
     public void A_wrong_shape_names_the_node_the_layer_and_both_shapes()
     {
         NetworkArchitecture other = NetworkArchitecture.FromBlocks([[64, 64], [128, 128], [256, 256, 256, 256], [512, 512, 512, 512], [512, 512, 512, 256]]);
-        string path = Path.Combine(_folder, "wrong.onnx");
+        string path = Path.Combine(Folder, "wrong.onnx");
         VggOnnxFiles.Write(NetworkWeights.Random(other, 1), VggLayout.Torchvision, path);
         var e = Assert.Throws<UserInputException>(() => OnnxWeightImporter.Import(path));
         Assert.Contains("conv5_4", e.Message, StringComparison.Ordinal);
@@ -60,7 +58,7 @@ public sealed class WeightImportTests : IDisposable
     [Fact]
     public void A_network_with_another_conv_count_is_refused()
     {
-        string path = Path.Combine(_folder, "small.onnx");
+        string path = Path.Combine(Folder, "small.onnx");
         VggOnnxFiles.Write(TinyNetworks.Create([[4], [5]], 1), VggLayout.Torchvision, path);
         var e = Assert.Throws<UserInputException>(() => OnnxWeightImporter.Import(path));
         Assert.Contains("2 Conv nodes", e.Message, StringComparison.Ordinal);
@@ -69,7 +67,7 @@ public sealed class WeightImportTests : IDisposable
     [Fact]
     public void A_file_that_is_not_onnx_is_refused_in_one_sentence()
     {
-        string path = Path.Combine(_folder, "notes.onnx");
+        string path = Path.Combine(Folder, "notes.onnx");
         File.WriteAllText(path, "this is not a model\n");
         var e = Assert.Throws<UserInputException>(() => OnnxWeightImporter.Import(path));
         Assert.Contains("notes.onnx", e.Message, StringComparison.Ordinal);
@@ -81,14 +79,14 @@ public sealed class WeightImportTests : IDisposable
         string? previous = Environment.GetEnvironmentVariable("NEURALSTYLE_MODELS");
         try
         {
-            Environment.SetEnvironmentVariable("NEURALSTYLE_MODELS", _folder);
+            Environment.SetEnvironmentVariable("NEURALSTYLE_MODELS", Folder);
             var notices = new List<string>();
             NetworkWeights fallback = WeightSource.Resolve("auto", notices.Add);
             Assert.Equal("random:0", fallback.Identity);
             Assert.Single(notices);
             Assert.Contains("models/README.md", notices[0], StringComparison.Ordinal);
 
-            VggOnnxFiles.Write(Original.Value, VggLayout.ZooCaffe2, Path.Combine(_folder, "vgg19-caffe2-9.onnx"));
+            VggOnnxFiles.Write(Original.Value, VggLayout.ZooCaffe2, Path.Combine(Folder, "vgg19-caffe2-9.onnx"));
             notices.Clear();
             NetworkWeights cached = WeightSource.Resolve("auto", notices.Add);
             Assert.StartsWith("file:vgg19-caffe2-9.onnx", cached.Identity, StringComparison.Ordinal);
