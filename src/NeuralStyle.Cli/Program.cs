@@ -21,6 +21,7 @@ public static class Program
     public static int Run(string[] args, TextWriter output, TextWriter error, bool interactive, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(error);
+        Cuda.CudaSupport.Register();
         using var parser = new Parser(s =>
         {
             s.HelpWriter = null;

@@ -78,6 +78,19 @@ public sealed unsafe class CudaDevice : IDisposable
         Synchronize();
     }
 
+    /// <summary>Copies <paramref name="bytes"/> bytes between device buffers on the stream (offsets in bytes).</summary>
+    public void Copy(DeviceBuffer source, ulong sourceOffset, DeviceBuffer destination, ulong destinationOffset, ulong bytes)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(destination);
+        if (sourceOffset + bytes > source.Bytes || destinationOffset + bytes > destination.Bytes)
+        {
+            throw new ArgumentOutOfRangeException(nameof(bytes), $"A copy of {bytes} bytes does not fit the buffers ({source.Bytes} and {destination.Bytes} bytes).");
+        }
+
+        _driver.CopyOnDevice(destination.Address + destinationOffset, source.Address + sourceOffset, bytes, Stream);
+    }
+
     /// <summary>Zeroes a buffer on the stream.</summary>
     public void Zero(DeviceBuffer buffer) => _driver.Zero((buffer ?? throw new ArgumentNullException(nameof(buffer))).Address, buffer.Bytes, Stream);
 

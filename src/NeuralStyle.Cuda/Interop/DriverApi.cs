@@ -30,6 +30,7 @@ internal sealed unsafe class DriverApi
     private readonly delegate* unmanaged<ulong, void*, nuint, IntPtr, CUresult> _copyToDevice;   // cuMemcpyHtoDAsync_v2
     private readonly delegate* unmanaged<void*, ulong, nuint, IntPtr, CUresult> _copyToHost;     // cuMemcpyDtoHAsync_v2
     private readonly delegate* unmanaged<ulong, byte, nuint, IntPtr, CUresult> _memsetD8;        // cuMemsetD8Async
+    private readonly delegate* unmanaged<ulong, ulong, nuint, IntPtr, CUresult> _copyOnDevice;   // cuMemcpyDtoDAsync_v2
     private readonly delegate* unmanaged<IntPtr*, uint, CUresult> _streamCreate;            // cuStreamCreate(CUstream*, unsigned)
     private readonly delegate* unmanaged<IntPtr, CUresult> _streamDestroy;                  // cuStreamDestroy_v2(CUstream)
     private readonly delegate* unmanaged<IntPtr, CUresult> _streamSynchronize;              // cuStreamSynchronize(CUstream)
@@ -65,6 +66,7 @@ internal sealed unsafe class DriverApi
         _copyToDevice = (delegate* unmanaged<ulong, void*, nuint, IntPtr, CUresult>)library.Export("cuMemcpyHtoDAsync_v2");
         _copyToHost = (delegate* unmanaged<void*, ulong, nuint, IntPtr, CUresult>)library.Export("cuMemcpyDtoHAsync_v2");
         _memsetD8 = (delegate* unmanaged<ulong, byte, nuint, IntPtr, CUresult>)library.Export("cuMemsetD8Async");
+        _copyOnDevice = (delegate* unmanaged<ulong, ulong, nuint, IntPtr, CUresult>)library.Export("cuMemcpyDtoDAsync_v2");
         _streamCreate = (delegate* unmanaged<IntPtr*, uint, CUresult>)library.Export("cuStreamCreate");
         _streamDestroy = (delegate* unmanaged<IntPtr, CUresult>)library.Export("cuStreamDestroy_v2");
         _streamSynchronize = (delegate* unmanaged<IntPtr, CUresult>)library.Export("cuStreamSynchronize");
@@ -168,6 +170,8 @@ internal sealed unsafe class DriverApi
     public void CopyToDevice(ulong destination, void* source, ulong bytes, IntPtr stream) => Check(_copyToDevice(destination, source, (nuint)bytes, stream));
 
     public void CopyToHost(void* destination, ulong source, ulong bytes, IntPtr stream) => Check(_copyToHost(destination, source, (nuint)bytes, stream));
+
+    public void CopyOnDevice(ulong destination, ulong source, ulong bytes, IntPtr stream) => Check(_copyOnDevice(destination, source, (nuint)bytes, stream));
 
     public void Zero(ulong destination, ulong bytes, IntPtr stream) => Check(_memsetD8(destination, 0, (nuint)bytes, stream));
 

@@ -1,0 +1,385 @@
+using System.Globalization;
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using NeuralStyle.Engine;
+using NeuralStyle.Graphs;
+using NeuralStyle.Model;
+
+namespace NeuralStyle.Cuda;
+
+/// <summary>
+/// The CUDA backend: the forward and backward graphs on ONNX Runtime's CUDA provider, issued on our stream
+/// (has_user_compute_stream), bound once to our device buffers; Gram, loss gradients, reductions, TV and Adam in our
+/// kernels on the same stream. Per iteration only the loss values (a few floats per item) come back to the host.
+/// </summary>
+/// <remarks>Not yet run on a GPU: written from ORT-CUDA-NOTES.md and checked by the Category=Cuda tests where a device exists.</remarks>
+public sealed class CudaBackend : IStyleBackend
+{
+    private readonly CudaDevice _device;
+    private readonly CudaKernels _kernels;
+    private readonly NetworkWeights _weights;
+    private readonly LossSettings _loss;
+    private readonly AdamSettings _adam;
+    private readonly InferenceSession _forward, _backward;
+    private readonly RunOptions _runOptions = new();
+    private readonly OrtMemoryInfo _memory = new("Cuda", OrtAllocatorType.DeviceAllocator, 0, OrtMemType.Default);
+    private Loop? _loop;
+
+    /// <summary>Opens device 0, compiles the kernels and creates both sessions (which fails early if cuDNN or the CUDA provider is missing).</summary>
+    public CudaBackend(NetworkWeights weights, PreprocessPreset preprocess, LossSettings loss, AdamSettings adam, bool allowTf32 = false)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(loss);
+        _loss = loss;
+        _adam = adam;
+        _weights = weights.TruncatedAt(loss.DeepestTap(weights.Architecture));
+        _device = CudaDevice.Open();
+        try
+        {
+            _kernels = new CudaKernels(_device);
+            _forward = Session(ForwardGraphBuilder.Build(_weights, preprocess, loss.Pooling).ToByteArray(), allowTf32);
+            _backward = Session(BackwardGraphBuilder.Build(_weights, preprocess, loss.Pooling, loss.Taps).ToByteArray(), allowTf32);
+            // Results must be ready on our stream, not synchronised with the host, after each Run.
+            _runOptions.AddRunConfigEntry("disable_synchronize_execution_providers", "1");
+        }
+        catch
+        {
+            _kernels?.Dispose();
+            _device.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    public string Description => $"CUDA ({CudaRuntime.Current.DeviceName}, ONNX Runtime {OrtEnv.Instance().GetVersionString()})";
+
+    /// <inheritdoc/>
+    public PhaseTimes LastPhases => _loop?.LastPhases ?? default;
+
+    /// <inheritdoc/>
+    public IReadOnlyDictionary<string, FeatureMap> Features(float[] image, int height, int width, IEnumerable<string> layers)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        string[] names = layers.Distinct().ToArray();
+        using var input = OrtValue.CreateTensorValueFromMemory(image, [1, 3, height, width]);
+        using var options = new RunOptions();
+        using IDisposableReadOnlyCollection<OrtValue> outputs = _forward.Run(options, [GraphNames.Image], [input], names);
+        var result = new Dictionary<string, FeatureMap>();
+        for (int i = 0; i < names.Length; i++)
+        {
+            ConvLayer layer = _weights.Architecture.FindRelu(names[i])!;
+            var (h, w) = NetworkArchitecture.SpatialSize(layer.Block, height, width);
+            result[names[i]] = new FeatureMap(layer.OutChannels, h, w, outputs[i].GetTensorDataAsSpan<float>().ToArray());
+        }
+
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public float[] Gram(FeatureMap features)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        using DeviceBuffer f = _device.AllocateFloats(features.Data.Length), g = _device.AllocateFloats((long)features.Channels * features.Channels);
+        _device.Upload<float>(features.Data, f);
+        _kernels.Gram(f, g, features.Channels, features.Positions, 1, 1f / ((float)features.Channels * features.Positions));
+        var gram = new float[features.Channels * features.Channels];
+        _device.Download<float>(g, gram);
+        return gram;
+    }
+
+    /// <inheritdoc/>
+    public void Start(StyleTargets targets, OptimizerState initial, int height, int width, IReadOnlyList<double> learningRates)
+    {
+        ArgumentNullException.ThrowIfNull(targets);
+        ArgumentNullException.ThrowIfNull(initial);
+        ArgumentNullException.ThrowIfNull(learningRates);
+        _loop?.Dispose();
+        _loop = new Loop(this, targets, height, width, learningRates);
+        _loop.Load(initial);
+    }
+
+    /// <inheritdoc/>
+    public IterationLosses[] Iterate(IReadOnlyList<bool>? frozen = null) => (_loop ?? throw new InvalidOperationException("Call Start before Iterate.")).Step(frozen);
+
+    /// <inheritdoc/>
+    public void RevertLastUpdate(int item) => (_loop ?? throw new InvalidOperationException("Call Start first.")).Revert(item);
+
+    /// <inheritdoc/>
+    public OptimizerState ReadState() => (_loop ?? throw new InvalidOperationException("Call Start first.")).Save();
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _loop?.Dispose();
+        _forward.Dispose();
+        _backward.Dispose();
+        _runOptions.Dispose();
+        _memory.Dispose();
+        _kernels.Dispose();
+        _device.Dispose();
+    }
+
+    private InferenceSession Session(byte[] model, bool allowTf32)
+    {
+        using var cuda = new OrtCUDAProviderOptions();
+        // One call with every key: UpdateOptions resets the keys it is not given. The stream goes in decimal.
+        cuda.UpdateOptions(new Dictionary<string, string>
+        {
+            ["device_id"] = "0",
+            ["has_user_compute_stream"] = "1",
+            ["user_compute_stream"] = ((ulong)_device.Stream).ToString(CultureInfo.InvariantCulture),
+            ["use_tf32"] = allowTf32 ? "1" : "0",
+            ["arena_extend_strategy"] = "kSameAsRequested",
+            ["cudnn_conv_algo_search"] = "HEURISTIC",
+        });
+        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
+        options.AddSessionConfigEntry("session.disable_cpu_ep_fallback", "1"); // a GPU run is really one, or session creation says why
+        options.AppendExecutionProvider_CUDA(cuda);
+        return new InferenceSession(model, options);
+    }
+
+    /// <summary>Every device buffer and binding of the loop, allocated and bound once.</summary>
+    private sealed class Loop : IDisposable
+    {
+        private readonly CudaBackend _owner;
+        private readonly int _batch, _height, _width, _length;
+        private readonly DeviceBuffer _image, _gradient, _m, _v, _previousImage, _previousM, _previousV;
+        private readonly AdamBuffers _adamState;
+        private readonly List<DeviceBuffer> _buffers = [];
+        private readonly List<OrtValue> _values = [];
+        private readonly Dictionary<string, (DeviceBuffer Buffer, int Channels, int Positions)> _activations = [];
+        private readonly Dictionary<string, DeviceBuffer> _seeds = [];
+        private readonly List<(LayerWeight Layer, DeviceBuffer Gram, DeviceBuffer Target, DeviceBuffer Loss)> _style = [];
+        private readonly List<(string Layer, DeviceBuffer Target, DeviceBuffer Loss)> _content = [];
+        private readonly DeviceBuffer _partials, _tvLoss;
+        private readonly OrtIoBinding _forwardBinding, _backwardBinding;
+        private readonly int[] _steps;
+
+        public Loop(CudaBackend owner, StyleTargets targets, int height, int width, IReadOnlyList<double> learningRates)
+        {
+            _owner = owner;
+            _batch = learningRates.Count;
+            _height = height;
+            _width = width;
+            _length = 3 * height * width;
+            _steps = new int[_batch];
+            CudaDevice device = owner._device;
+            _image = Own(device.AllocateFloats((long)_batch * _length));
+            _gradient = Own(device.AllocateFloats((long)_batch * _length));
+            _m = Own(device.AllocateFloats((long)_batch * _length));
+            _v = Own(device.AllocateFloats((long)_batch * _length));
+            _previousImage = Own(device.AllocateFloats((long)_batch * _length));
+            _previousM = Own(device.AllocateFloats((long)_batch * _length));
+            _previousV = Own(device.AllocateFloats((long)_batch * _length));
+            _adamState = new AdamBuffers(device, learningRates);
+            _forwardBinding = owner._forward.CreateIoBinding();
+            _backwardBinding = owner._backward.CreateIoBinding();
+            _forwardBinding.BindInput(GraphNames.Image, Bind(_image, TensorElementType.Float, _batch, 3, height, width));
+            _backwardBinding.BindOutput(GraphNames.ImageGradient, Bind(_gradient, TensorElementType.Float, _batch, 3, height, width));
+
+            long largest = 0;
+            ConvLayer? previous = null;
+            foreach (ConvLayer layer in owner._weights.Architecture.Layers)
+            {
+                var (h, w) = NetworkArchitecture.SpatialSize(layer.Block, height, width);
+                if (owner._loss.Pooling == PoolingMode.Max && previous is not null && previous.Block != layer.Block)
+                {
+                    DeviceBuffer indices = Own(device.Allocate((ulong)_batch * (ulong)previous.OutChannels * (ulong)h * (ulong)w * sizeof(long)));
+                    OrtValue value = Bind(indices, TensorElementType.Int64, _batch, previous.OutChannels, h, w);
+                    _forwardBinding.BindOutput(GraphNames.PoolIndices(previous.Block), value);
+                    _backwardBinding.BindInput(GraphNames.PoolIndices(previous.Block), value);
+                }
+
+                DeviceBuffer activation = Own(device.AllocateFloats((long)_batch * layer.OutChannels * h * w));
+                OrtValue bound = Bind(activation, TensorElementType.Float, _batch, layer.OutChannels, h, w);
+                _forwardBinding.BindOutput(layer.ReluName, bound);
+                _backwardBinding.BindInput(layer.ReluName, bound);
+                _activations[layer.ReluName] = (activation, layer.OutChannels, h * w);
+                largest = Math.Max(largest, (long)layer.OutChannels * h * w);
+                if (owner._loss.Taps.Contains(layer.ReluName))
+                {
+                    DeviceBuffer seed = Own(device.AllocateFloats((long)_batch * layer.OutChannels * h * w));
+                    _backwardBinding.BindInput(GraphNames.Seed(layer.ReluName), Bind(seed, TensorElementType.Float, _batch, layer.OutChannels, h, w));
+                    _seeds[layer.ReluName] = seed;
+                }
+
+                previous = layer;
+            }
+
+            foreach (LayerWeight style in owner._loss.StyleLayers)
+            {
+                int c = _activations[style.ReluName].Channels;
+                _style.Add((style, Own(device.AllocateFloats((long)_batch * c * c)), Upload(targets.Grams[style.ReluName], c * c, style.ReluName), Own(device.AllocateFloats(_batch))));
+            }
+
+            foreach (string name in owner._loss.ContentLayers)
+            {
+                var (_, c, m) = _activations[name];
+                _content.Add((name, Upload(targets.ContentFeatures[name], c * m, name), Own(device.AllocateFloats(_batch))));
+            }
+
+            largest = Math.Max(largest, _length);
+            _partials = Own(device.AllocateFloats(_batch * (long)Math.Max(LaunchConfig.Partials(largest, _batch).GridX, LaunchConfig.For1D(largest, _batch).GridX)));
+            _tvLoss = Own(device.AllocateFloats(_batch));
+        }
+
+        public PhaseTimes LastPhases { get; private set; }
+
+        public void Load(OptimizerState state)
+        {
+            CudaDevice device = _owner._device;
+            device.Upload<float>(state.Images, _image);
+            device.Upload<float>(state.FirstMoment, _m);
+            device.Upload<float>(state.SecondMoment, _v);
+            state.Steps.CopyTo(_steps, 0);
+            // β powers follow from the step counts: β^t.
+            device.Upload<int>(_steps, _adamState.Steps);
+            device.Upload<double>(_steps.Select(t => Math.Pow(_owner._adam.Beta1, t)).ToArray(), _adamState.Beta1Power);
+            device.Upload<double>(_steps.Select(t => Math.Pow(_owner._adam.Beta2, t)).ToArray(), _adamState.Beta2Power);
+        }
+
+        public OptimizerState Save()
+        {
+            CudaDevice device = _owner._device;
+            var images = new float[_batch * _length];
+            var m = new float[images.Length];
+            var v = new float[images.Length];
+            device.Download<float>(_image, images);
+            device.Download<float>(_m, m);
+            device.Download<float>(_v, v);
+            return new OptimizerState((int[])_steps.Clone(), images, m, v);
+        }
+
+        public void Revert(int n)
+        {
+            CudaDevice device = _owner._device;
+            ulong bytes = (ulong)_length * sizeof(float), offset = (ulong)n * bytes;
+            device.Copy(_previousImage, offset, _image, offset, bytes);
+            device.Copy(_previousM, offset, _m, offset, bytes);
+            device.Copy(_previousV, offset, _v, offset, bytes);
+            _steps[n] = Math.Max(0, _steps[n] - 1);
+            device.Upload<int>(_steps, _adamState.Steps);
+            device.Upload<double>(_steps.Select(t => Math.Pow(_owner._adam.Beta1, t)).ToArray(), _adamState.Beta1Power);
+            device.Upload<double>(_steps.Select(t => Math.Pow(_owner._adam.Beta2, t)).ToArray(), _adamState.Beta2Power);
+        }
+
+        public IterationLosses[] Step(IReadOnlyList<bool>? frozen)
+        {
+            CudaBackend o = _owner;
+            LossSettings loss = o._loss;
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            o._forward.RunWithBinding(o._runOptions, _forwardBinding);
+            foreach (var (layer, gram, target, lossOut) in _style)
+            {
+                var (f, c, m) = _activations[layer.ReluName];
+                double cm = (double)c * m;
+                o._kernels.Gram(f, gram, c, m, _batch, (float)(1 / cm));
+                o._kernels.SumSquaredDifference(gram, target, _partials, lossOut, c * c, _batch, (float)(loss.StyleWeight * layer.Weight / ((double)c * c)));
+                o._kernels.StyleGradient(gram, target, f, _seeds[layer.ReluName], c, m, _batch, (float)(loss.StyleWeight * layer.Weight * 4 / ((double)c * c * cm)), accumulate: false);
+            }
+
+            foreach (var (name, target, lossOut) in _content)
+            {
+                var (f, c, m) = _activations[name];
+                int count = c * m;
+                bool accumulate = loss.StyleLayers.Any(s => s.ReluName == name);
+                o._kernels.ContentGradient(f, target, _seeds[name], count, _batch, (float)(loss.ContentWeight * 2.0 / count), accumulate);
+                o._kernels.SumSquaredDifference(f, target, _partials, lossOut, count, _batch, (float)(loss.ContentWeight / count));
+            }
+
+            o._backward.RunWithBinding(o._runOptions, _backwardBinding);
+            o._kernels.TotalVariation(_image, _gradient, _partials, _tvLoss, 3, _height, _width, _batch, (float)loss.TvWeight);
+
+            // The only host round trip: the loss values, needed for logging and for the finiteness check.
+            var losses = ReadLosses();
+            var active = new byte[_batch];
+            for (int n = 0; n < _batch; n++)
+            {
+                active[n] = (byte)(losses[n].IsFinite && (frozen is null || !frozen[n]) ? 1 : 0);
+            }
+
+            ulong bytes = (ulong)_length * sizeof(float);
+            for (int n = 0; n < _batch; n++)
+            {
+                if (active[n] == 1)
+                {
+                    ulong offset = (ulong)n * bytes;
+                    o._device.Copy(_image, offset, _previousImage, offset, bytes);
+                    o._device.Copy(_m, offset, _previousM, offset, bytes);
+                    o._device.Copy(_v, offset, _previousV, offset, bytes);
+                    _steps[n]++;
+                }
+            }
+
+            o._device.Upload<byte>(active, _adamState.Active);
+            o._kernels.Adam(_adamState, _image, _m, _v, _gradient, _length, _batch, o._adam.Beta1, o._adam.Beta2, (float)o._adam.Epsilon);
+            o._device.Synchronize();
+            double total = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            LastPhases = new PhaseTimes(0, 0, 0, 0, total); // per-phase CUDA event timing is still to do; the whole step is reported as one
+            return losses;
+        }
+
+        public void Dispose()
+        {
+            _forwardBinding.Dispose();
+            _backwardBinding.Dispose();
+            _values.ForEach(v => v.Dispose());
+            _adamState.Dispose();
+            _buffers.ForEach(b => b.Dispose());
+        }
+
+        private IterationLosses[] ReadLosses()
+        {
+            CudaDevice device = _owner._device;
+            var content = new double[_batch];
+            var style = new double[_batch];
+            var values = new float[_batch];
+            foreach (var term in _style)
+            {
+                device.Download<float>(term.Loss, values);
+                for (int n = 0; n < _batch; n++)
+                {
+                    style[n] += values[n];
+                }
+            }
+
+            foreach (var term in _content)
+            {
+                device.Download<float>(term.Loss, values);
+                for (int n = 0; n < _batch; n++)
+                {
+                    content[n] += values[n];
+                }
+            }
+
+            device.Download<float>(_tvLoss, values);
+            return Enumerable.Range(0, _batch).Select(n => new IterationLosses(content[n], style[n], values[n])).ToArray();
+        }
+
+        private DeviceBuffer Own(DeviceBuffer buffer)
+        {
+            _buffers.Add(buffer);
+            return buffer;
+        }
+
+        private DeviceBuffer Upload(float[] values, int expected, string layer)
+        {
+            if (values.Length != expected)
+            {
+                throw new ArgumentException($"The target of {layer} holds {values.Length} values; {_width}×{_height} images need {expected}.");
+            }
+
+            DeviceBuffer buffer = Own(_owner._device.AllocateFloats(values.Length));
+            _owner._device.Upload<float>(values, buffer);
+            return buffer;
+        }
+
+        private OrtValue Bind(DeviceBuffer buffer, TensorElementType type, params long[] shape)
+        {
+            OrtValue value = OrtValue.CreateTensorValueWithData(_owner._memory, type, shape, new IntPtr(checked((long)buffer.Address)), checked((long)buffer.Bytes));
+            _values.Add(value);
+            return value;
+        }
+    }
+}
