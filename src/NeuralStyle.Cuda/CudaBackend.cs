@@ -58,23 +58,8 @@ public sealed class CudaBackend : IStyleBackend
     public PhaseTimes LastPhases => _loop?.LastPhases ?? default;
 
     /// <inheritdoc/>
-    public IReadOnlyDictionary<string, FeatureMap> Features(float[] image, int height, int width, IEnumerable<string> layers)
-    {
-        ArgumentNullException.ThrowIfNull(image);
-        string[] names = layers.Distinct().ToArray();
-        using var input = OrtValue.CreateTensorValueFromMemory(image, [1, 3, height, width]);
-        using var options = new RunOptions();
-        using IDisposableReadOnlyCollection<OrtValue> outputs = _forward.Run(options, [GraphNames.Image], [input], names);
-        var result = new Dictionary<string, FeatureMap>();
-        for (int i = 0; i < names.Length; i++)
-        {
-            ConvLayer layer = _weights.Architecture.FindRelu(names[i])!;
-            var (h, w) = NetworkArchitecture.SpatialSize(layer.Block, height, width);
-            result[names[i]] = new FeatureMap(layer.OutChannels, h, w, outputs[i].GetTensorDataAsSpan<float>().ToArray());
-        }
-
-        return result;
-    }
+    public IReadOnlyDictionary<string, FeatureMap> Features(float[] image, int height, int width, IEnumerable<string> layers) =>
+        ForwardFeatures.Read(_forward, _weights.Architecture, image, height, width, layers);
 
     /// <inheritdoc/>
     public float[] Gram(FeatureMap features)
