@@ -141,6 +141,9 @@ public sealed class CudaBackend : IStyleBackend
         private readonly OrtIoBinding _forwardBinding, _backwardBinding;
         private readonly int[] _steps;
 
+        // Recorded on the stream at the phase boundaries: start, forward, loss, backward, TV, Adam.
+        private readonly IntPtr[] _marks;
+
         public Loop(CudaBackend owner, StyleTargets targets, int height, int width, IReadOnlyList<double> learningRates)
         {
             _owner = owner;
@@ -150,6 +153,7 @@ public sealed class CudaBackend : IStyleBackend
             _length = 3 * height * width;
             _steps = new int[_batch];
             CudaDevice device = owner._device;
+            _marks = Enumerable.Range(0, 6).Select(_ => device.CreateEvent()).ToArray();
             _image = Own(device.AllocateFloats((long)_batch * _length));
             _gradient = Own(device.AllocateFloats((long)_batch * _length));
             _m = Own(device.AllocateFloats((long)_batch * _length));
@@ -253,8 +257,9 @@ public sealed class CudaBackend : IStyleBackend
         {
             CudaBackend o = _owner;
             LossSettings loss = o._loss;
-            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            o._device.Record(_marks[0]);
             o._forward.RunWithBinding(o._runOptions, _forwardBinding);
+            o._device.Record(_marks[1]);
             foreach (var (layer, gram, target, lossOut) in _style)
             {
                 var (f, c, m) = _activations[layer.ReluName];
@@ -273,8 +278,11 @@ public sealed class CudaBackend : IStyleBackend
                 o._kernels.SumSquaredDifference(f, target, _partials, lossOut, count, _batch, (float)(loss.ContentWeight / count));
             }
 
+            o._device.Record(_marks[2]);
             o._backward.RunWithBinding(o._runOptions, _backwardBinding);
+            o._device.Record(_marks[3]);
             o._kernels.TotalVariation(_image, _gradient, _partials, _tvLoss, 3, _height, _width, _batch, (float)loss.TvWeight);
+            o._device.Record(_marks[4]);
 
             // The only host round trip: the loss values, needed for logging and for the finiteness check.
             var losses = ReadLosses();
@@ -299,14 +307,20 @@ public sealed class CudaBackend : IStyleBackend
 
             o._device.Upload<byte>(active, _adamState.Active);
             o._kernels.Adam(_adamState, _image, _m, _v, _gradient, _length, _batch, o._adam.Beta1, o._adam.Beta2, (float)o._adam.Epsilon);
-            o._device.Synchronize();
-            double total = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-            LastPhases = new PhaseTimes(0, 0, 0, 0, total); // per-phase CUDA event timing is still to do; the whole step is reported as one
+            o._device.Record(_marks[5]);
+            // GPU time per phase; the Adam phase also holds the host round trip for the loss values.
+            float Between(int a, int b) => o._device.ElapsedMilliseconds(_marks[a], _marks[b]);
+            LastPhases = new PhaseTimes(Between(0, 1), Between(1, 2), Between(2, 3), Between(3, 4), Between(4, 5));
             return losses;
         }
 
         public void Dispose()
         {
+            foreach (IntPtr mark in _marks)
+            {
+                _owner._device.DestroyEvent(mark);
+            }
+
             _forwardBinding.Dispose();
             _backwardBinding.Dispose();
             _values.ForEach(v => v.Dispose());

@@ -97,6 +97,18 @@ public sealed unsafe class CudaDevice : IDisposable
     /// <summary>Waits for everything issued on the stream.</summary>
     public void Synchronize() => _driver.Synchronize(Stream);
 
+    /// <summary>Creates an event for timing work on the stream; release it with <see cref="DestroyEvent"/>.</summary>
+    public IntPtr CreateEvent() => _driver.CreateEvent();
+
+    /// <summary>Records <paramref name="e"/> on the stream.</summary>
+    public void Record(IntPtr e) => _driver.Record(e, Stream);
+
+    /// <summary>Milliseconds between two recorded events (waits for the later one).</summary>
+    public float ElapsedMilliseconds(IntPtr start, IntPtr end) => _driver.ElapsedMilliseconds(start, end);
+
+    /// <summary>Destroys an event (never throws).</summary>
+    public void DestroyEvent(IntPtr e) => _ = DriverApi.Succeeded(_driver.DestroyEvent(e));
+
     /// <summary>Free and total device memory.</summary>
     public (ulong Free, ulong Total) MemoryInfo() => _driver.MemoryInfo();
 
