@@ -34,6 +34,9 @@ internal sealed class BenchOptions
 
     [Option("json", HelpText = "Print one JSON object instead of the table.")]
     public bool Json { get; set; }
+
+    [Option("profile", HelpText = "iteration on the CPU: write ONNX Runtime's per-node profiles to this folder and print the time per operator kind.")]
+    public string? Profile { get; set; }
 }
 
 /// <summary>The <c>bench</c> verb.</summary>
@@ -78,6 +81,12 @@ internal static class BenchCommand
             throw new UserInputException("bench needs --size ≥ 16, --batch ≥ 1, --repeat ≥ 1 and --warmup ≥ 0.");
         }
 
+        if (o.Profile is not null)
+        {
+            Directory.CreateDirectory(o.Profile);
+            Runtime.OrtRuntime.ProfileDirectory = o.Profile;
+        }
+
         NetworkWeights weights = WeightSource.Resolve(o.Weights);
         var problem = new StyleProblem
         {
@@ -85,18 +94,22 @@ internal static class BenchCommand
             Styles = [RgbImage.Noise(o.Size, o.Size, 2)],
             Weights = weights,
         };
-        using StyleTransferEngine engine = StyleTransferEngine.Create(problem, Enumerable.Repeat(1.0, o.Batch).ToArray(), ProblemFactory.ParseDevice(o.Device));
-        for (int i = 0; i < o.Warmup; i++)
-        {
-            engine.Step();
-        }
-
         var samples = new List<PhaseTimes>();
-        for (int i = 0; i < o.Repeat; i++)
+        string device;
+        using (StyleTransferEngine engine = StyleTransferEngine.Create(problem, Enumerable.Repeat(1.0, o.Batch).ToArray(), ProblemFactory.ParseDevice(o.Device)))
         {
-            engine.Step();
-            samples.Add(engine.LastPhases);
-        }
+            device = engine.DeviceDescription;
+            for (int i = 0; i < o.Warmup; i++)
+            {
+                engine.Step();
+            }
+
+            for (int i = 0; i < o.Repeat; i++)
+            {
+                engine.Step();
+                samples.Add(engine.LastPhases);
+            }
+        } // disposing the sessions writes their profiles
 
         NetworkArchitecture used = weights.TruncatedAt(problem.Loss.DeepestTap(weights.Architecture)).Architecture;
         double flops = IterationCost.IterationFlops(used, o.Batch, o.Size, o.Size);
@@ -111,7 +124,7 @@ internal static class BenchCommand
         {
             var json = new Dictionary<string, object>
             {
-                ["device"] = engine.DeviceDescription, ["size"] = o.Size, ["batch"] = o.Batch, ["repeat"] = o.Repeat,
+                ["device"] = device, ["size"] = o.Size, ["batch"] = o.Batch, ["repeat"] = o.Repeat,
                 ["gflop"] = flops / 1e9, ["gflops"] = flops / 1e9 / medianSeconds, ["peak_memory_mb"] = peak / 1e6,
             };
             foreach (var (name, s) in rows)
@@ -123,7 +136,7 @@ internal static class BenchCommand
             return 0;
         }
 
-        output.WriteLine($"{engine.DeviceDescription}; {o.Size}×{o.Size}, batch {o.Batch}, {o.Repeat} timed iterations after {o.Warmup} warm-up");
+        output.WriteLine($"{device}; {o.Size}×{o.Size}, batch {o.Batch}, {o.Repeat} timed iterations after {o.Warmup} warm-up");
         output.WriteLine("phase            median ms      min ms      max ms");
         foreach (var (name, s) in rows)
         {
@@ -132,7 +145,33 @@ internal static class BenchCommand
 
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{flops / 1e9:F1} GFLOP per iteration (2·9·C_in·C_out·H·W per conv, forward and backward) → {flops / 1e9 / medianSeconds:F1} GFLOP/s; peak memory {peak / 1e6:F0} MB"));
+        if (o.Profile is not null)
+        {
+            WriteProfiles(o.Profile, output);
+        }
+
         return 0;
+    }
+
+    /// <summary>Time per operator kind over the forward and backward sessions' profiles (every run, targets and warm-up included).</summary>
+    private static void WriteProfiles(string directory, TextWriter output)
+    {
+        foreach (string pass in new[] { "forward", "backward" })
+        {
+            string[] files = Directory.EnumerateFiles(directory, pass + "*.json").Order().ToArray();
+            if (files.Length == 0)
+            {
+                output.WriteLine($"no {pass} profile in {directory} (profiles come from the CPU backend only)");
+                continue;
+            }
+
+            var (operators, perRun) = Runtime.OrtProfile.Summarize(files);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{pass} sessions ({files.Length} files): {perRun:F1} ms per run"));
+            foreach (Runtime.OperatorTime op in operators.Take(8))
+            {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {op.OpType,-18} {op.MillisecondsPerRun,9:F1} ms {op.Nodes,5:F0} nodes  {op.MillisecondsPerRun / perRun,5:P0}"));
+            }
+        }
     }
 
     private static (double Median, double Min, double Max) Summary(IEnumerable<double> values)

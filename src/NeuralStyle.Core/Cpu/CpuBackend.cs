@@ -8,16 +8,16 @@ using NeuralStyle.Runtime;
 namespace NeuralStyle.Cpu;
 
 /// <summary>
-/// The CPU backend: the forward and backward graphs on ONNX Runtime's CPU provider, bound once to pinned host
-/// buffers; style products on ONNX Runtime's MatMul; the rest in <see cref="CpuKernels"/>.
+/// The CPU backend: the forward and backward graphs block by block on ONNX Runtime's CPU provider, bound once to
+/// pinned host buffers, with the pools between blocks in <see cref="CpuPooling"/>; style products on ONNX Runtime's
+/// MatMul; the rest in <see cref="CpuKernels"/>.
 /// </summary>
 public sealed class CpuBackend : IStyleBackend
 {
     private readonly NetworkWeights _weights;
     private readonly LossSettings _loss;
     private readonly AdamSettings _adam;
-    private readonly InferenceSession _forward;
-    private readonly InferenceSession _backward;
+    private readonly BlockSessions _blocks;
     private readonly InferenceSession _gram;
     private readonly InferenceSession _apply;
     private readonly RunOptions _runOptions = new();
@@ -31,18 +31,28 @@ public sealed class CpuBackend : IStyleBackend
         _loss = loss;
         _adam = adam;
         _weights = weights.TruncatedAt(loss.DeepestTap(weights.Architecture));
-        _forward = OrtRuntime.CreateCpuSession(ForwardGraphBuilder.Build(_weights, preprocess, loss.Pooling).ToByteArray());
-        _backward = OrtRuntime.CreateCpuSession(BackwardGraphBuilder.Build(_weights, preprocess, loss.Pooling, loss.Taps).ToByteArray());
-        _gram = OrtRuntime.CreateCpuSession(ProductGraphBuilder.Gram());
-        _apply = OrtRuntime.CreateCpuSession(ProductGraphBuilder.Apply());
+        _blocks = new BlockSessions(_weights, preprocess, loss.Pooling, loss.Taps);
+        _gram = OrtRuntime.CreateCpuSession(ProductGraphBuilder.Gram(), "gram");
+        _apply = OrtRuntime.CreateCpuSession(ProductGraphBuilder.Apply(), "apply");
     }
 
     /// <inheritdoc/>
     public string Description => $"CPU (ONNX Runtime {OrtEnv.Instance().GetVersionString()}, {Environment.ProcessorCount} threads)";
 
     /// <inheritdoc/>
-    public IReadOnlyDictionary<string, FeatureMap> Features(float[] image, int height, int width, IEnumerable<string> layers) =>
-        ForwardFeatures.Read(_forward, _weights.Architecture, image, height, width, layers);
+    public IReadOnlyDictionary<string, FeatureMap> Features(float[] image, int height, int width, IEnumerable<string> layers)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(layers);
+        using var pass = new ForwardPass(_blocks, 1, height, width);
+        image.CopyTo(pass.Image.Array, 0);
+        pass.Run(_runOptions);
+        return layers.Distinct().ToDictionary(name => name, name =>
+        {
+            PinnedTensor<float> f = pass.Activations[name];
+            return new FeatureMap((int)f.Shape[1], (int)f.Shape[2], (int)f.Shape[3], (float[])f.Array.Clone());
+        });
+    }
 
     /// <inheritdoc/>
     public float[] Gram(FeatureMap features)
@@ -98,8 +108,7 @@ public sealed class CpuBackend : IStyleBackend
     public void Dispose()
     {
         _loop?.Dispose();
-        _forward.Dispose();
-        _backward.Dispose();
+        _blocks.Dispose();
         _gram.Dispose();
         _apply.Dispose();
         _runOptions.Dispose();
@@ -112,13 +121,13 @@ public sealed class CpuBackend : IStyleBackend
         private readonly StyleTargets _targets;
         private readonly int _batch, _height, _width;
         private readonly double[] _learningRates;
+        private readonly ForwardPass _forwardPass;
+        private readonly BackwardPass _backwardPass;
         private readonly PinnedTensor<float> _image, _gradient, _m, _v;
-        private readonly Dictionary<string, PinnedTensor<float>> _activations = [];
+        private readonly IReadOnlyDictionary<string, PinnedTensor<float>> _activations;
         private readonly Dictionary<string, PinnedTensor<float>> _seeds = [];
-        private readonly List<PinnedTensor<long>> _indices = [];
         private readonly List<StyleTerm> _styleTerms = [];
         private readonly List<OrtIoBinding> _bindings = [];
-        private readonly OrtIoBinding _forwardBinding, _backwardBinding;
         private readonly int[] _steps;
         private readonly float[] _previousImage, _previousM, _previousV;
         private readonly int[] _previousSteps;
@@ -133,44 +142,21 @@ public sealed class CpuBackend : IStyleBackend
             _learningRates = learningRates;
             _steps = new int[_batch];
             _previousSteps = new int[_batch];
-            _image = new PinnedTensor<float>(_batch, 3, height, width);
-            _gradient = new PinnedTensor<float>(_batch, 3, height, width);
+            _forwardPass = new ForwardPass(owner._blocks, _batch, height, width);
+            _image = _forwardPass.Image;
+            _activations = _forwardPass.Activations;
             _m = new PinnedTensor<float>(_batch, 3, height, width);
             _v = new PinnedTensor<float>(_batch, 3, height, width);
             _previousImage = new float[_image.Array.Length];
             _previousM = new float[_image.Array.Length];
             _previousV = new float[_image.Array.Length];
-
-            _forwardBinding = Bind(owner._forward);
-            _backwardBinding = Bind(owner._backward);
-            _forwardBinding.BindInput(GraphNames.Image, _image.Value);
-            _backwardBinding.BindOutput(GraphNames.ImageGradient, _gradient.Value);
-
-            ConvLayer? previous = null;
-            foreach (ConvLayer layer in owner._weights.Architecture.Layers)
+            foreach (string tap in owner._loss.Taps)
             {
-                var (h, w) = NetworkArchitecture.SpatialSize(layer.Block, height, width);
-                if (owner._loss.Pooling == PoolingMode.Max && previous is not null && previous.Block != layer.Block)
-                {
-                    var indices = new PinnedTensor<long>(_batch, previous.OutChannels, h, w);
-                    _indices.Add(indices);
-                    _forwardBinding.BindOutput(GraphNames.PoolIndices(previous.Block), indices.Value);
-                    _backwardBinding.BindInput(GraphNames.PoolIndices(previous.Block), indices.Value);
-                }
-
-                var activation = new PinnedTensor<float>(_batch, layer.OutChannels, h, w);
-                _activations[layer.ReluName] = activation;
-                _forwardBinding.BindOutput(layer.ReluName, activation.Value);
-                _backwardBinding.BindInput(layer.ReluName, activation.Value);
-                if (owner._loss.Taps.Contains(layer.ReluName))
-                {
-                    var seed = new PinnedTensor<float>(_batch, layer.OutChannels, h, w);
-                    _seeds[layer.ReluName] = seed;
-                    _backwardBinding.BindInput(GraphNames.Seed(layer.ReluName), seed.Value);
-                }
-
-                previous = layer;
+                _seeds[tap] = new PinnedTensor<float>(_activations[tap].Shape);
             }
+
+            _backwardPass = new BackwardPass(_forwardPass, _seeds);
+            _gradient = _backwardPass.Gradient;
 
             foreach (string name in owner._loss.ContentLayers)
             {
@@ -225,7 +211,7 @@ public sealed class CpuBackend : IStyleBackend
         public IterationLosses[] Step(IReadOnlyList<bool>? frozen)
         {
             long start = System.Diagnostics.Stopwatch.GetTimestamp();
-            _owner._forward.RunWithBinding(_owner._runOptions, _forwardBinding);
+            _forwardPass.Run(_owner._runOptions);
             long forwardDone = System.Diagnostics.Stopwatch.GetTimestamp();
             var content = new double[_batch];
             var style = new double[_batch];
@@ -252,7 +238,7 @@ public sealed class CpuBackend : IStyleBackend
             }
 
             long lossDone = System.Diagnostics.Stopwatch.GetTimestamp();
-            _owner._backward.RunWithBinding(_owner._runOptions, _backwardBinding);
+            _backwardPass.Run(_owner._runOptions);
             long backwardDone = System.Diagnostics.Stopwatch.GetTimestamp();
             var tvTicks = new long[_batch];
             var losses = new IterationLosses[_batch];
@@ -296,10 +282,9 @@ public sealed class CpuBackend : IStyleBackend
                 binding.Dispose();
             }
 
-            foreach (IDisposable tensor in new IDisposable[] { _image, _gradient, _m, _v }
-                .Concat(_activations.Values).Concat(_seeds.Values).Concat(_indices).Concat(_styleTerms))
+            foreach (IDisposable owned in new IDisposable[] { _forwardPass, _backwardPass, _m, _v }.Concat(_seeds.Values).Concat(_styleTerms))
             {
-                tensor.Dispose();
+                owned.Dispose();
             }
         }
 

@@ -16,7 +16,7 @@ public sealed record KernelTiming(string Kernel, string Size, double Millisecond
 /// <summary>
 /// Times the CPU backend's kernels at several sizes, odd ones included: the Gram product on ONNX Runtime/MLAS against
 /// MLAS's own square MatMul rate, and the managed element-wise kernels against a plain memory copy that moves the
-/// same number of bytes (read plus written per element: content 12, TV 12, Adam 28), so both see the same caches.
+/// same number of bytes (read plus written per element: content 12, TV 12, Adam 28; per pooled value 21), so both see the same caches.
 /// </summary>
 public static class CpuKernelBenchmark
 {
@@ -45,6 +45,19 @@ public static class CpuKernelBenchmark
             int step = 0;
             double adam = Median(repeats, () => CpuKernels.AdamStep(a, m1, v1, g, ++step, 1, new AdamSettings()));
             rows.Add(new KernelTiming("adam", $"n={n}", adam, 28.0 * n / adam / 1e6, "GB/s", CopyRate(28L * n, repeats)));
+        }
+
+        // Pooling moves 21 bytes per pooled value either way: four inputs (16), the output (4) and its argmax byte (1).
+        foreach (var (planes, h, w) in new[] { (64, 256, 256), (67, 37, 41) })
+        {
+            int pooled = planes * (h / 2) * (w / 2);
+            float[] input = Random(planes * h * w, 5), output = new float[pooled], gradient = new float[planes * h * w];
+            var argmax = new byte[pooled];
+            double forward = Median(repeats, () => CpuPooling.Forward(PoolingMode.Max, input, planes, h, w, output, argmax));
+            double copy = CopyRate(21L * pooled, repeats);
+            rows.Add(new KernelTiming("max pool", $"{planes}×{h}×{w}", forward, 21.0 * pooled / forward / 1e6, "GB/s", copy));
+            double backward = Median(repeats, () => CpuPooling.Backward(PoolingMode.Max, output, argmax, planes, h, w, gradient));
+            rows.Add(new KernelTiming("max pool VJP", $"{planes}×{h}×{w}", backward, 21.0 * pooled / backward / 1e6, "GB/s", copy));
         }
 
         return rows;

@@ -16,26 +16,43 @@ public static class ForwardGraphBuilder
         ArgumentNullException.ThrowIfNull(weights);
         var w = new OnnxGraphWriter("neuralstyle_forward");
         w.Input(GraphNames.Image, false, "N", 3, "H", "W");
-
         string x = ApplyPreprocess(w, preprocess);
-        ConvLayer? previous = null;
-        foreach (ConvLayer layer in weights.Architecture.Layers)
+        for (int block = 1; block <= weights.Architecture.BlockCount; block++)
         {
-            if (previous is not null && layer.Block != previous.Block)
+            if (block > 1)
             {
-                x = Pool(w, x, previous, pooling);
+                x = Pool(w, x, LastOfBlock(weights.Architecture, block - 1), pooling);
             }
 
-            int index = IndexOf(weights.Architecture, layer);
-            string kernel = w.Initializer(layer.ConvName + "_w", [layer.OutChannels, layer.InChannels, 3, 3], weights.Kernels[index]);
-            string bias = w.Initializer(layer.ConvName + "_b", [layer.OutChannels], weights.Biases[index]);
-            string conv = w.Node("Conv", [x, kernel, bias], layer.ConvName, ConvAttributes());
-            x = w.Node("Relu", [conv], GraphNames.Activation(layer.ReluName));
-            w.Output(x, false, "N", layer.OutChannels, $"H{layer.Block}", $"W{layer.Block}");
-            previous = layer;
+            x = WriteBlock(w, weights, block, x);
         }
 
         return w.Build($"NeuralStyle forward graph: {weights.Identity}, {preprocess} preprocessing, {pooling} pooling, up to {weights.Architecture.Layers[^1].ReluName}.");
+    }
+
+    /// <summary>
+    /// Builds one block's forward model without pooling, so that a backend can pool between blocks itself: block 1
+    /// reads the image and preprocesses it; a later block reads <see cref="GraphNames.BlockInput"/>, the pooled
+    /// output of the block before. Every ReLU output of the block is an output.
+    /// </summary>
+    public static ModelProto BuildBlock(NetworkWeights weights, PreprocessPreset preprocess, int block)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        var w = new OnnxGraphWriter($"neuralstyle_forward_block{block}");
+        string x;
+        if (block == 1)
+        {
+            w.Input(GraphNames.Image, false, "N", 3, "H", "W");
+            x = ApplyPreprocess(w, preprocess);
+        }
+        else
+        {
+            w.Input(GraphNames.BlockInput, false, "N", LastOfBlock(weights.Architecture, block - 1).OutChannels, $"H{block}", $"W{block}");
+            x = GraphNames.BlockInput;
+        }
+
+        WriteBlock(w, weights, block, x);
+        return w.Build($"NeuralStyle forward graph, block {block} of {weights.Identity}, {preprocess} preprocessing.");
     }
 
     /// <summary>Attributes of every 3×3, pad-1, stride-1 convolution (forward and backward).</summary>
@@ -61,6 +78,9 @@ public static class ForwardGraphBuilder
         return k;
     }
 
+    /// <summary>The last conv layer of <paramref name="block"/>, whose ReLU output is pooled into the next block.</summary>
+    internal static ConvLayer LastOfBlock(NetworkArchitecture architecture, int block) => architecture.Layers.Last(l => l.Block == block);
+
     internal static int IndexOf(NetworkArchitecture architecture, ConvLayer layer)
     {
         for (int i = 0; i < architecture.Layers.Count; i++)
@@ -80,6 +100,22 @@ public static class ForwardGraphBuilder
         string kernel = w.Initializer("preprocess_w", [3, 3, 1, 1], PreprocessKernel(transform, transpose: false));
         string bias = w.Initializer("preprocess_b", [3], transform.Bias.Select(b => (float)b).ToArray());
         return w.Node("Conv", [GraphNames.Image, kernel, bias], "preprocessed", OnnxGraphWriter.Ints("kernel_shape", 1, 1));
+    }
+
+    /// <summary>Writes the conv + ReLU layers of <paramref name="block"/> on <paramref name="x"/>; each ReLU output is a graph output. Returns the last.</summary>
+    private static string WriteBlock(OnnxGraphWriter w, NetworkWeights weights, int block, string x)
+    {
+        foreach (ConvLayer layer in weights.Architecture.Layers.Where(l => l.Block == block))
+        {
+            int index = IndexOf(weights.Architecture, layer);
+            string kernel = w.Initializer(layer.ConvName + "_w", [layer.OutChannels, layer.InChannels, 3, 3], weights.Kernels[index]);
+            string bias = w.Initializer(layer.ConvName + "_b", [layer.OutChannels], weights.Biases[index]);
+            string conv = w.Node("Conv", [x, kernel, bias], layer.ConvName, ConvAttributes());
+            x = w.Node("Relu", [conv], GraphNames.Activation(layer.ReluName));
+            w.Output(x, false, "N", layer.OutChannels, $"H{layer.Block}", $"W{layer.Block}");
+        }
+
+        return x;
     }
 
     private static string Pool(OnnxGraphWriter w, string x, ConvLayer lastOfBlock, PoolingMode pooling)

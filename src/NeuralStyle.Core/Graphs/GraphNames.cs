@@ -17,4 +17,13 @@ public static class GraphNames
 
     /// <summary>Forward output (and backward input) of max pooling's argmax after <paramref name="block"/>, int64.</summary>
     public static string PoolIndices(int block) => $"pool{block}_indices";
+
+    /// <summary>Block graph input of every block after the first: the pooled output of the block before, [N, C, H_b, W_b].</summary>
+    public const string BlockInput = "block_input";
+
+    /// <summary>Backward block graph input of every block but the deepest: dL/d(the block's last ReLU output), from the pool above.</summary>
+    public const string BlockOutputGradient = "grad_block_output";
+
+    /// <summary>Backward block graph output of every block after the first: dL/d<see cref="BlockInput"/>.</summary>
+    public const string BlockInputGradient = "grad_block_input";
 }

@@ -39,8 +39,15 @@ public static class OrtRuntime
         }
     }
 
+    /// <summary>
+    /// Where sessions created from now on write ONNX Runtime's per-node profile (one JSON file per session, written
+    /// when the session is disposed); null, the default, profiles nothing. Set by <c>bench iteration --profile</c>.
+    /// </summary>
+    public static string? ProfileDirectory { get; set; }
+
     /// <summary>Session options for the CPU provider on the shared pool, with all graph optimizations.</summary>
-    public static SessionOptions CpuSessionOptions()
+    /// <param name="name">Names the profile file when <see cref="ProfileDirectory"/> is set.</param>
+    public static SessionOptions CpuSessionOptions(string name = "session")
     {
         _ = Environment;
         var options = new SessionOptions
@@ -50,13 +57,19 @@ public static class OrtRuntime
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
         options.DisablePerSessionThreads();
+        if (ProfileDirectory is string directory)
+        {
+            options.ProfileOutputPathPrefix = Path.Combine(directory, name); // before EnableProfiling, which passes it on
+            options.EnableProfiling = true;
+        }
+
         return options;
     }
 
-    /// <summary>A CPU session over a serialized model.</summary>
-    public static InferenceSession CreateCpuSession(byte[] model)
+    /// <summary>A CPU session over a serialized model; <paramref name="name"/> names its profile.</summary>
+    public static InferenceSession CreateCpuSession(byte[] model, string name = "session")
     {
-        using SessionOptions options = CpuSessionOptions();
+        using SessionOptions options = CpuSessionOptions(name);
         return new InferenceSession(model, options);
     }
 }
