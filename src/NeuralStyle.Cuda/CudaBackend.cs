@@ -42,9 +42,12 @@ public sealed class CudaBackend : IStyleBackend
             _backward = Session(BackwardGraphBuilder.Build(_weights, preprocess, loss.Pooling, loss.Taps).ToByteArray(), allowTf32);
             // Results must be ready on our stream, not synchronised with the host, after each Run.
             _runOptions.AddRunConfigEntry("disable_synchronize_execution_providers", "1");
+            Probe();
         }
         catch
         {
+            _forward?.Dispose();
+            _backward?.Dispose();
             _kernels?.Dispose();
             _device.Dispose();
             throw;
@@ -103,6 +106,25 @@ public sealed class CudaBackend : IStyleBackend
         _memory.Dispose();
         _kernels.Dispose();
         _device.Dispose();
+    }
+
+    /// <summary>
+    /// Runs the forward graph once on a 16×16 image. The CUDA provider loads cuDNN and picks its convolution kernels
+    /// on the first run, not when the session is created, so without this a missing cuDNN would surface only after
+    /// the targets were computed.
+    /// </summary>
+    private void Probe()
+    {
+        try
+        {
+            const int Side = 16; // the smallest image every block of VGG19 accepts
+            ForwardFeatures.Read(_forward, _weights.Architecture, new float[3 * Side * Side], Side, Side, [_weights.Architecture.Layers[0].ReluName]);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            string first = e.Message.Split('\n')[0];
+            throw new UserInputException($"--device cuda cannot run here: ONNX Runtime's CUDA provider failed its first run ({first}). This usually means cuDNN 9 for CUDA 13 (libcudnn.so.9) is not on the loader path; 'neuralstyle doctor' lists what is missing.", e);
+        }
     }
 
     private InferenceSession Session(byte[] model, bool allowTf32)

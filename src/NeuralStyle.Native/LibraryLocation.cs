@@ -12,9 +12,6 @@ namespace NeuralStyle.Native;
 /// </summary>
 internal static unsafe partial class LibraryLocation
 {
-#pragma warning disable CA2255 // This library is the application: NativeAOT runs this once when it loads.
-    [ModuleInitializer]
-#pragma warning restore CA2255
     internal static void RegisterOnnxRuntimeResolver()
     {
         // Must run before any ONNX Runtime type is touched (see OrtEnv.DisableDllImportResolver).

@@ -37,7 +37,11 @@ public sealed class CpuBackend : IStyleBackend
     }
 
     /// <inheritdoc/>
-    public string Description => $"CPU (ONNX Runtime {OrtEnv.Instance().GetVersionString()}, {Environment.ProcessorCount} threads)";
+    public string Description => $"CPU (ONNX Runtime {OrtEnv.Instance().GetVersionString()}, {Environment.ProcessorCount} threads)"
+        + (Notice is null ? "" : $" (CUDA not used: {Notice.Split(". ")[0].TrimEnd('.')})");
+
+    /// <summary>Why CUDA was not chosen when the device was auto and CUDA is built in; null otherwise.</summary>
+    public string? Notice { get; init; }
 
     /// <inheritdoc/>
     public IReadOnlyDictionary<string, FeatureMap> Features(float[] image, int height, int width, IEnumerable<string> layers)

@@ -3,6 +3,11 @@ using NeuralStyle.Model;
 
 namespace NeuralStyle.Engine;
 
+/// <summary>How a host makes the CUDA backend: why it cannot run here (null when it can), and how to create it.</summary>
+/// <param name="Unavailable">Asked before every creation.</param>
+/// <param name="Create">Creates the CUDA backend; throws a <see cref="UserInputException"/> when its start-up probe fails.</param>
+public sealed record CudaRegistration(Func<string?> Unavailable, Func<NetworkWeights, PreprocessPreset, LossSettings, AdamSettings, IStyleBackend> Create);
+
 /// <summary>Creates the backend for a <see cref="DeviceKind"/>.</summary>
 /// <remarks>
 /// The CUDA backend lives in NeuralStyle.Cuda, which depends on this assembly; a host that ships it (the command line,
@@ -10,43 +15,67 @@ namespace NeuralStyle.Engine;
 /// </remarks>
 public static class BackendFactory
 {
-    private static Func<string?>? _cudaUnavailable;
-    private static Func<NetworkWeights, PreprocessPreset, LossSettings, AdamSettings, IStyleBackend>? _createCuda;
+    private static CudaRegistration? _cuda;
 
     /// <summary>Makes <see cref="DeviceKind.Cuda"/> (and <see cref="DeviceKind.Auto"/> where CUDA works) create <paramref name="create"/>'s backend.</summary>
     /// <param name="unavailable">Why CUDA cannot run here, or null when it can; asked before every creation.</param>
     /// <param name="create">Creates the CUDA backend.</param>
-    public static void RegisterCuda(Func<string?> unavailable, Func<NetworkWeights, PreprocessPreset, LossSettings, AdamSettings, IStyleBackend> create)
-    {
-        _cudaUnavailable = unavailable ?? throw new ArgumentNullException(nameof(unavailable));
-        _createCuda = create ?? throw new ArgumentNullException(nameof(create));
-    }
+    public static void RegisterCuda(Func<string?> unavailable, Func<NetworkWeights, PreprocessPreset, LossSettings, AdamSettings, IStyleBackend> create) =>
+        _cuda = new CudaRegistration(unavailable ?? throw new ArgumentNullException(nameof(unavailable)), create ?? throw new ArgumentNullException(nameof(create)));
 
     /// <summary>
     /// Creates a backend. <see cref="DeviceKind.Cuda"/> where CUDA does not work is a <see cref="UserInputException"/>;
-    /// <see cref="DeviceKind.Auto"/> uses CUDA where it works, else the CPU.
+    /// <see cref="DeviceKind.Auto"/> uses CUDA where it works, else the CPU, whose description then says why.
     /// </summary>
-    public static IStyleBackend Create(DeviceKind device, NetworkWeights weights, PreprocessPreset preprocess, LossSettings loss, AdamSettings adam)
-    {
-        CheckAvailable(device);
-        bool cuda = device == DeviceKind.Cuda || (device == DeviceKind.Auto && _createCuda is not null && _cudaUnavailable!() is null);
-        return cuda ? _createCuda!(weights, preprocess, loss, adam) : new CpuBackend(weights, preprocess, loss, adam);
-    }
+    public static IStyleBackend Create(DeviceKind device, NetworkWeights weights, PreprocessPreset preprocess, LossSettings loss, AdamSettings adam) =>
+        Create(_cuda, device, weights, preprocess, loss, adam);
 
     /// <summary>Throws a <see cref="UserInputException"/> when <paramref name="device"/> cannot run here, so callers can refuse before loading anything.</summary>
-    public static void CheckAvailable(DeviceKind device)
+    public static void CheckAvailable(DeviceKind device) => CheckAvailable(_cuda, device);
+
+    /// <summary><see cref="Create(DeviceKind, NetworkWeights, PreprocessPreset, LossSettings, AdamSettings)"/> with an explicit registration (for tests).</summary>
+    internal static IStyleBackend Create(CudaRegistration? cuda, DeviceKind device, NetworkWeights weights, PreprocessPreset preprocess, LossSettings loss, AdamSettings adam)
+    {
+        CheckAvailable(cuda, device);
+        if (device == DeviceKind.Cuda)
+        {
+            return cuda!.Create(weights, preprocess, loss, adam);
+        }
+
+        string? notCuda = null;
+        if (device == DeviceKind.Auto && cuda is not null)
+        {
+            notCuda = cuda.Unavailable();
+            if (notCuda is null)
+            {
+                try
+                {
+                    return cuda.Create(weights, preprocess, loss, adam);
+                }
+                catch (UserInputException e)
+                {
+                    // The driver answered but the provider failed its start-up probe (cuDNN, most often): auto means the CPU.
+                    notCuda = e.Message;
+                }
+            }
+        }
+
+        return new CpuBackend(weights, preprocess, loss, adam) { Notice = notCuda };
+    }
+
+    private static void CheckAvailable(CudaRegistration? cuda, DeviceKind device)
     {
         if (device != DeviceKind.Cuda)
         {
             return;
         }
 
-        if (_createCuda is null)
+        if (cuda is null)
         {
             throw new UserInputException("--device cuda is not available: this build has no CUDA backend; use --device cpu or auto.");
         }
 
-        if (_cudaUnavailable!() is string reason)
+        if (cuda.Unavailable() is string reason)
         {
             throw new UserInputException($"--device cuda cannot run here: {reason} ('neuralstyle doctor' lists what is missing.)");
         }

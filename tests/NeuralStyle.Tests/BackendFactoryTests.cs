@@ -1,0 +1,41 @@
+using NeuralStyle.Cpu;
+using NeuralStyle.Engine;
+using NeuralStyle.Model;
+using NeuralStyle.Tests.Support;
+
+namespace NeuralStyle.Tests;
+
+/// <summary>Which backend each --device gets, with a stand-in CUDA registration (the process-wide one is left alone).</summary>
+public sealed class BackendFactoryTests
+{
+    private static readonly NetworkWeights Weights = TinyNetworks.Create([[4]], 1);
+    private static readonly LossSettings Loss = new() { StyleLayers = [new LayerWeight("relu1_1", 1)], ContentLayers = [] };
+
+    [Fact]
+    public void Auto_falls_back_to_the_cpu_and_says_why_when_the_cuda_probe_fails()
+    {
+        var probeFails = new CudaRegistration(() => null, (_, _, _, _) => throw new UserInputException("cuDNN is missing. Install it."));
+        using IStyleBackend backend = BackendFactory.Create(probeFails, DeviceKind.Auto, Weights, PreprocessPreset.Caffe, Loss, new AdamSettings());
+        Assert.IsType<CpuBackend>(backend);
+        Assert.Contains("CUDA not used: cuDNN is missing)", backend.Description, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Auto_without_a_driver_names_the_reason_and_cpu_names_none()
+    {
+        var noDriver = new CudaRegistration(() => "No driver. Install one.", (_, _, _, _) => throw new InvalidOperationException("must not be called"));
+        using IStyleBackend auto = BackendFactory.Create(noDriver, DeviceKind.Auto, Weights, PreprocessPreset.Caffe, Loss, new AdamSettings());
+        Assert.Contains("CUDA not used: No driver)", auto.Description, StringComparison.Ordinal);
+        using IStyleBackend cpu = BackendFactory.Create(noDriver, DeviceKind.Cpu, Weights, PreprocessPreset.Caffe, Loss, new AdamSettings());
+        Assert.DoesNotContain("CUDA", cpu.Description, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Cuda_where_it_cannot_run_is_a_user_error_naming_the_reason()
+    {
+        var noDriver = new CudaRegistration(() => "No driver.", (_, _, _, _) => throw new InvalidOperationException("must not be called"));
+        var e = Assert.Throws<UserInputException>(() => BackendFactory.Create(noDriver, DeviceKind.Cuda, Weights, PreprocessPreset.Caffe, Loss, new AdamSettings()));
+        Assert.Contains("No driver.", e.Message, StringComparison.Ordinal);
+        Assert.Throws<UserInputException>(() => BackendFactory.Create(null, DeviceKind.Cuda, Weights, PreprocessPreset.Caffe, Loss, new AdamSettings()));
+    }
+}
