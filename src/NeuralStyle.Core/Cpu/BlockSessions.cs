@@ -16,14 +16,10 @@ internal sealed class BlockSessions : IDisposable
         Pooling = pooling;
         int blocks = Architecture.BlockCount;
         Forward = Enumerable.Range(1, blocks).Select(b => Runtime.OrtRuntime.CreateCpuSession(
-            Google.Protobuf.MessageExtensions.ToByteArray(ForwardGraphBuilder.BuildBlock(weights, preprocess, b, Winograd)), $"forward_block{b}")).ToArray();
+            Google.Protobuf.MessageExtensions.ToByteArray(ForwardGraphBuilder.BuildBlock(weights, preprocess, b)), $"forward_block{b}")).ToArray();
         Backward = Enumerable.Range(1, blocks).Select(b => Runtime.OrtRuntime.CreateCpuSession(
-            Google.Protobuf.MessageExtensions.ToByteArray(BackwardGraphBuilder.BuildBlock(weights, preprocess, taps, b, Winograd)), $"backward_block{b}")).ToArray();
+            Google.Protobuf.MessageExtensions.ToByteArray(BackwardGraphBuilder.BuildBlock(weights, preprocess, taps, b)), $"backward_block{b}")).ToArray();
     }
-
-    private static readonly int MinWinogradChannels = int.TryParse(Environment.GetEnvironmentVariable("NS_WINOGRAD"), out int m) ? m : int.MaxValue;
-
-    private static bool Winograd(int inChannels, int outChannels) => Math.Min(inChannels, outChannels) >= MinWinogradChannels;
 
     public NetworkArchitecture Architecture { get; }
 

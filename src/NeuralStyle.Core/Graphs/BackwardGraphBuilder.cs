@@ -58,8 +58,7 @@ public static class BackwardGraphBuilder
     /// Inputs: the block's activations, the seeds of its taps and, for every block but the deepest,
     /// <see cref="GraphNames.BlockOutputGradient"/>. Output: dL/dx for block 1, else <see cref="GraphNames.BlockInputGradient"/>.
     /// </summary>
-    /// <remarks><c>winograd</c> picks the convolutions (by input and output channels) written as <see cref="WinogradConv"/>; null picks none.</remarks>
-    public static Onnx.ModelProto BuildBlock(NetworkWeights weights, PreprocessPreset preprocess, IReadOnlyCollection<string> taps, int block, Func<int, int, bool>? winograd = null)
+    public static Onnx.ModelProto BuildBlock(NetworkWeights weights, PreprocessPreset preprocess, IReadOnlyCollection<string> taps, int block)
     {
         CheckTaps(weights, taps);
         NetworkArchitecture architecture = weights.Architecture;
@@ -76,11 +75,11 @@ public static class BackwardGraphBuilder
         string zero = w.Scalar("zero", 0f);
         if (block == 1)
         {
-            WriteImageGradient(w, preprocess, WriteBlockVjp(w, weights, block, taps, fromAbove, zero, null, winograd));
+            WriteImageGradient(w, preprocess, WriteBlockVjp(w, weights, block, taps, fromAbove, zero, null));
         }
         else
         {
-            WriteBlockVjp(w, weights, block, taps, fromAbove, zero, GraphNames.BlockInputGradient, winograd);
+            WriteBlockVjp(w, weights, block, taps, fromAbove, zero, GraphNames.BlockInputGradient);
             ConvLayer first = architecture.Layers.First(l => l.Block == block);
             w.Output(GraphNames.BlockInputGradient, false, "N", first.InChannels, $"H{block}", $"W{block}");
         }
@@ -115,7 +114,7 @@ public static class BackwardGraphBuilder
     /// The VJP of one block's conv + ReLU layers, from its last layer down: <paramref name="g"/> is dL/d(last ReLU
     /// output) from above, or null for the deepest block. Returns dL/d(the block's input), named <paramref name="outputName"/> when given.
     /// </summary>
-    private static string WriteBlockVjp(OnnxGraphWriter w, NetworkWeights weights, int block, IReadOnlyCollection<string> taps, string? g, string zero, string? outputName, Func<int, int, bool>? winograd = null)
+    private static string WriteBlockVjp(OnnxGraphWriter w, NetworkWeights weights, int block, IReadOnlyCollection<string> taps, string? g, string zero, string? outputName)
     {
         ConvLayer[] layers = weights.Architecture.Layers.Where(l => l.Block == block).ToArray();
         for (int i = layers.Length - 1; i >= 0; i--)
@@ -133,10 +132,8 @@ public static class BackwardGraphBuilder
             string mask = w.Node("Cast", [w.Node("Greater", [activation, zero])], $"{layer.ReluName}_mask", OnnxGraphWriter.Int("to", (int)Onnx.TensorProto.Types.DataType.Float));
             string gradConv = w.Node("Mul", [g!, mask], $"{layer.ConvName}_grad_out");
             float[] flipped = FlipTranspose(weights.Kernels[ForwardGraphBuilder.IndexOf(weights.Architecture, layer)], layer.OutChannels, layer.InChannels);
-            string gradIn = i == 0 && outputName is not null ? outputName : $"{layer.ConvName}_grad_in";
-            g = winograd is not null && winograd(layer.OutChannels, layer.InChannels)
-                ? WinogradConv.Write(w, gradConv, flipped, layer.InChannels, layer.OutChannels, layer.ConvName + "_grad", gradIn)
-                : w.Node("Conv", [gradConv, w.Initializer(layer.ConvName + "_w_flipped", [layer.InChannels, layer.OutChannels, 3, 3], flipped)], gradIn, ForwardGraphBuilder.ConvAttributes());
+            string kernel = w.Initializer(layer.ConvName + "_w_flipped", [layer.InChannels, layer.OutChannels, 3, 3], flipped);
+            g = w.Node("Conv", [gradConv, kernel], i == 0 && outputName is not null ? outputName : $"{layer.ConvName}_grad_in", ForwardGraphBuilder.ConvAttributes());
         }
 
         return g!;

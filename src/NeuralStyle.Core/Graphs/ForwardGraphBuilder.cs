@@ -35,8 +35,7 @@ public static class ForwardGraphBuilder
     /// reads the image and preprocesses it; a later block reads <see cref="GraphNames.BlockInput"/>, the pooled
     /// output of the block before. Every ReLU output of the block is an output.
     /// </summary>
-    /// <remarks><c>winograd</c> picks the convolutions (by input and output channels) written as <see cref="WinogradConv"/>; null picks none.</remarks>
-    public static ModelProto BuildBlock(NetworkWeights weights, PreprocessPreset preprocess, int block, Func<int, int, bool>? winograd = null)
+    public static ModelProto BuildBlock(NetworkWeights weights, PreprocessPreset preprocess, int block)
     {
         ArgumentNullException.ThrowIfNull(weights);
         var w = new OnnxGraphWriter($"neuralstyle_forward_block{block}");
@@ -52,7 +51,7 @@ public static class ForwardGraphBuilder
             x = GraphNames.BlockInput;
         }
 
-        WriteBlock(w, weights, block, x, winograd);
+        WriteBlock(w, weights, block, x);
         return w.Build($"NeuralStyle forward graph, block {block} of {weights.Identity}, {preprocess} preprocessing.");
     }
 
@@ -104,16 +103,14 @@ public static class ForwardGraphBuilder
     }
 
     /// <summary>Writes the conv + ReLU layers of <paramref name="block"/> on <paramref name="x"/>; each ReLU output is a graph output. Returns the last.</summary>
-    private static string WriteBlock(OnnxGraphWriter w, NetworkWeights weights, int block, string x, Func<int, int, bool>? winograd = null)
+    private static string WriteBlock(OnnxGraphWriter w, NetworkWeights weights, int block, string x)
     {
         foreach (ConvLayer layer in weights.Architecture.Layers.Where(l => l.Block == block))
         {
             int index = IndexOf(weights.Architecture, layer);
             string kernel = w.Initializer(layer.ConvName + "_w", [layer.OutChannels, layer.InChannels, 3, 3], weights.Kernels[index]);
             string bias = w.Initializer(layer.ConvName + "_b", [layer.OutChannels], weights.Biases[index]);
-            string conv = winograd is not null && winograd(layer.InChannels, layer.OutChannels)
-                ? w.Node("Add", [WinogradConv.Write(w, x, weights.Kernels[index], layer.OutChannels, layer.InChannels, layer.ConvName), w.Initializer(layer.ConvName + "_b_column", [layer.OutChannels, 1, 1], weights.Biases[index])], layer.ConvName)
-                : w.Node("Conv", [x, kernel, bias], layer.ConvName, ConvAttributes());
+            string conv = w.Node("Conv", [x, kernel, bias], layer.ConvName, ConvAttributes());
             x = w.Node("Relu", [conv], GraphNames.Activation(layer.ReluName));
             w.Output(x, false, "N", layer.OutChannels, $"H{layer.Block}", $"W{layer.Block}");
         }

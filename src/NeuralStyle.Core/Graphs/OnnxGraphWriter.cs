@@ -30,9 +30,6 @@ internal sealed class OnnxGraphWriter
         return name;
     }
 
-    /// <summary>Whether an initializer called <paramref name="name"/> exists.</summary>
-    public bool HasInitializer(string name) => _graph.Initializer.Any(t => t.Name == name);
-
     /// <summary>Adds an int64 initializer.</summary>
     public string Int64Initializer(string name, params long[] values)
     {
