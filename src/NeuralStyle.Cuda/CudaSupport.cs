@@ -7,5 +7,6 @@ public static class CudaSupport
 {
     /// <summary>Makes --device cuda and auto use <see cref="CudaBackend"/> where <see cref="CudaRuntime"/> says CUDA works.</summary>
     public static void Register() =>
-        BackendFactory.RegisterCuda(() => CudaRuntime.Current.Reason, (weights, preprocess, loss, adam) => new CudaBackend(weights, preprocess, loss, adam));
+        BackendFactory.RegisterCuda(() => CudaRuntime.Current.Reason, (weights, preprocess, loss, adam, precision) =>
+            new CudaBackend(weights, preprocess, loss, adam, allowTf32: precision == MathPrecision.Tf32));
 }

@@ -14,7 +14,7 @@ public sealed class BackendFactoryTests
     [Fact]
     public void Auto_falls_back_to_the_cpu_and_says_why_when_the_cuda_probe_fails()
     {
-        var probeFails = new CudaRegistration(() => null, (_, _, _, _) => throw new UserInputException("cuDNN is missing. Install it."));
+        var probeFails = new CudaRegistration(() => null, (_, _, _, _, _) => throw new UserInputException("cuDNN is missing. Install it."));
         using IStyleBackend backend = BackendFactory.Create(probeFails, DeviceKind.Auto, Weights, PreprocessPreset.Caffe, Loss, new AdamSettings());
         Assert.IsType<CpuBackend>(backend);
         Assert.Contains("CUDA not used: cuDNN is missing)", backend.Description, StringComparison.Ordinal);
@@ -23,7 +23,7 @@ public sealed class BackendFactoryTests
     [Fact]
     public void Auto_without_a_driver_names_the_reason_and_cpu_names_none()
     {
-        var noDriver = new CudaRegistration(() => "No driver. Install one.", (_, _, _, _) => throw new InvalidOperationException("must not be called"));
+        var noDriver = new CudaRegistration(() => "No driver. Install one.", (_, _, _, _, _) => throw new InvalidOperationException("must not be called"));
         using IStyleBackend auto = BackendFactory.Create(noDriver, DeviceKind.Auto, Weights, PreprocessPreset.Caffe, Loss, new AdamSettings());
         Assert.Contains("CUDA not used: No driver)", auto.Description, StringComparison.Ordinal);
         using IStyleBackend cpu = BackendFactory.Create(noDriver, DeviceKind.Cpu, Weights, PreprocessPreset.Caffe, Loss, new AdamSettings());
@@ -33,9 +33,22 @@ public sealed class BackendFactoryTests
     [Fact]
     public void Cuda_where_it_cannot_run_is_a_user_error_naming_the_reason()
     {
-        var noDriver = new CudaRegistration(() => "No driver.", (_, _, _, _) => throw new InvalidOperationException("must not be called"));
+        var noDriver = new CudaRegistration(() => "No driver.", (_, _, _, _, _) => throw new InvalidOperationException("must not be called"));
         var e = Assert.Throws<UserInputException>(() => BackendFactory.Create(noDriver, DeviceKind.Cuda, Weights, PreprocessPreset.Caffe, Loss, new AdamSettings()));
         Assert.Contains("No driver.", e.Message, StringComparison.Ordinal);
         Assert.Throws<UserInputException>(() => BackendFactory.Create(null, DeviceKind.Cuda, Weights, PreprocessPreset.Caffe, Loss, new AdamSettings()));
+    }
+
+    [Fact]
+    public void The_precision_reaches_the_cuda_backend()
+    {
+        MathPrecision? seen = null;
+        var working = new CudaRegistration(() => null, (weights, preprocess, loss, adam, precision) =>
+        {
+            seen = precision;
+            return new CpuBackend(weights, preprocess, loss, adam); // a stand-in: only the argument matters here
+        });
+        using IStyleBackend backend = BackendFactory.Create(working, DeviceKind.Cuda, Weights, PreprocessPreset.Caffe, Loss, new AdamSettings(), MathPrecision.Tf32);
+        Assert.Equal(MathPrecision.Tf32, seen);
     }
 }

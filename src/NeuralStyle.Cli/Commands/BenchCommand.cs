@@ -32,6 +32,9 @@ internal sealed class BenchOptions
     [Option("weights", Default = "random:0", HelpText = "Weights; the default needs no download.")]
     public string Weights { get; set; } = "";
 
+    [Option("precision", Default = "fp32", HelpText = "fp32, or tf32 to let CUDA use TF32 tensor cores.")]
+    public string Precision { get; set; } = "";
+
     [Option("json", HelpText = "Print one JSON object instead of the table.")]
     public bool Json { get; set; }
 
@@ -96,7 +99,7 @@ internal static class BenchCommand
         };
         var samples = new List<PhaseTimes>();
         string device;
-        using (StyleTransferEngine engine = StyleTransferEngine.Create(problem, Enumerable.Repeat(1.0, o.Batch).ToArray(), ProblemFactory.ParseDevice(o.Device)))
+        using (StyleTransferEngine engine = StyleTransferEngine.Create(problem, Enumerable.Repeat(1.0, o.Batch).ToArray(), ProblemFactory.ParseDevice(o.Device), ProblemFactory.ParsePrecision(o.Precision)))
         {
             device = engine.DeviceDescription;
             for (int i = 0; i < o.Warmup; i++)

@@ -28,6 +28,7 @@ internal static class ProblemFactory
         Require(o.MaxMemoryMb is null || (double.IsFinite(o.MaxMemoryMb.Value) && o.MaxMemoryMb > 0), $"--max-memory-mb must be > 0, not {o.MaxMemoryMb}.");
         Require(o.PrintEvery >= 0, $"--print-every must be ≥ 0, not {o.PrintEvery}.");
         BackendFactory.CheckAvailable(ParseDevice(o.Device));
+        _ = ParsePrecision(o.Precision);
         _ = ParsePooling(o.Pooling);
         _ = ParsePreprocess(o.Preprocess);
         _ = Loss(o);
@@ -77,12 +78,20 @@ internal static class ProblemFactory
     };
 
     /// <summary>Loads a checkpoint and the weights it was made with, and starts an engine on them.</summary>
-    public static (StyleTransferEngine Engine, RunSettings Settings) Resume(string path, string device, Action<string> notice)
+    public static (StyleTransferEngine Engine, RunSettings Settings) Resume(string path, string device, string precision, Action<string> notice)
     {
+        MathPrecision math = ParsePrecision(precision);
         Checkpoint checkpoint = Checkpoint.Load(path);
         NetworkWeights weights = WeightSource.Resolve(checkpoint.Settings.WeightsSpec, notice);
-        return (StyleTransferEngine.Resume(checkpoint, weights, ParseDevice(device)), checkpoint.Settings);
+        return (StyleTransferEngine.Resume(checkpoint, weights, ParseDevice(device), math), checkpoint.Settings);
     }
+
+    public static MathPrecision ParsePrecision(string text) => text switch
+    {
+        "fp32" => MathPrecision.Fp32,
+        "tf32" => MathPrecision.Tf32,
+        _ => throw new UserInputException($"--precision must be fp32 or tf32, not '{text}'."),
+    };
 
     public static DeviceKind ParseDevice(string text) => text switch
     {

@@ -124,7 +124,7 @@ internal static class RenderCommand
     {
         if (o.Resume is not null)
         {
-            var (engine, settings) = ProblemFactory.Resume(o.Resume, o.Device, output.WriteLine);
+            var (engine, settings) = ProblemFactory.Resume(o.Resume, o.Device, o.Precision, output.WriteLine);
             if (engine.LearningRates.Count != 1)
             {
                 engine.Dispose();
@@ -136,7 +136,7 @@ internal static class RenderCommand
         }
 
         StyleProblem problem = ProblemFactory.Build(o, output.WriteLine);
-        return (StyleTransferEngine.Create(problem, [o.LearningRate], ProblemFactory.ParseDevice(o.Device)), ProblemFactory.Settings(o, problem));
+        return (StyleTransferEngine.Create(problem, [o.LearningRate], ProblemFactory.ParseDevice(o.Device), ProblemFactory.ParsePrecision(o.Precision)), ProblemFactory.Settings(o, problem));
     }
 
     /// <summary>Every multiple of --save-every past <paramref name="from"/>, and the final iteration.</summary>

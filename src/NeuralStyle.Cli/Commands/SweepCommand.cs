@@ -120,13 +120,13 @@ internal static class SweepCommand
     {
         if (o.Resume is not null)
         {
-            var (engine, settings) = ProblemFactory.Resume(Path.Combine(folder, SweepReport.CheckpointFile), o.Device, output.WriteLine);
+            var (engine, settings) = ProblemFactory.Resume(Path.Combine(folder, SweepReport.CheckpointFile), o.Device, o.Precision, output.WriteLine);
             output.WriteLine($"Resuming the sweep in {folder} at iteration {engine.Iteration} with its stored settings ({settings.Notes}).");
             return (engine, settings, SweepReport.ReadMetrics(folder).Where(m => m.Iteration <= engine.Iteration).ToList());
         }
 
         StyleProblem problem = ProblemFactory.Build(o, output.WriteLine);
-        StyleTransferEngine created = StyleTransferEngine.Create(problem, o.LearningRates.ToArray(), ProblemFactory.ParseDevice(o.Device));
+        StyleTransferEngine created = StyleTransferEngine.Create(problem, o.LearningRates.ToArray(), ProblemFactory.ParseDevice(o.Device), ProblemFactory.ParsePrecision(o.Precision));
         return (created, ProblemFactory.Settings(o, problem), []);
     }
 
@@ -138,7 +138,7 @@ internal static class SweepCommand
     {
         var clock = Stopwatch.StartNew();
         StyleProblem problem = ProblemFactory.Build(o, _ => { });
-        using StyleTransferEngine single = StyleTransferEngine.Create(problem, [o.LearningRates.First()], ProblemFactory.ParseDevice(o.Device));
+        using StyleTransferEngine single = StyleTransferEngine.Create(problem, [o.LearningRates.First()], ProblemFactory.ParseDevice(o.Device), ProblemFactory.ParsePrecision(o.Precision));
         double setup = clock.Elapsed.TotalSeconds;
         single.Step();
         clock.Restart();

@@ -6,7 +6,7 @@ namespace NeuralStyle.Engine;
 /// <summary>How a host makes the CUDA backend: why it cannot run here (null when it can), and how to create it.</summary>
 /// <param name="Unavailable">Asked before every creation.</param>
 /// <param name="Create">Creates the CUDA backend; throws a <see cref="UserInputException"/> when its start-up probe fails.</param>
-public sealed record CudaRegistration(Func<string?> Unavailable, Func<NetworkWeights, PreprocessPreset, LossSettings, AdamSettings, IStyleBackend> Create);
+public sealed record CudaRegistration(Func<string?> Unavailable, Func<NetworkWeights, PreprocessPreset, LossSettings, AdamSettings, MathPrecision, IStyleBackend> Create);
 
 /// <summary>Creates the backend for a <see cref="DeviceKind"/>.</summary>
 /// <remarks>
@@ -20,26 +20,27 @@ public static class BackendFactory
     /// <summary>Makes <see cref="DeviceKind.Cuda"/> (and <see cref="DeviceKind.Auto"/> where CUDA works) create <paramref name="create"/>'s backend.</summary>
     /// <param name="unavailable">Why CUDA cannot run here, or null when it can; asked before every creation.</param>
     /// <param name="create">Creates the CUDA backend.</param>
-    public static void RegisterCuda(Func<string?> unavailable, Func<NetworkWeights, PreprocessPreset, LossSettings, AdamSettings, IStyleBackend> create) =>
+    public static void RegisterCuda(Func<string?> unavailable, Func<NetworkWeights, PreprocessPreset, LossSettings, AdamSettings, MathPrecision, IStyleBackend> create) =>
         _cuda = new CudaRegistration(unavailable ?? throw new ArgumentNullException(nameof(unavailable)), create ?? throw new ArgumentNullException(nameof(create)));
 
     /// <summary>
     /// Creates a backend. <see cref="DeviceKind.Cuda"/> where CUDA does not work is a <see cref="UserInputException"/>;
     /// <see cref="DeviceKind.Auto"/> uses CUDA where it works, else the CPU, whose description then says why.
+    /// <paramref name="precision"/> reaches the CUDA backend only; the CPU always computes in float32.
     /// </summary>
-    public static IStyleBackend Create(DeviceKind device, NetworkWeights weights, PreprocessPreset preprocess, LossSettings loss, AdamSettings adam) =>
-        Create(_cuda, device, weights, preprocess, loss, adam);
+    public static IStyleBackend Create(DeviceKind device, NetworkWeights weights, PreprocessPreset preprocess, LossSettings loss, AdamSettings adam, MathPrecision precision = MathPrecision.Fp32) =>
+        Create(_cuda, device, weights, preprocess, loss, adam, precision);
 
     /// <summary>Throws a <see cref="UserInputException"/> when <paramref name="device"/> cannot run here, so callers can refuse before loading anything.</summary>
     public static void CheckAvailable(DeviceKind device) => CheckAvailable(_cuda, device);
 
-    /// <summary><see cref="Create(DeviceKind, NetworkWeights, PreprocessPreset, LossSettings, AdamSettings)"/> with an explicit registration (for tests).</summary>
-    internal static IStyleBackend Create(CudaRegistration? cuda, DeviceKind device, NetworkWeights weights, PreprocessPreset preprocess, LossSettings loss, AdamSettings adam)
+    /// <summary><see cref="Create(DeviceKind, NetworkWeights, PreprocessPreset, LossSettings, AdamSettings, MathPrecision)"/> with an explicit registration (for tests).</summary>
+    internal static IStyleBackend Create(CudaRegistration? cuda, DeviceKind device, NetworkWeights weights, PreprocessPreset preprocess, LossSettings loss, AdamSettings adam, MathPrecision precision = MathPrecision.Fp32)
     {
         CheckAvailable(cuda, device);
         if (device == DeviceKind.Cuda)
         {
-            return cuda!.Create(weights, preprocess, loss, adam);
+            return cuda!.Create(weights, preprocess, loss, adam, precision);
         }
 
         string? notCuda = null;
@@ -50,7 +51,7 @@ public static class BackendFactory
             {
                 try
                 {
-                    return cuda.Create(weights, preprocess, loss, adam);
+                    return cuda.Create(weights, preprocess, loss, adam, precision);
                 }
                 catch (UserInputException e)
                 {

@@ -63,7 +63,7 @@ public sealed class StyleTransferEngine : IDisposable
     /// Validates the problem, builds the backend, computes the targets and sets every item to the initial image.
     /// Throws <see cref="UserInputException"/> for settings that cannot work, before any heavy work.
     /// </summary>
-    public static StyleTransferEngine Create(StyleProblem problem, IReadOnlyList<double> learningRates, DeviceKind device = DeviceKind.Auto)
+    public static StyleTransferEngine Create(StyleProblem problem, IReadOnlyList<double> learningRates, DeviceKind device = DeviceKind.Auto, MathPrecision precision = MathPrecision.Fp32)
     {
         ArgumentNullException.ThrowIfNull(problem);
         ArgumentNullException.ThrowIfNull(learningRates);
@@ -71,7 +71,7 @@ public sealed class StyleTransferEngine : IDisposable
         CheckMemory(problem, learningRates.Count);
         double[] blend = problem.NormalizedBlend();
         PreprocessPreset preprocess = problem.Preprocess ?? problem.Weights.Preprocess;
-        IStyleBackend backend = BackendFactory.Create(device, problem.Weights, preprocess, problem.Loss, problem.Adam);
+        IStyleBackend backend = BackendFactory.Create(device, problem.Weights, preprocess, problem.Loss, problem.Adam, precision);
         try
         {
             RgbImage content = problem.Content;
@@ -102,7 +102,7 @@ public sealed class StyleTransferEngine : IDisposable
     /// Continues a run from <paramref name="checkpoint"/> with <paramref name="weights"/>, which must be the weights
     /// it was made with (same identity). Continues exactly: no target is recomputed.
     /// </summary>
-    public static StyleTransferEngine Resume(Checkpoint checkpoint, NetworkWeights weights, DeviceKind device = DeviceKind.Auto)
+    public static StyleTransferEngine Resume(Checkpoint checkpoint, NetworkWeights weights, DeviceKind device = DeviceKind.Auto, MathPrecision precision = MathPrecision.Fp32)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         ArgumentNullException.ThrowIfNull(weights);
@@ -112,7 +112,7 @@ public sealed class StyleTransferEngine : IDisposable
             throw new UserInputException($"The checkpoint was made with weights {s.WeightsIdentity}, but '{s.WeightsSpec}' now gives {weights.Identity}; resume with the same weights.");
         }
 
-        IStyleBackend backend = BackendFactory.Create(device, weights, s.Preprocess, s.Loss, s.Adam);
+        IStyleBackend backend = BackendFactory.Create(device, weights, s.Preprocess, s.Loss, s.Adam, precision);
         try
         {
             backend.Start(checkpoint.Targets, checkpoint.State, s.Height, s.Width, s.LearningRates);
