@@ -160,6 +160,9 @@ public sealed class CudaBackend : IStyleBackend
         private readonly List<(LayerWeight Layer, DeviceBuffer Gram, DeviceBuffer Target, DeviceBuffer Loss)> _style = [];
         private readonly List<(string Layer, DeviceBuffer Target, DeviceBuffer Loss)> _content = [];
         private readonly DeviceBuffer _partials, _tvLoss;
+        private readonly DeviceBuffer _lossValues; // every term's per-item loss gathered for one download: style terms, content terms, TV
+        private readonly float[] _lossHost;
+        private readonly byte[] _active;
         private readonly OrtIoBinding _forwardBinding, _backwardBinding;
         private readonly int[] _steps;
 
@@ -233,6 +236,9 @@ public sealed class CudaBackend : IStyleBackend
             largest = Math.Max(largest, _length);
             _partials = Own(device.AllocateFloats(_batch * (long)Math.Max(LaunchConfig.Partials(largest, _batch).GridX, LaunchConfig.For1D(largest, _batch).GridX)));
             _tvLoss = Own(device.AllocateFloats(_batch));
+            _lossValues = Own(device.AllocateFloats((long)(_style.Count + _content.Count + 1) * _batch));
+            _lossHost = new float[(_style.Count + _content.Count + 1) * _batch];
+            _active = new byte[_batch];
         }
 
         public PhaseTimes LastPhases { get; private set; }
@@ -306,9 +312,10 @@ public sealed class CudaBackend : IStyleBackend
             o._kernels.TotalVariation(_image, _gradient, _partials, _tvLoss, 3, _height, _width, _batch, (float)loss.TvWeight);
             o._device.Record(_marks[4]);
 
-            // The only host round trip: the loss values, needed for logging and for the finiteness check.
+            // The host round trip of the iteration: the loss values, needed for logging and for the finiteness
+            // check, in one download; then the active mask goes up (the stream is idle by then).
             var losses = ReadLosses();
-            var active = new byte[_batch];
+            byte[] active = _active;
             for (int n = 0; n < _batch; n++)
             {
                 active[n] = (byte)(losses[n].IsFinite && (frozen is null || !frozen[n]) ? 1 : 0);
@@ -350,32 +357,36 @@ public sealed class CudaBackend : IStyleBackend
             _buffers.ForEach(b => b.Dispose());
         }
 
+        /// <summary>Gathers every term's per-item loss into one buffer on the stream and downloads it once.</summary>
         private IterationLosses[] ReadLosses()
         {
             CudaDevice device = _owner._device;
-            var content = new double[_batch];
-            var style = new double[_batch];
-            var values = new float[_batch];
-            foreach (var term in _style)
+            ulong bytes = (ulong)_batch * sizeof(float);
+            DeviceBuffer[] terms = _style.Select(t => t.Loss).Concat(_content.Select(t => t.Loss)).Append(_tvLoss).ToArray();
+            for (int t = 0; t < terms.Length; t++)
             {
-                device.Download<float>(term.Loss, values);
-                for (int n = 0; n < _batch; n++)
-                {
-                    style[n] += values[n];
-                }
+                device.Copy(terms[t], 0, _lossValues, (ulong)t * bytes, bytes);
             }
 
-            foreach (var term in _content)
+            device.Download<float>(_lossValues, _lossHost);
+            var losses = new IterationLosses[_batch];
+            for (int n = 0; n < _batch; n++)
             {
-                device.Download<float>(term.Loss, values);
-                for (int n = 0; n < _batch; n++)
+                double style = 0, content = 0;
+                for (int t = 0; t < _style.Count; t++)
                 {
-                    content[n] += values[n];
+                    style += _lossHost[(t * _batch) + n];
                 }
+
+                for (int t = _style.Count; t < terms.Length - 1; t++)
+                {
+                    content += _lossHost[(t * _batch) + n];
+                }
+
+                losses[n] = new IterationLosses(content, style, _lossHost[((terms.Length - 1) * _batch) + n]);
             }
 
-            device.Download<float>(_tvLoss, values);
-            return Enumerable.Range(0, _batch).Select(n => new IterationLosses(content[n], style[n], values[n])).ToArray();
+            return losses;
         }
 
         private DeviceBuffer Own(DeviceBuffer buffer)
