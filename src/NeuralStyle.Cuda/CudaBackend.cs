@@ -61,6 +61,16 @@ public sealed class CudaBackend : IStyleBackend
     public PhaseTimes LastPhases => _loop?.LastPhases ?? default;
 
     /// <inheritdoc/>
+    public long? DeviceMemoryInUse
+    {
+        get
+        {
+            var (free, total) = _device.MemoryInfo();
+            return (long)(total - free);
+        }
+    }
+
+    /// <inheritdoc/>
     public IReadOnlyDictionary<string, FeatureMap> Features(float[] image, int height, int width, IEnumerable<string> layers) =>
         ForwardFeatures.Read(_forward, _weights.Architecture, image, height, width, layers);
 

@@ -95,7 +95,7 @@ public static class CudaRuntime
 
         try
         {
-            var cublas = new CublasApi(NativeLibraryLoader.Load("cuBLAS", cublasNames, "Install cuBLAS (package libcublas-13-0); only the cuBLAS comparison needs it."));
+            CublasApi cublas = CublasApi.Load(cublasNames);
             report = report with { Cublas = cublas.Library.LoadedName };
         }
         catch (CudaLibraryException e)

@@ -49,4 +49,46 @@ public sealed class CudaBackendTests
 
         Assert.Equal(buffersBefore, DeviceBuffer.LiveCount);
     }
+
+    [SkippableFact]
+    public void Tf32_iterations_stay_within_a_percent_of_the_cpu_backend()
+    {
+        Skip.IfNot(CudaRuntime.IsAvailable, $"No CUDA device: {CudaRuntime.Current.Reason}");
+        NetworkWeights weights = NetworkWeights.Random(NetworkArchitecture.Vgg19, 0);
+        var loss = new LossSettings();
+        const int W = 64, H = 48;
+        float[] content = TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, H, W, 3));
+        using var cpu = new CpuBackend(weights, PreprocessPreset.Caffe, loss, new AdamSettings());
+        using var gpu = new CudaBackend(weights, PreprocessPreset.Caffe, loss, new AdamSettings(), allowTf32: true);
+        var targets = new StyleTargets(
+            cpu.Features(TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, H, W, 4)), H, W, loss.StyleLayers.Select(l => l.ReluName)).ToDictionary(p => p.Key, p => cpu.Gram(p.Value)),
+            cpu.Features(content, H, W, loss.ContentLayers).ToDictionary(p => p.Key, p => p.Value.Data));
+        foreach (IStyleBackend backend in new IStyleBackend[] { cpu, gpu })
+        {
+            backend.Start(targets, new OptimizerState(new int[1], (float[])content.Clone(), new float[content.Length], new float[content.Length]), H, W, [10.0]);
+        }
+
+        for (int k = 0; k < 3; k++)
+        {
+            IterationLosses a = cpu.Iterate()[0], b = gpu.Iterate()[0];
+            // TF32 products keep 10 mantissa bits (≈ 5e-4 per product); sums over thousands of terms stay within 1%.
+            Tolerance.AssertClose([a.Content, a.Style, a.Tv], [b.Content, b.Style, b.Tv], 1e-3, 1e-2, $"TF32 losses, iteration {k}");
+        }
+    }
+
+    [SkippableFact]
+    public void Kernel_benchmark_times_every_kernel_against_its_reference()
+    {
+        Skip.IfNot(CudaRuntime.IsAvailable, $"No CUDA device: {CudaRuntime.Current.Reason}");
+        long buffersBefore = DeviceBuffer.LiveCount;
+        using (var benchmark = new CudaKernelBenchmark(repeats: 3))
+        {
+            IReadOnlyList<KernelTiming> rows = benchmark.Run();
+            Assert.Contains(rows, r => r.Kernel == "gram");
+            Assert.Contains(rows, r => r.Kernel == "adam");
+            Assert.All(rows, r => Assert.True(r.Milliseconds > 0 && double.IsFinite(r.Rate) && r.Rate > 0, $"{r.Kernel} {r.Size}: {r.Milliseconds} ms, {r.Rate} {r.Unit}"));
+        }
+
+        Assert.Equal(buffersBefore, DeviceBuffer.LiveCount);
+    }
 }

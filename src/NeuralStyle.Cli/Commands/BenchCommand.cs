@@ -8,7 +8,7 @@ using NeuralStyle.Weights;
 
 namespace NeuralStyle.Cli.Commands;
 
-[Verb("bench", HelpText = "Benchmarks. 'bench iteration': per-phase time of one Gatys iteration (median of --repeat after warm-up), FLOPs and GFLOP/s. 'bench kernels': each CPU kernel at several sizes against MLAS MatMul or a memory copy. 'bench ceiling': this machine's float32 MatMul rate and copy bandwidth.")]
+[Verb("bench", HelpText = "Benchmarks. 'bench iteration': per-phase time of one Gatys iteration (median of --repeat after warm-up), FLOPs and GFLOP/s. 'bench kernels': each kernel at several sizes against MLAS MatMul or a memory copy (CPU), cuBLAS or the device copy bandwidth (--device cuda). 'bench ceiling': this machine's float32 MatMul rate and copy bandwidth.")]
 internal sealed class BenchOptions
 {
     [Value(0, MetaName = "what", Required = true, HelpText = "iteration, kernels or ceiling")]
@@ -26,7 +26,7 @@ internal sealed class BenchOptions
     [Option("warmup", Default = 2, HelpText = "Untimed iterations first.")]
     public int Warmup { get; set; }
 
-    [Option("device", Default = "cpu", HelpText = "cpu (cuda once the CUDA backend exists).")]
+    [Option("device", Default = "cpu", HelpText = "cpu or cuda (auto: CUDA where it works).")]
     public string Device { get; set; } = "";
 
     [Option("weights", Default = "random:0", HelpText = "Weights; the default needs no download.")]
@@ -58,17 +58,17 @@ internal static class BenchCommand
 
         if (o.What == "kernels")
         {
-            ProblemFactory.ParseDevice(o.Device); // validates the name
-            if (o.Device == "cuda")
+            if (ProblemFactory.ParseDevice(o.Device) == DeviceKind.Cuda)
             {
-                throw new UserInputException("bench kernels --device cuda needs the CUDA backend, which this build does not have yet; use --device cpu.");
-            }
-
-            output.WriteLine("kernel         size                  median ms        rate   reference");
-            foreach (Cpu.KernelTiming t in Cpu.CpuKernelBenchmark.Run())
-            {
+                BackendFactory.CheckAvailable(DeviceKind.Cuda);
+                using var cuda = new Cuda.CudaKernelBenchmark();
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{t.Kernel,-14} {t.Size,-20} {t.Milliseconds,10:F3} {t.Rate,8:F1} {t.Unit,-7} {t.Reference:F1} {t.Unit} ({t.Rate / t.Reference:P0})"));
+                    $"{Cuda.CudaRuntime.Current.DeviceName}: device copy 512 MB (read + write) {cuda.CopyGigabytesPerSecond(512UL << 20):F0} GB/s; device events, L2 flushed before each run"));
+                WriteKernelTable(cuda.Run(), "cuBLAS SGEMM for products, a device copy of the same bytes otherwise", output);
+            }
+            else
+            {
+                WriteKernelTable(Cpu.CpuKernelBenchmark.Run(), "ONNX Runtime/MLAS MatMul for products, a memory copy of the same bytes otherwise", output);
             }
 
             return 0;
@@ -98,6 +98,7 @@ internal static class BenchCommand
             Weights = weights,
         };
         var samples = new List<PhaseTimes>();
+        long? peakDevice = null;
         string device;
         using (StyleTransferEngine engine = StyleTransferEngine.Create(problem, Enumerable.Repeat(1.0, o.Batch).ToArray(), ProblemFactory.ParseDevice(o.Device), ProblemFactory.ParsePrecision(o.Precision)))
         {
@@ -111,6 +112,7 @@ internal static class BenchCommand
             {
                 engine.Step();
                 samples.Add(engine.LastPhases);
+                peakDevice = engine.DeviceMemoryInUse is long inUse ? Math.Max(inUse, peakDevice ?? 0) : null;
             }
         } // disposing the sessions writes their profiles
 
@@ -130,6 +132,10 @@ internal static class BenchCommand
                 ["device"] = device, ["size"] = o.Size, ["batch"] = o.Batch, ["repeat"] = o.Repeat,
                 ["gflop"] = flops / 1e9, ["gflops"] = flops / 1e9 / medianSeconds, ["peak_memory_mb"] = peak / 1e6,
             };
+            if (peakDevice is long bytes)
+            {
+                json["peak_device_memory_mb"] = bytes / 1e6;
+            }
             foreach (var (name, s) in rows)
             {
                 json[name.Replace(' ', '_') + "_ms"] = new Dictionary<string, double> { ["median"] = s.Median, ["min"] = s.Min, ["max"] = s.Max };
@@ -146,8 +152,9 @@ internal static class BenchCommand
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-14} {s.Median,11:F1} {s.Min,11:F1} {s.Max,11:F1}"));
         }
 
+        string devicePeak = peakDevice is long d ? string.Create(CultureInfo.InvariantCulture, $"; peak device memory in use {d / 1e6:F0} MB (whole device)") : "";
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{flops / 1e9:F1} GFLOP per iteration (2·9·C_in·C_out·H·W per conv, forward and backward) → {flops / 1e9 / medianSeconds:F1} GFLOP/s; peak memory {peak / 1e6:F0} MB"));
+            $"{flops / 1e9:F1} GFLOP per iteration (2·9·C_in·C_out·H·W per conv, forward and backward) → {flops / 1e9 / medianSeconds:F1} GFLOP/s; peak memory {peak / 1e6:F0} MB{devicePeak}"));
         if (o.Profile is not null)
         {
             WriteProfiles(o.Profile, output);
@@ -174,6 +181,16 @@ internal static class BenchCommand
             {
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {op.OpType,-18} {op.MillisecondsPerRun,9:F1} ms {op.Nodes,5:F0} nodes  {op.MillisecondsPerRun / perRun,5:P0}"));
             }
+        }
+    }
+
+    private static void WriteKernelTable(IEnumerable<Cpu.KernelTiming> timings, string reference, TextWriter output)
+    {
+        output.WriteLine($"kernel             size                  median ms        rate   reference ({reference})");
+        foreach (Cpu.KernelTiming t in timings)
+        {
+            string against = double.IsNaN(t.Reference) ? "—" : string.Create(CultureInfo.InvariantCulture, $"{t.Reference:F1} {t.Unit} ({t.Rate / t.Reference:P0})");
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{t.Kernel,-18} {t.Size,-20} {t.Milliseconds,10:F3} {t.Rate,8:F1} {t.Unit,-7} {against}"));
         }
     }
 

@@ -41,4 +41,7 @@ public interface IStyleBackend : IDisposable
 
     /// <summary>A copy of the current optimizer state.</summary>
     OptimizerState ReadState();
+
+    /// <summary>Bytes of device memory in use now (the whole device, context included), or null for a backend without a device.</summary>
+    long? DeviceMemoryInUse => null;
 }

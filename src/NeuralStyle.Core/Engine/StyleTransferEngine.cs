@@ -152,6 +152,9 @@ public sealed class StyleTransferEngine : IDisposable
     /// <summary>Milliseconds per phase of the last iteration.</summary>
     public PhaseTimes LastPhases => _backend.LastPhases;
 
+    /// <summary>Bytes of device memory in use now (CUDA: the whole device, context included); null on the CPU.</summary>
+    public long? DeviceMemoryInUse => _backend.DeviceMemoryInUse;
+
     /// <summary>Stops updating item <paramref name="item"/>; <paramref name="reason"/> is kept in checkpoints and reports.</summary>
     public void Stop(int item, string reason)
     {

@@ -17,6 +17,7 @@ internal sealed unsafe class CublasApi
     private readonly delegate* unmanaged<IntPtr, int*, int> _getVersion;                      // cublasGetVersion_v2
     private readonly delegate* unmanaged<int, byte*> _statusName;                             // cublasGetStatusName (11.4.2+; optional)
     private readonly delegate* unmanaged<IntPtr, int, int, int, int, int, float*, ulong, int, long, ulong, int, long, float*, ulong, int, long, int, int> _sgemmStridedBatched;
+    private readonly delegate* unmanaged<IntPtr, int, int, int, int, float*, ulong, int, float*, ulong, int, int> _ssyrk; // cublasSsyrk_v2
 
     public CublasApi(NativeLibraryLoader library)
     {
@@ -30,7 +31,12 @@ internal sealed unsafe class CublasApi
         _statusName = (delegate* unmanaged<int, byte*>)library.OptionalExport("cublasGetStatusName");
         _sgemmStridedBatched = (delegate* unmanaged<IntPtr, int, int, int, int, int, float*, ulong, int, long, ulong, int, long, float*, ulong, int, long, int, int>)
             library.Export("cublasSgemmStridedBatched");
+        _ssyrk = (delegate* unmanaged<IntPtr, int, int, int, int, float*, ulong, int, float*, ulong, int, int>)library.Export("cublasSsyrk_v2");
     }
+
+    /// <summary>Loads cuBLAS from its versioned names.</summary>
+    public static CublasApi Load(IReadOnlyList<string>? names = null) =>
+        new(NativeLibraryLoader.Load("cuBLAS", names ?? LibraryNames, "Install cuBLAS (package libcublas-13-0); only the cuBLAS comparison needs it."));
 
     public NativeLibraryLoader Library { get; }
 
@@ -69,5 +75,15 @@ internal sealed unsafe class CublasApi
         ulong a, int lda, long strideA, ulong b, int ldb, long strideB, float beta, ulong c, int ldc, long strideC, int batch)
     {
         Check(_sgemmStridedBatched(handle, transposeB ? 1 : 0, transposeA ? 1 : 0, n, m, k, &alpha, b, ldb, strideB, a, lda, strideA, &beta, c, ldc, strideC, batch));
+    }
+
+    /// <summary>
+    /// One triangle of G = alpha·F·Fᵀ for a row-major F [channels, positions]: column-major that F is X = Fᵀ
+    /// [positions, channels] with lda = positions, and G = Xᵀ·X is SYRK with trans = T.
+    /// </summary>
+    public void SyrkRowMajorGram(IntPtr handle, int channels, int positions, float alpha, ulong features, ulong gram)
+    {
+        float beta = 0;
+        Check(_ssyrk(handle, 0 /* CUBLAS_FILL_MODE_LOWER */, 1 /* CUBLAS_OP_T */, channels, positions, &alpha, features, positions, &beta, gram, channels));
     }
 }
