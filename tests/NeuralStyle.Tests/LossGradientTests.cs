@@ -23,15 +23,19 @@ public sealed class LossGradientTests
         TvWeight = 0.05,
     };
 
+    /// <summary>Winograd from 5 channels makes conv2_1 (4→5) a graph stage and conv2_2 (5→6), conv3_1 (6→7) Winograd stages, one of them the deepest.</summary>
     [Theory]
-    [InlineData(PoolingMode.Max)]
-    [InlineData(PoolingMode.Average)]
-    public void Loss_and_gradient_match_the_float64_reference(PoolingMode pooling)
+    [InlineData(PoolingMode.Max, int.MaxValue)]
+    [InlineData(PoolingMode.Average, int.MaxValue)]
+    [InlineData(PoolingMode.Max, 5)]
+    [InlineData(PoolingMode.Average, 5)]
+    [InlineData(PoolingMode.Max, 4)]
+    public void Loss_and_gradient_match_the_float64_reference(PoolingMode pooling, int winogradMinChannels)
     {
         NetworkWeights weights = TinyNetworks.Create([[4], [5, 6], [7]], 21);
         LossSettings loss = Loss with { Pooling = pooling };
         var reference = new ReferenceNetwork(weights, PreprocessPreset.Caffe, pooling);
-        using var backend = new CpuBackend(weights, PreprocessPreset.Caffe, loss, new AdamSettings());
+        using var backend = new CpuBackend(weights, PreprocessPreset.Caffe, loss, new AdamSettings(), winogradMinChannels);
         StyleTargets targets = Targets(backend, loss);
         double[][] images = [TinyNetworks.RandomImage(3, Height, Width, 31), TinyNetworks.RandomImage(3, Height, Width, 32)];
         float[] batch = images.SelectMany(TinyNetworks.ToFloat).ToArray();
@@ -58,7 +62,7 @@ public sealed class LossGradientTests
 
             // float32 pipeline vs float64 differences: 1e-4 of the largest entry plus 1e-3 relative.
             int length = x.Length;
-            Tolerance.AssertClose(expected, gradient.AsSpan(n * length, length), 1e-4 * Tolerance.MaxAbs(expected), 1e-3, $"dL/dx item {n}, {pooling}");
+            Tolerance.AssertClose(expected, gradient.AsSpan(n * length, length), 1e-4 * Tolerance.MaxAbs(expected), 1e-3, $"dL/dx item {n}, {pooling}, Winograd from {winogradMinChannels} channels");
         }
     }
 

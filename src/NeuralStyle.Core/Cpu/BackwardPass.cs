@@ -5,45 +5,74 @@ using NeuralStyle.Model;
 namespace NeuralStyle.Cpu;
 
 /// <summary>
-/// The backward pass over a <see cref="ForwardPass"/>'s buffers: block by block from the deepest, seeded at the
-/// tapped ReLU outputs, with the pool VJPs between blocks; ends in dL/dx.
+/// The backward pass over a <see cref="ForwardPass"/>'s buffers: stage by stage from the deepest, seeded at the
+/// tapped ReLU outputs, with the pool VJPs between blocks; ends in dL/dx. A Winograd stage's input gradient is the
+/// Winograd convolution, with the flipped kernel, of (gradient from above + seed)·[ReLU output &gt; 0].
 /// </summary>
 internal sealed class BackwardPass : IDisposable
 {
     private readonly ForwardPass _forward;
-    private readonly OrtIoBinding[] _bindings;
-    private readonly PinnedTensor<float>?[] _fromAbove; // dL/d(last activation of block b), from the pool VJP
-    private readonly PinnedTensor<float>?[] _intoBlock; // dL/d(pooled input of block b), from block b's session
+    private readonly IReadOnlyDictionary<string, PinnedTensor<float>> _seeds;
+    private readonly OrtIoBinding?[] _bindings;
+    private readonly PinnedTensor<float>?[] _fromAbove; // by layer: dL/d(its ReLU output) from the layers above, seed excluded
+    private readonly PinnedTensor<float>?[] _intoBlock; // by block: dL/d(its pooled input)
 
     public BackwardPass(ForwardPass forward, IReadOnlyDictionary<string, PinnedTensor<float>> seeds)
     {
         _forward = forward;
-        BlockSessions sessions = forward.Sessions;
-        int blocks = sessions.Architecture.BlockCount;
-        _bindings = sessions.Backward.Select(s => s.CreateIoBinding()).ToArray();
-        _fromAbove = new PinnedTensor<float>?[blocks + 1];
-        _intoBlock = new PinnedTensor<float>?[blocks + 1];
-        Gradient = new PinnedTensor<float>(forward.Batch, 3, forward.Height, forward.Width);
-        _bindings[0].BindOutput(GraphNames.ImageGradient, Gradient.Value);
-        foreach (ConvLayer layer in sessions.Architecture.Layers)
+        _seeds = seeds;
+        CpuStages stages = forward.Stages;
+        IReadOnlyList<ConvLayer> layers = stages.Architecture.Layers;
+        _fromAbove = new PinnedTensor<float>?[layers.Count];
+        _intoBlock = new PinnedTensor<float>?[stages.Architecture.BlockCount + 1];
+        for (int i = 0; i + 1 < layers.Count; i++)
         {
-            OrtIoBinding binding = _bindings[layer.Block - 1];
-            PinnedTensor<float> activation = forward.Activations[layer.ReluName];
-            binding.BindInput(GraphNames.Activation(layer.ReluName), activation.Value);
-            if (seeds.TryGetValue(layer.ReluName, out PinnedTensor<float>? seed))
+            _fromAbove[i] = new PinnedTensor<float>(forward.Activation(i).Shape);
+        }
+
+        for (int i = 1; i < layers.Count; i++)
+        {
+            if (layers[i].Index == 1)
             {
-                binding.BindInput(GraphNames.Seed(layer.ReluName), seed.Value);
+                _intoBlock[layers[i].Block] = new PinnedTensor<float>(forward.Input(i).Shape);
+            }
+        }
+
+        Gradient = new PinnedTensor<float>(forward.Batch, 3, forward.Height, forward.Width);
+        _bindings = new OrtIoBinding?[stages.Stages.Count];
+        for (int s = 0; s < stages.Stages.Count; s++)
+        {
+            CpuStage stage = stages.Stages[s];
+            if (stage.Winograd)
+            {
+                WinogradKernels kernels = stages.Transformed[s]!;
+                _bindings[s] = forward.WinogradBinding(kernels.Backward, kernels.Layer.OutChannels, kernels.Layer.InChannels, stage.First);
+                continue;
             }
 
-            if (layer.Index == 1 && layer.Block > 1)
+            OrtIoBinding binding = stages.Backward(s).CreateIoBinding();
+            _bindings[s] = binding;
+            for (int i = stage.First; i <= stage.Last; i++)
             {
-                var into = new PinnedTensor<float>(forward.Batch, layer.InChannels, activation.Shape[2], activation.Shape[3]);
-                _intoBlock[layer.Block] = into;
-                binding.BindOutput(GraphNames.BlockInputGradient, into.Value);
-                var (below, _, _) = forward.LastOf(layer.Block - 1);
-                var above = new PinnedTensor<float>(below.Shape);
-                _fromAbove[layer.Block - 1] = above;
-                _bindings[layer.Block - 2].BindInput(GraphNames.BlockOutputGradient, above.Value);
+                binding.BindInput(GraphNames.Activation(layers[i].ReluName), forward.Activation(i).Value);
+                if (seeds.TryGetValue(layers[i].ReluName, out PinnedTensor<float>? seed))
+                {
+                    binding.BindInput(GraphNames.Seed(layers[i].ReluName), seed.Value);
+                }
+            }
+
+            if (_fromAbove[stage.Last] is PinnedTensor<float> above)
+            {
+                binding.BindInput(GraphNames.BlockOutputGradient, above.Value);
+            }
+
+            if (stage.First == 0)
+            {
+                binding.BindOutput(GraphNames.ImageGradient, Gradient.Value);
+            }
+            else
+            {
+                binding.BindOutput(GraphNames.BlockInputGradient, InputGradient(stage.First).Value);
             }
         }
     }
@@ -53,28 +82,61 @@ internal sealed class BackwardPass : IDisposable
 
     public void Run(RunOptions options)
     {
-        BlockSessions sessions = _forward.Sessions;
-        for (int block = sessions.Architecture.BlockCount; block >= 1; block--)
+        CpuStages stages = _forward.Stages;
+        IReadOnlyList<ConvLayer> layers = stages.Architecture.Layers;
+        for (int s = stages.Stages.Count - 1; s >= 0; s--)
         {
-            sessions.Backward[block - 1].RunWithBinding(options, _bindings[block - 1]);
-            if (block > 1)
+            CpuStage stage = stages.Stages[s];
+            if (stage.Winograd)
             {
-                var (below, h, w) = _forward.LastOf(block - 1);
-                CpuPooling.Backward(sessions.Pooling, _intoBlock[block]!.Array, _forward.Argmax(block), _forward.Batch * (int)below.Shape[1], h, w, _fromAbove[block - 1]!.Array);
+                RunWinograd(s, stage.First, options);
+            }
+            else
+            {
+                stages.Backward(s).RunWithBinding(options, _bindings[s]!);
+            }
+
+            ConvLayer head = layers[stage.First];
+            if (head.Index == 1 && head.Block > 1)
+            {
+                PinnedTensor<float> below = _forward.Activation(stage.First - 1);
+                CpuPooling.Backward(stages.Pooling, _intoBlock[head.Block]!.Array, _forward.Argmax(head.Block), _forward.Batch * (int)below.Shape[1],
+                    (int)below.Shape[2], (int)below.Shape[3], _fromAbove[stage.First - 1]!.Array);
             }
         }
     }
 
     public void Dispose()
     {
-        foreach (OrtIoBinding binding in _bindings)
+        foreach (OrtIoBinding? binding in _bindings)
         {
-            binding.Dispose();
+            binding?.Dispose();
         }
 
         foreach (PinnedTensor<float>? tensor in _fromAbove.Concat(_intoBlock).Append(Gradient))
         {
             tensor?.Dispose();
         }
+    }
+
+    /// <summary>Where the gradient with respect to layer <paramref name="i"/>'s input goes: the pooled map's gradient at a block start, else the layer below's "from above".</summary>
+    private PinnedTensor<float> InputGradient(int i)
+    {
+        ConvLayer layer = _forward.Stages.Architecture.Layers[i];
+        return layer.Index == 1 ? _intoBlock[layer.Block]! : _fromAbove[i - 1]!;
+    }
+
+    private void RunWinograd(int stage, int i, RunOptions options)
+    {
+        ConvLayer layer = _forward.Stages.Architecture.Layers[i];
+        PinnedTensor<float> activation = _forward.Activation(i);
+        int h = (int)activation.Shape[2], w = (int)activation.Shape[3];
+        PinnedTensor<float>? seed = _seeds.GetValueOrDefault(layer.ReluName);
+        // The deepest layer has nothing from above: its seed is all there is (it is always a tap).
+        ReadOnlySpan<float> above = _fromAbove[i] is PinnedTensor<float> a ? a.Array : seed!.Array;
+        ReadOnlySpan<float> added = _fromAbove[i] is not null && seed is not null ? seed.Array : [];
+        Winograd.InputTransform(above, added, activation.Array, _forward.Batch, layer.OutChannels, h, w, _forward.TransformedInput.Array);
+        _forward.Stages.Products.RunWithBinding(options, _bindings[stage]!);
+        Winograd.OutputTransform(_forward.Products.Array, [], relu: false, _forward.Batch, layer.InChannels, h, w, InputGradient(i).Array);
     }
 }

@@ -8,16 +8,16 @@ using NeuralStyle.Runtime;
 namespace NeuralStyle.Cpu;
 
 /// <summary>
-/// The CPU backend: the forward and backward graphs block by block on ONNX Runtime's CPU provider, bound once to
-/// pinned host buffers, with the pools between blocks in <see cref="CpuPooling"/>; style products on ONNX Runtime's
-/// MatMul; the rest in <see cref="CpuKernels"/>.
+/// The CPU backend: the network in stages (<see cref="CpuStages"/>) — ONNX Runtime graphs over runs of layers and
+/// Winograd layers around ONNX Runtime's MatMul — bound once to pinned host buffers, with the pools between blocks in
+/// <see cref="CpuPooling"/>; style products on ONNX Runtime's MatMul; the rest in <see cref="CpuKernels"/>.
 /// </summary>
 public sealed class CpuBackend : IStyleBackend
 {
     private readonly NetworkWeights _weights;
     private readonly LossSettings _loss;
     private readonly AdamSettings _adam;
-    private readonly BlockSessions _blocks;
+    private readonly CpuStages _stages;
     private readonly InferenceSession _gram;
     private readonly InferenceSession _apply;
     private readonly RunOptions _runOptions = new();
@@ -25,13 +25,19 @@ public sealed class CpuBackend : IStyleBackend
 
     /// <summary>Builds the graphs for <paramref name="weights"/> (truncated at the deepest tap of <paramref name="loss"/>) and opens their sessions.</summary>
     public CpuBackend(NetworkWeights weights, PreprocessPreset preprocess, LossSettings loss, AdamSettings adam)
+        : this(weights, preprocess, loss, adam, CpuStages.DefaultWinogradMinChannels)
+    {
+    }
+
+    /// <summary>As the public constructor, with layers of at least <paramref name="winogradMinChannels"/> channels done as Winograd (tests lower it).</summary>
+    internal CpuBackend(NetworkWeights weights, PreprocessPreset preprocess, LossSettings loss, AdamSettings adam, int winogradMinChannels)
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(loss);
         _loss = loss;
         _adam = adam;
         _weights = weights.TruncatedAt(loss.DeepestTap(weights.Architecture));
-        _blocks = new BlockSessions(_weights, preprocess, loss.Pooling, loss.Taps);
+        _stages = new CpuStages(_weights, preprocess, loss.Pooling, loss.Taps, winogradMinChannels);
         _gram = OrtRuntime.CreateCpuSession(ProductGraphBuilder.Gram(), "gram");
         _apply = OrtRuntime.CreateCpuSession(ProductGraphBuilder.Apply(), "apply");
     }
@@ -48,7 +54,7 @@ public sealed class CpuBackend : IStyleBackend
     {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(layers);
-        using var pass = new ForwardPass(_blocks, 1, height, width);
+        using var pass = new ForwardPass(_stages, 1, height, width);
         image.CopyTo(pass.Image.Array, 0);
         pass.Run(_runOptions);
         return layers.Distinct().ToDictionary(name => name, name =>
@@ -112,7 +118,7 @@ public sealed class CpuBackend : IStyleBackend
     public void Dispose()
     {
         _loop?.Dispose();
-        _blocks.Dispose();
+        _stages.Dispose();
         _gram.Dispose();
         _apply.Dispose();
         _runOptions.Dispose();
@@ -146,7 +152,7 @@ public sealed class CpuBackend : IStyleBackend
             _learningRates = learningRates;
             _steps = new int[_batch];
             _previousSteps = new int[_batch];
-            _forwardPass = new ForwardPass(owner._blocks, _batch, height, width);
+            _forwardPass = new ForwardPass(owner._stages, _batch, height, width);
             _image = _forwardPass.Image;
             _activations = _forwardPass.Activations;
             _m = new PinnedTensor<float>(_batch, 3, height, width);

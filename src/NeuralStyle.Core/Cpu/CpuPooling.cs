@@ -114,12 +114,9 @@ internal static class CpuPooling
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void MaxOfEight(float* top, float* bottom, float* output, byte* which)
     {
-        // Even columns are the windows' left inputs, odd ones their right: gather each half of both loads.
-        Vector256<int> evensThenOdds = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
-        Vector256<float> t0 = Vector256.Shuffle(Vector256.Load(top), evensThenOdds), t1 = Vector256.Shuffle(Vector256.Load(top + 8), evensThenOdds);
-        Vector256<float> b0 = Vector256.Shuffle(Vector256.Load(bottom), evensThenOdds), b1 = Vector256.Shuffle(Vector256.Load(bottom + 8), evensThenOdds);
-        Vector256<float> a = Vector256.Create(t0.GetLower(), t1.GetLower()), b = Vector256.Create(t0.GetUpper(), t1.GetUpper());
-        Vector256<float> c = Vector256.Create(b0.GetLower(), b1.GetLower()), d = Vector256.Create(b0.GetUpper(), b1.GetUpper());
+        // Even columns are the windows' left inputs, odd ones their right.
+        var (a, b) = Strided.Deinterleave(top);
+        var (c, d) = Strided.Deinterleave(bottom);
         Vector256<float> right = Vector256.GreaterThan(b, a), rightBelow = Vector256.GreaterThan(d, c);
         Vector256<float> upper = Vector256.ConditionalSelect(right, b, a), lower = Vector256.ConditionalSelect(rightBelow, d, c);
         Vector256<float> below = Vector256.GreaterThan(lower, upper);

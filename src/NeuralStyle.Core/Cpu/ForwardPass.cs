@@ -6,43 +6,76 @@ namespace NeuralStyle.Cpu;
 
 /// <summary>
 /// The forward pass for one batch and image size: every activation, pooled block input and argmax in pinned
-/// buffers bound once, so a run allocates nothing.
+/// buffers bound once, so a run allocates nothing. Also owns the Winograd scratch (V and M), which the backward
+/// pass over the same buffers shares.
 /// </summary>
 internal sealed class ForwardPass : IDisposable
 {
-    private readonly BlockSessions _sessions;
-    private readonly OrtIoBinding[] _bindings;
-    private readonly Dictionary<string, PinnedTensor<float>> _activations = [];
+    private readonly CpuStages _stages;
+    private readonly OrtIoBinding?[] _bindings;
+    private readonly PinnedTensor<float>[] _activations;
+    private readonly Dictionary<string, PinnedTensor<float>> _byName = [];
     private readonly PinnedTensor<float>?[] _pooled;
     private readonly byte[]?[] _argmax;
 
-    public ForwardPass(BlockSessions sessions, int batch, int height, int width)
+    public ForwardPass(CpuStages stages, int batch, int height, int width)
     {
-        _sessions = sessions;
+        _stages = stages;
         Batch = batch;
         Height = height;
         Width = width;
-        NetworkArchitecture architecture = sessions.Architecture;
-        int blocks = architecture.BlockCount;
+        NetworkArchitecture architecture = stages.Architecture;
         Image = new PinnedTensor<float>(batch, 3, height, width);
-        _bindings = sessions.Forward.Select(s => s.CreateIoBinding()).ToArray();
-        _pooled = new PinnedTensor<float>?[blocks + 1];
-        _argmax = new byte[]?[blocks + 1];
-        _bindings[0].BindInput(GraphNames.Image, Image.Value);
-        foreach (ConvLayer layer in architecture.Layers)
+        _activations = new PinnedTensor<float>[architecture.Layers.Count];
+        _pooled = new PinnedTensor<float>?[architecture.BlockCount + 1];
+        _argmax = new byte[]?[architecture.BlockCount + 1];
+        long scratch = 0;
+        for (int i = 0; i < architecture.Layers.Count; i++)
         {
+            ConvLayer layer = architecture.Layers[i];
             var (h, w) = NetworkArchitecture.SpatialSize(layer.Block, height, width);
             if (layer.Index == 1 && layer.Block > 1)
             {
                 var pooled = new PinnedTensor<float>(batch, layer.InChannels, h, w);
                 _pooled[layer.Block] = pooled;
-                _argmax[layer.Block] = sessions.Pooling == PoolingMode.Max ? GC.AllocateUninitializedArray<byte>(pooled.Array.Length) : [];
-                _bindings[layer.Block - 1].BindInput(GraphNames.BlockInput, pooled.Value);
+                _argmax[layer.Block] = stages.Pooling == PoolingMode.Max ? GC.AllocateUninitializedArray<byte>(pooled.Array.Length) : [];
             }
 
-            var activation = new PinnedTensor<float>(batch, layer.OutChannels, h, w);
-            _activations[layer.ReluName] = activation;
-            _bindings[layer.Block - 1].BindOutput(GraphNames.Activation(layer.ReluName), activation.Value);
+            _activations[i] = new PinnedTensor<float>(batch, layer.OutChannels, h, w);
+            _byName[layer.ReluName] = _activations[i];
+            var (th, tw) = Winograd.Tiles(h, w);
+            scratch = Math.Max(scratch, 16L * Math.Max(layer.InChannels, layer.OutChannels) * batch * th * tw);
+        }
+
+        bool anyWinograd = stages.Stages.Any(s => s.Winograd);
+        TransformedInput = new PinnedTensor<float>(anyWinograd ? scratch : 1);
+        Products = new PinnedTensor<float>(anyWinograd ? scratch : 1);
+        _bindings = new OrtIoBinding?[stages.Stages.Count];
+        for (int s = 0; s < stages.Stages.Count; s++)
+        {
+            CpuStage stage = stages.Stages[s];
+            if (stage.Winograd)
+            {
+                WinogradKernels kernels = stages.Transformed[s]!;
+                _bindings[s] = WinogradBinding(kernels.Forward, kernels.Layer.InChannels, kernels.Layer.OutChannels, stage.First);
+                continue;
+            }
+
+            OrtIoBinding binding = stages.Forward(s).CreateIoBinding();
+            _bindings[s] = binding;
+            if (stage.First == 0)
+            {
+                binding.BindInput(GraphNames.Image, Image.Value);
+            }
+            else
+            {
+                binding.BindInput(GraphNames.BlockInput, Input(stage.First).Value);
+            }
+
+            for (int i = stage.First; i <= stage.Last; i++)
+            {
+                binding.BindOutput(GraphNames.Activation(architecture.Layers[i].ReluName), _activations[i].Value);
+            }
         }
     }
 
@@ -56,43 +89,82 @@ internal sealed class ForwardPass : IDisposable
     public PinnedTensor<float> Image { get; }
 
     /// <summary>Every layer's ReLU output, by ReLU name.</summary>
-    public IReadOnlyDictionary<string, PinnedTensor<float>> Activations => _activations;
+    public IReadOnlyDictionary<string, PinnedTensor<float>> Activations => _byName;
 
-    public BlockSessions Sessions => _sessions;
+    public CpuStages Stages => _stages;
+
+    /// <summary>Winograd scratch: V, the transformed input tiles of the layer at hand.</summary>
+    public PinnedTensor<float> TransformedInput { get; }
+
+    /// <summary>Winograd scratch: M = U·V.</summary>
+    public PinnedTensor<float> Products { get; }
+
+    /// <summary>Layer <paramref name="i"/>'s ReLU output.</summary>
+    public PinnedTensor<float> Activation(int i) => _activations[i];
+
+    /// <summary>What layer <paramref name="i"/> reads: the pooled map at the start of a block, else the layer before's output (not the image).</summary>
+    public PinnedTensor<float> Input(int i)
+    {
+        ConvLayer layer = _stages.Architecture.Layers[i];
+        return layer.Index == 1 ? _pooled[layer.Block]! : _activations[i - 1];
+    }
 
     /// <summary>The argmax of the pool into <paramref name="block"/> (max pooling; empty for average pooling).</summary>
     public byte[] Argmax(int block) => _argmax[block] ?? throw new ArgumentOutOfRangeException(nameof(block), $"Block {block} has no pool before it.");
 
-    /// <summary>Runs every block, pooling between them.</summary>
-    public void Run(RunOptions options)
+    /// <summary>
+    /// A binding of the Winograd products for a convolution of layer <paramref name="layer"/>'s map size from
+    /// <paramref name="inChannels"/> to <paramref name="outChannels"/>: <paramref name="kernels"/> [16, out, in] times the
+    /// scratch V [N, 16, in, tiles] into the scratch M [N, 16, out, tiles].
+    /// </summary>
+    public OrtIoBinding WinogradBinding(PinnedTensor<float> kernels, int inChannels, int outChannels, int layer)
     {
-        for (int block = 1; block <= _sessions.Architecture.BlockCount; block++)
-        {
-            if (block > 1)
-            {
-                var (below, h, w) = LastOf(block - 1);
-                CpuPooling.Forward(_sessions.Pooling, below.Array, Batch * (int)below.Shape[1], h, w, _pooled[block]!.Array, _argmax[block]);
-            }
-
-            _sessions.Forward[block - 1].RunWithBinding(options, _bindings[block - 1]);
-        }
+        PinnedTensor<float> map = _activations[layer];
+        var (th, tw) = Winograd.Tiles((int)map.Shape[2], (int)map.Shape[3]);
+        long tiles = (long)th * tw;
+        OrtIoBinding binding = _stages.Products.CreateIoBinding();
+        binding.BindInput(ProductGraphBuilder.Difference, kernels.Value);
+        binding.BindInput(ProductGraphBuilder.Features, TransformedInput.PrefixView(Batch, 16, inChannels, tiles));
+        binding.BindOutput(ProductGraphBuilder.Result, Products.PrefixView(Batch, 16, outChannels, tiles));
+        return binding;
     }
 
-    /// <summary>The last activation of <paramref name="block"/> and its spatial size.</summary>
-    public (PinnedTensor<float> Activation, int Height, int Width) LastOf(int block)
+    /// <summary>Runs every stage, pooling between blocks.</summary>
+    public void Run(RunOptions options)
     {
-        PinnedTensor<float> activation = _activations[ForwardGraphBuilder.LastOfBlock(_sessions.Architecture, block).ReluName];
-        return (activation, (int)activation.Shape[2], (int)activation.Shape[3]);
+        NetworkArchitecture architecture = _stages.Architecture;
+        for (int s = 0; s < _stages.Stages.Count; s++)
+        {
+            CpuStage stage = _stages.Stages[s];
+            ConvLayer head = architecture.Layers[stage.First];
+            if (head.Index == 1 && head.Block > 1)
+            {
+                PinnedTensor<float> below = _activations[stage.First - 1];
+                CpuPooling.Forward(_stages.Pooling, below.Array, Batch * (int)below.Shape[1], (int)below.Shape[2], (int)below.Shape[3], _pooled[head.Block]!.Array, _argmax[head.Block]);
+            }
+
+            if (!stage.Winograd)
+            {
+                _stages.Forward(s).RunWithBinding(options, _bindings[s]!);
+                continue;
+            }
+
+            PinnedTensor<float> input = Input(stage.First), output = _activations[stage.First];
+            int h = (int)output.Shape[2], w = (int)output.Shape[3];
+            Winograd.InputTransform(input.Array, [], [], Batch, head.InChannels, h, w, TransformedInput.Array);
+            _stages.Products.RunWithBinding(options, _bindings[s]!);
+            Winograd.OutputTransform(Products.Array, _stages.Transformed[s]!.Bias, relu: true, Batch, head.OutChannels, h, w, output.Array);
+        }
     }
 
     public void Dispose()
     {
-        foreach (OrtIoBinding binding in _bindings)
+        foreach (OrtIoBinding? binding in _bindings)
         {
-            binding.Dispose();
+            binding?.Dispose();
         }
 
-        foreach (PinnedTensor<float>? tensor in _activations.Values.Concat(_pooled).Append(Image))
+        foreach (PinnedTensor<float>? tensor in _activations.Concat(_pooled).Append(Image).Append(TransformedInput).Append(Products))
         {
             tensor?.Dispose();
         }

@@ -38,18 +38,30 @@ internal sealed class PinnedTensor<T> : IDisposable where T : unmanaged
     public Span<T> Item(int n) => Array.AsSpan(n * ItemLength, ItemLength);
 
     /// <summary>Another view of the same memory with a different shape of the same element count; valid while this tensor lives.</summary>
-    public unsafe OrtValue View(params long[] shape)
+    public OrtValue View(params long[] shape)
     {
         if (shape.Aggregate(1L, (a, b) => a * b) != Array.Length)
         {
             throw new ArgumentException($"A view of shape [{string.Join(",", shape)}] does not match {Array.Length} elements.", nameof(shape));
         }
 
+        return PrefixView(shape);
+    }
+
+    /// <summary>A view of the first elements, as many as <paramref name="shape"/> holds (scratch memory shared by several shapes).</summary>
+    public unsafe OrtValue PrefixView(params long[] shape)
+    {
+        long count = shape.Aggregate(1L, (a, b) => a * b);
+        if (count > Array.Length)
+        {
+            throw new ArgumentException($"A view of shape [{string.Join(",", shape)}] needs {count} elements; the tensor has {Array.Length}.", nameof(shape));
+        }
+
         TensorElementType type = typeof(T) == typeof(float) ? TensorElementType.Float
             : typeof(T) == typeof(long) ? TensorElementType.Int64
             : throw new NotSupportedException($"No ONNX element type for {typeof(T).Name}.");
         var pointer = (IntPtr)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(Array));
-        OrtValue view = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, shape, pointer, (long)Array.Length * sizeof(T));
+        OrtValue view = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, shape, pointer, count * sizeof(T));
         _views.Add(view);
         return view;
     }

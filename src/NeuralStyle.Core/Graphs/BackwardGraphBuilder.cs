@@ -27,7 +27,7 @@ public static class BackwardGraphBuilder
         var w = new OnnxGraphWriter("neuralstyle_backward");
         for (int block = 1; block <= architecture.BlockCount; block++)
         {
-            DeclareBlockInputs(w, architecture, block, taps);
+            DeclareInputs(w, architecture.Layers.Where(l => l.Block == block), taps);
             if (pooling == PoolingMode.Max && block > 1)
             {
                 ConvLayer first = architecture.Layers.First(l => l.Block == block);
@@ -39,7 +39,7 @@ public static class BackwardGraphBuilder
         string? g = null;
         for (int block = architecture.BlockCount; block >= 1; block--)
         {
-            g = WriteBlockVjp(w, weights, block, taps, g, zero, null);
+            g = WriteLayersVjp(w, weights, architecture.Layers.Where(l => l.Block == block).ToArray(), taps, g, zero, null);
             if (block > 1)
             {
                 ConvLayer below = ForwardGraphBuilder.LastOfBlock(architecture, block - 1);
@@ -54,37 +54,38 @@ public static class BackwardGraphBuilder
     }
 
     /// <summary>
-    /// Builds one block's backward model without the pool VJPs, for a backend that pools between blocks itself.
-    /// Inputs: the block's activations, the seeds of its taps and, for every block but the deepest,
-    /// <see cref="GraphNames.BlockOutputGradient"/>. Output: dL/dx for block 1, else <see cref="GraphNames.BlockInputGradient"/>.
+    /// Builds the backward model of consecutive layers of one block (<see cref="ForwardGraphBuilder.BuildRange"/>),
+    /// for a backend that pools and runs other layers itself. Inputs: the range's activations, the seeds of its taps
+    /// and, unless its last layer is the network's last, <see cref="GraphNames.BlockOutputGradient"/> (dL/d its last
+    /// ReLU output from above). Output: dL/dx from layer 0, else <see cref="GraphNames.BlockInputGradient"/>.
     /// </summary>
-    public static Onnx.ModelProto BuildBlock(NetworkWeights weights, PreprocessPreset preprocess, IReadOnlyCollection<string> taps, int block)
+    public static Onnx.ModelProto BuildRange(NetworkWeights weights, PreprocessPreset preprocess, IReadOnlyCollection<string> taps, int first, int count)
     {
         CheckTaps(weights, taps);
         NetworkArchitecture architecture = weights.Architecture;
-        var w = new OnnxGraphWriter($"neuralstyle_backward_block{block}");
-        DeclareBlockInputs(w, architecture, block, taps);
+        ConvLayer head = ForwardGraphBuilder.CheckRange(architecture, first, count);
+        ConvLayer[] layers = architecture.Layers.Skip(first).Take(count).ToArray();
+        var w = new OnnxGraphWriter($"neuralstyle_backward_{head.ConvName}_x{count}");
+        DeclareInputs(w, layers, taps);
         string? fromAbove = null;
-        if (block < architecture.BlockCount)
+        if (first + count < architecture.Layers.Count)
         {
-            ConvLayer last = ForwardGraphBuilder.LastOfBlock(architecture, block);
-            w.Input(GraphNames.BlockOutputGradient, false, "N", last.OutChannels, $"H{block}", $"W{block}");
+            w.Input(GraphNames.BlockOutputGradient, false, "N", layers[^1].OutChannels, $"H{head.Block}", $"W{head.Block}");
             fromAbove = GraphNames.BlockOutputGradient;
         }
 
         string zero = w.Scalar("zero", 0f);
-        if (block == 1)
+        if (first == 0)
         {
-            WriteImageGradient(w, preprocess, WriteBlockVjp(w, weights, block, taps, fromAbove, zero, null));
+            WriteImageGradient(w, preprocess, WriteLayersVjp(w, weights, layers, taps, fromAbove, zero, null));
         }
         else
         {
-            WriteBlockVjp(w, weights, block, taps, fromAbove, zero, GraphNames.BlockInputGradient);
-            ConvLayer first = architecture.Layers.First(l => l.Block == block);
-            w.Output(GraphNames.BlockInputGradient, false, "N", first.InChannels, $"H{block}", $"W{block}");
+            WriteLayersVjp(w, weights, layers, taps, fromAbove, zero, GraphNames.BlockInputGradient);
+            w.Output(GraphNames.BlockInputGradient, false, "N", head.InChannels, $"H{head.Block}", $"W{head.Block}");
         }
 
-        return w.Build($"NeuralStyle backward graph (VJP), block {block} of {weights.Identity}, taps {string.Join(",", taps)}.");
+        return w.Build($"NeuralStyle backward graph (VJP), {count} layers from {head.ConvName} of {weights.Identity}, taps {string.Join(",", taps)}.");
     }
 
     private static void CheckTaps(NetworkWeights weights, IReadOnlyCollection<string> taps)
@@ -98,25 +99,24 @@ public static class BackwardGraphBuilder
         }
     }
 
-    private static void DeclareBlockInputs(OnnxGraphWriter w, NetworkArchitecture architecture, int block, IReadOnlyCollection<string> taps)
+    private static void DeclareInputs(OnnxGraphWriter w, IEnumerable<ConvLayer> layers, IReadOnlyCollection<string> taps)
     {
-        foreach (ConvLayer layer in architecture.Layers.Where(l => l.Block == block))
+        foreach (ConvLayer layer in layers)
         {
-            w.Input(GraphNames.Activation(layer.ReluName), false, "N", layer.OutChannels, $"H{block}", $"W{block}");
+            w.Input(GraphNames.Activation(layer.ReluName), false, "N", layer.OutChannels, $"H{layer.Block}", $"W{layer.Block}");
             if (taps.Contains(layer.ReluName))
             {
-                w.Input(GraphNames.Seed(layer.ReluName), false, "N", layer.OutChannels, $"H{block}", $"W{block}");
+                w.Input(GraphNames.Seed(layer.ReluName), false, "N", layer.OutChannels, $"H{layer.Block}", $"W{layer.Block}");
             }
         }
     }
 
     /// <summary>
-    /// The VJP of one block's conv + ReLU layers, from its last layer down: <paramref name="g"/> is dL/d(last ReLU
-    /// output) from above, or null for the deepest block. Returns dL/d(the block's input), named <paramref name="outputName"/> when given.
+    /// The VJP of consecutive conv + ReLU layers, from the last down: <paramref name="g"/> is dL/d(last ReLU output)
+    /// from above, or null when the last is the network's last. Returns dL/d(the first layer's input), named <paramref name="outputName"/> when given.
     /// </summary>
-    private static string WriteBlockVjp(OnnxGraphWriter w, NetworkWeights weights, int block, IReadOnlyCollection<string> taps, string? g, string zero, string? outputName)
+    private static string WriteLayersVjp(OnnxGraphWriter w, NetworkWeights weights, ConvLayer[] layers, IReadOnlyCollection<string> taps, string? g, string zero, string? outputName)
     {
-        ConvLayer[] layers = weights.Architecture.Layers.Where(l => l.Block == block).ToArray();
         for (int i = layers.Length - 1; i >= 0; i--)
         {
             ConvLayer layer = layers[i];

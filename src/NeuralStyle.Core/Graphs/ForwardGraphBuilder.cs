@@ -24,35 +24,50 @@ public static class ForwardGraphBuilder
                 x = Pool(w, x, LastOfBlock(weights.Architecture, block - 1), pooling);
             }
 
-            x = WriteBlock(w, weights, block, x);
+            x = WriteLayers(w, weights, weights.Architecture.Layers.Where(l => l.Block == block), x);
         }
 
         return w.Build($"NeuralStyle forward graph: {weights.Identity}, {preprocess} preprocessing, {pooling} pooling, up to {weights.Architecture.Layers[^1].ReluName}.");
     }
 
     /// <summary>
-    /// Builds one block's forward model without pooling, so that a backend can pool between blocks itself: block 1
-    /// reads the image and preprocesses it; a later block reads <see cref="GraphNames.BlockInput"/>, the pooled
-    /// output of the block before. Every ReLU output of the block is an output.
+    /// Builds the forward model of consecutive layers of one block, <paramref name="count"/> from layer
+    /// <paramref name="first"/> (an index into the weights' layers), without pooling, so that a backend can pool and
+    /// run other layers itself between such graphs: from layer 0 it reads the image and preprocesses it, otherwise
+    /// <see cref="GraphNames.BlockInput"/> (the pooled or computed input of layer <paramref name="first"/>). Every ReLU
+    /// output of the range is an output.
     /// </summary>
-    public static ModelProto BuildBlock(NetworkWeights weights, PreprocessPreset preprocess, int block)
+    public static ModelProto BuildRange(NetworkWeights weights, PreprocessPreset preprocess, int first, int count)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        var w = new OnnxGraphWriter($"neuralstyle_forward_block{block}");
+        ConvLayer head = CheckRange(weights.Architecture, first, count);
+        var w = new OnnxGraphWriter($"neuralstyle_forward_{head.ConvName}_x{count}");
         string x;
-        if (block == 1)
+        if (first == 0)
         {
             w.Input(GraphNames.Image, false, "N", 3, "H", "W");
             x = ApplyPreprocess(w, preprocess);
         }
         else
         {
-            w.Input(GraphNames.BlockInput, false, "N", LastOfBlock(weights.Architecture, block - 1).OutChannels, $"H{block}", $"W{block}");
+            w.Input(GraphNames.BlockInput, false, "N", head.InChannels, $"H{head.Block}", $"W{head.Block}");
             x = GraphNames.BlockInput;
         }
 
-        WriteBlock(w, weights, block, x);
-        return w.Build($"NeuralStyle forward graph, block {block} of {weights.Identity}, {preprocess} preprocessing.");
+        WriteLayers(w, weights, weights.Architecture.Layers.Skip(first).Take(count), x);
+        return w.Build($"NeuralStyle forward graph, {count} layers from {head.ConvName} of {weights.Identity}, {preprocess} preprocessing.");
+    }
+
+    /// <summary>Checks that layers first … first+count−1 exist and share one block; returns the first.</summary>
+    internal static ConvLayer CheckRange(NetworkArchitecture architecture, int first, int count)
+    {
+        if (first < 0 || count < 1 || first + count > architecture.Layers.Count
+            || architecture.Layers[first].Block != architecture.Layers[first + count - 1].Block)
+        {
+            throw new ArgumentException($"Layers {first}…{first + count - 1} are not a range of one block of this {architecture.Layers.Count}-layer table.");
+        }
+
+        return architecture.Layers[first];
     }
 
     /// <summary>Attributes of every 3×3, pad-1, stride-1 convolution (forward and backward).</summary>
@@ -102,10 +117,10 @@ public static class ForwardGraphBuilder
         return w.Node("Conv", [GraphNames.Image, kernel, bias], "preprocessed", OnnxGraphWriter.Ints("kernel_shape", 1, 1));
     }
 
-    /// <summary>Writes the conv + ReLU layers of <paramref name="block"/> on <paramref name="x"/>; each ReLU output is a graph output. Returns the last.</summary>
-    private static string WriteBlock(OnnxGraphWriter w, NetworkWeights weights, int block, string x)
+    /// <summary>Writes conv + ReLU <paramref name="layers"/> on <paramref name="x"/>; each ReLU output is a graph output. Returns the last.</summary>
+    private static string WriteLayers(OnnxGraphWriter w, NetworkWeights weights, IEnumerable<ConvLayer> layers, string x)
     {
-        foreach (ConvLayer layer in weights.Architecture.Layers.Where(l => l.Block == block))
+        foreach (ConvLayer layer in layers)
         {
             int index = IndexOf(weights.Architecture, layer);
             string kernel = w.Initializer(layer.ConvName + "_w", [layer.OutChannels, layer.InChannels, 3, 3], weights.Kernels[index]);

@@ -32,4 +32,15 @@ internal static class ProductGraphBuilder
         w.Output(Result, false, "N", "C", "M");
         return Google.Protobuf.MessageExtensions.ToByteArray(w.Build("(G−A)·F per batch item."));
     }
+
+    /// <summary>The Winograd products, y[n, q] = d[q]·x[n, q] ([16, K, C] × [N, 16, C, T] → [N, 16, K, T]): one GEMM per item and tile position.</summary>
+    public static byte[] WinogradProducts()
+    {
+        var w = new OnnxGraphWriter("neuralstyle_winograd_products");
+        w.Input(Difference, false, 16, "K", "C");
+        w.Input(Features, false, "N", 16, "C", "T");
+        w.Node("MatMul", [Difference, Features], Result);
+        w.Output(Result, false, "N", 16, "K", "T");
+        return Google.Protobuf.MessageExtensions.ToByteArray(w.Build("Winograd F(2×2,3×3) products U[q]·V[n,q]."));
+    }
 }

@@ -32,6 +32,11 @@ public static class OrtRuntime
                         threadOptions = threading,
                     };
                     _environment = OrtEnv.CreateInstanceWithOptions(ref options);
+
+                    // One arena for the intermediates of every CPU session: the backend runs a dozen sessions in
+                    // turn, and with an arena each they held their peaks side by side (3.6 GB instead of 2.4 GB at 512 px).
+                    using var arena = new OrtArenaCfg(0, -1, -1, -1);
+                    _environment.CreateAndRegisterAllocator(OrtMemoryInfo.DefaultInstance, arena);
                 }
 
                 return _environment;
@@ -57,6 +62,7 @@ public static class OrtRuntime
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
         options.DisablePerSessionThreads();
+        options.AddSessionConfigEntry("session.use_env_allocators", "1");
         if (ProfileDirectory is string directory)
         {
             options.ProfileOutputPathPrefix = Path.Combine(directory, name); // before EnableProfiling, which passes it on

@@ -1,0 +1,131 @@
+using NeuralStyle.Cpu;
+using NeuralStyle.Model;
+using NeuralStyle.Tests.Support;
+
+namespace NeuralStyle.Tests;
+
+/// <summary>
+/// Winograd F(2×2, 3×3) — kernel, input and output transforms with the products done here in double — against a
+/// float64 direct 3×3 pad-1 convolution (plus bias and ReLU), on batches and on odd, tiny and one-pixel sizes, where
+/// tiles overhang the image. The backward variant's fused seed and ReLU mask against doing them first.
+/// </summary>
+public sealed class WinogradTests
+{
+    public static TheoryData<int, int, int, int, int> Shapes => new()
+    {
+        // batch, in channels, out channels, height, width
+        { 1, 3, 4, 1, 1 }, { 2, 5, 7, 9, 6 }, { 1, 16, 8, 8, 8 }, { 1, 4, 3, 2, 7 }, { 3, 9, 11, 5, 5 },
+        // wide enough for the eight-tile vector bodies, with and without a scalar tail and an odd last column
+        { 1, 4, 5, 6, 32 }, { 2, 3, 2, 5, 35 }, { 1, 2, 3, 17, 16 }, { 1, 3, 3, 4, 50 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Convolution_with_bias_and_relu_matches_the_float64_direct_one(int batch, int inChannels, int outChannels, int height, int width)
+    {
+        var random = new DeterministicRandom(9);
+        float[] kernel = Gaussian(random, outChannels * inChannels * 9), x = Gaussian(random, batch * inChannels * height * width), bias = Gaussian(random, outChannels);
+
+        float[] y = Convolve(x, kernel, bias, relu: true, batch, inChannels, outChannels, height, width);
+
+        double[] expected = DirectConvolution(x, kernel, batch, inChannels, outChannels, height, width);
+        int plane = height * width;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            expected[i] = Math.Max(0, expected[i] + bias[i / plane % outChannels]);
+        }
+
+        // float32 transforms and products over 16·C terms: 1e-5 of the largest output plus 1e-4 relative.
+        Tolerance.AssertClose(expected, y, 1e-5 * Tolerance.MaxAbs(expected), 1e-4, "winograd conv");
+    }
+
+    [Fact]
+    public void The_backward_input_transform_adds_the_seed_and_applies_the_mask()
+    {
+        const int N = 2, C = 3, H = 7, W = 37;
+        var random = new DeterministicRandom(4);
+        float[] g = Gaussian(random, N * C * H * W), seed = Gaussian(random, g.Length), mask = Gaussian(random, g.Length).Select(v => MathF.Max(v, 0)).ToArray();
+        var (th, tw) = Winograd.Tiles(H, W);
+        var fused = new float[16 * C * N * th * tw];
+        var separate = new float[fused.Length];
+        Winograd.InputTransform(g, seed, mask, N, C, H, W, fused);
+        float[] combined = g.Select((v, i) => mask[i] > 0 ? v + seed[i] : 0f).ToArray();
+        Winograd.InputTransform(combined, [], [], N, C, H, W, separate);
+        Assert.Equal(separate, fused);
+    }
+
+    /// <summary>The whole Winograd convolution with the 16 products M[q] = U[q]·V[q] summed in double.</summary>
+    internal static float[] Convolve(float[] x, float[] kernel, float[] bias, bool relu, int batch, int inChannels, int outChannels, int height, int width)
+    {
+        var (th, tw) = Winograd.Tiles(height, width);
+        int tiles = th * tw;
+        float[] u = Winograd.KernelTransform(kernel, outChannels, inChannels);
+        var v = new float[batch * 16 * inChannels * tiles];
+        Winograd.InputTransform(x, [], [], batch, inChannels, height, width, v);
+        var m = new float[batch * 16 * outChannels * tiles];
+        for (int nq = 0; nq < batch * 16; nq++)
+        {
+            int q = nq % 16;
+            for (int k = 0; k < outChannels; k++)
+            {
+                for (int t = 0; t < tiles; t++)
+                {
+                    double sum = 0;
+                    for (int c = 0; c < inChannels; c++)
+                    {
+                        sum += (double)u[(((q * outChannels) + k) * inChannels) + c] * v[(((nq * inChannels) + c) * tiles) + t];
+                    }
+
+                    m[(((nq * outChannels) + k) * tiles) + t] = (float)sum;
+                }
+            }
+        }
+
+        var y = new float[batch * outChannels * height * width];
+        Winograd.OutputTransform(m, bias, relu, batch, outChannels, height, width, y);
+        return y;
+    }
+
+    internal static double[] DirectConvolution(float[] input, float[] kernel, int batch, int inChannels, int outChannels, int height, int width)
+    {
+        var result = new double[batch * outChannels * height * width];
+        for (int n = 0; n < batch; n++)
+        {
+            for (int k = 0; k < outChannels; k++)
+            {
+                for (int y = 0; y < height; y++)
+                {
+                    for (int x = 0; x < width; x++)
+                    {
+                        double sum = 0;
+                        for (int c = 0; c < inChannels; c++)
+                        {
+                            for (int a = 0; a < 3; a++)
+                            {
+                                for (int b = 0; b < 3; b++)
+                                {
+                                    int iy = y + a - 1, ix = x + b - 1;
+                                    if (iy >= 0 && iy < height && ix >= 0 && ix < width)
+                                    {
+                                        sum += (double)input[((((n * inChannels) + c) * height) + iy) * width + ix] * kernel[(((k * inChannels) + c) * 9) + (a * 3) + b];
+                                    }
+                                }
+                            }
+                        }
+
+                        result[((((n * outChannels) + k) * height) + y) * width + x] = sum;
+                    }
+                }
+            }
+        }
+
+        return result;
+    }
+
+    private static float[] Gaussian(DeterministicRandom random, int n)
+    {
+        var values = new float[n];
+        random.FillGaussian(values, 1.0);
+        return values;
+    }
+}
