@@ -154,7 +154,7 @@ internal static class BenchCommand
 
         string devicePeak = peakDevice is long d ? string.Create(CultureInfo.InvariantCulture, $"; peak device memory in use {d / 1e6:F0} MB (whole device)") : "";
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{flops / 1e9:F1} GFLOP per iteration (2·9·C_in·C_out·H·W per conv, forward and backward) → {flops / 1e9 / medianSeconds:F1} GFLOP/s; peak memory {peak / 1e6:F0} MB{devicePeak}"));
+            $"{flops / 1e9:F1} GFLOP per iteration as direct convolutions (2·9·C_in·C_out·H·W per conv, forward and backward) → {flops / 1e9 / medianSeconds:F1} GFLOP/s effective; peak memory {peak / 1e6:F0} MB{devicePeak}"));
         if (o.Profile is not null)
         {
             WriteProfiles(o.Profile, output);

@@ -16,7 +16,7 @@ public sealed record KernelTiming(string Kernel, string Size, double Millisecond
 /// <summary>
 /// Times the CPU backend's kernels at several sizes, odd ones included: the Gram product on ONNX Runtime/MLAS against
 /// MLAS's own square MatMul rate, and the managed element-wise kernels against a plain memory copy that moves the
-/// same number of bytes (read plus written per element: content 12, TV 12, Adam 28; per pooled value 21), so both see the same caches.
+/// same number of bytes (read plus written per element: content 12, TV 12, Adam 28; per pooled value 21; Winograd: the map and its 16 values per tile), so both see the same caches.
 /// </summary>
 public static class CpuKernelBenchmark
 {
@@ -58,6 +58,20 @@ public static class CpuKernelBenchmark
             rows.Add(new KernelTiming("max pool", $"{planes}×{h}×{w}", forward, 21.0 * pooled / forward / 1e6, "GB/s", copy));
             double backward = Median(repeats, () => CpuPooling.Backward(PoolingMode.Max, output, argmax, planes, h, w, gradient));
             rows.Add(new KernelTiming("max pool VJP", $"{planes}×{h}×{w}", backward, 21.0 * pooled / backward / 1e6, "GB/s", copy));
+        }
+
+        // Winograd transforms: the input one reads the map and writes 16 values per 2×2 tile, the output one the reverse.
+        foreach (var (c, h, w) in new[] { (256, 64, 64), (512, 32, 32), (67, 37, 41) })
+        {
+            var (th, tw) = Winograd.Tiles(h, w);
+            long map = (long)c * h * w, transformed = 16L * c * th * tw;
+            float[] x = Random((int)map, 6), v = new float[transformed], y = new float[map];
+            double bytes = 4.0 * (map + transformed);
+            double copy = CopyRate((long)bytes, repeats);
+            double input = Median(repeats, () => Winograd.InputTransform(x, [], [], 1, c, h, w, v));
+            rows.Add(new KernelTiming("winograd in", $"{c}×{h}×{w}", input, bytes / input / 1e6, "GB/s", copy));
+            double output = Median(repeats, () => Winograd.OutputTransform(v, [], relu: true, 1, c, h, w, y));
+            rows.Add(new KernelTiming("winograd out", $"{c}×{h}×{w}", output, bytes / output / 1e6, "GB/s", copy));
         }
 
         return rows;
