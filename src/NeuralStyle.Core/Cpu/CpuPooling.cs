@@ -22,11 +22,7 @@ internal static class CpuPooling
     public static void Forward(PoolingMode mode, ReadOnlySpan<float> input, int planes, int height, int width, Span<float> pooled, Span<byte> argmax)
     {
         int ph = height / 2, pw = width / 2;
-        Check(input.Length, pooled.Length, planes, height, width);
-        if (mode == PoolingMode.Max && argmax.Length != pooled.Length)
-        {
-            throw new ArgumentException($"argmax holds {argmax.Length} entries; the pooled tensor has {pooled.Length}.", nameof(argmax));
-        }
+        Check(mode, input.Length, pooled.Length, argmax.Length, planes, height, width);
 
         unsafe
         {
@@ -48,11 +44,7 @@ internal static class CpuPooling
     public static void Backward(PoolingMode mode, ReadOnlySpan<float> pooledGradient, ReadOnlySpan<byte> argmax, int planes, int height, int width, Span<float> inputGradient)
     {
         int ph = height / 2, pw = width / 2;
-        Check(inputGradient.Length, pooledGradient.Length, planes, height, width);
-        if (mode == PoolingMode.Max && argmax.Length != pooledGradient.Length)
-        {
-            throw new ArgumentException($"argmax holds {argmax.Length} entries; the pooled gradient has {pooledGradient.Length}.", nameof(argmax));
-        }
+        Check(mode, inputGradient.Length, pooledGradient.Length, argmax.Length, planes, height, width);
 
         unsafe
         {
@@ -161,11 +153,16 @@ internal static class CpuPooling
         }
     }
 
-    private static void Check(int full, int pooled, int planes, int height, int width)
+    private static void Check(PoolingMode mode, int full, int pooled, int argmax, int planes, int height, int width)
     {
         if (full != planes * height * width || pooled != planes * (height / 2) * (width / 2))
         {
             throw new ArgumentException($"Pooling {planes} planes of {height}×{width} needs {planes * height * width} and {planes * (height / 2) * (width / 2)} values; got {full} and {pooled}.");
+        }
+
+        if (mode == PoolingMode.Max && argmax != pooled)
+        {
+            throw new ArgumentException($"argmax holds {argmax} entries; the pooled tensor has {pooled}.");
         }
     }
 }
