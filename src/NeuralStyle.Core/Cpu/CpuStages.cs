@@ -84,9 +84,12 @@ internal sealed class CpuStages : IDisposable
     public InferenceSession Backward(int stage) => _backward[stage] ?? throw new InvalidOperationException($"Stage {stage} is a Winograd stage.");
 
     /// <summary>Splits each block into runs of graph layers and single Winograd layers.</summary>
+    /// <summary>Whether <paramref name="layer"/> is a Winograd stage by default.</summary>
+    public static bool IsWinograd(ConvLayer layer) => IsWinograd(layer, DefaultWinogradMinChannels);
+
     internal static List<CpuStage> Plan(NetworkArchitecture architecture, int winogradMinChannels)
     {
-        bool IsWinograd(ConvLayer layer) => Math.Min(layer.InChannels, layer.OutChannels) >= winogradMinChannels;
+        bool IsWinograd(ConvLayer layer) => CpuStages.IsWinograd(layer, winogradMinChannels);
 
         var stages = new List<CpuStage>();
         IReadOnlyList<ConvLayer> layers = architecture.Layers;
@@ -108,6 +111,8 @@ internal sealed class CpuStages : IDisposable
 
         return stages;
     }
+
+    private static bool IsWinograd(ConvLayer layer, int minChannels) => Math.Min(layer.InChannels, layer.OutChannels) >= minChannels;
 
     public void Dispose()
     {

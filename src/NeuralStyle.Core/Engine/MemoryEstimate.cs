@@ -5,21 +5,24 @@ namespace NeuralStyle.Engine;
 /// <summary>
 /// How much memory a CPU run needs, from the layer table, before anything is allocated:
 /// <code>
-/// bytes ≈ 450 MB                                   .NET, ONNX Runtime and code
-///       + 4 × weight bytes                         forward and backward graph copies and ONNX Runtime's pre-packed kernels
-///       + N·H·W × own bytes per pixel × 3.1        our bound buffers, and ONNX Runtime's working memory for them
+/// bytes ≈ 700 MB                                   .NET, ONNX Runtime, code and the sessions
+///       + 4 × graph-layer weight bytes             graph copies and ONNX Runtime's pre-packed kernels
+///       + 2 × 16/9 × Winograd-layer weight bytes   the transformed kernels U and U' of the Winograd layers
+///       + N·H·W × own bytes per pixel × 1.57       our bound buffers, and ONNX Runtime's working memory for them
 /// </code>
-/// Our own bytes per input pixel are counted exactly: every saved ReLU output (float), every max-pool argmax (int64),
-/// a seed per tapped layer (float), and the image, gradient, Adam moments and their undo copies (7 × 3 floats).
-/// The factor 3.1 (ONNX Runtime's intermediates are about 2.1 times our own buffers: pre-ReLU outputs, masks,
-/// backward gradients) and the constants were measured with <c>render --iterations 3</c> at 64 to 512 px on the CPU
+/// Our own bytes per input pixel are counted exactly: every saved ReLU output and the gradient arriving at it from
+/// above (float), a seed per tapped layer (float), every pooled map and its gradient (float) with its argmax (byte),
+/// the Winograd scratch V and M (16 floats per 2×2 tile of the widest Winograd layer, twice), and the image,
+/// gradient, Adam moments and their undo copies (7 × 3 floats). The factor 1.57 (ONNX Runtime's intermediates in
+/// the shared arena) and the constants were fitted to <c>render --iterations 2</c> at 256 and 512 px on the CPU
 /// backend; the test suite holds the estimate to within 25% of the measured peak at 256 and 512 px.
 /// </summary>
 public static class MemoryEstimate
 {
-    private const double RuntimeBytes = 450e6;
-    private const double WeightCopies = 4;
-    private const double WorkingMemoryFactor = 3.1;
+    private const double RuntimeBytes = 700e6;
+    private const double GraphWeightCopies = 4;
+    private const double WinogradWeightCopies = 2 * 16.0 / 9;
+    private const double WorkingMemoryFactor = 1.57;
 
     /// <summary>Estimated peak bytes of a run with <paramref name="batch"/> images of <paramref name="width"/> × <paramref name="height"/>.</summary>
     public static double Bytes(NetworkWeights weights, LossSettings loss, int batch, int width, int height)
@@ -27,8 +30,10 @@ public static class MemoryEstimate
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(loss);
         NetworkWeights cut = weights.TruncatedAt(loss.DeepestTap(weights.Architecture));
-        double weightBytes = cut.Architecture.Layers.Sum(l => (double)l.WeightCount + l.OutChannels) * sizeof(float);
-        return RuntimeBytes + (WeightCopies * weightBytes) + ((double)batch * width * height * OwnBytesPerPixel(cut.Architecture, loss) * WorkingMemoryFactor);
+        double graphWeights = cut.Architecture.Layers.Where(l => !Cpu.CpuStages.IsWinograd(l)).Sum(WeightBytes);
+        double winogradWeights = cut.Architecture.Layers.Where(Cpu.CpuStages.IsWinograd).Sum(WeightBytes);
+        return RuntimeBytes + (GraphWeightCopies * graphWeights) + (WinogradWeightCopies * winogradWeights)
+            + ((double)batch * width * height * OwnBytesPerPixel(cut.Architecture, loss) * WorkingMemoryFactor);
     }
 
     /// <summary>The largest long side (keeping <paramref name="aspect"/> = short/long) whose estimate fits in <paramref name="budget"/> bytes, or 0.</summary>
@@ -40,27 +45,33 @@ public static class MemoryEstimate
         return pixels <= 0 ? 0 : (int)Math.Floor(Math.Sqrt(pixels / aspect));
     }
 
+    private static double WeightBytes(ConvLayer layer) => ((double)layer.WeightCount + layer.OutChannels) * sizeof(float);
+
     private static double OwnBytesPerPixel(NetworkArchitecture architecture, LossSettings loss)
     {
-        double bytes = 7 * 3 * sizeof(float);
-        ConvLayer? previous = null;
-        foreach (ConvLayer layer in architecture.Layers)
+        double bytes = 7 * 3 * sizeof(float), winogradScratch = 0;
+        IReadOnlyList<ConvLayer> layers = architecture.Layers;
+        for (int i = 0; i < layers.Count; i++)
         {
+            ConvLayer layer = layers[i];
             double scale = Math.Pow(4, -(layer.Block - 1)); // each pool quarters the positions
-            bytes += layer.OutChannels * scale * sizeof(float);
+            bytes += layer.OutChannels * scale * sizeof(float) * (i + 1 < layers.Count ? 2 : 1); // output, gradient from above
             if (loss.Taps.Contains(layer.ReluName))
             {
                 bytes += layer.OutChannels * scale * sizeof(float);
             }
 
-            if (loss.Pooling == PoolingMode.Max && previous is not null && previous.Block != layer.Block)
+            if (layer.Index == 1 && layer.Block > 1)
             {
-                bytes += previous.OutChannels * scale * sizeof(long);
+                bytes += layer.InChannels * scale * ((2 * sizeof(float)) + (loss.Pooling == PoolingMode.Max ? 1 : 0));
             }
 
-            previous = layer;
+            if (Cpu.CpuStages.IsWinograd(layer))
+            {
+                winogradScratch = Math.Max(winogradScratch, 16 * Math.Max(layer.InChannels, layer.OutChannels) * scale / 4 * sizeof(float));
+            }
         }
 
-        return bytes;
+        return bytes + (2 * winogradScratch);
     }
 }
