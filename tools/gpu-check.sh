@@ -79,7 +79,7 @@ PY
   python3 - "$work" <<'PY' || echo "(no iteration benchmark ran)"
 import json, sys, os
 work = sys.argv[1]
-print(f"{'run':<12}{'forward':>9}{'loss':>8}{'backward':>10}{'tv':>7}{'adam':>7}{'total':>9}{'GFLOP/s':>9}{'device MB':>11}")
+print(f"{'run':<12}{'forward':>9}{'loss':>8}{'backward':>10}{'tv':>7}{'adam':>7}{'sync':>7}{'total':>9}{'GFLOP/s':>9}{'device MB':>11}")
 for name in ["512", "1024", "512-tf32"]:
     path = os.path.join(work, f"iteration-{name}.json")
     try:
@@ -88,7 +88,7 @@ for name in ["512", "1024", "512-tf32"]:
         print(f"{name:<12} (failed; see above)")
         continue
     ms = lambda k: j[k + "_ms"]["median"]
-    print(f"{name:<12}{ms('forward'):9.2f}{ms('loss_kernels'):8.2f}{ms('backward'):10.2f}{ms('tv'):7.2f}{ms('adam'):7.2f}{ms('total'):9.2f}{j['gflops']:9.0f}{j.get('peak_device_memory_mb', float('nan')):11.0f}")
+    print(f"{name:<12}{ms('forward'):9.2f}{ms('loss_kernels'):8.2f}{ms('backward'):10.2f}{ms('tv'):7.2f}{ms('adam'):7.2f}{ms('host_sync'):7.2f}{ms('total'):9.2f}{j['gflops']:9.0f}{j.get('peak_device_memory_mb', float('nan')):11.0f}")
 PY
   echo
   echo "== Gram against cuBLAS; Adam against the device copy =="

@@ -176,7 +176,7 @@ public sealed class CudaBackend : IStyleBackend
         private readonly OrtIoBinding _forwardBinding, _backwardBinding;
         private readonly int[] _steps;
 
-        // Recorded on the stream at the phase boundaries: start, forward, loss, backward, TV, Adam.
+        // Recorded on the stream at the phase boundaries: start, forward, loss, backward, TV, host sync, Adam.
         private readonly IntPtr[] _marks;
 
         public Loop(CudaBackend owner, StyleTargets targets, int height, int width, IReadOnlyList<double> learningRates)
@@ -188,7 +188,7 @@ public sealed class CudaBackend : IStyleBackend
             _length = 3 * height * width;
             _steps = new int[_batch];
             CudaDevice device = owner._device;
-            _marks = Enumerable.Range(0, 6).Select(_ => device.CreateEvent()).ToArray();
+            _marks = Enumerable.Range(0, 7).Select(_ => device.CreateEvent()).ToArray();
             _image = Own(device.AllocateFloats((long)_batch * _length));
             _gradient = Own(device.AllocateFloats((long)_batch * _length));
             _m = Own(device.AllocateFloats((long)_batch * _length));
@@ -331,6 +331,9 @@ public sealed class CudaBackend : IStyleBackend
                 active[n] = (byte)(losses[n].IsFinite && (frozen is null || !frozen[n]) ? 1 : 0);
             }
 
+            o._device.Upload<byte>(active, _adamState.Active);
+            o._device.Record(_marks[5]);
+
             ulong bytes = (ulong)_length * sizeof(float);
             for (int n = 0; n < _batch; n++)
             {
@@ -344,12 +347,11 @@ public sealed class CudaBackend : IStyleBackend
                 }
             }
 
-            o._device.Upload<byte>(active, _adamState.Active);
             o._kernels.Adam(_adamState, _image, _m, _v, _gradient, _length, _batch, o._adam.Beta1, o._adam.Beta2, (float)o._adam.Epsilon);
-            o._device.Record(_marks[5]);
-            // GPU time per phase; the Adam phase also holds the host round trip for the loss values.
+            o._device.Record(_marks[6]);
+            // Stream time per phase; between marks 4 and 5 the stream idled while the host read the losses.
             float Between(int a, int b) => o._device.ElapsedMilliseconds(_marks[a], _marks[b]);
-            LastPhases = new PhaseTimes(Between(0, 1), Between(1, 2), Between(2, 3), Between(3, 4), Between(4, 5));
+            LastPhases = new PhaseTimes(Between(0, 1), Between(1, 2), Between(2, 3), Between(3, 4), Between(5, 6), Between(4, 5));
             return losses;
         }
 

@@ -120,7 +120,7 @@ internal static class BenchCommand
         double flops = IterationCost.IterationFlops(used, o.Batch, o.Size, o.Size);
         var phases = new (string Name, Func<PhaseTimes, double> Pick)[]
         {
-            ("forward", p => p.Forward), ("loss kernels", p => p.Loss), ("backward", p => p.Backward), ("tv", p => p.Tv), ("adam", p => p.Adam), ("total", p => p.Total),
+            ("forward", p => p.Forward), ("loss kernels", p => p.Loss), ("backward", p => p.Backward), ("tv", p => p.Tv), ("adam", p => p.Adam), ("host sync", p => p.HostSync), ("total", p => p.Total),
         };
         var rows = phases.Select(p => (p.Name, Stats: Summary(samples.Select(p.Pick)))).ToArray();
         double medianSeconds = rows[^1].Stats.Median / 1000;

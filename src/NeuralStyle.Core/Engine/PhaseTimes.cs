@@ -6,8 +6,12 @@ namespace NeuralStyle.Engine;
 /// <param name="Backward">The backward graph.</param>
 /// <param name="Tv">Total variation value and gradient.</param>
 /// <param name="Adam">The Adam update (with its undo copy).</param>
-public readonly record struct PhaseTimes(double Forward, double Loss, double Backward, double Tv, double Adam)
+/// <param name="HostSync">
+/// Time the device waited on the host: the loss values' download and the host's turnaround before it queued the
+/// update (CUDA; the CPU backend has no device to wait, so 0).
+/// </param>
+public readonly record struct PhaseTimes(double Forward, double Loss, double Backward, double Tv, double Adam, double HostSync = 0)
 {
     /// <summary>The sum of the phases.</summary>
-    public double Total => Forward + Loss + Backward + Tv + Adam;
+    public double Total => Forward + Loss + Backward + Tv + Adam + HostSync;
 }
