@@ -20,6 +20,31 @@ public sealed class CpuKernelTests
 
     [Theory]
     [MemberData(nameof(Lengths))]
+    public void ReluVjp_adds_the_seed_and_keeps_only_positive_activations(int length)
+    {
+        if (length == 0)
+        {
+            Assert.Throws<ArgumentException>(() => CpuKernels.ReluVjp([], [], [], [])); // nothing from above and no seed is a caller's error
+            return;
+        }
+
+        float[] above = Random(length, 7, 1), seed = Random(length, 8, 1), activation = Random(length, 9, 1).Select(v => v - 0.5f).ToArray();
+        if (length > 2)
+        {
+            activation[1] = 0f; // exactly zero is not positive
+        }
+
+        foreach (var (g, s) in new[] { (above, seed), (above, Array.Empty<float>()), (Array.Empty<float>(), seed) })
+        {
+            var output = Enumerable.Repeat(float.NaN, length).ToArray();
+            CpuKernels.ReluVjp(g, s, activation, output);
+            float[] expected = activation.Select((f, i) => f > 0 ? (g.Length == 0 ? 0f : g[i]) + (s.Length == 0 ? 0f : s[i]) : 0f).ToArray();
+            Assert.Equal(expected, output); // one float addition: exact
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
     public void GramDifference_matches_reference(int length)
     {
         float[] product = Random(length, 1, 100), target = Random(length, 2, 1);

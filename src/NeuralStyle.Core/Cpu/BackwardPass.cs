@@ -5,17 +5,19 @@ using NeuralStyle.Model;
 namespace NeuralStyle.Cpu;
 
 /// <summary>
-/// The backward pass over a <see cref="ForwardPass"/>'s buffers: stage by stage from the deepest, seeded at the
-/// tapped ReLU outputs, with the pool VJPs between blocks; ends in dL/dx. A Winograd stage's input gradient is the
-/// Winograd convolution, with the flipped kernel, of (gradient from above + seed)·[ReLU output &gt; 0].
+/// The backward pass over a <see cref="ForwardPass"/>'s buffers, layer by layer from the deepest: the ReLU's VJP with
+/// the layer's seed, (from above + seed)·[ReLU output &gt; 0], then the convolution's VJP — a graph session, or for a
+/// Winograd layer the Winograd convolution with the flipped kernel, whose input transform does the ReLU VJP itself —
+/// and the pool VJP at the start of a block. Ends in dL/dx.
 /// </summary>
 internal sealed class BackwardPass : IDisposable
 {
     private readonly ForwardPass _forward;
     private readonly IReadOnlyDictionary<string, PinnedTensor<float>> _seeds;
-    private readonly OrtIoBinding?[] _bindings;
+    private readonly OrtIoBinding[] _bindings; // by layer
     private readonly PinnedTensor<float>?[] _fromAbove; // by layer: dL/d(its ReLU output) from the layers above, seed excluded
     private readonly PinnedTensor<float>?[] _intoBlock; // by block: dL/d(its pooled input)
+    private readonly PinnedTensor<float> _convGradient; // scratch: dL/d(conv output) of the graph layer at hand
 
     public BackwardPass(ForwardPass forward, IReadOnlyDictionary<string, PinnedTensor<float>> seeds)
     {
@@ -39,40 +41,26 @@ internal sealed class BackwardPass : IDisposable
         }
 
         Gradient = new PinnedTensor<float>(forward.Batch, 3, forward.Height, forward.Width);
-        _bindings = new OrtIoBinding?[stages.Stages.Count];
-        for (int s = 0; s < stages.Stages.Count; s++)
+        _convGradient = new PinnedTensor<float>(Enumerable.Range(0, layers.Count).Max(i => (long)forward.Activation(i).Array.Length));
+        _bindings = new OrtIoBinding[layers.Count];
+        for (int i = 0; i < layers.Count; i++)
         {
-            CpuStage stage = stages.Stages[s];
-            if (stage.Winograd)
+            if (stages.TransformedAt(i) is WinogradKernels kernels)
             {
-                WinogradKernels kernels = stages.Transformed[s]!;
-                _bindings[s] = forward.WinogradBinding(kernels.Backward, kernels.Layer.OutChannels, kernels.Layer.InChannels, stage.First);
+                _bindings[i] = forward.WinogradBinding(kernels.Backward, kernels.Layer.OutChannels, kernels.Layer.InChannels, i);
                 continue;
             }
 
-            OrtIoBinding binding = stages.Backward(s).CreateIoBinding();
-            _bindings[s] = binding;
-            for (int i = stage.First; i <= stage.Last; i++)
-            {
-                binding.BindInput(GraphNames.Activation(layers[i].ReluName), forward.Activation(i).Value);
-                if (seeds.TryGetValue(layers[i].ReluName, out PinnedTensor<float>? seed))
-                {
-                    binding.BindInput(GraphNames.Seed(layers[i].ReluName), seed.Value);
-                }
-            }
-
-            if (_fromAbove[stage.Last] is PinnedTensor<float> above)
-            {
-                binding.BindInput(GraphNames.BlockOutputGradient, above.Value);
-            }
-
-            if (stage.First == 0)
+            OrtIoBinding binding = stages.Backward(i).CreateIoBinding();
+            _bindings[i] = binding;
+            binding.BindInput(GraphNames.ConvOutputGradient, _convGradient.PrefixView(forward.Activation(i).Shape));
+            if (i == 0)
             {
                 binding.BindOutput(GraphNames.ImageGradient, Gradient.Value);
             }
             else
             {
-                binding.BindOutput(GraphNames.BlockInputGradient, InputGradient(stage.First).Value);
+                binding.BindOutput(GraphNames.BlockInputGradient, InputGradient(i).Value);
             }
         }
     }
@@ -84,36 +72,39 @@ internal sealed class BackwardPass : IDisposable
     {
         CpuStages stages = _forward.Stages;
         IReadOnlyList<ConvLayer> layers = stages.Architecture.Layers;
-        for (int s = stages.Stages.Count - 1; s >= 0; s--)
+        for (int i = layers.Count - 1; i >= 0; i--)
         {
-            CpuStage stage = stages.Stages[s];
-            if (stage.Winograd)
+            ConvLayer layer = layers[i];
+            PinnedTensor<float> activation = _forward.Activation(i);
+            ReadOnlySpan<float> fromAbove = _fromAbove[i] is PinnedTensor<float> above ? above.Array : [];
+            ReadOnlySpan<float> seed = _seeds.TryGetValue(layer.ReluName, out PinnedTensor<float>? s) ? s.Array : [];
+            if (stages.TransformedAt(i) is not null)
             {
-                RunWinograd(s, stage.First, options);
+                RunWinograd(i, fromAbove, seed, options);
             }
             else
             {
-                stages.Backward(s).RunWithBinding(options, _bindings[s]!);
+                CpuKernels.ReluVjp(fromAbove, seed, activation.Array, _convGradient.Array.AsSpan(0, activation.Array.Length));
+                stages.Backward(i).RunWithBinding(options, _bindings[i]);
             }
 
-            ConvLayer head = layers[stage.First];
-            if (head.Index == 1 && head.Block > 1)
+            if (layer.Index == 1 && layer.Block > 1)
             {
-                PinnedTensor<float> below = _forward.Activation(stage.First - 1);
-                CpuPooling.Backward(stages.Pooling, _intoBlock[head.Block]!.Array, _forward.Argmax(head.Block), _forward.Batch * (int)below.Shape[1],
-                    (int)below.Shape[2], (int)below.Shape[3], _fromAbove[stage.First - 1]!.Array);
+                PinnedTensor<float> below = _forward.Activation(i - 1);
+                CpuPooling.Backward(stages.Pooling, _intoBlock[layer.Block]!.Array, _forward.Argmax(layer.Block), _forward.Batch * (int)below.Shape[1],
+                    (int)below.Shape[2], (int)below.Shape[3], _fromAbove[i - 1]!.Array);
             }
         }
     }
 
     public void Dispose()
     {
-        foreach (OrtIoBinding? binding in _bindings)
+        foreach (OrtIoBinding binding in _bindings)
         {
-            binding?.Dispose();
+            binding.Dispose();
         }
 
-        foreach (PinnedTensor<float>? tensor in _fromAbove.Concat(_intoBlock).Append(Gradient))
+        foreach (PinnedTensor<float>? tensor in _fromAbove.Concat(_intoBlock).Append(Gradient).Append(_convGradient))
         {
             tensor?.Dispose();
         }
@@ -126,17 +117,16 @@ internal sealed class BackwardPass : IDisposable
         return layer.Index == 1 ? _intoBlock[layer.Block]! : _fromAbove[i - 1]!;
     }
 
-    private void RunWinograd(int stage, int i, RunOptions options)
+    private void RunWinograd(int i, ReadOnlySpan<float> fromAbove, ReadOnlySpan<float> seed, RunOptions options)
     {
         ConvLayer layer = _forward.Stages.Architecture.Layers[i];
         PinnedTensor<float> activation = _forward.Activation(i);
         int h = (int)activation.Shape[2], w = (int)activation.Shape[3];
-        PinnedTensor<float>? seed = _seeds.GetValueOrDefault(layer.ReluName);
         // The deepest layer has nothing from above: its seed is all there is (it is always a tap).
-        ReadOnlySpan<float> above = _fromAbove[i] is PinnedTensor<float> a ? a.Array : seed!.Array;
-        ReadOnlySpan<float> added = _fromAbove[i] is not null && seed is not null ? seed.Array : [];
-        Winograd.InputTransform(above, added, activation.Array, _forward.Batch, layer.OutChannels, h, w, _forward.TransformedInput.Array);
-        _forward.Stages.Products.RunWithBinding(options, _bindings[stage]!);
+        ReadOnlySpan<float> first = fromAbove.Length != 0 ? fromAbove : seed;
+        ReadOnlySpan<float> added = fromAbove.Length != 0 ? seed : [];
+        Winograd.InputTransform(first, added, activation.Array, _forward.Batch, layer.OutChannels, h, w, _forward.TransformedInput.Array);
+        _forward.Stages.Products.RunWithBinding(options, _bindings[i]);
         Winograd.OutputTransform(_forward.Products.Array, [], relu: false, _forward.Batch, layer.InChannels, h, w, InputGradient(i).Array);
     }
 }

@@ -37,7 +37,7 @@ public sealed class CpuBackend : IStyleBackend
         _loss = loss;
         _adam = adam;
         _weights = weights.TruncatedAt(loss.DeepestTap(weights.Architecture));
-        _stages = new CpuStages(_weights, preprocess, loss.Pooling, loss.Taps, winogradMinChannels);
+        _stages = new CpuStages(_weights, preprocess, loss.Pooling, winogradMinChannels);
         _gram = OrtRuntime.CreateCpuSession(ProductGraphBuilder.Gram(), "gram");
         _apply = OrtRuntime.CreateCpuSession(ProductGraphBuilder.Apply(), "apply");
     }

@@ -10,6 +10,34 @@ namespace NeuralStyle.Cpu;
 internal static class CpuKernels
 {
     /// <summary>
+    /// The ReLU's VJP with the seed added: out = (fromAbove + seed)·[F &gt; 0], where either input may be empty (the
+    /// deepest layer has nothing from above; an untapped layer no seed). One vectorized pass, chunks in parallel —
+    /// ONNX Runtime's Greater + Cast + Mul (+ Add) did the same in four passes, two of them scalar.
+    /// </summary>
+    public static void ReluVjp(ReadOnlySpan<float> fromAbove, ReadOnlySpan<float> seed, ReadOnlySpan<float> activation, Span<float> output)
+    {
+        int n = activation.Length;
+        if (output.Length != n || (fromAbove.Length != 0 && fromAbove.Length != n) || (seed.Length != 0 && seed.Length != n) || (fromAbove.Length == 0 && seed.Length == 0))
+        {
+            throw new ArgumentException($"ReLU VJP over {n} values got {fromAbove.Length} from above, {seed.Length} seeds and room for {output.Length}.");
+        }
+
+        const int Chunk = 1 << 16;
+        unsafe
+        {
+            fixed (float* g = fromAbove, s = seed, f = activation, o = output)
+            {
+                nint gs = fromAbove.Length == 0 ? 0 : (nint)g, ss = seed.Length == 0 ? 0 : (nint)s, fs = (nint)f, os = (nint)o;
+                Parallel.For(0, (n + Chunk - 1) / Chunk, chunk =>
+                {
+                    int start = chunk * Chunk, length = Math.Min(Chunk, n - start);
+                    ReluVjpChunk((float*)gs, (float*)ss, (float*)fs + start, (float*)os + start, start, length);
+                });
+            }
+        }
+    }
+
+    /// <summary>
     /// From the raw product R = F·Fᵀ ([C, C]): G = R·<paramref name="gramScale"/>, D = G − A; writes
     /// diff = D·<paramref name="gradScale"/> and returns Σ D². Effectively computes diff[i] = (R[i]·s − A[i])·k.
     /// </summary>
@@ -193,6 +221,24 @@ internal static class CpuKernels
         if (a != b || a != c)
         {
             throw new ArgumentException($"Span lengths differ: {a}, {b}, {c}.");
+        }
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void ReluVjpChunk(float* fromAbove, float* seed, float* activation, float* output, int offset, int length)
+    {
+        float* g = fromAbove == null ? null : fromAbove + offset, s = seed == null ? null : seed + offset;
+        int i = 0;
+        for (; i <= length - Vector<float>.Count; i += Vector<float>.Count)
+        {
+            Vector<float> value = g == null ? Vector.Load(s + i) : s == null ? Vector.Load(g + i) : Vector.Load(g + i) + Vector.Load(s + i);
+            Vector.ConditionalSelect(Vector.GreaterThan(Vector.Load(activation + i), Vector<float>.Zero), value, Vector<float>.Zero).Store(output + i);
+        }
+
+        for (; i < length; i++)
+        {
+            float value = (g == null ? 0f : g[i]) + (s == null ? 0f : s[i]);
+            output[i] = activation[i] > 0 ? value : 0f;
         }
     }
 }

@@ -16,9 +16,10 @@ internal sealed record CpuStage(int First, int Count, bool Winograd)
 }
 
 /// <summary>
-/// How the CPU backend runs the network: stages in order, each either an ONNX Runtime graph over consecutive layers
-/// of a block (forward and backward sessions) or one layer done as Winograd F(2×2, 3×3) (its transformed kernels);
-/// the pools between blocks run in <see cref="CpuPooling"/>.
+/// How the CPU backend runs the network. Forward: stages in order, each either an ONNX Runtime graph over
+/// consecutive layers of a block or one layer done as Winograd F(2×2, 3×3) (its transformed kernels). Backward: layer
+/// by layer, the ReLU VJP in <see cref="CpuKernels.ReluVjp"/> and then the convolution's VJP, as a graph
+/// (<see cref="BackwardGraphBuilder.BuildConvVjp"/>) or as Winograd. The pools between blocks run in <see cref="CpuPooling"/>.
 /// </summary>
 /// <remarks>
 /// Winograd is used where both channel counts are at least <see cref="DefaultWinogradMinChannels"/>: there its matrix
@@ -32,20 +33,22 @@ internal sealed class CpuStages : IDisposable
     /// <summary>Smallest input and output channel count for which a layer is done as Winograd, by default.</summary>
     public const int DefaultWinogradMinChannels = 256;
 
-    private readonly InferenceSession?[] _forward, _backward;
+    private readonly InferenceSession?[] _forward; // by stage
+    private readonly InferenceSession?[] _backward; // by layer
+    private readonly WinogradKernels?[] _transformedByLayer;
 
     /// <param name="weights">The network, truncated at its deepest tap.</param>
     /// <param name="preprocess">The preprocessing of the first graph.</param>
     /// <param name="pooling">The pooling between blocks.</param>
-    /// <param name="taps">The ReLU outputs that receive loss gradients.</param>
     /// <param name="winogradMinChannels">Layers with at least this many input and output channels are Winograd stages (tests lower it for tiny networks).</param>
-    public CpuStages(NetworkWeights weights, PreprocessPreset preprocess, PoolingMode pooling, IReadOnlyCollection<string> taps, int winogradMinChannels = DefaultWinogradMinChannels)
+    public CpuStages(NetworkWeights weights, PreprocessPreset preprocess, PoolingMode pooling, int winogradMinChannels = DefaultWinogradMinChannels)
     {
         Weights = weights;
         Pooling = pooling;
         Stages = Plan(weights.Architecture, winogradMinChannels);
         _forward = new InferenceSession?[Stages.Count];
-        _backward = new InferenceSession?[Stages.Count];
+        _backward = new InferenceSession?[weights.Architecture.Layers.Count];
+        _transformedByLayer = new WinogradKernels?[weights.Architecture.Layers.Count];
         Transformed = new WinogradKernels?[Stages.Count];
         for (int s = 0; s < Stages.Count; s++)
         {
@@ -54,11 +57,15 @@ internal sealed class CpuStages : IDisposable
             if (stage.Winograd)
             {
                 Transformed[s] = new WinogradKernels(weights, stage.First);
+                _transformedByLayer[stage.First] = Transformed[s];
             }
             else
             {
                 _forward[s] = OrtRuntime.CreateCpuSession(ForwardGraphBuilder.BuildRange(weights, preprocess, stage.First, stage.Count).ToByteArray(), $"forward_{name}");
-                _backward[s] = OrtRuntime.CreateCpuSession(BackwardGraphBuilder.BuildRange(weights, preprocess, taps, stage.First, stage.Count).ToByteArray(), $"backward_{name}");
+                for (int i = stage.First; i <= stage.Last; i++)
+                {
+                    _backward[i] = OrtRuntime.CreateCpuSession(BackwardGraphBuilder.BuildConvVjp(weights, preprocess, i).ToByteArray(), $"backward_{weights.Architecture.Layers[i].ConvName}");
+                }
             }
         }
 
@@ -81,7 +88,11 @@ internal sealed class CpuStages : IDisposable
 
     public InferenceSession Forward(int stage) => _forward[stage] ?? throw new InvalidOperationException($"Stage {stage} is a Winograd stage.");
 
-    public InferenceSession Backward(int stage) => _backward[stage] ?? throw new InvalidOperationException($"Stage {stage} is a Winograd stage.");
+    /// <summary>The convolution VJP session of graph layer <paramref name="layer"/>.</summary>
+    public InferenceSession Backward(int layer) => _backward[layer] ?? throw new InvalidOperationException($"Layer {layer} is a Winograd layer.");
+
+    /// <summary>The Winograd kernels of layer <paramref name="layer"/>, or null for a graph layer.</summary>
+    public WinogradKernels? TransformedAt(int layer) => _transformedByLayer[layer];
 
     /// <summary>Splits each block into runs of graph layers and single Winograd layers.</summary>
     /// <summary>Whether <paramref name="layer"/> is a Winograd stage by default.</summary>

@@ -54,38 +54,28 @@ public static class BackwardGraphBuilder
     }
 
     /// <summary>
-    /// Builds the backward model of consecutive layers of one block (<see cref="ForwardGraphBuilder.BuildRange"/>),
-    /// for a backend that pools and runs other layers itself. Inputs: the range's activations, the seeds of its taps
-    /// and, unless its last layer is the network's last, <see cref="GraphNames.BlockOutputGradient"/> (dL/d its last
-    /// ReLU output from above). Output: dL/dx from layer 0, else <see cref="GraphNames.BlockInputGradient"/>.
+    /// Builds the VJP of one layer's convolution alone, for a backend that applies the ReLU VJP, seeds and pools
+    /// itself: input <see cref="GraphNames.ConvOutputGradient"/> (dL/d the conv output, already masked by the ReLU),
+    /// output dL/dx through the preprocessing for layer 0, else <see cref="GraphNames.BlockInputGradient"/>
+    /// (dL/d the layer's input).
     /// </summary>
-    public static Onnx.ModelProto BuildRange(NetworkWeights weights, PreprocessPreset preprocess, IReadOnlyCollection<string> taps, int first, int count)
+    public static Onnx.ModelProto BuildConvVjp(NetworkWeights weights, PreprocessPreset preprocess, int layer)
     {
-        CheckTaps(weights, taps);
-        NetworkArchitecture architecture = weights.Architecture;
-        ConvLayer head = ForwardGraphBuilder.CheckRange(architecture, first, count);
-        ConvLayer[] layers = architecture.Layers.Skip(first).Take(count).ToArray();
-        var w = new OnnxGraphWriter($"neuralstyle_backward_{head.ConvName}_x{count}");
-        DeclareInputs(w, layers, taps);
-        string? fromAbove = null;
-        if (first + count < architecture.Layers.Count)
+        ArgumentNullException.ThrowIfNull(weights);
+        ConvLayer l = ForwardGraphBuilder.CheckRange(weights.Architecture, layer, 1);
+        var w = new OnnxGraphWriter($"neuralstyle_backward_{l.ConvName}");
+        w.Input(GraphNames.ConvOutputGradient, false, "N", l.OutChannels, $"H{l.Block}", $"W{l.Block}");
+        if (layer == 0)
         {
-            w.Input(GraphNames.BlockOutputGradient, false, "N", layers[^1].OutChannels, $"H{head.Block}", $"W{head.Block}");
-            fromAbove = GraphNames.BlockOutputGradient;
-        }
-
-        string zero = w.Scalar("zero", 0f);
-        if (first == 0)
-        {
-            WriteImageGradient(w, preprocess, WriteLayersVjp(w, weights, layers, taps, fromAbove, zero, null));
+            WriteImageGradient(w, preprocess, WriteConvVjp(w, weights, l, GraphNames.ConvOutputGradient, null));
         }
         else
         {
-            WriteLayersVjp(w, weights, layers, taps, fromAbove, zero, GraphNames.BlockInputGradient);
-            w.Output(GraphNames.BlockInputGradient, false, "N", head.InChannels, $"H{head.Block}", $"W{head.Block}");
+            WriteConvVjp(w, weights, l, GraphNames.ConvOutputGradient, GraphNames.BlockInputGradient);
+            w.Output(GraphNames.BlockInputGradient, false, "N", l.InChannels, $"H{l.Block}", $"W{l.Block}");
         }
 
-        return w.Build($"NeuralStyle backward graph (VJP), {count} layers from {head.ConvName} of {weights.Identity}, taps {string.Join(",", taps)}.");
+        return w.Build($"NeuralStyle backward graph (VJP) of {l.ConvName}'s convolution, {weights.Identity}.");
     }
 
     private static void CheckTaps(NetworkWeights weights, IReadOnlyCollection<string> taps)
@@ -131,12 +121,18 @@ public static class BackwardGraphBuilder
             // (Greater + Where took 50 ms of a 256 px iteration's profile, Greater + Cast + Mul 37 ms).
             string mask = w.Node("Cast", [w.Node("Greater", [activation, zero])], $"{layer.ReluName}_mask", OnnxGraphWriter.Int("to", (int)Onnx.TensorProto.Types.DataType.Float));
             string gradConv = w.Node("Mul", [g!, mask], $"{layer.ConvName}_grad_out");
-            float[] flipped = FlipTranspose(weights.Kernels[ForwardGraphBuilder.IndexOf(weights.Architecture, layer)], layer.OutChannels, layer.InChannels);
-            string kernel = w.Initializer(layer.ConvName + "_w_flipped", [layer.InChannels, layer.OutChannels, 3, 3], flipped);
-            g = w.Node("Conv", [gradConv, kernel], i == 0 && outputName is not null ? outputName : $"{layer.ConvName}_grad_in", ForwardGraphBuilder.ConvAttributes());
+            g = WriteConvVjp(w, weights, layer, gradConv, i == 0 ? outputName : null);
         }
 
         return g!;
+    }
+
+    /// <summary>dL/d(conv input) from dL/d(conv output): the conv with the flipped, transposed kernel.</summary>
+    private static string WriteConvVjp(OnnxGraphWriter w, NetworkWeights weights, ConvLayer layer, string gradConv, string? outputName)
+    {
+        float[] flipped = FlipTranspose(weights.Kernels[ForwardGraphBuilder.IndexOf(weights.Architecture, layer)], layer.OutChannels, layer.InChannels);
+        string kernel = w.Initializer(layer.ConvName + "_w_flipped", [layer.InChannels, layer.OutChannels, 3, 3], flipped);
+        return w.Node("Conv", [gradConv, kernel], outputName ?? $"{layer.ConvName}_grad_in", ForwardGraphBuilder.ConvAttributes());
     }
 
     private static void WriteImageGradient(OnnxGraphWriter w, PreprocessPreset preprocess, string g)

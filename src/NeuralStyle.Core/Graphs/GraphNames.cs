@@ -21,9 +21,9 @@ public static class GraphNames
     /// <summary>Block graph input of every block after the first: the pooled output of the block before, [N, C, H_b, W_b].</summary>
     public const string BlockInput = "block_input";
 
-    /// <summary>Backward block graph input of every block but the deepest: dL/d(the block's last ReLU output), from the pool above.</summary>
-    public const string BlockOutputGradient = "grad_block_output";
+    /// <summary>Input of a single convolution's VJP graph: dL/d(the conv output), the ReLU VJP already applied.</summary>
+    public const string ConvOutputGradient = "grad_conv_output";
 
-    /// <summary>Backward block graph output of every block after the first: dL/d<see cref="BlockInput"/>.</summary>
+    /// <summary>Output of a convolution's VJP graph for every layer but the first: dL/d(the layer's input).</summary>
     public const string BlockInputGradient = "grad_block_input";
 }
