@@ -12,7 +12,8 @@ namespace NeuralStyle.Engine;
 /// </code>
 /// Our own bytes per input pixel are counted exactly: every saved ReLU output and the gradient arriving at it from
 /// above (float), a seed per tapped layer (float), every pooled map and its gradient (float) with its argmax (byte),
-/// the Winograd scratch V and M (16 floats per 2×2 tile of the widest Winograd layer, twice), and the image,
+/// the Winograd scratch V and M (16 floats per 2×2 tile of the widest Winograd layer, twice), the backward pass's
+/// scratch for one conv output's gradient (the largest layer), and the image,
 /// gradient, Adam moments and their undo copies (7 × 3 floats). The factor 1.57 (ONNX Runtime's intermediates in
 /// the shared arena) and the constants were fitted to <c>render --iterations 2</c> at 256 and 512 px on the CPU
 /// backend; the test suite holds the estimate to within 25% of the measured peak at 256 and 512 px.
@@ -49,13 +50,14 @@ public static class MemoryEstimate
 
     private static double OwnBytesPerPixel(NetworkArchitecture architecture, LossSettings loss)
     {
-        double bytes = 7 * 3 * sizeof(float), winogradScratch = 0;
+        double bytes = 7 * 3 * sizeof(float), winogradScratch = 0, largestLayer = 0;
         IReadOnlyList<ConvLayer> layers = architecture.Layers;
         for (int i = 0; i < layers.Count; i++)
         {
             ConvLayer layer = layers[i];
             double scale = Math.Pow(4, -(layer.Block - 1)); // each pool quarters the positions
             bytes += layer.OutChannels * scale * sizeof(float) * (i + 1 < layers.Count ? 2 : 1); // output, gradient from above
+            largestLayer = Math.Max(largestLayer, layer.OutChannels * scale * sizeof(float));
             if (loss.Taps.Contains(layer.ReluName))
             {
                 bytes += layer.OutChannels * scale * sizeof(float);
@@ -72,6 +74,6 @@ public static class MemoryEstimate
             }
         }
 
-        return bytes + (2 * winogradScratch);
+        return bytes + (2 * winogradScratch) + largestLayer;
     }
 }
