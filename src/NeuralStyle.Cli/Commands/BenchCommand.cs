@@ -163,10 +163,14 @@ internal static class BenchCommand
         return 0;
     }
 
-    /// <summary>Time per operator kind over the forward and backward sessions' profiles (every run, targets and warm-up included).</summary>
+    /// <summary>
+    /// Time per operator kind over the profiles of the forward sessions, the backward sessions and the Winograd
+    /// products (every run, targets and warm-up included). A forward or backward session runs once per pass; the
+    /// products session once per Winograd layer and direction, so its "per run" is per product.
+    /// </summary>
     private static void WriteProfiles(string directory, TextWriter output)
     {
-        foreach (string pass in new[] { "forward", "backward" })
+        foreach (string pass in new[] { "forward", "backward", "winograd" })
         {
             string[] files = Directory.EnumerateFiles(directory, pass + "*.json").Order().ToArray();
             if (files.Length == 0)

@@ -49,15 +49,13 @@ internal sealed class CpuStages : IDisposable
         _forward = new InferenceSession?[Stages.Count];
         _backward = new InferenceSession?[weights.Architecture.Layers.Count];
         _transformedByLayer = new WinogradKernels?[weights.Architecture.Layers.Count];
-        Transformed = new WinogradKernels?[Stages.Count];
         for (int s = 0; s < Stages.Count; s++)
         {
             CpuStage stage = Stages[s];
             string name = weights.Architecture.Layers[stage.First].ConvName;
             if (stage.Winograd)
             {
-                Transformed[s] = new WinogradKernels(weights, stage.First);
-                _transformedByLayer[stage.First] = Transformed[s];
+                _transformedByLayer[stage.First] = new WinogradKernels(weights, stage.First);
             }
             else
             {
@@ -69,7 +67,7 @@ internal sealed class CpuStages : IDisposable
             }
         }
 
-        Products = OrtRuntime.CreateCpuSession(ProductGraphBuilder.WinogradProducts(), "forward_winograd_products");
+        Products = OrtRuntime.CreateCpuSession(ProductGraphBuilder.WinogradProducts(), "winograd_products");
     }
 
     public NetworkWeights Weights { get; }
@@ -80,8 +78,6 @@ internal sealed class CpuStages : IDisposable
 
     public IReadOnlyList<CpuStage> Stages { get; }
 
-    /// <summary>The transformed kernels of each Winograd stage (null for graph stages).</summary>
-    public WinogradKernels?[] Transformed { get; }
 
     /// <summary>The batched MatMul of the Winograd stages, M[n, q] = U[q]·V[n, q].</summary>
     public InferenceSession Products { get; }
@@ -132,7 +128,7 @@ internal sealed class CpuStages : IDisposable
             session?.Dispose();
         }
 
-        foreach (WinogradKernels? kernels in Transformed)
+        foreach (WinogradKernels? kernels in _transformedByLayer)
         {
             kernels?.Dispose();
         }

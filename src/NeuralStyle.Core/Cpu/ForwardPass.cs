@@ -43,20 +43,23 @@ internal sealed class ForwardPass : IDisposable
 
             _activations[i] = new PinnedTensor<float>(batch, layer.OutChannels, h, w);
             _byName[layer.ReluName] = _activations[i];
-            var (th, tw) = Winograd.Tiles(h, w);
-            scratch = Math.Max(scratch, 16L * Math.Max(layer.InChannels, layer.OutChannels) * batch * th * tw);
+            if (stages.TransformedAt(i) is not null)
+            {
+                var (th, tw) = Winograd.Tiles(h, w);
+                scratch = Math.Max(scratch, 16L * Math.Max(layer.InChannels, layer.OutChannels) * batch * th * tw);
+            }
         }
 
-        bool anyWinograd = stages.Stages.Any(s => s.Winograd);
-        TransformedInput = new PinnedTensor<float>(anyWinograd ? scratch : 1);
-        Products = new PinnedTensor<float>(anyWinograd ? scratch : 1);
+        // Sized for the widest Winograd layer (one element when there is none: a tensor cannot be empty here).
+        TransformedInput = new PinnedTensor<float>(Math.Max(1, scratch));
+        Products = new PinnedTensor<float>(Math.Max(1, scratch));
         _bindings = new OrtIoBinding?[stages.Stages.Count];
         for (int s = 0; s < stages.Stages.Count; s++)
         {
             CpuStage stage = stages.Stages[s];
             if (stage.Winograd)
             {
-                WinogradKernels kernels = stages.Transformed[s]!;
+                WinogradKernels kernels = stages.TransformedAt(stage.First)!;
                 _bindings[s] = WinogradBinding(kernels.Forward, kernels.Layer.InChannels, kernels.Layer.OutChannels, stage.First);
                 continue;
             }
@@ -153,7 +156,7 @@ internal sealed class ForwardPass : IDisposable
             int h = (int)output.Shape[2], w = (int)output.Shape[3];
             Winograd.InputTransform(input.Array, [], [], Batch, head.InChannels, h, w, TransformedInput.Array);
             _stages.Products.RunWithBinding(options, _bindings[s]!);
-            Winograd.OutputTransform(Products.Array, _stages.Transformed[s]!.Bias, relu: true, Batch, head.OutChannels, h, w, output.Array);
+            Winograd.OutputTransform(Products.Array, _stages.TransformedAt(stage.First)!.Bias, relu: true, Batch, head.OutChannels, h, w, output.Array);
         }
     }
 
