@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #define NS_VERSION_MAJOR 0
-#define NS_VERSION_MINOR 1
+#define NS_VERSION_MINOR 2
 #define NS_VERSION_PATCH 0
 /* (major << 16) | (minor << 8) | patch; compare with ns_version() to detect a mismatched library. */
 #define NS_VERSION ((NS_VERSION_MAJOR << 16) | (NS_VERSION_MINOR << 8) | NS_VERSION_PATCH)
@@ -54,6 +54,11 @@ typedef enum ns_device {
     NS_DEVICE_CUDA = 2
 } ns_device;
 
+typedef enum ns_precision {
+    NS_PRECISION_FP32 = 0, /* IEEE float32 throughout */
+    NS_PRECISION_TF32 = 1  /* on CUDA, TF32 tensor cores in the convolutions: faster, about 1e-3 relative; the CPU ignores it */
+} ns_precision;
+
 /* Settings for ns_engine_create. Fill with ns_options_init(), then change what you need. */
 typedef struct ns_options {
     uint32_t struct_size;      /* sizeof(ns_options); set by ns_options_init */
@@ -63,7 +68,8 @@ typedef struct ns_options {
     double style_weight;       /* sw (default 100) */
     double tv_weight;          /* tvw (default 1e-3) */
     const char* weights;       /* "auto", "random[:SEED]" or an ONNX VGG19 path; NULL means "auto" */
-    ns_device device;          /* default NS_DEVICE_AUTO */
+    ns_device device;          /* default NS_DEVICE_AUTO; ns_engine_get_device says what the first run chose */
+    ns_precision precision;    /* default NS_PRECISION_FP32 (added in 0.2, in what was padding: sizeof is unchanged) */
 } ns_options;
 
 /* Called after every iteration with the iterations done, the target, and the total loss at the start of the
@@ -84,7 +90,7 @@ NS_NODISCARD ns_status ns_options_init(ns_options* options);
 /* Creates an engine; *engine receives the handle. Nothing heavy happens until the first ns_engine_run. */
 NS_NODISCARD ns_status ns_engine_create(const ns_options* options, ns_engine** engine);
 
-/* Continues a checkpoint written by ns_engine_save_checkpoint or the command line. */
+/* Continues a checkpoint written by ns_engine_save_checkpoint or the command line, in NS_PRECISION_FP32. */
 NS_NODISCARD ns_status ns_engine_resume(const char* checkpoint_path, ns_device device, ns_engine** engine);
 
 /* Sets the content image from caller-owned pixels (copied); rows are stride bytes apart. Before the first run only. */
@@ -102,6 +108,13 @@ NS_NODISCARD ns_status ns_engine_run(ns_engine* engine, int32_t iterations, ns_p
 
 /* The output size (known once the content is set). */
 NS_NODISCARD ns_status ns_engine_get_size(const ns_engine* engine, int32_t* width, int32_t* height);
+
+/* The device the engine runs on, e.g. "CPU (ONNX Runtime 1.31.0, 2 threads) (CUDA not used: …)" when
+ * NS_DEVICE_AUTO fell back to the CPU. Writes it into the caller's buffer as UTF-8, NUL-terminated and cut at a
+ * character boundary to fit `capacity` bytes; *length (may be NULL) receives its whole length in bytes without the
+ * NUL, so a second call with a buffer of *length + 1 bytes gets all of it. The device is chosen by the first
+ * ns_engine_run (or ns_engine_resume); before that, NS_ERROR_INVALID_STATE. */
+NS_NODISCARD ns_status ns_engine_get_device(const ns_engine* engine, char* buffer, int32_t capacity, int32_t* length);
 
 /* Iterations completed so far. */
 NS_NODISCARD ns_status ns_engine_get_iteration(const ns_engine* engine, int32_t* iteration);

@@ -22,6 +22,7 @@ class Options(ctypes.Structure):
         ("tv_weight", ctypes.c_double),
         ("weights", ctypes.c_char_p),
         ("device", ctypes.c_int),
+        ("precision", ctypes.c_int),
     ]
 
 
@@ -54,6 +55,9 @@ def main(content, style, out, size=48, iterations=5):
             return 0
 
         check(lib.ns_engine_run(engine, iterations, progress, None))
+        device = ctypes.create_string_buffer(256)
+        check(lib.ns_engine_get_device(engine, device, len(device), None))
+        print(f"device: {device.value.decode()}")
         width, height = ctypes.c_int32(), ctypes.c_int32()
         check(lib.ns_engine_get_size(engine, ctypes.byref(width), ctypes.byref(height)))
         pixels = (ctypes.c_uint8 * (width.value * height.value * 3))()

@@ -29,8 +29,11 @@ public sealed record StyleTransferOptions
     /// <summary>Adam's constants.</summary>
     public AdamSettings Adam { get; init; } = new();
 
-    /// <summary>Where to run.</summary>
+    /// <summary>Where to run. <see cref="DeviceKind.Auto"/> uses CUDA when it works, else the CPU; <see cref="StyleTransfer.DeviceDescription"/> says which and why.</summary>
     public DeviceKind Device { get; init; } = DeviceKind.Auto;
+
+    /// <summary>The arithmetic the convolutions may use; <see cref="MathPrecision.Tf32"/> matters on CUDA only.</summary>
+    public MathPrecision Precision { get; init; } = MathPrecision.Fp32;
 
     /// <summary>Largest input image accepted from a file, in megapixels.</summary>
     public double MaxMegapixels { get; init; } = ImageFiles.DefaultMaxMegapixels;
@@ -75,6 +78,12 @@ public sealed class StyleTransfer : IDisposable
 
     /// <summary>Why the optimization stopped on its own (e.g. "diverged at iteration 12"), or null.</summary>
     public string? StopReason => _engine?.StopReason(0);
+
+    /// <summary>
+    /// The device the run uses, e.g. "CPU (ONNX Runtime 1.31.0, 2 threads) (CUDA not used: …)" when
+    /// <see cref="DeviceKind.Auto"/> fell back to the CPU; null before the first <see cref="Run"/>, which chooses it.
+    /// </summary>
+    public string? DeviceDescription => _engine?.DeviceDescription;
 
     /// <summary>Width of the output (known once the content is set).</summary>
     public int Width => _engine?.Width ?? _content?.Width ?? 0;
@@ -161,7 +170,7 @@ public sealed class StyleTransfer : IDisposable
     }
 
     /// <summary>Continues the run saved in <paramref name="path"/> (by this API or the command line).</summary>
-    public static StyleTransfer Resume(string path, DeviceKind device = DeviceKind.Auto)
+    public static StyleTransfer Resume(string path, DeviceKind device = DeviceKind.Auto, MathPrecision precision = MathPrecision.Fp32)
     {
         Checkpoint checkpoint = Checkpoint.Load(path);
         if (checkpoint.Settings.LearningRates.Count != 1)
@@ -173,9 +182,9 @@ public sealed class StyleTransfer : IDisposable
         NetworkWeights weights = WeightSource.Resolve(s.WeightsSpec);
         var options = new StyleTransferOptions
         {
-            Size = null, LearningRate = s.LearningRates[0], Weights = s.WeightsSpec, Preprocess = s.Preprocess, Loss = s.Loss, Adam = s.Adam, Device = device,
+            Size = null, LearningRate = s.LearningRates[0], Weights = s.WeightsSpec, Preprocess = s.Preprocess, Loss = s.Loss, Adam = s.Adam, Device = device, Precision = precision,
         };
-        return new StyleTransfer(options, StyleTransferEngine.Resume(checkpoint, weights, device), weights);
+        return new StyleTransfer(options, StyleTransferEngine.Resume(checkpoint, weights, device, precision), weights);
     }
 
     /// <summary>Frees the engine and every buffer it holds. Safe to call twice.</summary>
@@ -205,7 +214,7 @@ public sealed class StyleTransfer : IDisposable
             Loss = _options.Loss,
             Adam = _options.Adam,
         };
-        return StyleTransferEngine.Create(problem, [_options.LearningRate], _options.Device);
+        return StyleTransferEngine.Create(problem, [_options.LearningRate], _options.Device, _options.Precision);
     }
 
     private int StyleSide(RgbImage style)

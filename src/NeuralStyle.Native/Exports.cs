@@ -7,7 +7,7 @@ namespace NeuralStyle.Native;
 /// <summary>The C ABI of include/neuralstyle.h. Every export runs inside <see cref="LastError.Guard"/>.</summary>
 internal static unsafe class Exports
 {
-    private const uint Version = (0 << 16) | (1 << 8) | 0;
+    private const uint Version = (0 << 16) | (2 << 8) | 0;
 
     /// <summary>ns_version.</summary>
     [UnmanagedCallersOnly(EntryPoint = "ns_version")]
@@ -33,6 +33,7 @@ internal static unsafe class Exports
             TvWeight = defaults.Loss.TvWeight,
             Weights = IntPtr.Zero,
             Device = 0,
+            Precision = 0,
         };
         return NsStatus.Ok;
     });
@@ -58,6 +59,7 @@ internal static unsafe class Exports
             Loss = loss,
             Weights = options->Weights == IntPtr.Zero ? "auto" : Marshal.PtrToStringUTF8(options->Weights)!,
             Device = Device(options->Device),
+            Precision = Precision(options->Precision),
         };
         *engine = HandleTable.Add(new StyleTransfer(settings));
         return NsStatus.Ok;
@@ -145,6 +147,35 @@ internal static unsafe class Exports
         return NsStatus.Ok;
     });
 
+    /// <summary>ns_engine_get_device.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_engine_get_device")]
+    public static int NsEngineGetDevice(nint engine, byte* buffer, int capacity, int* length) => LastError.Guard(() =>
+    {
+        StyleTransfer transfer = HandleTable.Get(engine);
+        Require(capacity >= 0 && (buffer != null || capacity == 0), $"buffer must hold capacity ({capacity}) bytes: a capacity ≥ 0, and a buffer unless it is 0.");
+        string description = transfer.DeviceDescription
+            ?? throw new InvalidOperationException("The device is chosen by the first ns_engine_run; call it first.");
+        byte[] utf8 = System.Text.Encoding.UTF8.GetBytes(description);
+        if (length != null)
+        {
+            *length = utf8.Length;
+        }
+
+        if (capacity > 0)
+        {
+            int fits = Math.Min(utf8.Length, capacity - 1);
+            while (fits < utf8.Length && fits > 0 && (utf8[fits] & 0xC0) == 0x80)
+            {
+                fits--; // never end inside a UTF-8 sequence: back up to the start of the cut character
+            }
+
+            utf8.AsSpan(0, fits).CopyTo(new Span<byte>(buffer, fits));
+            buffer[fits] = 0;
+        }
+
+        return NsStatus.Ok;
+    });
+
     /// <summary>ns_engine_get_iteration.</summary>
     [UnmanagedCallersOnly(EntryPoint = "ns_engine_get_iteration")]
     public static int NsEngineGetIteration(nint engine, int* iteration) => LastError.Guard(() =>
@@ -203,6 +234,13 @@ internal static unsafe class Exports
         1 => DeviceKind.Cpu,
         2 => DeviceKind.Cuda,
         _ => throw new ArgumentException($"device must be NS_DEVICE_AUTO, NS_DEVICE_CPU or NS_DEVICE_CUDA, not {device}."),
+    };
+
+    private static MathPrecision Precision(int precision) => precision switch
+    {
+        0 => MathPrecision.Fp32,
+        1 => MathPrecision.Tf32,
+        _ => throw new ArgumentException($"precision must be NS_PRECISION_FP32 or NS_PRECISION_TF32, not {precision}."),
     };
 
     private static RgbImage Pixels(byte* pixels, int width, int height, int stride, int format)

@@ -27,4 +27,5 @@ internal struct NsOptions
     public double TvWeight;
     public IntPtr Weights; // const char*
     public int Device;     // ns_device
+    public int Precision;  // ns_precision (0.2; in 0.1's padding)
 }

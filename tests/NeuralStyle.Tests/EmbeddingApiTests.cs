@@ -16,10 +16,12 @@ public sealed class EmbeddingApiTests : TemporaryFolderTest
         transfer.SetContent(RgbImage.FromPixels(content, 40, 32, stride, 4));
         transfer.AddStyle(RgbImage.Noise(36, 28, 5));
 
+        Assert.Null(transfer.DeviceDescription); // chosen by the first run
         var seen = new List<int>();
         Assert.Equal(3, transfer.Run(3, new SynchronousProgress(p => seen.Add(p.Iteration))));
         Assert.Equal([1, 2, 3], seen);
         Assert.NotNull(transfer.LastLoss);
+        Assert.StartsWith("CPU (", transfer.DeviceDescription, StringComparison.Ordinal);
 
         using var cancel = new CancellationTokenSource();
         Assert.Throws<OperationCanceledException>(() => transfer.Run(10, new SynchronousProgress(p =>

@@ -65,6 +65,7 @@ public sealed class NativeLibraryTests(NativeLibraryFixture native) : IClassFixt
             Path.Combine(Repository.Examples, "content-cat-chelsea.png"), Path.Combine(Repository.Examples, "style-van-gogh-starry-night.jpg"), output],
             new Dictionary<string, string> { ["NEURALSTYLE_LIB"] = native.Library! }, TimeSpan.FromMinutes(5));
         Assert.True(code == 0, log);
+        Assert.Contains("device: CPU (", log, StringComparison.Ordinal);
         byte[] ppm = File.ReadAllBytes(output);
         Assert.StartsWith("P6 48 32 255\n", System.Text.Encoding.ASCII.GetString(ppm, 0, 13), StringComparison.Ordinal);
         Assert.Equal(13 + (48 * 32 * 3), ppm.Length);

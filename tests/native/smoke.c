@@ -63,7 +63,14 @@ int main(int argc, char** argv)
     options.learning_rate = -1;
     EXPECT_STATUS(ns_engine_create(&options, &engine), NS_ERROR_INVALID_ARGUMENT);
     options.learning_rate = 10;
+    EXPECT(options.precision == NS_PRECISION_FP32, "default precision %d", (int)options.precision);
+    options.precision = (ns_precision)7;
+    EXPECT_STATUS(ns_engine_create(&options, &engine), NS_ERROR_INVALID_ARGUMENT);
+    options.precision = NS_PRECISION_TF32; /* accepted everywhere; the CPU ignores it */
     EXPECT_STATUS(ns_engine_create(&options, &engine), NS_OK);
+    char device[256];
+    int32_t device_length = -1;
+    EXPECT_STATUS(ns_engine_get_device(engine, device, sizeof device, &device_length), NS_ERROR_INVALID_STATE); /* not chosen yet */
 
     /* Content: 40×32 RGBA with 8 bytes of padding per row; style: 36×28 RGB stripes. */
     enum { W = 40, H = 32, STRIDE = W * 4 + 8, SW = 36, SH = 28 };
@@ -94,6 +101,13 @@ int main(int argc, char** argv)
     int32_t iteration = -1, width = 0, height = 0;
     EXPECT_STATUS(ns_engine_get_iteration(engine, &iteration), NS_OK);
     EXPECT(iteration == 3, "iteration %d, expected 3", iteration);
+    EXPECT_STATUS(ns_engine_get_device(engine, device, sizeof device, &device_length), NS_OK);
+    EXPECT(strncmp(device, "CPU (", 5) == 0 && device_length == (int32_t)strlen(device), "device \"%s\", length %d", device, device_length);
+    char cut[6];
+    EXPECT_STATUS(ns_engine_get_device(engine, cut, sizeof cut, NULL), NS_OK);
+    EXPECT(strcmp(cut, "CPU (") == 0, "device cut to 6 bytes is \"%s\"", cut);
+    EXPECT_STATUS(ns_engine_get_device(engine, NULL, 0, &device_length), NS_OK);
+    EXPECT_STATUS(ns_engine_get_device(engine, NULL, 4, NULL), NS_ERROR_INVALID_ARGUMENT);
 
     /* A callback that stops after the second of five iterations. */
     counter stopper = {0, 2};
