@@ -2,6 +2,7 @@ using System.Globalization;
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using NeuralStyle.Cuda.Interop;
 using NeuralStyle.Engine;
 using NeuralStyle.Graphs;
 using NeuralStyle.Model;
@@ -12,6 +13,8 @@ namespace NeuralStyle.Cuda;
 /// The CUDA backend: the forward and backward graphs on ONNX Runtime's CUDA provider, issued on our stream
 /// (has_user_compute_stream), bound once to our device buffers; Gram, loss gradients, reductions, TV and Adam in our
 /// kernels on the same stream. Per iteration only the loss values (a few floats per item) come back to the host.
+/// Each style layer's Gram and gradient products run on our kernels or on cuBLAS, whichever measured faster for
+/// the layer's shape when the loop was built (<see cref="StyleProducts"/>).
 /// </summary>
 /// <remarks>Not yet run on a GPU: written from ORT-CUDA-NOTES.md and checked by the Category=Cuda tests where a device exists.</remarks>
 public sealed class CudaBackend : IStyleBackend
@@ -24,20 +27,29 @@ public sealed class CudaBackend : IStyleBackend
     private readonly InferenceSession _forward, _backward;
     private readonly RunOptions _runOptions = new();
     private readonly OrtMemoryInfo _memory = new("Cuda", OrtAllocatorType.DeviceAllocator, 0, OrtMemType.Default);
+    private readonly StyleProductSource _products;
+    private readonly CublasApi? _cublas;
+    private readonly IntPtr _cublasHandle;
     private Loop? _loop;
 
-    /// <summary>Opens device 0, compiles the kernels and creates both sessions (which fails early if cuDNN or the CUDA provider is missing).</summary>
-    public CudaBackend(NetworkWeights weights, PreprocessPreset preprocess, LossSettings loss, AdamSettings adam, bool allowTf32 = false)
+    /// <summary>
+    /// Opens device 0, compiles the kernels and creates both sessions (which fails early if cuDNN or the CUDA provider
+    /// is missing). Without cuBLAS the style products stay on our kernels.
+    /// </summary>
+    public CudaBackend(NetworkWeights weights, PreprocessPreset preprocess, LossSettings loss, AdamSettings adam, bool allowTf32 = false,
+        StyleProductSource products = StyleProductSource.Measured)
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(loss);
         _loss = loss;
         _adam = adam;
         _weights = weights.TruncatedAt(loss.DeepestTap(weights.Architecture));
+        _products = products;
         _device = CudaDevice.Open();
         try
         {
             _kernels = new CudaKernels(_device);
+            (_cublas, _cublasHandle) = OpenCublas(allowTf32);
             _forward = Session(ForwardGraphBuilder.Build(_weights, preprocess, loss.Pooling).ToByteArray(), allowTf32);
             _backward = Session(BackwardGraphBuilder.Build(_weights, preprocess, loss.Pooling, loss.Taps).ToByteArray(), allowTf32);
             // Results must be ready on our stream, not synchronised with the host, after each Run.
@@ -46,6 +58,7 @@ public sealed class CudaBackend : IStyleBackend
         }
         catch
         {
+            DestroyCublas();
             _forward?.Dispose();
             _backward?.Dispose();
             _kernels?.Dispose();
@@ -55,7 +68,9 @@ public sealed class CudaBackend : IStyleBackend
     }
 
     /// <inheritdoc/>
-    public string Description => $"CUDA ({CudaRuntime.Current.DeviceName}, ONNX Runtime {OrtEnv.Instance().GetVersionString()})";
+    public string Description => $"CUDA ({CudaRuntime.Current.DeviceName}, ONNX Runtime {OrtEnv.Instance().GetVersionString()})"
+        + (_loop is null ? "" : $"; style products: {_loop.DescribeProducts()}")
+        + (_cublas is null ? "; cuBLAS not found, style products on our kernels" : "");
 
     /// <inheritdoc/>
     public PhaseTimes LastPhases => _loop?.LastPhases ?? default;
@@ -114,8 +129,35 @@ public sealed class CudaBackend : IStyleBackend
         _backward.Dispose();
         _runOptions.Dispose();
         _memory.Dispose();
+        DestroyCublas();
         _kernels.Dispose();
         _device.Dispose();
+    }
+
+    private (CublasApi? Api, IntPtr Handle) OpenCublas(bool allowTf32)
+    {
+        if (_products == StyleProductSource.Ours)
+        {
+            return (null, IntPtr.Zero);
+        }
+
+        try
+        {
+            CublasApi api = CublasApi.Load();
+            return (api, api.Create(_device.Stream, allowTf32));
+        }
+        catch (CudaLibraryException) when (_products == StyleProductSource.Measured)
+        {
+            return (null, IntPtr.Zero); // optional: our kernels do the products
+        }
+    }
+
+    private void DestroyCublas()
+    {
+        if (_cublas is not null && _cublasHandle != IntPtr.Zero)
+        {
+            _ = _cublas.Destroy(_cublasHandle);
+        }
     }
 
     /// <summary>
@@ -167,7 +209,7 @@ public sealed class CudaBackend : IStyleBackend
         private readonly List<OrtValue> _values = [];
         private readonly Dictionary<string, (DeviceBuffer Buffer, int Channels, int Positions)> _activations = [];
         private readonly Dictionary<string, DeviceBuffer> _seeds = [];
-        private readonly List<(LayerWeight Layer, DeviceBuffer Gram, DeviceBuffer Target, DeviceBuffer Loss)> _style = [];
+        private readonly List<(LayerWeight Layer, StyleProducts Products, DeviceBuffer Gram, DeviceBuffer Target, DeviceBuffer Loss)> _style = [];
         private readonly List<(string Layer, DeviceBuffer Target, DeviceBuffer Loss)> _content = [];
         private readonly DeviceBuffer _partials, _tvLoss;
         private readonly DeviceBuffer _lossValues; // every term's per-item loss gathered for one download: style terms, content terms, TV
@@ -233,8 +275,11 @@ public sealed class CudaBackend : IStyleBackend
 
             foreach (LayerWeight style in owner._loss.StyleLayers)
             {
-                int c = _activations[style.ReluName].Channels;
-                _style.Add((style, Own(device.AllocateFloats((long)_batch * c * c)), Upload(targets.Grams[style.ReluName], c * c, style.ReluName), Own(device.AllocateFloats(_batch))));
+                var (f, c, m) = _activations[style.ReluName];
+                DeviceBuffer gram = Own(device.AllocateFloats((long)_batch * c * c)), target = Upload(targets.Grams[style.ReluName], c * c, style.ReluName);
+                var products = new StyleProducts(owner._kernels, owner._cublas, owner._cublasHandle, f, gram, target, _seeds[style.ReluName], c, m, _batch);
+                products.Choose(owner._products, TimeOnStream);
+                _style.Add((style, products, gram, target, Own(device.AllocateFloats(_batch))));
             }
 
             foreach (string name in owner._loss.ContentLayers)
@@ -252,6 +297,9 @@ public sealed class CudaBackend : IStyleBackend
         }
 
         public PhaseTimes LastPhases { get; private set; }
+
+        /// <summary>Where each style layer's products run, e.g. "relu1_1 Gram cuBLAS, gradient ours; …".</summary>
+        public string DescribeProducts() => string.Join("; ", _style.Select(s => $"{s.Layer.ReluName} {s.Products.Describe()}"));
 
         public void Load(OptimizerState state)
         {
@@ -298,13 +346,13 @@ public sealed class CudaBackend : IStyleBackend
             o._device.Record(_marks[0]);
             o._forward.RunWithBinding(o._runOptions, _forwardBinding);
             o._device.Record(_marks[1]);
-            foreach (var (layer, gram, target, lossOut) in _style)
+            foreach (var (layer, products, gram, target, lossOut) in _style)
             {
-                var (f, c, m) = _activations[layer.ReluName];
+                var (_, c, m) = _activations[layer.ReluName];
                 double cm = (double)c * m;
-                o._kernels.Gram(f, gram, c, m, _batch, (float)(1 / cm));
+                products.Gram((float)(1 / cm));
                 o._kernels.SumSquaredDifference(gram, target, _partials, lossOut, c * c, _batch, (float)(loss.StyleWeight * layer.Weight / ((double)c * c)));
-                o._kernels.StyleGradient(gram, target, f, _seeds[layer.ReluName], c, m, _batch, (float)(loss.StyleWeight * layer.Weight * 4 / ((double)c * c * cm)), accumulate: false);
+                products.Gradient((float)(loss.StyleWeight * layer.Weight * 4 / ((double)c * c * cm))); // the seed's first writer: content adds to it below
             }
 
             foreach (var (name, target, lossOut) in _content)
@@ -399,6 +447,16 @@ public sealed class CudaBackend : IStyleBackend
             }
 
             return losses;
+        }
+
+        /// <summary>Device milliseconds of <paramref name="launch"/> on our stream, between two of the phase events.</summary>
+        private double TimeOnStream(Action launch)
+        {
+            CudaDevice device = _owner._device;
+            device.Record(_marks[0]);
+            launch();
+            device.Record(_marks[1]);
+            return device.ElapsedMilliseconds(_marks[0], _marks[1]);
         }
 
         private DeviceBuffer Own(DeviceBuffer buffer)

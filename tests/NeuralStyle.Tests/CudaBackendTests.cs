@@ -12,9 +12,11 @@ namespace NeuralStyle.Tests;
 public sealed class CudaBackendTests
 {
     [SkippableTheory]
-    [InlineData(PoolingMode.Max)]
-    [InlineData(PoolingMode.Average)]
-    public void Iterations_match_the_cpu_backend(PoolingMode pooling)
+    [InlineData(PoolingMode.Max, StyleProductSource.Measured)]
+    [InlineData(PoolingMode.Average, StyleProductSource.Measured)]
+    [InlineData(PoolingMode.Max, StyleProductSource.Ours)]
+    [InlineData(PoolingMode.Max, StyleProductSource.Cublas)]
+    public void Iterations_match_the_cpu_backend(PoolingMode pooling, StyleProductSource products)
     {
         Skip.IfNot(CudaRuntime.IsAvailable, $"No CUDA device: {CudaRuntime.Current.Reason}");
         NetworkWeights weights = NetworkWeights.Random(NetworkArchitecture.Vgg19, 0);
@@ -23,7 +25,7 @@ public sealed class CudaBackendTests
         float[] content = TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, H, W, 1));
         using var cpu = new CpuBackend(weights, PreprocessPreset.Caffe, loss, new AdamSettings());
         long buffersBefore = DeviceBuffer.LiveCount;
-        using (var gpu = new CudaBackend(weights, PreprocessPreset.Caffe, loss, new AdamSettings()))
+        using (var gpu = new CudaBackend(weights, PreprocessPreset.Caffe, loss, new AdamSettings(), products: products))
         {
             var targets = new StyleTargets(
                 cpu.Features(TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, H, W, 2)), H, W, loss.StyleLayers.Select(l => l.ReluName)).ToDictionary(p => p.Key, p => cpu.Gram(p.Value)),
@@ -45,6 +47,11 @@ public sealed class CudaBackendTests
 
             double[] expected = cpu.ReadState().Images.Select(v => (double)v).ToArray();
             Tolerance.AssertClose(expected, gpu.ReadState().Images, 1e-3, 1e-4, "images after 3 iterations");
+            if (products != StyleProductSource.Measured)
+            {
+                string expectedSource = products == StyleProductSource.Cublas ? "cuBLAS" : "ours";
+                Assert.Contains($"relu1_1 Gram {expectedSource}, gradient {expectedSource}", gpu.Description, StringComparison.Ordinal);
+            }
         }
 
         Assert.Equal(buffersBefore, DeviceBuffer.LiveCount);

@@ -65,6 +65,19 @@ public sealed class CudaHostChecksTests
     }
 
     [Fact]
+    public void Style_products_move_to_cublas_only_when_it_is_clearly_faster()
+    {
+        Assert.True(StyleProducts.PreferCublas(oursMs: 10, cublasMs: 9.4));
+        Assert.False(StyleProducts.PreferCublas(oursMs: 10, cublasMs: 9.6)); // within the 5% margin: keep ours
+        Assert.False(StyleProducts.PreferCublas(oursMs: 10, cublasMs: 12));
+
+        // Without cuBLAS nothing is timed and both products stay ours.
+        var products = new StyleProducts(null!, null, IntPtr.Zero, null!, null!, null!, null!, 64, 100, 1);
+        products.Choose(StyleProductSource.Measured, _ => throw new InvalidOperationException("timed without cuBLAS"));
+        Assert.Equal("Gram ours, gradient ours", products.Describe());
+    }
+
+    [Fact]
     public void Launch_geometry_covers_every_element_and_tile()
     {
         foreach (long count in new long[] { 1, 255, 256, 257, 100_000 })

@@ -18,6 +18,7 @@ internal sealed unsafe class CublasApi
     private readonly delegate* unmanaged<int, byte*> _statusName;                             // cublasGetStatusName (11.4.2+; optional)
     private readonly delegate* unmanaged<IntPtr, int, int, int, int, int, float*, ulong, int, long, ulong, int, long, float*, ulong, int, long, int, int> _sgemmStridedBatched;
     private readonly delegate* unmanaged<IntPtr, int, int, int, int, float*, ulong, int, float*, ulong, int, int> _ssyrk; // cublasSsyrk_v2
+    private readonly delegate* unmanaged<IntPtr, int, float*, ulong, int, ulong, int, int> _saxpy;                     // cublasSaxpy_v2
 
     public CublasApi(NativeLibraryLoader library)
     {
@@ -32,6 +33,7 @@ internal sealed unsafe class CublasApi
         _sgemmStridedBatched = (delegate* unmanaged<IntPtr, int, int, int, int, int, float*, ulong, int, long, ulong, int, long, float*, ulong, int, long, int, int>)
             library.Export("cublasSgemmStridedBatched");
         _ssyrk = (delegate* unmanaged<IntPtr, int, int, int, int, float*, ulong, int, float*, ulong, int, int>)library.Export("cublasSsyrk_v2");
+        _saxpy = (delegate* unmanaged<IntPtr, int, float*, ulong, int, ulong, int, int>)library.Export("cublasSaxpy_v2");
     }
 
     /// <summary>Loads cuBLAS from its versioned names.</summary>
@@ -86,4 +88,7 @@ internal sealed unsafe class CublasApi
         float beta = 0;
         Check(_ssyrk(handle, 0 /* CUBLAS_FILL_MODE_LOWER */, 1 /* CUBLAS_OP_T */, channels, positions, &alpha, features, positions, &beta, gram, channels));
     }
+
+    /// <summary>y = alpha·x + y over <paramref name="count"/> contiguous floats (byte addresses, unit strides).</summary>
+    public void Axpy(IntPtr handle, int count, float alpha, ulong x, ulong y) => Check(_saxpy(handle, count, &alpha, x, 1, y, 1));
 }
