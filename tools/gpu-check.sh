@@ -89,6 +89,8 @@ for name in ["512", "1024", "512-tf32"]:
         continue
     ms = lambda k: j[k + "_ms"]["median"]
     print(f"{name:<12}{ms('forward'):9.2f}{ms('loss_kernels'):8.2f}{ms('backward'):10.2f}{ms('tv'):7.2f}{ms('adam'):7.2f}{ms('host_sync'):7.2f}{ms('total'):9.2f}{j['gflops']:9.0f}{j.get('peak_device_memory_mb', float('nan')):11.0f}")
+    if name == "1024":
+        print(f"  device at 1024 px (with each style layer's product choice): {j['device']}")
 PY
   echo
   echo "== Gram against cuBLAS; Adam against the device copy =="
