@@ -5,7 +5,7 @@ using NeuralStyle.Tests.Support;
 namespace NeuralStyle.Tests;
 
 /// <summary>
-/// Winograd F(2×2, 3×3) — kernel, input and output transforms with the products done here in double — against a
+/// Winograd F(4×4, 3×3) — kernel, input and output transforms with the products done here in double — against a
 /// float64 direct 3×3 pad-1 convolution (plus bias and ReLU), on batches and on odd, tiny and one-pixel sizes, where
 /// tiles overhang the image. The backward variant's fused seed and ReLU mask against doing them first.
 /// </summary>
@@ -16,7 +16,7 @@ public sealed class WinogradTests
         // batch, in channels, out channels, height, width
         { 1, 3, 4, 1, 1 }, { 2, 5, 7, 9, 6 }, { 1, 16, 8, 8, 8 }, { 1, 4, 3, 2, 7 }, { 3, 9, 11, 5, 5 },
         // wide enough for the eight-tile vector bodies, with and without a scalar tail and an odd last column
-        { 1, 4, 5, 6, 32 }, { 2, 3, 2, 5, 35 }, { 1, 2, 3, 17, 16 }, { 1, 3, 3, 4, 50 },
+        { 1, 4, 5, 6, 64 }, { 2, 3, 2, 5, 67 }, { 1, 2, 3, 17, 32 }, { 1, 3, 3, 4, 50 }, { 1, 2, 2, 9, 131 }, { 1, 3, 2, 13, 33 },
     };
 
     [Theory]
@@ -46,7 +46,7 @@ public sealed class WinogradTests
         var random = new DeterministicRandom(4);
         float[] g = Gaussian(random, N * C * H * W), seed = Gaussian(random, g.Length), mask = Gaussian(random, g.Length).Select(v => MathF.Max(v, 0)).ToArray();
         var (th, tw) = Winograd.Tiles(H, W);
-        var fused = new float[16 * C * N * th * tw];
+        var fused = new float[Winograd.Positions * C * N * th * tw];
         var separate = new float[fused.Length];
         Winograd.InputTransform(g, seed, mask, N, C, H, W, fused);
         float[] combined = g.Select((v, i) => mask[i] > 0 ? v + seed[i] : 0f).ToArray();
@@ -54,18 +54,19 @@ public sealed class WinogradTests
         Assert.Equal(separate, fused);
     }
 
-    /// <summary>The whole Winograd convolution with the 16 products M[q] = U[q]·V[q] summed in double.</summary>
+    /// <summary>The whole Winograd convolution with the 36 products M[q] = U[q]·V[q] summed in double.</summary>
     internal static float[] Convolve(float[] x, float[] kernel, float[] bias, bool relu, int batch, int inChannels, int outChannels, int height, int width)
     {
         var (th, tw) = Winograd.Tiles(height, width);
         int tiles = th * tw;
-        float[] u = Winograd.KernelTransform(kernel, outChannels, inChannels);
-        var v = new float[batch * 16 * inChannels * tiles];
+        var u = new float[Winograd.Positions * outChannels * inChannels];
+        Winograd.KernelTransform(kernel, outChannels, inChannels, u);
+        var v = new float[batch * Winograd.Positions * inChannels * tiles];
         Winograd.InputTransform(x, [], [], batch, inChannels, height, width, v);
-        var m = new float[batch * 16 * outChannels * tiles];
-        for (int nq = 0; nq < batch * 16; nq++)
+        var m = new float[batch * Winograd.Positions * outChannels * tiles];
+        for (int nq = 0; nq < batch * Winograd.Positions; nq++)
         {
-            int q = nq % 16;
+            int q = nq % Winograd.Positions;
             for (int k = 0; k < outChannels; k++)
             {
                 for (int t = 0; t < tiles; t++)

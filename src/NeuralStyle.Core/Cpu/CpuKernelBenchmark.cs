@@ -16,7 +16,7 @@ public sealed record KernelTiming(string Kernel, string Size, double Millisecond
 /// <summary>
 /// Times the CPU backend's kernels at several sizes, odd ones included: the Gram product on ONNX Runtime/MLAS against
 /// MLAS's own square MatMul rate, and the managed element-wise kernels against a plain memory copy that moves the
-/// same number of bytes (read plus written per element: content 12, TV 12, Adam 28; per pooled value 21; Winograd: the map and its 16 values per tile), so both see the same caches.
+/// same number of bytes (read plus written per element: content 12, TV 12, Adam 28; per pooled value 21; Winograd: the map and its 36 values per tile), so both see the same caches.
 /// </summary>
 public static class CpuKernelBenchmark
 {
@@ -60,11 +60,11 @@ public static class CpuKernelBenchmark
             rows.Add(new KernelTiming("max pool VJP", $"{planes}×{h}×{w}", backward, 21.0 * pooled / backward / 1e6, "GB/s", copy));
         }
 
-        // Winograd transforms: the input one reads the map and writes 16 values per 2×2 tile, the output one the reverse.
+        // Winograd transforms: the input one reads the map and writes 36 values per 4×4 tile, the output one the reverse.
         foreach (var (c, h, w) in new[] { (256, 64, 64), (512, 32, 32), (67, 37, 41) })
         {
             var (th, tw) = Winograd.Tiles(h, w);
-            long map = (long)c * h * w, transformed = 16L * c * th * tw;
+            long map = (long)c * h * w, transformed = (long)Winograd.Positions * c * th * tw;
             float[] x = Random((int)map, 6), v = new float[transformed], y = new float[map];
             double bytes = 4.0 * (map + transformed);
             double copy = CopyRate((long)bytes, repeats);

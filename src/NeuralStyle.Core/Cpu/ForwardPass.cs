@@ -46,7 +46,7 @@ internal sealed class ForwardPass : IDisposable
             if (stages.TransformedAt(i) is not null)
             {
                 var (th, tw) = Winograd.Tiles(h, w);
-                scratch = Math.Max(scratch, 16L * Math.Max(layer.InChannels, layer.OutChannels) * batch * th * tw);
+                scratch = Math.Max(scratch, (long)Winograd.Positions * Math.Max(layer.InChannels, layer.OutChannels) * batch * th * tw);
             }
         }
 
@@ -117,8 +117,8 @@ internal sealed class ForwardPass : IDisposable
 
     /// <summary>
     /// A binding of the Winograd products for a convolution of layer <paramref name="layer"/>'s map size from
-    /// <paramref name="inChannels"/> to <paramref name="outChannels"/>: <paramref name="kernels"/> [16, out, in] times the
-    /// scratch V [N, 16, in, tiles] into the scratch M [N, 16, out, tiles].
+    /// <paramref name="inChannels"/> to <paramref name="outChannels"/>: <paramref name="kernels"/> [36, out, in] times the
+    /// scratch V [N, 36, in, tiles] into the scratch M [N, 36, out, tiles].
     /// </summary>
     public OrtIoBinding WinogradBinding(PinnedTensor<float> kernels, int inChannels, int outChannels, int layer)
     {
@@ -127,8 +127,8 @@ internal sealed class ForwardPass : IDisposable
         long tiles = (long)th * tw;
         OrtIoBinding binding = _stages.Products.CreateIoBinding();
         binding.BindInput(ProductGraphBuilder.Difference, kernels.Value);
-        binding.BindInput(ProductGraphBuilder.Features, TransformedInput.PrefixView(Batch, 16, inChannels, tiles));
-        binding.BindOutput(ProductGraphBuilder.Result, Products.PrefixView(Batch, 16, outChannels, tiles));
+        binding.BindInput(ProductGraphBuilder.Features, TransformedInput.PrefixView(Batch, Winograd.Positions, inChannels, tiles));
+        binding.BindOutput(ProductGraphBuilder.Result, Products.PrefixView(Batch, Winograd.Positions, outChannels, tiles));
         return binding;
     }
 

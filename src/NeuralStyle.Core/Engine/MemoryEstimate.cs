@@ -5,25 +5,27 @@ namespace NeuralStyle.Engine;
 /// <summary>
 /// How much memory a CPU run needs, from the layer table, before anything is allocated:
 /// <code>
-/// bytes ≈ 700 MB                                   .NET, ONNX Runtime, code and the sessions
+/// bytes ≈ 670 MB                                   .NET, ONNX Runtime, code and the sessions
 ///       + 4 × graph-layer weight bytes             graph copies and ONNX Runtime's pre-packed kernels
-///       + 2 × 16/9 × Winograd-layer weight bytes   the transformed kernels U and U' of the Winograd layers
-///       + N·H·W × own bytes per pixel × 1.57       our bound buffers, and ONNX Runtime's working memory for them
+///       + 2 × 36/9 × Winograd-layer weight bytes   the transformed kernels U and U' of the Winograd layers
+///       + N·H·W × own bytes per pixel × 0.95       our bound buffers, less what ONNX Runtime's arena reuses
 /// </code>
 /// Our own bytes per input pixel are counted exactly: every saved ReLU output and the gradient arriving at it from
 /// above (float), a seed per tapped layer (float), every pooled map and its gradient (float) with its argmax (byte),
-/// the Winograd scratch V and M (16 floats per 2×2 tile of the widest Winograd layer, twice), the backward pass's
+/// the Winograd scratch V and M (36 floats per 4×4 tile of the widest Winograd layer, twice), the backward pass's
 /// scratch for one conv output's gradient (the largest layer), and the image,
-/// gradient, Adam moments and their undo copies (7 × 3 floats). The factor 1.57 (ONNX Runtime's intermediates in
-/// the shared arena) and the constants were fitted to <c>render --iterations 2</c> at 256 and 512 px on the CPU
-/// backend; the test suite holds the estimate to within 25% of the measured peak at 256 and 512 px.
+/// gradient, Adam moments and their undo copies (7 × 3 floats). With every layer but the first done as Winograd,
+/// ONNX Runtime's own working memory is small, and the factor 0.95 (below 1: not every counted buffer is at its peak
+/// at once) and the constants were fitted to <c>render --iterations 2</c> of the astronaut at 256 and 512 px on the
+/// CPU backend (1351 and 2160 MB measured); the test suite holds the estimate to within 25% of the measured peak at
+/// 256 and 512 px. At tiny sizes it overestimates (64 px: 685 MB measured).
 /// </summary>
 public static class MemoryEstimate
 {
-    private const double RuntimeBytes = 700e6;
+    private const double RuntimeBytes = 670e6;
     private const double GraphWeightCopies = 4;
-    private const double WinogradWeightCopies = 2 * 16.0 / 9;
-    private const double WorkingMemoryFactor = 1.57;
+    private const double WinogradWeightCopies = 2.0 * Cpu.Winograd.Positions / 9;
+    private const double WorkingMemoryFactor = 0.95;
 
     /// <summary>Estimated peak bytes of a run with <paramref name="batch"/> images of <paramref name="width"/> × <paramref name="height"/>.</summary>
     public static double Bytes(NetworkWeights weights, LossSettings loss, int batch, int width, int height)
@@ -70,7 +72,7 @@ public static class MemoryEstimate
 
             if (Cpu.CpuStages.IsWinograd(layer))
             {
-                winogradScratch = Math.Max(winogradScratch, 16 * Math.Max(layer.InChannels, layer.OutChannels) * scale / 4 * sizeof(float));
+                winogradScratch = Math.Max(winogradScratch, Cpu.Winograd.Positions * Math.Max(layer.InChannels, layer.OutChannels) * scale / (Cpu.Winograd.TileSize * Cpu.Winograd.TileSize) * sizeof(float));
             }
         }
 

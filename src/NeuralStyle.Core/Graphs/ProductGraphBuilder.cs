@@ -33,14 +33,14 @@ internal static class ProductGraphBuilder
         return Google.Protobuf.MessageExtensions.ToByteArray(w.Build("(G−A)·F per batch item."));
     }
 
-    /// <summary>The Winograd products, y[n, q] = d[q]·x[n, q] ([16, K, C] × [N, 16, C, T] → [N, 16, K, T]): one GEMM per item and tile position.</summary>
-    public static byte[] WinogradProducts()
+    /// <summary>The Winograd products, y[n, q] = d[q]·x[n, q] ([P, K, C] × [N, P, C, T] → [N, P, K, T]): one GEMM per item and tile position q &lt; P.</summary>
+    public static byte[] WinogradProducts(int positions)
     {
         var w = new OnnxGraphWriter("neuralstyle_winograd_products");
-        w.Input(Difference, false, 16, "K", "C");
-        w.Input(Features, false, "N", 16, "C", "T");
+        w.Input(Difference, false, positions, "K", "C");
+        w.Input(Features, false, "N", positions, "C", "T");
         w.Node("MatMul", [Difference, Features], Result);
-        w.Output(Result, false, "N", 16, "K", "T");
-        return Google.Protobuf.MessageExtensions.ToByteArray(w.Build("Winograd F(2×2,3×3) products U[q]·V[n,q]."));
+        w.Output(Result, false, "N", positions, "K", "T");
+        return Google.Protobuf.MessageExtensions.ToByteArray(w.Build($"Winograd products U[q]·V[n,q], {positions} tile positions."));
     }
 }
