@@ -70,7 +70,7 @@ public sealed class CudaBackend : IStyleBackend
     /// <inheritdoc/>
     public string Description => $"CUDA ({CudaRuntime.Current.DeviceName}, ONNX Runtime {OrtEnv.Instance().GetVersionString()})"
         + (_loop is null ? "" : $"; style products: {_loop.DescribeProducts()}")
-        + (_cublas is null ? "; cuBLAS not found, style products on our kernels" : "");
+        + (_cublas is null && _products == StyleProductSource.Measured ? "; cuBLAS not found, style products on our kernels" : "");
 
     /// <inheritdoc/>
     public PhaseTimes LastPhases => _loop?.LastPhases ?? default;

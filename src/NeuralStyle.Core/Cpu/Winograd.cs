@@ -11,7 +11,7 @@ namespace NeuralStyle.Cpu;
 /// 36 element-wise products become 36 matrix products M[q] = U[q]·V[q] ([K, C]·[C, tiles]), done by ONNX Runtime's
 /// MatMul: 4× fewer multiplications than the direct convolution (F(2×2, 3×3) saves 2.25×), and 2.25 transformed
 /// values per output pixel to write and read instead of 4. The price is rounding: the transforms scale by up to 8
-/// and 1/24, which costs about a decimal digit against F(2×2, 3×3) (the tests hold both to float64).
+/// and 1/24, so it rounds worse than F(2×2, 3×3); the tests hold it to the same float64 tolerances.
 /// </summary>
 /// <remarks>
 /// Layouts: x [N, C, H, W]; Th = ⌈H/4⌉, Tw = ⌈W/4⌉, T = Th·Tw tiles per item, t = ty·Tw + tx;
