@@ -5,45 +5,46 @@
 # and 1024 px, the Gram kernel against cuBLAS SYRK/SGEMM, Adam's GB/s against the device's copy bandwidth, and peak
 # device memory.
 #
-#   tools/gpu-check.sh prepare   on a development machine: builds the tests (Release), publishes the command line
-#                                self-contained for linux-x64, and packs, under .device/, the .NET SDK (for the test
-#                                host), the test binaries, the command line and ONNX Runtime's CUDA provider, each
-#                                split into parts of at most 55 MB (the device tool carries 64 MB per call).
+#   tools/gpu-check.sh prepare   on a development machine: publishes the test runner (tests/NeuralStyle.TestRunner,
+#                                which runs the tests in-process, so no .NET SDK is needed there) and the command
+#                                line self-contained for linux-x64 into one folder, and packs it under .device/ as one
+#                                xz-compressed archive split into parts of 57 MiB (about 230 MB in all, most of it
+#                                ONNX Runtime's CUDA provider): each part and the ~6 MB working tree fit the 64 MiB
+#                                the device tool carries per call.
 #   tools/gpu-check.sh run       on the GPU machine, once every part has been carried there (one call per part, the
-#                                machine kept warm: carried files stay): reassembles, puts the CUDA and cuDNN
-#                                libraries that PyTorch's wheels ship on the loader path, runs the tests, prints the table.
+#                                machine kept warm: carried files stay): reassembles under out/gpu-check/ (inside
+#                                the repository, where the tests find their files), puts the CUDA and cuDNN
+#                                libraries that PyTorch's wheels ship on the loader path, runs the tests, prints the
+#                                table.
 #
 # Not yet run on a GPU: written for the first task that is lent one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 parts=.device
-work=/tmp/neuralstyle-gpu-check
+bin=out/gpu-check/bin
+
+# xz where the machine has it, else Python's lzma (the GPU machine has Python).
+unxz_stream() {
+  if command -v xz >/dev/null; then xz -dc; else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.stdin.buffer), sys.stdout.buffer)'; fi
+}
 
 prepare() {
-  rm -rf "$parts" && mkdir -p "$parts"
-  dotnet build -c Release tests/NeuralStyle.Tests >/dev/null
-  local bin=tests/NeuralStyle.Tests/bin/Release/net10.0
-  local dotnet_root; dotnet_root="$(dirname "$(readlink -f "$(command -v dotnet)")")"
-  tar -C "$dotnet_root" -czf - . | split -b 55m -d - "$parts/dotnet.tgz.part-"
-  tar -C "$bin" --exclude='runtimes/win-*' --exclude='runtimes/osx-*' --exclude='libonnxruntime_providers_cuda.so' -czf - . \
-    | split -b 55m -d - "$parts/tests.tgz.part-"
-  local cli=out/gpu-check-cli
-  rm -rf "$cli"
-  dotnet publish src/NeuralStyle.Cli -c Release -r linux-x64 --self-contained -o "$cli" >/dev/null
-  # The ONNX Runtime package copies its Windows libraries into a linux-x64 publish too; they are not needed there.
-  tar -C "$cli" --exclude='libonnxruntime_providers_cuda.so' --exclude='onnxruntime*.dll' -czf - . | split -b 55m -d - "$parts/cli.tgz.part-"
-  gzip -c "$bin/runtimes/linux-x64/native/libonnxruntime_providers_cuda.so" | split -b 55m -d - "$parts/ortcuda.gz.part-"
+  rm -rf "$parts" "$bin" && mkdir -p "$parts"
+  # The runner first: the command line's own publish then replaces the launcher files the runner brought along.
+  dotnet publish tests/NeuralStyle.TestRunner -c Release -r linux-x64 --self-contained -o "$bin" >/dev/null
+  dotnet publish src/NeuralStyle.Cli -c Release -r linux-x64 --self-contained -o "$bin" >/dev/null
+  # The ONNX Runtime package copies its Windows libraries into a linux-x64 publish too; TensorRT is never used.
+  tar -C "$bin" --exclude='libonnxruntime_providers_tensorrt.so' --exclude='onnxruntime*.dll' -cf - . \
+    | xz -T0 -6 | split -b 57m -d - "$parts/gpu-check.txz.part-"
   ls -la "$parts"
-  echo "Carry each file of $parts in its own device call (e.g. command 'true'), then call: bash tools/gpu-check.sh run"
+  echo "Carry each file of $parts in its own device call while the machine stays warm (command 'true'); carry the"
+  echo "last one in the call that runs: bash tools/gpu-check.sh run"
 }
 
 run() {
-  rm -rf "$work" && mkdir -p "$work/dotnet" "$work/tests" "$work/cli"
-  cat "$parts"/dotnet.tgz.part-* | tar -C "$work/dotnet" -xzf -
-  cat "$parts"/tests.tgz.part-* | tar -C "$work/tests" -xzf -
-  cat "$parts"/cli.tgz.part-* | tar -C "$work/cli" -xzf -
-  cat "$parts"/ortcuda.gz.part-* | gunzip > "$work/tests/runtimes/linux-x64/native/libonnxruntime_providers_cuda.so"
-  cp "$work/tests/runtimes/linux-x64/native/libonnxruntime_providers_cuda.so" "$work/cli/"
+  rm -rf "$bin" && mkdir -p "$bin"
+  local work=out/gpu-check
+  cat "$parts"/gpu-check.txz.part-* | unxz_stream | tar -C "$bin" -xf -
   # CUDA 13 runtime, cuBLAS and cuDNN 9 as shipped in PyTorch's nvidia-* wheels, when the system has none.
   local extra; extra="$(python3 - <<'PY' 2>/dev/null || true
 import glob, os, site
@@ -55,13 +56,17 @@ print(":".join(sorted(dirs)))
 PY
 )"
   export LD_LIBRARY_PATH="${extra}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-  export DOTNET_ROOT="$work/dotnet" PATH="$work/dotnet:$PATH" DOTNET_CLI_TELEMETRY_OPTOUT=1
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
   set +e
-  dotnet vstest "$work/tests/NeuralStyle.Tests.dll" --TestCaseFilter:"Category=Cuda" --logger:"console;verbosity=normal" | tee "$work/vstest.log"
+  "$bin/neuralstyle-tests" --filter Category=Cuda | tee "$work/tests.log"
   local status=${PIPESTATUS[0]}
   set -e
-  local ns="$work/cli/neuralstyle"
+  # On a GPU machine every CUDA test must run: all of them skipped means CUDA did not work here.
+  if ! grep -qE "^Total tests: .*Passed: [1-9]" "$work/tests.log"; then
+    echo "no Category=Cuda test passed; see the skip reasons above" >&2
+    status=1
+  fi
+  local ns="$bin/neuralstyle"
   set +e
   "$ns" doctor | tee "$work/doctor.txt"
   "$ns" bench kernels --device cuda | tee "$work/kernels.txt"
@@ -72,8 +77,8 @@ PY
   set -e
   echo
   echo "== Category=Cuda tests, by class =="
-  grep -oE "^\s+(Passed|Failed|Skipped) NeuralStyle\.Tests\.[A-Za-z]+" "$work/vstest.log" | awk '{print $2, $1}' | sort | uniq -c || true
-  grep -E "Total tests|Passed:|Failed:|Skipped:" "$work/vstest.log" | tail -4
+  grep -oE "^\s+(Passed|Failed|Skipped) NeuralStyle\.Tests\.[A-Za-z]+" "$work/tests.log" | awk '{print $2, $1}' | sort | uniq -c || true
+  grep -E "^Total tests" "$work/tests.log" || true
   echo
   echo "== Per iteration, batch 1, median ms (device events) =="
   python3 - "$work" <<'PY' || echo "(no iteration benchmark ran)"
