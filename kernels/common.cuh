@@ -18,9 +18,14 @@ __device__ __forceinline__ float __shfl_down_sync(unsigned mask, float v, unsign
 }
 #endif
 
+// Correctly rounded square root (float or double, by argument) and round-to-nearest-even. NVRTC declares the CUDA
+// math functions itself but knows no __builtin_sqrt; clang without the CUDA headers knows only the builtins.
 #if defined(NS_HOST_EMULATION)
 #define NS_SQRT(x) std::sqrt(x)
 #define NS_RINTF(x) std::nearbyint(x)
+#elif defined(__CUDACC_RTC__)
+#define NS_SQRT(x) sqrt(x)
+#define NS_RINTF(x) rintf(x)
 #else
 #define NS_SQRT(x) __builtin_sqrt(x)
 #define NS_RINTF(x) __builtin_rintf(x)

@@ -1,22 +1,57 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests use beyond the .NET SDK: clang-14 and clang-16 (kernel PTX checks),
-# g++ (kernel emulation harness, C smoke test linker) and python3 (the ctypes example). Does nothing when all are
-# present; needs root (or sudo) otherwise.
+# Installs what the tests use beyond the .NET SDK:
+#  - Debian packages: clang-14 and clang-16 (kernel PTX checks), g++ (kernel emulation harness, C smoke test
+#    linker) and python3 (the ctypes example); needs root (or sudo) when one is missing.
+#  - NVIDIA's NVRTC 11.8 from Debian's non-free archive, unpacked (not installed) under out/nvrtc-11.8, so that the
+#    tests compile every kernel with the real NVRTC through our binding on a machine without CUDA. The system's
+#    apt sources are left alone: the package lists for non-free go to a temporary folder.
+# Does nothing for what is already there.
 set -euo pipefail
-missing=()
-for tool in clang-14 clang-16 g++ cc python3; do
-  command -v "$tool" >/dev/null || missing+=("$tool")
-done
-[ ${#missing[@]} -eq 0 ] && exit 0
-packages=()
-for tool in "${missing[@]}"; do
-  case "$tool" in
-    g++|cc) packages+=(g++ gcc) ;;
-    *) packages+=("$tool") ;;
-  esac
-done
-sudo_cmd=""
-[ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-echo "installing ${packages[*]}"
-$sudo_cmd apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${packages[@]}" >/dev/null
+cd "$(dirname "$0")/.."
+
+install_packages() {
+  local missing=() packages=() tool
+  for tool in clang-14 clang-16 g++ cc python3; do
+    command -v "$tool" >/dev/null || missing+=("$tool")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  for tool in "${missing[@]}"; do
+    case "$tool" in
+      g++|cc) packages+=(g++ gcc) ;;
+      *) packages+=("$tool") ;;
+    esac
+  done
+  local sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  echo "installing ${packages[*]}"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${packages[@]}" >/dev/null
+}
+
+fetch_nvrtc() {
+  local target=out/nvrtc-11.8
+  [ -e "$target/usr/lib/x86_64-linux-gnu/libnvrtc.so.11.2" ] && return 0
+  [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ] || { echo "NVRTC check: only on amd64 Debian; skipped" >&2; return 0; }
+  local apt_dir; apt_dir="$(mktemp -d)"
+  trap 'rm -rf "$apt_dir"' RETURN
+  mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/debs"
+  cat > "$apt_dir/non-free.sources" <<'SOURCES'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm
+Components: non-free
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
+  local apt_options=(-o "Dir::Etc::sourcelist=$apt_dir/non-free.sources" -o "Dir::Etc::sourceparts=-"
+    -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o "APT::Sandbox::User=root")
+  echo "fetching NVRTC 11.8 (Debian non-free) into $target"
+  apt-get "${apt_options[@]}" update -qq
+  (cd "$apt_dir/debs" && apt-get "${apt_options[@]}" download -qq libnvrtc11.2 libnvrtc-builtins11.8)
+  rm -rf "$target.partial" && mkdir -p "$target.partial"
+  local deb
+  for deb in "$apt_dir"/debs/*.deb; do dpkg -x "$deb" "$target.partial"; done
+  mv "$target.partial" "$target"
+}
+
+install_packages
+fetch_nvrtc || echo "could not fetch NVRTC 11.8; the NVRTC compile test will skip" >&2

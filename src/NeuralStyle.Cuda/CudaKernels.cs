@@ -77,7 +77,8 @@ public sealed unsafe class CudaKernels : IDisposable
         _modules.Clear();
     }
 
-    private static string[] KernelNames(string file) => file switch
+    /// <summary>The entry points of <paramref name="file"/> that the launchers above use.</summary>
+    internal static string[] KernelNames(string file) => file switch
     {
         "gram.cu" => ["gram_forward"],
         "style_grad.cu" => ["style_grad_backward"],
