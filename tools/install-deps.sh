@@ -2,8 +2,9 @@
 # Installs what the tests use beyond the .NET SDK:
 #  - Debian packages: clang-14 and clang-16 (kernel PTX checks), g++ (kernel emulation harness, C smoke test
 #    linker) and python3 (the ctypes example); needs root (or sudo) when one is missing.
-#  - NVIDIA's NVRTC 11.8 from Debian's non-free archive, unpacked (not installed) under out/nvrtc-11.8, so that the
-#    tests compile every kernel with the real NVRTC through our binding on a machine without CUDA. The system's
+#  - NVIDIA's NVRTC 11.8 and CUDA driver library (535) from Debian's non-free archive, unpacked (not installed)
+#    under out/nvidia-debian, so that on a machine without a GPU the tests compile every kernel with the real NVRTC
+#    through our binding, and resolve every driver export and see the driver's own "no device" answer. The system's
 #    apt sources are left alone: the package lists for non-free go to a temporary folder.
 # Does nothing for what is already there.
 set -euo pipefail
@@ -28,10 +29,10 @@ install_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${packages[@]}" >/dev/null
 }
 
-fetch_nvrtc() {
-  local target=out/nvrtc-11.8
-  [ -e "$target/usr/lib/x86_64-linux-gnu/libnvrtc.so.11.2" ] && return 0
-  [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ] || { echo "NVRTC check: only on amd64 Debian; skipped" >&2; return 0; }
+fetch_nvidia_libraries() {
+  local target=out/nvidia-debian lib=out/nvidia-debian/usr/lib/x86_64-linux-gnu
+  [ -e "$lib/libnvrtc.so.11.2" ] && [ -e "$lib/nvidia/current/libcuda.so.1" ] && return 0
+  [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ] || { echo "NVIDIA library checks: only on amd64 Debian; skipped" >&2; return 0; }
   local apt_dir; apt_dir="$(mktemp -d)"
   trap 'rm -rf "$apt_dir"' RETURN
   mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/debs"
@@ -44,9 +45,9 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SOURCES
   local apt_options=(-o "Dir::Etc::sourcelist=$apt_dir/non-free.sources" -o "Dir::Etc::sourceparts=-"
     -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o "APT::Sandbox::User=root")
-  echo "fetching NVRTC 11.8 (Debian non-free) into $target"
+  echo "fetching NVRTC 11.8 and the CUDA driver library (Debian non-free) into $target"
   apt-get "${apt_options[@]}" update -qq
-  (cd "$apt_dir/debs" && apt-get "${apt_options[@]}" download -qq libnvrtc11.2 libnvrtc-builtins11.8)
+  (cd "$apt_dir/debs" && apt-get "${apt_options[@]}" download -qq libnvrtc11.2 libnvrtc-builtins11.8 libcuda1)
   rm -rf "$target.partial" && mkdir -p "$target.partial"
   local deb
   for deb in "$apt_dir"/debs/*.deb; do dpkg -x "$deb" "$target.partial"; done
@@ -54,4 +55,4 @@ SOURCES
 }
 
 install_packages
-fetch_nvrtc || echo "could not fetch NVRTC 11.8; the NVRTC compile test will skip" >&2
+fetch_nvidia_libraries || echo "could not fetch NVIDIA's libraries; the tests that use them will skip" >&2

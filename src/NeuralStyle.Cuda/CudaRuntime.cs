@@ -26,6 +26,9 @@ public sealed record CudaReport
     /// <summary>NVRTC's version and library.</summary>
     public string? NvrtcVersion { get; init; }
 
+    /// <summary>Why NVRTC did not load, where it did not.</summary>
+    public string? NvrtcProblem { get; init; }
+
     /// <summary>The cuBLAS library that loaded, or why none did.</summary>
     public string? Cublas { get; init; }
 }
@@ -44,8 +47,38 @@ public static class CudaRuntime
     /// <summary>True when CUDA works here.</summary>
     public static bool IsAvailable => Current.IsAvailable;
 
-    /// <summary>Probes with the given library names (tests pass names that do not exist, or libraries without the symbols).</summary>
+    /// <summary>
+    /// Probes with the given library names (tests pass names that do not exist, or libraries without the symbols).
+    /// NVRTC and cuBLAS are looked for even when the driver or the GPU is missing, so one report lists everything
+    /// there is to install; <see cref="CudaReport.Reason"/> names the first problem.
+    /// </summary>
     public static CudaReport Probe(IReadOnlyList<string> driverNames, IReadOnlyList<string> nvrtcNames, IReadOnlyList<string> cublasNames)
+    {
+        CudaReport report = ProbeDriver(driverNames);
+        try
+        {
+            var nvrtc = new NvrtcApi(NativeLibraryLoader.Load("NVRTC", nvrtcNames, "Install the CUDA runtime compiler (package cuda-nvrtc-13-0, or the CUDA toolkit)."));
+            var (major, minor) = nvrtc.Version();
+            report = report with { NvrtcVersion = $"{major}.{minor} ({nvrtc.Library.LoadedName})" };
+        }
+        catch (Exception e) when (e is CudaLibraryException or NvrtcException)
+        {
+            report = report with { NvrtcProblem = e.Message, Reason = report.Reason ?? e.Message };
+        }
+
+        try
+        {
+            report = report with { Cublas = CublasApi.Load(cublasNames).Library.LoadedName };
+        }
+        catch (CudaLibraryException e)
+        {
+            report = report with { Cublas = "missing: " + e.Message };
+        }
+
+        return report;
+    }
+
+    private static CudaReport ProbeDriver(IReadOnlyList<string> driverNames)
     {
         DriverApi driver;
         try
@@ -60,16 +93,16 @@ public static class CudaRuntime
         var report = new CudaReport();
         try
         {
+            // The version needs no cuInit, so it is reported even where initialisation fails (a driver without a GPU).
+            report = report with { DriverVersion = driver.DriverVersion() };
             driver.Init();
-            int version = driver.DriverVersion();
-            report = report with { DriverVersion = version };
             if (driver.DeviceCount() == 0)
             {
                 return report with { Reason = "The CUDA driver found no GPU; use --device cpu." };
             }
 
             int device = driver.Device(0);
-            report = report with
+            return report with
             {
                 DeviceName = driver.DeviceName(device),
                 ComputeCapability = (driver.Attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device),
@@ -77,32 +110,13 @@ public static class CudaRuntime
                 DeviceMemory = driver.TotalMemory(device),
             };
         }
+        catch (CudaException e) when (e.Status == CUresult.CUDA_ERROR_NO_DEVICE)
+        {
+            return report with { Reason = $"The CUDA driver found no GPU (cuInit answered {e.Name}); use --device cpu." };
+        }
         catch (CudaException e)
         {
             return report with { Reason = $"The CUDA driver is installed but does not work: {e.Message}" };
         }
-
-        try
-        {
-            var nvrtc = new NvrtcApi(NativeLibraryLoader.Load("NVRTC", nvrtcNames, "Install the CUDA runtime compiler (package cuda-nvrtc-13-0, or the CUDA toolkit)."));
-            var (major, minor) = nvrtc.Version();
-            report = report with { NvrtcVersion = $"{major}.{minor} ({nvrtc.Library.LoadedName})" };
-        }
-        catch (Exception e) when (e is CudaLibraryException or NvrtcException)
-        {
-            return report with { Reason = e.Message };
-        }
-
-        try
-        {
-            CublasApi cublas = CublasApi.Load(cublasNames);
-            report = report with { Cublas = cublas.Library.LoadedName };
-        }
-        catch (CudaLibraryException e)
-        {
-            report = report with { Cublas = "missing: " + e.Message };
-        }
-
-        return report;
     }
 }

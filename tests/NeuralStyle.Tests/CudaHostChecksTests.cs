@@ -64,6 +64,28 @@ public sealed class CudaHostChecksTests
         Assert.Contains("libc.so.6 (the CUDA driver) has no export cuGetErrorName", report.Reason, StringComparison.Ordinal);
     }
 
+    [SkippableFact]
+    public async Task A_real_driver_without_a_gpu_has_every_export_we_bind_and_its_no_device_answer_is_reported()
+    {
+        Skip.If(NvidiaDebianLibraries.Unavailable is not null, NvidiaDebianLibraries.Unavailable);
+        // In child processes with NVIDIA's libcuda.so.1 (driver 535, CUDA 12.2) on their loader path: loaded into this
+        // process, every later probe here would find it by name.
+        ProcessStartInfo doctor = CliProcess.StartInfo("doctor");
+        doctor.Environment["LD_LIBRARY_PATH"] = NvidiaDebianLibraries.DriverFolder;
+        var (code, stdout, stderr) = await CliProcess.RunAsync(doctor);
+        Assert.True(code == 0, stderr);
+        // The version line needs the whole driver table bound (a missing export would say "has no export" instead).
+        Assert.Contains("CUDA driver       12.2", stdout, StringComparison.Ordinal);
+        Assert.Contains("The CUDA driver found no GPU (cuInit answered CUDA_ERROR_NO_DEVICE)", stdout, StringComparison.Ordinal);
+
+        ProcessStartInfo render = CliProcess.StartInfo("render", "--device", "cuda", "--iterations", "1");
+        render.Environment["LD_LIBRARY_PATH"] = NvidiaDebianLibraries.DriverFolder;
+        (code, stdout, stderr) = await CliProcess.RunAsync(render);
+        Assert.Equal(2, code);
+        Assert.Contains("--device cuda cannot run here: The CUDA driver found no GPU", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal); // a sentence, not a stack trace
+    }
+
     [Fact]
     public void Style_products_move_to_cublas_only_when_it_is_clearly_faster()
     {

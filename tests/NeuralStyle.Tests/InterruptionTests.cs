@@ -42,25 +42,11 @@ public sealed class InterruptionTests : TemporaryFolderTest
         Assert.Equal(Checkpoint.Load(Path.ChangeExtension(straight, ".ckpt")).State.Images, Checkpoint.Load(Path.ChangeExtension(resumed, ".ckpt")).State.Images);
     }
 
-    private static Process Start(params string[] args)
-    {
-        string cli = Path.Combine(AppContext.BaseDirectory, "neuralstyle.dll");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(cli);
-        foreach (string a in args)
-        {
-            info.ArgumentList.Add(a);
-        }
-
-        return Process.Start(info)!;
-    }
+    private static Process Start(params string[] args) => Process.Start(CliProcess.StartInfo(args))!;
 
     private static async Task Run(params string[] args)
     {
-        using Process process = Start(args);
-        string output = await process.StandardOutput.ReadToEndAsync();
-        string error = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, $"{string.Join(' ', args)} → {process.ExitCode}: {error}{output}");
+        var (code, output, error) = await CliProcess.RunAsync(CliProcess.StartInfo(args));
+        Assert.True(code == 0, $"{string.Join(' ', args)} → {code}: {error}{output}");
     }
 }

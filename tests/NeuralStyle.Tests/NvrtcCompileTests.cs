@@ -7,7 +7,7 @@ namespace NeuralStyle.Tests;
 
 /// <summary>
 /// Every kernel through NVIDIA's own compiler without a GPU: NVRTC 11.8 (Debian non-free, unpacked under
-/// out/nvrtc-11.8 by tools/install-deps.sh) driven by our binding and <see cref="KernelCompiler"/>, exactly as the
+/// out/nvidia-debian by tools/install-deps.sh) driven by our binding and <see cref="KernelCompiler"/>, exactly as the
 /// CUDA backend drives NVRTC 13 on a device. What NVRTC accepts here, clang's PTX check does not prove: NVRTC's own
 /// dialect, our options, the embedded header, the CUBIN the driver will load and the entry points it must hold.
 /// </summary>
@@ -76,15 +76,14 @@ public sealed class NvrtcCompileTests
 
     private static (NvrtcApi?, string) Load()
     {
-        string folder = Path.Combine(Repository.Root, "out", "nvrtc-11.8", "usr", "lib", "x86_64-linux-gnu");
-        string library = Path.Combine(folder, "libnvrtc.so.11.2");
-        if (!OperatingSystem.IsLinux() || !File.Exists(library))
+        if (NvidiaDebianLibraries.Unavailable is string problem)
         {
-            return (null, $"NVRTC 11.8 is not at {folder}; tools/install-deps.sh fetches it (amd64 Debian).");
+            return (null, problem);
         }
 
+        string folder = NvidiaDebianLibraries.Folder;
         // NVRTC opens its builtins library by name at the first compile; loaded first by path, that name resolves.
         NativeLibrary.Load(Path.Combine(folder, "libnvrtc-builtins.so.11.8"));
-        return (new NvrtcApi(NativeLibraryLoader.Load("NVRTC", [library], "Run tools/install-deps.sh.")), "");
+        return (new NvrtcApi(NativeLibraryLoader.Load("NVRTC", [Path.Combine(folder, "libnvrtc.so.11.2")], "Run tools/install-deps.sh.")), "");
     }
 }

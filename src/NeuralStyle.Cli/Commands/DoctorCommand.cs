@@ -20,8 +20,8 @@ internal static class DoctorCommand
         output.WriteLine($"ONNX Runtime      {Runtime.OrtRuntime.Environment.GetVersionString()} (CPU provider: works)");
         output.WriteLine($"CUDA driver       {(cuda.DriverVersion is int v ? string.Create(CultureInfo.InvariantCulture, $"{v / 1000}.{v % 1000 / 10}") : "missing")}");
         output.WriteLine($"GPU               {(cuda.DeviceName is string name ? string.Create(CultureInfo.InvariantCulture, $"{name}, compute capability {cuda.ComputeCapability?.Major}.{cuda.ComputeCapability?.Minor}, {cuda.DeviceMemory / 1e9:F1} GB") : "none")}");
-        output.WriteLine($"NVRTC             {cuda.NvrtcVersion ?? "missing"}");
-        output.WriteLine($"cuBLAS            {cuda.Cublas ?? "not checked (no driver)"}");
+        output.WriteLine($"NVRTC             {cuda.NvrtcVersion ?? $"missing: {cuda.NvrtcProblem}"}");
+        output.WriteLine($"cuBLAS            {cuda.Cublas}");
         string[] cudnnNames = OperatingSystem.IsWindows() ? ["cudnn64_9.dll"] : ["libcudnn.so.9"];
         string? cudnn = cudnnNames.FirstOrDefault(n => NativeLibrary.TryLoad(n, out _));
         output.WriteLine($"cuDNN             {cudnn ?? $"missing (tried {string.Join(", ", cudnnNames)}; ONNX Runtime's Conv on CUDA needs cuDNN 9)"}");

@@ -1,0 +1,29 @@
+using System.Diagnostics;
+
+namespace NeuralStyle.Tests.Support;
+
+/// <summary>The command line built beside the tests, run as its own process (<c>dotnet neuralstyle.dll ARGS</c>).</summary>
+internal static class CliProcess
+{
+    /// <summary>How to start it with <paramref name="args"/>, output redirected; callers may add to its environment.</summary>
+    public static ProcessStartInfo StartInfo(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "neuralstyle.dll"));
+        foreach (string a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        return info;
+    }
+
+    /// <summary>Runs it to the end; both streams are read at once, so neither can fill up and stall the other.</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(ProcessStartInfo info)
+    {
+        using Process process = Process.Start(info)!;
+        Task<string> stdout = process.StandardOutput.ReadToEndAsync(), stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await stdout, await stderr);
+    }
+}

@@ -1,0 +1,19 @@
+namespace NeuralStyle.Tests.Support;
+
+/// <summary>
+/// NVIDIA's NVRTC 11.8 and CUDA driver library (535) from Debian non-free, unpacked under out/nvidia-debian by
+/// tools/install-deps.sh: real NVIDIA code for the checks that need no GPU.
+/// </summary>
+internal static class NvidiaDebianLibraries
+{
+    public static string Folder { get; } = Path.Combine(Repository.Root, "out", "nvidia-debian", "usr", "lib", "x86_64-linux-gnu");
+
+    /// <summary>Where libcuda.so.1 is (Debian keeps the driver's libraries apart).</summary>
+    public static string DriverFolder { get; } = Path.Combine(Folder, "nvidia", "current");
+
+    /// <summary>Why the libraries cannot be used here, or null.</summary>
+    public static string? Unavailable { get; } =
+        OperatingSystem.IsLinux() && File.Exists(Path.Combine(Folder, "libnvrtc.so.11.2")) && File.Exists(Path.Combine(DriverFolder, "libcuda.so.1"))
+            ? null
+            : $"NVIDIA's Debian libraries are not under {Folder}; tools/install-deps.sh fetches them (amd64 Debian).";
+}
