@@ -1,32 +1,22 @@
 namespace NeuralStyle.Cuda;
 
 /// <summary>
-/// The kernels of kernels/*.cu compiled for this device (NVRTC, disk-cached) and loaded as modules, with one typed
-/// launcher each: geometry from <see cref="LaunchConfig"/>, arguments in the order the .cu file declares them,
-/// launch status checked right after the launch. Owns the modules; valid while its <see cref="CudaDevice"/> lives.
+/// One typed launcher per kernel of kernels/*.cu: geometry from <see cref="LaunchConfig"/>, arguments in the order
+/// and of the types the .cu file declares them (the NVRTC tests compare them with each compiled kernel's parameter
+/// table). Owns its <see cref="KernelModules"/>; valid while its <see cref="CudaDevice"/> lives.
 /// </summary>
-public sealed unsafe class CudaKernels : IDisposable
+public sealed class CudaKernels : IDisposable
 {
-    private readonly CudaDevice _device;
-    private readonly List<IntPtr> _modules = [];
-    private readonly Dictionary<string, IntPtr> _functions = [];
+    private readonly IKernelLauncher _launcher;
 
     /// <summary>Compiles (or loads from the cache) every kernel file for <paramref name="device"/>.</summary>
     public CudaKernels(CudaDevice device, string? cacheFolder = null)
+        : this(new KernelModules(device ?? throw new ArgumentNullException(nameof(device)), cacheFolder))
     {
-        _device = device ?? throw new ArgumentNullException(nameof(device));
-        var compiler = new KernelCompiler(device.Nvrtc, cacheFolder);
-        var (major, minor) = device.ComputeCapability;
-        foreach (string file in KernelCompiler.SourceFiles)
-        {
-            IntPtr module = device.Driver.LoadModule(compiler.Compile(file, major, minor));
-            _modules.Add(module);
-            foreach (string name in KernelNames(file))
-            {
-                _functions[name] = device.Driver.Function(module, name);
-            }
-        }
     }
+
+    /// <summary>Launches through <paramref name="launcher"/> (tests record the launches instead).</summary>
+    internal CudaKernels(IKernelLauncher launcher) => _launcher = launcher;
 
     /// <summary>G = scale·F·Fᵀ per item (gram.cu).</summary>
     public void Gram(DeviceBuffer features, DeviceBuffer gram, int channels, int positions, int items, float scale) =>
@@ -67,54 +57,10 @@ public sealed unsafe class CudaKernels : IDisposable
     }
 
     /// <summary>Frees the modules.</summary>
-    public void Dispose()
-    {
-        foreach (IntPtr module in _modules)
-        {
-            _ = _device.Driver.UnloadModule(module);
-        }
+    public void Dispose() => (_launcher as IDisposable)?.Dispose();
 
-        _modules.Clear();
-    }
-
-    /// <summary>The entry points of <paramref name="file"/> that the launchers above use.</summary>
-    internal static string[] KernelNames(string file) => file switch
-    {
-        "gram.cu" => ["gram_forward"],
-        "style_grad.cu" => ["style_grad_backward"],
-        "content_grad.cu" => ["content_grad_backward"],
-        "reduce.cu" => ["squared_difference_partials", "sum_partials"],
-        "tv.cu" => ["tv_forward_backward"],
-        "adam.cu" => ["adam_prepare", "adam_update"],
-        "convert.cu" => ["rgb8_to_planes", "planes_to_rgb8"],
-        _ => throw new ArgumentException($"No kernel list for {file}.", nameof(file)),
-    };
-
-    /// <summary>cuLaunchKernel wants an array of pointers to each argument value; boxes keep the values pinned for the call.</summary>
-    private void Launch(string kernel, LaunchConfig config, params object[] arguments)
-    {
-        var handles = new System.Runtime.InteropServices.GCHandle[arguments.Length];
-        void** pointers = stackalloc void*[arguments.Length];
-        try
-        {
-            for (int i = 0; i < arguments.Length; i++)
-            {
-                handles[i] = System.Runtime.InteropServices.GCHandle.Alloc(arguments[i], System.Runtime.InteropServices.GCHandleType.Pinned);
-                pointers[i] = (void*)handles[i].AddrOfPinnedObject();
-            }
-
-            _device.Driver.Launch(_functions[kernel], config, _device.Stream, pointers, kernel);
-        }
-        finally
-        {
-            foreach (var handle in handles.Where(h => h.IsAllocated))
-            {
-                handle.Free();
-            }
-        }
-    }
+    private void Launch(string kernel, LaunchConfig config, params object[] arguments) => _launcher.Launch(kernel, config, arguments);
 }
-
 /// <summary>Device-side Adam bookkeeping for a batch: rates, active mask, step counts, β powers, per-step factors. Owns its buffers.</summary>
 public sealed class AdamBuffers : IDisposable
 {

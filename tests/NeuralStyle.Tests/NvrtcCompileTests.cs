@@ -1,3 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using NeuralStyle.Cuda;
 using NeuralStyle.Cuda.Interop;
@@ -26,7 +29,7 @@ public sealed class NvrtcCompileTests
             CubinFile cubin = CubinFile.Read(compiler.Compile(file, major, minor));
             Assert.Equal(CubinFile.CudaMachine, cubin.Machine);
             Assert.True(cubin.TargetsSm(major * 10 + minor), $"{file}: ELF flags 0x{cubin.Flags:x} do not name sm_{major}{minor}");
-            foreach (string kernel in CudaKernels.KernelNames(file))
+            foreach (string kernel in KernelModules.KernelNames(file))
             {
                 Assert.Contains(kernel, cubin.Functions);
                 // Static shared memory above 48 KiB needs an opt-in the launchers do not make.
@@ -34,6 +37,42 @@ public sealed class NvrtcCompileTests
                 Assert.True(shared <= 48 * 1024, $"{kernel}: {shared} bytes of shared memory");
             }
         }
+    }
+
+    [SkippableFact]
+    public void Every_launcher_passes_as_many_arguments_of_the_sizes_its_compiled_kernel_declares()
+    {
+        var compiler = new KernelCompiler(Api(), TemporaryFolder());
+        Dictionary<string, int[]> declared = KernelCompiler.SourceFiles
+            .SelectMany(file => CubinFile.Read(compiler.Compile(file, 9, 0)).ParameterSizes)
+            .ToDictionary(p => p.Key, p => p.Value);
+
+        // Every launcher once, recorded instead of launched; the buffers are placeholders that own no memory.
+        var launches = new LaunchRecorder();
+        var kernels = new CudaKernels(launches);
+        DeviceBuffer b = Placeholder<DeviceBuffer>();
+        AdamBuffers adam = Placeholder<AdamBuffers>();
+        foreach (FieldInfo field in typeof(AdamBuffers).GetFields(BindingFlags.Instance | BindingFlags.NonPublic).Where(f => f.FieldType == typeof(DeviceBuffer)))
+        {
+            field.SetValue(adam, b);
+        }
+
+        kernels.Gram(b, b, 3, 5, 1, 1f);
+        kernels.StyleGradient(b, b, b, b, 3, 5, 1, 1f, accumulate: true);
+        kernels.ContentGradient(b, b, b, 10, 1, 1f, accumulate: false);
+        kernels.SumSquaredDifference(b, b, b, b, 10, 1, 1f);
+        kernels.TotalVariation(b, b, b, b, 3, 4, 5, 1, 1f);
+        kernels.Adam(adam, b, b, b, b, 10, 1, 0.9, 0.999, 1e-8f);
+
+        foreach (var (kernel, arguments) in launches.Launches)
+        {
+            int[] passed = arguments.Select(ArgumentBytes).ToArray();
+            Assert.True(declared[kernel].SequenceEqual(passed), $"{kernel}: declares [{string.Join(", ", declared[kernel])}] bytes, the launcher passes [{string.Join(", ", passed)}]");
+        }
+
+        // Every entry point has a launcher, except the image conversions, which the backend does on the host.
+        string[] unlaunched = declared.Keys.Except(launches.Launches.Select(l => l.Kernel)).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(["planes_to_rgb8", "rgb8_to_planes"], unlaunched);
     }
 
     [SkippableFact]
@@ -66,6 +105,19 @@ public sealed class NvrtcCompileTests
         Assert.Contains(error.Log, error.Message, StringComparison.Ordinal);
     }
 
+    private static T Placeholder<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors | DynamicallyAccessedMemberTypes.NonPublicConstructors)] T>()
+        where T : class => (T)RuntimeHelpers.GetUninitializedObject(typeof(T));
+
+    /// <summary>The bytes cuLaunchKernel will read for a boxed launcher argument.</summary>
+    private static int ArgumentBytes(object argument) => argument switch
+    {
+        ulong => sizeof(ulong),   // a device address
+        int => sizeof(int),
+        float => sizeof(float),
+        double => sizeof(double),
+        _ => throw new ArgumentException($"a launcher passes a {argument.GetType().Name}, which no kernel takes", nameof(argument)),
+    };
+
     private static NvrtcApi Api()
     {
         Skip.If(Nvrtc.Value.Api is null, Nvrtc.Value.Problem);
@@ -85,5 +137,12 @@ public sealed class NvrtcCompileTests
         // NVRTC opens its builtins library by name at the first compile; loaded first by path, that name resolves.
         NativeLibrary.Load(Path.Combine(folder, "libnvrtc-builtins.so.11.8"));
         return (new NvrtcApi(NativeLibraryLoader.Load("NVRTC", [Path.Combine(folder, "libnvrtc.so.11.2")], "Run tools/install-deps.sh.")), "");
+    }
+
+    private sealed class LaunchRecorder : IKernelLauncher
+    {
+        public List<(string Kernel, object[] Arguments)> Launches { get; } = [];
+
+        public void Launch(string kernel, LaunchConfig config, object[] arguments) => Launches.Add((kernel, arguments));
     }
 }

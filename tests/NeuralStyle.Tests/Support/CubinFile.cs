@@ -5,8 +5,10 @@ namespace NeuralStyle.Tests.Support;
 
 /// <summary>
 /// What the tests read from a CUBIN (an ELF64 file for the CUDA machine): the machine, the flags that carry the SM
-/// architecture, the function symbols (the names cuModuleGetFunction looks up) and each kernel's static shared
-/// memory (the size of its <c>.nv.shared.NAME</c> section).
+/// architecture, the function symbols (the names cuModuleGetFunction looks up), each kernel's static shared
+/// memory (the size of its <c>.nv.shared.NAME</c> section) and its parameter sizes in declaration order (the
+/// KPARAM_INFO attributes of its <c>.nv.info.NAME</c> section: how many bytes cuLaunchKernel reads from each
+/// argument pointer).
 /// </summary>
 internal sealed class CubinFile
 {
@@ -15,13 +17,18 @@ internal sealed class CubinFile
 
     private const int SymbolTable = 2;     // SHT_SYMTAB
     private const int FunctionSymbol = 2;  // STT_FUNC
+    private const int NoValue = 1;         // EIFMT_NVAL: the attribute alone (entries stay 4-byte aligned)
+    private const int HalfValue = 3;       // EIFMT_HVAL: a 2-byte value
+    private const int SizedValue = 4;      // EIFMT_SVAL: a 2-byte length, then that many bytes
+    private const int ParameterInfo = 0x17; // EIATTR_KPARAM_INFO: index u32, ordinal u16, offset u16, size in bits 18..31 of a u32
 
-    private CubinFile(int machine, uint flags, IReadOnlySet<string> functions, IReadOnlyDictionary<string, long> sharedBytes)
+    private CubinFile(int machine, uint flags, IReadOnlySet<string> functions, IReadOnlyDictionary<string, long> sharedBytes, IReadOnlyDictionary<string, int[]> parameterSizes)
     {
         Machine = machine;
         Flags = flags;
         Functions = functions;
         SharedBytes = sharedBytes;
+        ParameterSizes = parameterSizes;
     }
 
     public int Machine { get; }
@@ -32,6 +39,9 @@ internal sealed class CubinFile
 
     /// <summary>Static shared memory per kernel; kernels without any are absent.</summary>
     public IReadOnlyDictionary<string, long> SharedBytes { get; }
+
+    /// <summary>Each kernel's parameter sizes in bytes, by ordinal.</summary>
+    public IReadOnlyDictionary<string, int[]> ParameterSizes { get; }
 
     /// <summary>Whether the flags name sm_<paramref name="sm"/> (the byte that holds it moved in CUDA 12.8's ELF ABI).</summary>
     public bool TargetsSm(int sm) => (Flags & 0xff) == sm || ((Flags >> 8) & 0xff) == sm;
@@ -52,12 +62,18 @@ internal sealed class CubinFile
 
         var functions = new HashSet<string>(StringComparer.Ordinal);
         var shared = new Dictionary<string, long>(StringComparer.Ordinal);
+        var parameters = new Dictionary<string, int[]>(StringComparer.Ordinal);
         foreach (Section section in sections)
         {
             string name = CString(elf, sections[namesIndex].Offset + section.NameOffset);
             if (name.StartsWith(".nv.shared.", StringComparison.Ordinal))
             {
                 shared[name[".nv.shared.".Length..]] = section.Size;
+            }
+
+            if (name.StartsWith(".nv.info.", StringComparison.Ordinal))
+            {
+                parameters[name[".nv.info.".Length..]] = ReadParameterSizes(data.Slice((int)section.Offset, (int)section.Size));
             }
 
             if (section.Type != SymbolTable)
@@ -74,7 +90,37 @@ internal sealed class CubinFile
             }
         }
 
-        return new CubinFile(BinaryPrimitives.ReadUInt16LittleEndian(data[18..]), BinaryPrimitives.ReadUInt32LittleEndian(data[48..]), functions, shared);
+        return new CubinFile(BinaryPrimitives.ReadUInt16LittleEndian(data[18..]), BinaryPrimitives.ReadUInt32LittleEndian(data[48..]), functions, shared, parameters);
+    }
+
+    private static int[] ReadParameterSizes(ReadOnlySpan<byte> attributes)
+    {
+        var sizes = new SortedDictionary<int, int>();
+        for (int at = 0; at < attributes.Length;)
+        {
+            int format = attributes[at], attribute = attributes[at + 1];
+            switch (format)
+            {
+                case NoValue:
+                case HalfValue:
+                    at += 4;
+                    break;
+                case SizedValue:
+                    int length = BinaryPrimitives.ReadUInt16LittleEndian(attributes[(at + 2)..]);
+                    if (attribute == ParameterInfo)
+                    {
+                        ReadOnlySpan<byte> info = attributes.Slice(at + 4, length);
+                        sizes[BinaryPrimitives.ReadUInt16LittleEndian(info[4..])] = (int)(BinaryPrimitives.ReadUInt32LittleEndian(info[8..]) >> 18) & 0x3fff;
+                    }
+
+                    at += 4 + length;
+                    break;
+                default:
+                    throw new InvalidDataException($"nv.info attribute 0x{attribute:x2} has format {format}, which this reader does not know");
+            }
+        }
+
+        return [.. sizes.Values];
     }
 
     private static string CString(byte[] data, long offset)

@@ -1,0 +1,85 @@
+using System.Runtime.InteropServices;
+
+namespace NeuralStyle.Cuda;
+
+/// <summary>Launches one kernel by name with its arguments in declaration order.</summary>
+internal interface IKernelLauncher
+{
+    void Launch(string kernel, LaunchConfig config, object[] arguments);
+}
+
+/// <summary>
+/// The kernels of kernels/*.cu compiled for one device (NVRTC, disk-cached) and loaded as modules; launches them on
+/// the device's stream, the launch status checked right after the launch. Owns the modules; valid while its
+/// <see cref="CudaDevice"/> lives.
+/// </summary>
+internal sealed unsafe class KernelModules : IKernelLauncher, IDisposable
+{
+    private readonly CudaDevice _device;
+    private readonly List<IntPtr> _modules = [];
+    private readonly Dictionary<string, IntPtr> _functions = [];
+
+    public KernelModules(CudaDevice device, string? cacheFolder)
+    {
+        _device = device;
+        var compiler = new KernelCompiler(device.Nvrtc, cacheFolder);
+        var (major, minor) = device.ComputeCapability;
+        foreach (string file in KernelCompiler.SourceFiles)
+        {
+            IntPtr module = device.Driver.LoadModule(compiler.Compile(file, major, minor));
+            _modules.Add(module);
+            foreach (string name in KernelNames(file))
+            {
+                _functions[name] = device.Driver.Function(module, name);
+            }
+        }
+    }
+
+    /// <summary>The entry points of <paramref name="file"/> that <see cref="CudaKernels"/> launches.</summary>
+    public static string[] KernelNames(string file) => file switch
+    {
+        "gram.cu" => ["gram_forward"],
+        "style_grad.cu" => ["style_grad_backward"],
+        "content_grad.cu" => ["content_grad_backward"],
+        "reduce.cu" => ["squared_difference_partials", "sum_partials"],
+        "tv.cu" => ["tv_forward_backward"],
+        "adam.cu" => ["adam_prepare", "adam_update"],
+        "convert.cu" => ["rgb8_to_planes", "planes_to_rgb8"],
+        _ => throw new ArgumentException($"No kernel list for {file}.", nameof(file)),
+    };
+
+    /// <summary>cuLaunchKernel wants an array of pointers to each argument value; boxes keep the values pinned for the call.</summary>
+    public void Launch(string kernel, LaunchConfig config, object[] arguments)
+    {
+        var handles = new GCHandle[arguments.Length];
+        void** pointers = stackalloc void*[arguments.Length];
+        try
+        {
+            for (int i = 0; i < arguments.Length; i++)
+            {
+                handles[i] = GCHandle.Alloc(arguments[i], GCHandleType.Pinned);
+                pointers[i] = (void*)handles[i].AddrOfPinnedObject();
+            }
+
+            _device.Driver.Launch(_functions[kernel], config, _device.Stream, pointers, kernel);
+        }
+        finally
+        {
+            foreach (GCHandle handle in handles.Where(h => h.IsAllocated))
+            {
+                handle.Free();
+            }
+        }
+    }
+
+    /// <summary>Frees the modules.</summary>
+    public void Dispose()
+    {
+        foreach (IntPtr module in _modules)
+        {
+            _ = _device.Driver.UnloadModule(module);
+        }
+
+        _modules.Clear();
+    }
+}
