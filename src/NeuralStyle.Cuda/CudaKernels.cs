@@ -61,6 +61,7 @@ public sealed class CudaKernels : IDisposable
 
     private void Launch(string kernel, LaunchConfig config, params object[] arguments) => _launcher.Launch(kernel, config, arguments);
 }
+
 /// <summary>Device-side Adam bookkeeping for a batch: rates, active mask, step counts, β powers, per-step factors. Owns its buffers.</summary>
 public sealed class AdamBuffers : IDisposable
 {
