@@ -55,7 +55,10 @@ for root in site.getsitepackages():
 print(":".join(sorted(dirs)))
 PY
 )"
+  # The toolkit's own libraries after the wheels' (nvcc's CUDA 13 has NVRTC and cuBLAS, not cuDNN).
+  [ -d /usr/local/cuda/lib64 ] && extra="${extra:+$extra:}/usr/local/cuda/lib64"
   export LD_LIBRARY_PATH="${extra}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  echo "loader path: $LD_LIBRARY_PATH"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
   set +e
   "$bin/neuralstyle-tests" --filter Category=Cuda | tee "$work/tests.log"
