@@ -27,6 +27,12 @@ public static class Program
             s.HelpWriter = null;
             s.CaseInsensitiveEnumValues = true;
         });
+        // CommandLineParser sees --help only right after the command; people also type it at the end.
+        if (args.Length > 2 && args.Skip(1).Contains("--help", StringComparer.Ordinal))
+        {
+            args = [args[0], "--help"];
+        }
+
         ParserResult<object> parsed = parser.ParseArguments<RenderOptions, SweepOptions, BenchOptions, ModelOptions, DoctorOptions>(args);
         if (parsed is NotParsed<object> notParsed)
         {

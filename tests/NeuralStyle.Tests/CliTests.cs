@@ -105,6 +105,16 @@ public sealed class CliTests : TemporaryFolderTest
         Assert.Contains("--style-layers", stdout, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--repeat", "bench", "iteration", "--help")]
+    [InlineData("--style-layers", "render", "--size", "64", "--help")]
+    public void Help_after_other_arguments_still_shows_the_commands_options(string option, params string[] args)
+    {
+        var (code, stdout, stderr) = Run(args);
+        Assert.True(code == 0, stderr);
+        Assert.Contains(option, stdout, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Model_export_writes_two_graphs_that_onnx_runtime_loads()
     {
