@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Reflection;
 using CommandLine;
 using CommandLine.Text;
 using NeuralStyle.Cli.Commands;
@@ -36,7 +38,7 @@ public static class Program
         ParserResult<object> parsed = parser.ParseArguments<RenderOptions, SweepOptions, BenchOptions, ModelOptions, DoctorOptions>(args);
         if (parsed is NotParsed<object> notParsed)
         {
-            return ExplainParseFailure(notParsed, output, error);
+            return ExplainParseFailure(notParsed, args, output, error);
         }
 
         object options = ((Parsed<object>)parsed).Value;
@@ -67,7 +69,7 @@ public static class Program
         }
     }
 
-    private static int ExplainParseFailure(NotParsed<object> result, TextWriter output, TextWriter error)
+    private static int ExplainParseFailure(NotParsed<object> result, string[] args, TextWriter output, TextWriter error)
     {
         var errors = result.Errors.ToList();
         if (errors.Any(e => e.Tag is ErrorType.HelpRequestedError or ErrorType.HelpVerbRequestedError or ErrorType.VersionRequestedError))
@@ -82,9 +84,42 @@ public static class Program
             return 2;
         }
 
-        SentenceBuilder sentences = SentenceBuilder.Create();
-        string first = sentences.FormatError(errors[0]).TrimEnd('.');
-        error.WriteLine($"{first}. Run with --help to see the options.");
+        error.WriteLine($"{Describe(errors[0], result.TypeInfo.Current, args)} Run with --help to see the options.");
         return 2;
+    }
+
+    /// <summary>The parser's error in a sentence that names the command, option and value involved where it can.</summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "The verb types are the ones ParseArguments was given, which keeps their properties; the command line is never trimmed.")]
+    private static string Describe(Error problem, Type verb, string[] args)
+    {
+        switch (problem)
+        {
+            case MissingRequiredOptionError missing when missing.NameInfo.Equals(NameInfo.EmptyName)
+                && verb.GetProperties().Select(p => p.GetCustomAttribute<ValueAttribute>()).FirstOrDefault(v => v is { Required: true }) is { } value:
+                return $"'{verb.GetCustomAttribute<VerbAttribute>()?.Name}' needs its {value.MetaName}: {value.HelpText}.";
+            case BadFormatConversionError bad when ValueGiven(args, "--" + bad.NameInfo.LongName) is { } given:
+                return $"--{bad.NameInfo.LongName} cannot be read from '{given}'.";
+            default:
+                return SentenceBuilder.Create().FormatError(problem).TrimEnd('.') + ".";
+        }
+    }
+
+    /// <summary>What follows <paramref name="option"/> on the command line (as the next argument or after '='), or null.</summary>
+    private static string? ValueGiven(string[] args, string option)
+    {
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i] == option && i + 1 < args.Length)
+            {
+                return args[i + 1];
+            }
+
+            if (args[i].StartsWith(option + "=", StringComparison.Ordinal))
+            {
+                return args[i][(option.Length + 1)..];
+            }
+        }
+
+        return null;
     }
 }

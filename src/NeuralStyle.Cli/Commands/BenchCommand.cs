@@ -11,7 +11,7 @@ namespace NeuralStyle.Cli.Commands;
 [Verb("bench", HelpText = "Benchmarks. 'bench iteration': per-phase time of one Gatys iteration (median of --repeat after warm-up), FLOPs and GFLOP/s. 'bench kernels': each kernel at several sizes against MLAS MatMul or a memory copy (CPU), cuBLAS or the device copy bandwidth (--device cuda). 'bench ceiling': this machine's float32 MatMul rate and copy bandwidth.")]
 internal sealed class BenchOptions
 {
-    [Value(0, MetaName = "what", Required = true, HelpText = "iteration, kernels or ceiling")]
+    [Value(0, MetaName = "benchmark", Required = true, HelpText = "iteration, kernels or ceiling")]
     public string What { get; set; } = "";
 
     [Option("size", Default = 256, HelpText = "Square image side in pixels.")]
