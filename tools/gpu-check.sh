@@ -2,8 +2,8 @@
 # GPU check for a CUDA machine that has no .NET: runs the Category=Cuda tests (every kernel against float64
 # references, whole iterations of the CUDA backend against the CPU backend with TF32 off and on, device buffers
 # without leaks), then the benchmarks, and prints a short table last: per-phase milliseconds per iteration at 512
-# and 1024 px, the Gram kernel against cuBLAS SYRK/SGEMM, Adam's GB/s against the device's copy bandwidth, and peak
-# device memory.
+# and 1024 px, ours against the same iteration in PyTorch on the same GPU (tools/peers/pytorch_peer.py), the Gram
+# kernel against cuBLAS SYRK/SGEMM, Adam's GB/s against the device's copy bandwidth, and peak device memory.
 #
 #   tools/gpu-check.sh prepare   on a development machine: publishes the test runner (tests/NeuralStyle.TestRunner,
 #                                which runs the tests in-process, so no .NET SDK is needed there) and the command
@@ -77,6 +77,11 @@ PY
     "$ns" bench iteration --device cuda --size "$size" --repeat 10 --json | tee "$work/iteration-$size.json"
   done
   "$ns" bench iteration --device cuda --size 512 --repeat 10 --precision tf32 --json | tee "$work/iteration-512-tf32.json"
+  # The peer: the same iteration in PyTorch on the same GPU, with the same weights (FP32, cuDNN autotuned).
+  "$ns" model export --weights random:0 --out-dir "$work/peer" >/dev/null
+  for size in 512 1024; do
+    python3 tools/peers/pytorch_peer.py --model "$work/peer/forward.onnx" --size "$size" --device cuda --repeat 10 --warmup 3 | tee "$work/peer-$size.json"
+  done
   set -e
   echo
   echo "== Category=Cuda tests, by class =="
@@ -99,6 +104,15 @@ for name in ["512", "1024", "512-tf32"]:
     print(f"{name:<12}{ms('forward'):9.2f}{ms('loss_kernels'):8.2f}{ms('backward'):10.2f}{ms('tv'):7.2f}{ms('adam'):7.2f}{ms('host_sync'):7.2f}{ms('total'):9.2f}{j['gflops']:9.0f}{j.get('peak_device_memory_mb', float('nan')):11.0f}")
     if name == "1024":
         print(f"  device at 1024 px (with each style layer's product choice): {j['device']}")
+print()
+print(f"{'size':<12}{'ours ms':>9}{'PyTorch ms':>12}{'ours/PyTorch':>14}")
+for size in ["512", "1024"]:
+    try:
+        ours = json.load(open(os.path.join(work, f"iteration-{size}.json")))["total_ms"]["median"]
+        peer = json.load(open(os.path.join(work, f"peer-{size}.json")))
+        print(f"{size:<12}{ours:9.2f}{peer['median_s'] * 1000:12.2f}{ours / (peer['median_s'] * 1000):14.2f}   ({peer['peer']})")
+    except Exception as e:
+        print(f"{size:<12} (missing: {e})")
 PY
   echo
   echo "== Gram against cuBLAS; Adam against the device copy =="

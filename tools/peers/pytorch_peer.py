@@ -5,7 +5,12 @@ identical numbers), caffe preprocessing, style layers relu1_1..relu5_1 (Gram / (
 weight 100), content relu4_2 (weight 5), TV (weight 1e-3), Adam lr 10, batch 1, noise images. Prints the median
 seconds per iteration after warm-up as JSON.
 
+On CUDA the peer gets its best configuration: cuDNN picks each convolution's fastest algorithm by measurement
+(cudnn.benchmark) and each timed iteration ends with a synchronize. TF32 is off, as in NeuralStyle's default
+FP32; --tf32 allows it for both cuDNN and matrix products, as NeuralStyle's --precision tf32 does.
+
     /usr/bin/python3 tools/peers/pytorch_peer.py --model out/peer/forward.onnx --size 256 --threads 2
+    python3 tools/peers/pytorch_peer.py --model out/peer/forward.onnx --size 1024 --device cuda
 """
 import argparse
 import json
@@ -22,8 +27,8 @@ CONTENT = "relu4_2"
 DEEPEST = "relu5_1"
 
 
-def build(model_path):
-    weights = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in onnx.load(model_path).graph.initializer}
+def build(model_path, device):
+    weights = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()).to(device) for t in onnx.load(model_path).graph.initializer}
     convs = []
     for block, channels in enumerate(LAYERS, start=1):
         for index in range(1, len(channels) + 1):
@@ -34,7 +39,7 @@ def build(model_path):
 
 
 def features(x, convs):
-    mean = torch.tensor([103.939, 116.779, 123.68]).view(1, 3, 1, 1)
+    mean = torch.tensor([103.939, 116.779, 123.68], device=x.device).view(1, 3, 1, 1)
     h = x.flip(1) - mean  # RGB → BGR, subtract the caffe means
     taps, block = {}, 1
     for b, relu, w, bias in convs:
@@ -61,12 +66,21 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--tf32", action="store_true", help="allow TF32 on CUDA (off by default, as in NeuralStyle)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    convs = build(args.model)
-    content = torch.rand(1, 3, args.size, args.size) * 255
-    style = torch.rand(1, 3, args.size, args.size) * 255
+    device = torch.device(args.device)
+    cuda = device.type == "cuda"
+    if cuda:
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.allow_tf32 = args.tf32
+        torch.backends.cuda.matmul.allow_tf32 = args.tf32
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    convs = build(args.model, device)
+    content = torch.rand(1, 3, args.size, args.size, device=device) * 255
+    style = torch.rand(1, 3, args.size, args.size, device=device) * 255
     with torch.no_grad():
         targets = features(content, convs)[CONTENT].clone()
         grams = {k: gram(v) for k, v in features(style, convs).items() if k in STYLE}
@@ -74,6 +88,7 @@ def main():
     adam = torch.optim.Adam([x], lr=10)
     times = []
     for i in range(args.warmup + args.repeat):
+        sync()
         start = time.perf_counter()
         adam.zero_grad()
         taps = features(x, convs)
@@ -84,9 +99,11 @@ def main():
         loss = loss + 1e-3 * tv
         loss.backward()
         adam.step()
+        sync()
         if i >= args.warmup:
             times.append(time.perf_counter() - start)
-    print(json.dumps({"peer": f"PyTorch {torch.__version__}", "size": args.size, "threads": args.threads,
+    print(json.dumps({"peer": f"PyTorch {torch.__version__}", "device": torch.cuda.get_device_name() if cuda else "cpu",
+                      "tf32": args.tf32 and cuda, "size": args.size, "threads": args.threads,
                       "median_s": statistics.median(times), "min_s": min(times), "max_s": max(times)}))
 
 
