@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #define NS_VERSION_MAJOR 0
-#define NS_VERSION_MINOR 2
+#define NS_VERSION_MINOR 3
 #define NS_VERSION_PATCH 0
 /* (major << 16) | (minor << 8) | patch; compare with ns_version() to detect a mismatched library. */
 #define NS_VERSION ((NS_VERSION_MAJOR << 16) | (NS_VERSION_MINOR << 8) | NS_VERSION_PATCH)
@@ -92,6 +92,11 @@ NS_NODISCARD ns_status ns_engine_create(const ns_options* options, ns_engine** e
 
 /* Continues a checkpoint written by ns_engine_save_checkpoint or the command line, in NS_PRECISION_FP32. */
 NS_NODISCARD ns_status ns_engine_resume(const char* checkpoint_path, ns_device device, ns_engine** engine);
+
+/* As ns_engine_resume, in the given precision: NS_PRECISION_TF32 lets CUDA use TF32 tensor cores, as a run created
+ * with it did; the CPU computes in FP32 either way. Added in 0.3. */
+NS_NODISCARD ns_status ns_engine_resume_with_precision(const char* checkpoint_path, ns_device device, ns_precision precision,
+                                                       ns_engine** engine);
 
 /* Sets the content image from caller-owned pixels (copied); rows are stride bytes apart. Before the first run only. */
 NS_NODISCARD ns_status ns_engine_set_content(ns_engine* engine, const uint8_t* pixels, int32_t width, int32_t height,

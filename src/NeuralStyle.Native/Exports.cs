@@ -7,7 +7,7 @@ namespace NeuralStyle.Native;
 /// <summary>The C ABI of include/neuralstyle.h. Every export runs inside <see cref="LastError.Guard"/>.</summary>
 internal static unsafe class Exports
 {
-    private const uint Version = (0 << 16) | (2 << 8) | 0;
+    private const uint Version = (0 << 16) | (3 << 8) | 0;
 
     /// <summary>ns_version.</summary>
     [UnmanagedCallersOnly(EntryPoint = "ns_version")]
@@ -67,12 +67,11 @@ internal static unsafe class Exports
 
     /// <summary>ns_engine_resume.</summary>
     [UnmanagedCallersOnly(EntryPoint = "ns_engine_resume")]
-    public static int NsEngineResume(byte* path, int device, nint* engine) => LastError.Guard(() =>
-    {
-        Require(path != null && engine != null, "checkpoint_path and engine must not be NULL.");
-        *engine = HandleTable.Add(StyleTransfer.Resume(Text(path), Device(device)));
-        return NsStatus.Ok;
-    });
+    public static int NsEngineResume(byte* path, int device, nint* engine) => Resume(path, device, 0, engine);
+
+    /// <summary>ns_engine_resume_with_precision.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_engine_resume_with_precision")]
+    public static int NsEngineResumeWithPrecision(byte* path, int device, int precision, nint* engine) => Resume(path, device, precision, engine);
 
     /// <summary>ns_engine_set_content.</summary>
     [UnmanagedCallersOnly(EntryPoint = "ns_engine_set_content")]
@@ -225,6 +224,13 @@ internal static unsafe class Exports
             throw new ArgumentException(message);
         }
     }
+
+    private static int Resume(byte* path, int device, int precision, nint* engine) => LastError.Guard(() =>
+    {
+        Require(path != null && engine != null, "checkpoint_path and engine must not be NULL.");
+        *engine = HandleTable.Add(StyleTransfer.Resume(Text(path), Device(device), Precision(precision)));
+        return NsStatus.Ok;
+    });
 
     private static string Text(byte* utf8) => Marshal.PtrToStringUTF8((IntPtr)utf8) ?? "";
 

@@ -140,6 +140,13 @@ int main(int argc, char** argv)
     EXPECT_STATUS(ns_engine_get_iteration(resumed, &iteration), NS_OK);
     EXPECT(iteration == 6, "resumed iteration %d, expected 6", iteration);
     EXPECT_STATUS(ns_engine_resume("/no/such.ckpt", NS_DEVICE_CPU, &resumed), NS_ERROR_BAD_INPUT);
+    ns_engine* resumed_tf32 = NULL;
+    EXPECT_STATUS(ns_engine_resume_with_precision(path, NS_DEVICE_CPU, NS_PRECISION_TF32, &resumed_tf32), NS_OK);
+    EXPECT_STATUS(ns_engine_run(resumed_tf32, 1, NULL, NULL), NS_OK);
+    EXPECT_STATUS(ns_engine_get_iteration(resumed_tf32, &iteration), NS_OK);
+    EXPECT(iteration == 6, "resumed (TF32 allowed) iteration %d, expected 6", iteration);
+    ns_engine_release(resumed_tf32);
+    EXPECT_STATUS(ns_engine_resume_with_precision(path, NS_DEVICE_CPU, (ns_precision)7, &resumed_tf32), NS_ERROR_INVALID_ARGUMENT);
 
     /* After release, the handle is refused, not used. */
     ns_engine_release(engine);
