@@ -15,7 +15,7 @@
 #                                machine kept warm: carried files stay): reassembles under out/gpu-check/ (inside
 #                                the repository, where the tests find their files), puts the CUDA and cuDNN
 #                                libraries that PyTorch's wheels ship on the loader path, runs the tests, prints the
-#                                table.
+#                                table, and leaves every log and result in $OUT/gpu-check-logs.tgz when $OUT is set.
 #
 # Not yet run on a GPU: written for the first task that is lent one.
 set -euo pipefail
@@ -26,6 +26,12 @@ bin=out/gpu-check/bin
 # xz where the machine has it, else Python's lzma (the GPU machine has Python).
 unxz_stream() {
   if command -v xz >/dev/null; then xz -dc; else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.stdin.buffer), sys.stdout.buffer)'; fi
+}
+
+save_logs() {
+  [ -n "${OUT:-}" ] && [ -d "$OUT" ] || return 0
+  (cd "$1" && tar -czf "$OUT/gpu-check-logs.tgz" --ignore-failed-read ./*.log ./*.txt ./*.json 2>/dev/null) || true
+  echo "logs: $OUT/gpu-check-logs.tgz"
 }
 
 prepare() {
@@ -44,6 +50,8 @@ prepare() {
 run() {
   rm -rf "$bin" && mkdir -p "$bin"
   local work=out/gpu-check
+  # Every log and result also goes back whole through the device tool's $OUT (its reply keeps only the output's tail).
+  trap 'save_logs '"$work" EXIT
   cat "$parts"/gpu-check.txz.part-* | unxz_stream | tar -C "$bin" -xf -
   # CUDA 13 runtime, cuBLAS and cuDNN 9 as shipped in PyTorch's nvidia-* wheels, when the system has none.
   local extra; extra="$(python3 - <<'PY' 2>/dev/null || true
