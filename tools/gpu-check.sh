@@ -17,6 +17,10 @@
 #                                libraries that PyTorch's wheels ship on the loader path, runs the tests, prints the
 #                                table, and leaves every log and result in $OUT/gpu-check-logs.tgz when $OUT is set.
 #
+# With the device tool: after 'prepare' here, four calls back to back (a machine idle for 30 s is handed back, and
+# the parts carried so far go with it): carry .device/gpu-check.txz.part-00 with the command 'true', then part-01
+# and part-02 the same way, then part-03 with the command 'bash tools/gpu-check.sh run' (timeout 480 s or so).
+#
 # Not yet run on a GPU: written for the first task that is lent one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
