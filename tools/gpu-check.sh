@@ -72,27 +72,26 @@ PY
   export LD_LIBRARY_PATH="${extra}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   echo "loader path: $LD_LIBRARY_PATH"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+  local ns="$bin/neuralstyle"
   set +e
-  "$bin/neuralstyle-tests" --filter Category=Cuda | tee "$work/tests.log"
+  # What was found first, so that it is on record even if something later hangs; every step has a time limit.
+  timeout 60 "$ns" doctor | tee "$work/doctor.txt"
+  timeout 300 "$bin/neuralstyle-tests" --filter Category=Cuda | tee "$work/tests.log"
   local status=${PIPESTATUS[0]}
-  set -e
   # On a GPU machine every CUDA test must run: all of them skipped means CUDA did not work here.
   if ! grep -qE "^Total tests: .*Passed: [1-9]" "$work/tests.log"; then
     echo "no Category=Cuda test passed; see the skip reasons above" >&2
     status=1
   fi
-  local ns="$bin/neuralstyle"
-  set +e
-  "$ns" doctor | tee "$work/doctor.txt"
-  "$ns" bench kernels --device cuda | tee "$work/kernels.txt"
+  timeout 120 "$ns" bench kernels --device cuda | tee "$work/kernels.txt"
   for size in 512 1024; do
-    "$ns" bench iteration --device cuda --size "$size" --repeat 10 --json | tee "$work/iteration-$size.json"
+    timeout 120 "$ns" bench iteration --device cuda --size "$size" --repeat 10 --json | tee "$work/iteration-$size.json"
   done
-  "$ns" bench iteration --device cuda --size 512 --repeat 10 --precision tf32 --json | tee "$work/iteration-512-tf32.json"
+  timeout 120 "$ns" bench iteration --device cuda --size 512 --repeat 10 --precision tf32 --json | tee "$work/iteration-512-tf32.json"
   # The peer: the same iteration in PyTorch on the same GPU, with the same weights (FP32, cuDNN autotuned).
-  "$ns" model export --weights random:0 --out-dir "$work/peer" >/dev/null
+  timeout 60 "$ns" model export --weights random:0 --out-dir "$work/peer" >/dev/null
   for size in 512 1024; do
-    python3 tools/peers/pytorch_peer.py --model "$work/peer/forward.onnx" --size "$size" --device cuda --repeat 10 --warmup 3 | tee "$work/peer-$size.json"
+    timeout 120 python3 tools/peers/pytorch_peer.py --model "$work/peer/forward.onnx" --size "$size" --device cuda --repeat 10 --warmup 3 | tee "$work/peer-$size.json"
   done
   set -e
   echo
