@@ -24,18 +24,26 @@ internal sealed unsafe class KernelModules : IKernelLauncher, IDisposable
         _device = device;
         var compiler = new KernelCompiler(device.Nvrtc, cacheFolder);
         var (major, minor) = device.ComputeCapability;
-        foreach (string file in KernelCompiler.SourceFiles)
+        try
         {
-            IntPtr module = device.Driver.LoadModule(compiler.Compile(file, major, minor));
-            _modules.Add(module);
-            foreach (string name in KernelNames(file))
+            foreach (string file in KernelCompiler.SourceFiles)
             {
-                _functions[name] = device.Driver.Function(module, name);
+                IntPtr module = device.Driver.LoadModule(compiler.Compile(file, major, minor));
+                _modules.Add(module);
+                foreach (string name in KernelNames(file))
+                {
+                    _functions[name] = device.Driver.Function(module, name);
+                }
             }
+        }
+        catch
+        {
+            Dispose(); // the modules loaded before the failure
+            throw;
         }
     }
 
-    /// <summary>The entry points of <paramref name="file"/> that <see cref="CudaKernels"/> launches.</summary>
+    /// <summary>The entry points of <paramref name="file"/>, each looked up when its module loads.</summary>
     public static string[] KernelNames(string file) => file switch
     {
         "gram.cu" => ["gram_forward"],
