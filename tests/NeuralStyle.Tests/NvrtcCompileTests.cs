@@ -14,7 +14,7 @@ namespace NeuralStyle.Tests;
 /// CUDA backend drives NVRTC 13 on a device. What NVRTC accepts here, clang's PTX check does not prove: NVRTC's own
 /// dialect, our options, the embedded header, the CUBIN the driver will load and the entry points it must hold.
 /// </summary>
-public sealed class NvrtcCompileTests
+public sealed class NvrtcCompileTests : TemporaryFolderTest
 {
     private static readonly Lazy<(NvrtcApi? Api, string Problem)> Nvrtc = new(Load);
 
@@ -23,7 +23,7 @@ public sealed class NvrtcCompileTests
     [InlineData(9, 0)]
     public void Every_kernel_compiles_to_a_cubin_holding_the_entry_points_its_launchers_use(int major, int minor)
     {
-        var compiler = new KernelCompiler(Api(), TemporaryFolder());
+        var compiler = new KernelCompiler(Api(), Folder);
         foreach (string file in KernelCompiler.SourceFiles)
         {
             CubinFile cubin = CubinFile.Read(compiler.Compile(file, major, minor));
@@ -42,7 +42,7 @@ public sealed class NvrtcCompileTests
     [SkippableFact]
     public void Every_launcher_passes_as_many_arguments_of_the_sizes_its_compiled_kernel_declares()
     {
-        var compiler = new KernelCompiler(Api(), TemporaryFolder());
+        var compiler = new KernelCompiler(Api(), Folder);
         Dictionary<string, int[]> declared = KernelCompiler.SourceFiles
             .SelectMany(file => CubinFile.Read(compiler.Compile(file, 9, 0)).ParameterSizes)
             .ToDictionary(p => p.Key, p => p.Value);
@@ -78,7 +78,7 @@ public sealed class NvrtcCompileTests
     [SkippableFact]
     public void A_second_compile_comes_from_the_disk_cache_and_another_architecture_compiles_anew()
     {
-        string cache = TemporaryFolder();
+        string cache = Folder;
         var compiler = new KernelCompiler(Api(), cache);
         byte[] first = compiler.Compile("gram.cu", 7, 5);
         string cached = Assert.Single(Directory.GetFiles(cache, "gram-*.cubin"));
@@ -123,8 +123,6 @@ public sealed class NvrtcCompileTests
         Skip.If(Nvrtc.Value.Api is null, Nvrtc.Value.Problem);
         return Nvrtc.Value.Api!;
     }
-
-    private static string TemporaryFolder() => Directory.CreateTempSubdirectory("neuralstyle-nvrtc-").FullName;
 
     private static (NvrtcApi?, string) Load()
     {
