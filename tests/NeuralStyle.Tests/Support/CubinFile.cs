@@ -6,11 +6,12 @@ namespace NeuralStyle.Tests.Support;
 /// <summary>
 /// What the tests read from a CUBIN (an ELF64 file for the CUDA machine): the machine, the flags that carry the SM
 /// architecture, the function symbols (the names cuModuleGetFunction looks up), each kernel's static shared
-/// memory (the size of its <c>.nv.shared.NAME</c> section) and its parameter sizes in declaration order (the
-/// KPARAM_INFO attributes of its <c>.nv.info.NAME</c> section: how many bytes cuLaunchKernel reads from each
-/// argument pointer).
+/// memory (the size of its <c>.nv.shared.NAME</c> section; kernels without any are absent) and its parameter sizes
+/// in bytes by ordinal (the KPARAM_INFO attributes of its <c>.nv.info.NAME</c> section: how many bytes
+/// cuLaunchKernel reads from each argument pointer).
 /// </summary>
-internal sealed class CubinFile
+internal sealed record CubinFile(int Machine, uint Flags, IReadOnlySet<string> Functions, IReadOnlyDictionary<string, long> SharedBytes,
+    IReadOnlyDictionary<string, int[]> ParameterSizes)
 {
     /// <summary>e_machine of CUDA ELF files.</summary>
     public const int CudaMachine = 190;
@@ -21,27 +22,6 @@ internal sealed class CubinFile
     private const int HalfValue = 3;       // EIFMT_HVAL: a 2-byte value
     private const int SizedValue = 4;      // EIFMT_SVAL: a 2-byte length, then that many bytes
     private const int ParameterInfo = 0x17; // EIATTR_KPARAM_INFO: index u32, ordinal u16, offset u16, size in bits 18..31 of a u32
-
-    private CubinFile(int machine, uint flags, IReadOnlySet<string> functions, IReadOnlyDictionary<string, long> sharedBytes, IReadOnlyDictionary<string, int[]> parameterSizes)
-    {
-        Machine = machine;
-        Flags = flags;
-        Functions = functions;
-        SharedBytes = sharedBytes;
-        ParameterSizes = parameterSizes;
-    }
-
-    public int Machine { get; }
-
-    public uint Flags { get; }
-
-    public IReadOnlySet<string> Functions { get; }
-
-    /// <summary>Static shared memory per kernel; kernels without any are absent.</summary>
-    public IReadOnlyDictionary<string, long> SharedBytes { get; }
-
-    /// <summary>Each kernel's parameter sizes in bytes, by ordinal.</summary>
-    public IReadOnlyDictionary<string, int[]> ParameterSizes { get; }
 
     /// <summary>Whether the flags name sm_<paramref name="sm"/> (the byte that holds it moved in CUDA 12.8's ELF ABI).</summary>
     public bool TargetsSm(int sm) => (Flags & 0xff) == sm || ((Flags >> 8) & 0xff) == sm;
