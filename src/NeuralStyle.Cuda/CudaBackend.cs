@@ -16,7 +16,7 @@ namespace NeuralStyle.Cuda;
 /// Each style layer's Gram and gradient products run on our kernels or on cuBLAS, whichever measured faster for
 /// the layer's shape when the loop was built (<see cref="StyleProducts"/>).
 /// </summary>
-/// <remarks>Not yet run on a GPU: written from ORT-CUDA-NOTES.md and checked by the Category=Cuda tests where a device exists.</remarks>
+/// <remarks>Not yet run on a GPU: written from ONNX Runtime's documented CUDA provider behaviour and checked by the Category=Cuda tests where a device exists.</remarks>
 public sealed class CudaBackend : IStyleBackend
 {
     private readonly CudaDevice _device;

@@ -14,8 +14,7 @@ public sealed class CudaGraphCoverageTests
 {
     /// <summary>
     /// Operators with a CUDA kernel covering opset 17 for the types our graphs give them (float32, and int64 for the
-    /// shape helpers) in ONNX Runtime 1.31: ORT's docs/OperatorKernels.md, as summarised in the project's CUDA notes
-    /// (§4.2) for the network's operators. MaxUnpool, for one, has none.
+    /// shape helpers) in ONNX Runtime 1.31, per ORT's docs/OperatorKernels.md. MaxUnpool, for one, has none.
     /// </summary>
     private static readonly HashSet<string> CudaOperators =
     [
