@@ -24,7 +24,9 @@ public sealed class CudaBackend : IStyleBackend
     private readonly NetworkWeights _weights;
     private readonly LossSettings _loss;
     private readonly AdamSettings _adam;
-    private readonly InferenceSession _forward, _backward;
+    private readonly PreprocessPreset _preprocess;
+    private readonly bool _allowTf32;
+    private readonly InferenceSession _forward;
     private readonly RunOptions _runOptions = new();
     private readonly OrtMemoryInfo _memory = new("Cuda", OrtAllocatorType.DeviceAllocator, 0, OrtMemType.Default);
     private readonly StyleProductSource _products;
@@ -33,8 +35,9 @@ public sealed class CudaBackend : IStyleBackend
     private Loop? _loop;
 
     /// <summary>
-    /// Opens device 0, compiles the kernels and creates both sessions (which fails early if cuDNN or the CUDA provider
-    /// is missing). Without cuBLAS the style products stay on our kernels.
+    /// Opens device 0, compiles the kernels and creates the forward session, which fails early if cuDNN or the CUDA
+    /// provider is missing. The backward session is built in <see cref="Start"/>, for the run's batch and image size.
+    /// Without cuBLAS the style products stay on our kernels.
     /// </summary>
     public CudaBackend(NetworkWeights weights, PreprocessPreset preprocess, LossSettings loss, AdamSettings adam, bool allowTf32 = false,
         StyleProductSource products = StyleProductSource.Measured)
@@ -44,6 +47,8 @@ public sealed class CudaBackend : IStyleBackend
         _loss = loss;
         _adam = adam;
         _weights = weights.TruncatedAt(loss.DeepestTap(weights.Architecture));
+        _preprocess = preprocess;
+        _allowTf32 = allowTf32;
         _products = products;
         _device = CudaDevice.Open();
         try
@@ -51,7 +56,6 @@ public sealed class CudaBackend : IStyleBackend
             _kernels = new CudaKernels(_device);
             (_cublas, _cublasHandle) = OpenCublas(allowTf32);
             _forward = Session(ForwardGraphBuilder.Build(_weights, preprocess, loss.Pooling).ToByteArray(), allowTf32);
-            _backward = Session(BackwardGraphBuilder.Build(_weights, preprocess, loss.Pooling, loss.Taps).ToByteArray(), allowTf32);
             // Results must be ready on our stream, not synchronised with the host, after each Run.
             _runOptions.AddRunConfigEntry("disable_synchronize_execution_providers", "1");
             Probe();
@@ -60,7 +64,6 @@ public sealed class CudaBackend : IStyleBackend
         {
             DestroyCublas();
             _forward?.Dispose();
-            _backward?.Dispose();
             _kernels?.Dispose();
             _device.Dispose();
             throw;
@@ -126,7 +129,6 @@ public sealed class CudaBackend : IStyleBackend
     {
         _loop?.Dispose();
         _forward.Dispose();
-        _backward.Dispose();
         _runOptions.Dispose();
         _memory.Dispose();
         DestroyCublas();
@@ -215,6 +217,7 @@ public sealed class CudaBackend : IStyleBackend
         private readonly DeviceBuffer _lossValues; // every term's per-item loss gathered for one download: style terms, content terms, TV
         private readonly float[] _lossHost;
         private readonly byte[] _active;
+        private readonly InferenceSession _backward;
         private readonly OrtIoBinding _forwardBinding, _backwardBinding;
         private readonly int[] _steps;
 
@@ -240,7 +243,11 @@ public sealed class CudaBackend : IStyleBackend
             _previousV = Own(device.AllocateFloats((long)_batch * _length));
             _adamState = new AdamBuffers(device, learningRates);
             _forwardBinding = owner._forward.CreateIoBinding();
-            _backwardBinding = owner._backward.CreateIoBinding();
+            // Built for this batch and size: with every size a constant the graph needs no Shape node, whose output
+            // would draw the pools' size arithmetic onto the CPU, which these sessions forbid.
+            _backward = owner.Session(BackwardGraphBuilder.Build(owner._weights, owner._preprocess, owner._loss.Pooling, owner._loss.Taps,
+                new BatchShape(_batch, height, width)).ToByteArray(), owner._allowTf32);
+            _backwardBinding = _backward.CreateIoBinding();
             _forwardBinding.BindInput(GraphNames.Image, Bind(_image, TensorElementType.Float, _batch, 3, height, width));
             _backwardBinding.BindOutput(GraphNames.ImageGradient, Bind(_gradient, TensorElementType.Float, _batch, 3, height, width));
 
@@ -365,7 +372,7 @@ public sealed class CudaBackend : IStyleBackend
             }
 
             o._device.Record(_marks[2]);
-            o._backward.RunWithBinding(o._runOptions, _backwardBinding);
+            _backward.RunWithBinding(o._runOptions, _backwardBinding);
             o._device.Record(_marks[3]);
             o._kernels.TotalVariation(_image, _gradient, _partials, _tvLoss, 3, _height, _width, _batch, (float)loss.TvWeight);
             o._device.Record(_marks[4]);
@@ -412,6 +419,7 @@ public sealed class CudaBackend : IStyleBackend
 
             _forwardBinding.Dispose();
             _backwardBinding.Dispose();
+            _backward.Dispose();
             _values.ForEach(v => v.Dispose());
             _adamState.Dispose();
             _buffers.ForEach(b => b.Dispose());

@@ -86,6 +86,32 @@ public sealed class GraphGradientTests
         Tolerance.AssertClose(expected, gradient, 1e-4 * Tolerance.MaxAbs(expected), 1e-3, $"{name}: dφ/dx");
     }
 
+    [Theory]
+    [InlineData(PoolingMode.Max)]
+    [InlineData(PoolingMode.Average)]
+    public void A_backward_graph_built_for_one_size_has_no_shape_nodes_and_gives_the_same_gradient(PoolingMode pooling)
+    {
+        const int Height = 11, Width = 9; // odd at both pools: 11 → 5 → 2 and 9 → 4 → 2
+        NetworkWeights weights = TinyNetworks.Create(Parse("3|4,5|6"), 13);
+        string[] taps = weights.Architecture.ReluNames.ToArray();
+        double[] image = TinyNetworks.RandomImage(3, Height, Width, 7);
+        Dictionary<string, Map64> features = new ReferenceNetwork(weights, PreprocessPreset.Caffe, pooling).Forward(image, Height, Width);
+        var rng = new DeterministicRandom(9);
+        var seeds = taps.ToDictionary(t => t, t =>
+        {
+            var s = new float[features[t].Data.Length];
+            rng.FillGaussian(s, 1.0);
+            return s;
+        });
+        var shape = new BatchShape(1, Height, Width);
+
+        Assert.DoesNotContain(BackwardGraphBuilder.Build(weights, PreprocessPreset.Caffe, pooling, taps, shape).Graph.Node, n => n.OpType == "Shape");
+        // The same operations on the same numbers, only with constant sizes: the same bits.
+        Assert.Equal(
+            RunBackward(weights, PreprocessPreset.Caffe, pooling, taps, image, Height, Width, seeds),
+            RunBackward(weights, PreprocessPreset.Caffe, pooling, taps, image, Height, Width, seeds, shape));
+    }
+
     [Fact]
     public void Backward_graph_refuses_an_untapped_last_layer()
     {
@@ -98,10 +124,10 @@ public sealed class GraphGradientTests
         blocks.Split('|').Select(b => b.Split(',').Select(int.Parse).ToArray()).ToArray();
 
     private static float[] RunBackward(NetworkWeights weights, PreprocessPreset preset, PoolingMode pooling, string[] taps,
-        double[] image, int height, int width, Dictionary<string, float[]> seeds)
+        double[] image, int height, int width, Dictionary<string, float[]> seeds, BatchShape? fixedShape = null)
     {
         using InferenceSession forward = TinyNetworks.Session(ForwardGraphBuilder.Build(weights, preset, pooling));
-        using InferenceSession backward = TinyNetworks.Session(BackwardGraphBuilder.Build(weights, preset, pooling, taps));
+        using InferenceSession backward = TinyNetworks.Session(BackwardGraphBuilder.Build(weights, preset, pooling, taps, fixedShape));
         using var runOptions = new RunOptions();
         using var input = OrtValue.CreateTensorValueFromMemory(TinyNetworks.ToFloat(image), [1, 3, height, width]);
         string[] saved = forward.OutputNames.ToArray();

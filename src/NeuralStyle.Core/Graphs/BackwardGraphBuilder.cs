@@ -19,8 +19,14 @@ namespace NeuralStyle.Graphs;
 /// </summary>
 public static class BackwardGraphBuilder
 {
-    /// <summary>Builds the backward model; <paramref name="taps"/> are the ReLU names that receive seeds, and the last layer of the weights must be one of them.</summary>
-    public static Onnx.ModelProto Build(NetworkWeights weights, PreprocessPreset preprocess, PoolingMode pooling, IReadOnlyCollection<string> taps)
+    /// <summary>
+    /// Builds the backward model; <paramref name="taps"/> are the ReLU names that receive seeds, and the last layer of
+    /// the weights must be one of them. Without <paramref name="shape"/> the graph takes any batch and image size and
+    /// reads the pools' input sizes with Shape nodes. With it those sizes are constants and the graph has no Shape
+    /// node: ONNX Runtime keeps a Shape's output on the CPU, and its CUDA provider then places the small arithmetic
+    /// that follows on the CPU too, which a session without CPU fallback (the CUDA backend's) refuses to create.
+    /// </summary>
+    public static Onnx.ModelProto Build(NetworkWeights weights, PreprocessPreset preprocess, PoolingMode pooling, IReadOnlyCollection<string> taps, BatchShape? shape = null)
     {
         CheckTaps(weights, taps);
         NetworkArchitecture architecture = weights.Architecture;
@@ -43,9 +49,10 @@ public static class BackwardGraphBuilder
             if (block > 1)
             {
                 ConvLayer below = ForwardGraphBuilder.LastOfBlock(architecture, block - 1);
+                long[]? poolInput = shape is BatchShape known ? KnownPoolInputShape(known, below) : null;
                 g = pooling == PoolingMode.Max
-                    ? MaxPoolVjp(w, g, GraphNames.Activation(below.ReluName), GraphNames.PoolIndices(below.Block), below.Block)
-                    : AveragePoolVjp(w, g, GraphNames.Activation(below.ReluName), below);
+                    ? MaxPoolVjp(w, g, GraphNames.Activation(below.ReluName), GraphNames.PoolIndices(below.Block), below.Block, poolInput)
+                    : AveragePoolVjp(w, g, GraphNames.Activation(below.ReluName), below, poolInput);
             }
         }
 
@@ -164,9 +171,20 @@ public static class BackwardGraphBuilder
         return flipped;
     }
 
-    private static string MaxPoolVjp(OnnxGraphWriter w, string g, string poolInput, string indices, int block)
+    /// <summary>[N, C, H, W] of the pool after <paramref name="below"/>'s block: that block's output size.</summary>
+    private static long[] KnownPoolInputShape(BatchShape shape, ConvLayer below)
     {
-        string shape = w.Node("Shape", [poolInput], $"pool{block}_in_shape");
+        var (height, width) = NetworkArchitecture.SpatialSize(below.Block, shape.Height, shape.Width);
+        return [shape.Batch, below.OutChannels, height, width];
+    }
+
+    /// <summary>The pool input's shape: the constant <paramref name="known"/>, or read from the tensor at run time.</summary>
+    private static string PoolInputShape(OnnxGraphWriter w, string poolInput, int block, long[]? known) =>
+        known is null ? w.Node("Shape", [poolInput], $"pool{block}_in_shape") : w.Int64Initializer($"pool{block}_in_shape", known);
+
+    private static string MaxPoolVjp(OnnxGraphWriter w, string g, string poolInput, string indices, int block, long[]? poolInputShape)
+    {
+        string shape = PoolInputShape(w, poolInput, block, poolInputShape);
         string flat = w.Int64Initializer($"pool{block}_flat", -1);
         string zeros = w.Node("Reshape", [w.Node("ConstantOfShape", [shape], $"pool{block}_zeros"), flat]);
         string scattered = w.Node("ScatterElements",
@@ -175,7 +193,7 @@ public static class BackwardGraphBuilder
         return w.Node("Reshape", [scattered, shape], $"pool{block}_grad_in");
     }
 
-    private static string AveragePoolVjp(OnnxGraphWriter w, string g, string poolInput, ConvLayer below)
+    private static string AveragePoolVjp(OnnxGraphWriter w, string g, string poolInput, ConvLayer below, long[]? poolInputShape)
     {
         int channels = below.OutChannels;
         float[] quarter = Enumerable.Repeat(0.25f, channels * 4).ToArray();
@@ -184,6 +202,13 @@ public static class BackwardGraphBuilder
             OnnxGraphWriter.Ints("kernel_shape", 2, 2), OnnxGraphWriter.Ints("strides", 2, 2), OnnxGraphWriter.Int("group", channels));
 
         // Odd inputs lose their last row/column to the pool: pad the gradient back with zeros there.
+        if (poolInputShape is not null)
+        {
+            long height = poolInputShape[2], width = poolInputShape[3];
+            string known = w.Int64Initializer($"pool{below.Block}_pads", 0, 0, 0, 0, 0, 0, height % 2, width % 2);
+            return w.Node("Pad", [spread, known], $"pool{below.Block}_grad_in");
+        }
+
         string starts = w.Int64Initializer($"pool{below.Block}_hw_start", 2);
         string ends = w.Int64Initializer($"pool{below.Block}_hw_end", 4);
         string inputHw = w.Node("Slice", [w.Node("Shape", [poolInput]), starts, ends]);
