@@ -2,10 +2,11 @@
 # Installs what the tests use beyond the .NET SDK:
 #  - Debian packages: clang-14 and clang-16 (kernel PTX checks), g++ (kernel emulation harness, C smoke test
 #    linker) and python3 (the ctypes example); needs root (or sudo) when one is missing.
-#  - NVIDIA's NVRTC 11.8 and CUDA driver library (535) from Debian's non-free archive, unpacked (not installed)
-#    under out/nvidia-debian, so that on a machine without a GPU the tests compile every kernel with the real NVRTC
-#    through our binding, and resolve every driver export and see the driver's own "no device" answer. The system's
-#    apt sources are left alone: the package lists for non-free go to a temporary folder.
+#  - NVIDIA's NVRTC 12.4 (libnvrtc.so.12, a name the CUDA backend itself loads) and CUDA driver library (550) from
+#    Debian trixie's non-free archive, unpacked (not installed) under out/nvidia-debian, so that on a machine
+#    without a GPU the tests compile every kernel with the real NVRTC through our binding, and resolve every driver
+#    export and see the driver's own "no device" answer. NVIDIA builds them for old glibc, so they load on bookworm
+#    too. The system's apt sources are left alone: the package lists for non-free go to a temporary folder.
 # Does nothing for what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +32,7 @@ install_packages() {
 
 fetch_nvidia_libraries() {
   local target=out/nvidia-debian lib=out/nvidia-debian/usr/lib/x86_64-linux-gnu
-  [ -e "$lib/libnvrtc.so.11.2" ] && [ -e "$lib/nvidia/current/libcuda.so.1" ] && return 0
+  [ -e "$lib/libnvrtc.so.12" ] && [ -e "$lib/nvidia/current/libcuda.so.1" ] && return 0
   [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ] || { echo "NVIDIA library checks: only on amd64 Debian; skipped" >&2; return 0; }
   local apt_dir; apt_dir="$(mktemp -d)"
   trap 'rm -rf "$apt_dir"' RETURN
@@ -39,15 +40,15 @@ fetch_nvidia_libraries() {
   cat > "$apt_dir/non-free.sources" <<'SOURCES'
 Types: deb
 URIs: http://deb.debian.org/debian
-Suites: bookworm
+Suites: trixie
 Components: non-free
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SOURCES
   local apt_options=(-o "Dir::Etc::sourcelist=$apt_dir/non-free.sources" -o "Dir::Etc::sourceparts=-"
     -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o "APT::Sandbox::User=root")
-  echo "fetching NVRTC 11.8 and the CUDA driver library (Debian non-free) into $target"
+  echo "fetching NVRTC 12.4 and the CUDA driver library (Debian non-free) into $target"
   apt-get "${apt_options[@]}" update -qq
-  (cd "$apt_dir/debs" && apt-get "${apt_options[@]}" download -qq libnvrtc11.2 libnvrtc-builtins11.8 libcuda1)
+  (cd "$apt_dir/debs" && apt-get "${apt_options[@]}" download -qq libnvrtc12 libnvrtc-builtins12.4 libcuda1)
   rm -rf "$target.partial" && mkdir -p "$target.partial"
   local deb
   for deb in "$apt_dir"/debs/*.deb; do dpkg -x "$deb" "$target.partial"; done

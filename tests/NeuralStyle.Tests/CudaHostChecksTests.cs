@@ -68,18 +68,21 @@ public sealed class CudaHostChecksTests
     public async Task A_real_driver_without_a_gpu_has_every_export_we_bind_and_its_no_device_answer_is_reported()
     {
         Skip.If(NvidiaDebianLibraries.Unavailable is not null, NvidiaDebianLibraries.Unavailable);
-        // In child processes with NVIDIA's libcuda.so.1 (driver 535, CUDA 12.2) on their loader path: loaded into this
-        // process, every later probe here would find it by name.
+        // In child processes with NVIDIA's libcuda.so.1 (driver 550, CUDA 12.4) and libnvrtc.so.12 on their loader
+        // path, found by the names the backend itself probes: loaded into this process, every later probe here would
+        // find them.
+        string loaderPath = NvidiaDebianLibraries.DriverFolder + ":" + NvidiaDebianLibraries.Folder;
         ProcessStartInfo doctor = CliProcess.StartInfo("doctor");
-        doctor.Environment["LD_LIBRARY_PATH"] = NvidiaDebianLibraries.DriverFolder;
+        doctor.Environment["LD_LIBRARY_PATH"] = loaderPath;
         var (code, stdout, stderr) = await CliProcess.RunAsync(doctor);
         Assert.True(code == 0, stderr);
         // The version line needs the whole driver table bound (a missing export would say "has no export" instead).
-        Assert.Contains("CUDA driver       12.2", stdout, StringComparison.Ordinal);
+        Assert.Contains("CUDA driver       12.4", stdout, StringComparison.Ordinal);
+        Assert.Contains("NVRTC             12.4 (libnvrtc.so.12)", stdout, StringComparison.Ordinal);
         Assert.Contains("The CUDA driver found no GPU (cuInit answered CUDA_ERROR_NO_DEVICE)", stdout, StringComparison.Ordinal);
 
         ProcessStartInfo render = CliProcess.StartInfo("render", "--device", "cuda", "--iterations", "1");
-        render.Environment["LD_LIBRARY_PATH"] = NvidiaDebianLibraries.DriverFolder;
+        render.Environment["LD_LIBRARY_PATH"] = loaderPath;
         (code, stdout, stderr) = await CliProcess.RunAsync(render);
         Assert.Equal(2, code);
         Assert.Contains("--device cuda cannot run here: The CUDA driver found no GPU", stderr, StringComparison.Ordinal);

@@ -9,7 +9,7 @@ using NeuralStyle.Tests.Support;
 namespace NeuralStyle.Tests;
 
 /// <summary>
-/// Every kernel through NVIDIA's own compiler without a GPU: NVRTC 11.8 (Debian non-free, unpacked under
+/// Every kernel through NVIDIA's own compiler without a GPU: NVRTC 12.4 (Debian non-free, unpacked under
 /// out/nvidia-debian by tools/install-deps.sh) driven by our binding and <see cref="KernelCompiler"/>, exactly as the
 /// CUDA backend drives NVRTC 13 on a device. What NVRTC accepts here, clang's PTX check does not prove: NVRTC's own
 /// dialect, our options, the embedded header, the CUBIN the driver will load and the entry points it must hold.
@@ -133,8 +133,8 @@ public sealed class NvrtcCompileTests : TemporaryFolderTest
 
         string folder = NvidiaDebianLibraries.Folder;
         // NVRTC opens its builtins library by name at the first compile; loaded first by path, that name resolves.
-        NativeLibrary.Load(Path.Combine(folder, "libnvrtc-builtins.so.11.8"));
-        return (new NvrtcApi(NativeLibraryLoader.Load("NVRTC", [Path.Combine(folder, "libnvrtc.so.11.2")], "Run tools/install-deps.sh.")), "");
+        NativeLibrary.Load(Path.Combine(folder, "libnvrtc-builtins.so.12.4"));
+        return (new NvrtcApi(NativeLibraryLoader.Load("NVRTC", [Path.Combine(folder, "libnvrtc.so.12")], "Run tools/install-deps.sh.")), "");
     }
 
     private sealed class LaunchRecorder : IKernelLauncher

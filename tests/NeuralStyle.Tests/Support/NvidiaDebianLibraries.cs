@@ -1,7 +1,7 @@
 namespace NeuralStyle.Tests.Support;
 
 /// <summary>
-/// NVIDIA's NVRTC 11.8 and CUDA driver library (535) from Debian non-free, unpacked under out/nvidia-debian by
+/// NVIDIA's NVRTC 12.4 and CUDA driver library (550) from Debian non-free, unpacked under out/nvidia-debian by
 /// tools/install-deps.sh: real NVIDIA code for the checks that need no GPU.
 /// </summary>
 internal static class NvidiaDebianLibraries
@@ -13,7 +13,7 @@ internal static class NvidiaDebianLibraries
 
     /// <summary>Why the libraries cannot be used here, or null.</summary>
     public static string? Unavailable { get; } =
-        OperatingSystem.IsLinux() && File.Exists(Path.Combine(Folder, "libnvrtc.so.11.2")) && File.Exists(Path.Combine(DriverFolder, "libcuda.so.1"))
+        OperatingSystem.IsLinux() && File.Exists(Path.Combine(Folder, "libnvrtc.so.12")) && File.Exists(Path.Combine(DriverFolder, "libcuda.so.1"))
             ? null
             : $"NVIDIA's Debian libraries are not under {Folder}; tools/install-deps.sh fetches them (amd64 Debian).";
 }
