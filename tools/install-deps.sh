@@ -30,30 +30,34 @@ install_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${packages[@]}" >/dev/null
 }
 
-fetch_nvidia_libraries() {
-  local target=out/nvidia-debian lib=out/nvidia-debian/usr/lib/x86_64-linux-gnu
-  [ -e "$lib/libnvrtc.so.12" ] && [ -e "$lib/nvidia/current/libcuda.so.1" ] && return 0
-  [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ] || { echo "NVIDIA library checks: only on amd64 Debian; skipped" >&2; return 0; }
-  local apt_dir; apt_dir="$(mktemp -d)"
-  trap 'rm -rf "$apt_dir"' RETURN
-  mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/debs"
-  cat > "$apt_dir/non-free.sources" <<'SOURCES'
+# A subshell, so that its EXIT trap removes the temporary apt folder however it ends. Every step checks its own
+# status (errexit does not apply inside the caller's "||"), and the folder is put in place only once both libraries
+# are there: a failed fetch leaves nothing half-unpacked behind.
+fetch_nvidia_libraries() (
+  target=out/nvidia-debian
+  lib=usr/lib/x86_64-linux-gnu
+  [ -e "$target/$lib/libnvrtc.so.12" ] && [ -e "$target/$lib/nvidia/current/libcuda.so.1" ] && exit 0
+  [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ] || { echo "NVIDIA library checks: only on amd64 Debian; skipped" >&2; exit 0; }
+  apt_dir="$(mktemp -d)" || exit 1
+  trap 'rm -rf "$apt_dir" "$target.partial"' EXIT
+  mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/debs" "$target.partial" || exit 1
+  cat > "$apt_dir/non-free.sources" <<'SOURCES' || exit 1
 Types: deb
 URIs: http://deb.debian.org/debian
 Suites: trixie
 Components: non-free
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SOURCES
-  local apt_options=(-o "Dir::Etc::sourcelist=$apt_dir/non-free.sources" -o "Dir::Etc::sourceparts=-"
+  apt_options=(-o "Dir::Etc::sourcelist=$apt_dir/non-free.sources" -o "Dir::Etc::sourceparts=-"
     -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o "APT::Sandbox::User=root")
   echo "fetching NVRTC 12.4 and the CUDA driver library (Debian non-free) into $target"
-  apt-get "${apt_options[@]}" update -qq
-  (cd "$apt_dir/debs" && apt-get "${apt_options[@]}" download -qq libnvrtc12 libnvrtc-builtins12.4 libcuda1)
-  rm -rf "$target.partial" && mkdir -p "$target.partial"
-  local deb
-  for deb in "$apt_dir"/debs/*.deb; do dpkg -x "$deb" "$target.partial"; done
-  mv "$target.partial" "$target"
-}
+  apt-get "${apt_options[@]}" update -qq || exit 1
+  (cd "$apt_dir/debs" && apt-get "${apt_options[@]}" download -qq libnvrtc12 libnvrtc-builtins12.4 libcuda1) || exit 1
+  for deb in "$apt_dir"/debs/*.deb; do dpkg -x "$deb" "$target.partial" || exit 1; done
+  [ -e "$target.partial/$lib/libnvrtc.so.12" ] && [ -e "$target.partial/$lib/nvidia/current/libcuda.so.1" ] \
+    || { echo "the NVIDIA packages did not hold libnvrtc.so.12 and libcuda.so.1" >&2; exit 1; }
+  rm -rf "$target" && mv "$target.partial" "$target"
+)
 
 install_packages
 fetch_nvidia_libraries || echo "could not fetch NVIDIA's libraries; the tests that use them will skip" >&2

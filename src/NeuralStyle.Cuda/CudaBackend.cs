@@ -232,6 +232,11 @@ public sealed class CudaBackend : IStyleBackend
             _width = width;
             _length = 3 * height * width;
             _steps = new int[_batch];
+            // Built for this batch and size: with every size a constant the graph needs no Shape node, whose output
+            // would draw the pools' size arithmetic onto the CPU, which these sessions forbid. First, before any
+            // device memory, so that a session ONNX Runtime refuses leaves nothing allocated behind.
+            _backward = owner.Session(BackwardGraphBuilder.Build(owner._weights, owner._preprocess, owner._loss.Pooling, owner._loss.Taps,
+                new BatchShape(_batch, height, width)).ToByteArray(), owner._allowTf32);
             CudaDevice device = owner._device;
             _marks = Enumerable.Range(0, 7).Select(_ => device.CreateEvent()).ToArray();
             _image = Own(device.AllocateFloats((long)_batch * _length));
@@ -243,10 +248,6 @@ public sealed class CudaBackend : IStyleBackend
             _previousV = Own(device.AllocateFloats((long)_batch * _length));
             _adamState = new AdamBuffers(device, learningRates);
             _forwardBinding = owner._forward.CreateIoBinding();
-            // Built for this batch and size: with every size a constant the graph needs no Shape node, whose output
-            // would draw the pools' size arithmetic onto the CPU, which these sessions forbid.
-            _backward = owner.Session(BackwardGraphBuilder.Build(owner._weights, owner._preprocess, owner._loss.Pooling, owner._loss.Taps,
-                new BatchShape(_batch, height, width)).ToByteArray(), owner._allowTf32);
             _backwardBinding = _backward.CreateIoBinding();
             _forwardBinding.BindInput(GraphNames.Image, Bind(_image, TensorElementType.Float, _batch, 3, height, width));
             _backwardBinding.BindOutput(GraphNames.ImageGradient, Bind(_gradient, TensorElementType.Float, _batch, 3, height, width));

@@ -26,8 +26,9 @@ internal sealed record CpuStage(int First, int Count, bool Winograd)
 /// is every layer but the first (3 input channels): its matrix products ([K, C]·[C, tiles], 36 of them) run at
 /// MLAS's GEMM rate on 4× fewer multiplications than the direct convolution, and the transforms' few operations per
 /// value are cheap against C·K. F(2×2, 3×3) (16 products, 2.25× fewer) paid only from 256 channels up; with F(4×4)
-/// the products session's time per run over those same layers fell from 10.4 to 6.2 ms (ONNX Runtime profile, 256 px), and taking the layers
-/// from 64 channels too brought iterations at 256 px from 446–515 to 337–383 ms (3 alternated runs each).
+/// the products session's time per run over those same layers fell from 10.4 to 6.2 ms (ONNX Runtime profile,
+/// 256 px), and taking the layers from 64 channels too brought iterations at 256 px from 446–515 to 337–383 ms
+/// (3 alternated runs each).
 /// </remarks>
 internal sealed class CpuStages : IDisposable
 {

@@ -1,0 +1,40 @@
+using System.Text.RegularExpressions;
+using NeuralStyle.Tests.Support;
+
+namespace NeuralStyle.Tests;
+
+/// <summary>
+/// The in-process runner tools/gpu-check.sh uses on a GPU machine without the .NET SDK (tests/NeuralStyle.TestRunner):
+/// it discovers this assembly's tests, selects by trait, and its exit code says whether anything ran and passed.
+/// Run from the solution's build, as <c>dotnet test</c> leaves it; nothing is executed but discovery.
+/// </summary>
+public sealed partial class TestRunnerTests
+{
+    [SkippableFact]
+    public async Task The_runner_discovers_the_tests_and_selects_by_trait()
+    {
+        string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // …/bin/Release/net10.0/
+        string runner = Path.Combine(Repository.Root, "tests", "NeuralStyle.TestRunner", "bin", configuration, "net10.0", "neuralstyle-tests.dll");
+        Skip.IfNot(File.Exists(runner), $"{runner} is not built; dotnet build the solution first.");
+
+        var (code, output) = await Run(runner, "--filter", "Category=NoSuchCategory");
+        Match selected = Selected().Match(output);
+        Assert.True(selected.Success, output);
+        Assert.Equal("0", selected.Groups[1].Value);
+        Assert.True(int.Parse(selected.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) > 1000, output);
+        Assert.Equal(1, code); // nothing ran: not a pass
+
+        (code, output) = await Run(runner, "--filter", "Category");
+        Assert.Equal(2, code);
+        Assert.Contains("--filter takes Name=Value, not 'Category'.", output, StringComparison.Ordinal);
+    }
+
+    private static async Task<(int Code, string Output)> Run(string runner, params string[] args)
+    {
+        var (code, stdout, stderr) = await CliProcess.RunAsync(CliProcess.DotnetStartInfo(runner, args));
+        return (code, stdout + stderr);
+    }
+
+    [GeneratedRegex(@"(\d+) of (\d+) tests selected")]
+    private static partial Regex Selected();
+}
