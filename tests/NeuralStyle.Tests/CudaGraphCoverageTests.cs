@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using NeuralStyle.Graphs;
 using NeuralStyle.Model;
 using NeuralStyle.Tests.Support;
@@ -6,29 +7,54 @@ using Onnx;
 namespace NeuralStyle.Tests;
 
 /// <summary>
-/// The graphs the CUDA backend runs use only operators that ONNX Runtime's CUDA provider implements for float32 at
-/// our opset, and no Shape node. The backend disables the CPU fallback (so that a GPU run is really one), so a node
+/// The graphs the CUDA backend runs use only operators that ONNX Runtime's CUDA provider implements at their opset
+/// (by the kernel registry read from the provider library we ship; the types are not compared, the float32 kernels
+/// being the ones every operator has), and no Shape node. The backend disables the CPU fallback (so that a GPU run is really one), so a node
 /// the provider lacks would fail session creation on the GPU. So would a Shape node: its output stays on the CPU,
 /// and the provider places the small arithmetic that consumes it on the CPU too. This test catches both on any
 /// machine, when a graph change brings one in.
 /// </summary>
 public sealed class CudaGraphCoverageTests
 {
-    /// <summary>
-    /// Operators with a CUDA kernel covering opset 17 for the types our graphs give them (float32, and int64 for the
-    /// shape helpers) in ONNX Runtime 1.31, per ORT's docs/OperatorKernels.md. MaxUnpool, for one, has none.
-    /// </summary>
-    private static readonly HashSet<string> CudaOperators =
-    [
-        "Add", "AveragePool", "Cast", "Concat", "ConstantOfShape", "Conv", "ConvTranspose", "Greater", "MaxPool", "Mul",
-        "Pad", "Relu", "Reshape", "ScatterElements",
-    ];
+    private static void SkipWithoutShippedProvider() =>
+        Skip.IfNot(File.Exists(OrtCudaKernelRegistry.LibraryPath) && RuntimeInformation.ProcessArchitecture == Architecture.X64,
+            $"Reads the linux-x64 {OrtCudaKernelRegistry.LibraryName} that the build copies next to the tests.");
 
-    [Theory]
+    [SkippableFact]
+    public void The_registry_read_from_the_shipped_cuda_provider_holds_its_known_kernels()
+    {
+        SkipWithoutShippedProvider();
+        IReadOnlyList<KernelRegistration> kernels = OrtCudaKernelRegistry.ShippedKernels;
+
+        Assert.True(kernels.Count > 1000, $"only {kernels.Count} registrations read");
+        // Conv is registered once per type (float, double, half) for each of its opset ranges.
+        (int, int?)[] conv = kernels.Where(k => k.Domain == "" && k.Operator == "Conv").Select(k => (k.Since, k.Until)).Distinct().Order().ToArray();
+        Assert.Equal([(1, 10), (11, 21), (22, null)], conv);
+        Assert.Contains(kernels, k => k.Domain == "com.microsoft" && k.Operator == "FusedConv");
+        // ONNX Runtime's docs list no CUDA MaxUnpool, and the provider has none.
+        Assert.DoesNotContain(kernels, k => k.Operator == "MaxUnpool");
+        Assert.All(kernels, k => Assert.True(k.Since >= 1 && (k.Until is null || k.Until >= k.Since), $"{k}: not an opset range"));
+    }
+
+    [SkippableFact]
+    public void The_coverage_check_names_an_operator_the_provider_lacks_at_the_graphs_opset()
+    {
+        SkipWithoutShippedProvider();
+        Assert.Equal(["MaxUnpool"], OperatorsWithoutCudaKernel(["Conv", "MaxUnpool", "Relu"], 17));
+        // AveragePool's CUDA kernels cover opsets 7 and up; Shape 1 and up. An opset below an operator's first is missing it.
+        Assert.Empty(OperatorsWithoutCudaKernel(["AveragePool", "Shape"], 17));
+        Assert.Equal(["ScatterElements"], OperatorsWithoutCudaKernel(["Relu", "ScatterElements"], 10));
+    }
+
+    private static string[] OperatorsWithoutCudaKernel(IEnumerable<string> operators, int opset) =>
+        operators.Distinct().Where(op => !OrtCudaKernelRegistry.ShippedKernels.Any(k => k.Domain == "" && k.Operator == op && k.Covers(opset))).ToArray();
+
+    [SkippableTheory]
     [InlineData(PoolingMode.Max, PreprocessPreset.Caffe)]
     [InlineData(PoolingMode.Average, PreprocessPreset.Torchvision)]
     public void Forward_and_backward_graphs_use_only_operators_the_cuda_provider_has(PoolingMode pooling, PreprocessPreset preset)
     {
+        SkipWithoutShippedProvider();
         NetworkWeights weights = TinyNetworks.Create(GraphGradientTests.Parse("3|4,5|6"), 3);
         string[] taps = weights.Architecture.ReluNames.ToArray();
         // As CudaBackend builds them: the backward graph for the run's batch and size (here odd at every pool).
@@ -36,10 +62,10 @@ public sealed class CudaGraphCoverageTests
         foreach (ModelProto model in graphs)
         {
             Assert.DoesNotContain(model.Graph.Node, n => n.OpType == "Shape");
-            Assert.Equal(OnnxGraphWriter.Opset, Assert.Single(model.OpsetImport).Version);
-            Assert.Equal(17, OnnxGraphWriter.Opset); // the list above is for this opset
-            string[] missing = model.Graph.Node.Select(n => n.OpType).Where(op => !CudaOperators.Contains(op)).Distinct().ToArray();
-            Assert.True(missing.Length == 0, $"{model.Graph.Name}: no CUDA kernel for {string.Join(", ", missing)}");
+            OperatorSetIdProto opset = Assert.Single(model.OpsetImport);
+            Assert.Equal("", opset.Domain);
+            string[] missing = OperatorsWithoutCudaKernel(model.Graph.Node.Select(n => n.OpType), (int)opset.Version);
+            Assert.True(missing.Length == 0, $"{model.Graph.Name}: no CUDA kernel at opset {opset.Version} for {string.Join(", ", missing)}");
 
             // The CUDA provider hands ConvTranspose back to the CPU for auto_pad or asymmetric pads.
             foreach (NodeProto node in model.Graph.Node.Where(n => n.OpType == "ConvTranspose"))

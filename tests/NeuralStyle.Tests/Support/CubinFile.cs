@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Text;
 
 namespace NeuralStyle.Tests.Support;
 
@@ -28,32 +27,20 @@ internal sealed record CubinFile(int Machine, uint Flags, IReadOnlySet<string> F
 
     public static CubinFile Read(byte[] elf)
     {
-        ReadOnlySpan<byte> data = elf;
-        if (data.Length < 64 || !data[..4].SequenceEqual("\u007fELF"u8) || data[4] != 2)
-        {
-            throw new InvalidDataException("not an ELF64 file");
-        }
-
-        long sectionTable = (long)BinaryPrimitives.ReadUInt64LittleEndian(data[40..]);
-        int sectionSize = BinaryPrimitives.ReadUInt16LittleEndian(data[58..]);
-        int sectionCount = BinaryPrimitives.ReadUInt16LittleEndian(data[60..]);
-        int namesIndex = BinaryPrimitives.ReadUInt16LittleEndian(data[62..]);
-        var sections = Enumerable.Range(0, sectionCount).Select(i => Section.Read(elf.AsSpan((int)(sectionTable + (long)i * sectionSize)))).ToArray();
-
+        ElfSections file = ElfSections.Read(elf);
         var functions = new HashSet<string>(StringComparer.Ordinal);
         var shared = new Dictionary<string, long>(StringComparer.Ordinal);
         var parameters = new Dictionary<string, int[]>(StringComparer.Ordinal);
-        foreach (Section section in sections)
+        foreach (ElfSection section in file.All)
         {
-            string name = CString(elf, sections[namesIndex].Offset + section.NameOffset);
-            if (name.StartsWith(".nv.shared.", StringComparison.Ordinal))
+            if (section.Name.StartsWith(".nv.shared.", StringComparison.Ordinal))
             {
-                shared[name[".nv.shared.".Length..]] = section.Size;
+                shared[section.Name[".nv.shared.".Length..]] = section.Size;
             }
 
-            if (name.StartsWith(".nv.info.", StringComparison.Ordinal))
+            if (section.Name.StartsWith(".nv.info.", StringComparison.Ordinal))
             {
-                parameters[name[".nv.info.".Length..]] = ReadParameterSizes(data.Slice((int)section.Offset, (int)section.Size));
+                parameters[section.Name[".nv.info.".Length..]] = ReadParameterSizes(elf.AsSpan((int)section.Offset, (int)section.Size));
             }
 
             if (section.Type != SymbolTable)
@@ -65,12 +52,12 @@ internal sealed record CubinFile(int Machine, uint Flags, IReadOnlySet<string> F
             {
                 if ((elf[entry + 4] & 0xf) == FunctionSymbol)
                 {
-                    functions.Add(CString(elf, sections[section.Link].Offset + BinaryPrimitives.ReadUInt32LittleEndian(elf.AsSpan((int)entry))));
+                    functions.Add(file.CString(file.All[section.Link].Offset + BinaryPrimitives.ReadUInt32LittleEndian(elf.AsSpan((int)entry))));
                 }
             }
         }
 
-        return new CubinFile(BinaryPrimitives.ReadUInt16LittleEndian(data[18..]), BinaryPrimitives.ReadUInt32LittleEndian(data[48..]), functions, shared, parameters);
+        return new CubinFile(file.Machine, file.Flags, functions, shared, parameters);
     }
 
     private static int[] ReadParameterSizes(ReadOnlySpan<byte> attributes)
@@ -101,21 +88,5 @@ internal sealed record CubinFile(int Machine, uint Flags, IReadOnlySet<string> F
         }
 
         return [.. sizes.Values];
-    }
-
-    private static string CString(byte[] data, long offset)
-    {
-        int end = Array.IndexOf(data, (byte)0, (int)offset);
-        return Encoding.ASCII.GetString(data, (int)offset, end - (int)offset);
-    }
-
-    private readonly record struct Section(uint NameOffset, uint Type, long Offset, long Size, int Link)
-    {
-        public static Section Read(ReadOnlySpan<byte> header) => new(
-            BinaryPrimitives.ReadUInt32LittleEndian(header),
-            BinaryPrimitives.ReadUInt32LittleEndian(header[4..]),
-            (long)BinaryPrimitives.ReadUInt64LittleEndian(header[24..]),
-            (long)BinaryPrimitives.ReadUInt64LittleEndian(header[32..]),
-            (int)BinaryPrimitives.ReadUInt32LittleEndian(header[40..]));
     }
 }
