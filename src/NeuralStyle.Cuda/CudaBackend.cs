@@ -110,9 +110,33 @@ public sealed class CudaBackend : IStyleBackend
         ArgumentNullException.ThrowIfNull(targets);
         ArgumentNullException.ThrowIfNull(initial);
         ArgumentNullException.ThrowIfNull(learningRates);
-        _loop?.Dispose();
-        _loop = new Loop(this, targets, height, width, learningRates);
-        _loop.Load(initial);
+        StartChecks.Require(_weights.Architecture, _loss, targets, initial, height, width, learningRates.Count);
+        _loop?.Dispose(); // first: the new loop may need its memory
+        _loop = null;
+        Loop loop;
+        try
+        {
+            loop = new Loop(this, targets, height, width, learningRates);
+        }
+        catch (CudaException e) when (e.Status == CUresult.CUDA_ERROR_OUT_OF_MEMORY)
+        {
+            // The loop has freed what it had allocated, so the free memory read now is what this run could have used.
+            var (free, total) = _device.MemoryInfo();
+            throw new UserInputException(string.Create(CultureInfo.InvariantCulture,
+                $"The GPU has too little memory for {learningRates.Count} image(s) of {width}×{height}: {free / 1e9:F1} GB of its {total / 1e9:F1} GB are free. Use a smaller --size or fewer learning rates at once."), e);
+        }
+
+        try
+        {
+            loop.Load(initial);
+        }
+        catch
+        {
+            loop.Dispose();
+            throw;
+        }
+
+        _loop = loop;
     }
 
     /// <inheritdoc/>
@@ -207,8 +231,7 @@ public sealed class CudaBackend : IStyleBackend
         private readonly int _batch, _height, _width, _length;
         private readonly DeviceBuffer _image, _gradient, _m, _v, _previousImage, _previousM, _previousV;
         private readonly AdamBuffers _adamState;
-        private readonly List<DeviceBuffer> _buffers = [];
-        private readonly List<OrtValue> _values = [];
+        private readonly Stack<IDisposable> _owned = new(); // everything the loop creates, released in reverse order
         private readonly Dictionary<string, (DeviceBuffer Buffer, int Channels, int Positions)> _activations = [];
         private readonly Dictionary<string, DeviceBuffer> _seeds = [];
         private readonly List<(LayerWeight Layer, StyleProducts Products, DeviceBuffer Gram, DeviceBuffer Target, DeviceBuffer Loss)> _style = [];
@@ -222,7 +245,7 @@ public sealed class CudaBackend : IStyleBackend
         private readonly int[] _steps;
 
         // Recorded on the stream at the phase boundaries: start, forward, loss, backward, TV, host sync, Adam.
-        private readonly IntPtr[] _marks;
+        private readonly StreamEvent[] _marks;
 
         public Loop(CudaBackend owner, StyleTargets targets, int height, int width, IReadOnlyList<double> learningRates)
         {
@@ -232,76 +255,84 @@ public sealed class CudaBackend : IStyleBackend
             _width = width;
             _length = 3 * height * width;
             _steps = new int[_batch];
-            // Built for this batch and size: with every size a constant the graph needs no Shape node, whose output
-            // would draw the pools' size arithmetic onto the CPU, which these sessions forbid. First, before any
-            // device memory, so that a session ONNX Runtime refuses leaves nothing allocated behind.
-            _backward = owner.Session(BackwardGraphBuilder.Build(owner._weights, owner._preprocess, owner._loss.Pooling, owner._loss.Taps,
-                new BatchShape(_batch, height, width)).ToByteArray(), owner._allowTf32);
-            CudaDevice device = owner._device;
-            _marks = Enumerable.Range(0, 7).Select(_ => device.CreateEvent()).ToArray();
-            _image = Own(device.AllocateFloats((long)_batch * _length));
-            _gradient = Own(device.AllocateFloats((long)_batch * _length));
-            _m = Own(device.AllocateFloats((long)_batch * _length));
-            _v = Own(device.AllocateFloats((long)_batch * _length));
-            _previousImage = Own(device.AllocateFloats((long)_batch * _length));
-            _previousM = Own(device.AllocateFloats((long)_batch * _length));
-            _previousV = Own(device.AllocateFloats((long)_batch * _length));
-            _adamState = new AdamBuffers(device, learningRates);
-            _forwardBinding = owner._forward.CreateIoBinding();
-            _backwardBinding = _backward.CreateIoBinding();
-            _forwardBinding.BindInput(GraphNames.Image, Bind(_image, TensorElementType.Float, _batch, 3, height, width));
-            _backwardBinding.BindOutput(GraphNames.ImageGradient, Bind(_gradient, TensorElementType.Float, _batch, 3, height, width));
-
-            long largest = 0;
-            ConvLayer? previous = null;
-            foreach (ConvLayer layer in owner._weights.Architecture.Layers)
+            try
             {
-                var (h, w) = NetworkArchitecture.SpatialSize(layer.Block, height, width);
-                if (owner._loss.Pooling == PoolingMode.Max && previous is not null && previous.Block != layer.Block)
+                // Built for this batch and size: with every size a constant the graph needs no Shape node, whose
+                // output would draw the pools' size arithmetic onto the CPU, which these sessions forbid.
+                _backward = Own(owner.Session(BackwardGraphBuilder.Build(owner._weights, owner._preprocess, owner._loss.Pooling, owner._loss.Taps,
+                    new BatchShape(_batch, height, width)).ToByteArray(), owner._allowTf32));
+                CudaDevice device = owner._device;
+                _marks = Enumerable.Range(0, 7).Select(_ => Own(device.CreateEvent())).ToArray();
+                _image = Own(device.AllocateFloats((long)_batch * _length));
+                _gradient = Own(device.AllocateFloats((long)_batch * _length));
+                _m = Own(device.AllocateFloats((long)_batch * _length));
+                _v = Own(device.AllocateFloats((long)_batch * _length));
+                _previousImage = Own(device.AllocateFloats((long)_batch * _length));
+                _previousM = Own(device.AllocateFloats((long)_batch * _length));
+                _previousV = Own(device.AllocateFloats((long)_batch * _length));
+                _adamState = Own(new AdamBuffers(device, learningRates));
+                _forwardBinding = Own(owner._forward.CreateIoBinding());
+                _backwardBinding = Own(_backward.CreateIoBinding());
+                _forwardBinding.BindInput(GraphNames.Image, Bind(_image, TensorElementType.Float, _batch, 3, height, width));
+                _backwardBinding.BindOutput(GraphNames.ImageGradient, Bind(_gradient, TensorElementType.Float, _batch, 3, height, width));
+
+                long largest = 0;
+                ConvLayer? previous = null;
+                foreach (ConvLayer layer in owner._weights.Architecture.Layers)
                 {
-                    DeviceBuffer indices = Own(device.Allocate((ulong)_batch * (ulong)previous.OutChannels * (ulong)h * (ulong)w * sizeof(long)));
-                    OrtValue value = Bind(indices, TensorElementType.Int64, _batch, previous.OutChannels, h, w);
-                    _forwardBinding.BindOutput(GraphNames.PoolIndices(previous.Block), value);
-                    _backwardBinding.BindInput(GraphNames.PoolIndices(previous.Block), value);
+                    var (h, w) = NetworkArchitecture.SpatialSize(layer.Block, height, width);
+                    if (owner._loss.Pooling == PoolingMode.Max && previous is not null && previous.Block != layer.Block)
+                    {
+                        DeviceBuffer indices = Own(device.Allocate((ulong)_batch * (ulong)previous.OutChannels * (ulong)h * (ulong)w * sizeof(long)));
+                        OrtValue value = Bind(indices, TensorElementType.Int64, _batch, previous.OutChannels, h, w);
+                        _forwardBinding.BindOutput(GraphNames.PoolIndices(previous.Block), value);
+                        _backwardBinding.BindInput(GraphNames.PoolIndices(previous.Block), value);
+                    }
+
+                    DeviceBuffer activation = Own(device.AllocateFloats((long)_batch * layer.OutChannels * h * w));
+                    OrtValue bound = Bind(activation, TensorElementType.Float, _batch, layer.OutChannels, h, w);
+                    _forwardBinding.BindOutput(layer.ReluName, bound);
+                    _backwardBinding.BindInput(layer.ReluName, bound);
+                    _activations[layer.ReluName] = (activation, layer.OutChannels, h * w);
+                    largest = Math.Max(largest, (long)layer.OutChannels * h * w);
+                    if (owner._loss.Taps.Contains(layer.ReluName))
+                    {
+                        DeviceBuffer seed = Own(device.AllocateFloats((long)_batch * layer.OutChannels * h * w));
+                        _backwardBinding.BindInput(GraphNames.Seed(layer.ReluName), Bind(seed, TensorElementType.Float, _batch, layer.OutChannels, h, w));
+                        _seeds[layer.ReluName] = seed;
+                    }
+
+                    previous = layer;
                 }
 
-                DeviceBuffer activation = Own(device.AllocateFloats((long)_batch * layer.OutChannels * h * w));
-                OrtValue bound = Bind(activation, TensorElementType.Float, _batch, layer.OutChannels, h, w);
-                _forwardBinding.BindOutput(layer.ReluName, bound);
-                _backwardBinding.BindInput(layer.ReluName, bound);
-                _activations[layer.ReluName] = (activation, layer.OutChannels, h * w);
-                largest = Math.Max(largest, (long)layer.OutChannels * h * w);
-                if (owner._loss.Taps.Contains(layer.ReluName))
+                foreach (LayerWeight style in owner._loss.StyleLayers)
                 {
-                    DeviceBuffer seed = Own(device.AllocateFloats((long)_batch * layer.OutChannels * h * w));
-                    _backwardBinding.BindInput(GraphNames.Seed(layer.ReluName), Bind(seed, TensorElementType.Float, _batch, layer.OutChannels, h, w));
-                    _seeds[layer.ReluName] = seed;
+                    var (f, c, m) = _activations[style.ReluName];
+                    DeviceBuffer gram = Own(device.AllocateFloats((long)_batch * c * c)), target = Upload(targets.Grams[style.ReluName]);
+                    var products = new StyleProducts(owner._kernels, owner._cublas, owner._cublasHandle, f, gram, target, _seeds[style.ReluName], c, m, _batch);
+                    products.Choose(owner._products, TimeOnStream);
+                    _style.Add((style, products, gram, target, Own(device.AllocateFloats(_batch))));
                 }
 
-                previous = layer;
-            }
+                foreach (string name in owner._loss.ContentLayers)
+                {
+                    _content.Add((name, Upload(targets.ContentFeatures[name]), Own(device.AllocateFloats(_batch))));
+                }
 
-            foreach (LayerWeight style in owner._loss.StyleLayers)
+                largest = Math.Max(largest, _length);
+                _partials = Own(device.AllocateFloats(_batch * (long)Math.Max(LaunchConfig.Partials(largest, _batch).GridX, LaunchConfig.For1D(largest, _batch).GridX)));
+                _tvLoss = Own(device.AllocateFloats(_batch));
+                _lossValues = Own(device.AllocateFloats((long)(_style.Count + _content.Count + 1) * _batch));
+                _lossHost = new float[(_style.Count + _content.Count + 1) * _batch];
+                _active = new byte[_batch];
+            }
+            catch
             {
-                var (f, c, m) = _activations[style.ReluName];
-                DeviceBuffer gram = Own(device.AllocateFloats((long)_batch * c * c)), target = Upload(targets.Grams[style.ReluName], c * c, style.ReluName);
-                var products = new StyleProducts(owner._kernels, owner._cublas, owner._cublasHandle, f, gram, target, _seeds[style.ReluName], c, m, _batch);
-                products.Choose(owner._products, TimeOnStream);
-                _style.Add((style, products, gram, target, Own(device.AllocateFloats(_batch))));
+                // A failed start (too little device memory, a refused session) must not leave device memory behind:
+                // the caller may retry with a smaller batch or size.
+                Dispose();
+                throw;
             }
-
-            foreach (string name in owner._loss.ContentLayers)
-            {
-                var (_, c, m) = _activations[name];
-                _content.Add((name, Upload(targets.ContentFeatures[name], c * m, name), Own(device.AllocateFloats(_batch))));
-            }
-
-            largest = Math.Max(largest, _length);
-            _partials = Own(device.AllocateFloats(_batch * (long)Math.Max(LaunchConfig.Partials(largest, _batch).GridX, LaunchConfig.For1D(largest, _batch).GridX)));
-            _tvLoss = Own(device.AllocateFloats(_batch));
-            _lossValues = Own(device.AllocateFloats((long)(_style.Count + _content.Count + 1) * _batch));
-            _lossHost = new float[(_style.Count + _content.Count + 1) * _batch];
-            _active = new byte[_batch];
         }
 
         public PhaseTimes LastPhases { get; private set; }
@@ -351,9 +382,9 @@ public sealed class CudaBackend : IStyleBackend
         {
             CudaBackend o = _owner;
             LossSettings loss = o._loss;
-            o._device.Record(_marks[0]);
+            _marks[0].Record();
             o._forward.RunWithBinding(o._runOptions, _forwardBinding);
-            o._device.Record(_marks[1]);
+            _marks[1].Record();
             foreach (var (layer, products, gram, target, lossOut) in _style)
             {
                 var (_, c, m) = _activations[layer.ReluName];
@@ -372,11 +403,11 @@ public sealed class CudaBackend : IStyleBackend
                 o._kernels.SumSquaredDifference(f, target, _partials, lossOut, count, _batch, (float)(loss.ContentWeight / count));
             }
 
-            o._device.Record(_marks[2]);
+            _marks[2].Record();
             _backward.RunWithBinding(o._runOptions, _backwardBinding);
-            o._device.Record(_marks[3]);
+            _marks[3].Record();
             o._kernels.TotalVariation(_image, _gradient, _partials, _tvLoss, 3, _height, _width, _batch, (float)loss.TvWeight);
-            o._device.Record(_marks[4]);
+            _marks[4].Record();
 
             // The host round trip of the iteration: the loss values, needed for logging and for the finiteness
             // check, in one download; then the active mask goes up (the stream is idle by then).
@@ -388,7 +419,7 @@ public sealed class CudaBackend : IStyleBackend
             }
 
             o._device.Upload<byte>(active, _adamState.Active);
-            o._device.Record(_marks[5]);
+            _marks[5].Record();
 
             ulong bytes = (ulong)_length * sizeof(float);
             for (int n = 0; n < _batch; n++)
@@ -404,26 +435,19 @@ public sealed class CudaBackend : IStyleBackend
             }
 
             o._kernels.Adam(_adamState, _image, _m, _v, _gradient, _length, _batch, o._adam.Beta1, o._adam.Beta2, (float)o._adam.Epsilon);
-            o._device.Record(_marks[6]);
+            _marks[6].Record();
             // Stream time per phase; between marks 4 and 5 the stream idled while the host read the losses.
-            float Between(int a, int b) => o._device.ElapsedMilliseconds(_marks[a], _marks[b]);
+            float Between(int a, int b) => _marks[b].MillisecondsSince(_marks[a]);
             LastPhases = new PhaseTimes(Between(0, 1), Between(1, 2), Between(2, 3), Between(3, 4), Between(5, 6), Between(4, 5));
             return losses;
         }
 
         public void Dispose()
         {
-            foreach (IntPtr mark in _marks)
+            while (_owned.TryPop(out IDisposable? resource))
             {
-                _owner._device.DestroyEvent(mark);
+                resource.Dispose();
             }
-
-            _forwardBinding.Dispose();
-            _backwardBinding.Dispose();
-            _backward.Dispose();
-            _values.ForEach(v => v.Dispose());
-            _adamState.Dispose();
-            _buffers.ForEach(b => b.Dispose());
         }
 
         /// <summary>Gathers every term's per-item loss into one buffer on the stream and downloads it once.</summary>
@@ -461,26 +485,20 @@ public sealed class CudaBackend : IStyleBackend
         /// <summary>Device milliseconds of <paramref name="launch"/> on our stream, between two of the phase events.</summary>
         private double TimeOnStream(Action launch)
         {
-            CudaDevice device = _owner._device;
-            device.Record(_marks[0]);
+            _marks[0].Record();
             launch();
-            device.Record(_marks[1]);
-            return device.ElapsedMilliseconds(_marks[0], _marks[1]);
+            _marks[1].Record();
+            return _marks[1].MillisecondsSince(_marks[0]);
         }
 
-        private DeviceBuffer Own(DeviceBuffer buffer)
+        private T Own<T>(T resource) where T : IDisposable
         {
-            _buffers.Add(buffer);
-            return buffer;
+            _owned.Push(resource);
+            return resource;
         }
 
-        private DeviceBuffer Upload(float[] values, int expected, string layer)
+        private DeviceBuffer Upload(float[] values)
         {
-            if (values.Length != expected)
-            {
-                throw new ArgumentException($"The target of {layer} holds {values.Length} values; {_width}×{_height} images need {expected}.");
-            }
-
             DeviceBuffer buffer = Own(_owner._device.AllocateFloats(values.Length));
             _owner._device.Upload<float>(values, buffer);
             return buffer;
@@ -488,9 +506,7 @@ public sealed class CudaBackend : IStyleBackend
 
         private OrtValue Bind(DeviceBuffer buffer, TensorElementType type, params long[] shape)
         {
-            OrtValue value = OrtValue.CreateTensorValueWithData(_owner._memory, type, shape, new IntPtr(checked((long)buffer.Address)), checked((long)buffer.Bytes));
-            _values.Add(value);
-            return value;
+            return Own(OrtValue.CreateTensorValueWithData(_owner._memory, type, shape, new IntPtr(checked((long)buffer.Address)), checked((long)buffer.Bytes)));
         }
     }
 }

@@ -58,6 +58,7 @@ public sealed unsafe class CudaDevice : IDisposable
     public void Upload<T>(ReadOnlySpan<T> source, DeviceBuffer destination) where T : unmanaged
     {
         ArgumentNullException.ThrowIfNull(destination);
+        RequireFits((ulong)source.Length * (ulong)sizeof(T), destination);
         fixed (T* data = source)
         {
             _driver.CopyToDevice(destination.Address, data, (ulong)(source.Length * sizeof(T)), Stream);
@@ -70,6 +71,7 @@ public sealed unsafe class CudaDevice : IDisposable
     public void Download<T>(DeviceBuffer source, Span<T> destination) where T : unmanaged
     {
         ArgumentNullException.ThrowIfNull(source);
+        RequireFits((ulong)destination.Length * (ulong)sizeof(T), source);
         fixed (T* data = destination)
         {
             _driver.CopyToHost(data, source.Address, (ulong)(destination.Length * sizeof(T)), Stream);
@@ -97,17 +99,8 @@ public sealed unsafe class CudaDevice : IDisposable
     /// <summary>Waits for everything issued on the stream.</summary>
     public void Synchronize() => _driver.Synchronize(Stream);
 
-    /// <summary>Creates an event for timing work on the stream; release it with <see cref="DestroyEvent"/>.</summary>
-    public IntPtr CreateEvent() => _driver.CreateEvent();
-
-    /// <summary>Records <paramref name="e"/> on the stream.</summary>
-    public void Record(IntPtr e) => _driver.Record(e, Stream);
-
-    /// <summary>Milliseconds between two recorded events (waits for the later one).</summary>
-    public float ElapsedMilliseconds(IntPtr start, IntPtr end) => _driver.ElapsedMilliseconds(start, end);
-
-    /// <summary>Destroys an event (never throws).</summary>
-    public void DestroyEvent(IntPtr e) => _ = DriverApi.Succeeded(_driver.DestroyEvent(e));
+    /// <summary>Creates an event for timing work on the stream.</summary>
+    public StreamEvent CreateEvent() => new(this, _driver.CreateEvent());
 
     /// <summary>Free and total device memory.</summary>
     public (ulong Free, ulong Total) MemoryInfo() => _driver.MemoryInfo();
@@ -123,6 +116,15 @@ public sealed unsafe class CudaDevice : IDisposable
         _disposed = true;
         _ = DriverApi.Succeeded(_driver.DestroyStream(Stream));
         _ = DriverApi.Succeeded(_driver.ReleasePrimaryContext(_device));
+    }
+
+    /// <summary>The driver copies whatever range it is given; a host array longer than the buffer would overwrite other allocations.</summary>
+    private static void RequireFits(ulong bytes, DeviceBuffer buffer)
+    {
+        if (bytes > buffer.Bytes)
+        {
+            throw new ArgumentOutOfRangeException(nameof(bytes), $"A copy of {bytes} bytes does not fit the device buffer ({buffer.Bytes} bytes).");
+        }
     }
 
     internal void Free(ulong pointer) => _ = DriverApi.Succeeded(_driver.Free(pointer));

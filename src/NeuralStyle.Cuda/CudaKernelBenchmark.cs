@@ -18,7 +18,7 @@ public sealed class CudaKernelBenchmark : IDisposable
     private readonly CublasApi? _cublas;
     private readonly IntPtr _handle;
     private readonly DeviceBuffer _flush;
-    private readonly IntPtr _start, _end;
+    private readonly StreamEvent _start, _end;
     private readonly int _repeats;
 
     /// <summary>Opens device 0 and compiles the kernels; cuBLAS is optional (its rows are left out without it).</summary>
@@ -75,8 +75,8 @@ public sealed class CudaKernelBenchmark : IDisposable
             _ = _cublas.Destroy(_handle);
         }
 
-        _device.DestroyEvent(_start);
-        _device.DestroyEvent(_end);
+        _start.Dispose();
+        _end.Dispose();
         _flush.Dispose();
         _kernels.Dispose();
         _device.Dispose();
@@ -144,10 +144,10 @@ public sealed class CudaKernelBenchmark : IDisposable
         for (int i = 0; i < _repeats; i++)
         {
             _device.Zero(_flush);
-            _device.Record(_start);
+            _start.Record();
             launch();
-            _device.Record(_end);
-            times[i] = _device.ElapsedMilliseconds(_start, _end);
+            _end.Record();
+            times[i] = _end.MillisecondsSince(_start);
         }
 
         Array.Sort(times);

@@ -71,18 +71,26 @@ public sealed class AdamBuffers : IDisposable
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(learningRates);
         int n = learningRates.Count;
-        LearningRates = device.AllocateFloats(n);
-        Active = device.Allocate((ulong)n);
-        Steps = device.Allocate((ulong)n * sizeof(int));
-        Beta1Power = device.Allocate((ulong)n * sizeof(double));
-        Beta2Power = device.Allocate((ulong)n * sizeof(double));
-        StepSize = device.AllocateFloats(n);
-        Root = device.AllocateFloats(n);
-        device.Upload<float>(learningRates.Select(r => (float)r).ToArray(), LearningRates);
-        device.Upload<byte>(Enumerable.Repeat((byte)1, n).ToArray(), Active);
-        device.Upload<int>(new int[n], Steps);
-        device.Upload<double>(Enumerable.Repeat(1.0, n).ToArray(), Beta1Power);
-        device.Upload<double>(Enumerable.Repeat(1.0, n).ToArray(), Beta2Power);
+        try
+        {
+            LearningRates = device.AllocateFloats(n);
+            Active = device.Allocate((ulong)n);
+            Steps = device.Allocate((ulong)n * sizeof(int));
+            Beta1Power = device.Allocate((ulong)n * sizeof(double));
+            Beta2Power = device.Allocate((ulong)n * sizeof(double));
+            StepSize = device.AllocateFloats(n);
+            Root = device.AllocateFloats(n);
+            device.Upload<float>(learningRates.Select(r => (float)r).ToArray(), LearningRates);
+            device.Upload<byte>(Enumerable.Repeat((byte)1, n).ToArray(), Active);
+            device.Upload<int>(new int[n], Steps);
+            device.Upload<double>(Enumerable.Repeat(1.0, n).ToArray(), Beta1Power);
+            device.Upload<double>(Enumerable.Repeat(1.0, n).ToArray(), Beta2Power);
+        }
+        catch
+        {
+            Dispose(); // the buffers allocated before the failure
+            throw;
+        }
     }
 
     /// <summary>float[N].</summary>
@@ -109,9 +117,9 @@ public sealed class AdamBuffers : IDisposable
     /// <summary>Frees every buffer.</summary>
     public void Dispose()
     {
-        foreach (DeviceBuffer b in new[] { LearningRates, Active, Steps, Beta1Power, Beta2Power, StepSize, Root })
+        foreach (DeviceBuffer? b in new[] { LearningRates, Active, Steps, Beta1Power, Beta2Power, StepSize, Root })
         {
-            b.Dispose();
+            b?.Dispose(); // null after a failed construction
         }
     }
 }

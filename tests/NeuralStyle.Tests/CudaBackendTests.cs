@@ -84,6 +84,33 @@ public sealed class CudaBackendTests
     }
 
     [SkippableFact]
+    public void A_start_the_gpu_has_no_memory_for_is_refused_with_the_sizes_and_frees_what_it_took()
+    {
+        Skip.IfNot(CudaRuntime.IsAvailable, $"No CUDA device: {CudaRuntime.Current.Reason}");
+        var loss = new LossSettings();
+        const int W = 512, H = 512; // relu1_1, relu1_2 and relu1_1's seed alone take 400 MB for two images
+        using var gpu = new CudaBackend(NetworkWeights.Random(NetworkArchitecture.Vgg19, 0), PreprocessPreset.Caffe, loss, new AdamSettings());
+        float[] content = TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, H, W, 5));
+        var targets = new StyleTargets(
+            gpu.Features(content, H, W, loss.StyleLayers.Select(l => l.ReluName)).ToDictionary(p => p.Key, p => gpu.Gram(p.Value)),
+            gpu.Features(content, H, W, loss.ContentLayers).ToDictionary(p => p.Key, p => p.Value.Data));
+        OptimizerState State() => new(new int[2], [.. content, .. content], new float[2 * content.Length], new float[2 * content.Length]);
+
+        using (CudaDevice other = CudaDevice.Open())
+        {
+            long buffersBefore = DeviceBuffer.LiveCount;
+            using DeviceBuffer hog = other.Allocate(other.MemoryInfo().Free - (256UL << 20)); // leaves 256 MB
+            var refused = Assert.Throws<UserInputException>(() => gpu.Start(targets, State(), H, W, [1.0, 5.0]));
+            Assert.Contains("too little memory for 2 image(s) of 512×512", refused.Message, StringComparison.Ordinal);
+            Assert.Equal(buffersBefore + 1, DeviceBuffer.LiveCount); // only the hog
+            Assert.Throws<InvalidOperationException>(() => gpu.Iterate());
+        }
+
+        gpu.Start(targets, State(), H, W, [1.0, 5.0]);
+        Assert.All(gpu.Iterate(), l => Assert.True(l.IsFinite && l.Style > 0, $"losses after the refused start: {l}"));
+    }
+
+    [SkippableFact]
     public void Kernel_benchmark_times_every_kernel_against_its_reference()
     {
         Skip.IfNot(CudaRuntime.IsAvailable, $"No CUDA device: {CudaRuntime.Current.Reason}");

@@ -65,7 +65,7 @@ internal abstract class OptimizationOptions
     [Option("max-megapixels", Default = 100.0, HelpText = "Refuse input images larger than this many megapixels, from their header, before decoding.")]
     public double MaxMegapixels { get; set; }
 
-    [Option("max-memory-mb", HelpText = "Refuse to start when the run's estimated peak memory exceeds this many MB. Default: the memory available now.")]
+    [Option("max-memory-mb", HelpText = "CPU runs: refuse to start when the run's estimated peak memory exceeds this many MB. Default: the memory available now.")]
     public double? MaxMemoryMb { get; set; }
 
     [Option("verbose", HelpText = "Show internal details (stack traces) on errors.")]

@@ -22,7 +22,7 @@ internal static class RenderCommand
                 throw new UserInputException($"The checkpoint is already at iteration {engine.Iteration}; ask for more --iterations to continue.");
             }
 
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Device: {engine.DeviceDescription}; estimated peak memory {engine.EstimatedPeakBytes / 1e6:F0} MB."));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Device: {engine.DeviceDescription}{(engine.EstimatedPeakBytes is double bytes ? $"; estimated peak memory {bytes / 1e6:F0} MB" : "")}."));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Rendering {engine.Width}×{engine.Height}, iterations {engine.Iteration} → {o.Iterations}, lr {engine.LearningRates[0]}, weights {settings.WeightsIdentity}."));
 

@@ -28,7 +28,7 @@ internal static class SweepCommand
             clock.Stop();
             double? estimate = o.Resume is null && !o.NoEstimate ? EstimateSeparateRenders(o, engine.LearningRates.Count, last, output) : null;
             clock.Start();
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Device: {engine.DeviceDescription}; estimated peak memory {engine.EstimatedPeakBytes / 1e6:F0} MB."));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Device: {engine.DeviceDescription}{(engine.EstimatedPeakBytes is double bytes ? $"; estimated peak memory {bytes / 1e6:F0} MB" : "")}."));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Sweeping {engine.Width}×{engine.Height}, lr {string.Join(", ", engine.LearningRates)} as one batch, checkpoints {string.Join(", ", checkpoints)}, into {folder}."));
 

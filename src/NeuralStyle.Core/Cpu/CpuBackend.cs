@@ -86,7 +86,9 @@ public sealed class CpuBackend : IStyleBackend
         ArgumentNullException.ThrowIfNull(targets);
         ArgumentNullException.ThrowIfNull(initial);
         ArgumentNullException.ThrowIfNull(learningRates);
+        StartChecks.Require(_weights.Architecture, _loss, targets, initial, height, width, learningRates.Count);
         _loop?.Dispose();
+        _loop = null; // until the new loop exists
         _loop = new LoopBuffers(this, targets, height, width, learningRates.ToArray());
         _loop.Load(initial);
     }
@@ -168,34 +170,14 @@ public sealed class CpuBackend : IStyleBackend
             _backwardPass = new BackwardPass(_forwardPass, _seeds);
             _gradient = _backwardPass.Gradient;
 
-            foreach (string name in owner._loss.ContentLayers)
-            {
-                int expected = _activations[name].ItemLength;
-                if (!targets.ContentFeatures.TryGetValue(name, out float[]? p) || p.Length != expected)
-                {
-                    throw new ArgumentException($"The content target of {name} holds {p?.Length ?? 0} values; {width}×{height} images need {expected}.", nameof(targets));
-                }
-            }
-
             foreach (LayerWeight style in owner._loss.StyleLayers)
             {
-                int channels = (int)_activations[style.ReluName].Shape[1];
-                if (!targets.Grams.TryGetValue(style.ReluName, out float[]? a) || a.Length != channels * channels)
-                {
-                    throw new ArgumentException($"The style target of {style.ReluName} must be a {channels}×{channels} Gram matrix.", nameof(targets));
-                }
-
                 _styleTerms.Add(new StyleTerm(this, style, owner._weights.Architecture.FindRelu(style.ReluName)!));
             }
         }
 
         public void Load(OptimizerState state)
         {
-            if (state.Images.Length != _image.Array.Length)
-            {
-                throw new ArgumentException($"The state holds {state.Images.Length} values; a batch of {_batch} at {_width}×{_height} needs {_image.Array.Length}.");
-            }
-
             state.Images.CopyTo(_image.Array, 0);
             state.FirstMoment.CopyTo(_m.Array, 0);
             state.SecondMoment.CopyTo(_v.Array, 0);

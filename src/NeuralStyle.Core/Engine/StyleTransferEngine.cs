@@ -50,8 +50,9 @@ public sealed class StyleTransferEngine : IDisposable
     /// <summary>The targets the loss matches.</summary>
     public StyleTargets Targets { get; }
 
-    /// <summary>The estimated peak memory of this run in bytes (see <see cref="MemoryEstimate"/>).</summary>
-    public double EstimatedPeakBytes { get; private init; }
+    /// <summary>The estimated peak host memory of this run in bytes (see <see cref="MemoryEstimate"/>), or null for a
+    /// run on a device, whose backend refuses a batch its device has no memory for when it allocates it.</summary>
+    public double? EstimatedPeakBytes { get; private init; }
 
     /// <summary>The backend's description, e.g. "CPU (ONNX Runtime 1.31.0, 2 threads)".</summary>
     public string DeviceDescription => _backend.Description;
@@ -68,13 +69,13 @@ public sealed class StyleTransferEngine : IDisposable
         ArgumentNullException.ThrowIfNull(problem);
         ArgumentNullException.ThrowIfNull(learningRates);
         Validate(problem, learningRates);
-        CheckMemory(problem, learningRates.Count);
         double[] blend = problem.NormalizedBlend();
         PreprocessPreset preprocess = problem.Preprocess ?? problem.Weights.Preprocess;
         IStyleBackend backend = BackendFactory.Create(device, problem.Weights, preprocess, problem.Loss, problem.Adam, precision);
         try
         {
             RgbImage content = problem.Content;
+            double? estimate = CheckHostMemory(backend, problem.Weights, problem.Loss, learningRates.Count, content.Width, content.Height, problem.MemoryLimitBytes);
             StyleTargets targets = ComputeTargets(backend, problem, blend);
             int batch = learningRates.Count;
             float[] start = (problem.Initial ?? content).Planes;
@@ -88,7 +89,7 @@ public sealed class StyleTransferEngine : IDisposable
             backend.Start(targets, state, content.Height, content.Width, learningRates);
             return new StyleTransferEngine(backend, targets, content.Width, content.Height, learningRates, 0, null, null)
             {
-                EstimatedPeakBytes = MemoryEstimate.Bytes(problem.Weights, problem.Loss, batch, content.Width, content.Height),
+                EstimatedPeakBytes = estimate,
             };
         }
         catch
@@ -115,11 +116,12 @@ public sealed class StyleTransferEngine : IDisposable
         IStyleBackend backend = BackendFactory.Create(device, weights, s.Preprocess, s.Loss, s.Adam, precision);
         try
         {
+            double? estimate = CheckHostMemory(backend, weights, s.Loss, s.LearningRates.Count, s.Width, s.Height, limit: null);
             backend.Start(checkpoint.Targets, checkpoint.State, s.Height, s.Width, s.LearningRates);
             return new StyleTransferEngine(backend, checkpoint.Targets, s.Width, s.Height, s.LearningRates,
                 checkpoint.Iteration, checkpoint.Stopped, checkpoint.History)
             {
-                EstimatedPeakBytes = MemoryEstimate.Bytes(weights, s.Loss, s.LearningRates.Count, s.Width, s.Height),
+                EstimatedPeakBytes = estimate,
             };
         }
         catch
@@ -243,21 +245,29 @@ public sealed class StyleTransferEngine : IDisposable
         }
     }
 
-    /// <summary>Refuses a run whose estimated peak exceeds the memory available, naming the largest size that fits.</summary>
-    private static void CheckMemory(StyleProblem problem, int batch)
+    /// <summary>
+    /// For a backend on the host, refuses a run whose estimated peak exceeds <paramref name="limit"/> (default: the
+    /// memory available), naming the largest size that fits, and returns the estimate. A backend on a device keeps
+    /// its buffers there and checks its own memory when it allocates them; for it this returns null.
+    /// </summary>
+    private static double? CheckHostMemory(IStyleBackend backend, NetworkWeights weights, LossSettings loss, int batch, int width, int height, long? limit)
     {
-        RgbImage content = problem.Content;
-        double estimate = MemoryEstimate.Bytes(problem.Weights, problem.Loss, batch, content.Width, content.Height);
-        double budget = problem.MemoryLimitBytes ?? Runtime.ProcessMemory.AvailableBytes();
-        if (estimate <= budget)
+        if (backend.DeviceMemoryInUse is not null)
         {
-            return;
+            return null;
         }
 
-        double aspect = (double)Math.Min(content.Width, content.Height) / Math.Max(content.Width, content.Height);
-        int largest = MemoryEstimate.LargestLongSide(problem.Weights, problem.Loss, batch, aspect, budget);
+        double estimate = MemoryEstimate.Bytes(weights, loss, batch, width, height);
+        double budget = limit ?? Runtime.ProcessMemory.AvailableBytes();
+        if (estimate <= budget)
+        {
+            return estimate;
+        }
+
+        double aspect = (double)Math.Min(width, height) / Math.Max(width, height);
+        int largest = MemoryEstimate.LargestLongSide(weights, loss, batch, aspect, budget);
         throw new UserInputException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"This run needs about {estimate / 1e9:F2} GB ({batch} × {content.Width}×{content.Height}), but only {budget / 1e9:F2} GB is available; ") +
+            $"This run needs about {estimate / 1e9:F2} GB ({batch} × {width}×{height}), but only {budget / 1e9:F2} GB is available; ") +
             (largest > 0
                 ? $"the largest size that fits is about --size {largest}, or run fewer learning rates at once."
                 : "even the smallest size does not fit; free some memory first."));
