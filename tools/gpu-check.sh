@@ -2,15 +2,17 @@
 # GPU check for a CUDA machine that has no .NET: runs the Category=Cuda tests (every kernel against float64
 # references, whole iterations of the CUDA backend against the CPU backend with TF32 off and on, device buffers
 # without leaks), then the benchmarks, and prints a short table last: per-phase milliseconds per iteration at 512
-# and 1024 px, ours against the same iteration in PyTorch on the same GPU (tools/peers/pytorch_peer.py), the Gram
-# kernel against cuBLAS SYRK/SGEMM, Adam's GB/s against the device's copy bandwidth, and peak device memory.
+# and 1024 px (also with TF32, and with cuDNN's EXHAUSTIVE algorithm search instead of our HEURISTIC), ours against
+# the same iteration in PyTorch on the same GPU (tools/peers/pytorch_peer.py), the Gram kernel against cuBLAS
+# SYRK/SGEMM, Adam's GB/s against the device's copy bandwidth, and peak device memory.
 #
 #   tools/gpu-check.sh prepare   on a development machine: publishes the test runner (tests/NeuralStyle.TestRunner,
 #                                which runs the tests in-process, so no .NET SDK is needed there) and the command
 #                                line self-contained for linux-x64 into one folder, and packs it under .device/ as one
 #                                xz-compressed archive split into parts of 57 MiB (about 230 MB in all, most of it
 #                                ONNX Runtime's CUDA provider): each part and the ~6 MB working tree fit the 64 MiB
-#                                the device tool carries per call.
+#                                the device tool carries per call. The build records the checksums of the sources
+#                                it was made from; 'run' refuses it when the working tree's differ.
 #   tools/gpu-check.sh run       on the GPU machine, once every part has been carried there (one call per part, the
 #                                machine kept warm: carried files stay): reassembles under out/gpu-check/ (inside
 #                                the repository, where the tests find their files), puts the CUDA and cuDNN
@@ -43,6 +45,8 @@ prepare() {
   # The runner first: the command line's own publish then replaces the launcher files the runner brought along.
   dotnet publish tests/NeuralStyle.TestRunner -c Release -r linux-x64 --self-contained -o "$bin" >/dev/null
   dotnet publish src/NeuralStyle.Cli -c Release -r linux-x64 --self-contained -o "$bin" >/dev/null
+  # What the build was made from, so that 'run' can refuse a build older than the sources it is carried with.
+  git ls-files -z src tests kernels include | xargs -0 sha256sum > "$bin/sources.sha256"
   # The ONNX Runtime package copies its Windows libraries into a linux-x64 publish too; TensorRT is never used.
   tar -C "$bin" --exclude='libonnxruntime_providers_tensorrt.so' --exclude='onnxruntime*.dll' -cf - . \
     | xz -T0 -6 | split -b 57m -d - "$parts/gpu-check.txz.part-"
@@ -57,6 +61,11 @@ run() {
   # Every log and result also goes back whole through the device tool's $OUT (its reply keeps only the output's tail).
   trap 'save_logs '"$work" EXIT
   cat "$parts"/gpu-check.txz.part-* | unxz_stream | tar -C "$bin" -xf -
+  if ! sha256sum --check --quiet "$bin/sources.sha256" > "$work/stale-sources.txt" 2>&1; then
+    echo "The carried build was made from other sources than these (run 'tools/gpu-check.sh prepare' again):" >&2
+    head -20 "$work/stale-sources.txt" >&2
+    exit 3
+  fi
   # CUDA 13 runtime, cuBLAS and cuDNN 9 as shipped in PyTorch's nvidia-* wheels, when the system has none.
   local extra; extra="$(python3 - <<'PY' 2>/dev/null || true
 import glob, os, site
@@ -88,6 +97,10 @@ PY
     timeout 120 "$ns" bench iteration --device cuda --size "$size" --repeat 10 --json | tee "$work/iteration-$size.json"
   done
   timeout 120 "$ns" bench iteration --device cuda --size 512 --repeat 10 --precision tf32 --json | tee "$work/iteration-512-tf32.json"
+  # cuDNN's algorithm choice: ours is HEURISTIC; EXHAUSTIVE (ONNX Runtime's default) times the candidates once per shape.
+  for size in 512 1024; do
+    NEURALSTYLE_CUDNN_SEARCH=EXHAUSTIVE timeout 180 "$ns" bench iteration --device cuda --size "$size" --repeat 10 --json | tee "$work/iteration-$size-exhaustive.json"
+  done
   # The peer: the same iteration in PyTorch on the same GPU, with the same weights (FP32, cuDNN autotuned).
   timeout 60 "$ns" model export --weights random:0 --out-dir "$work/peer" >/dev/null
   for size in 512 1024; do
@@ -103,16 +116,16 @@ PY
   python3 - "$work" <<'PY' || echo "(no iteration benchmark ran)"
 import json, sys, os
 work = sys.argv[1]
-print(f"{'run':<12}{'forward':>9}{'loss':>8}{'backward':>10}{'tv':>7}{'adam':>7}{'sync':>7}{'total':>9}{'GFLOP/s':>9}{'device MB':>11}")
-for name in ["512", "1024", "512-tf32"]:
+print(f"{'run':<16}{'forward':>9}{'loss':>8}{'backward':>10}{'tv':>7}{'adam':>7}{'sync':>7}{'total':>9}{'GFLOP/s':>9}{'device MB':>11}")
+for name in ["512", "1024", "512-tf32", "512-exhaustive", "1024-exhaustive"]:
     path = os.path.join(work, f"iteration-{name}.json")
     try:
         j = json.load(open(path))
     except Exception:
-        print(f"{name:<12} (failed; see above)")
+        print(f"{name:<16} (failed; see above)")
         continue
     ms = lambda k: j[k + "_ms"]["median"]
-    print(f"{name:<12}{ms('forward'):9.2f}{ms('loss_kernels'):8.2f}{ms('backward'):10.2f}{ms('tv'):7.2f}{ms('adam'):7.2f}{ms('host_sync'):7.2f}{ms('total'):9.2f}{j['gflops']:9.0f}{j.get('peak_device_memory_mb', float('nan')):11.0f}")
+    print(f"{name:<16}{ms('forward'):9.2f}{ms('loss_kernels'):8.2f}{ms('backward'):10.2f}{ms('tv'):7.2f}{ms('adam'):7.2f}{ms('host_sync'):7.2f}{ms('total'):9.2f}{j['gflops']:9.0f}{j.get('peak_device_memory_mb', float('nan')):11.0f}")
     if name == "1024":
         print(f"  device at 1024 px (with each style layer's product choice): {j['device']}")
 print()

@@ -26,6 +26,7 @@ public sealed class CudaBackend : IStyleBackend
     private readonly AdamSettings _adam;
     private readonly PreprocessPreset _preprocess;
     private readonly bool _allowTf32;
+    private readonly string _cudnnSearch = CudnnSearch.Mode;
     private readonly InferenceSession _forward;
     private readonly RunOptions _runOptions = new();
     private readonly OrtMemoryInfo _memory = new("Cuda", OrtAllocatorType.DeviceAllocator, 0, OrtMemType.Default);
@@ -72,6 +73,7 @@ public sealed class CudaBackend : IStyleBackend
 
     /// <inheritdoc/>
     public string Description => $"CUDA ({CudaRuntime.Current.DeviceName}, ONNX Runtime {OrtEnv.Instance().GetVersionString()})"
+        + $"; cuDNN algorithms {_cudnnSearch}"
         + (_loop is null ? "" : $"; style products: {_loop.DescribeProducts()}")
         + (_cublas is null && _products == StyleProductSource.Measured ? "; cuBLAS not found, style products on our kernels" : "");
 
@@ -216,7 +218,7 @@ public sealed class CudaBackend : IStyleBackend
             ["user_compute_stream"] = ((ulong)_device.Stream).ToString(CultureInfo.InvariantCulture),
             ["use_tf32"] = allowTf32 ? "1" : "0",
             ["arena_extend_strategy"] = "kSameAsRequested",
-            ["cudnn_conv_algo_search"] = "HEURISTIC",
+            ["cudnn_conv_algo_search"] = _cudnnSearch,
         });
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
         options.AddSessionConfigEntry("session.disable_cpu_ep_fallback", "1"); // a GPU run is really one, or session creation says why

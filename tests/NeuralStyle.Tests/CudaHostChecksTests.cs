@@ -7,6 +7,21 @@ namespace NeuralStyle.Tests;
 /// <summary>What is checked of the CUDA path without a GPU: the kernels compile to PTX, and the binding's failure paths.</summary>
 public sealed class CudaHostChecksTests
 {
+    [Theory]
+    [InlineData(null, "HEURISTIC")]
+    [InlineData("", "HEURISTIC")]
+    [InlineData("exhaustive", "EXHAUSTIVE")]
+    [InlineData("Default", "DEFAULT")]
+    public void The_cudnn_search_variable_names_a_mode_of_the_provider(string? value, string expected) =>
+        Assert.Equal(expected, CudnnSearch.Parse(value));
+
+    [Fact]
+    public void A_cudnn_search_the_provider_lacks_is_refused_with_the_choices()
+    {
+        var e = Assert.Throws<UserInputException>(() => CudnnSearch.Parse("fast"));
+        Assert.Equal("NEURALSTYLE_CUDNN_SEARCH must be HEURISTIC, EXHAUSTIVE or DEFAULT, not 'fast'.", e.Message);
+    }
+
     [SkippableFact]
     public void Every_kernel_compiles_to_ptx_for_sm_75_and_sm_90()
     {
