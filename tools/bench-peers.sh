@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Ours against the PyTorch peer on this machine, alternately at 256 and 512 px, batch 1, 2 threads, the same
-# weights (exported from our random features) and the same loss. Installs Debian's python3-torch, python3-onnx
-# and OpenBLAS's OpenMP build when missing: python3-torch alone pulls only the reference BLAS (libblas3), which
-# made the peer about 3.7× slower at 256 px (3.4 s against 0.91 s), and OpenBLAS's pthread build fights
-# PyTorch's OpenMP threads (1.09–1.40 s). The peer runs with that OpenMP BLAS first on its library path (the
+# weights (exported from our random features) and the same loss. Installs Debian's python3-torch and OpenBLAS's
+# OpenMP build when missing (the peer reads the weights without the onnx package). python3-torch alone pulls only
+# the reference BLAS (libblas3), which made the peer about 3.7× slower at 256 px (3.4 s against 0.91 s), and
+# OpenBLAS's pthread build fights PyTorch's OpenMP threads (1.09–1.40 s). The peer runs with that OpenMP BLAS first on its library path (the
 # system's BLAS choice is left alone), with Debian's /usr/bin/python3, and without OPENBLAS_CORETYPE /
 # OPENBLAS_L2_SIZE, so its BLAS picks this CPU's own kernels; the script checks which BLAS torch loaded and
 # refuses to compare against any other. Prints the ratio ours/peer per size.
@@ -15,9 +15,9 @@ py=/usr/bin/python3
 openmp_blas=/usr/lib/x86_64-linux-gnu/openblas-openmp
 export LD_LIBRARY_PATH="$openmp_blas${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 blas_in_torch() { "$py" -c "import torch; print(next((l.split()[-1] for l in open('/proc/self/maps') if 'blas' in l.split()[-1]), 'none'))" 2>/dev/null; }
-if ! "$py" -c "import torch, onnx" 2>/dev/null || [[ "$(blas_in_torch)" != "$openmp_blas"/* ]]; then
-  echo "installing python3-torch, python3-onnx and OpenBLAS (OpenMP build)"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-onnx libopenblas0-openmp >/dev/null
+if ! "$py" -c "import torch" 2>/dev/null || [[ "$(blas_in_torch)" != "$openmp_blas"/* ]]; then
+  echo "installing python3-torch and OpenBLAS (OpenMP build)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch libopenblas0-openmp >/dev/null
 fi
 blas=$(blas_in_torch)
 if [[ "$blas" != "$openmp_blas"/* ]]; then

@@ -17,9 +17,9 @@ import json
 import statistics
 import time
 
-import onnx
 import torch
-from onnx import numpy_helper
+
+from onnx_weights import read_initializers
 
 LAYERS = [[64, 64], [128, 128], [256] * 4, [512] * 4, [512] * 4]
 STYLE = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
@@ -28,7 +28,8 @@ DEEPEST = "relu5_1"
 
 
 def build(model_path, device):
-    weights = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()).to(device) for t in onnx.load(model_path).graph.initializer}
+    weights = {name: torch.frombuffer(bytearray(data), dtype=torch.float32).reshape(dims).to(device)
+               for name, (dims, data) in read_initializers(model_path).items()}
     convs = []
     for block, channels in enumerate(LAYERS, start=1):
         for index in range(1, len(channels) + 1):
