@@ -91,7 +91,7 @@ public sealed class CliTests : TemporaryFolderTest
     {
         var (code, stdout, _) = Run("doctor");
         Assert.Equal(0, code);
-        foreach (string part in new[] { "CUDA driver", "NVRTC", "cuBLAS", "cuDNN", "ORT CUDA provider", "Verdict:" })
+        foreach (string part in new[] { "CUDA driver", "NVRTC", "cuBLAS", "cuDNN", "CUDA libraries", "ORT CUDA provider", "Verdict:" })
         {
             Assert.Contains(part, stdout, StringComparison.Ordinal);
         }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using CommandLine;
 using Microsoft.ML.OnnxRuntime;
 using NeuralStyle.Cuda;
@@ -22,9 +21,13 @@ internal static class DoctorCommand
         output.WriteLine($"GPU               {(cuda.DeviceName is string name ? string.Create(CultureInfo.InvariantCulture, $"{name}, compute capability {cuda.ComputeCapability?.Major}.{cuda.ComputeCapability?.Minor}, {cuda.DeviceMemory / 1e9:F1} GB") : "none")}");
         output.WriteLine($"NVRTC             {cuda.NvrtcVersion ?? $"missing: {cuda.NvrtcProblem}"}");
         output.WriteLine($"cuBLAS            {cuda.Cublas}");
-        string[] cudnnNames = OperatingSystem.IsWindows() ? ["cudnn64_9.dll"] : ["libcudnn.so.9"];
-        string? cudnn = cudnnNames.FirstOrDefault(n => NativeLibrary.TryLoad(n, out _));
-        output.WriteLine($"cuDNN             {cudnn ?? $"missing (tried {string.Join(", ", cudnnNames)}; ONNX Runtime's Conv on CUDA needs cuDNN 9)"}");
+        string cudnn = CudaProviderLibraries.Cudnn;
+        output.WriteLine($"cuDNN             {(CudaProviderLibraries.Missing([cudnn]).Count == 0 ? cudnn : $"missing ({cudnn}; ONNX Runtime's Conv on CUDA needs cuDNN 9)")}");
+        IReadOnlyList<string> missing = CudaProviderLibraries.Missing(CudaProviderLibraries.Linked);
+        string loaderPath = OperatingSystem.IsWindows() ? "PATH" : "LD_LIBRARY_PATH";
+        output.WriteLine("CUDA libraries    " + (missing.Count == 0
+            ? $"{string.Join(", ", CudaProviderLibraries.Linked)}"
+            : $"missing {string.Join(", ", missing)} (the CUDA provider links them: install CUDA 13's runtime, cuBLAS and cuRAND, or put the folders that hold them on {loaderPath})"));
         output.WriteLine($"ORT CUDA provider {CudaProviderStatus()}");
         output.WriteLine($"CUDA backend      {(cuda.IsAvailable ? "built, not yet validated on a GPU (run the Category=Cuda tests)" : "built; renders run on the CPU here")}");
         output.WriteLine(cuda.IsAvailable

@@ -58,6 +58,23 @@ internal sealed class ElfSections
 
     public string CString(long offset) => CString(File, offset);
 
+    /// <summary>The libraries a shared object links (its DT_NEEDED entries), in order.</summary>
+    public IReadOnlyList<string> NeededLibraries()
+    {
+        const long Needed = 1; // DT_NEEDED
+        ElfSection dynamic = Named(".dynamic");
+        var needed = new List<string>();
+        for (long entry = dynamic.Offset; entry + 16 <= dynamic.Offset + dynamic.Size; entry += 16)
+        {
+            if (BinaryPrimitives.ReadInt64LittleEndian(File.AsSpan((int)entry)) == Needed)
+            {
+                needed.Add(CString(All[dynamic.Link].Offset + (long)BinaryPrimitives.ReadUInt64LittleEndian(File.AsSpan((int)entry + 8))));
+            }
+        }
+
+        return needed;
+    }
+
     private static string CString(byte[] data, long offset)
     {
         int end = Array.IndexOf(data, (byte)0, checked((int)offset));

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using NeuralStyle.Cuda;
 using NeuralStyle.Graphs;
 using NeuralStyle.Model;
 using NeuralStyle.Tests.Support;
@@ -7,14 +8,18 @@ using Onnx;
 namespace NeuralStyle.Tests;
 
 /// <summary>
-/// The graphs the CUDA backend runs use only operators that ONNX Runtime's CUDA provider implements at their opset
-/// (by the kernel registry read from the provider library we ship; the types are not compared, the float32 kernels
-/// being the ones every operator has), and no Shape node. The backend disables the CPU fallback (so that a GPU run is really one), so a node
-/// the provider lacks would fail session creation on the GPU. So would a Shape node: its output stays on the CPU,
-/// and the provider places the small arithmetic that consumes it on the CPU too. This test catches both on any
-/// machine, when a graph change brings one in.
+/// What can be checked of ONNX Runtime's CUDA provider without a GPU, from the library we ship itself:
+/// <list type="bullet">
+/// <item>The graphs the CUDA backend runs use only operators the provider implements at their opset (by its kernel
+/// registry; the types are not compared, the float32 kernels being the ones every operator has), and no Shape node.
+/// The backend disables the CPU fallback (so that a GPU run is really one), so a node the provider lacks would fail
+/// session creation on the GPU. So would a Shape node: its output stays on the CPU, and the provider places the small
+/// arithmetic that consumes it on the CPU too.</item>
+/// <item>Doctor looks for every CUDA library the provider links, so that it can name them all when some are
+/// missing (the loader names only the first).</item>
+/// </list>
 /// </summary>
-public sealed class CudaGraphCoverageTests
+public sealed class CudaProviderTests
 {
     private static void SkipWithoutShippedProvider() =>
         Skip.IfNot(File.Exists(OrtCudaKernelRegistry.LibraryPath) && RuntimeInformation.ProcessArchitecture == Architecture.X64,
@@ -34,6 +39,16 @@ public sealed class CudaGraphCoverageTests
         // ONNX Runtime's docs list no CUDA MaxUnpool, and the provider has none.
         Assert.DoesNotContain(kernels, k => k.Operator == "MaxUnpool");
         Assert.All(kernels, k => Assert.True(k.Since >= 1 && (k.Until is null || k.Until >= k.Since), $"{k}: not an opset range"));
+    }
+
+    [SkippableFact]
+    public void Doctor_checks_every_cuda_library_the_shipped_provider_links()
+    {
+        SkipWithoutShippedProvider();
+        // The C and C++ runtimes every Linux machine has, and the driver, which doctor reports on a line of its own.
+        string[] system = ["libc.so.6", "libm.so.6", "libdl.so.2", "librt.so.1", "libpthread.so.0", "libstdc++.so.6", "libgcc_s.so.1", "ld-linux-x86-64.so.2", "libcuda.so.1"];
+        string[] linked = ElfSections.Read(File.ReadAllBytes(OrtCudaKernelRegistry.LibraryPath)).NeededLibraries().Except(system).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(linked, CudaProviderLibraries.LinuxLinked.Order(StringComparer.Ordinal));
     }
 
     [SkippableFact]
