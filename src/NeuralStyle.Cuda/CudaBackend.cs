@@ -100,7 +100,7 @@ public sealed class CudaBackend : IStyleBackend
         ArgumentNullException.ThrowIfNull(features);
         using DeviceBuffer f = _device.AllocateFloats(features.Data.Length), g = _device.AllocateFloats((long)features.Channels * features.Channels);
         _device.Upload<float>(features.Data, f);
-        _kernels.Gram(f, g, features.Channels, features.Positions, 1, 1f / ((float)features.Channels * features.Positions));
+        _kernels.Gram(f, g, features.Channels, features.Positions, 1, (float)LossSettings.GramScale(features.Channels, features.Positions));
         var gram = new float[features.Channels * features.Channels];
         _device.Download<float>(g, gram);
         return gram;
@@ -390,10 +390,9 @@ public sealed class CudaBackend : IStyleBackend
             foreach (var (layer, products, gram, target, lossOut) in _style)
             {
                 var (_, c, m) = _activations[layer.ReluName];
-                double cm = (double)c * m;
-                products.Gram((float)(1 / cm));
-                o._kernels.SumSquaredDifference(gram, target, _partials, lossOut, c * c, _batch, (float)(loss.StyleWeight * layer.Weight / ((double)c * c)));
-                products.Gradient((float)(loss.StyleWeight * layer.Weight * 4 / ((double)c * c * cm))); // the seed's first writer: content adds to it below
+                products.Gram((float)LossSettings.GramScale(c, m));
+                o._kernels.SumSquaredDifference(gram, target, _partials, lossOut, c * c, _batch, (float)loss.StyleLossScale(layer, c));
+                products.Gradient((float)loss.StyleGradientScale(layer, c, m)); // the seed's first writer: content adds to it below
             }
 
             foreach (var (name, target, lossOut) in _content)
@@ -401,8 +400,8 @@ public sealed class CudaBackend : IStyleBackend
                 var (f, c, m) = _activations[name];
                 int count = c * m;
                 bool accumulate = loss.StyleLayers.Any(s => s.ReluName == name);
-                o._kernels.ContentGradient(f, target, _seeds[name], count, _batch, (float)(loss.ContentWeight * 2.0 / count), accumulate);
-                o._kernels.SumSquaredDifference(f, target, _partials, lossOut, count, _batch, (float)(loss.ContentWeight / count));
+                o._kernels.ContentGradient(f, target, _seeds[name], count, _batch, (float)loss.ContentGradientScale(count), accumulate);
+                o._kernels.SumSquaredDifference(f, target, _partials, lossOut, count, _batch, (float)loss.ContentLossScale(count));
             }
 
             _marks[2].Record();

@@ -71,7 +71,7 @@ public sealed class CpuBackend : IStyleBackend
         using var input = OrtValue.CreateTensorValueFromMemory(features.Data, [1, features.Channels, features.Positions]);
         using IDisposableReadOnlyCollection<OrtValue> outputs = _gram.Run(_runOptions, [ProductGraphBuilder.Features], [input], [ProductGraphBuilder.Result]);
         float[] gram = outputs[0].GetTensorDataAsSpan<float>().ToArray();
-        float scale = 1f / ((float)features.Channels * features.Positions);
+        float scale = (float)LossSettings.GramScale(features.Channels, features.Positions);
         for (int i = 0; i < gram.Length; i++)
         {
             gram[i] *= scale;
@@ -220,12 +220,12 @@ public sealed class CpuBackend : IStyleBackend
             {
                 PinnedTensor<float> f = _activations[name];
                 float[] target = _targets.ContentFeatures[name];
-                double count = f.ItemLength;
-                float gradScale = (float)(loss.ContentWeight * 2.0 / count);
+                float gradScale = (float)loss.ContentGradientScale(f.ItemLength);
+                double lossScale = loss.ContentLossScale(f.ItemLength);
                 bool accumulate = loss.StyleLayers.Any(s => s.ReluName == name);
                 for (int n = 0; n < _batch; n++)
                 {
-                    content[n] += loss.ContentWeight * CpuKernels.ContentDifference(f.Item(n), target, gradScale, _seeds[name].Item(n), accumulate) / count;
+                    content[n] += lossScale * CpuKernels.ContentDifference(f.Item(n), target, gradScale, _seeds[name].Item(n), accumulate);
                 }
             }
 
@@ -320,14 +320,14 @@ public sealed class CpuBackend : IStyleBackend
             {
                 CpuBackend owner = _loop._owner;
                 owner._gram.RunWithBinding(owner._runOptions, _gramBinding);
-                double c = _channels, cm = (double)_channels * _positions;
-                double weight = owner._loss.StyleWeight * _style.Weight;
-                float gramScale = (float)(1.0 / cm);
-                float gradScale = (float)(weight * 4.0 / (c * c * cm));
+                LossSettings loss = owner._loss;
+                float gramScale = (float)LossSettings.GramScale(_channels, _positions);
+                float gradScale = (float)loss.StyleGradientScale(_style, _channels, _positions);
+                double lossScale = loss.StyleLossScale(_style, _channels);
                 float[] target = _loop._targets.Grams[_style.ReluName];
                 for (int n = 0; n < _loop._batch; n++)
                 {
-                    style[n] += weight * CpuKernels.GramDifference(_product.Item(n), target, gramScale, gradScale, _difference.Item(n)) / (c * c);
+                    style[n] += lossScale * CpuKernels.GramDifference(_product.Item(n), target, gramScale, gradScale, _difference.Item(n));
                 }
 
                 owner._apply.RunWithBinding(owner._runOptions, _applyBinding);

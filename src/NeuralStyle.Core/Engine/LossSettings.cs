@@ -37,6 +37,22 @@ public sealed record LossSettings
     [System.Text.Json.Serialization.JsonIgnore]
     public IReadOnlyList<string> Taps => StyleLayers.Select(l => l.ReluName).Concat(ContentLayers).Distinct().ToArray();
 
+    /// <summary>1/(C·M): G = F Fᵀ/(C·M) for C channels at M positions.</summary>
+    public static double GramScale(int channels, long positions) => 1.0 / ((double)channels * positions);
+
+    /// <summary>sw·w_l/C²: style layer <paramref name="layer"/>'s weighted term is this times Σ(G − A)² (the mean over C² entries).</summary>
+    public double StyleLossScale(LayerWeight layer, int channels) =>
+        StyleWeight * (layer ?? throw new ArgumentNullException(nameof(layer))).Weight / ((double)channels * channels);
+
+    /// <summary>sw·w_l·4/(C²·C·M): that term's gradient at F is this times (G − A)·F (G − A is symmetric).</summary>
+    public double StyleGradientScale(LayerWeight layer, int channels, long positions) => StyleLossScale(layer, channels) * 4 * GramScale(channels, positions);
+
+    /// <summary>cw/(C·M): a content layer's weighted term is this times Σ(F − P)² over its <paramref name="count"/> = C·M values.</summary>
+    public double ContentLossScale(long count) => ContentWeight / count;
+
+    /// <summary>2·cw/(C·M): that term's gradient at F is this times (F − P).</summary>
+    public double ContentGradientScale(long count) => 2 * ContentLossScale(count);
+
     /// <summary>The deepest tapped layer in <paramref name="architecture"/>: the graphs stop there.</summary>
     public string DeepestTap(NetworkArchitecture architecture)
     {
