@@ -8,7 +8,8 @@
  *    released handle returns NS_ERROR_INVALID_HANDLE (handles are never reused). Release functions accept NULL.
  *  - Pixel buffers always belong to the caller: the library copies what it reads and writes into buffers the
  *    caller provides. No memory allocated by the library is ever handed out, so there is nothing to free.
- *  - No function is thread-safe for one handle; different handles may be used from different threads.
+ *  - No function is thread-safe for one handle; different handles may be used from different threads, and one
+ *    handle may move between threads (one call at a time), on the CPU and on CUDA alike.
  *  - Strings are UTF-8, NUL-terminated.
  */
 #ifndef NEURALSTYLE_H

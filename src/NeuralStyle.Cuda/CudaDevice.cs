@@ -32,7 +32,24 @@ public sealed unsafe class CudaDevice : IDisposable
     /// <summary>Device 0's compute capability.</summary>
     public (int Major, int Minor) ComputeCapability { get; }
 
-    internal DriverApi Driver => _driver;
+    /// <summary>
+    /// The driver, with device 0's primary context made current on the calling thread first. Driver calls act on the
+    /// calling thread's current context, and a host may create an engine on one thread and run it on another (ONNX
+    /// Runtime, through the CUDA runtime, binds the same primary context on the threads it runs on).
+    /// </summary>
+    internal DriverApi DriverForThisThread()
+    {
+        _driver.SetCurrent(_context);
+        return _driver;
+    }
+
+    /// <summary><see cref="DriverForThisThread"/> for releases, which never throw: where the context cannot be made
+    /// current, the release that follows fails quietly.</summary>
+    internal DriverApi DriverForRelease()
+    {
+        _ = _driver.TrySetCurrent(_context);
+        return _driver;
+    }
 
     internal NvrtcApi Nvrtc { get; }
 
@@ -50,8 +67,7 @@ public sealed unsafe class CudaDevice : IDisposable
     /// <summary>Allocates <paramref name="bytes"/> bytes (uninitialised).</summary>
     public DeviceBuffer Allocate(ulong bytes)
     {
-        _driver.SetCurrent(_context);
-        return new DeviceBuffer(this, _driver.Allocate(bytes), bytes);
+        return new DeviceBuffer(this, DriverForThisThread().Allocate(bytes), bytes);
     }
 
     /// <summary>Copies host data to a device buffer on the stream (the host array must stay unchanged until <see cref="Synchronize"/>).</summary>
@@ -61,7 +77,7 @@ public sealed unsafe class CudaDevice : IDisposable
         RequireFits((ulong)source.Length * (ulong)sizeof(T), destination);
         fixed (T* data = source)
         {
-            _driver.CopyToDevice(destination.Address, data, (ulong)(source.Length * sizeof(T)), Stream);
+            DriverForThisThread().CopyToDevice(destination.Address, data, (ulong)(source.Length * sizeof(T)), Stream);
         }
 
         Synchronize(); // the span may not outlive this call
@@ -74,7 +90,7 @@ public sealed unsafe class CudaDevice : IDisposable
         RequireFits((ulong)destination.Length * (ulong)sizeof(T), source);
         fixed (T* data = destination)
         {
-            _driver.CopyToHost(data, source.Address, (ulong)(destination.Length * sizeof(T)), Stream);
+            DriverForThisThread().CopyToHost(data, source.Address, (ulong)(destination.Length * sizeof(T)), Stream);
         }
 
         Synchronize();
@@ -90,20 +106,20 @@ public sealed unsafe class CudaDevice : IDisposable
             throw new ArgumentOutOfRangeException(nameof(bytes), $"A copy of {bytes} bytes does not fit the buffers ({source.Bytes} and {destination.Bytes} bytes).");
         }
 
-        _driver.CopyOnDevice(destination.Address + destinationOffset, source.Address + sourceOffset, bytes, Stream);
+        DriverForThisThread().CopyOnDevice(destination.Address + destinationOffset, source.Address + sourceOffset, bytes, Stream);
     }
 
     /// <summary>Zeroes a buffer on the stream.</summary>
-    public void Zero(DeviceBuffer buffer) => _driver.Zero((buffer ?? throw new ArgumentNullException(nameof(buffer))).Address, buffer.Bytes, Stream);
+    public void Zero(DeviceBuffer buffer) => DriverForThisThread().Zero((buffer ?? throw new ArgumentNullException(nameof(buffer))).Address, buffer.Bytes, Stream);
 
     /// <summary>Waits for everything issued on the stream.</summary>
-    public void Synchronize() => _driver.Synchronize(Stream);
+    public void Synchronize() => DriverForThisThread().Synchronize(Stream);
 
     /// <summary>Creates an event for timing work on the stream.</summary>
-    public StreamEvent CreateEvent() => new(this, _driver.CreateEvent());
+    public StreamEvent CreateEvent() => new(this, DriverForThisThread().CreateEvent());
 
     /// <summary>Free and total device memory.</summary>
-    public (ulong Free, ulong Total) MemoryInfo() => _driver.MemoryInfo();
+    public (ulong Free, ulong Total) MemoryInfo() => DriverForThisThread().MemoryInfo();
 
     /// <summary>Destroys the stream and releases the primary context (the driver keeps it while ONNX Runtime uses it).</summary>
     public void Dispose()
@@ -114,7 +130,7 @@ public sealed unsafe class CudaDevice : IDisposable
         }
 
         _disposed = true;
-        _ = DriverApi.Succeeded(_driver.DestroyStream(Stream));
+        _ = DriverApi.Succeeded(DriverForRelease().DestroyStream(Stream));
         _ = DriverApi.Succeeded(_driver.ReleasePrimaryContext(_device));
     }
 
@@ -127,5 +143,5 @@ public sealed unsafe class CudaDevice : IDisposable
         }
     }
 
-    internal void Free(ulong pointer) => _ = DriverApi.Succeeded(_driver.Free(pointer));
+    internal void Free(ulong pointer) => _ = DriverApi.Succeeded(DriverForRelease().Free(pointer));
 }

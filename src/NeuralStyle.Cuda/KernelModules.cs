@@ -28,11 +28,11 @@ internal sealed unsafe class KernelModules : IKernelLauncher, IDisposable
         {
             foreach (string file in KernelCompiler.SourceFiles)
             {
-                IntPtr module = device.Driver.LoadModule(compiler.Compile(file, major, minor));
+                IntPtr module = device.DriverForThisThread().LoadModule(compiler.Compile(file, major, minor));
                 _modules.Add(module);
                 foreach (string name in KernelNames(file))
                 {
-                    _functions[name] = device.Driver.Function(module, name);
+                    _functions[name] = device.DriverForThisThread().Function(module, name);
                 }
             }
         }
@@ -69,7 +69,7 @@ internal sealed unsafe class KernelModules : IKernelLauncher, IDisposable
                 pointers[i] = (void*)handles[i].AddrOfPinnedObject();
             }
 
-            _device.Driver.Launch(_functions[kernel], config, _device.Stream, pointers, kernel);
+            _device.DriverForThisThread().Launch(_functions[kernel], config, _device.Stream, pointers, kernel);
         }
         finally
         {
@@ -85,7 +85,7 @@ internal sealed unsafe class KernelModules : IKernelLauncher, IDisposable
     {
         foreach (IntPtr module in _modules)
         {
-            _ = _device.Driver.UnloadModule(module);
+            _ = _device.DriverForRelease().UnloadModule(module);
         }
 
         _modules.Clear();

@@ -17,11 +17,11 @@ public sealed class StreamEvent : IDisposable
     }
 
     /// <summary>Records the event on the stream: it completes when everything issued before it has.</summary>
-    public void Record() => _device.Driver.Record(_event, _device.Stream);
+    public void Record() => _device.DriverForThisThread().Record(_event, _device.Stream);
 
     /// <summary>Device milliseconds from <paramref name="start"/> to this event (waits for this one).</summary>
     public float MillisecondsSince(StreamEvent start) =>
-        _device.Driver.ElapsedMilliseconds((start ?? throw new ArgumentNullException(nameof(start)))._event, _event);
+        _device.DriverForThisThread().ElapsedMilliseconds((start ?? throw new ArgumentNullException(nameof(start)))._event, _event);
 
     /// <summary>Destroys the event (once; never throws, so as not to hide the error that caused the disposal).</summary>
     public void Dispose()
@@ -32,6 +32,6 @@ public sealed class StreamEvent : IDisposable
         }
 
         _disposed = true;
-        _ = Interop.DriverApi.Succeeded(_device.Driver.DestroyEvent(_event));
+        _ = Interop.DriverApi.Succeeded(_device.DriverForRelease().DestroyEvent(_event));
     }
 }

@@ -111,6 +111,63 @@ public sealed class CudaBackendTests
     }
 
     [SkippableFact]
+    public void A_backend_made_on_one_thread_runs_and_is_released_on_others()
+    {
+        Skip.IfNot(CudaRuntime.IsAvailable, $"No CUDA device: {CudaRuntime.Current.Reason}");
+        var loss = new LossSettings();
+        const int W = 32, H = 32;
+        float[] content = TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, H, W, 7));
+        long buffersBefore = DeviceBuffer.LiveCount;
+        // Driver calls act on the calling thread's current context; a native host may hand the engine between threads.
+        CudaBackend gpu = OnNewThread(() => new CudaBackend(NetworkWeights.Random(NetworkArchitecture.Vgg19, 0), PreprocessPreset.Caffe, loss, new AdamSettings()));
+        try
+        {
+            IterationLosses[] first = OnNewThread(() =>
+            {
+                var targets = new StyleTargets(
+                    gpu.Features(content, H, W, loss.StyleLayers.Select(l => l.ReluName)).ToDictionary(p => p.Key, p => gpu.Gram(p.Value)),
+                    gpu.Features(content, H, W, loss.ContentLayers).ToDictionary(p => p.Key, p => p.Value.Data));
+                gpu.Start(targets, new OptimizerState(new int[1], content, new float[content.Length], new float[content.Length]), H, W, [5.0]);
+                return gpu.Iterate();
+            });
+            IterationLosses[] second = OnNewThread(() => gpu.Iterate());
+            Assert.True(first[0].IsFinite && second[0].IsFinite, $"{first[0]}; {second[0]}");
+            Assert.True(second[0].Total < first[0].Total, $"the second iteration's loss {second[0].Total} is not below the first's {first[0].Total}");
+        }
+        finally
+        {
+            OnNewThread(() =>
+            {
+                gpu.Dispose();
+                return 0;
+            });
+        }
+
+        Assert.Equal(buffersBefore, DeviceBuffer.LiveCount);
+    }
+
+    private static T OnNewThread<T>(Func<T> work)
+    {
+        T result = default!;
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                result = work();
+            }
+            catch (Exception e)
+            {
+                failure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
+            }
+        });
+        thread.Start();
+        thread.Join();
+        failure?.Throw();
+        return result;
+    }
+
+    [SkippableFact]
     public void Kernel_benchmark_times_every_kernel_against_its_reference()
     {
         Skip.IfNot(CudaRuntime.IsAvailable, $"No CUDA device: {CudaRuntime.Current.Reason}");

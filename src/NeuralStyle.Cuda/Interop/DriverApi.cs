@@ -151,6 +151,9 @@ internal sealed unsafe class DriverApi
 
     public void SetCurrent(IntPtr context) => Check(_ctxSetCurrent(context));
 
+    /// <summary>cuCtxSetCurrent without the check, for releases, which never throw.</summary>
+    public CUresult TrySetCurrent(IntPtr context) => _ctxSetCurrent(context);
+
     public ulong Allocate(ulong bytes)
     {
         ulong pointer;
