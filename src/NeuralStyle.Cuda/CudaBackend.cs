@@ -123,9 +123,7 @@ public sealed class CudaBackend : IStyleBackend
         catch (CudaException e) when (e.Status == CUresult.CUDA_ERROR_OUT_OF_MEMORY)
         {
             // The loop has freed what it had allocated, so the free memory read now is what this run could have used.
-            var (free, total) = _device.MemoryInfo();
-            throw new UserInputException(string.Create(CultureInfo.InvariantCulture,
-                $"The GPU has too little memory for {learningRates.Count} image(s) of {width}×{height}: {free / 1e9:F1} GB of its {total / 1e9:F1} GB are free. Use a smaller --size or fewer learning rates at once."), e);
+            throw DeviceMemoryTooSmall(learningRates.Count, width, height, e);
         }
 
         try
@@ -160,6 +158,17 @@ public sealed class CudaBackend : IStyleBackend
         DestroyCublas();
         _kernels.Dispose();
         _device.Dispose();
+    }
+
+    /// <summary>ONNX Runtime's arena reports an allocation the device cannot make in these words (BFCArena::AllocateRawInternal).</summary>
+    internal static bool IsOutOfMemory(string ortMessage) => ortMessage.Contains("Failed to allocate memory", StringComparison.Ordinal);
+
+    /// <summary>The error for a batch the GPU has no room for: the sizes, and what is free on the device now.</summary>
+    private UserInputException DeviceMemoryTooSmall(int items, int width, int height, Exception cause)
+    {
+        var (free, total) = _device.MemoryInfo();
+        return new UserInputException(string.Create(CultureInfo.InvariantCulture,
+            $"The GPU has too little memory for {items} image(s) of {width}×{height}: {free / 1e9:F1} GB of its {total / 1e9:F1} GB are free. Use a smaller --size or fewer learning rates at once."), cause);
     }
 
     private (CublasApi? Api, IntPtr Handle) OpenCublas(bool allowTf32)
@@ -385,7 +394,7 @@ public sealed class CudaBackend : IStyleBackend
             CudaBackend o = _owner;
             LossSettings loss = o._loss;
             _marks[0].Record();
-            o._forward.RunWithBinding(o._runOptions, _forwardBinding);
+            RunGraph(o._forward, _forwardBinding);
             _marks[1].Record();
             foreach (var (layer, products, gram, target, lossOut) in _style)
             {
@@ -405,7 +414,7 @@ public sealed class CudaBackend : IStyleBackend
             }
 
             _marks[2].Record();
-            _backward.RunWithBinding(o._runOptions, _backwardBinding);
+            RunGraph(_backward, _backwardBinding);
             _marks[3].Record();
             o._kernels.TotalVariation(_image, _gradient, _partials, _tvLoss, 3, _height, _width, _batch, (float)loss.TvWeight);
             _marks[4].Record();
@@ -448,6 +457,19 @@ public sealed class CudaBackend : IStyleBackend
             while (_owned.TryPop(out IDisposable? resource))
             {
                 resource.Dispose();
+            }
+        }
+
+        /// <summary>Runs a graph on its bound buffers; ONNX Runtime allocates its own working memory on the first runs, where a GPU too small for the batch shows.</summary>
+        private void RunGraph(InferenceSession session, OrtIoBinding binding)
+        {
+            try
+            {
+                session.RunWithBinding(_owner._runOptions, binding);
+            }
+            catch (OnnxRuntimeException e) when (IsOutOfMemory(e.Message))
+            {
+                throw _owner.DeviceMemoryTooSmall(_batch, _width, _height, e);
             }
         }
 
