@@ -100,7 +100,7 @@ internal static class BenchCommand
         var samples = new List<PhaseTimes>();
         long? peakDevice = null;
         string device;
-        using (StyleTransferEngine engine = StyleTransferEngine.Create(problem, Enumerable.Repeat(1.0, o.Batch).ToArray(), ProblemFactory.ParseDevice(o.Device), ProblemFactory.ParsePrecision(o.Precision)))
+        using (StyleTransferEngine engine = ProblemFactory.CreateEngine(problem, Enumerable.Repeat(1.0, o.Batch).ToArray(), o.Device, o.Precision, _ => { }))
         {
             device = engine.DeviceDescription;
             for (int i = 0; i < o.Warmup; i++)

@@ -78,12 +78,27 @@ internal static class ProblemFactory
     };
 
     /// <summary>Loads a checkpoint and the weights it was made with, and starts an engine on them.</summary>
+    /// <summary>
+    /// Creates the engine on the named device and precision, saying first what it is doing: building the backend and
+    /// computing the targets takes seconds before the first iteration (on a GPU's first run, also compiling the kernels).
+    /// </summary>
+    public static StyleTransferEngine CreateEngine(StyleProblem problem, IReadOnlyList<double> learningRates, string device, string precision, Action<string> notice)
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        DeviceKind kind = ParseDevice(device);
+        MathPrecision math = ParsePrecision(precision);
+        notice($"Preparing the network and the targets at {problem.Content.Width}×{problem.Content.Height} (--device {device})…");
+        return StyleTransferEngine.Create(problem, learningRates, kind, math);
+    }
+
     public static (StyleTransferEngine Engine, RunSettings Settings) Resume(string path, string device, string precision, Action<string> notice)
     {
+        DeviceKind kind = ParseDevice(device);
         MathPrecision math = ParsePrecision(precision);
         Checkpoint checkpoint = Checkpoint.Load(path);
         NetworkWeights weights = WeightSource.Resolve(checkpoint.Settings.WeightsSpec, notice);
-        return (StyleTransferEngine.Resume(checkpoint, weights, ParseDevice(device), math), checkpoint.Settings);
+        notice($"Preparing the network for {checkpoint.Settings.Width}×{checkpoint.Settings.Height} (--device {device})…");
+        return (StyleTransferEngine.Resume(checkpoint, weights, kind, math), checkpoint.Settings);
     }
 
     public static MathPrecision ParsePrecision(string text) => text switch

@@ -136,7 +136,7 @@ internal static class RenderCommand
         }
 
         StyleProblem problem = ProblemFactory.Build(o, output.WriteLine);
-        return (StyleTransferEngine.Create(problem, [o.LearningRate], ProblemFactory.ParseDevice(o.Device), ProblemFactory.ParsePrecision(o.Precision)), ProblemFactory.Settings(o, problem));
+        return (ProblemFactory.CreateEngine(problem, [o.LearningRate], o.Device, o.Precision, output.WriteLine), ProblemFactory.Settings(o, problem));
     }
 
     /// <summary>Every multiple of --save-every past <paramref name="from"/>, and the final iteration.</summary>

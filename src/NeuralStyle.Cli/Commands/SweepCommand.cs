@@ -126,7 +126,7 @@ internal static class SweepCommand
         }
 
         StyleProblem problem = ProblemFactory.Build(o, output.WriteLine);
-        StyleTransferEngine created = StyleTransferEngine.Create(problem, o.LearningRates.ToArray(), ProblemFactory.ParseDevice(o.Device), ProblemFactory.ParsePrecision(o.Precision));
+        StyleTransferEngine created = ProblemFactory.CreateEngine(problem, o.LearningRates.ToArray(), o.Device, o.Precision, output.WriteLine);
         return (created, ProblemFactory.Settings(o, problem), []);
     }
 
@@ -138,7 +138,7 @@ internal static class SweepCommand
     {
         var clock = Stopwatch.StartNew();
         StyleProblem problem = ProblemFactory.Build(o, _ => { });
-        using StyleTransferEngine single = StyleTransferEngine.Create(problem, [o.LearningRates.First()], ProblemFactory.ParseDevice(o.Device), ProblemFactory.ParsePrecision(o.Precision));
+        using StyleTransferEngine single = ProblemFactory.CreateEngine(problem, [o.LearningRates.First()], o.Device, o.Precision, _ => { });
         double setup = clock.Elapsed.TotalSeconds;
         single.Step();
         clock.Restart();
