@@ -6,13 +6,12 @@ namespace NeuralStyle.Tests.Support;
 internal static class CliProcess
 {
     /// <summary>How to start it with <paramref name="args"/>, output redirected; callers may add to its environment.</summary>
-    public static ProcessStartInfo StartInfo(params string[] args) => DotnetStartInfo(Path.Combine(AppContext.BaseDirectory, "neuralstyle.dll"), args);
+    public static ProcessStartInfo StartInfo(params string[] args) => DotnetStartInfo([Path.Combine(AppContext.BaseDirectory, "neuralstyle.dll"), .. args]);
 
-    /// <summary>How to start another built program, <c>dotnet <paramref name="assembly"/> ARGS</c>, output redirected.</summary>
-    public static ProcessStartInfo DotnetStartInfo(string assembly, params string[] args)
+    /// <summary>How to start <c>dotnet ARGS</c> (a built program's assembly and its arguments, or an SDK command), output redirected.</summary>
+    public static ProcessStartInfo DotnetStartInfo(params string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(assembly);
         foreach (string a in args)
         {
             info.ArgumentList.Add(a);
