@@ -120,9 +120,10 @@ public sealed class CudaBackend : IStyleBackend
         {
             loop = new Loop(this, targets, height, width, learningRates);
         }
-        catch (CudaException e) when (e.Status == CUresult.CUDA_ERROR_OUT_OF_MEMORY)
+        catch (Exception e) when (e is CudaException { Status: CUresult.CUDA_ERROR_OUT_OF_MEMORY } || (e is OnnxRuntimeException ort && IsOutOfMemory(ort.Message)))
         {
-            // The loop has freed what it had allocated, so the free memory read now is what this run could have used.
+            // Our buffers or ONNX Runtime's backward session. The loop has freed what it had allocated, so the free
+            // memory read now is what this run could have used.
             throw DeviceMemoryTooSmall(learningRates.Count, width, height, e);
         }
 
