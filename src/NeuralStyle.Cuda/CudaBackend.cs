@@ -161,8 +161,14 @@ public sealed class CudaBackend : IStyleBackend
         _device.Dispose();
     }
 
-    /// <summary>ONNX Runtime's arena reports an allocation the device cannot make in these words (BFCArena::AllocateRawInternal).</summary>
-    internal static bool IsOutOfMemory(string ortMessage) => ortMessage.Contains("Failed to allocate memory", StringComparison.Ordinal);
+    /// <summary>
+    /// Whether ONNX Runtime failed for want of device memory: its arena's words (BFCArena::AllocateRawInternal), CUDA's
+    /// own ("CUDA failure 2: out of memory") where an allocation fails outside the arena, or cuDNN's.
+    /// </summary>
+    internal static bool IsOutOfMemory(string ortMessage) =>
+        ortMessage.Contains("Failed to allocate memory", StringComparison.Ordinal)
+        || ortMessage.Contains("out of memory", StringComparison.Ordinal)
+        || ortMessage.Contains("CUDNN_STATUS_ALLOC_FAILED", StringComparison.Ordinal);
 
     /// <summary>The error for a batch the GPU has no room for: the sizes, and what is free on the device now.</summary>
     private UserInputException DeviceMemoryTooSmall(int items, int width, int height, Exception cause)

@@ -9,7 +9,9 @@ public sealed class CudaHostChecksTests
 {
     [Theory]
     [InlineData("Non-zero status code returned while running Conv node. Name:'conv3_1' Status Message: /onnxruntime_src/onnxruntime/core/framework/bfc_arena.cc:376 void* onnxruntime::BFCArena::AllocateRawInternal(size_t, bool, onnxruntime::Stream*, bool, onnxruntime::WaitNotificationFn) Failed to allocate memory for requested buffer of size 2830172160", true)]
-    [InlineData("Non-zero status code returned while running Conv node. Name:'conv1_1' Status Message: CUDNN failure 9: CUDNN_STATUS_NOT_SUPPORTED", false)]
+    [InlineData("Non-zero status code returned while running Conv node. Name:'conv2_1' Status Message: CUDA failure 2: out of memory ; GPU=0 ; hostname=h ; expr=cudaMalloc(&p, size);", true)]
+    [InlineData("Non-zero status code returned while running Conv node. Name:'conv4_1' Status Message: CUDNN_STATUS_ALLOC_FAILED", true)]
+    [InlineData("Non-zero status code returned while running Conv node. Name:'conv1_1' Status Message: CUDNN_STATUS_NOT_SUPPORTED", false)]
     public void Onnx_runtimes_out_of_memory_message_is_recognised(string message, bool outOfMemory) =>
         Assert.Equal(outOfMemory, CudaBackend.IsOutOfMemory(message));
 
