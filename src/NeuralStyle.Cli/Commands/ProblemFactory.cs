@@ -77,7 +77,6 @@ internal static class ProblemFactory
             $"size {o.Size}, style-scale {o.StyleScale}, init {o.Init}, seed {o.Seed}, style-blend {string.Join(",", o.StyleBlend)}"),
     };
 
-    /// <summary>Loads a checkpoint and the weights it was made with, and starts an engine on them.</summary>
     /// <summary>
     /// Creates the engine on the named device and precision, saying first what it is doing: building the backend and
     /// computing the targets takes seconds before the first iteration (on a GPU's first run, also compiling the kernels).
@@ -91,6 +90,7 @@ internal static class ProblemFactory
         return StyleTransferEngine.Create(problem, learningRates, kind, math);
     }
 
+    /// <summary>Loads a checkpoint and the weights it was made with, and starts an engine on them, saying so first.</summary>
     public static (StyleTransferEngine Engine, RunSettings Settings) Resume(string path, string device, string precision, Action<string> notice)
     {
         DeviceKind kind = ParseDevice(device);
