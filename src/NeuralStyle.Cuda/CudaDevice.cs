@@ -65,10 +65,7 @@ public sealed unsafe class CudaDevice : IDisposable
     public DeviceBuffer AllocateFloats(long count) => Allocate((ulong)count * sizeof(float));
 
     /// <summary>Allocates <paramref name="bytes"/> bytes (uninitialised).</summary>
-    public DeviceBuffer Allocate(ulong bytes)
-    {
-        return new DeviceBuffer(this, DriverForThisThread().Allocate(bytes), bytes);
-    }
+    public DeviceBuffer Allocate(ulong bytes) => new(this, DriverForThisThread().Allocate(bytes), bytes);
 
     /// <summary>Copies host data to a device buffer on the stream (the host array must stay unchanged until <see cref="Synchronize"/>).</summary>
     public void Upload<T>(ReadOnlySpan<T> source, DeviceBuffer destination) where T : unmanaged
