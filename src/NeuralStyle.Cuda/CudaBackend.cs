@@ -216,6 +216,12 @@ public sealed class CudaBackend : IStyleBackend
             const int Side = 16; // the smallest image every block of VGG19 accepts
             ForwardFeatures.Read(_forward, _weights.Architecture, new float[3 * Side * Side], Side, Side, [_weights.Architecture.Layers[0].ReluName]);
         }
+        catch (OnnxRuntimeException e) when (IsOutOfMemory(e.Message))
+        {
+            var (free, total) = _device.MemoryInfo();
+            throw new UserInputException(string.Create(CultureInfo.InvariantCulture,
+                $"--device cuda cannot run here: the GPU has too little free memory for the network ({free / 1e9:F1} GB of its {total / 1e9:F1} GB are free)."), e);
+        }
         catch (OnnxRuntimeException e)
         {
             string first = e.Message.Split('\n')[0];
