@@ -115,25 +115,21 @@ public sealed class CudaBackend : IStyleBackend
         StartChecks.Require(_weights.Architecture, _loss, targets, initial, height, width, learningRates.Count);
         _loop?.Dispose(); // first: the new loop may need its memory
         _loop = null;
-        Loop loop;
+        Loop? loop = null;
         try
         {
             loop = new Loop(this, targets, height, width, learningRates);
-        }
-        catch (Exception e) when (e is CudaException { Status: CUresult.CUDA_ERROR_OUT_OF_MEMORY } || (e is OnnxRuntimeException ort && IsOutOfMemory(ort.Message)))
-        {
-            // Our buffers or ONNX Runtime's backward session. The loop has freed what it had allocated, so the free
-            // memory read now is what this run could have used.
-            throw DeviceMemoryTooSmall(learningRates.Count, width, height, e);
-        }
-
-        try
-        {
             loop.Load(initial);
         }
-        catch
+        catch (Exception e)
         {
-            loop.Dispose();
+            loop?.Dispose(); // a loop whose constructor failed has freed what it had allocated
+            // Our buffers or ONNX Runtime's backward session: the free memory read now is what this run could have used.
+            if (RanOutOfDeviceMemory(e))
+            {
+                throw DeviceMemoryTooSmall(learningRates.Count, width, height, e);
+            }
+
             throw;
         }
 
@@ -169,6 +165,10 @@ public sealed class CudaBackend : IStyleBackend
         ortMessage.Contains("Failed to allocate memory", StringComparison.Ordinal)
         || ortMessage.Contains("out of memory", StringComparison.Ordinal)
         || ortMessage.Contains("CUDNN_STATUS_ALLOC_FAILED", StringComparison.Ordinal);
+
+    /// <summary>Whether <paramref name="e"/> is one of our allocations, or ONNX Runtime, failing for want of device memory.</summary>
+    private static bool RanOutOfDeviceMemory(Exception e) =>
+        e is CudaException { Status: CUresult.CUDA_ERROR_OUT_OF_MEMORY } || (e is OnnxRuntimeException ort && IsOutOfMemory(ort.Message));
 
     /// <summary>The error for a batch the GPU has no room for: the sizes, and what is free on the device now.</summary>
     private UserInputException DeviceMemoryTooSmall(int items, int width, int height, Exception cause)
@@ -216,7 +216,7 @@ public sealed class CudaBackend : IStyleBackend
             const int Side = 16; // the smallest image every block of VGG19 accepts
             ForwardFeatures.Read(_forward, _weights.Architecture, new float[3 * Side * Side], Side, Side, [_weights.Architecture.Layers[0].ReluName]);
         }
-        catch (OnnxRuntimeException e) when (IsOutOfMemory(e.Message))
+        catch (OnnxRuntimeException e) when (RanOutOfDeviceMemory(e))
         {
             var (free, total) = _device.MemoryInfo();
             throw new UserInputException(string.Create(CultureInfo.InvariantCulture,
@@ -480,7 +480,7 @@ public sealed class CudaBackend : IStyleBackend
             {
                 session.RunWithBinding(_owner._runOptions, binding);
             }
-            catch (OnnxRuntimeException e) when (IsOutOfMemory(e.Message))
+            catch (OnnxRuntimeException e) when (RanOutOfDeviceMemory(e))
             {
                 throw _owner.DeviceMemoryTooSmall(_batch, _width, _height, e);
             }

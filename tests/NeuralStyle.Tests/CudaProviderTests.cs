@@ -22,14 +22,14 @@ namespace NeuralStyle.Tests;
 public sealed class CudaProviderTests
 {
     private static void SkipWithoutShippedProvider() =>
-        Skip.IfNot(File.Exists(OrtCudaKernelRegistry.LibraryPath) && RuntimeInformation.ProcessArchitecture == Architecture.X64,
-            $"Reads the linux-x64 {OrtCudaKernelRegistry.LibraryName} that the build copies next to the tests.");
+        Skip.IfNot(File.Exists(ShippedCudaProvider.LibraryPath) && RuntimeInformation.ProcessArchitecture == Architecture.X64,
+            $"Reads the linux-x64 {ShippedCudaProvider.LibraryName} that the build copies next to the tests.");
 
     [SkippableFact]
     public void The_registry_read_from_the_shipped_cuda_provider_holds_its_known_kernels()
     {
         SkipWithoutShippedProvider();
-        IReadOnlyList<KernelRegistration> kernels = OrtCudaKernelRegistry.ShippedKernels;
+        IReadOnlyList<KernelRegistration> kernels = ShippedCudaProvider.Kernels;
 
         Assert.True(kernels.Count > 1000, $"only {kernels.Count} registrations read");
         // Conv is registered once per type (float, double, half) for each of its opset ranges.
@@ -47,7 +47,7 @@ public sealed class CudaProviderTests
         SkipWithoutShippedProvider();
         // The C and C++ runtimes every Linux machine has, and the driver, which doctor reports on a line of its own.
         string[] system = ["libc.so.6", "libm.so.6", "libdl.so.2", "librt.so.1", "libpthread.so.0", "libstdc++.so.6", "libgcc_s.so.1", "ld-linux-x86-64.so.2", "libcuda.so.1"];
-        string[] linked = ElfSections.Read(File.ReadAllBytes(OrtCudaKernelRegistry.LibraryPath)).NeededLibraries().Except(system).Order(StringComparer.Ordinal).ToArray();
+        string[] linked = ShippedCudaProvider.LinkedLibraries.Except(system).Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(linked, CudaProviderLibraries.LinuxLinked.Order(StringComparer.Ordinal));
     }
 
@@ -62,7 +62,7 @@ public sealed class CudaProviderTests
     }
 
     private static string[] OperatorsWithoutCudaKernel(IEnumerable<string> operators, int opset) =>
-        operators.Distinct().Where(op => !OrtCudaKernelRegistry.ShippedKernels.Any(k => k.Domain == "" && k.Operator == op && k.Covers(opset))).ToArray();
+        operators.Distinct().Where(op => !ShippedCudaProvider.Kernels.Any(k => k.Domain == "" && k.Operator == op && k.Covers(opset))).ToArray();
 
     [SkippableTheory]
     [InlineData(PoolingMode.Max, PreprocessPreset.Caffe)]

@@ -11,9 +11,9 @@ internal sealed record KernelRegistration(string Domain, string Operator, int Si
 }
 
 /// <summary>
-/// The kernel registry of the CUDA provider library we ship (<c>libonnxruntime_providers_cuda.so</c>, linux-x64),
-/// read from its machine code, so that tests can check a graph against what the provider really implements without
-/// loading it (that needs a GPU and cuDNN).
+/// What tests read from the CUDA provider library we ship (<c>libonnxruntime_providers_cuda.so</c>, linux-x64)
+/// without loading it (that needs a GPU and cuDNN): the libraries it links, and its kernel registry, read from its
+/// machine code, so that a graph can be checked against what the provider really implements.
 /// <para>
 /// Why machine code: the library is stripped and holds no table of its kernels. A shared provider builds each
 /// KernelDef through the host's function table, and compiled for x86-64 every registration reads the same way:
@@ -24,7 +24,7 @@ internal sealed record KernelRegistration(string Domain, string Operator, int Si
 /// or throws on the first registration it cannot read, and the tests that use it fail instead of passing vacuously.
 /// </para>
 /// </summary>
-internal static class OrtCudaKernelRegistry
+internal static class ShippedCudaProvider
 {
     public const string LibraryName = "libonnxruntime_providers_cuda.so";
 
@@ -46,16 +46,23 @@ internal static class OrtCudaKernelRegistry
         }
     }
 
-    private static readonly Lazy<IReadOnlyList<KernelRegistration>> Shipped = new(() => Read(File.ReadAllBytes(LibraryPath)));
-
-    /// <summary>The shipped library's registry, read once per test run.</summary>
-    public static IReadOnlyList<KernelRegistration> ShippedKernels => Shipped.Value;
-
-    public static IReadOnlyList<KernelRegistration> Read(byte[] library)
+    // The file is about 280 MB: read once per test run, and not kept.
+    private static readonly Lazy<(IReadOnlyList<KernelRegistration> Kernels, IReadOnlyList<string> Linked)> Shipped = new(() =>
     {
-        ElfSections elf = ElfSections.Read(library);
+        ElfSections elf = ElfSections.Read(File.ReadAllBytes(LibraryPath));
+        return (ReadKernels(elf), elf.NeededLibraries());
+    });
+
+    /// <summary>The shipped provider's kernel registry.</summary>
+    public static IReadOnlyList<KernelRegistration> Kernels => Shipped.Value.Kernels;
+
+    /// <summary>The libraries the shipped provider links (its DT_NEEDED entries).</summary>
+    public static IReadOnlyList<string> LinkedLibraries => Shipped.Value.Linked;
+
+    public static IReadOnlyList<KernelRegistration> ReadKernels(ElfSections elf)
+    {
         ElfSection text = elf.Named(".text");
-        ReadOnlySpan<byte> code = library.AsSpan((int)text.Offset, (int)text.Size);
+        ReadOnlySpan<byte> code = elf.File.AsSpan((int)text.Offset, (int)text.Size);
         var registrations = new List<KernelRegistration>();
         for (int at = code.IndexOf(CallSetName); at >= 0;)
         {
