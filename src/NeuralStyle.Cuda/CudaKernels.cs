@@ -59,7 +59,7 @@ public sealed class CudaKernels : IDisposable
     /// <summary>Frees the modules.</summary>
     public void Dispose() => (_launcher as IDisposable)?.Dispose();
 
-    private void Launch(string kernel, LaunchConfig config, params object[] arguments) => _launcher.Launch(kernel, config, arguments);
+    private void Launch(string kernel, LaunchConfig config, params ReadOnlySpan<KernelArgument> arguments) => _launcher.Launch(kernel, config, arguments);
 }
 
 /// <summary>Device-side Adam bookkeeping for a batch: rates, active mask, step counts, β powers, per-step factors. Owns its buffers.</summary>

@@ -1,11 +1,9 @@
-using System.Runtime.InteropServices;
-
 namespace NeuralStyle.Cuda;
 
 /// <summary>Launches one kernel by name with its arguments in declaration order.</summary>
 internal interface IKernelLauncher
 {
-    void Launch(string kernel, LaunchConfig config, object[] arguments);
+    void Launch(string kernel, LaunchConfig config, ReadOnlySpan<KernelArgument> arguments);
 }
 
 /// <summary>
@@ -56,27 +54,18 @@ internal sealed unsafe class KernelModules : IKernelLauncher, IDisposable
         _ => throw new ArgumentException($"No kernel list for {file}.", nameof(file)),
     };
 
-    /// <summary>cuLaunchKernel wants an array of pointers to each argument value; boxes keep the values pinned for the call.</summary>
-    public void Launch(string kernel, LaunchConfig config, object[] arguments)
+    /// <summary>cuLaunchKernel wants an array of pointers to each argument's value; each points into the caller's span.</summary>
+    public void Launch(string kernel, LaunchConfig config, ReadOnlySpan<KernelArgument> arguments)
     {
-        var handles = new GCHandle[arguments.Length];
         void** pointers = stackalloc void*[arguments.Length];
-        try
+        fixed (KernelArgument* first = arguments)
         {
             for (int i = 0; i < arguments.Length; i++)
             {
-                handles[i] = GCHandle.Alloc(arguments[i], GCHandleType.Pinned);
-                pointers[i] = (void*)handles[i].AddrOfPinnedObject();
+                pointers[i] = first + i; // the value is the argument's first field
             }
 
             _device.DriverForThisThread().Launch(_functions[kernel], config, _device.Stream, pointers, kernel);
-        }
-        finally
-        {
-            foreach (GCHandle handle in handles.Where(h => h.IsAllocated))
-            {
-                handle.Free();
-            }
         }
     }
 

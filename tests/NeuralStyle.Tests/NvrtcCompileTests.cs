@@ -66,7 +66,7 @@ public sealed class NvrtcCompileTests : TemporaryFolderTest
 
         foreach (var (kernel, arguments) in launches.Launches)
         {
-            int[] passed = arguments.Select(ArgumentBytes).ToArray();
+            int[] passed = arguments.Select(a => a.Size).ToArray();
             Assert.True(declared[kernel].SequenceEqual(passed), $"{kernel}: declares [{string.Join(", ", declared[kernel])}] bytes, the launcher passes [{string.Join(", ", passed)}]");
         }
 
@@ -108,16 +108,6 @@ public sealed class NvrtcCompileTests : TemporaryFolderTest
     private static T Placeholder<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors | DynamicallyAccessedMemberTypes.NonPublicConstructors)] T>()
         where T : class => (T)RuntimeHelpers.GetUninitializedObject(typeof(T));
 
-    /// <summary>The bytes cuLaunchKernel will read for a boxed launcher argument.</summary>
-    private static int ArgumentBytes(object argument) => argument switch
-    {
-        ulong => sizeof(ulong),   // a device address
-        int => sizeof(int),
-        float => sizeof(float),
-        double => sizeof(double),
-        _ => throw new ArgumentException($"a launcher passes a {argument.GetType().Name}, which no kernel takes", nameof(argument)),
-    };
-
     private static NvrtcApi Api()
     {
         Skip.If(Nvrtc.Value.Api is null, Nvrtc.Value.Problem);
@@ -139,8 +129,8 @@ public sealed class NvrtcCompileTests : TemporaryFolderTest
 
     private sealed class LaunchRecorder : IKernelLauncher
     {
-        public List<(string Kernel, object[] Arguments)> Launches { get; } = [];
+        public List<(string Kernel, KernelArgument[] Arguments)> Launches { get; } = [];
 
-        public void Launch(string kernel, LaunchConfig config, object[] arguments) => Launches.Add((kernel, arguments));
+        public void Launch(string kernel, LaunchConfig config, ReadOnlySpan<KernelArgument> arguments) => Launches.Add((kernel, arguments.ToArray()));
     }
 }
