@@ -6,6 +6,7 @@ using NeuralStyle.Cuda.Interop;
 using NeuralStyle.Engine;
 using NeuralStyle.Graphs;
 using NeuralStyle.Model;
+using NeuralStyle.Runtime;
 
 namespace NeuralStyle.Cuda;
 
@@ -255,7 +256,7 @@ public sealed class CudaBackend : IStyleBackend
         private readonly int _batch, _height, _width, _length;
         private readonly DeviceBuffer _image, _gradient, _m, _v, _previousImage, _previousM, _previousV;
         private readonly AdamBuffers _adamState;
-        private readonly Stack<IDisposable> _owned = new(); // everything the loop creates, released in reverse order
+        private readonly OwnedResources _owned = new(); // everything the loop creates
         private readonly Dictionary<string, (DeviceBuffer Buffer, int Channels, int Positions)> _activations = [];
         private readonly Dictionary<string, DeviceBuffer> _seeds = [];
         private readonly List<(LayerWeight Layer, StyleProducts Products, DeviceBuffer Gram, DeviceBuffer Target, DeviceBuffer Loss)> _style = [];
@@ -465,13 +466,7 @@ public sealed class CudaBackend : IStyleBackend
             return losses;
         }
 
-        public void Dispose()
-        {
-            while (_owned.TryPop(out IDisposable? resource))
-            {
-                resource.Dispose();
-            }
-        }
+        public void Dispose() => _owned.Dispose();
 
         /// <summary>Runs a graph on its bound buffers; ONNX Runtime allocates its own working memory on the first runs, where a GPU too small for the batch shows.</summary>
         private void RunGraph(InferenceSession session, OrtIoBinding binding)
@@ -527,11 +522,7 @@ public sealed class CudaBackend : IStyleBackend
             return _marks[1].MillisecondsSince(_marks[0]);
         }
 
-        private T Own<T>(T resource) where T : IDisposable
-        {
-            _owned.Push(resource);
-            return resource;
-        }
+        private T Own<T>(T resource) where T : IDisposable => _owned.Own(resource);
 
         private DeviceBuffer Upload(float[] values)
         {

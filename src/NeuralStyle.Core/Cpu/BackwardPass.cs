@@ -1,6 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
 using NeuralStyle.Graphs;
 using NeuralStyle.Model;
+using NeuralStyle.Runtime;
 
 namespace NeuralStyle.Cpu;
 
@@ -18,6 +19,7 @@ internal sealed class BackwardPass : IDisposable
     private readonly PinnedTensor<float>?[] _fromAbove; // by layer: dL/d(its ReLU output) from the layers above, seed excluded
     private readonly PinnedTensor<float>?[] _intoBlock; // by block: dL/d(its pooled input)
     private readonly PinnedTensor<float> _convGradient; // scratch: dL/d(conv output) of the graph layer at hand
+    private readonly OwnedResources _owned = new(); // tensors and bindings
 
     public BackwardPass(ForwardPass forward, IReadOnlyDictionary<string, PinnedTensor<float>> seeds)
     {
@@ -27,41 +29,49 @@ internal sealed class BackwardPass : IDisposable
         IReadOnlyList<ConvLayer> layers = stages.Architecture.Layers;
         _fromAbove = new PinnedTensor<float>?[layers.Count];
         _intoBlock = new PinnedTensor<float>?[stages.Architecture.BlockCount + 1];
-        for (int i = 0; i + 1 < layers.Count; i++)
-        {
-            _fromAbove[i] = new PinnedTensor<float>(forward.Activation(i).Shape);
-        }
-
-        for (int i = 1; i < layers.Count; i++)
-        {
-            if (layers[i].Index == 1)
-            {
-                _intoBlock[layers[i].Block] = new PinnedTensor<float>(forward.Input(i).Shape);
-            }
-        }
-
-        Gradient = new PinnedTensor<float>(forward.Batch, 3, forward.Height, forward.Width);
-        _convGradient = new PinnedTensor<float>(Enumerable.Range(0, layers.Count).Max(i => (long)forward.Activation(i).Array.Length));
         _bindings = new OrtIoBinding[layers.Count];
-        for (int i = 0; i < layers.Count; i++)
+        try
         {
-            if (stages.TransformedAt(i) is WinogradKernels kernels)
+            for (int i = 0; i + 1 < layers.Count; i++)
             {
-                _bindings[i] = forward.WinogradBinding(kernels.Backward, kernels.Layer.OutChannels, kernels.Layer.InChannels, i);
-                continue;
+                _fromAbove[i] = _owned.Own(new PinnedTensor<float>(forward.Activation(i).Shape));
             }
 
-            OrtIoBinding binding = stages.Backward(i).CreateIoBinding();
-            _bindings[i] = binding;
-            binding.BindInput(GraphNames.ConvOutputGradient, _convGradient.PrefixView(forward.Activation(i).Shape));
-            if (i == 0)
+            for (int i = 1; i < layers.Count; i++)
             {
-                binding.BindOutput(GraphNames.ImageGradient, Gradient.Value);
+                if (layers[i].Index == 1)
+                {
+                    _intoBlock[layers[i].Block] = _owned.Own(new PinnedTensor<float>(forward.Input(i).Shape));
+                }
             }
-            else
+
+            Gradient = _owned.Own(new PinnedTensor<float>(forward.Batch, 3, forward.Height, forward.Width));
+            _convGradient = _owned.Own(new PinnedTensor<float>(Enumerable.Range(0, layers.Count).Max(i => (long)forward.Activation(i).Array.Length)));
+            for (int i = 0; i < layers.Count; i++)
             {
-                binding.BindOutput(GraphNames.BlockInputGradient, InputGradient(i).Value);
+                if (stages.TransformedAt(i) is WinogradKernels kernels)
+                {
+                    _bindings[i] = _owned.Own(forward.WinogradBinding(kernels.Backward, kernels.Layer.OutChannels, kernels.Layer.InChannels, i));
+                    continue;
+                }
+
+                OrtIoBinding binding = _owned.Own(stages.Backward(i).CreateIoBinding());
+                _bindings[i] = binding;
+                binding.BindInput(GraphNames.ConvOutputGradient, _convGradient.PrefixView(forward.Activation(i).Shape));
+                if (i == 0)
+                {
+                    binding.BindOutput(GraphNames.ImageGradient, Gradient.Value);
+                }
+                else
+                {
+                    binding.BindOutput(GraphNames.BlockInputGradient, InputGradient(i).Value);
+                }
             }
+        }
+        catch
+        {
+            _owned.Dispose(); // what was made before the failure
+            throw;
         }
     }
 
@@ -97,18 +107,7 @@ internal sealed class BackwardPass : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        foreach (OrtIoBinding binding in _bindings)
-        {
-            binding.Dispose();
-        }
-
-        foreach (PinnedTensor<float>? tensor in _fromAbove.Concat(_intoBlock).Append(Gradient).Append(_convGradient))
-        {
-            tensor?.Dispose();
-        }
-    }
+    public void Dispose() => _owned.Dispose();
 
     /// <summary>Where the gradient with respect to layer <paramref name="i"/>'s input goes: the pooled map's gradient at a block start, else the layer below's "from above".</summary>
     private PinnedTensor<float> InputGradient(int i)

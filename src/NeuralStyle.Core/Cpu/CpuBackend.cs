@@ -139,7 +139,7 @@ public sealed class CpuBackend : IStyleBackend
         private readonly IReadOnlyDictionary<string, PinnedTensor<float>> _activations;
         private readonly Dictionary<string, PinnedTensor<float>> _seeds = [];
         private readonly List<StyleTerm> _styleTerms = [];
-        private readonly List<OrtIoBinding> _bindings = [];
+        private readonly OwnedResources _owned = new(); // passes, tensors and bindings
         private readonly int[] _steps;
         private readonly float[] _previousImage, _previousM, _previousV;
         private readonly int[] _previousSteps;
@@ -154,25 +154,33 @@ public sealed class CpuBackend : IStyleBackend
             _learningRates = learningRates;
             _steps = new int[_batch];
             _previousSteps = new int[_batch];
-            _forwardPass = new ForwardPass(owner._stages, _batch, height, width);
-            _image = _forwardPass.Image;
-            _activations = _forwardPass.Activations;
-            _m = new PinnedTensor<float>(_batch, 3, height, width);
-            _v = new PinnedTensor<float>(_batch, 3, height, width);
-            _previousImage = new float[_image.Array.Length];
-            _previousM = new float[_image.Array.Length];
-            _previousV = new float[_image.Array.Length];
-            foreach (string tap in owner._loss.Taps)
+            try
             {
-                _seeds[tap] = new PinnedTensor<float>(_activations[tap].Shape);
+                _forwardPass = _owned.Own(new ForwardPass(owner._stages, _batch, height, width));
+                _image = _forwardPass.Image;
+                _activations = _forwardPass.Activations;
+                _m = _owned.Own(new PinnedTensor<float>(_batch, 3, height, width));
+                _v = _owned.Own(new PinnedTensor<float>(_batch, 3, height, width));
+                _previousImage = new float[_image.Array.Length];
+                _previousM = new float[_image.Array.Length];
+                _previousV = new float[_image.Array.Length];
+                foreach (string tap in owner._loss.Taps)
+                {
+                    _seeds[tap] = _owned.Own(new PinnedTensor<float>(_activations[tap].Shape));
+                }
+
+                _backwardPass = _owned.Own(new BackwardPass(_forwardPass, _seeds));
+                _gradient = _backwardPass.Gradient;
+
+                foreach (LayerWeight style in owner._loss.StyleLayers)
+                {
+                    _styleTerms.Add(new StyleTerm(this, style, owner._weights.Architecture.FindRelu(style.ReluName)!));
+                }
             }
-
-            _backwardPass = new BackwardPass(_forwardPass, _seeds);
-            _gradient = _backwardPass.Gradient;
-
-            foreach (LayerWeight style in owner._loss.StyleLayers)
+            catch
             {
-                _styleTerms.Add(new StyleTerm(this, style, owner._weights.Architecture.FindRelu(style.ReluName)!));
+                _owned.Dispose(); // what was made before the failure
+                throw;
             }
         }
 
@@ -267,28 +275,12 @@ public sealed class CpuBackend : IStyleBackend
             return losses;
         }
 
-        public void Dispose()
-        {
-            foreach (OrtIoBinding binding in _bindings)
-            {
-                binding.Dispose();
-            }
+        public void Dispose() => _owned.Dispose();
 
-            foreach (IDisposable owned in new IDisposable[] { _forwardPass, _backwardPass, _m, _v }.Concat(_seeds.Values).Concat(_styleTerms))
-            {
-                owned.Dispose();
-            }
-        }
-
-        private OrtIoBinding Bind(InferenceSession session)
-        {
-            OrtIoBinding binding = session.CreateIoBinding();
-            _bindings.Add(binding);
-            return binding;
-        }
+        private T Own<T>(T resource) where T : IDisposable => _owned.Own(resource);
 
         /// <summary>One style layer's buffers: the raw product F·Fᵀ and the scaled difference fed back through (G−A)·F.</summary>
-        private sealed class StyleTerm : IDisposable
+        private sealed class StyleTerm
         {
             private readonly LoopBuffers _loop;
             private readonly LayerWeight _style;
@@ -303,13 +295,13 @@ public sealed class CpuBackend : IStyleBackend
                 PinnedTensor<float> activation = loop._activations[style.ReluName];
                 _channels = layer.OutChannels;
                 _positions = activation.ItemLength / _channels;
-                _product = new PinnedTensor<float>(loop._batch, _channels, _channels);
-                _difference = new PinnedTensor<float>(loop._batch, _channels, _channels);
+                _product = loop.Own(new PinnedTensor<float>(loop._batch, _channels, _channels));
+                _difference = loop.Own(new PinnedTensor<float>(loop._batch, _channels, _channels));
                 OrtValue flat = activation.View(loop._batch, _channels, _positions);
-                _gramBinding = loop.Bind(loop._owner._gram);
+                _gramBinding = loop.Own(loop._owner._gram.CreateIoBinding());
                 _gramBinding.BindInput(ProductGraphBuilder.Features, flat);
                 _gramBinding.BindOutput(ProductGraphBuilder.Result, _product.Value);
-                _applyBinding = loop.Bind(loop._owner._apply);
+                _applyBinding = loop.Own(loop._owner._apply.CreateIoBinding());
                 _applyBinding.BindInput(ProductGraphBuilder.Difference, _difference.Value);
                 _applyBinding.BindInput(ProductGraphBuilder.Features, flat);
                 _applyBinding.BindOutput(ProductGraphBuilder.Result, loop._seeds[style.ReluName].View(loop._batch, _channels, _positions));
@@ -331,12 +323,6 @@ public sealed class CpuBackend : IStyleBackend
                 }
 
                 owner._apply.RunWithBinding(owner._runOptions, _applyBinding);
-            }
-
-            public void Dispose()
-            {
-                _product.Dispose();
-                _difference.Dispose();
             }
         }
     }

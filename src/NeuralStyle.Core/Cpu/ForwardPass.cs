@@ -1,6 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
 using NeuralStyle.Graphs;
 using NeuralStyle.Model;
+using NeuralStyle.Runtime;
 
 namespace NeuralStyle.Cpu;
 
@@ -17,6 +18,7 @@ internal sealed class ForwardPass : IDisposable
     private readonly Dictionary<string, PinnedTensor<float>> _byName = [];
     private readonly PinnedTensor<float>?[] _pooled;
     private readonly byte[]?[] _argmax;
+    private readonly OwnedResources _owned = new(); // tensors and bindings
 
     public ForwardPass(CpuStages stages, int batch, int height, int width)
     {
@@ -25,60 +27,68 @@ internal sealed class ForwardPass : IDisposable
         Height = height;
         Width = width;
         NetworkArchitecture architecture = stages.Architecture;
-        Image = new PinnedTensor<float>(batch, 3, height, width);
         _activations = new PinnedTensor<float>[architecture.Layers.Count];
         _pooled = new PinnedTensor<float>?[architecture.BlockCount + 1];
         _argmax = new byte[]?[architecture.BlockCount + 1];
-        long scratch = 0;
-        for (int i = 0; i < architecture.Layers.Count; i++)
+        _bindings = new OrtIoBinding?[stages.Stages.Count];
+        try
         {
-            ConvLayer layer = architecture.Layers[i];
-            var (h, w) = NetworkArchitecture.SpatialSize(layer.Block, height, width);
-            if (layer.Index == 1 && layer.Block > 1)
+            Image = _owned.Own(new PinnedTensor<float>(batch, 3, height, width));
+            long scratch = 0;
+            for (int i = 0; i < architecture.Layers.Count; i++)
             {
-                var pooled = new PinnedTensor<float>(batch, layer.InChannels, h, w);
-                _pooled[layer.Block] = pooled;
-                _argmax[layer.Block] = stages.Pooling == PoolingMode.Max ? GC.AllocateUninitializedArray<byte>(pooled.Array.Length) : [];
+                ConvLayer layer = architecture.Layers[i];
+                var (h, w) = NetworkArchitecture.SpatialSize(layer.Block, height, width);
+                if (layer.Index == 1 && layer.Block > 1)
+                {
+                    var pooled = _owned.Own(new PinnedTensor<float>(batch, layer.InChannels, h, w));
+                    _pooled[layer.Block] = pooled;
+                    _argmax[layer.Block] = stages.Pooling == PoolingMode.Max ? GC.AllocateUninitializedArray<byte>(pooled.Array.Length) : [];
+                }
+
+                _activations[i] = _owned.Own(new PinnedTensor<float>(batch, layer.OutChannels, h, w));
+                _byName[layer.ReluName] = _activations[i];
+                if (stages.TransformedAt(i) is not null)
+                {
+                    var (th, tw) = Winograd.Tiles(h, w);
+                    scratch = Math.Max(scratch, (long)Winograd.Positions * Math.Max(layer.InChannels, layer.OutChannels) * batch * th * tw);
+                }
             }
 
-            _activations[i] = new PinnedTensor<float>(batch, layer.OutChannels, h, w);
-            _byName[layer.ReluName] = _activations[i];
-            if (stages.TransformedAt(i) is not null)
+            // Sized for the widest Winograd layer (one element when there is none: a tensor cannot be empty here).
+            TransformedInput = _owned.Own(new PinnedTensor<float>(Math.Max(1, scratch)));
+            Products = _owned.Own(new PinnedTensor<float>(Math.Max(1, scratch)));
+            for (int s = 0; s < stages.Stages.Count; s++)
             {
-                var (th, tw) = Winograd.Tiles(h, w);
-                scratch = Math.Max(scratch, (long)Winograd.Positions * Math.Max(layer.InChannels, layer.OutChannels) * batch * th * tw);
+                CpuStage stage = stages.Stages[s];
+                if (stage.Winograd)
+                {
+                    WinogradKernels kernels = stages.TransformedAt(stage.First)!;
+                    _bindings[s] = _owned.Own(WinogradBinding(kernels.Forward, kernels.Layer.InChannels, kernels.Layer.OutChannels, stage.First));
+                    continue;
+                }
+
+                OrtIoBinding binding = _owned.Own(stages.Forward(s).CreateIoBinding());
+                _bindings[s] = binding;
+                if (stage.First == 0)
+                {
+                    binding.BindInput(GraphNames.Image, Image.Value);
+                }
+                else
+                {
+                    binding.BindInput(GraphNames.BlockInput, Input(stage.First).Value);
+                }
+
+                for (int i = stage.First; i <= stage.Last; i++)
+                {
+                    binding.BindOutput(GraphNames.Activation(architecture.Layers[i].ReluName), _activations[i].Value);
+                }
             }
         }
-
-        // Sized for the widest Winograd layer (one element when there is none: a tensor cannot be empty here).
-        TransformedInput = new PinnedTensor<float>(Math.Max(1, scratch));
-        Products = new PinnedTensor<float>(Math.Max(1, scratch));
-        _bindings = new OrtIoBinding?[stages.Stages.Count];
-        for (int s = 0; s < stages.Stages.Count; s++)
+        catch
         {
-            CpuStage stage = stages.Stages[s];
-            if (stage.Winograd)
-            {
-                WinogradKernels kernels = stages.TransformedAt(stage.First)!;
-                _bindings[s] = WinogradBinding(kernels.Forward, kernels.Layer.InChannels, kernels.Layer.OutChannels, stage.First);
-                continue;
-            }
-
-            OrtIoBinding binding = stages.Forward(s).CreateIoBinding();
-            _bindings[s] = binding;
-            if (stage.First == 0)
-            {
-                binding.BindInput(GraphNames.Image, Image.Value);
-            }
-            else
-            {
-                binding.BindInput(GraphNames.BlockInput, Input(stage.First).Value);
-            }
-
-            for (int i = stage.First; i <= stage.Last; i++)
-            {
-                binding.BindOutput(GraphNames.Activation(architecture.Layers[i].ReluName), _activations[i].Value);
-            }
+            _owned.Dispose(); // what was made before the failure
+            throw;
         }
     }
 
@@ -160,16 +170,5 @@ internal sealed class ForwardPass : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        foreach (OrtIoBinding? binding in _bindings)
-        {
-            binding?.Dispose();
-        }
-
-        foreach (PinnedTensor<float>? tensor in _activations.Concat(_pooled).Append(Image).Append(TransformedInput).Append(Products))
-        {
-            tensor?.Dispose();
-        }
-    }
+    public void Dispose() => _owned.Dispose();
 }
