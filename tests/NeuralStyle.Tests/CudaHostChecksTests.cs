@@ -31,15 +31,13 @@ public sealed class CudaHostChecksTests
     }
 
     [SkippableFact]
-    public void Every_kernel_compiles_to_ptx_for_sm_75_and_sm_90()
+    public async Task Every_kernel_compiles_to_ptx_for_sm_75_and_sm_90()
     {
         Skip.If(!File.Exists("/usr/bin/clang-14") || !File.Exists("/usr/bin/clang-16"), "clang-14 and clang-16 are needed; tools/install-deps.sh installs them.");
         string output = Directory.CreateTempSubdirectory("neuralstyle-ptx-").FullName;
         var info = new ProcessStartInfo("bash", [Path.Combine(Repository.Root, "tools", "kernel-check.sh"), output]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using Process check = Process.Start(info)!;
-        string log = check.StandardOutput.ReadToEnd() + check.StandardError.ReadToEnd();
-        check.WaitForExit();
-        Assert.True(check.ExitCode == 0, log);
+        var (code, stdout, stderr) = await CliProcess.RunAsync(info);
+        Assert.True(code == 0, stdout + stderr);
         foreach (string kernel in KernelCompiler.SourceFiles)
         {
             string name = Path.GetFileNameWithoutExtension(kernel);

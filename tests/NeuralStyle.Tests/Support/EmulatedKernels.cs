@@ -60,10 +60,8 @@ internal static unsafe class EmulatedKernels
 
         try
         {
-            using Process compiler = Process.Start(info)!;
-            string log = compiler.StandardError.ReadToEnd() + compiler.StandardOutput.ReadToEnd();
-            compiler.WaitForExit();
-            return compiler.ExitCode == 0 ? (NativeLibrary.Load(library), "") : (IntPtr.Zero, "g++ failed to build the emulation harness:\n" + log);
+            var (code, stdout, stderr) = CliProcess.RunAsync(info).GetAwaiter().GetResult();
+            return code == 0 ? (NativeLibrary.Load(library), "") : (IntPtr.Zero, "g++ failed to build the emulation harness:\n" + stderr + stdout);
         }
         catch (System.ComponentModel.Win32Exception)
         {
