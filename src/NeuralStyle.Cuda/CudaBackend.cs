@@ -267,7 +267,7 @@ public sealed class CudaBackend : IStyleBackend
         private readonly byte[] _active;
         private readonly InferenceSession _backward;
         private readonly OrtIoBinding _forwardBinding, _backwardBinding;
-        private readonly int[] _steps;
+        private readonly int[] _steps, _previousSteps; // host copies: updates applied, and before the last update
 
         // Recorded on the stream at the phase boundaries: start, forward, loss, backward, TV, host sync, Adam.
         private readonly StreamEvent[] _marks;
@@ -280,6 +280,7 @@ public sealed class CudaBackend : IStyleBackend
             _width = width;
             _length = 3 * height * width;
             _steps = new int[_batch];
+            _previousSteps = new int[_batch];
             try
             {
                 // Built for this batch and size: with every size a constant the graph needs no Shape node, whose
@@ -372,10 +373,15 @@ public sealed class CudaBackend : IStyleBackend
             device.Upload<float>(state.FirstMoment, _m);
             device.Upload<float>(state.SecondMoment, _v);
             state.Steps.CopyTo(_steps, 0);
-            // β powers follow from the step counts: β^t.
-            device.Upload<int>(_steps, _adamState.Steps);
-            device.Upload<double>(_steps.Select(t => Math.Pow(_owner._adam.Beta1, t)).ToArray(), _adamState.Beta1Power);
-            device.Upload<double>(_steps.Select(t => Math.Pow(_owner._adam.Beta2, t)).ToArray(), _adamState.Beta2Power);
+            UploadSteps();
+
+            // Until an item's first update, reverting it keeps the state it starts from: a resumed item whose first
+            // loss is not finite keeps the image it resumed with.
+            ulong bytes = (ulong)_batch * (ulong)_length * sizeof(float);
+            device.Copy(_image, 0, _previousImage, 0, bytes);
+            device.Copy(_m, 0, _previousM, 0, bytes);
+            device.Copy(_v, 0, _previousV, 0, bytes);
+            state.Steps.CopyTo(_previousSteps, 0);
         }
 
         public OptimizerState Save()
@@ -397,7 +403,14 @@ public sealed class CudaBackend : IStyleBackend
             device.Copy(_previousImage, offset, _image, offset, bytes);
             device.Copy(_previousM, offset, _m, offset, bytes);
             device.Copy(_previousV, offset, _v, offset, bytes);
-            _steps[n] = Math.Max(0, _steps[n] - 1);
+            _steps[n] = _previousSteps[n];
+            UploadSteps();
+        }
+
+        /// <summary>The step counts to the device, with the β powers that follow from them (βᵗ).</summary>
+        private void UploadSteps()
+        {
+            CudaDevice device = _owner._device;
             device.Upload<int>(_steps, _adamState.Steps);
             device.Upload<double>(_steps.Select(t => Math.Pow(_owner._adam.Beta1, t)).ToArray(), _adamState.Beta1Power);
             device.Upload<double>(_steps.Select(t => Math.Pow(_owner._adam.Beta2, t)).ToArray(), _adamState.Beta2Power);
@@ -454,6 +467,7 @@ public sealed class CudaBackend : IStyleBackend
                     o._device.Copy(_image, offset, _previousImage, offset, bytes);
                     o._device.Copy(_m, offset, _previousM, offset, bytes);
                     o._device.Copy(_v, offset, _previousV, offset, bytes);
+                    _previousSteps[n] = _steps[n];
                     _steps[n]++;
                 }
             }

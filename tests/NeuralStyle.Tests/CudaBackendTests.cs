@@ -58,6 +58,21 @@ public sealed class CudaBackendTests
     }
 
     [SkippableFact]
+    public void A_revert_keeps_a_state_with_no_update_and_otherwise_goes_back_one_update()
+    {
+        Skip.IfNot(CudaRuntime.IsAvailable, $"No CUDA device: {CudaRuntime.Current.Reason}");
+        using (var gpu = new CudaBackend(RevertTests.Network, PreprocessPreset.Caffe, RevertTests.Loss, new AdamSettings()))
+        {
+            RevertTests.NoUpdateKeepsTheLoadedState(gpu);
+        }
+
+        using (var gpu = new CudaBackend(RevertTests.Network, PreprocessPreset.Caffe, RevertTests.Loss, new AdamSettings()))
+        {
+            RevertTests.RevertGoesBackOneUpdate(gpu);
+        }
+    }
+
+    [SkippableFact]
     public void Tf32_iterations_stay_within_a_percent_of_the_cpu_backend()
     {
         Skip.IfNot(CudaRuntime.IsAvailable, $"No CUDA device: {CudaRuntime.Current.Reason}");

@@ -190,6 +190,13 @@ public sealed class CpuBackend : IStyleBackend
             state.FirstMoment.CopyTo(_m.Array, 0);
             state.SecondMoment.CopyTo(_v.Array, 0);
             state.Steps.CopyTo(_steps, 0);
+
+            // Until an item's first update, reverting it keeps the state it starts from: a resumed item whose first
+            // loss is not finite keeps the image it resumed with.
+            state.Images.CopyTo(_previousImage, 0);
+            state.FirstMoment.CopyTo(_previousM, 0);
+            state.SecondMoment.CopyTo(_previousV, 0);
+            state.Steps.CopyTo(_previousSteps, 0);
         }
 
         public ReadOnlySpan<float> Gradient => _gradient.Array;
