@@ -87,6 +87,31 @@ public sealed class CliTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void A_run_that_diverges_at_once_on_resume_keeps_the_state_it_resumed_with()
+    {
+        // A checkpoint written on interruption holds the images after an update whose loss was never evaluated; here
+        // that update was absurd (pixels near the float maximum), so the resumed run diverges in its first iteration,
+        // with no earlier state to go back to.
+        string first = Path.Combine(Folder, "first.png"), resumed = Path.Combine(Folder, "resumed.png"), checkpoint = Path.Combine(Folder, "blown.ckpt");
+        Assert.Equal(0, Run("render", "--size", "40", "--iterations", "1", "--weights", "random", "--out", first).Code);
+        Engine.Checkpoint saved = Engine.Checkpoint.Load(Path.ChangeExtension(first, ".ckpt"));
+        Engine.Checkpoint blown = saved with
+        {
+            State = saved.State with { Images = saved.State.Images.Select(v => v * 1e36f).ToArray() },
+            History = saved.History.Select(h => (IReadOnlyList<Engine.LossRecord>)h.Where(r => r.Iteration < saved.Iteration).ToArray()).ToArray(), // not evaluated yet
+        };
+        blown.Save(checkpoint);
+
+        var (code, stdout, stderr) = Run("render", "--resume", checkpoint, "--iterations", "5", "--out", resumed);
+
+        Assert.True(code == 1 && stdout.Contains("diverged at iteration 1", StringComparison.Ordinal), $"exit {code}: {stdout}{stderr}");
+        Engine.Checkpoint after = Engine.Checkpoint.Load(Path.ChangeExtension(resumed, ".ckpt"));
+        Assert.Equal(blown.State.Steps, after.State.Steps);
+        Assert.Equal(blown.State.Images, after.State.Images);
+        Assert.Equal(blown.State.FirstMoment, after.State.FirstMoment);
+    }
+
+    [Fact]
     public void Doctor_reports_every_component_and_a_verdict()
     {
         var (code, stdout, _) = Run("doctor");
