@@ -61,12 +61,12 @@ public sealed class CudaBackendTests
     public void A_revert_keeps_a_state_with_no_update_and_otherwise_goes_back_one_update()
     {
         Skip.IfNot(CudaRuntime.IsAvailable, $"No CUDA device: {CudaRuntime.Current.Reason}");
-        using (var gpu = new CudaBackend(RevertTests.Network, PreprocessPreset.Caffe, RevertTests.Loss, new AdamSettings()))
+        using (var gpu = new CudaBackend(TinyProblem.Network, PreprocessPreset.Caffe, TinyProblem.Loss, new AdamSettings()))
         {
             RevertTests.NoUpdateKeepsTheLoadedState(gpu);
         }
 
-        using (var gpu = new CudaBackend(RevertTests.Network, PreprocessPreset.Caffe, RevertTests.Loss, new AdamSettings()))
+        using (var gpu = new CudaBackend(TinyProblem.Network, PreprocessPreset.Caffe, TinyProblem.Loss, new AdamSettings()))
         {
             RevertTests.RevertGoesBackOneUpdate(gpu);
         }

@@ -1,6 +1,5 @@
 using NeuralStyle.Cpu;
 using NeuralStyle.Engine;
-using NeuralStyle.Model;
 using NeuralStyle.Tests.Support;
 
 namespace NeuralStyle.Tests;
@@ -12,23 +11,19 @@ namespace NeuralStyle.Tests;
 /// </summary>
 public sealed class RevertTests
 {
-    private const int H = 12, W = 10;
-
-    internal static readonly LossSettings Loss = new() { StyleLayers = [new LayerWeight("relu1_1", 1), new LayerWeight("relu2_1", 1)], ContentLayers = ["relu2_1"] };
-
-    internal static NetworkWeights Network => TinyNetworks.Create(GraphGradientTests.Parse("3|4"), 5);
+    private const int H = TinyProblem.Height, W = TinyProblem.Width;
 
     [Fact]
     public void With_no_update_since_start_the_loaded_state_stays()
     {
-        using var backend = new CpuBackend(Network, PreprocessPreset.Caffe, Loss, new AdamSettings());
+        using CpuBackend backend = TinyProblem.NewCpuBackend();
         NoUpdateKeepsTheLoadedState(backend);
     }
 
     [Fact]
     public void After_updates_the_item_goes_back_one_update_and_a_second_revert_changes_nothing()
     {
-        using var backend = new CpuBackend(Network, PreprocessPreset.Caffe, Loss, new AdamSettings());
+        using CpuBackend backend = TinyProblem.NewCpuBackend();
         RevertGoesBackOneUpdate(backend);
     }
 
@@ -69,11 +64,8 @@ public sealed class RevertTests
     /// <summary>A two-item state seven updates in, with moments that are not zero, as a checkpoint would hold it.</summary>
     private static OptimizerState Resumed(IStyleBackend backend, out StyleTargets targets)
     {
-        float[] image = TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, H, W, 6));
-        targets = new StyleTargets(
-            backend.Features(image, H, W, Loss.StyleLayers.Select(l => l.ReluName)).ToDictionary(p => p.Key, p => backend.Gram(p.Value)),
-            backend.Features(image, H, W, Loss.ContentLayers).ToDictionary(p => p.Key, p => p.Value.Data));
-        float[] images = [.. TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, H, W, 7)), .. TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, H, W, 8))];
+        targets = TinyProblem.Targets(backend, TinyProblem.Image(6));
+        float[] images = [.. TinyProblem.Image(7), .. TinyProblem.Image(8)];
         float[] m = images.Select((_, i) => (float)Math.Sin(i) * 0.5f).ToArray();
         float[] v = images.Select((_, i) => 0.25f + (i % 5)).ToArray();
         return new OptimizerState([7, 7], images, m, v);

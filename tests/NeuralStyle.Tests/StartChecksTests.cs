@@ -11,15 +11,14 @@ namespace NeuralStyle.Tests;
 /// </summary>
 public sealed class StartChecksTests
 {
-    private const int H = 12, W = 10;
-    private static readonly LossSettings Loss = new() { StyleLayers = [new LayerWeight("relu1_1", 1), new LayerWeight("relu2_1", 1)], ContentLayers = ["relu2_1"] };
+    private const int H = TinyProblem.Height, W = TinyProblem.Width;
 
     [Fact]
     public void A_refused_start_names_the_problem_and_leaves_the_running_loop_as_it_was()
     {
-        using var backend = new CpuBackend(TinyNetworks.Create(GraphGradientTests.Parse("3|4"), 5), PreprocessPreset.Caffe, Loss, new AdamSettings());
-        float[] image = TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, H, W, 6));
-        StyleTargets targets = Targets(backend, image);
+        using CpuBackend backend = TinyProblem.NewCpuBackend();
+        float[] image = TinyProblem.Image(6);
+        StyleTargets targets = TinyProblem.Targets(backend, image);
         backend.Start(targets, State(image, 1), H, W, [3.0]);
         backend.Iterate();
         OptimizerState before = backend.ReadState();
@@ -45,9 +44,9 @@ public sealed class StartChecksTests
     [Fact]
     public void A_tap_the_network_lacks_is_named()
     {
-        using var backend = new CpuBackend(TinyNetworks.Create(GraphGradientTests.Parse("3|4"), 5), PreprocessPreset.Caffe, Loss, new AdamSettings());
-        float[] image = TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, H, W, 6));
-        var e = Assert.Throws<ArgumentException>(() => StartChecks.Require(NetworkArchitecture.Vgg19.TruncatedAt("relu1_2"), Loss, Targets(backend, image), State(image, 1), H, W, 1));
+        using CpuBackend backend = TinyProblem.NewCpuBackend();
+        float[] image = TinyProblem.Image(6);
+        var e = Assert.Throws<ArgumentException>(() => StartChecks.Require(NetworkArchitecture.Vgg19.TruncatedAt("relu1_2"), TinyProblem.Loss, TinyProblem.Targets(backend, image), State(image, 1), H, W, 1));
         Assert.Contains("The network has no layer relu2_1", e.Message, StringComparison.Ordinal);
     }
 
@@ -56,10 +55,6 @@ public sealed class StartChecksTests
         var e = Assert.Throws<ArgumentException>(start);
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
     }
-
-    private static StyleTargets Targets(CpuBackend backend, float[] image) => new(
-        backend.Features(image, H, W, Loss.StyleLayers.Select(l => l.ReluName)).ToDictionary(p => p.Key, p => backend.Gram(p.Value)),
-        backend.Features(image, H, W, Loss.ContentLayers).ToDictionary(p => p.Key, p => p.Value.Data));
 
     private static OptimizerState State(float[] image, int batch) =>
         new(new int[batch], Enumerable.Repeat(image, batch).SelectMany(i => i).ToArray(), new float[batch * image.Length], new float[batch * image.Length]);
