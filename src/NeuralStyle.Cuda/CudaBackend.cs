@@ -263,6 +263,7 @@ public sealed class CudaBackend : IStyleBackend
         private readonly List<(string Layer, DeviceBuffer Target, DeviceBuffer Loss)> _content = [];
         private readonly DeviceBuffer _partials, _tvLoss;
         private readonly DeviceBuffer _lossValues; // every term's per-item loss gathered for one download: style terms, content terms, TV
+        private readonly DeviceBuffer[] _lossTerms; // the per-term loss buffers in that order
         private readonly float[] _lossHost;
         private readonly byte[] _active;
         private readonly InferenceSession _backward;
@@ -348,8 +349,9 @@ public sealed class CudaBackend : IStyleBackend
                 largest = Math.Max(largest, _length);
                 _partials = Own(device.AllocateFloats(_batch * (long)Math.Max(LaunchConfig.Partials(largest, _batch).GridX, LaunchConfig.For1D(largest, _batch).GridX)));
                 _tvLoss = Own(device.AllocateFloats(_batch));
-                _lossValues = Own(device.AllocateFloats((long)(_style.Count + _content.Count + 1) * _batch));
-                _lossHost = new float[(_style.Count + _content.Count + 1) * _batch];
+                _lossTerms = [.. _style.Select(t => t.Loss), .. _content.Select(t => t.Loss), _tvLoss];
+                _lossValues = Own(device.AllocateFloats((long)_lossTerms.Length * _batch));
+                _lossHost = new float[_lossTerms.Length * _batch];
                 _active = new byte[_batch];
             }
             catch
@@ -500,7 +502,7 @@ public sealed class CudaBackend : IStyleBackend
         {
             CudaDevice device = _owner._device;
             ulong bytes = (ulong)_batch * sizeof(float);
-            DeviceBuffer[] terms = _style.Select(t => t.Loss).Concat(_content.Select(t => t.Loss)).Append(_tvLoss).ToArray();
+            DeviceBuffer[] terms = _lossTerms;
             for (int t = 0; t < terms.Length; t++)
             {
                 device.Copy(terms[t], 0, _lossValues, (ulong)t * bytes, bytes);
