@@ -40,7 +40,8 @@ typedef enum ns_status {
     NS_ERROR_BAD_INPUT = 3,        /* a file or setting the engine cannot use (unreadable image, wrong weights, too small) */
     NS_ERROR_INVALID_STATE = 4,    /* e.g. running before a content and a style image are set */
     NS_ERROR_CANCELLED = 5,        /* the progress callback asked to stop; the iterations done so far are kept */
-    NS_ERROR_DIVERGED = 6,         /* the loss became NaN or infinite; the image is the last finite one */
+    NS_ERROR_DIVERGED = 6,         /* the loss became NaN or infinite; the image is the last finite one (right after
+                                      ns_engine_resume: the resumed one; ns_last_error() says which) */
     NS_ERROR_INTERNAL = 7          /* a bug or an environment failure; ns_last_error() says what */
 } ns_status;
 

@@ -79,6 +79,9 @@ public sealed class StyleTransfer : IDisposable
     /// <summary>Why the optimization stopped on its own (e.g. "diverged at iteration 12"), or null.</summary>
     public string? StopReason => _engine?.StopReason(0);
 
+    /// <summary>True when the run diverged in the first iteration after <see cref="Resume"/>; see <see cref="StyleTransferEngine.DivergedAtStart"/>.</summary>
+    public bool DivergedAtStart => _engine?.DivergedAtStart(0) ?? false;
+
     /// <summary>
     /// The device the run uses, e.g. "CPU (ONNX Runtime 1.31.0, 2 threads) (CUDA not used: …)" when
     /// <see cref="DeviceKind.Auto"/> fell back to the CPU; null before the first <see cref="Run"/>, which chooses it.

@@ -131,7 +131,9 @@ internal static unsafe class Exports
         }
 
         return transfer.StopReason is string reason
-            ? LastError.Fail(NsStatus.Diverged, $"The optimization {reason}; the image is the last finite one. Try a lower learning rate.")
+            ? LastError.Fail(NsStatus.Diverged, transfer.DivergedAtStart
+                ? $"The optimization {reason}, right after the resume: the image is the one it resumed with, which had already diverged. Start again with a lower learning rate."
+                : $"The optimization {reason}; the image is the last finite one. Try a lower learning rate.")
             : NsStatus.Ok;
     });
 

@@ -86,6 +86,25 @@ public sealed class CliTests : TemporaryFolderTest
         Assert.True(File.Exists(output));
     }
 
+    [Theory]
+    [InlineData("render", "--style-weight", "1e308", "--style-weight")]
+    [InlineData("render", "--tv-weight", "1e308", "--tv-weight")]
+    [InlineData("sweep", "--style-weight", "1e308", "--style-weight")]
+    public void A_starting_image_whose_loss_overflows_is_refused_naming_the_weight_to_lower(string command, string option, string value, string named)
+    {
+        // Every item starts from the same image, so no learning rate can help: a settings error, not a divergence.
+        string output = Path.Combine(Folder, "overflow");
+        string[] target = command == "render" ? ["--out", output + ".png", "--iterations", "3"] : ["--out-dir", output, "--checkpoints", "2", "--lr", "1,10", "--no-estimate"];
+        var (code, stdout, stderr) = Run([command, "--size", "40", "--weights", "random", option, value, .. target]);
+
+        Assert.True(code == 2, $"exit {code}: {stdout}{stderr}");
+        Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("starting image", stderr, StringComparison.Ordinal);
+        Assert.Contains("lower " + named, stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(output + ".png") || File.Exists(output + ".ckpt"), "a render refused at its first iteration writes nothing");
+        Assert.Empty(Directory.Exists(output) ? Directory.GetFileSystemEntries(output) : []);
+    }
+
     [Fact]
     public void A_run_that_diverges_at_once_on_resume_keeps_the_state_it_resumed_with()
     {
@@ -95,16 +114,14 @@ public sealed class CliTests : TemporaryFolderTest
         string first = Path.Combine(Folder, "first.png"), resumed = Path.Combine(Folder, "resumed.png"), checkpoint = Path.Combine(Folder, "blown.ckpt");
         Assert.Equal(0, Run("render", "--size", "40", "--iterations", "1", "--weights", "random", "--out", first).Code);
         Engine.Checkpoint saved = Engine.Checkpoint.Load(Path.ChangeExtension(first, ".ckpt"));
-        Engine.Checkpoint blown = saved with
-        {
-            State = saved.State with { Images = saved.State.Images.Select(v => v * 1e36f).ToArray() },
-            History = saved.History.Select(h => (IReadOnlyList<Engine.LossRecord>)h.Where(r => r.Iteration < saved.Iteration).ToArray()).ToArray(), // not evaluated yet
-        };
+        Engine.Checkpoint blown = DivergedCheckpoint.BlownUp(saved);
         blown.Save(checkpoint);
 
         var (code, stdout, stderr) = Run("render", "--resume", checkpoint, "--iterations", "5", "--out", resumed);
 
         Assert.True(code == 1 && stdout.Contains("diverged at iteration 1", StringComparison.Ordinal), $"exit {code}: {stdout}{stderr}");
+        Assert.Contains("keep the state it resumed with", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("last finite image", stdout, StringComparison.Ordinal);
         Engine.Checkpoint after = Engine.Checkpoint.Load(Path.ChangeExtension(resumed, ".ckpt"));
         Assert.Equal(blown.State.Steps, after.State.Steps);
         Assert.Equal(blown.State.Images, after.State.Images);

@@ -50,6 +50,42 @@ public sealed class EmbeddingApiTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void A_divergence_says_whether_it_kept_the_last_finite_image_or_the_resumed_one()
+    {
+        var options = new StyleTransferOptions { Size = null, Weights = "random:0", Device = DeviceKind.Cpu, LearningRate = 1e30 };
+        using var transfer = new StyleTransfer(options);
+        transfer.SetContent(RgbImage.Noise(36, 32, 1));
+        transfer.AddStyle(RgbImage.Noise(36, 32, 2));
+        transfer.Run(1);
+        string checkpoint = Path.Combine(Folder, "one.ckpt");
+        transfer.SaveCheckpoint(checkpoint);
+
+        Assert.Equal(1, transfer.Run(5)); // the absurd update of iteration 0 shows at iteration 1, and is undone
+        Assert.Equal("diverged at iteration 1", transfer.StopReason);
+        Assert.False(transfer.DivergedAtStart);
+
+        string blown = Path.Combine(Folder, "blown.ckpt");
+        DivergedCheckpoint.BlownUp(Checkpoint.Load(checkpoint)).Save(blown);
+        using StyleTransfer resumed = StyleTransfer.Resume(blown, DeviceKind.Cpu);
+        Assert.Equal(1, resumed.Run(5));
+        Assert.Equal("diverged at iteration 1", resumed.StopReason);
+        Assert.True(resumed.DivergedAtStart);
+    }
+
+    [Fact]
+    public void A_starting_loss_that_overflows_is_a_user_error_naming_the_weight()
+    {
+        var options = new StyleTransferOptions { Size = null, Weights = "random:0", Device = DeviceKind.Cpu, Loss = new LossSettings { StyleWeight = 1e308 } };
+        using var transfer = new StyleTransfer(options);
+        transfer.SetContent(RgbImage.Noise(36, 32, 1));
+        transfer.AddStyle(RgbImage.Noise(36, 32, 2));
+
+        var error = Assert.Throws<UserInputException>(() => transfer.Run(3));
+        Assert.Contains("lower --style-weight", error.Message, StringComparison.Ordinal);
+        Assert.Equal(0, transfer.Iteration);
+    }
+
+    [Fact]
     public void Pixel_buffers_round_trip_and_bad_layouts_are_refused()
     {
         byte[] rgba = Gradient(5, 3, 4, out int stride);

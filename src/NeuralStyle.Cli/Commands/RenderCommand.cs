@@ -161,8 +161,13 @@ internal static class RenderCommand
         LossRecord first = history[0], last = history.Last(r => r.Loss.IsFinite);
         if (engine.StopReason(0) is string reason)
         {
-            // The diverged step was undone, so the image and checkpoint saved at the stop are the last finite state.
-            progress.Line($"The optimization {reason} (the loss became {history[^1].Loss.Total}). Saved the last finite image to {o.Out} and the state to {checkpointPath}; try a lower --lr (e.g. {engine.LearningRates[0] / 4:G3}).");
+            // The diverged step was undone, so the image and checkpoint saved at the stop are the last finite state,
+            // unless the run diverged at once after a resume: then they are the state it resumed with.
+            string kept = engine.DivergedAtStart(0)
+                ? $"No update of this run could be undone, so {o.Out} and {checkpointPath} keep the state it resumed with, which had already diverged; render again from the start with a lower --lr"
+                : $"Saved the last finite image to {o.Out} and the state to {checkpointPath}; try a lower --lr";
+            progress.Line(string.Create(CultureInfo.InvariantCulture,
+                $"The optimization {reason} (the loss became {history[^1].Loss.Total}). {kept} (e.g. {engine.LearningRates[0] / 4:G3})."));
             return 1;
         }
 

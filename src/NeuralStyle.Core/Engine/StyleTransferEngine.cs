@@ -28,6 +28,7 @@ public sealed class StyleTransferEngine : IDisposable
         Height = height;
         LearningRates = learningRates.ToArray();
         Iteration = iteration;
+        StartIteration = iteration;
         int n = learningRates.Count;
         _stopped = stopped?.ToArray() ?? new string?[n];
         _frozen = _stopped.Select(s => s is not null).ToArray();
@@ -46,6 +47,9 @@ public sealed class StyleTransferEngine : IDisposable
 
     /// <summary>Iterations completed so far.</summary>
     public int Iteration { get; private set; }
+
+    /// <summary>The iteration this engine started at: 0, or that of the checkpoint it resumed.</summary>
+    public int StartIteration { get; }
 
     /// <summary>The targets the loss matches.</summary>
     public StyleTargets Targets { get; }
@@ -134,6 +138,8 @@ public sealed class StyleTransferEngine : IDisposable
     /// <summary>
     /// Runs one iteration for every item that is not stopped and records each item's loss at the start of it. An
     /// item whose loss is NaN or infinite is stopped here ("diverged at iteration k"); its image is no longer updated.
+    /// A starting image whose loss is already not finite is no matter of learning rate: that throws a
+    /// <see cref="UserInputException"/> naming the loss weight to lower, and the engine can only be disposed.
     /// </summary>
     public IterationLosses[] Step()
     {
@@ -166,6 +172,15 @@ public sealed class StyleTransferEngine : IDisposable
 
     /// <summary>Why item <paramref name="item"/> stopped, or null while it runs.</summary>
     public string? StopReason(int item) => _stopped[item];
+
+    /// <summary>
+    /// True when item <paramref name="item"/> diverged in this engine's first iteration. It then had no update of
+    /// this run to undo and keeps the state it was resumed with, whose loss was never finite here (a checkpoint
+    /// written on interruption holds an update whose loss was not yet evaluated). Otherwise a diverged item keeps
+    /// the last image whose loss was finite.
+    /// </summary>
+    public bool DivergedAtStart(int item) =>
+        _stopped[item] is not null && _history[item] is [.., LossRecord last] && !last.Loss.IsFinite && last.Iteration == StartIteration;
 
     /// <summary>Item <paramref name="item"/>'s loss history.</summary>
     public IReadOnlyList<LossRecord> History(int item) => _history[item];
@@ -203,6 +218,11 @@ public sealed class StyleTransferEngine : IDisposable
                 continue;
             }
 
+            if (_history[n].Count == 0 && !losses[n].IsFinite)
+            {
+                throw new UserInputException(NotFiniteAtStart(losses[n]));
+            }
+
             _history[n].Add(new LossRecord(Iteration, losses[n], seconds));
             if (!losses[n].IsFinite)
             {
@@ -211,6 +231,17 @@ public sealed class StyleTransferEngine : IDisposable
                 Stop(n, $"diverged at iteration {Iteration}");
             }
         }
+    }
+
+    /// <summary>Names the first term that is not finite and the weight that scales it.</summary>
+    private static string NotFiniteAtStart(IterationLosses loss)
+    {
+        string advice =
+            !double.IsFinite(loss.Content) ? "the content term; lower --content-weight" :
+            !double.IsFinite(loss.Style) ? "the style term; lower --style-weight or the style layers' weights" :
+            "the total-variation term; lower --tv-weight";
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"The loss of the starting image is already not finite (content {loss.Content:G4}, style {loss.Style:G4}, tv {loss.Tv:G4}), so no learning rate can help: it overflows in {advice} (or, with a weights file, check that its values are not far too large).");
     }
 
     private static void Validate(StyleProblem problem, IReadOnlyList<double> learningRates)
