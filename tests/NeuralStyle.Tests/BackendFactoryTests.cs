@@ -40,6 +40,19 @@ public sealed class BackendFactoryTests
     }
 
     [Fact]
+    public void Only_a_device_that_cannot_end_on_cuda_is_surely_on_the_host()
+    {
+        // The host-memory check runs before building a backend only where this says yes.
+        var working = new CudaRegistration(() => null, (_, _, _, _, _) => throw new InvalidOperationException("must not be called"));
+        var noDriver = working with { Unavailable = () => "No driver." };
+        Assert.True(BackendFactory.SurelyOnHost(working, DeviceKind.Cpu));
+        Assert.True(BackendFactory.SurelyOnHost(null, DeviceKind.Auto));
+        Assert.True(BackendFactory.SurelyOnHost(noDriver, DeviceKind.Auto));
+        Assert.False(BackendFactory.SurelyOnHost(working, DeviceKind.Auto));
+        Assert.False(BackendFactory.SurelyOnHost(working, DeviceKind.Cuda));
+    }
+
+    [Fact]
     public void The_precision_reaches_the_cuda_backend()
     {
         MathPrecision? seen = null;

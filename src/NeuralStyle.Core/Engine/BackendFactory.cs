@@ -31,6 +31,17 @@ public static class BackendFactory
     public static IStyleBackend Create(DeviceKind device, NetworkWeights weights, PreprocessPreset preprocess, LossSettings loss, AdamSettings adam, MathPrecision precision = MathPrecision.Fp32) =>
         Create(_cuda, device, weights, preprocess, loss, adam, precision);
 
+    /// <summary>
+    /// True when <paramref name="device"/> surely means the CPU backend: cpu, or auto where CUDA is not registered or
+    /// cannot run. Lets callers check host memory before building anything. (Auto where CUDA can run still ends on the
+    /// CPU when the CUDA backend's start-up probe fails; only the created backend tells.)
+    /// </summary>
+    public static bool SurelyOnHost(DeviceKind device) => SurelyOnHost(_cuda, device);
+
+    /// <summary><see cref="SurelyOnHost(DeviceKind)"/> with an explicit registration (for tests).</summary>
+    internal static bool SurelyOnHost(CudaRegistration? cuda, DeviceKind device) =>
+        device == DeviceKind.Cpu || (device == DeviceKind.Auto && (cuda is null || cuda.Unavailable() is not null));
+
     /// <summary>Throws a <see cref="UserInputException"/> when <paramref name="device"/> cannot run here, so callers can refuse before loading anything.</summary>
     public static void CheckAvailable(DeviceKind device) => CheckAvailable(_cuda, device);
 

@@ -75,11 +75,13 @@ public sealed class StyleTransferEngine : IDisposable
         Validate(problem, learningRates);
         double[] blend = problem.NormalizedBlend();
         PreprocessPreset preprocess = problem.Preprocess ?? problem.Weights.Preprocess;
+        RgbImage content = problem.Content;
+        var memory = new HostMemoryCheck(problem.Weights, problem.Loss, learningRates.Count, content.Width, content.Height, problem.MemoryLimitBytes);
+        memory.BeforeBuilding(device);
         IStyleBackend backend = BackendFactory.Create(device, problem.Weights, preprocess, problem.Loss, problem.Adam, precision);
         try
         {
-            RgbImage content = problem.Content;
-            double? estimate = CheckHostMemory(backend, problem.Weights, problem.Loss, learningRates.Count, content.Width, content.Height, problem.MemoryLimitBytes);
+            double? estimate = memory.For(backend);
             StyleTargets targets = ComputeTargets(backend, problem, blend);
             int batch = learningRates.Count;
             float[] start = (problem.Initial ?? content).Planes;
@@ -117,10 +119,12 @@ public sealed class StyleTransferEngine : IDisposable
             throw new UserInputException($"The checkpoint was made with weights {s.WeightsIdentity}, but '{s.WeightsSpec}' now gives {weights.Identity}; resume with the same weights.");
         }
 
+        var memory = new HostMemoryCheck(weights, s.Loss, s.LearningRates.Count, s.Width, s.Height, Limit: null);
+        memory.BeforeBuilding(device);
         IStyleBackend backend = BackendFactory.Create(device, weights, s.Preprocess, s.Loss, s.Adam, precision);
         try
         {
-            double? estimate = CheckHostMemory(backend, weights, s.Loss, s.LearningRates.Count, s.Width, s.Height, limit: null);
+            double? estimate = memory.For(backend);
             backend.Start(checkpoint.Targets, checkpoint.State, s.Height, s.Width, s.LearningRates);
             return new StyleTransferEngine(backend, checkpoint.Targets, s.Width, s.Height, s.LearningRates,
                 checkpoint.Iteration, checkpoint.Stopped, checkpoint.History)
@@ -274,34 +278,6 @@ public sealed class StyleTransferEngine : IDisposable
         {
             throw new UserInputException($"The initial image is {initial.Width}×{initial.Height}, but the content is {problem.Content.Width}×{problem.Content.Height}.");
         }
-    }
-
-    /// <summary>
-    /// For a backend on the host, refuses a run whose estimated peak exceeds <paramref name="limit"/> (default: the
-    /// memory available), naming the largest size that fits, and returns the estimate. A backend on a device keeps
-    /// its buffers there and checks its own memory when it allocates them; for it this returns null.
-    /// </summary>
-    private static double? CheckHostMemory(IStyleBackend backend, NetworkWeights weights, LossSettings loss, int batch, int width, int height, long? limit)
-    {
-        if (backend.DeviceMemoryInUse is not null)
-        {
-            return null;
-        }
-
-        double estimate = MemoryEstimate.Bytes(weights, loss, batch, width, height);
-        double budget = limit ?? Runtime.ProcessMemory.AvailableBytes();
-        if (estimate <= budget)
-        {
-            return estimate;
-        }
-
-        double aspect = (double)Math.Min(width, height) / Math.Max(width, height);
-        int largest = MemoryEstimate.LargestLongSide(weights, loss, batch, aspect, budget);
-        throw new UserInputException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"This run needs about {estimate / 1e9:F2} GB ({batch} × {width}×{height}), but only {budget / 1e9:F2} GB is available; ") +
-            (largest > 0
-                ? $"the largest size that fits is about --size {largest}, or run fewer learning rates at once."
-                : "even the smallest size does not fit; free some memory first."));
     }
 
     private static void CheckSize(string what, RgbImage image, int minimum, ConvLayer deepest)

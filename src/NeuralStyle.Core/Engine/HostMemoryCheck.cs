@@ -1,0 +1,50 @@
+using System.Globalization;
+using NeuralStyle.Model;
+
+namespace NeuralStyle.Engine;
+
+/// <summary>
+/// Refuses a run on the host whose estimated peak memory (see <see cref="MemoryEstimate"/>) exceeds
+/// <see cref="Limit"/> (default: the memory available now), naming the largest size that fits. A backend on a device
+/// keeps its buffers there and checks its own memory when it allocates them.
+/// </summary>
+/// <param name="Weights">The network.</param>
+/// <param name="Loss">The loss, whose layers decide which activations are kept.</param>
+/// <param name="Batch">Images optimized at once.</param>
+/// <param name="Width">Image width.</param>
+/// <param name="Height">Image height.</param>
+/// <param name="Limit">The user's limit in bytes (<c>--max-memory-mb</c>), or null for the memory available.</param>
+internal sealed record HostMemoryCheck(NetworkWeights Weights, LossSettings Loss, int Batch, int Width, int Height, long? Limit)
+{
+    /// <summary>Refuses, before any backend is built (seconds of work), a run that will surely be on the host.</summary>
+    public void BeforeBuilding(DeviceKind device)
+    {
+        if (BackendFactory.SurelyOnHost(device))
+        {
+            Check();
+        }
+    }
+
+    /// <summary>Refuses a run on <paramref name="backend"/> if it is on the host; returns the estimate then, else null.</summary>
+    public double? For(IStyleBackend backend) => backend.DeviceMemoryInUse is null ? Check() : null;
+
+    private double Check()
+    {
+        double estimate = MemoryEstimate.Bytes(Weights, Loss, Batch, Width, Height);
+        double budget = Limit ?? Runtime.ProcessMemory.AvailableBytes();
+        if (estimate <= budget)
+        {
+            return estimate;
+        }
+
+        double aspect = (double)Math.Min(Width, Height) / Math.Max(Width, Height);
+        int largest = MemoryEstimate.LargestLongSide(Weights, Loss, Batch, aspect, budget);
+        string needs = string.Create(CultureInfo.InvariantCulture, $"This run needs about {estimate / 1e9:F2} GB ({Batch} × {Width}×{Height}), ");
+        string budgetGb = (budget / 1e9).ToString("F2", CultureInfo.InvariantCulture);
+        string have = Limit is null ? $"but only {budgetGb} GB is available" : $"more than the {budgetGb} GB that --max-memory-mb allows";
+        string remedy = Limit is null ? "free some memory first" : "raise --max-memory-mb";
+        throw new UserInputException(needs + have + (largest > 0
+            ? $"; the largest size that fits is about --size {largest} (or run fewer learning rates at once), or {remedy}."
+            : $"; even the smallest size does not fit: {remedy}."));
+    }
+}
