@@ -21,7 +21,8 @@
 #
 # With the device tool: after 'prepare' here, four calls back to back (a machine idle for 30 s is handed back, and
 # the parts carried so far go with it): carry .device/gpu-check.txz.part-00 with the command 'true', then part-01
-# and part-02 the same way, then part-03 with the command 'bash tools/gpu-check.sh run' (timeout 480 s or so).
+# and part-02 the same way, then part-03 with the command 'bash tools/gpu-check.sh run' and a timeout of 480 s:
+# the run keeps to GPU_CHECK_BUDGET_S (420 s by default), cutting the benchmarks last in its order if it must.
 #
 # Not yet run on a GPU: written for the first task that is lent one.
 set -euo pipefail
@@ -55,7 +56,21 @@ prepare() {
   echo "last one in the call that runs: bash tools/gpu-check.sh run"
 }
 
+# Runs a command for at most LIMIT seconds, and no longer than the time budget has left (15 s of it are kept for
+# the table and the logs); skips it, exit 124, when under 20 s are left.
+step() {
+  local limit=$1 left=$(( deadline - $(date +%s) - 15 ))
+  shift
+  if (( left < 20 )); then
+    echo "skipped, the time budget is spent: $*" >&2
+    return 124
+  fi
+  timeout "$(( limit < left ? limit : left ))" "$@"
+}
+
 run() {
+  # The whole run's budget: the device tool's limit for the call must be larger, or the table and logs are lost.
+  deadline=$(( $(date +%s) + ${GPU_CHECK_BUDGET_S:-420} ))
   rm -rf "$bin" && mkdir -p "$bin"
   local work=out/gpu-check
   # Every log and result also goes back whole through the device tool's $OUT (its reply keeps only the output's tail).
@@ -83,28 +98,28 @@ PY
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
   local ns="$bin/neuralstyle"
   set +e
-  # What was found first, so that it is on record even if something later hangs; every step has a time limit.
-  timeout 60 "$ns" doctor | tee "$work/doctor.txt"
-  timeout 300 "$bin/neuralstyle-tests" --filter Category=Cuda | tee "$work/tests.log"
+  # In order of what matters most, so that a spent time budget cuts the least: what was found, the tests, then the
+  # benchmarks. Each step has its own limit and gets no more than the budget has left.
+  step 60 "$ns" doctor | tee "$work/doctor.txt"
+  step 300 "$bin/neuralstyle-tests" --filter Category=Cuda | tee "$work/tests.log"
   local status=${PIPESTATUS[0]}
   # On a GPU machine every CUDA test must run: all of them skipped means CUDA did not work here.
   if ! grep -qE "^Total tests: .*Passed: [1-9]" "$work/tests.log"; then
     echo "no Category=Cuda test passed; see the skip reasons above" >&2
     status=1
   fi
-  timeout 120 "$ns" bench kernels --device cuda | tee "$work/kernels.txt"
+  step 120 "$ns" bench iteration --device cuda --size 512 --repeat 10 --json | tee "$work/iteration-512.json"
+  step 120 "$ns" bench kernels --device cuda | tee "$work/kernels.txt"
+  step 120 "$ns" bench iteration --device cuda --size 1024 --repeat 10 --json | tee "$work/iteration-1024.json"
+  # The peer: the same iteration in PyTorch on the same GPU, with the same weights (FP32, cuDNN autotuned).
+  step 60 "$ns" model export --weights random:0 --out-dir "$work/peer" >/dev/null
   for size in 512 1024; do
-    timeout 120 "$ns" bench iteration --device cuda --size "$size" --repeat 10 --json | tee "$work/iteration-$size.json"
+    step 120 python3 tools/peers/pytorch_peer.py --model "$work/peer/forward.onnx" --size "$size" --device cuda --repeat 10 --warmup 3 | tee "$work/peer-$size.json"
   done
-  timeout 120 "$ns" bench iteration --device cuda --size 512 --repeat 10 --precision tf32 --json | tee "$work/iteration-512-tf32.json"
+  step 120 "$ns" bench iteration --device cuda --size 512 --repeat 10 --precision tf32 --json | tee "$work/iteration-512-tf32.json"
   # cuDNN's algorithm choice: ours is HEURISTIC; EXHAUSTIVE (ONNX Runtime's default) times the candidates once per shape.
   for size in 512 1024; do
-    NEURALSTYLE_CUDNN_SEARCH=EXHAUSTIVE timeout 180 "$ns" bench iteration --device cuda --size "$size" --repeat 10 --json | tee "$work/iteration-$size-exhaustive.json"
-  done
-  # The peer: the same iteration in PyTorch on the same GPU, with the same weights (FP32, cuDNN autotuned).
-  timeout 60 "$ns" model export --weights random:0 --out-dir "$work/peer" >/dev/null
-  for size in 512 1024; do
-    timeout 120 python3 tools/peers/pytorch_peer.py --model "$work/peer/forward.onnx" --size "$size" --device cuda --repeat 10 --warmup 3 | tee "$work/peer-$size.json"
+    step 180 env NEURALSTYLE_CUDNN_SEARCH=EXHAUSTIVE "$ns" bench iteration --device cuda --size "$size" --repeat 10 --json | tee "$work/iteration-$size-exhaustive.json"
   done
   set -e
   echo
