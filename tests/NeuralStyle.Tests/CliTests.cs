@@ -84,6 +84,13 @@ public sealed class CliTests : TemporaryFolderTest
         Assert.True(Cpu.CpuKernels.AllFinite(saved.State.Images));
         Assert.Equal([0], saved.State.Steps); // the diverged update was undone: the initial image, whose loss was finite
         Assert.True(File.Exists(output));
+
+        // Its checkpoint has nothing left to run: resuming it is refused up front, with the rate to try instead.
+        var (resumeCode, _, resumeError) = Run("render", "--resume", Path.ChangeExtension(output, ".ckpt"), "--iterations", "50", "--out", Path.Combine(Folder, "again.png"));
+        Assert.Equal(2, resumeCode);
+        Assert.Contains("cannot go on", resumeError, StringComparison.Ordinal);
+        Assert.Contains("lower --lr", resumeError, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(Folder, "again.png")));
     }
 
     [Theory]

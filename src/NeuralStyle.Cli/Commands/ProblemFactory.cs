@@ -74,7 +74,7 @@ internal static class ProblemFactory
         Loss = problem.Loss,
         Adam = problem.Adam,
         Notes = string.Create(CultureInfo.InvariantCulture,
-            $"size {o.Size}, style-scale {o.StyleScale}, init {o.Init}, seed {o.Seed}, style-blend {string.Join(",", o.StyleBlend)}"),
+            $"size {o.Size}, style-scale {o.StyleScale}, init {o.Init}, seed {o.Seed}, style-blend {(o.StyleBlend.Any() ? string.Join(",", o.StyleBlend) : "equal")}"),
     };
 
     /// <summary>
@@ -96,9 +96,24 @@ internal static class ProblemFactory
         DeviceKind kind = ParseDevice(device);
         MathPrecision math = ParsePrecision(precision);
         Checkpoint checkpoint = Checkpoint.Load(path);
+        RefuseIfNothingRuns(path, checkpoint);
         NetworkWeights weights = WeightSource.Resolve(checkpoint.Settings.WeightsSpec, notice);
         notice($"Preparing the network for {checkpoint.Settings.Width}×{checkpoint.Settings.Height} (--device {device})…");
         return (StyleTransferEngine.Resume(checkpoint, weights, kind, math), checkpoint.Settings);
+    }
+
+    /// <summary>Refuses, before any work, a checkpoint whose every item has stopped: resuming it could not run an iteration.</summary>
+    private static void RefuseIfNothingRuns(string path, Checkpoint checkpoint)
+    {
+        IReadOnlyList<double> rates = checkpoint.Settings.LearningRates;
+        if (checkpoint.Stopped.Any(reason => reason is null))
+        {
+            return;
+        }
+
+        string why = string.Join("; ", rates.Select((lr, n) => string.Create(CultureInfo.InvariantCulture, $"lr {lr:G6} {checkpoint.Stopped[n]}")));
+        throw new UserInputException(string.Create(CultureInfo.InvariantCulture,
+            $"'{path}' cannot go on: its run has stopped ({why}); start a new one with a lower --lr (e.g. {rates.Min() / 4:G3})."));
     }
 
     public static MathPrecision ParsePrecision(string text) => text switch
