@@ -45,6 +45,7 @@ public static class Program
         bool verbose = options is OptimizationOptions { Verbose: true } or ModelOptions { Verbose: true };
         try
         {
+            ResumeConflicts.Check(options, args);
             return options switch
             {
                 RenderOptions render => RenderCommand.Run(render, output, interactive, cancel),

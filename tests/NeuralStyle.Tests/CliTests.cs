@@ -112,6 +112,28 @@ public sealed class CliTests : TemporaryFolderTest
         Assert.Empty(Directory.Exists(output) ? Directory.GetFileSystemEntries(output) : []);
     }
 
+    [Theory]
+    [InlineData("--lr 5", "--lr", "render", "--resume", "x.ckpt", "--lr", "5")]
+    [InlineData("--size, --style-weight", "--size", "render", "--resume", "x.ckpt", "--size=80", "--style-weight", "3", "--iterations", "9")]
+    [InlineData("--out-dir", "--out-dir", "sweep", "--resume", "out/sweep", "--out-dir", "elsewhere")]
+    public void A_setting_the_checkpoint_stores_is_refused_with_resume_not_ignored(string what, string named, params string[] args)
+    {
+        var (code, _, stderr) = Run(args);
+        Assert.True(code == 2, $"{what}: exit {code}: {stderr}");
+        Assert.Contains(named, stderr, StringComparison.Ordinal);
+        Assert.Contains("settings stored in", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_resume_keeps_to_max_memory_mb()
+    {
+        string output = Path.Combine(Folder, "small.png");
+        Assert.Equal(0, Run("render", "--size", "40", "--iterations", "1", "--weights", "random", "--out", output).Code);
+        var (code, _, stderr) = Run("render", "--resume", Path.ChangeExtension(output, ".ckpt"), "--iterations", "2", "--max-memory-mb", "100", "--out", output);
+        Assert.Equal(2, code);
+        Assert.Contains("--max-memory-mb allows", stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_run_that_diverges_at_once_on_resume_keeps_the_state_it_resumed_with()
     {

@@ -59,7 +59,7 @@ internal static class ProblemFactory
             Weights = WeightSource.Resolve(o.Weights, notice),
             Preprocess = ParsePreprocess(o.Preprocess),
             Loss = Loss(o),
-            MemoryLimitBytes = o.MaxMemoryMb is double mb ? (long)(mb * 1e6) : null,
+            MemoryLimitBytes = MemoryLimitBytes(o),
         };
     }
 
@@ -91,16 +91,18 @@ internal static class ProblemFactory
     }
 
     /// <summary>Loads a checkpoint and the weights it was made with, and starts an engine on them, saying so first.</summary>
-    public static (StyleTransferEngine Engine, RunSettings Settings) Resume(string path, string device, string precision, Action<string> notice)
+    public static (StyleTransferEngine Engine, RunSettings Settings) Resume(string path, OptimizationOptions o, Action<string> notice)
     {
-        DeviceKind kind = ParseDevice(device);
-        MathPrecision math = ParsePrecision(precision);
+        DeviceKind kind = ParseDevice(o.Device);
+        MathPrecision math = ParsePrecision(o.Precision);
         Checkpoint checkpoint = Checkpoint.Load(path);
         RefuseIfNothingRuns(path, checkpoint);
         NetworkWeights weights = WeightSource.Resolve(checkpoint.Settings.WeightsSpec, notice);
-        notice($"Preparing the network for {checkpoint.Settings.Width}×{checkpoint.Settings.Height} (--device {device})…");
-        return (StyleTransferEngine.Resume(checkpoint, weights, kind, math), checkpoint.Settings);
+        notice($"Preparing the network for {checkpoint.Settings.Width}×{checkpoint.Settings.Height} (--device {o.Device})…");
+        return (StyleTransferEngine.Resume(checkpoint, weights, kind, math, MemoryLimitBytes(o)), checkpoint.Settings);
     }
+
+    private static long? MemoryLimitBytes(OptimizationOptions o) => o.MaxMemoryMb is double mb ? (long)(mb * 1e6) : null;
 
     /// <summary>Refuses, before any work, a checkpoint whose every item has stopped: resuming it could not run an iteration.</summary>
     private static void RefuseIfNothingRuns(string path, Checkpoint checkpoint)

@@ -124,7 +124,7 @@ internal static class RenderCommand
     {
         if (o.Resume is not null)
         {
-            var (engine, settings) = ProblemFactory.Resume(o.Resume, o.Device, o.Precision, output.WriteLine);
+            var (engine, settings) = ProblemFactory.Resume(o.Resume, o, output.WriteLine);
             if (engine.LearningRates.Count != 1)
             {
                 engine.Dispose();

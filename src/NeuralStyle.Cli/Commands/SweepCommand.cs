@@ -120,7 +120,7 @@ internal static class SweepCommand
     {
         if (o.Resume is not null)
         {
-            var (engine, settings) = ProblemFactory.Resume(Path.Combine(folder, SweepReport.CheckpointFile), o.Device, o.Precision, output.WriteLine);
+            var (engine, settings) = ProblemFactory.Resume(Path.Combine(folder, SweepReport.CheckpointFile), o, output.WriteLine);
             output.WriteLine($"Resuming the sweep in {folder} at iteration {engine.Iteration} with its stored settings ({settings.Notes}).");
             return (engine, settings, SweepReport.ReadMetrics(folder).Where(m => m.Iteration <= engine.Iteration).ToList());
         }

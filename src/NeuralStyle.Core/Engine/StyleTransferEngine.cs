@@ -107,9 +107,11 @@ public sealed class StyleTransferEngine : IDisposable
 
     /// <summary>
     /// Continues a run from <paramref name="checkpoint"/> with <paramref name="weights"/>, which must be the weights
-    /// it was made with (same identity). Continues exactly: no target is recomputed.
+    /// it was made with (same identity). Continues exactly: no target is recomputed. <paramref name="memoryLimitBytes"/>
+    /// caps a run on the host as <see cref="StyleProblem.MemoryLimitBytes"/> does (default: the memory available).
     /// </summary>
-    public static StyleTransferEngine Resume(Checkpoint checkpoint, NetworkWeights weights, DeviceKind device = DeviceKind.Auto, MathPrecision precision = MathPrecision.Fp32)
+    public static StyleTransferEngine Resume(Checkpoint checkpoint, NetworkWeights weights, DeviceKind device = DeviceKind.Auto, MathPrecision precision = MathPrecision.Fp32,
+        long? memoryLimitBytes = null)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         ArgumentNullException.ThrowIfNull(weights);
@@ -119,7 +121,7 @@ public sealed class StyleTransferEngine : IDisposable
             throw new UserInputException($"The checkpoint was made with weights {s.WeightsIdentity}, but '{s.WeightsSpec}' now gives {weights.Identity}; resume with the same weights.");
         }
 
-        var memory = new HostMemoryCheck(weights, s.Loss, s.LearningRates.Count, s.Width, s.Height, Limit: null);
+        var memory = new HostMemoryCheck(weights, s.Loss, s.LearningRates.Count, s.Width, s.Height, memoryLimitBytes);
         memory.BeforeBuilding(device);
         IStyleBackend backend = BackendFactory.Create(device, weights, s.Preprocess, s.Loss, s.Adam, precision);
         try
