@@ -63,9 +63,14 @@ internal static class RenderCommand
     public static string Intermediate(string path, int iteration) =>
         Path.Combine(Path.GetDirectoryName(path) ?? "", $"{Path.GetFileNameWithoutExtension(path)}_{iteration:D5}{Path.GetExtension(path)}");
 
-    /// <summary>Refuses a missing output folder (creating only our own default one).</summary>
+    /// <summary>Refuses an output path that is a folder, or whose folder is missing (creating only our own default one).</summary>
     public static void PrepareOutputFolder(string path, bool isDefault)
     {
+        if (Directory.Exists(path))
+        {
+            throw new UserInputException($"Cannot write '{path}': it is a folder; name a file in it.");
+        }
+
         string folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
         if (Directory.Exists(folder))
         {
@@ -96,7 +101,7 @@ internal static class RenderCommand
         _ = ImageFiles.EncoderFor(o.Out);
         RefuseOverwritingInputs(o);
         PrepareOutputFolder(o.Out, isDefault: o.Out == DefaultOut);
-        foreach (string? extra in new[] { o.LossLog, o.Checkpoint })
+        foreach (string? extra in new[] { o.LossLog, o.Checkpoint ?? Path.ChangeExtension(o.Out, ".ckpt") })
         {
             if (extra is not null)
             {
