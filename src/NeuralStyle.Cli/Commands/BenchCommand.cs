@@ -79,13 +79,21 @@ internal static class BenchCommand
             throw new UserInputException($"Unknown benchmark '{o.What}'; the benchmarks are: iteration, kernels, ceiling.");
         }
 
-        if (o.Size < 16 || o.Batch < 1 || o.Repeat < 1 || o.Warmup < 0)
+        foreach (var (option, value, minimum) in new[] { ("--size", o.Size, 16), ("--batch", o.Batch, 1), ("--repeat", o.Repeat, 1), ("--warmup", o.Warmup, 0) })
         {
-            throw new UserInputException("bench needs --size ≥ 16, --batch ≥ 1, --repeat ≥ 1 and --warmup ≥ 0.");
+            if (value < minimum)
+            {
+                throw new UserInputException($"bench iteration needs {option} ≥ {minimum}, not {value}.");
+            }
         }
 
         if (o.Profile is not null)
         {
+            if (File.Exists(o.Profile))
+            {
+                throw new UserInputException($"--profile '{o.Profile}' is a file; name a folder for the profiles.");
+            }
+
             Directory.CreateDirectory(o.Profile);
             Runtime.OrtRuntime.ProfileDirectory = o.Profile;
         }
