@@ -78,6 +78,17 @@ public sealed record LossSettings
             return "No style or content layer is selected; name at least one.";
         }
 
+        // A layer listed twice would count twice in the loss but once in the gradient (each term writes its seed).
+        if (StyleLayers.GroupBy(l => l.ReluName).FirstOrDefault(g => g.Count() > 1) is { } twiceStyled)
+        {
+            return $"{twiceStyled.Key} is listed twice among the style layers; list it once, with a weight if it should count more (e.g. {twiceStyled.Key}:2).";
+        }
+
+        if (ContentLayers.GroupBy(name => name).FirstOrDefault(g => g.Count() > 1) is { } twiceContent)
+        {
+            return $"{twiceContent.Key} is listed twice among the content layers; list it once, and raise --content-weight if it should count more.";
+        }
+
         foreach (var (label, value) in new[] { ("content weight", ContentWeight), ("style weight", StyleWeight), ("tv weight", TvWeight) })
         {
             if (!double.IsFinite(value) || value < 0)
@@ -87,6 +98,12 @@ public sealed record LossSettings
         }
 
         LayerWeight? bad = StyleLayers.FirstOrDefault(l => !double.IsFinite(l.Weight) || l.Weight < 0);
-        return bad is null ? null : $"The style layer weight of {bad.ReluName} must be a finite number ≥ 0, not {bad.Weight}.";
+        if (bad is not null)
+        {
+            return $"The style layer weight of {bad.ReluName} must be a finite number ≥ 0, not {bad.Weight}.";
+        }
+
+        bool anyTerm = (ContentWeight > 0 && ContentLayers.Count > 0) || (StyleWeight > 0 && StyleLayers.Any(l => l.Weight > 0)) || TvWeight > 0;
+        return anyTerm ? null : "Every term of the loss has weight 0, so there is nothing to optimize; give a content, style or tv weight > 0.";
     }
 }
