@@ -44,7 +44,7 @@ internal sealed record HostMemoryCheck(NetworkWeights Weights, LossSettings Loss
         string have = Limit is null ? $"but only {budgetGb} GB is available" : $"more than the {budgetGb} GB that --max-memory-mb allows";
         string remedy = Limit is null ? "free some memory first" : "raise --max-memory-mb";
         throw new UserInputException(needs + have + (largest > 0
-            ? $"; the largest size that fits is about --size {largest} (or run fewer learning rates at once), or {remedy}."
+            ? $"; the largest size that fits is about --size {largest}{(Batch > 1 ? " (or run fewer learning rates at once)" : "")}, or {remedy}."
             : $"; even the smallest size does not fit: {remedy}."));
     }
 }
