@@ -15,7 +15,7 @@ internal sealed class ProgressReporter
     private readonly bool _interactive;
     private readonly TextWriter _output;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private TimeSpan _lastDraw = TimeSpan.MinValue;
+    private TimeSpan? _lastDraw; // when the bar was last drawn; null while no bar is partly drawn
 
     /// <summary>Reports iterations <paramref name="first"/> … <paramref name="total"/> − 1.</summary>
     public ProgressReporter(int first, int total, int printEvery, bool interactive, TextWriter output)
@@ -36,19 +36,18 @@ internal sealed class ProgressReporter
         if (_interactive)
         {
             // Redraw at most 10 times a second; a terminal is slower than a fast loop.
-            if (iteration + 1 == _total || _clock.Elapsed - _lastDraw > TimeSpan.FromMilliseconds(100))
+            if (iteration + 1 == _total || _lastDraw is not TimeSpan last || _clock.Elapsed - last > TimeSpan.FromMilliseconds(100))
             {
                 _lastDraw = _clock.Elapsed;
                 const int Width = 28;
                 int filled = (int)((long)Width * done / Math.Max(1, count));
                 double rate = done / Math.Max(seconds, 1e-9);
-                TimeSpan eta = TimeSpan.FromSeconds((_total - iteration - 1) / rate);
                 _output.Write(string.Create(CultureInfo.InvariantCulture,
-                    $"\r[{new string('#', filled)}{new string('.', Width - filled)}] {iteration + 1}/{_total} {rate:F2} it/s ETA {eta:hh\\:mm\\:ss} {summary}  "));
+                    $"\r[{new string('#', filled)}{new string('.', Width - filled)}] {iteration + 1}/{_total} {rate:F2} it/s ETA {Clock((_total - iteration - 1) / rate)} {summary}  "));
                 if (iteration + 1 == _total)
                 {
                     _output.WriteLine();
-                    _lastDraw = TimeSpan.MinValue;
+                    _lastDraw = null;
                 }
             }
 
@@ -65,12 +64,19 @@ internal sealed class ProgressReporter
     /// <summary>A message on its own line (finishes a partly drawn bar first).</summary>
     public void Line(string text)
     {
-        if (_interactive && _lastDraw != TimeSpan.MinValue)
+        if (_interactive && _lastDraw is not null)
         {
             _output.WriteLine();
-            _lastDraw = TimeSpan.MinValue;
+            _lastDraw = null;
         }
 
         _output.WriteLine(text);
+    }
+
+    /// <summary>h:mm:ss, with hours beyond 24 (a long run at a large size can take days).</summary>
+    internal static string Clock(double seconds)
+    {
+        long whole = (long)Math.Min(Math.Round(seconds), 100L * 365 * 86400); // a stalled first iteration: no overflow
+        return string.Create(CultureInfo.InvariantCulture, $"{whole / 3600}:{whole / 60 % 60:D2}:{whole % 60:D2}");
     }
 }

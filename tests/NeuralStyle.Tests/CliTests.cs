@@ -32,6 +32,31 @@ public sealed class CliTests : TemporaryFolderTest
     }
 
     [Theory]
+    [InlineData("render", "--iterations", "3")]
+    [InlineData("sweep", "--lr", "1,5", "--checkpoints", "2", "--no-estimate")]
+    public void In_a_terminal_the_progress_bar_counts_every_iteration_and_the_run_ends_normally(string command, params string[] args)
+    {
+        // A terminal gets a redrawn bar instead of log lines; its first draw once overflowed a TimeSpan.
+        string output = Path.Combine(Folder, "tty");
+        string[] target = command == "render" ? ["--out", output + ".png"] : ["--out-dir", output];
+        var (code, stdout, stderr) = Run(interactive: true, [command, "--size", "40", "--weights", "random", .. args, .. target]);
+
+        Assert.True(code == 0, stderr + stdout);
+        Assert.Contains("\r[", stdout, StringComparison.Ordinal);
+        Assert.Contains(" it/s ETA 0:00:0", stdout, StringComparison.Ordinal);
+        string last = command == "render" ? "3/3" : "2/2";
+        Assert.Contains($"] {last} ", stdout, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0, "0:00:00")]
+    [InlineData(59.6, "0:01:00")]
+    [InlineData((3 * 86400) + 3723, "73:02:03")]
+    [InlineData(double.PositiveInfinity, "876000:00:00")]
+    public void The_eta_clock_counts_hours_past_a_day_and_never_overflows(double seconds, string expected) =>
+        Assert.Equal(expected, ProgressReporter.Clock(seconds));
+
+    [Theory]
     [InlineData("--size", "0")]
     [InlineData("--lr", "-1")]
     [InlineData("--iterations", "0")]
@@ -200,11 +225,13 @@ public sealed class CliTests : TemporaryFolderTest
         Assert.Contains("grad_relu1_1", backward.InputNames);
     }
 
-    private static (int Code, string Stdout, string Stderr) Run(params string[] args)
+    private static (int Code, string Stdout, string Stderr) Run(params string[] args) => Run(interactive: false, args);
+
+    private static (int Code, string Stdout, string Stderr) Run(bool interactive, params string[] args)
     {
         using var stdout = new StringWriter(CultureInfo.InvariantCulture);
         using var stderr = new StringWriter(CultureInfo.InvariantCulture);
-        int code = Program.Run(args, stdout, stderr, interactive: false);
+        int code = Program.Run(args, stdout, stderr, interactive);
         return (code, stdout.ToString(), stderr.ToString());
     }
 }
