@@ -3,9 +3,9 @@ using System.Runtime.InteropServices;
 namespace NeuralStyle.Cli;
 
 /// <summary>
-/// Turns Ctrl-C and SIGTERM into a polite stop: the first one cancels <see cref="Token"/>, so the running command
-/// finishes its iteration, saves a checkpoint and the current image, and exits with 130; a second one exits at
-/// once with 130.
+/// Turns Ctrl-C, SIGTERM and SIGHUP (the terminal closed, or an SSH session dropped) into a polite stop: the first
+/// one cancels <see cref="Token"/>, so the running command finishes its iteration, saves a checkpoint and the
+/// current image, and exits with 130; a second one exits at once with 130.
 /// </summary>
 internal sealed class Interruption : IDisposable
 {
@@ -13,7 +13,7 @@ internal sealed class Interruption : IDisposable
 
     private readonly CancellationTokenSource _source = new();
     private readonly TextWriter _error;
-    private readonly PosixSignalRegistration? _terminate;
+    private readonly PosixSignalRegistration? _terminate, _hangUp;
     private int _count;
 
     private Interruption(TextWriter error)
@@ -21,18 +21,22 @@ internal sealed class Interruption : IDisposable
         _error = error;
         Console.CancelKeyPress += OnCancelKeyPress;
         _terminate = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnTerminate);
+        // Without this a closed terminal would end a long render unsaved (the default action of SIGHUP). Its
+        // output then goes nowhere; ConsoleOutput drops what the terminal no longer takes.
+        _hangUp = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnTerminate);
     }
 
-    /// <summary>Cancelled by the first Ctrl-C or SIGTERM.</summary>
+    /// <summary>Cancelled by the first Ctrl-C, SIGTERM or SIGHUP.</summary>
     public CancellationToken Token => _source.Token;
 
-    /// <summary>Starts listening for Ctrl-C and SIGTERM.</summary>
+    /// <summary>Starts listening for Ctrl-C, SIGTERM and SIGHUP.</summary>
     public static Interruption Listen(TextWriter error) => new(error);
 
     public void Dispose()
     {
         Console.CancelKeyPress -= OnCancelKeyPress;
         _terminate?.Dispose();
+        _hangUp?.Dispose();
         _source.Dispose();
     }
 

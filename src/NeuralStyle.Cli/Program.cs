@@ -8,15 +8,17 @@ namespace NeuralStyle.Cli;
 
 /// <summary>
 /// The <c>neuralstyle</c> command line. Exit codes: 0 done, 1 internal error or divergence, 2 a user's mistake,
-/// 130 interrupted (Ctrl-C or SIGTERM) after saving.
+/// 130 interrupted (Ctrl-C, SIGTERM or SIGHUP) after saving.
 /// </summary>
 public static class Program
 {
     /// <summary>Entry point; see <see cref="Run"/>.</summary>
     public static int Main(string[] args)
     {
-        using Interruption interruption = Interruption.Listen(Console.Error);
-        return Run(args, Console.Out, Console.Error, interactive: !Console.IsOutputRedirected, interruption.Token);
+        var output = new ConsoleOutput(Console.Out);
+        var error = new ConsoleOutput(Console.Error);
+        using Interruption interruption = Interruption.Listen(error);
+        return Run(args, output, error, interactive: !Console.IsOutputRedirected, interruption.Token);
     }
 
     /// <summary>Runs one command line; what a console would show goes to <paramref name="output"/> and <paramref name="error"/>.</summary>

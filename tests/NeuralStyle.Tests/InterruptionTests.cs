@@ -5,7 +5,7 @@ using NeuralStyle.Tests.Support;
 
 namespace NeuralStyle.Tests;
 
-/// <summary>Ctrl-C (SIGINT) and SIGTERM on a real process: it saves, exits with 130, and the run resumes exactly.</summary>
+/// <summary>Ctrl-C (SIGINT), SIGTERM and SIGHUP on a real process: it saves, exits with 130, and the run resumes exactly.</summary>
 public sealed class InterruptionTests : TemporaryFolderTest
 {
     private static readonly TimeSpan Patience = TimeSpan.FromMinutes(3);
@@ -13,6 +13,7 @@ public sealed class InterruptionTests : TemporaryFolderTest
     [SkippableTheory]
     [InlineData("INT")]
     [InlineData("TERM")]
+    [InlineData("HUP")] // the terminal closed: without a handler the run would end unsaved
     public async Task A_signal_saves_a_checkpoint_exits_130_and_the_run_resumes_exactly(string signal)
     {
         Skip.If(OperatingSystem.IsWindows(), "POSIX signals are sent with kill(1).");
@@ -98,7 +99,7 @@ public sealed class InterruptionTests : TemporaryFolderTest
             return false;
         }
 
-        int number = signal switch { "INT" => 2, "TERM" => 15, _ => throw new ArgumentException($"No number known for SIG{signal}.", nameof(signal)) };
+        int number = signal switch { "HUP" => 1, "INT" => 2, "TERM" => 15, _ => throw new ArgumentException($"No number known for SIG{signal}.", nameof(signal)) };
         ulong ignored = ulong.Parse(mask["SigIgn:".Length..].Trim(), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
         return (ignored & (1UL << (number - 1))) != 0;
     }
