@@ -42,8 +42,9 @@ internal sealed class ProgressReporter
                 const int Width = 28;
                 int filled = (int)((long)Width * done / Math.Max(1, count));
                 double rate = done / Math.Max(seconds, 1e-9);
-                _output.Write(string.Create(CultureInfo.InvariantCulture,
-                    $"\r[{new string('#', filled)}{new string('.', Width - filled)}] {iteration + 1}/{_total} {rate:F2} it/s ETA {Clock((_total - iteration - 1) / rate)} {summary}  "));
+                string bar = string.Create(CultureInfo.InvariantCulture,
+                    $"[{new string('#', filled)}{new string('.', Width - filled)}] {iteration + 1}/{_total} {rate:F2} it/s ETA {Clock((_total - iteration - 1) / rate)} {summary}");
+                _output.Write("\r" + FitLine(bar, TerminalColumns()));
                 if (iteration + 1 == _total)
                 {
                     _output.WriteLine();
@@ -71,6 +72,29 @@ internal sealed class ProgressReporter
         }
 
         _output.WriteLine(text);
+    }
+
+    /// <summary>
+    /// <paramref name="text"/> cut or padded to one character less than <paramref name="columns"/>: a line the
+    /// terminal wraps cannot be redrawn with '\r', and the padding clears what a longer line left behind.
+    /// </summary>
+    internal static string FitLine(string text, int columns)
+    {
+        int width = Math.Max(1, columns - 1);
+        return text.Length > width ? text[..width] : text.PadRight(width);
+    }
+
+    /// <summary>The terminal's width now (it may have been resized), or 120 where it cannot be read.</summary>
+    private static int TerminalColumns()
+    {
+        try
+        {
+            return Console.IsOutputRedirected || Console.WindowWidth <= 0 ? 120 : Console.WindowWidth;
+        }
+        catch (IOException)
+        {
+            return 120;
+        }
     }
 
     /// <summary>h:mm:ss, with hours beyond 24 (a long run at a large size can take days).</summary>

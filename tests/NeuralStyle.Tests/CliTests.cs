@@ -49,6 +49,13 @@ public sealed class CliTests : TemporaryFolderTest
     }
 
     [Theory]
+    [InlineData("[##..] 1/2", 8, "[##..] ")]
+    [InlineData("[##..] 1/2", 20, "[##..] 1/2         ")]
+    [InlineData("abc", 0, "a")]
+    public void A_progress_line_fits_the_terminal_so_it_can_be_redrawn_in_place(string text, int columns, string expected) =>
+        Assert.Equal(expected, ProgressReporter.FitLine(text, columns));
+
+    [Theory]
     [InlineData(0, "0:00:00")]
     [InlineData(59.6, "0:01:00")]
     [InlineData((3 * 86400) + 3723, "73:02:03")]
