@@ -54,7 +54,7 @@ public static class Program
                 SweepOptions sweep => SweepCommand.Run(sweep, output, interactive, cancel),
                 ModelOptions model => ModelCommand.Run(model, output),
                 DoctorOptions => DoctorCommand.Run(output),
-                BenchOptions bench => BenchCommand.Run(bench, output),
+                BenchOptions bench => BenchCommand.Run(bench, output, error),
                 _ => throw new InvalidOperationException($"No command for {options.GetType().Name}."),
             };
         }

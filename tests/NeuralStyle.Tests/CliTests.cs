@@ -48,6 +48,18 @@ public sealed class CliTests : TemporaryFolderTest
         Assert.Contains($"] {last} ", stdout, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Bench_iteration_json_is_clean_and_its_progress_goes_to_stderr()
+    {
+        var (code, stdout, stderr) = Run("bench", "iteration", "--size", "32", "--repeat", "2", "--warmup", "0", "--json");
+        Assert.True(code == 0, stderr);
+        using var json = System.Text.Json.JsonDocument.Parse(stdout);
+        double total = json.RootElement.GetProperty("total_ms").GetProperty("median").GetDouble();
+        Assert.True(total > 0, stdout);
+        Assert.Equal(2, json.RootElement.GetProperty("repeat").GetInt32());
+        Assert.Contains("  2/2: ", stderr, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("[##..] 1/2", 8, "[##..] ")]
     [InlineData("[##..] 1/2", 20, "[##..] 1/2         ")]

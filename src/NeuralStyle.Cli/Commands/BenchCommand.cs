@@ -45,7 +45,8 @@ internal sealed class BenchOptions
 /// <summary>The <c>bench</c> verb.</summary>
 internal static class BenchCommand
 {
-    public static int Run(BenchOptions o, TextWriter output)
+    /// <remarks>Progress goes to <paramref name="progress"/> (stderr), so that stdout holds only the results (and --json stays clean).</remarks>
+    public static int Run(BenchOptions o, TextWriter output, TextWriter progress)
     {
         if (o.What == "ceiling")
         {
@@ -108,9 +109,10 @@ internal static class BenchCommand
         var samples = new List<PhaseTimes>();
         long? peakDevice = null;
         string device;
-        using (StyleTransferEngine engine = ProblemFactory.CreateEngine(problem, Enumerable.Repeat(1.0, o.Batch).ToArray(), o.Device, o.Precision, _ => { }))
+        using (StyleTransferEngine engine = ProblemFactory.CreateEngine(problem, Enumerable.Repeat(1.0, o.Batch).ToArray(), o.Device, o.Precision, progress.WriteLine))
         {
             device = engine.DeviceDescription;
+            progress.WriteLine($"{device}: {o.Warmup} warm-up and {o.Repeat} timed iterations…");
             for (int i = 0; i < o.Warmup; i++)
             {
                 engine.Step();
@@ -120,6 +122,7 @@ internal static class BenchCommand
             {
                 engine.Step();
                 samples.Add(engine.LastPhases);
+                progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {i + 1}/{o.Repeat}: {engine.LastPhases.Total:F1} ms"));
                 peakDevice = engine.DeviceMemoryInUse is long inUse ? Math.Max(inUse, peakDevice ?? 0) : null;
             }
         } // disposing the sessions writes their profiles
