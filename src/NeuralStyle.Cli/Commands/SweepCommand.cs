@@ -136,6 +136,7 @@ internal static class SweepCommand
     /// </summary>
     private static double EstimateSeparateRenders(SweepOptions o, int items, int iterations, TextWriter output)
     {
+        output.WriteLine("Timing one separate render of the same settings to compare with (--no-estimate skips this)…");
         var clock = Stopwatch.StartNew();
         StyleProblem problem = ProblemFactory.Build(o, _ => { });
         using StyleTransferEngine single = ProblemFactory.CreateEngine(problem, [o.LearningRates.First()], o.Device, o.Precision, _ => { });
