@@ -110,7 +110,9 @@ NS_NODISCARD ns_status ns_engine_add_style(ns_engine* engine, const uint8_t* pix
                                            int32_t stride, ns_pixel_format format, double weight);
 NS_NODISCARD ns_status ns_engine_add_style_file(ns_engine* engine, const char* path, double weight);
 
-/* Runs up to `iterations` more iterations; progress may be NULL. */
+/* Runs up to `iterations` more iterations; progress may be NULL. NS_ERROR_DIVERGED when the loss became NaN or
+ * infinite (the run stops there); NS_ERROR_BAD_INPUT when the starting image's loss is already not finite, which no
+ * learning rate can help (a loss weight so large that the numbers overflow; ns_last_error() names it). */
 NS_NODISCARD ns_status ns_engine_run(ns_engine* engine, int32_t iterations, ns_progress_fn progress, void* user_data);
 
 /* The output size (known once the content is set). */
