@@ -63,6 +63,12 @@ public static class Program
             error.WriteLine(verbose ? e.ToString() : e.Message);
             return 2;
         }
+        catch (IOException e)
+        {
+            // The system refused a read or write (a full disk, no permission): the message names the file; not a bug.
+            error.WriteLine(verbose ? e.ToString() : e.Message);
+            return 1;
+        }
 #pragma warning disable CA1031 // The top level turns any failure into one line and exit code 1, never a stack trace.
         catch (Exception e)
 #pragma warning restore CA1031

@@ -6,7 +6,10 @@ namespace NeuralStyle;
 /// </summary>
 public static class AtomicFile
 {
-    /// <summary>Writes <paramref name="path"/> with <paramref name="write"/>, atomically.</summary>
+    /// <summary>
+    /// Writes <paramref name="path"/> with <paramref name="write"/>, atomically. A write the system refuses (a full
+    /// disk, no permission) throws an <see cref="IOException"/> that names the file and says the old one is kept.
+    /// </summary>
     public static void Write(string path, Action<Stream> write)
     {
         ArgumentNullException.ThrowIfNull(write);
@@ -28,12 +31,39 @@ public static class AtomicFile
 
             File.Move(temporary, full, overwrite: true);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"Cannot write '{path}': {e.Message.TrimEnd('.')}; {(File.Exists(full) ? "the file there before is kept" : "nothing was written there")}.", e);
+        }
         finally
         {
             if (File.Exists(temporary))
             {
                 File.Delete(temporary);
             }
+        }
+    }
+
+    /// <summary>
+    /// Refuses, with a <see cref="UserInputException"/>, a folder this process cannot create files in (no permission,
+    /// a read-only file system), so that a long run is not refused only when it saves its result. With
+    /// <paramref name="create"/>, makes the folder first (and its parents).
+    /// </summary>
+    public static void RequireWritableFolder(string folder, string option, bool create = false)
+    {
+        string probe = Path.Combine(folder, $".neuralstyle-probe.{Environment.ProcessId}.tmp");
+        try
+        {
+            if (create)
+            {
+                Directory.CreateDirectory(folder);
+            }
+
+            using var stream = new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UserInputException($"Cannot create files in '{folder}' ({e.Message.TrimEnd('.')}); give {option} a folder you can write to.");
         }
     }
 

@@ -46,6 +46,37 @@ public sealed partial class MemoryAndAtomicTests : TemporaryFolderTest
         Assert.Contains("does not exist", e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_write_the_system_refuses_names_the_file_and_keeps_the_old_one()
+    {
+        string path = Path.Combine(Folder, "full.ckpt");
+        File.WriteAllText(path, "old");
+        var e = Assert.Throws<IOException>(() => AtomicFile.Write(path, _ => throw new IOException("No space left on device")));
+        Assert.Equal($"Cannot write '{path}': No space left on device; the file there before is kept.", e.Message);
+        Assert.Equal("old", File.ReadAllText(path));
+        Assert.Equal(["full.ckpt"], Directory.GetFiles(Folder).Select(Path.GetFileName));
+    }
+
+    [SkippableFact]
+    public void A_folder_that_takes_no_new_files_is_refused_before_any_work()
+    {
+        // /proc/self exists but no file can be created in it, as in a read-only or foreign folder.
+        Skip.IfNot(Directory.Exists("/proc/self"), "needs Linux's /proc");
+        var e = Assert.Throws<UserInputException>(() => AtomicFile.RequireWritableFolder("/proc/self", "--out"));
+        Assert.Contains("give --out a folder you can write to", e.Message, StringComparison.Ordinal);
+        AtomicFile.RequireWritableFolder(Folder, "--out");
+        AtomicFile.RequireWritableFolder(Path.Combine(Folder, "made", "here"), "--out-dir", create: true);
+        Assert.Empty(Directory.GetFiles(Path.Combine(Folder, "made", "here"))); // the probe is gone
+
+        foreach (string[] args in new[] { new[] { "render", "--loss-log", "/proc/self/loss.csv" }, ["sweep", "--out-dir", "/proc/self/sweep"] })
+        {
+            using var output = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
+            using var error = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal(2, NeuralStyle.Cli.Program.Run([.. args, "--weights", "random", .. args[0] == "render" ? new[] { "--out", Path.Combine(Folder, "x.png") } : []], output, error, interactive: false));
+            Assert.Contains("Cannot create files in", error.ToString(), StringComparison.Ordinal);
+        }
+    }
+
     [GeneratedRegex(@"estimated peak memory (\d+) MB")]
     private static partial Regex Estimated();
 

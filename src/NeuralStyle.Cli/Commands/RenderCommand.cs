@@ -63,8 +63,11 @@ internal static class RenderCommand
     public static string Intermediate(string path, int iteration) =>
         Path.Combine(Path.GetDirectoryName(path) ?? "", $"{Path.GetFileNameWithoutExtension(path)}_{iteration:D5}{Path.GetExtension(path)}");
 
-    /// <summary>Refuses an output path that is a folder, or whose folder is missing (creating only our own default one).</summary>
-    public static void PrepareOutputFolder(string path, bool isDefault)
+    /// <summary>
+    /// Refuses an output path that is a folder, or whose folder is missing (creating only our own default one) or
+    /// takes no new files: better now than when the run saves its result.
+    /// </summary>
+    public static void PrepareOutputFolder(string path, string option, bool isDefault)
     {
         if (Directory.Exists(path))
         {
@@ -72,17 +75,12 @@ internal static class RenderCommand
         }
 
         string folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        if (Directory.Exists(folder))
-        {
-            return;
-        }
-
-        if (!isDefault)
+        if (!Directory.Exists(folder) && !isDefault)
         {
             throw new UserInputException($"Cannot write '{path}': the folder '{folder}' does not exist; create it first.");
         }
 
-        Directory.CreateDirectory(folder);
+        AtomicFile.RequireWritableFolder(folder, option, create: isDefault);
     }
 
     private static void CheckArguments(RenderOptions o)
@@ -100,12 +98,12 @@ internal static class RenderCommand
 
         _ = ImageFiles.EncoderFor(o.Out);
         RefuseOverwritingInputs(o);
-        PrepareOutputFolder(o.Out, isDefault: o.Out == DefaultOut);
-        foreach (string? extra in new[] { o.LossLog, o.Checkpoint ?? Path.ChangeExtension(o.Out, ".ckpt") })
+        PrepareOutputFolder(o.Out, "--out", isDefault: o.Out == DefaultOut);
+        foreach (var (option, extra) in new[] { ("--loss-log", o.LossLog), ("--checkpoint", o.Checkpoint ?? Path.ChangeExtension(o.Out, ".ckpt")) })
         {
             if (extra is not null)
             {
-                PrepareOutputFolder(extra, isDefault: false);
+                PrepareOutputFolder(extra, option, isDefault: false);
             }
         }
     }

@@ -112,7 +112,7 @@ internal static class SweepCommand
             throw new UserInputException($"Cannot create '{folder}': its parent folder '{parent}' does not exist; create it first.");
         }
 
-        Directory.CreateDirectory(folder);
+        AtomicFile.RequireWritableFolder(folder, o.Resume is null ? "--out-dir" : "--resume", create: true);
         return checkpoints;
     }
 
