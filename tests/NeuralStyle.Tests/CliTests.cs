@@ -169,6 +169,16 @@ public sealed class CliTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void A_sweep_whose_every_rate_diverges_keeps_its_report_and_exits_1()
+    {
+        string folder = Path.Combine(Folder, "all-diverged");
+        var (code, stdout, stderr) = Run("sweep", "--size", "40", "--lr", "1e30,1e31", "--checkpoints", "3", "--no-estimate", "--weights", "random", "--out-dir", folder);
+        Assert.True(code == 1, $"exit {code}: {stdout}{stderr}");
+        Assert.Contains("Every learning rate diverged", stdout, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(folder, "metrics.csv")));
+    }
+
+    [Fact]
     public void A_resume_keeps_to_max_memory_mb()
     {
         string output = Path.Combine(Folder, "small.png");

@@ -71,6 +71,13 @@ internal static class SweepCommand
 
             output.WriteLine(summary + string.Create(CultureInfo.InvariantCulture, $" Peak memory {Runtime.ProcessMemory.PeakBytes() / 1e6:F0} MB."));
             output.WriteLine($"Open {Path.Combine(folder, SweepReport.Index)} to see the contact sheet, loss curves and metrics.");
+            if (Enumerable.Range(0, engine.LearningRates.Count).All(n => engine.StopReason(n) is not null))
+            {
+                // Some rates falling apart is what a sweep shows; all of them is a run that found nothing.
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Every learning rate diverged; sweep lower ones (e.g. --lr {engine.LearningRates.Min() / 100:G3},{engine.LearningRates.Min() / 10:G3})."));
+                return 1;
+            }
+
             return 0;
         }
     }
