@@ -8,14 +8,15 @@ namespace NeuralStyle.Tests;
 public sealed partial class MemoryAndAtomicTests : TemporaryFolderTest
 {
     [SkippableTheory]
-    [InlineData(256)]
-    [InlineData(512)]
-    public async Task The_memory_estimate_is_within_25_percent_of_the_measured_peak(int size)
+    [InlineData(256, 1)]
+    [InlineData(512, 1)]
+    [InlineData(192, 5)] // the style's forward pass at 960 px, not the optimization, makes the peak
+    public async Task The_memory_estimate_is_within_25_percent_of_the_measured_peak(int size, int styleScale)
     {
         Skip.IfNot(File.Exists("/proc/self/status"), "The peak is read from /proc (Linux).");
         // A separate process, so the measured peak is the render's alone.
         var (code, stdout, stderr) = await CliProcess.RunAsync(CliProcess.StartInfo("render", "--content", Path.Combine(Repository.Examples, "content-astronaut-eileen-collins.png"),
-            "--size", $"{size}", "--iterations", "2", "--weights", "random", "--print-every", "0", "--out", Path.Combine(Folder, "m.png")));
+            "--size", $"{size}", "--style-scale", $"{styleScale}", "--iterations", "2", "--weights", "random", "--print-every", "0", "--out", Path.Combine(Folder, "m.png")));
         string output = stdout + stderr;
         Assert.True(code == 0, output);
         double estimate = double.Parse(Estimated().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);

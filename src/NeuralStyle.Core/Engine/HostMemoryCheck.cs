@@ -14,7 +14,8 @@ namespace NeuralStyle.Engine;
 /// <param name="Width">Image width.</param>
 /// <param name="Height">Image height.</param>
 /// <param name="Limit">The user's limit in bytes (<c>--max-memory-mb</c>), or null for the memory available.</param>
-internal sealed record HostMemoryCheck(NetworkWeights Weights, LossSettings Loss, int Batch, int Width, int Height, long? Limit)
+/// <param name="LargestTarget">The largest image the targets are computed from (content or a style, as resized), or (0, 0) when the targets are already known.</param>
+internal sealed record HostMemoryCheck(NetworkWeights Weights, LossSettings Loss, int Batch, int Width, int Height, long? Limit, (int Width, int Height) LargestTarget)
 {
     /// <summary>Refuses, before any backend is built (seconds of work), a run that will surely be on the host.</summary>
     public void BeforeBuilding(DeviceKind device)
@@ -30,19 +31,27 @@ internal sealed record HostMemoryCheck(NetworkWeights Weights, LossSettings Loss
 
     private double Check()
     {
-        double estimate = MemoryEstimate.Bytes(Weights, Loss, Batch, Width, Height);
+        double run = MemoryEstimate.Bytes(Weights, Loss, Batch, Width, Height);
+        double targets = MemoryEstimate.TargetPassBytes(Weights, Loss, (long)LargestTarget.Width * LargestTarget.Height);
+        double estimate = Math.Max(run, targets);
         double budget = Limit ?? Runtime.ProcessMemory.AvailableBytes();
         if (estimate <= budget)
         {
             return estimate;
         }
 
-        double aspect = (double)Math.Min(Width, Height) / Math.Max(Width, Height);
-        int largest = MemoryEstimate.LargestLongSide(Weights, Loss, Batch, aspect, budget);
-        string needs = string.Create(CultureInfo.InvariantCulture, $"This run needs about {estimate / 1e9:F2} GB ({Batch} × {Width}×{Height}), ");
         string budgetGb = (budget / 1e9).ToString("F2", CultureInfo.InvariantCulture);
         string have = Limit is null ? $"but only {budgetGb} GB is available" : $"more than the {budgetGb} GB that --max-memory-mb allows";
         string remedy = Limit is null ? "free some memory first" : "raise --max-memory-mb";
+        if (targets > run)
+        {
+            throw new UserInputException(string.Create(CultureInfo.InvariantCulture,
+                $"Computing the targets needs about {targets / 1e9:F2} GB for the largest image, {LargestTarget.Width}×{LargestTarget.Height}, {have}; lower --style-scale (or --size), or {remedy}."));
+        }
+
+        double aspect = (double)Math.Min(Width, Height) / Math.Max(Width, Height);
+        int largest = MemoryEstimate.LargestLongSide(Weights, Loss, Batch, aspect, budget);
+        string needs = string.Create(CultureInfo.InvariantCulture, $"This run needs about {estimate / 1e9:F2} GB ({Batch} × {Width}×{Height}), ");
         throw new UserInputException(needs + have + (largest > 0
             ? $"; the largest size that fits is about --size {largest}{(Batch > 1 ? " (or run fewer learning rates at once)" : "")}, or {remedy}."
             : $"; even the smallest size does not fit: {remedy}."));

@@ -76,7 +76,9 @@ public sealed class StyleTransferEngine : IDisposable
         double[] blend = problem.NormalizedBlend();
         PreprocessPreset preprocess = problem.Preprocess ?? problem.Weights.Preprocess;
         RgbImage content = problem.Content;
-        var memory = new HostMemoryCheck(problem.Weights, problem.Loss, learningRates.Count, content.Width, content.Height, problem.MemoryLimitBytes);
+        RgbImage largestTarget = problem.Styles.Append(content).MaxBy(i => (long)i.Width * i.Height)!;
+        var memory = new HostMemoryCheck(problem.Weights, problem.Loss, learningRates.Count, content.Width, content.Height, problem.MemoryLimitBytes,
+            (largestTarget.Width, largestTarget.Height));
         memory.BeforeBuilding(device);
         IStyleBackend backend = BackendFactory.Create(device, problem.Weights, preprocess, problem.Loss, problem.Adam, precision);
         try
@@ -121,7 +123,7 @@ public sealed class StyleTransferEngine : IDisposable
             throw new UserInputException($"The checkpoint was made with weights {s.WeightsIdentity}, but '{s.WeightsSpec}' now gives {weights.Identity}; resume with the same weights.");
         }
 
-        var memory = new HostMemoryCheck(weights, s.Loss, s.LearningRates.Count, s.Width, s.Height, memoryLimitBytes);
+        var memory = new HostMemoryCheck(weights, s.Loss, s.LearningRates.Count, s.Width, s.Height, memoryLimitBytes, LargestTarget: (0, 0)); // targets are stored
         memory.BeforeBuilding(device);
         IStyleBackend backend = BackendFactory.Create(device, weights, s.Preprocess, s.Loss, s.Adam, precision);
         try
