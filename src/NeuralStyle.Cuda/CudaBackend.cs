@@ -92,8 +92,20 @@ public sealed class CudaBackend : IStyleBackend
     }
 
     /// <inheritdoc/>
-    public IReadOnlyDictionary<string, FeatureMap> Features(float[] image, int height, int width, IEnumerable<string> layers) =>
-        ForwardFeatures.Read(_forward, _weights.Architecture, image, height, width, layers);
+    public IReadOnlyDictionary<string, FeatureMap> Features(float[] image, int height, int width, IEnumerable<string> layers)
+    {
+        try
+        {
+            return ForwardFeatures.Read(_forward, _weights.Architecture, image, height, width, layers);
+        }
+        catch (OnnxRuntimeException e) when (RanOutOfDeviceMemory(e))
+        {
+            // The targets' pass over a large style image (--style-scale) can need more than the run itself.
+            var (free, total) = _device.MemoryInfo();
+            throw new UserInputException(string.Create(CultureInfo.InvariantCulture,
+                $"The GPU has too little memory to compute the targets of a {width}×{height} image: {free / 1e9:F1} GB of its {total / 1e9:F1} GB are free. Lower --style-scale or --size."), e);
+        }
+    }
 
     /// <inheritdoc/>
     public float[] Gram(FeatureMap features)
