@@ -17,7 +17,7 @@ internal sealed class RenderOptions : OptimizationOptions
     [Option("checkpoint", HelpText = "Where to keep the run's checkpoint (written with every saved image and at the end). Default: OUT with .ckpt.")]
     public string? Checkpoint { get; set; }
 
-    [Option("resume", HelpText = "Continue the run saved in this checkpoint up to --iterations in total, with its stored settings.")]
+    [Option("resume", HelpText = "Continue the run saved in this checkpoint up to --iterations in total, with its stored settings (giving one of them, e.g. --lr, is refused).")]
     public string? Resume { get; set; }
 
     [Option("loss-log", HelpText = "Write the loss per iteration to this CSV file (iteration,total,content,style,tv,elapsed_s).")]

@@ -14,7 +14,7 @@ internal sealed class SweepOptions : OptimizationOptions
     [Option("out-dir", Default = "out/sweep", HelpText = "Folder for images, contact_sheet.png, loss_curves.png, metrics.csv/json, index.html and sweep.ckpt.")]
     public string OutDir { get; set; } = "";
 
-    [Option("resume", HelpText = "Continue the sweep in this folder (its sweep.ckpt) up to the new --checkpoints, with its stored settings.")]
+    [Option("resume", HelpText = "Continue the sweep in this folder (its sweep.ckpt) up to the new --checkpoints, with its stored settings (giving one of them, e.g. --lr, is refused).")]
     public string? Resume { get; set; }
 
     [Option("no-estimate", HelpText = "Skip timing a single render to compare against.")]
