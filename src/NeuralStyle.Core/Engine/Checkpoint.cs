@@ -56,7 +56,43 @@ public sealed record Checkpoint
         }
     }
 
+    /// <summary>
+    /// The checkpoint, then the SHA-256 of everything before it: a file changed or damaged after it was written is
+    /// refused on load instead of resuming from garbage. (Files written before the checksum existed end without it.)
+    /// </summary>
     private void WriteTo(Stream stream)
+    {
+        using var hashing = new HashingStream(stream);
+        WriteContent(hashing);
+        stream.Write(hashing.Checksum());
+    }
+
+    private static Checkpoint ReadFrom(Stream stream)
+    {
+        using var hashing = new HashingStream(stream);
+        Checkpoint checkpoint = ReadContent(hashing);
+        long left = stream.Length - stream.Position;
+        if (left == 0)
+        {
+            return checkpoint; // written before checkpoints carried a checksum
+        }
+
+        Span<byte> stored = stackalloc byte[HashingStream.ChecksumLength];
+        if (left != stored.Length)
+        {
+            throw new InvalidDataException($"{left} unexpected bytes follow its content");
+        }
+
+        stream.ReadExactly(stored);
+        if (!stored.SequenceEqual(hashing.Checksum()))
+        {
+            throw new InvalidDataException("its checksum does not match its content: the file was changed or damaged after it was written");
+        }
+
+        return checkpoint;
+    }
+
+    private void WriteContent(Stream stream)
     {
         using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
         writer.Write(Magic);
@@ -90,7 +126,7 @@ public sealed record Checkpoint
         }
     }
 
-    private static Checkpoint ReadFrom(Stream stream)
+    private static Checkpoint ReadContent(Stream stream)
     {
         using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
         if (!reader.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))

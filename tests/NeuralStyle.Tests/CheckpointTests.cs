@@ -1,0 +1,69 @@
+using System.Globalization;
+using NeuralStyle.Cli;
+using NeuralStyle.Engine;
+using NeuralStyle.Tests.Support;
+
+namespace NeuralStyle.Tests;
+
+/// <summary>The checkpoint file: a damaged one is refused, an older one without a checksum still loads.</summary>
+public sealed class CheckpointTests : TemporaryFolderTest
+{
+    [Fact]
+    public void A_checkpoint_loads_back_as_saved()
+    {
+        Checkpoint saved = Checkpoint.Load(Render());
+        string copy = Path.Combine(Folder, "copy.ckpt");
+        saved.Save(copy);
+        Checkpoint loaded = Checkpoint.Load(copy);
+
+        Assert.Equal(saved.Iteration, loaded.Iteration);
+        Assert.Equal(saved.State.Images, loaded.State.Images);
+        Assert.Equal(saved.State.SecondMoment, loaded.State.SecondMoment);
+        Assert.Equal(saved.State.Steps, loaded.State.Steps);
+        Assert.Equal(saved.History[0], loaded.History[0]);
+        Assert.Equal(saved.Targets.Grams["relu3_1"], loaded.Targets.Grams["relu3_1"]);
+        Assert.Equal(File.ReadAllBytes(Render()), File.ReadAllBytes(copy)); // the same bytes, checksum included
+    }
+
+    [Theory]
+    [InlineData(0.10)] // in the targets
+    [InlineData(0.60)] // in the images or moments
+    [InlineData(0.999)] // near the end: the history, or the checksum itself
+    public void One_changed_byte_is_refused_as_damaged(double where)
+    {
+        byte[] bytes = File.ReadAllBytes(Render());
+        bytes[(int)(where * bytes.Length)] ^= 0x10;
+        string damaged = Path.Combine(Folder, "damaged.ckpt");
+        File.WriteAllBytes(damaged, bytes);
+
+        var e = Assert.Throws<UserInputException>(() => Checkpoint.Load(damaged));
+        Assert.Contains("is damaged", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_checkpoint_from_before_the_checksum_still_loads_and_a_cut_one_does_not()
+    {
+        byte[] bytes = File.ReadAllBytes(Render());
+        string older = Path.Combine(Folder, "older.ckpt"), cut = Path.Combine(Folder, "cut.ckpt");
+        File.WriteAllBytes(older, bytes[..^32]);
+        File.WriteAllBytes(cut, bytes[..^5]);
+
+        Assert.Equal(Checkpoint.Load(Render()).State.Images, Checkpoint.Load(older).State.Images);
+        var e = Assert.Throws<UserInputException>(() => Checkpoint.Load(cut));
+        Assert.Contains("27 unexpected bytes", e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>The checkpoint of a two-iteration render at 40 px (made once per test).</summary>
+    private string Render()
+    {
+        string image = Path.Combine(Folder, "r.png"), checkpoint = Path.ChangeExtension(image, ".ckpt");
+        if (!File.Exists(checkpoint))
+        {
+            using var output = new StringWriter(CultureInfo.InvariantCulture);
+            using var error = new StringWriter(CultureInfo.InvariantCulture);
+            Assert.Equal(0, Program.Run(["render", "--size", "40", "--iterations", "2", "--weights", "random", "--out", image], output, error, interactive: false));
+        }
+
+        return checkpoint;
+    }
+}
