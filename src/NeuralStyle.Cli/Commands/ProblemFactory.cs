@@ -47,6 +47,8 @@ internal static class ProblemFactory
         {
             "content" => null,
             "random" => RgbImage.Noise(content.Width, content.Height, o.Seed),
+            string file when !File.Exists(file) && !Directory.Exists(file) && Path.GetExtension(file).Length == 0 =>
+                throw new UserInputException($"--init must be content, random or an image file; '{file}' is none of them."),
             string file => ImageFiles.LoadExact(file, content.Width, content.Height, o.MaxMegapixels),
         };
 
