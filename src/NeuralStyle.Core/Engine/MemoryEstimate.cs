@@ -42,10 +42,11 @@ public static class MemoryEstimate
     /// <summary>
     /// Estimated peak bytes of computing the targets for an image of <paramref name="pixels"/> pixels (the largest of
     /// the content and style images): one forward pass that keeps every layer's output, each pool's output and argmax,
-    /// the Winograd scratch, and copies of the tapped layers. It comes before the optimization's buffers exist, so a
-    /// run's peak is the larger of the two; with <c>--style-scale</c> above 1 this is the larger one. Counted the same
-    /// way as <see cref="Bytes"/>, with no fitted factor: 2950 bytes per pixel for the default layers, against 2934
-    /// measured (maximum RSS of 256 px renders with the Starry Night at 1024 and 2048 px: 3.27 and 10.63 GB).
+    /// and the Winograd scratch (the tapped layers' maps are taken from it without a copy). It comes before the
+    /// optimization's buffers exist, so a run's peak is the larger of the two; with <c>--style-scale</c> above 1 this
+    /// is the larger one. Counted the same way as <see cref="Bytes"/>, with no fitted factor: 2462 bytes per pixel for
+    /// the default layers, against 2509 measured (the slope of the maximum RSS of 256 px renders with the Starry
+    /// Night at 1024 and 2048 px: 2.96 and 9.26 GB).
     /// </summary>
     public static double TargetPassBytes(NetworkWeights weights, LossSettings loss, long pixels)
     {
@@ -70,7 +71,7 @@ public static class MemoryEstimate
         foreach (ConvLayer layer in architecture.Layers)
         {
             double floats = layer.OutChannels * Math.Pow(4, -(layer.Block - 1));
-            bytes += floats * sizeof(float) * (loss.Taps.Contains(layer.ReluName) ? 2 : 1); // output, and its copy if tapped
+            bytes += floats * sizeof(float); // every layer's output
             if (layer.Index == 1 && layer.Block > 1)
             {
                 bytes += layer.InChannels * Math.Pow(4, -(layer.Block - 1)) * (sizeof(float) + (loss.Pooling == PoolingMode.Max ? 1 : 0));
