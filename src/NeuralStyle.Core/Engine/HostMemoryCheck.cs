@@ -17,16 +17,17 @@ namespace NeuralStyle.Engine;
 /// <param name="LargestTarget">The largest image the targets are computed from (content or a style, as resized), or (0, 0) when the targets are already known.</param>
 internal sealed record HostMemoryCheck(NetworkWeights Weights, LossSettings Loss, int Batch, int Width, int Height, long? Limit, (int Width, int Height) LargestTarget)
 {
-    /// <summary>Refuses, before any backend is built (seconds of work), a run that will surely be on the host.</summary>
-    public void BeforeBuilding(DeviceKind device)
-    {
-        if (BackendFactory.SurelyOnHost(device))
-        {
-            Check();
-        }
-    }
+    /// <summary>
+    /// Refuses, before any backend is built (seconds of work), a run that will surely be on the host, and returns its
+    /// estimate; null when the device decides only once the backend exists (then call <see cref="For"/>).
+    /// </summary>
+    public double? BeforeBuilding(DeviceKind device) => BackendFactory.SurelyOnHost(device) ? Check() : null;
 
-    /// <summary>Refuses a run on <paramref name="backend"/> if it is on the host; returns the estimate then, else null.</summary>
+    /// <summary>
+    /// Refuses a run on <paramref name="backend"/> if it is on the host (auto, after CUDA's start-up probe failed);
+    /// returns the estimate then, else null. The memory available is read after the backend took its share, so this
+    /// check is stricter than <see cref="BeforeBuilding"/>; it is for runs that one could not decide.
+    /// </summary>
     public double? For(IStyleBackend backend) => backend.DeviceMemoryInUse is null ? Check() : null;
 
     private double Check()

@@ -79,11 +79,11 @@ public sealed class StyleTransferEngine : IDisposable
         RgbImage largestTarget = problem.Styles.Append(content).MaxBy(i => (long)i.Width * i.Height)!;
         var memory = new HostMemoryCheck(problem.Weights, problem.Loss, learningRates.Count, content.Width, content.Height, problem.MemoryLimitBytes,
             (largestTarget.Width, largestTarget.Height));
-        memory.BeforeBuilding(device);
+        double? checkedBefore = memory.BeforeBuilding(device);
         IStyleBackend backend = BackendFactory.Create(device, problem.Weights, preprocess, problem.Loss, problem.Adam, precision);
         try
         {
-            double? estimate = memory.For(backend);
+            double? estimate = checkedBefore ?? memory.For(backend);
             StyleTargets targets = ComputeTargets(backend, problem, blend);
             int batch = learningRates.Count;
             float[] start = (problem.Initial ?? content).Planes;
@@ -124,11 +124,11 @@ public sealed class StyleTransferEngine : IDisposable
         }
 
         var memory = new HostMemoryCheck(weights, s.Loss, s.LearningRates.Count, s.Width, s.Height, memoryLimitBytes, LargestTarget: (0, 0)); // targets are stored
-        memory.BeforeBuilding(device);
+        double? checkedBefore = memory.BeforeBuilding(device);
         IStyleBackend backend = BackendFactory.Create(device, weights, s.Preprocess, s.Loss, s.Adam, precision);
         try
         {
-            double? estimate = memory.For(backend);
+            double? estimate = checkedBefore ?? memory.For(backend);
             backend.Start(checkpoint.Targets, checkpoint.State, s.Height, s.Width, s.LearningRates);
             return new StyleTransferEngine(backend, checkpoint.Targets, s.Width, s.Height, s.LearningRates,
                 checkpoint.Iteration, checkpoint.Stopped, checkpoint.History)
