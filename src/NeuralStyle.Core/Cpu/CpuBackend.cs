@@ -54,16 +54,7 @@ public sealed class CpuBackend : IStyleBackend
     {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(layers);
-        using var pass = new ForwardPass(_stages, 1, height, width);
-        image.CopyTo(pass.Image.Array, 0);
-        pass.Run(_runOptions);
-        // The maps take the pass's arrays without a copy: disposing a PinnedTensor frees only its ONNX Runtime views,
-        // and the arrays stay ordinary managed arrays. A copy would add a sixth to the peak of a large style's pass.
-        return layers.Distinct().ToDictionary(name => name, name =>
-        {
-            PinnedTensor<float> f = pass.Activations[name];
-            return new FeatureMap((int)f.Shape[1], (int)f.Shape[2], (int)f.Shape[3], f.Array);
-        });
+        return FeaturePass.Run(_stages, _runOptions, image, height, width, layers);
     }
 
     /// <inheritdoc/>

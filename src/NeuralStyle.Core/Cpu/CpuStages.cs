@@ -80,9 +80,18 @@ internal sealed class CpuStages : IDisposable
 
     public IReadOnlyList<CpuStage> Stages { get; }
 
-
     /// <summary>The batched MatMul of the Winograd stages, M[n, q] = U[q]·V[n, q].</summary>
     public InferenceSession Products { get; }
+
+    /// <summary>A binding of <see cref="Products"/>: the kernels U [36, K, C] times V [N, 36, C, T] into M [N, 36, K, T].</summary>
+    public OrtIoBinding BindProducts(OrtValue kernels, OrtValue transformed, OrtValue products)
+    {
+        OrtIoBinding binding = Products.CreateIoBinding();
+        binding.BindInput(ProductGraphBuilder.Difference, kernels);
+        binding.BindInput(ProductGraphBuilder.Features, transformed);
+        binding.BindOutput(ProductGraphBuilder.Result, products);
+        return binding;
+    }
 
     public InferenceSession Forward(int stage) => _forward[stage] ?? throw new InvalidOperationException($"Stage {stage} is a Winograd stage.");
 

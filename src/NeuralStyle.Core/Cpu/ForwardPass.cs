@@ -135,11 +135,8 @@ internal sealed class ForwardPass : IDisposable
         PinnedTensor<float> map = _activations[layer];
         var (th, tw) = Winograd.Tiles((int)map.Shape[2], (int)map.Shape[3]);
         long tiles = (long)th * tw;
-        OrtIoBinding binding = _stages.Products.CreateIoBinding();
-        binding.BindInput(ProductGraphBuilder.Difference, kernels.Value);
-        binding.BindInput(ProductGraphBuilder.Features, TransformedInput.PrefixView(Batch, Winograd.Positions, inChannels, tiles));
-        binding.BindOutput(ProductGraphBuilder.Result, Products.PrefixView(Batch, Winograd.Positions, outChannels, tiles));
-        return binding;
+        return _stages.BindProducts(kernels.Value, TransformedInput.PrefixView(Batch, Winograd.Positions, inChannels, tiles),
+            Products.PrefixView(Batch, Winograd.Positions, outChannels, tiles));
     }
 
     /// <summary>Runs every stage, pooling between blocks.</summary>

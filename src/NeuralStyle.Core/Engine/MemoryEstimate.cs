@@ -23,6 +23,8 @@ namespace NeuralStyle.Engine;
 public static class MemoryEstimate
 {
     private const double RuntimeBytes = 670e6;
+    /// <summary>.NET, ONNX Runtime, code and the sessions while the targets are computed: 676 MB measured then, less the weights.</summary>
+    private const double TargetPhaseRuntimeBytes = 257e6;
     private const double GraphWeightCopies = 4;
     private const double WinogradWeightCopies = 2.0 * Cpu.Winograd.Positions / 9;
     private const double WorkingMemoryFactor = 0.95;
@@ -33,27 +35,27 @@ public static class MemoryEstimate
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(loss);
         NetworkWeights cut = weights.TruncatedAt(loss.DeepestTap(weights.Architecture));
-        double graphWeights = cut.Architecture.Layers.Where(l => !Cpu.CpuStages.IsWinograd(l)).Sum(WeightBytes);
-        double winogradWeights = cut.Architecture.Layers.Where(Cpu.CpuStages.IsWinograd).Sum(WeightBytes);
-        return RuntimeBytes + (GraphWeightCopies * graphWeights) + (WinogradWeightCopies * winogradWeights)
+        return RuntimeBytes + WeightsBytes(cut.Architecture)
             + ((double)batch * width * height * OwnBytesPerPixel(cut.Architecture, loss) * WorkingMemoryFactor);
     }
 
     /// <summary>
     /// Estimated peak bytes of computing the targets for an image of <paramref name="pixels"/> pixels (the largest of
-    /// the content and style images): one forward pass that keeps every layer's output, each pool's output and argmax,
-    /// and the Winograd scratch (the tapped layers' maps are taken from it without a copy). It comes before the
-    /// optimization's buffers exist, so a run's peak is the larger of the two; with <c>--style-scale</c> above 1 this
-    /// is the larger one. Counted the same way as <see cref="Bytes"/>, with no fitted factor: 2462 bytes per pixel for
-    /// the default layers, against 2509 measured (the slope of the maximum RSS of 256 px renders with the Starry
-    /// Night at 1024 and 2048 px: 2.96 and 9.26 GB).
+    /// the content and style images). That pass (<see cref="Cpu.FeaturePass"/>) keeps the tapped layers' maps and frees
+    /// every other map once the next layer has read it, so its peak is the largest, along the network, of the maps kept
+    /// so far plus those alive at that step: a layer's input and output with its working memory (a Winograd layer's
+    /// strip scratch, at most <see cref="Cpu.FeaturePass.StripBytes"/>; for a graph layer ONNX Runtime's own copy of
+    /// the output, as measured), or a pool's input, output and argmax. It comes before the optimization's buffers and
+    /// ONNX Runtime's working memory for them exist, so it has its own fixed part, and a run's peak is the larger of the
+    /// two estimates. Measured with <c>render --size 256 --style-scale 4</c> and <c>8</c> (Starry Night at 2048×1633):
+    /// 1481 and 2934 MB, estimated 1439 and 2912; a pass that kept every map peaked at 9268 MB for the second.
     /// </summary>
     public static double TargetPassBytes(NetworkWeights weights, LossSettings loss, long pixels)
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(loss);
-        NetworkWeights cut = weights.TruncatedAt(loss.DeepestTap(weights.Architecture));
-        return Bytes(weights, loss, 1, 0, 0) + (pixels * ForwardBytesPerPixel(cut.Architecture, loss));
+        NetworkArchitecture cut = weights.TruncatedAt(loss.DeepestTap(weights.Architecture)).Architecture;
+        return TargetPhaseRuntimeBytes + WeightsBytes(cut) + FeaturePassPeak(cut, loss, pixels);
     }
 
     /// <summary>The largest long side (keeping <paramref name="aspect"/> = short/long) whose estimate fits in <paramref name="budget"/> bytes, or 0.</summary>
@@ -65,30 +67,41 @@ public static class MemoryEstimate
         return pixels <= 0 ? 0 : (int)Math.Floor(Math.Sqrt(pixels / aspect));
     }
 
-    private static double ForwardBytesPerPixel(NetworkArchitecture architecture, LossSettings loss)
+    /// <summary>The feature pass's peak bytes for its maps and working memory, walking its schedule layer by layer.</summary>
+    private static double FeaturePassPeak(NetworkArchitecture architecture, LossSettings loss, double pixels)
     {
-        double bytes = 0, winogradScratch = 0;
+        double kept = 0, input = 0, peak = 0; // input: the transient map the next layer reads (0 when it is a kept one)
         foreach (ConvLayer layer in architecture.Layers)
         {
-            double floats = layer.OutChannels * Math.Pow(4, -(layer.Block - 1));
-            bytes += floats * sizeof(float); // every layer's output
+            double positions = pixels * Math.Pow(4, -(layer.Block - 1));
             if (layer.Index == 1 && layer.Block > 1)
             {
-                bytes += layer.InChannels * Math.Pow(4, -(layer.Block - 1)) * (sizeof(float) + (loss.Pooling == PoolingMode.Max ? 1 : 0));
+                double pooled = positions * layer.InChannels * sizeof(float), argmax = loss.Pooling == PoolingMode.Max ? positions * layer.InChannels : 0;
+                peak = Math.Max(peak, kept + input + pooled + argmax);
+                input = pooled;
             }
 
-            if (Cpu.CpuStages.IsWinograd(layer))
-            {
-                winogradScratch = Math.Max(winogradScratch, WinogradScratchPerPixel(layer));
-            }
+            double output = positions * layer.OutChannels * sizeof(float);
+            double working = Cpu.CpuStages.IsWinograd(layer)
+                ? Math.Min(Cpu.FeaturePass.StripBytes, positions * Cpu.FeaturePass.StripBytesPerRow(layer.InChannels, layer.OutChannels, 1))
+                : output;
+            peak = Math.Max(peak, kept + input + output + working);
+            bool tapped = loss.Taps.Contains(layer.ReluName);
+            kept += tapped ? output : 0;
+            input = tapped ? 0 : output;
         }
 
-        return bytes + (2 * winogradScratch);
+        return (pixels * 3 * sizeof(float)) + peak; // and the image
     }
 
     /// <summary>V or M of one Winograd layer: 36 floats per 4×4 output tile for each of its wider side's channels.</summary>
     private static double WinogradScratchPerPixel(ConvLayer layer) =>
         Cpu.Winograd.Positions * Math.Max(layer.InChannels, layer.OutChannels) * Math.Pow(4, -(layer.Block - 1)) / (Cpu.Winograd.TileSize * Cpu.Winograd.TileSize) * sizeof(float);
+
+    /// <summary>The weights in memory: the graph layers' copies and pre-packed kernels, and the Winograd layers' U and U'.</summary>
+    private static double WeightsBytes(NetworkArchitecture architecture) =>
+        (GraphWeightCopies * architecture.Layers.Where(l => !Cpu.CpuStages.IsWinograd(l)).Sum(WeightBytes))
+        + (WinogradWeightCopies * architecture.Layers.Where(Cpu.CpuStages.IsWinograd).Sum(WeightBytes));
 
     private static double WeightBytes(ConvLayer layer) => ((double)layer.WeightCount + layer.OutChannels) * sizeof(float);
 
