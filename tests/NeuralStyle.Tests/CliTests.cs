@@ -189,17 +189,6 @@ public sealed class CliTests : TemporaryFolderTest
     }
 
     [Fact]
-    public void A_style_scale_whose_target_pass_does_not_fit_is_refused_naming_it()
-    {
-        // The style at 16 × 256 px: about 4096×3268 pixels, whose forward pass needs more than the 256 px run itself.
-        var (code, _, stderr) = Run("render", "--size", "256", "--style-scale", "16", "--max-memory-mb", "3000", "--weights", "random", "--out", Path.Combine(Folder, "big.png"));
-        Assert.Equal(2, code);
-        Assert.Contains("Computing the targets", stderr, StringComparison.Ordinal);
-        Assert.Contains("lower --style-scale", stderr, StringComparison.Ordinal);
-        Assert.False(File.Exists(Path.Combine(Folder, "big.png")));
-    }
-
-    [Fact]
     public void A_run_that_diverges_at_once_on_resume_keeps_the_state_it_resumed_with()
     {
         // A checkpoint written on interruption holds the images after an update whose loss was never evaluated; here
