@@ -124,8 +124,13 @@ internal sealed class BackwardPass : IDisposable
         // The deepest layer has nothing from above: its seed is all there is (it is always a tap).
         ReadOnlySpan<float> first = fromAbove.Length != 0 ? fromAbove : seed;
         ReadOnlySpan<float> added = fromAbove.Length != 0 ? seed : [];
-        Winograd.InputTransform(first, added, activation.Array, _forward.Batch, layer.OutChannels, h, w, _forward.TransformedInput.Array);
-        _forward.Stages.Products.RunWithBinding(options, _bindings[i]);
-        Winograd.OutputTransform(_forward.Products.Array, [], relu: false, _forward.Batch, layer.InChannels, h, w, InputGradient(i).Array);
+        int length = activation.ItemLength;
+        for (int n = 0; n < _forward.Batch; n++) // item by item, as in the forward pass: the scratch holds one
+        {
+            Winograd.InputTransform(first.Slice(n * length, length), added.IsEmpty ? [] : added.Slice(n * length, length), activation.Item(n),
+                1, layer.OutChannels, h, w, _forward.TransformedInput.Array);
+            _forward.Stages.Products.RunWithBinding(options, _bindings[i]);
+            Winograd.OutputTransform(_forward.Products.Array, [], relu: false, 1, layer.InChannels, h, w, InputGradient(i).Item(n));
+        }
     }
 }

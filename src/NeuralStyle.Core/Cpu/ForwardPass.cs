@@ -51,11 +51,13 @@ internal sealed class ForwardPass : IDisposable
                 if (stages.TransformedAt(i) is not null)
                 {
                     var (th, tw) = Winograd.Tiles(h, w);
-                    scratch = Math.Max(scratch, (long)Winograd.Positions * Math.Max(layer.InChannels, layer.OutChannels) * batch * th * tw);
+                    scratch = Math.Max(scratch, (long)Winograd.Positions * Math.Max(layer.InChannels, layer.OutChannels) * th * tw);
                 }
             }
 
-            // Sized for the widest Winograd layer (one element when there is none: a tensor cannot be empty here).
+            // Sized for one item of the widest Winograd layer (one element when there is none: a tensor cannot be empty
+            // here). The Winograd layers run item by item: each item's products are its own anyway, and scratch for
+            // the whole batch would be a fifth of a 7-rate sweep's memory.
             TransformedInput = _owned.Own(new PinnedTensor<float>(Math.Max(1, scratch)));
             Products = _owned.Own(new PinnedTensor<float>(Math.Max(1, scratch)));
             for (int s = 0; s < stages.Stages.Count; s++)
@@ -106,7 +108,7 @@ internal sealed class ForwardPass : IDisposable
 
     public CpuStages Stages => _stages;
 
-    /// <summary>Winograd scratch: V, the transformed input tiles of the layer at hand.</summary>
+    /// <summary>Winograd scratch: V, the transformed input tiles of the layer and item at hand.</summary>
     public PinnedTensor<float> TransformedInput { get; }
 
     /// <summary>Winograd scratch: M = U·V.</summary>
@@ -126,17 +128,17 @@ internal sealed class ForwardPass : IDisposable
     public byte[] Argmax(int block) => _argmax[block] ?? throw new ArgumentOutOfRangeException(nameof(block), $"Block {block} has no pool before it.");
 
     /// <summary>
-    /// A binding of the Winograd products for a convolution of layer <paramref name="layer"/>'s map size from
-    /// <paramref name="inChannels"/> to <paramref name="outChannels"/>: <paramref name="kernels"/> [36, out, in] times the
-    /// scratch V [N, 36, in, tiles] into the scratch M [N, 36, out, tiles].
+    /// A binding of the Winograd products for a convolution of one item of layer <paramref name="layer"/>'s map size
+    /// from <paramref name="inChannels"/> to <paramref name="outChannels"/>: <paramref name="kernels"/> [36, out, in]
+    /// times the scratch V [1, 36, in, tiles] into the scratch M [1, 36, out, tiles].
     /// </summary>
     public OrtIoBinding WinogradBinding(PinnedTensor<float> kernels, int inChannels, int outChannels, int layer)
     {
         PinnedTensor<float> map = _activations[layer];
         var (th, tw) = Winograd.Tiles((int)map.Shape[2], (int)map.Shape[3]);
         long tiles = (long)th * tw;
-        return _stages.BindProducts(kernels.Value, TransformedInput.PrefixView(Batch, Winograd.Positions, inChannels, tiles),
-            Products.PrefixView(Batch, Winograd.Positions, outChannels, tiles));
+        return _stages.BindProducts(kernels.Value, TransformedInput.PrefixView(1, Winograd.Positions, inChannels, tiles),
+            Products.PrefixView(1, Winograd.Positions, outChannels, tiles));
     }
 
     /// <summary>Runs every stage, pooling between blocks.</summary>
@@ -161,9 +163,12 @@ internal sealed class ForwardPass : IDisposable
 
             PinnedTensor<float> input = Input(stage.First), output = _activations[stage.First];
             int h = (int)output.Shape[2], w = (int)output.Shape[3];
-            Winograd.InputTransform(input.Array, [], [], Batch, head.InChannels, h, w, TransformedInput.Array);
-            _stages.Products.RunWithBinding(options, _bindings[s]!);
-            Winograd.OutputTransform(Products.Array, _stages.TransformedAt(stage.First)!.Bias, relu: true, Batch, head.OutChannels, h, w, output.Array);
+            for (int n = 0; n < Batch; n++)
+            {
+                Winograd.InputTransform(input.Item(n), [], [], 1, head.InChannels, h, w, TransformedInput.Array);
+                _stages.Products.RunWithBinding(options, _bindings[s]!);
+                Winograd.OutputTransform(Products.Array, _stages.TransformedAt(stage.First)!.Bias, relu: true, 1, head.OutChannels, h, w, output.Item(n));
+            }
         }
     }
 

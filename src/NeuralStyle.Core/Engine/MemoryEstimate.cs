@@ -8,13 +8,14 @@ namespace NeuralStyle.Engine;
 /// bytes ≈ 670 MB                                   .NET, ONNX Runtime, code and the sessions
 ///       + 4 × graph-layer weight bytes             graph copies and ONNX Runtime's pre-packed kernels
 ///       + 2 × 36/9 × Winograd-layer weight bytes   the transformed kernels U and U' of the Winograd layers
-///       + N·H·W × own bytes per pixel × 0.95       our bound buffers, less what ONNX Runtime's arena reuses
+///       + H·W × (N × own bytes per pixel           our bound buffers, less what ONNX Runtime's arena reuses
+///                + Winograd scratch) × 0.95
 /// </code>
 /// Our own bytes per input pixel are counted exactly: every saved ReLU output and the gradient arriving at it from
 /// above (float), a seed per tapped layer (float), every pooled map and its gradient (float) with its argmax (byte),
-/// the Winograd scratch V and M (36 floats per 4×4 tile of the widest Winograd layer, twice), the backward pass's
-/// scratch for one conv output's gradient (the largest layer), and the image,
-/// gradient, Adam moments and their undo copies (7 × 3 floats). With every layer but the first done as Winograd,
+/// the backward pass's scratch for one conv output's gradient (the largest layer), and the image, gradient, Adam
+/// moments and their undo copies (7 × 3 floats), all per item; and once, not per item, the Winograd scratch V and M
+/// (36 floats per 4×4 tile of the widest Winograd layer, twice). With every layer but the first done as Winograd,
 /// ONNX Runtime's own working memory is small, and the factor 0.95 (below 1: not every counted buffer is at its peak
 /// at once) and the constants were fitted to <c>render --iterations 2</c> of the astronaut at 256 and 512 px on the
 /// CPU backend (1351 and 2160 MB measured); the test suite holds the estimate to within 25% of the measured peak at
@@ -36,7 +37,7 @@ public static class MemoryEstimate
         ArgumentNullException.ThrowIfNull(loss);
         NetworkWeights cut = weights.TruncatedAt(loss.DeepestTap(weights.Architecture));
         return RuntimeBytes + WeightsBytes(cut.Architecture)
-            + ((double)batch * width * height * OwnBytesPerPixel(cut.Architecture, loss) * WorkingMemoryFactor);
+            + ((double)width * height * ((batch * OwnBytesPerPixel(cut.Architecture, loss)) + ItemScratchBytesPerPixel(cut.Architecture)) * WorkingMemoryFactor);
     }
 
     /// <summary>
@@ -105,9 +106,13 @@ public static class MemoryEstimate
 
     private static double WeightBytes(ConvLayer layer) => ((double)layer.WeightCount + layer.OutChannels) * sizeof(float);
 
+    /// <summary>The Winograd scratch V and M, sized for one item of the widest Winograd layer: the layers run item by item.</summary>
+    private static double ItemScratchBytesPerPixel(NetworkArchitecture architecture) =>
+        2 * architecture.Layers.Where(Cpu.CpuStages.IsWinograd).Select(WinogradScratchPerPixel).DefaultIfEmpty(0).Max();
+
     private static double OwnBytesPerPixel(NetworkArchitecture architecture, LossSettings loss)
     {
-        double bytes = 7 * 3 * sizeof(float), winogradScratch = 0, largestLayer = 0;
+        double bytes = 7 * 3 * sizeof(float), largestLayer = 0;
         IReadOnlyList<ConvLayer> layers = architecture.Layers;
         for (int i = 0; i < layers.Count; i++)
         {
@@ -125,12 +130,8 @@ public static class MemoryEstimate
                 bytes += layer.InChannels * scale * ((2 * sizeof(float)) + (loss.Pooling == PoolingMode.Max ? 1 : 0));
             }
 
-            if (Cpu.CpuStages.IsWinograd(layer))
-            {
-                winogradScratch = Math.Max(winogradScratch, WinogradScratchPerPixel(layer));
-            }
         }
 
-        return bytes + (2 * winogradScratch) + largestLayer;
+        return bytes + largestLayer;
     }
 }
