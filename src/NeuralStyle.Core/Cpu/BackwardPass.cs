@@ -16,8 +16,8 @@ internal sealed class BackwardPass : IDisposable
     private readonly ForwardPass _forward;
     private readonly IReadOnlyDictionary<string, PinnedTensor<float>> _seeds;
     private readonly OrtIoBinding[] _bindings; // by layer
-    private readonly PinnedTensor<float>?[] _fromAbove; // by layer: dL/d(its ReLU output) from the layers above, seed excluded
-    private readonly PinnedTensor<float>?[] _intoBlock; // by block: dL/d(its pooled input)
+    private readonly GradientMap?[] _fromAbove; // by layer: dL/d(its ReLU output) from the layers above, seed excluded
+    private readonly GradientMap?[] _intoBlock; // by block: dL/d(its pooled input)
     private readonly PinnedTensor<float> _convGradient; // scratch: dL/d(conv output) of the graph layer at hand
     private readonly OwnedResources _owned = new(); // tensors and bindings
 
@@ -27,22 +27,26 @@ internal sealed class BackwardPass : IDisposable
         _seeds = seeds;
         CpuStages stages = forward.Stages;
         IReadOnlyList<ConvLayer> layers = stages.Architecture.Layers;
-        _fromAbove = new PinnedTensor<float>?[layers.Count];
-        _intoBlock = new PinnedTensor<float>?[stages.Architecture.BlockCount + 1];
+        _fromAbove = new GradientMap?[layers.Count];
+        _intoBlock = new GradientMap?[stages.Architecture.BlockCount + 1];
         _bindings = new OrtIoBinding[layers.Count];
         try
         {
-            for (int i = 0; i + 1 < layers.Count; i++)
-            {
-                _fromAbove[i] = _owned.Own(new PinnedTensor<float>(forward.Activation(i).Shape));
-            }
-
-            for (int i = 1; i < layers.Count; i++)
+            // Each step down reads the gradient the step before wrote and writes the next one, so two buffers taken in
+            // turn hold them all; one buffer per map would cost as much again as the activations.
+            long[][] shapes = [.. Enumerable.Range(0, layers.Count - 1).Select(i => forward.Activation(i).Shape),
+                .. Enumerable.Range(1, layers.Count - 1).Where(i => layers[i].Index == 1).Select(i => forward.Input(i).Shape)];
+            long largest = shapes.Select(shape => shape.Aggregate(1L, (a, b) => a * b)).DefaultIfEmpty(1).Max();
+            PinnedTensor<float>[] slots = [_owned.Own(new PinnedTensor<float>(largest)), _owned.Own(new PinnedTensor<float>(largest))];
+            int written = 0;
+            for (int i = layers.Count - 1; i > 0; i--)
             {
                 if (layers[i].Index == 1)
                 {
-                    _intoBlock[layers[i].Block] = _owned.Own(new PinnedTensor<float>(forward.Input(i).Shape));
+                    _intoBlock[layers[i].Block] = new GradientMap(slots[written++ % 2], forward.Input(i).Shape);
                 }
+
+                _fromAbove[i - 1] = new GradientMap(slots[written++ % 2], forward.Activation(i - 1).Shape);
             }
 
             Gradient = _owned.Own(new PinnedTensor<float>(forward.Batch, 3, forward.Height, forward.Width));
@@ -64,7 +68,7 @@ internal sealed class BackwardPass : IDisposable
                 }
                 else
                 {
-                    binding.BindOutput(GraphNames.BlockInputGradient, InputGradient(i).Value);
+                    binding.BindOutput(GraphNames.BlockInputGradient, InputGradient(i).View());
                 }
             }
         }
@@ -86,7 +90,7 @@ internal sealed class BackwardPass : IDisposable
         {
             ConvLayer layer = layers[i];
             PinnedTensor<float> activation = _forward.Activation(i);
-            ReadOnlySpan<float> fromAbove = _fromAbove[i] is PinnedTensor<float> above ? above.Array : [];
+            ReadOnlySpan<float> fromAbove = _fromAbove[i] is GradientMap above ? above.Values : [];
             ReadOnlySpan<float> seed = _seeds.TryGetValue(layer.ReluName, out PinnedTensor<float>? s) ? s.Array : [];
             if (stages.TransformedAt(i) is not null)
             {
@@ -101,16 +105,30 @@ internal sealed class BackwardPass : IDisposable
             if (layer.Index == 1 && layer.Block > 1)
             {
                 PinnedTensor<float> below = _forward.Activation(i - 1);
-                CpuPooling.Backward(stages.Pooling, _intoBlock[layer.Block]!.Array, _forward.Argmax(layer.Block), _forward.Batch * (int)below.Shape[1],
-                    (int)below.Shape[2], (int)below.Shape[3], _fromAbove[i - 1]!.Array);
+                CpuPooling.Backward(stages.Pooling, _intoBlock[layer.Block]!.Values, _forward.Argmax(layer.Block), _forward.Batch * (int)below.Shape[1],
+                    (int)below.Shape[2], (int)below.Shape[3], _fromAbove[i - 1]!.Values);
             }
         }
     }
 
     public void Dispose() => _owned.Dispose();
 
+    /// <summary>One gradient between layers: the first elements of one of the two alternating buffers, with its shape.</summary>
+    private sealed record GradientMap(PinnedTensor<float> Buffer, long[] Shape)
+    {
+        private int Length => (int)Shape.Aggregate(1L, (a, b) => a * b);
+
+        public Span<float> Values => Buffer.Array.AsSpan(0, Length);
+
+        /// <summary>The values of batch item <paramref name="n"/>.</summary>
+        public Span<float> Item(int n) => Values.Slice(n * (Length / (int)Shape[0]), Length / (int)Shape[0]);
+
+        /// <summary>An ONNX Runtime view with <see cref="Shape"/>, owned by the buffer.</summary>
+        public OrtValue View() => Buffer.PrefixView(Shape);
+    }
+
     /// <summary>Where the gradient with respect to layer <paramref name="i"/>'s input goes: the pooled map's gradient at a block start, else the layer below's "from above".</summary>
-    private PinnedTensor<float> InputGradient(int i)
+    private GradientMap InputGradient(int i)
     {
         ConvLayer layer = _forward.Stages.Architecture.Layers[i];
         return layer.Index == 1 ? _intoBlock[layer.Block]! : _fromAbove[i - 1]!;

@@ -5,30 +5,32 @@ namespace NeuralStyle.Engine;
 /// <summary>
 /// How much memory a CPU run needs, from the layer table, before anything is allocated:
 /// <code>
-/// bytes ≈ 670 MB                                   .NET, ONNX Runtime, code and the sessions
+/// bytes ≈ 368 MB                                   .NET, ONNX Runtime, code and the sessions
 ///       + 4 × graph-layer weight bytes             graph copies and ONNX Runtime's pre-packed kernels
 ///       + 2 × 36/9 × Winograd-layer weight bytes   the transformed kernels U and U' of the Winograd layers
-///       + H·W × (N × own bytes per pixel           our bound buffers, less what ONNX Runtime's arena reuses
-///                + Winograd scratch) × 0.95
+///       + H·W × (N × own bytes per pixel           our bound buffers, and ONNX Runtime's working memory
+///                + Winograd scratch) × 1.108
 /// </code>
-/// Our own bytes per input pixel are counted exactly: every saved ReLU output and the gradient arriving at it from
-/// above (float), a seed per tapped layer (float), every pooled map and its gradient (float) with its argmax (byte),
-/// the backward pass's scratch for one conv output's gradient (the largest layer), and the image, gradient, Adam
-/// moments and their undo copies (7 × 3 floats), all per item; and once, not per item, the Winograd scratch V and M
-/// (36 floats per 4×4 tile of the widest Winograd layer, twice). With every layer but the first done as Winograd,
-/// ONNX Runtime's own working memory is small, and the factor 0.95 (below 1: not every counted buffer is at its peak
-/// at once) and the constants were fitted to <c>render --iterations 2</c> of the astronaut at 256 and 512 px on the
-/// CPU backend (1351 and 2160 MB measured); the test suite holds the estimate to within 25% of the measured peak at
-/// 256 and 512 px. At tiny sizes it overestimates (64 px: 685 MB measured).
+/// Our own bytes per input pixel are counted exactly: every saved ReLU output (float), a seed per tapped layer
+/// (float), every pooled map (float) with its argmax (byte), the two buffers the gradients between layers alternate
+/// in (the largest such gradient, twice), the backward pass's scratch for one conv output's gradient (the largest
+/// layer), and the image, gradient, Adam moments and their undo copies (7 × 3 floats), all per item; and once, not
+/// per item, the Winograd scratch V and M (36 floats per 4×4 tile of the widest Winograd layer, twice). With every layer but the first done as Winograd,
+/// ONNX Runtime's own working memory is small but grows with the image (its copies of the graph layers' maps, as the
+/// targets' pass showed for conv1_1), hence a factor a little above 1. The two constants were fitted to <c>render
+/// --iterations 2</c> of the astronaut at 256 and 512 px on the CPU backend (1065 and 1900 MB measured); then 64,
+/// 1024 px and a 7-rate sweep at 384 px measured 671, 5274 and 2990 MB against 800, 5237 and 2944 estimated. Runs of
+/// the same command vary by up to 10% (512 px: 1900 to 2074 MB). The test suite holds the estimate to within 25% of
+/// the measured peak at 256 and 512 px.
 /// </summary>
 public static class MemoryEstimate
 {
-    private const double RuntimeBytes = 670e6;
+    private const double RuntimeBytes = 368e6;
     /// <summary>.NET, ONNX Runtime, code and the sessions while the targets are computed: 676 MB measured then, less the weights.</summary>
     private const double TargetPhaseRuntimeBytes = 257e6;
     private const double GraphWeightCopies = 4;
     private const double WinogradWeightCopies = 2.0 * Cpu.Winograd.Positions / 9;
-    private const double WorkingMemoryFactor = 0.95;
+    private const double WorkingMemoryFactor = 1.108;
 
     /// <summary>Estimated peak bytes of a run with <paramref name="batch"/> images of <paramref name="width"/> × <paramref name="height"/>.</summary>
     public static double Bytes(NetworkWeights weights, LossSettings loss, int batch, int width, int height)
@@ -112,26 +114,30 @@ public static class MemoryEstimate
 
     private static double OwnBytesPerPixel(NetworkArchitecture architecture, LossSettings loss)
     {
-        double bytes = 7 * 3 * sizeof(float), largestLayer = 0;
+        double bytes = 7 * 3 * sizeof(float), largestLayer = 0, largestGradient = 0;
         IReadOnlyList<ConvLayer> layers = architecture.Layers;
         for (int i = 0; i < layers.Count; i++)
         {
             ConvLayer layer = layers[i];
             double scale = Math.Pow(4, -(layer.Block - 1)); // each pool quarters the positions
-            bytes += layer.OutChannels * scale * sizeof(float) * (i + 1 < layers.Count ? 2 : 1); // output, gradient from above
-            largestLayer = Math.Max(largestLayer, layer.OutChannels * scale * sizeof(float));
+            double output = layer.OutChannels * scale * sizeof(float);
+            bytes += output;
+            largestLayer = Math.Max(largestLayer, output);
+            largestGradient = Math.Max(largestGradient, i + 1 < layers.Count ? output : 0); // the gradient arriving from above
             if (loss.Taps.Contains(layer.ReluName))
             {
-                bytes += layer.OutChannels * scale * sizeof(float);
+                bytes += output;
             }
 
             if (layer.Index == 1 && layer.Block > 1)
             {
-                bytes += layer.InChannels * scale * ((2 * sizeof(float)) + (loss.Pooling == PoolingMode.Max ? 1 : 0));
+                double pooled = layer.InChannels * scale * sizeof(float);
+                bytes += pooled + (loss.Pooling == PoolingMode.Max ? pooled / sizeof(float) : 0);
+                largestGradient = Math.Max(largestGradient, pooled);
             }
-
         }
 
-        return bytes + largestLayer;
+        // The gradients between layers alternate between two buffers of the largest one's size.
+        return bytes + largestLayer + (2 * largestGradient);
     }
 }
