@@ -122,10 +122,7 @@ public sealed class CudaBackend : IStyleBackend
     /// <inheritdoc/>
     public void Start(StyleTargets targets, OptimizerState initial, int height, int width, IReadOnlyList<double> learningRates)
     {
-        ArgumentNullException.ThrowIfNull(targets);
-        ArgumentNullException.ThrowIfNull(initial);
-        ArgumentNullException.ThrowIfNull(learningRates);
-        StartChecks.Require(_weights.Architecture, _loss, targets, initial, height, width, learningRates.Count);
+        StartChecks.Require(_weights.Architecture, _loss, targets, initial, height, width, learningRates);
         _loop?.Dispose(); // first: the new loop may need its memory
         _loop = null;
         Loop? loop = null;

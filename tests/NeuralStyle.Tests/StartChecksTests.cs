@@ -46,7 +46,7 @@ public sealed class StartChecksTests
     {
         using CpuBackend backend = TinyProblem.NewCpuBackend();
         float[] image = TinyProblem.Image(6);
-        var e = Assert.Throws<ArgumentException>(() => StartChecks.Require(NetworkArchitecture.Vgg19.TruncatedAt("relu1_2"), TinyProblem.Loss, TinyProblem.Targets(backend, image), State(image, 1), H, W, 1));
+        var e = Assert.Throws<ArgumentException>(() => StartChecks.Require(NetworkArchitecture.Vgg19.TruncatedAt("relu1_2"), TinyProblem.Loss, TinyProblem.Targets(backend, image), State(image, 1), H, W, [1.0]));
         Assert.Contains("The network has no layer relu2_1", e.Message, StringComparison.Ordinal);
     }
 

@@ -76,10 +76,7 @@ public sealed class CpuBackend : IStyleBackend
     /// <inheritdoc/>
     public void Start(StyleTargets targets, OptimizerState initial, int height, int width, IReadOnlyList<double> learningRates)
     {
-        ArgumentNullException.ThrowIfNull(targets);
-        ArgumentNullException.ThrowIfNull(initial);
-        ArgumentNullException.ThrowIfNull(learningRates);
-        StartChecks.Require(_weights.Architecture, _loss, targets, initial, height, width, learningRates.Count);
+        StartChecks.Require(_weights.Architecture, _loss, targets, initial, height, width, learningRates);
         _loop?.Dispose();
         _loop = null; // until the new loop exists
         _loop = new LoopBuffers(this, targets, height, width, learningRates.ToArray());

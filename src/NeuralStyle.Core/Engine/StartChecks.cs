@@ -10,14 +10,16 @@ namespace NeuralStyle.Engine;
 /// </summary>
 public static class StartChecks
 {
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first target or state array that does not fit.</summary>
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first target or state array that does not fit a batch of one item per learning rate.</summary>
     public static void Require(NetworkArchitecture architecture, LossSettings loss, StyleTargets targets, OptimizerState initial,
-        int height, int width, int batch)
+        int height, int width, IReadOnlyList<double> learningRates)
     {
         ArgumentNullException.ThrowIfNull(architecture);
         ArgumentNullException.ThrowIfNull(loss);
         ArgumentNullException.ThrowIfNull(targets);
         ArgumentNullException.ThrowIfNull(initial);
+        ArgumentNullException.ThrowIfNull(learningRates);
+        int batch = learningRates.Count;
         foreach (string name in loss.ContentLayers)
         {
             var (channels, positions) = Size(architecture, name, height, width);
