@@ -325,6 +325,9 @@ public sealed class StyleTransferEngine : IDisposable
             }
         }
 
+        // A style image's maps are garbage once its Gram matrices are taken, and with --style-scale they can be as
+        // large as the whole optimization, which allocates next: collect them now rather than at some later GC.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         return new StyleTargets(grams, contentFeatures);
     }
 }
