@@ -87,6 +87,25 @@ public sealed class FeaturePassTests
         Assert.True(rows == height || (rows % Winograd.TileSize == 0 && (rows == Winograd.TileSize || FeaturePass.StripBytesPerRow(inChannels, outChannels, width) * (rows + 5) <= budget)));
     }
 
+    [Fact]
+    public void A_kept_tensor_keeps_its_array_and_a_transient_one_refuses_use_after_it_is_freed()
+    {
+        var kept = PassTensor.Kept(2, 3);
+        kept.Span.Fill(7);
+        float[] array = kept.Array;
+        kept.Dispose();
+        kept.Dispose();
+        Assert.All(array, v => Assert.Equal(7, v));
+
+        var transient = PassTensor.Transient(4, 5);
+        transient.Span.Fill(1);
+        Assert.Throws<ArgumentException>(() => transient.View(3, 7)); // 21 of 20 elements
+        Assert.Throws<InvalidOperationException>(() => transient.Array);
+        transient.Dispose();
+        transient.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => transient.Span.Length);
+    }
+
     private static Dictionary<string, FeatureMap> Features(CpuStages stages, float[] image, int height, int width, IEnumerable<string> layers, long stripBytes)
     {
         using var options = new RunOptions();
