@@ -18,7 +18,7 @@ internal sealed class BackwardPass : IDisposable
     private readonly OrtIoBinding[] _bindings; // by layer
     private readonly GradientMap?[] _fromAbove; // by layer: dL/d(its ReLU output) from the layers above, seed excluded
     private readonly GradientMap?[] _intoBlock; // by block: dL/d(its pooled input)
-    private readonly PinnedTensor<float> _convGradient; // scratch: dL/d(conv output) of the graph layer at hand
+    private readonly GradientMap?[] _convGradient; // by graph layer: where dL/d(its conv output) goes, scratch
     private readonly OwnedResources _owned = new(); // tensors and bindings
 
     public BackwardPass(ForwardPass forward, IReadOnlyDictionary<string, PinnedTensor<float>> seeds)
@@ -34,10 +34,11 @@ internal sealed class BackwardPass : IDisposable
         {
             // Each step down reads the gradient the step before wrote and writes the next one, so two buffers taken in
             // turn hold them all; one buffer per map would cost as much again as the activations.
+            // The first layer's conv gradient goes to the buffer its input does not take (its own input gradient is
+            // dL/dx); a graph layer further up (only in small test networks) needs a buffer of its own.
             long[][] shapes = [.. Enumerable.Range(0, layers.Count - 1).Select(i => forward.Activation(i).Shape),
-                .. Enumerable.Range(1, layers.Count - 1).Where(i => layers[i].Index == 1).Select(i => forward.Input(i).Shape)];
-            long largest = shapes.Select(shape => shape.Aggregate(1L, (a, b) => a * b)).DefaultIfEmpty(1).Max();
-            PinnedTensor<float>[] slots = [_owned.Own(new PinnedTensor<float>(largest)), _owned.Own(new PinnedTensor<float>(largest))];
+                .. Enumerable.Range(1, layers.Count - 1).Where(i => layers[i].Index == 1).Select(i => forward.Input(i).Shape), forward.Activation(0).Shape];
+            PinnedTensor<float>[] slots = [_owned.Own(new PinnedTensor<float>(Largest(shapes))), _owned.Own(new PinnedTensor<float>(Largest(shapes)))];
             int written = 0;
             for (int i = layers.Count - 1; i > 0; i--)
             {
@@ -50,7 +51,17 @@ internal sealed class BackwardPass : IDisposable
             }
 
             Gradient = _owned.Own(new PinnedTensor<float>(forward.Batch, 3, forward.Height, forward.Width));
-            _convGradient = _owned.Own(new PinnedTensor<float>(Enumerable.Range(0, layers.Count).Max(i => (long)forward.Activation(i).Array.Length)));
+            _convGradient = new GradientMap?[layers.Count];
+            int[] upperGraphLayers = Enumerable.Range(1, layers.Count - 1).Where(i => stages.TransformedAt(i) is null).ToArray();
+            PinnedTensor<float>? upper = upperGraphLayers.Length == 0 ? null
+                : _owned.Own(new PinnedTensor<float>(Largest(upperGraphLayers.Select(i => forward.Activation(i).Shape))));
+            for (int i = 0; i < layers.Count; i++)
+            {
+                if (stages.TransformedAt(i) is null)
+                {
+                    _convGradient[i] = new GradientMap(i == 0 ? slots[written % 2] : upper!, forward.Activation(i).Shape);
+                }
+            }
             for (int i = 0; i < layers.Count; i++)
             {
                 if (stages.TransformedAt(i) is WinogradKernels kernels)
@@ -61,7 +72,7 @@ internal sealed class BackwardPass : IDisposable
 
                 OrtIoBinding binding = _owned.Own(stages.Backward(i).CreateIoBinding());
                 _bindings[i] = binding;
-                binding.BindInput(GraphNames.ConvOutputGradient, _convGradient.PrefixView(forward.Activation(i).Shape));
+                binding.BindInput(GraphNames.ConvOutputGradient, _convGradient[i]!.View());
                 if (i == 0)
                 {
                     binding.BindOutput(GraphNames.ImageGradient, Gradient.Value);
@@ -98,7 +109,7 @@ internal sealed class BackwardPass : IDisposable
             }
             else
             {
-                CpuKernels.ReluVjp(fromAbove, seed, activation.Array, _convGradient.Array.AsSpan(0, activation.Array.Length));
+                CpuKernels.ReluVjp(fromAbove, seed, activation.Array, _convGradient[i]!.Values);
                 stages.Backward(i).RunWithBinding(options, _bindings[i]);
             }
 
@@ -112,6 +123,8 @@ internal sealed class BackwardPass : IDisposable
     }
 
     public void Dispose() => _owned.Dispose();
+
+    private static long Largest(IEnumerable<long[]> shapes) => shapes.Max(shape => shape.Aggregate(1L, (a, b) => a * b));
 
     /// <summary>One gradient between layers: the first elements of one of the two alternating buffers, with its shape.</summary>
     private sealed record GradientMap(PinnedTensor<float> Buffer, long[] Shape)

@@ -13,15 +13,16 @@ namespace NeuralStyle.Engine;
 /// </code>
 /// Our own bytes per input pixel are counted exactly: every saved ReLU output (float), a seed per tapped layer
 /// (float), every pooled map (float) with its argmax (byte), the two buffers the gradients between layers alternate
-/// in (the largest such gradient, twice), the backward pass's scratch for one conv output's gradient (the largest
-/// layer), and the image, gradient, Adam moments and their undo copies (7 × 3 floats), all per item; and once, not
-/// per item, the Winograd scratch V and M (36 floats per 4×4 tile of the widest Winograd layer, twice). With every layer but the first done as Winograd,
-/// ONNX Runtime's own working memory is small but grows with the image (its copies of the graph layers' maps, as the
-/// targets' pass showed for conv1_1), hence a factor a little above 1. The two constants were fitted to <c>render
-/// --iterations 2</c> of the astronaut at 256 and 512 px on the CPU backend (1065 and 1900 MB measured); then 64,
-/// 1024 px and a 7-rate sweep at 384 px measured 671, 5274 and 2990 MB against 800, 5237 and 2944 estimated. Runs of
-/// the same command vary by up to 10% (512 px: 1900 to 2074 MB). The test suite holds the estimate to within 25% of
-/// the measured peak at 256 and 512 px.
+/// in (the largest such gradient, twice; the first layer's conv gradient goes to whichever its incoming one leaves
+/// free), and the image, gradient, Adam moments and their undo copies (7 × 3 floats), all per item; and once, not per
+/// item, the Winograd scratch V and M (36 floats per 4×4 tile of the widest Winograd layer, twice). With every layer
+/// but the first done as Winograd, ONNX Runtime's own working memory is small but grows with the image (its copies of
+/// the graph layers' maps, as the targets' pass showed for conv1_1), hence a factor a little above 1. The two
+/// constants were fitted to <c>render --iterations 2</c> of the astronaut at 256 and 512 px on the CPU backend (1065
+/// and 1900 MB measured, when the first layer's conv gradient still had a buffer of its own). Since then 256, 512 and
+/// 1024 px and a 7-rate sweep at 384 px measured 973, 1777, 5034 and 2798 MB against 1042, 1821, 4939 and 2750
+/// estimated. Runs of the same command vary by up to 10% (512 px: 1900 to 2074 MB). The test suite holds the estimate
+/// to within 25% of the measured peak at 256 and 512 px.
 /// </summary>
 public static class MemoryEstimate
 {
@@ -114,7 +115,7 @@ public static class MemoryEstimate
 
     private static double OwnBytesPerPixel(NetworkArchitecture architecture, LossSettings loss)
     {
-        double bytes = 7 * 3 * sizeof(float), largestLayer = 0, largestGradient = 0;
+        double bytes = 7 * 3 * sizeof(float), largestGradient = 0, largestUpperGraphLayer = 0;
         IReadOnlyList<ConvLayer> layers = architecture.Layers;
         for (int i = 0; i < layers.Count; i++)
         {
@@ -122,8 +123,9 @@ public static class MemoryEstimate
             double scale = Math.Pow(4, -(layer.Block - 1)); // each pool quarters the positions
             double output = layer.OutChannels * scale * sizeof(float);
             bytes += output;
-            largestLayer = Math.Max(largestLayer, output);
-            largestGradient = Math.Max(largestGradient, i + 1 < layers.Count ? output : 0); // the gradient arriving from above
+            // The gradient arriving from above, or for the first layer its conv gradient.
+            largestGradient = Math.Max(largestGradient, i + 1 < layers.Count || i == 0 ? output : 0);
+            largestUpperGraphLayer = Math.Max(largestUpperGraphLayer, i > 0 && !Cpu.CpuStages.IsWinograd(layer) ? output : 0);
             if (loss.Taps.Contains(layer.ReluName))
             {
                 bytes += output;
@@ -137,7 +139,8 @@ public static class MemoryEstimate
             }
         }
 
-        // The gradients between layers alternate between two buffers of the largest one's size.
-        return bytes + largestLayer + (2 * largestGradient);
+        // The gradients between layers alternate between two buffers of the largest one's size; a graph layer above
+        // the first (none in VGG19, whose later layers are all Winograd) has its conv gradient in a buffer of its own.
+        return bytes + (2 * largestGradient) + largestUpperGraphLayer;
     }
 }
