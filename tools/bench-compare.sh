@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Two builds of neuralstyle, alternately: on a shared machine whose speed drifts between runs, only alternated runs
 # compare. Builds each revision in its own worktree under out/compare/, then runs `bench iteration --json` for
-# each in turn, ROUNDS times, and prints each round's medians and their ratio new/old.
+# each in turn, ROUNDS times (which goes first alternates), and prints each round's medians and their ratio new/old.
 #   tools/bench-compare.sh OLD_REV NEW_REV [SIZE=256] [ROUNDS=4] [REPEAT=10]
 # NEW_REV may be "work" for the working tree as it is.
 set -euo pipefail
@@ -26,9 +26,11 @@ build() { # REV → path of its neuralstyle.dll
 a=$(build "$old"); b=$(build "$new")
 median() { python3 -c 'import json,sys; print(json.load(sys.stdin)["total_ms"]["median"])'; }
 ratios=()
+bench() { dotnet "$1" bench iteration --size "$size" --repeat "$repeat" --json | median; }
 for round in $(seq "$rounds"); do
-  x=$(dotnet "$a" bench iteration --size "$size" --repeat "$repeat" --json | median)
-  y=$(dotnet "$b" bench iteration --size "$size" --repeat "$repeat" --json | median)
+  # Each build goes first in every other round, so that whatever favours the first or the second run of a pair
+  # (the machine warming up, or the first run's memory still being returned) cancels out over an even count.
+  if (( round % 2 )); then x=$(bench "$a"); y=$(bench "$b"); else y=$(bench "$b"); x=$(bench "$a"); fi
   r=$(python3 -c "print(f'{$y / $x:.2f}')")
   ratios+=("$r")
   printf 'round %d, %d px: %s %.0f ms, %s %.0f ms, new/old %s\n' "$round" "$size" "$old" "$x" "$new" "$y" "$r"
