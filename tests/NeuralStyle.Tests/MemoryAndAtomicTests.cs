@@ -24,6 +24,20 @@ public sealed partial class MemoryAndAtomicTests : TemporaryFolderTest
         Assert.InRange(estimate / peak, 0.75, 1.25);
     }
 
+    [SkippableFact]
+    public async Task The_memory_estimate_of_a_sweep_is_within_25_percent_of_the_measured_peak()
+    {
+        Skip.IfNot(File.Exists("/proc/self/status"), "The peak is read from /proc (Linux).");
+        // Five items: what grows with the batch and what is shared by it (the Winograd scratch) both count.
+        var (code, stdout, stderr) = await CliProcess.RunAsync(CliProcess.StartInfo("sweep", "--size", "256", "--lr", "1,2,5,10,20", "--checkpoints", "2",
+            "--no-estimate", "--weights", "random", "--out-dir", Path.Combine(Folder, "sweep")));
+        string output = stdout + stderr;
+        Assert.True(code == 0, output);
+        double estimate = double.Parse(Estimated().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
+        double peak = double.Parse(SweepPeak().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.InRange(estimate / peak, 0.75, 1.25);
+    }
+
     [Fact]
     public void A_write_that_fails_midway_leaves_the_old_file_and_no_temporary()
     {
@@ -83,4 +97,7 @@ public sealed partial class MemoryAndAtomicTests : TemporaryFolderTest
 
     [GeneratedRegex(@"peak memory (\d+) MB\.")]
     private static partial Regex Peak();
+
+    [GeneratedRegex(@"Peak memory (\d+) MB\.")]
+    private static partial Regex SweepPeak();
 }
