@@ -6,7 +6,8 @@
 // Launch: block NS_BLOCK; grid (B, N), B = min(ceil(count / NS_BLOCK), 1024); block b takes i = b·NS_BLOCK + tid,
 // then strides by B·NS_BLOCK.
 // sum_partials effectively computes out[n] = scale · Σ_b partials[n·B + b]; launch block NS_BLOCK, grid N.
-// Both write (=). float32 with float32 partial sums.
+// Both write (=). float32 with float32 partial sums; the per-item result is scaled and stored in float64, as the
+// CPU backend keeps its loss terms, so that a large loss weight does not overflow a term that fits a double.
 #include "common.cuh"
 
 extern "C" __global__ void squared_difference_partials(const float* a, const float* target, float* partials, int count)
@@ -26,7 +27,7 @@ extern "C" __global__ void squared_difference_partials(const float* a, const flo
     }
 }
 
-extern "C" __global__ void sum_partials(const float* partials, float* out, int blocks, float scale)
+extern "C" __global__ void sum_partials(const float* partials, double* out, int blocks, double scale)
 {
     const float* item = partials + (ns_size)blockIdx.x * blocks;
     float sum = 0.0f;
@@ -38,6 +39,6 @@ extern "C" __global__ void sum_partials(const float* partials, float* out, int b
     sum = ns_block_sum(sum);
     if (threadIdx.x == 0)
     {
-        out[blockIdx.x] = sum * scale;
+        out[blockIdx.x] = (double)sum * scale;
     }
 }

@@ -26,7 +26,7 @@ NS_EXPORT void emulate_content_grad_backward(NS_GEOMETRY, const float* f, const 
 NS_EXPORT void emulate_squared_difference_partials(NS_GEOMETRY, const float* a, const float* t, float* partials, int count)
 { ns_emulate(NS_DIMS, squared_difference_partials, a, t, partials, count); }
 
-NS_EXPORT void emulate_sum_partials(NS_GEOMETRY, const float* partials, float* out, int blocks, float scale)
+NS_EXPORT void emulate_sum_partials(NS_GEOMETRY, const float* partials, double* out, int blocks, double scale)
 { ns_emulate(NS_DIMS, sum_partials, partials, out, blocks, scale); }
 
 NS_EXPORT void emulate_tv_forward_backward(NS_GEOMETRY, const float* x, float* grad, float* partials, int c, int h, int w, float weight)

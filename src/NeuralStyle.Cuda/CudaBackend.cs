@@ -273,7 +273,7 @@ public sealed class CudaBackend : IStyleBackend
         private readonly DeviceBuffer _partials, _tvLoss;
         private readonly DeviceBuffer _lossValues; // every term's per-item loss gathered for one download: style terms, content terms, TV
         private readonly DeviceBuffer[] _lossTerms; // the per-term loss buffers in that order
-        private readonly float[] _lossHost;
+        private readonly double[] _lossHost;
         private readonly byte[] _active;
         private readonly InferenceSession _backward;
         private readonly OrtIoBinding _forwardBinding, _backwardBinding;
@@ -347,20 +347,20 @@ public sealed class CudaBackend : IStyleBackend
                     DeviceBuffer gram = Own(device.AllocateFloats((long)_batch * c * c)), target = Upload(targets.Grams[style.ReluName]);
                     var products = new StyleProducts(owner._kernels, owner._cublas, owner._cublasHandle, f, gram, target, _seeds[style.ReluName], c, m, _batch);
                     products.Choose(owner._products, TimeOnStream);
-                    _style.Add((style, products, gram, target, Own(device.AllocateFloats(_batch))));
+                    _style.Add((style, products, gram, target, Own(device.AllocateDoubles(_batch))));
                 }
 
                 foreach (string name in owner._loss.ContentLayers)
                 {
-                    _content.Add((name, Upload(targets.ContentFeatures[name]), Own(device.AllocateFloats(_batch))));
+                    _content.Add((name, Upload(targets.ContentFeatures[name]), Own(device.AllocateDoubles(_batch))));
                 }
 
                 largest = Math.Max(largest, _length);
                 _partials = Own(device.AllocateFloats(_batch * (long)Math.Max(LaunchConfig.Partials(largest, _batch).GridX, LaunchConfig.For1D(largest, _batch).GridX)));
-                _tvLoss = Own(device.AllocateFloats(_batch));
+                _tvLoss = Own(device.AllocateDoubles(_batch));
                 _lossTerms = [.. _style.Select(t => t.Loss), .. _content.Select(t => t.Loss), _tvLoss];
-                _lossValues = Own(device.AllocateFloats((long)_lossTerms.Length * _batch));
-                _lossHost = new float[_lossTerms.Length * _batch];
+                _lossValues = Own(device.AllocateDoubles((long)_lossTerms.Length * _batch));
+                _lossHost = new double[_lossTerms.Length * _batch];
                 _active = new byte[_batch];
             }
             catch
@@ -438,7 +438,7 @@ public sealed class CudaBackend : IStyleBackend
             {
                 var (_, c, m) = _activations[layer.ReluName];
                 products.Gram((float)LossSettings.GramScale(c, m));
-                o._kernels.SumSquaredDifference(gram, target, _partials, lossOut, c * c, _batch, (float)loss.StyleLossScale(layer, c));
+                o._kernels.SumSquaredDifference(gram, target, _partials, lossOut, c * c, _batch, loss.StyleLossScale(layer, c));
                 products.Gradient((float)loss.StyleGradientScale(layer, c, m)); // the seed's first writer: content adds to it below
             }
 
@@ -448,13 +448,13 @@ public sealed class CudaBackend : IStyleBackend
                 int count = c * m;
                 bool accumulate = loss.StyleLayers.Any(s => s.ReluName == name);
                 o._kernels.ContentGradient(f, target, _seeds[name], count, _batch, (float)loss.ContentGradientScale(count), accumulate);
-                o._kernels.SumSquaredDifference(f, target, _partials, lossOut, count, _batch, (float)loss.ContentLossScale(count));
+                o._kernels.SumSquaredDifference(f, target, _partials, lossOut, count, _batch, loss.ContentLossScale(count));
             }
 
             _marks[2].Record();
             RunGraph(_backward, _backwardBinding);
             _marks[3].Record();
-            o._kernels.TotalVariation(_image, _gradient, _partials, _tvLoss, 3, _height, _width, _batch, (float)loss.TvWeight);
+            o._kernels.TotalVariation(_image, _gradient, _partials, _tvLoss, 3, _height, _width, _batch, loss.TvWeight);
             _marks[4].Record();
 
             // The host round trip of the iteration: the loss values, needed for logging and for the finiteness
@@ -510,14 +510,14 @@ public sealed class CudaBackend : IStyleBackend
         private IterationLosses[] ReadLosses()
         {
             CudaDevice device = _owner._device;
-            ulong bytes = (ulong)_batch * sizeof(float);
+            ulong bytes = (ulong)_batch * sizeof(double);
             DeviceBuffer[] terms = _lossTerms;
             for (int t = 0; t < terms.Length; t++)
             {
                 device.Copy(terms[t], 0, _lossValues, (ulong)t * bytes, bytes);
             }
 
-            device.Download<float>(_lossValues, _lossHost);
+            device.Download<double>(_lossValues, _lossHost);
             var losses = new IterationLosses[_batch];
             for (int n = 0; n < _batch; n++)
             {

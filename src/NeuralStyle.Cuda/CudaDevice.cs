@@ -64,6 +64,9 @@ public sealed unsafe class CudaDevice : IDisposable
     /// <summary>Allocates <paramref name="count"/> floats (uninitialised).</summary>
     public DeviceBuffer AllocateFloats(long count) => Allocate((ulong)count * sizeof(float));
 
+    /// <summary>Allocates <paramref name="count"/> doubles (uninitialised).</summary>
+    public DeviceBuffer AllocateDoubles(long count) => Allocate((ulong)count * sizeof(double));
+
     /// <summary>Allocates <paramref name="bytes"/> bytes (uninitialised).</summary>
     public DeviceBuffer Allocate(ulong bytes) => new(this, DriverForThisThread().Allocate(bytes), bytes);
 

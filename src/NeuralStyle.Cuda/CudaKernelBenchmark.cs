@@ -112,7 +112,7 @@ public sealed class CudaKernelBenchmark : IDisposable
         using DeviceBuffer x = Filled(n), y = Filled(n), z = Filled(n), m = Filled(n), v = Filled(n);
         int side = (int)Math.Sqrt(n / 3.0);
         long partialsLength = Math.Max(LaunchConfig.Partials(n, 1).GridX, LaunchConfig.For1D(n, 1).GridX);
-        using DeviceBuffer partials = _device.AllocateFloats(partialsLength), loss = _device.AllocateFloats(1);
+        using DeviceBuffer partials = _device.AllocateFloats(partialsLength), loss = _device.AllocateDoubles(1);
         using var adam = new AdamBuffers(_device, [1.0]);
         string size = $"n={n}";
         return

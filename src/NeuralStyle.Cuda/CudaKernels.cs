@@ -30,19 +30,22 @@ public sealed class CudaKernels : IDisposable
     public void ContentGradient(DeviceBuffer features, DeviceBuffer target, DeviceBuffer gradient, int count, int items, float k, bool accumulate) =>
         Launch("content_grad_backward", LaunchConfig.For1D(count, items), features.Address, target.Address, gradient.Address, count, k, accumulate ? 1 : 0);
 
-    /// <summary>out[n] = scale·Σ (a[n,i] − t[i])² in two deterministic passes (reduce.cu); <paramref name="partials"/> needs Partials(count, items).GridX × items floats.</summary>
-    public void SumSquaredDifference(DeviceBuffer a, DeviceBuffer target, DeviceBuffer partials, DeviceBuffer output, int count, int items, float scale)
+    /// <summary>
+    /// out[n] = scale·Σ (a[n,i] − t[i])² in two deterministic passes (reduce.cu); <paramref name="partials"/> needs
+    /// Partials(count, items).GridX × items floats, <paramref name="output"/> one double per item.
+    /// </summary>
+    public void SumSquaredDifference(DeviceBuffer a, DeviceBuffer target, DeviceBuffer partials, DeviceBuffer output, int count, int items, double scale)
     {
         LaunchConfig first = LaunchConfig.Partials(count, items);
         Launch("squared_difference_partials", first, a.Address, target.Address, partials.Address, count);
         Launch("sum_partials", LaunchConfig.PerItem(items), partials.Address, output.Address, (int)first.GridX, scale);
     }
 
-    /// <summary>grad += w·∂TV/∂x and out[n] = w·TV(x[n]) (tv.cu, reduce.cu).</summary>
-    public void TotalVariation(DeviceBuffer image, DeviceBuffer gradient, DeviceBuffer partials, DeviceBuffer output, int channels, int height, int width, int items, float weight)
+    /// <summary>grad += w·∂TV/∂x and out[n] = w·TV(x[n]) (tv.cu, reduce.cu); <paramref name="output"/> holds one double per item.</summary>
+    public void TotalVariation(DeviceBuffer image, DeviceBuffer gradient, DeviceBuffer partials, DeviceBuffer output, int channels, int height, int width, int items, double weight)
     {
         LaunchConfig first = LaunchConfig.For1D((long)channels * height * width, items);
-        Launch("tv_forward_backward", first, image.Address, gradient.Address, partials.Address, channels, height, width, weight);
+        Launch("tv_forward_backward", first, image.Address, gradient.Address, partials.Address, channels, height, width, (float)weight);
         Launch("sum_partials", LaunchConfig.PerItem(items), partials.Address, output.Address, (int)first.GridX, weight);
     }
 

@@ -104,13 +104,31 @@ public abstract unsafe class KernelSuite(IKernelRunner runner)
         float[] f = Random(Items * count, 7, 0, 10), p = Random(count, 8, 0, 10), d = Random(Items * count, 9, -1, 1);
         float[] before = (float[])d.Clone();
         runner.ContentGradient(f, p, d, count, Items, 0.5f, accumulate: true);
-        float[] sums = runner.SumSquaredDifference(f, p, count, Items, 2f);
+        double[] sums = runner.SumSquaredDifference(f, p, count, Items, 2);
 
         double[] expectedGrad = d.Select((_, i) => before[i] + (0.5 * ((double)f[i] - p[i % count]))).ToArray();
         Tolerance.AssertClose(expectedGrad, d, 1e-5, 1e-6, "dF +=");
         double[] expectedSums = Enumerable.Range(0, Items).Select(n => 2 * Enumerable.Range(0, count).Sum(i => Math.Pow((double)f[(n * count) + i] - p[i], 2))).ToArray();
         // float32 partial sums over up to 1000 terms: 1e-5 relative.
         Tolerance.AssertClose(expectedSums, sums, 1e-6, 1e-5, "Σ (F − P)²");
+    }
+
+    /// <summary>
+    /// The loss terms leave the device in double, scaled there: a loss weight near float's limit times a sum of
+    /// squares is far beyond float's range and still a finite double, as on the CPU backend.
+    /// </summary>
+    [SkippableFact]
+    public void A_reduction_scaled_past_float_range_stays_finite_in_double()
+    {
+        Skip.If(runner.Unavailable is not null, runner.Unavailable);
+        const int Count = 300;
+        const double Scale = 1e37;
+        float[] f = Random(Count, 13, 0, 10), p = Random(Count, 14, 0, 10);
+        double[] sums = runner.SumSquaredDifference(f, p, Count, 1, Scale);
+        double expected = Scale * Enumerable.Range(0, Count).Sum(i => Math.Pow((double)f[i] - p[i], 2));
+        Assert.True(expected > float.MaxValue, "the test needs a value beyond float's range");
+        // float32 partial sums over 300 terms: 1e-5 relative, as above.
+        Tolerance.AssertClose([expected], sums, 0, 1e-5, "1e37·Σ (F − P)²");
     }
 
     [SkippableTheory]
@@ -127,7 +145,7 @@ public abstract unsafe class KernelSuite(IKernelRunner runner)
         int count = channels * height * width;
         float[] x = Random(Items * count, 10, 0, 255), grad = Random(Items * count, 11, -1, 1);
         float[] before = (float[])grad.Clone();
-        float[] tv = runner.TotalVariation(x, grad, channels, height, width, Items, Weight);
+        double[] tv = runner.TotalVariation(x, grad, channels, height, width, Items, Weight);
 
         for (int n = 0; n < Items; n++)
         {

@@ -27,8 +27,8 @@ internal static unsafe class EmulatedKernels
     public static void SquaredDifferencePartials(LaunchConfig l, float* a, float* t, float* partials, int count) =>
         ((delegate* unmanaged<uint, uint, uint, uint, uint, uint, float*, float*, float*, int, void>)Export("emulate_squared_difference_partials"))(l.GridX, l.GridY, l.GridZ, l.BlockX, l.BlockY, l.BlockZ, a, t, partials, count);
 
-    public static void SumPartials(LaunchConfig l, float* partials, float* output, int blocks, float scale) =>
-        ((delegate* unmanaged<uint, uint, uint, uint, uint, uint, float*, float*, int, float, void>)Export("emulate_sum_partials"))(l.GridX, l.GridY, l.GridZ, l.BlockX, l.BlockY, l.BlockZ, partials, output, blocks, scale);
+    public static void SumPartials(LaunchConfig l, float* partials, double* output, int blocks, double scale) =>
+        ((delegate* unmanaged<uint, uint, uint, uint, uint, uint, float*, double*, int, double, void>)Export("emulate_sum_partials"))(l.GridX, l.GridY, l.GridZ, l.BlockX, l.BlockY, l.BlockZ, partials, output, blocks, scale);
 
     public static void TotalVariation(LaunchConfig l, float* x, float* grad, float* partials, int c, int h, int w, float weight) =>
         ((delegate* unmanaged<uint, uint, uint, uint, uint, uint, float*, float*, float*, int, int, int, float, void>)Export("emulate_tv_forward_backward"))(l.GridX, l.GridY, l.GridZ, l.BlockX, l.BlockY, l.BlockZ, x, grad, partials, c, h, w, weight);

@@ -18,10 +18,10 @@ public interface IKernelRunner
     void ContentGradient(float[] features, float[] target, float[] gradient, int count, int items, float k, bool accumulate);
 
     /// <summary>scale·Σ (a[n] − t)² per item.</summary>
-    float[] SumSquaredDifference(float[] a, float[] target, int count, int items, float scale);
+    double[] SumSquaredDifference(float[] a, float[] target, int count, int items, double scale);
 
     /// <summary>Adds weight·∂TV/∂x to gradient; returns weight·TV per item.</summary>
-    float[] TotalVariation(float[] image, float[] gradient, int channels, int height, int width, int items, float weight);
+    double[] TotalVariation(float[] image, float[] gradient, int channels, int height, int width, int items, double weight);
 
     /// <summary>Runs <paramref name="steps"/> Adam steps with the given gradients; returns the step counts.</summary>
     int[] Adam(float[] image, float[] m, float[] v, Func<int, float[]> gradientAt, float[] rates, byte[] active, int length, int steps);
@@ -56,12 +56,13 @@ public sealed unsafe class EmulatedRunner : IKernelRunner
         }
     }
 
-    public float[] SumSquaredDifference(float[] a, float[] target, int count, int items, float scale)
+    public double[] SumSquaredDifference(float[] a, float[] target, int count, int items, double scale)
     {
         LaunchConfig first = LaunchConfig.Partials(count, items);
         var partials = new float[items * first.GridX];
-        var sums = new float[items];
-        fixed (float* pa = a, pt = target, pp = partials, ps = sums)
+        var sums = new double[items];
+        fixed (float* pa = a, pt = target, pp = partials)
+        fixed (double* ps = sums)
         {
             EmulatedKernels.SquaredDifferencePartials(first, pa, pt, pp, count);
             EmulatedKernels.SumPartials(LaunchConfig.PerItem(items), pp, ps, (int)first.GridX, scale);
@@ -70,14 +71,15 @@ public sealed unsafe class EmulatedRunner : IKernelRunner
         return sums;
     }
 
-    public float[] TotalVariation(float[] image, float[] gradient, int channels, int height, int width, int items, float weight)
+    public double[] TotalVariation(float[] image, float[] gradient, int channels, int height, int width, int items, double weight)
     {
         LaunchConfig first = LaunchConfig.For1D((long)channels * height * width, items);
         var partials = new float[items * first.GridX];
-        var tv = new float[items];
-        fixed (float* x = image, g = gradient, p = partials, t = tv)
+        var tv = new double[items];
+        fixed (float* x = image, g = gradient, p = partials)
+        fixed (double* t = tv)
         {
-            EmulatedKernels.TotalVariation(first, x, g, p, channels, height, width, weight);
+            EmulatedKernels.TotalVariation(first, x, g, p, channels, height, width, (float)weight);
             EmulatedKernels.SumPartials(LaunchConfig.PerItem(items), p, t, (int)first.GridX, weight);
         }
 
@@ -144,22 +146,22 @@ public sealed class CudaRunner : IKernelRunner, IDisposable
         Device.Download<float>(d, gradient);
     }
 
-    public float[] SumSquaredDifference(float[] a, float[] target, int count, int items, float scale)
+    public double[] SumSquaredDifference(float[] a, float[] target, int count, int items, double scale)
     {
-        using DeviceBuffer da = Upload(a), dt = Upload(target), partials = Device.AllocateFloats(items * LaunchConfig.Partials(count, items).GridX), output = Device.AllocateFloats(items);
+        using DeviceBuffer da = Upload(a), dt = Upload(target), partials = Device.AllocateFloats(items * LaunchConfig.Partials(count, items).GridX), output = Device.AllocateDoubles(items);
         Kernels.SumSquaredDifference(da, dt, partials, output, count, items, scale);
-        var sums = new float[items];
-        Device.Download<float>(output, sums);
+        var sums = new double[items];
+        Device.Download<double>(output, sums);
         return sums;
     }
 
-    public float[] TotalVariation(float[] image, float[] gradient, int channels, int height, int width, int items, float weight)
+    public double[] TotalVariation(float[] image, float[] gradient, int channels, int height, int width, int items, double weight)
     {
-        using DeviceBuffer x = Upload(image), g = Upload(gradient), partials = Device.AllocateFloats(items * LaunchConfig.For1D((long)channels * height * width, items).GridX), output = Device.AllocateFloats(items);
+        using DeviceBuffer x = Upload(image), g = Upload(gradient), partials = Device.AllocateFloats(items * LaunchConfig.For1D((long)channels * height * width, items).GridX), output = Device.AllocateDoubles(items);
         Kernels.TotalVariation(x, g, partials, output, channels, height, width, items, weight);
         Device.Download<float>(g, gradient);
-        var tv = new float[items];
-        Device.Download<float>(output, tv);
+        var tv = new double[items];
+        Device.Download<double>(output, tv);
         return tv;
     }
 
