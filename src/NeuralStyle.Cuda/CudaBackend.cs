@@ -13,7 +13,7 @@ namespace NeuralStyle.Cuda;
 /// <summary>
 /// The CUDA backend: the forward and backward graphs on ONNX Runtime's CUDA provider, issued on our stream
 /// (has_user_compute_stream), bound once to our device buffers; Gram, loss gradients, reductions, TV and Adam in our
-/// kernels on the same stream. Per iteration only the loss values (a few floats per item) come back to the host.
+/// kernels on the same stream. Per iteration only the loss values (a few doubles per item) come back to the host.
 /// Each style layer's Gram and gradient products run on our kernels or on cuBLAS, whichever measured faster for
 /// the layer's shape when the loop was built (<see cref="StyleProducts"/>).
 /// </summary>
