@@ -63,6 +63,14 @@ public static class Program
             error.WriteLine(verbose ? e.ToString() : e.Message);
             return 2;
         }
+        catch (OutOfMemoryException e)
+        {
+            // The estimate let the run start (or --max-memory-mb allowed more than the machine has) and an allocation
+            // failed: a limit of this machine, not a bug.
+            error.WriteLine(verbose ? e.ToString()
+                : "Ran out of memory: the run needs more than this machine could give. Use a smaller --size, fewer learning rates at once or a lower --style-scale; a --max-memory-mb above the memory available lets such runs start.");
+            return 1;
+        }
         catch (IOException e)
         {
             // The system refused a read or write (a full disk, no permission): the message names the file; not a bug.

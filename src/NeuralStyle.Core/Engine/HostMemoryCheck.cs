@@ -5,8 +5,9 @@ namespace NeuralStyle.Engine;
 
 /// <summary>
 /// Refuses a run on the host whose estimated peak memory (see <see cref="MemoryEstimate"/>) exceeds
-/// <see cref="Limit"/> (default: the memory available now), naming the largest size that fits. A backend on a device
-/// keeps its buffers there and checks its own memory when it allocates them.
+/// <see cref="Limit"/> (default: the memory available now), naming the largest size that fits, or one that would need
+/// an array longer than .NET allows, whatever the memory. A backend on a device keeps its buffers there and checks its
+/// own memory when it allocates them.
 /// </summary>
 /// <param name="Weights">The network.</param>
 /// <param name="Loss">The loss, whose layers decide which activations are kept.</param>
@@ -32,6 +33,7 @@ internal sealed record HostMemoryCheck(NetworkWeights Weights, LossSettings Loss
 
     private double Check()
     {
+        RequireArraysFit();
         double run = MemoryEstimate.Bytes(Weights, Loss, Batch, Width, Height);
         double targets = MemoryEstimate.TargetPassBytes(Weights, Loss, (long)LargestTarget.Width * LargestTarget.Height);
         double estimate = Math.Max(run, targets);
@@ -56,5 +58,23 @@ internal sealed record HostMemoryCheck(NetworkWeights Weights, LossSettings Loss
         throw new UserInputException(needs + have + (largest > 0
             ? $"; the largest size that fits is about --size {largest}{(Batch > 1 ? " (or run fewer learning rates at once)" : "")}, or {remedy}."
             : $"; even the smallest size does not fit: {remedy}."));
+    }
+
+    /// <summary>The CPU backend keeps each map (and each batch's map) in one array; a machine with memory enough could still not allocate a longer one.</summary>
+    private void RequireArraysFit()
+    {
+        long run = MemoryEstimate.LargestArray(Weights, Loss, Batch, Width, Height);
+        if (run > Array.MaxLength)
+        {
+            throw new UserInputException(string.Create(CultureInfo.InvariantCulture,
+                $"{(Batch == 1 ? "An image" : $"A batch of {Batch} images")} of {Width}×{Height} is too large for the CPU backend: one of its arrays would hold {run:N0} values, more than the {Array.MaxLength:N0} .NET allows; use a smaller --size{(Batch > 1 ? " or fewer learning rates at once" : "")}."));
+        }
+
+        long targets = MemoryEstimate.LargestTargetArray(Weights, Loss, LargestTarget.Width, LargestTarget.Height);
+        if (targets > Array.MaxLength)
+        {
+            throw new UserInputException(string.Create(CultureInfo.InvariantCulture,
+                $"The largest image the targets are computed from, {LargestTarget.Width}×{LargestTarget.Height}, is too large for the CPU backend: one of its maps would hold {targets:N0} values, more than the {Array.MaxLength:N0} .NET allows; lower --style-scale (or --size)."));
+        }
     }
 }

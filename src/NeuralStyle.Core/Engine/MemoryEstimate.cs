@@ -62,6 +62,38 @@ public static class MemoryEstimate
         return TargetPhaseRuntimeBytes + WeightsBytes(cut) + FeaturePassPeak(cut, loss, pixels);
     }
 
+    /// <summary>
+    /// Values in the largest single array a CPU run allocates: a batch's map of the widest full-resolution layer, or one
+    /// item's Winograd scratch. .NET arrays hold at most <see cref="Array.MaxLength"/> values.
+    /// </summary>
+    public static long LargestArray(NetworkWeights weights, LossSettings loss, int batch, int width, int height)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(loss);
+        NetworkArchitecture cut = weights.TruncatedAt(loss.DeepestTap(weights.Architecture)).Architecture;
+        long scratch = cut.Layers.Where(Cpu.CpuStages.IsWinograd).Select(l =>
+        {
+            var (h, w) = NetworkArchitecture.SpatialSize(l.Block, height, width);
+            var (th, tw) = Cpu.Winograd.Tiles(h, w);
+            return (long)Cpu.Winograd.Positions * Math.Max(l.InChannels, l.OutChannels) * th * tw;
+        }).DefaultIfEmpty(0).Max();
+        return Math.Max(batch * LargestMap(cut, width, height), scratch);
+    }
+
+    /// <summary>Values in the largest single array of the targets' pass over a <paramref name="width"/> × <paramref name="height"/> image: one layer's map (its strip scratch is bounded).</summary>
+    public static long LargestTargetArray(NetworkWeights weights, LossSettings loss, int width, int height)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(loss);
+        return LargestMap(weights.TruncatedAt(loss.DeepestTap(weights.Architecture)).Architecture, width, height);
+    }
+
+    private static long LargestMap(NetworkArchitecture architecture, int width, int height) => architecture.Layers.Max(l =>
+    {
+        var (h, w) = NetworkArchitecture.SpatialSize(l.Block, height, width);
+        return (long)l.OutChannels * h * w;
+    });
+
     /// <summary>The largest long side (keeping <paramref name="aspect"/> = short/long) whose estimate fits in <paramref name="budget"/> bytes, or 0.</summary>
     public static int LargestLongSide(NetworkWeights weights, LossSettings loss, int batch, double aspect, double budget)
     {
