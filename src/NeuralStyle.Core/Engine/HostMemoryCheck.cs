@@ -31,9 +31,23 @@ internal sealed record HostMemoryCheck(NetworkWeights Weights, LossSettings Loss
     /// </summary>
     public double? For(IStyleBackend backend) => backend.DeviceMemoryInUse is null ? Check() : null;
 
+    /// <summary>
+    /// Refuses targets whose pass needs a map longer than a .NET array holds: on every backend, as the maps come back
+    /// to the host as arrays.
+    /// </summary>
+    public void RequireTargetArraysFit()
+    {
+        long targets = MemoryEstimate.LargestTargetArray(Weights, Loss, LargestTarget.Width, LargestTarget.Height);
+        if (targets > Array.MaxLength)
+        {
+            throw new UserInputException(string.Create(CultureInfo.InvariantCulture,
+                $"The largest image the targets are computed from, {LargestTarget.Width}×{LargestTarget.Height}, is too large: one of its maps would hold {targets:N0} values, more than the {Array.MaxLength:N0} a .NET array allows; lower --style-scale (or --size)."));
+        }
+    }
+
     private double Check()
     {
-        RequireArraysFit();
+        RequireRunArraysFit();
         double run = MemoryEstimate.Bytes(Weights, Loss, Batch, Width, Height);
         double targets = MemoryEstimate.TargetPassBytes(Weights, Loss, (long)LargestTarget.Width * LargestTarget.Height);
         double estimate = Math.Max(run, targets);
@@ -60,21 +74,14 @@ internal sealed record HostMemoryCheck(NetworkWeights Weights, LossSettings Loss
             : $"; even the smallest size does not fit: {remedy}."));
     }
 
-    /// <summary>The CPU backend keeps each map (and each batch's map) in one array; a machine with memory enough could still not allocate a longer one.</summary>
-    private void RequireArraysFit()
+    /// <summary>The CPU backend keeps each batch's map in one array; a machine with memory enough could still not allocate a longer one.</summary>
+    private void RequireRunArraysFit()
     {
         long run = MemoryEstimate.LargestArray(Weights, Loss, Batch, Width, Height);
         if (run > Array.MaxLength)
         {
             throw new UserInputException(string.Create(CultureInfo.InvariantCulture,
-                $"{(Batch == 1 ? "An image" : $"A batch of {Batch} images")} of {Width}×{Height} is too large for the CPU backend: one of its arrays would hold {run:N0} values, more than the {Array.MaxLength:N0} .NET allows; use a smaller --size{(Batch > 1 ? " or fewer learning rates at once" : "")}."));
-        }
-
-        long targets = MemoryEstimate.LargestTargetArray(Weights, Loss, LargestTarget.Width, LargestTarget.Height);
-        if (targets > Array.MaxLength)
-        {
-            throw new UserInputException(string.Create(CultureInfo.InvariantCulture,
-                $"The largest image the targets are computed from, {LargestTarget.Width}×{LargestTarget.Height}, is too large for the CPU backend: one of its maps would hold {targets:N0} values, more than the {Array.MaxLength:N0} .NET allows; lower --style-scale (or --size)."));
+                $"{(Batch == 1 ? "An image" : $"A batch of {Batch} images")} of {Width}×{Height} is too large for the CPU backend: one of its arrays would hold {run:N0} values, more than the {Array.MaxLength:N0} a .NET array allows; use a smaller --size{(Batch > 1 ? " or fewer learning rates at once" : "")}."));
         }
     }
 }

@@ -79,6 +79,7 @@ public sealed class StyleTransferEngine : IDisposable
         RgbImage largestTarget = problem.Styles.Append(content).MaxBy(i => (long)i.Width * i.Height)!;
         var memory = new HostMemoryCheck(problem.Weights, problem.Loss, learningRates.Count, content.Width, content.Height, problem.MemoryLimitBytes,
             (largestTarget.Width, largestTarget.Height));
+        memory.RequireTargetArraysFit();
         double? checkedBefore = memory.BeforeBuilding(device);
         IStyleBackend backend = BackendFactory.Create(device, problem.Weights, preprocess, problem.Loss, problem.Adam, precision);
         try
