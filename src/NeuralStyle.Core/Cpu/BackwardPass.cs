@@ -129,12 +129,12 @@ internal sealed class BackwardPass : IDisposable
     /// <summary>One gradient between layers: the first elements of one of the two alternating buffers, with its shape.</summary>
     private sealed record GradientMap(PinnedTensor<float> Buffer, long[] Shape)
     {
-        private int Length => (int)Shape.Aggregate(1L, (a, b) => a * b);
+        private readonly int _length = (int)Shape.Aggregate(1L, (a, b) => a * b); // once: the spans are taken every iteration
 
-        public Span<float> Values => Buffer.Array.AsSpan(0, Length);
+        public Span<float> Values => Buffer.Array.AsSpan(0, _length);
 
         /// <summary>The values of batch item <paramref name="n"/>.</summary>
-        public Span<float> Item(int n) => Values.Slice(n * (Length / (int)Shape[0]), Length / (int)Shape[0]);
+        public Span<float> Item(int n) => Values.Slice(n * (_length / (int)Shape[0]), _length / (int)Shape[0]);
 
         /// <summary>An ONNX Runtime view with <see cref="Shape"/>, owned by the buffer.</summary>
         public OrtValue View() => Buffer.PrefixView(Shape);

@@ -119,15 +119,24 @@ internal static class FeaturePass
         return maps;
     }
 
-    /// <summary>Pools <paramref name="map"/> [1, C, H, W] 2×2 into a transient map; the argmax goes to scratch, as no backward pass reads it.</summary>
+    /// <summary>Pools <paramref name="map"/> [1, C, H, W] 2×2 into a transient map; max pooling's argmax goes to scratch, as no backward pass reads it.</summary>
     private static PassTensor Pool(PoolingMode mode, PassTensor map)
     {
         int channels = (int)map.Shape[1], height = (int)map.Shape[2], width = (int)map.Shape[3];
         var pooled = PassTensor.Transient(1, channels, height / 2, width / 2);
-        using PassTensor argmax = PassTensor.Transient((pooled.Length / sizeof(float)) + 1);
-        Span<byte> which = mode == PoolingMode.Max ? MemoryMarshal.AsBytes(argmax.Span)[..pooled.Length] : [];
-        CpuPooling.Forward(mode, map.Span, channels, height, width, pooled.Span, which);
-        return pooled;
+        try
+        {
+            // One byte per pooled value, in a float tensor of a quarter the length (rounded up).
+            using PassTensor? argmax = mode == PoolingMode.Max ? PassTensor.Transient((pooled.Length / sizeof(float)) + 1) : null;
+            Span<byte> which = argmax is null ? [] : MemoryMarshal.AsBytes(argmax.Span)[..pooled.Length];
+            CpuPooling.Forward(mode, map.Span, channels, height, width, pooled.Span, which);
+            return pooled;
+        }
+        catch
+        {
+            pooled.Dispose(); // not owned by the pass yet
+            throw;
+        }
     }
 
     /// <summary>The Winograd convolution (bias and ReLU fused) of <paramref name="input"/> into <paramref name="output"/>, in strips of rows.</summary>

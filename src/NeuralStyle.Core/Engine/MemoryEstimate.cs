@@ -52,7 +52,7 @@ public static class MemoryEstimate
     /// the output, as measured), or a pool's input, output and argmax. It comes before the optimization's buffers and
     /// ONNX Runtime's working memory for them exist, so it has its own fixed part, and a run's peak is the larger of the
     /// two estimates. Measured with <c>render --size 256 --style-scale 4</c> and <c>8</c> (Starry Night at 2048×1633):
-    /// 1481 and 2934 MB, estimated 1439 and 2912; a pass that kept every map peaked at 9268 MB for the second.
+    /// 1468 and 2931 MB, estimated 1432 and 2907; a pass that kept every map peaked at 9268 MB for the second.
     /// </summary>
     public static double TargetPassBytes(NetworkWeights weights, LossSettings loss, long pixels)
     {
