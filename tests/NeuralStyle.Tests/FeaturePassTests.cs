@@ -116,7 +116,7 @@ public sealed class FeaturePassTests
     private static Dictionary<string, float[]> LoopActivations(CpuStages stages, float[] image, int height, int width)
     {
         using var options = new RunOptions();
-        using var pass = new ForwardPass(stages, 1, height, width);
+        using var pass = new ForwardPass(stages, 1, height, width, stages.Architecture.Layers.Select(l => l.ReluName).ToHashSet());
         image.CopyTo(pass.Image.Array, 0);
         pass.Run(options);
         return pass.Activations.ToDictionary(a => a.Key, a => a.Value.Array.ToArray());

@@ -23,7 +23,11 @@ public sealed class LossGradientTests
         TvWeight = 0.05,
     };
 
-    /// <summary>Winograd from 5 channels makes conv2_1 (4→5) a graph stage and conv2_2 (5→6), conv3_1 (6→7) Winograd stages, one of them the deepest.</summary>
+    /// <summary>
+    /// Winograd from 5 channels makes conv1_1 and conv1_2 one graph stage, conv2_1 (4→5) a graph stage and conv2_2
+    /// (5→6), conv2_3 (6→6), conv3_1 (6→7) Winograd stages, one of them the deepest; from 4 channels conv1_2 is one too.
+    /// relu1_2 and relu2_3 are no taps, so the forward pass keeps a Winograd stage's output only as its signs.
+    /// </summary>
     [Theory]
     [InlineData(PoolingMode.Max, int.MaxValue)]
     [InlineData(PoolingMode.Average, int.MaxValue)]
@@ -32,7 +36,7 @@ public sealed class LossGradientTests
     [InlineData(PoolingMode.Max, 4)]
     public void Loss_and_gradient_match_the_float64_reference(PoolingMode pooling, int winogradMinChannels)
     {
-        NetworkWeights weights = TinyNetworks.Create([[4], [5, 6], [7]], 21);
+        NetworkWeights weights = TinyNetworks.Create([[4, 4], [5, 6, 6], [7]], 21);
         LossSettings loss = Loss with { Pooling = pooling };
         var reference = new ReferenceNetwork(weights, PreprocessPreset.Caffe, pooling);
         using var backend = new CpuBackend(weights, PreprocessPreset.Caffe, loss, new AdamSettings(), winogradMinChannels);

@@ -54,6 +54,36 @@ public sealed class WinogradTests
         Assert.Equal(separate, fused);
     }
 
+    /// <summary>
+    /// The forward output transform's bits of where its ReLU output is positive mask the backward input transform
+    /// exactly as that output itself does, on widths around the eight-column bytes and with rows of tiles cut short.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(3, 7)]
+    [InlineData(4, 8)]
+    [InlineData(5, 9)]
+    [InlineData(7, 37)]
+    [InlineData(2, 67)]
+    public void The_output_transforms_bits_mask_as_its_output_does(int height, int width)
+    {
+        const int N = 2, C = 3;
+        var random = new DeterministicRandom((ulong)((height * 100) + width));
+        var (th, tw) = Winograd.Tiles(height, width);
+        float[] products = Gaussian(random, N * Winograd.Positions * C * th * tw), g = Gaussian(random, N * C * height * width), seed = Gaussian(random, g.Length);
+        var output = new float[g.Length];
+        var bits = new ReluBits(N, C, height, width);
+        Winograd.OutputTransform(products, Gaussian(random, C), relu: true, N, C, height, width, output, bits.Bits);
+
+        var fromValues = new float[Winograd.Positions * C * N * th * tw];
+        var fromBits = new float[fromValues.Length];
+        Winograd.InputTransform(g, seed, output, N, C, height, width, fromValues);
+        Winograd.InputTransform(g, seed, [], N, C, height, width, fromBits, bits.Bits);
+        Assert.Equal(fromValues, fromBits);
+        Assert.Contains(output, v => v == 0); // both kinds of values were masked
+        Assert.Contains(output, v => v > 0);
+    }
+
     /// <summary>The whole Winograd convolution with the 36 products M[q] = U[q]·V[q] summed in double.</summary>
     internal static float[] Convolve(float[] x, float[] kernel, float[] bias, bool relu, int batch, int inChannels, int outChannels, int height, int width)
     {

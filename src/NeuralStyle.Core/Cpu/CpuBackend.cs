@@ -146,7 +146,7 @@ public sealed class CpuBackend : IStyleBackend
             _previousSteps = new int[_batch];
             try
             {
-                _forwardPass = _owned.Own(new ForwardPass(owner._stages, _batch, height, width));
+                _forwardPass = _owned.Own(new ForwardPass(owner._stages, _batch, height, width, owner._loss.Taps.ToHashSet()));
                 _image = _forwardPass.Image;
                 _activations = _forwardPass.Activations;
                 _m = _owned.Own(new PinnedTensor<float>(_batch, 3, height, width));

@@ -6,52 +6,80 @@ using NeuralStyle.Runtime;
 namespace NeuralStyle.Cpu;
 
 /// <summary>
-/// The forward pass for one batch and image size: every activation, pooled block input and argmax in pinned
-/// buffers bound once, so a run allocates nothing. Also owns the Winograd scratch (V and M), which the backward
-/// pass over the same buffers shares.
+/// The forward pass for one batch and image size, in pinned buffers bound once, so a run allocates nothing. It keeps
+/// the maps it is asked to (the loss's taps) and the maps ONNX Runtime's graph stages write; any other map (a Winograd
+/// layer's output, a pooled block input) lives in one of two buffers, <see cref="Alternating"/>, only until the next
+/// layer has read it. Of such a ReLU output the backward pass needs only where it is positive, which the pass keeps as
+/// <see cref="ReluBits"/>; of a pool, only its argmax. Also owns the Winograd scratch (V and M), which the backward pass
+/// over the same buffers shares, as it shares the two alternating buffers for its gradients.
 /// </summary>
 internal sealed class ForwardPass : IDisposable
 {
     private readonly CpuStages _stages;
     private readonly OrtIoBinding?[] _bindings;
-    private readonly PinnedTensor<float>[] _activations;
-    private readonly Dictionary<string, PinnedTensor<float>> _byName = [];
-    private readonly PinnedTensor<float>?[] _pooled;
+    private readonly MapView[] _activations;
+    private readonly ReluBits?[] _bits; // by layer: where its output is positive, when the output is not kept
+    private readonly Dictionary<string, PinnedTensor<float>> _kept = [];
+    private readonly MapView?[] _pooled;
     private readonly byte[]?[] _argmax;
     private readonly OwnedResources _owned = new(); // tensors and bindings
 
-    public ForwardPass(CpuStages stages, int batch, int height, int width)
+    /// <summary>Buffers for <paramref name="batch"/> images of <paramref name="width"/> × <paramref name="height"/>, keeping the ReLU outputs named in <paramref name="keep"/> whole (<see cref="Activations"/>).</summary>
+    public ForwardPass(CpuStages stages, int batch, int height, int width, IReadOnlySet<string> keep)
     {
         _stages = stages;
         Batch = batch;
         Height = height;
         Width = width;
         NetworkArchitecture architecture = stages.Architecture;
-        _activations = new PinnedTensor<float>[architecture.Layers.Count];
-        _pooled = new PinnedTensor<float>?[architecture.BlockCount + 1];
+        IReadOnlyList<ConvLayer> layers = architecture.Layers;
+        _activations = new MapView[layers.Count];
+        _bits = new ReluBits?[layers.Count];
+        _pooled = new MapView?[architecture.BlockCount + 1];
         _argmax = new byte[]?[architecture.BlockCount + 1];
         _bindings = new OrtIoBinding?[stages.Stages.Count];
         try
         {
             Image = _owned.Own(new PinnedTensor<float>(batch, 3, height, width));
-            long scratch = 0;
-            for (int i = 0; i < architecture.Layers.Count; i++)
+            long largestMap = 0, scratch = 0;
+            for (int i = 0; i < layers.Count; i++)
             {
-                ConvLayer layer = architecture.Layers[i];
+                ConvLayer layer = layers[i];
                 var (h, w) = NetworkArchitecture.SpatialSize(layer.Block, height, width);
-                if (layer.Index == 1 && layer.Block > 1)
-                {
-                    var pooled = _owned.Own(new PinnedTensor<float>(batch, layer.InChannels, h, w));
-                    _pooled[layer.Block] = pooled;
-                    _argmax[layer.Block] = stages.Pooling == PoolingMode.Max ? GC.AllocateUninitializedArray<byte>(pooled.Array.Length) : [];
-                }
-
-                _activations[i] = _owned.Own(new PinnedTensor<float>(batch, layer.OutChannels, h, w));
-                _byName[layer.ReluName] = _activations[i];
+                largestMap = Math.Max(largestMap, (long)batch * Math.Max(layer.InChannels, layer.OutChannels) * h * w); // the pooled input or the output
                 if (stages.TransformedAt(i) is not null)
                 {
                     var (th, tw) = Winograd.Tiles(h, w);
                     scratch = Math.Max(scratch, (long)Winograd.Positions * Math.Max(layer.InChannels, layer.OutChannels) * th * tw);
+                }
+            }
+
+            Alternating = [_owned.Own(new PinnedTensor<float>(largestMap)), _owned.Own(new PinnedTensor<float>(largestMap))];
+            int? reading = null; // which alternating buffer holds the map the next step reads, if one does
+            for (int i = 0; i < layers.Count; i++)
+            {
+                ConvLayer layer = layers[i];
+                var (h, w) = NetworkArchitecture.SpatialSize(layer.Block, height, width);
+                if (layer.Index == 1 && layer.Block > 1)
+                {
+                    reading = reading == 0 ? 1 : 0;
+                    _pooled[layer.Block] = new MapView(Alternating[reading.Value], [batch, layer.InChannels, h, w]);
+                    _argmax[layer.Block] = stages.Pooling == PoolingMode.Max ? GC.AllocateUninitializedArray<byte>(batch * layer.InChannels * h * w) : [];
+                }
+
+                long[] shape = [batch, layer.OutChannels, h, w];
+                if (keep.Contains(layer.ReluName) || stages.TransformedAt(i) is null)
+                {
+                    PinnedTensor<float> kept = _owned.Own(new PinnedTensor<float>(shape));
+                    _activations[i] = new MapView(kept, shape);
+                    _kept[layer.ReluName] = kept;
+                    reading = null;
+                }
+                else
+                {
+                    reading = reading == 0 ? 1 : 0;
+                    _activations[i] = new MapView(Alternating[reading.Value], shape);
+                    _bits[i] = new ReluBits(batch, layer.OutChannels, h, w);
                 }
             }
 
@@ -78,12 +106,12 @@ internal sealed class ForwardPass : IDisposable
                 }
                 else
                 {
-                    binding.BindInput(GraphNames.BlockInput, Input(stage.First).Value);
+                    binding.BindInput(GraphNames.BlockInput, Input(stage.First).View());
                 }
 
                 for (int i = stage.First; i <= stage.Last; i++)
                 {
-                    binding.BindOutput(GraphNames.Activation(architecture.Layers[i].ReluName), _activations[i].Value);
+                    binding.BindOutput(GraphNames.Activation(layers[i].ReluName), _activations[i].View());
                 }
             }
         }
@@ -103,10 +131,16 @@ internal sealed class ForwardPass : IDisposable
     /// <summary>The input, [N, 3, H, W], RGB 0..255.</summary>
     public PinnedTensor<float> Image { get; }
 
-    /// <summary>Every layer's ReLU output, by ReLU name.</summary>
-    public IReadOnlyDictionary<string, PinnedTensor<float>> Activations => _byName;
+    /// <summary>The ReLU outputs kept whole, by ReLU name.</summary>
+    public IReadOnlyDictionary<string, PinnedTensor<float>> Activations => _kept;
 
     public CpuStages Stages => _stages;
+
+    /// <summary>
+    /// Two buffers, each as large as the largest map: the forward pass holds the maps it does not keep there, and the
+    /// backward pass, which needs none of them, then alternates its gradients between layers in them.
+    /// </summary>
+    public IReadOnlyList<PinnedTensor<float>> Alternating { get; }
 
     /// <summary>Winograd scratch: V, the transformed input tiles of the layer and item at hand.</summary>
     public PinnedTensor<float> TransformedInput { get; }
@@ -114,11 +148,14 @@ internal sealed class ForwardPass : IDisposable
     /// <summary>Winograd scratch: M = U·V.</summary>
     public PinnedTensor<float> Products { get; }
 
-    /// <summary>Layer <paramref name="i"/>'s ReLU output.</summary>
-    public PinnedTensor<float> Activation(int i) => _activations[i];
+    /// <summary>Layer <paramref name="i"/>'s ReLU output; one not kept is overwritten once the backward pass starts.</summary>
+    public MapView Activation(int i) => _activations[i];
+
+    /// <summary>Where layer <paramref name="i"/>'s ReLU output is positive, when the output is not kept; null when it is.</summary>
+    public ReluBits? PositiveBits(int i) => _bits[i];
 
     /// <summary>What layer <paramref name="i"/> reads: the pooled map at the start of a block, else the layer before's output (not the image).</summary>
-    public PinnedTensor<float> Input(int i)
+    public MapView Input(int i)
     {
         ConvLayer layer = _stages.Architecture.Layers[i];
         return layer.Index == 1 ? _pooled[layer.Block]! : _activations[i - 1];
@@ -134,8 +171,8 @@ internal sealed class ForwardPass : IDisposable
     /// </summary>
     public OrtIoBinding WinogradBinding(PinnedTensor<float> kernels, int inChannels, int outChannels, int layer)
     {
-        PinnedTensor<float> map = _activations[layer];
-        var (th, tw) = Winograd.Tiles((int)map.Shape[2], (int)map.Shape[3]);
+        long[] shape = _activations[layer].Shape;
+        var (th, tw) = Winograd.Tiles((int)shape[2], (int)shape[3]);
         long tiles = (long)th * tw;
         return _stages.BindProducts(kernels.Value, TransformedInput.PrefixView(1, Winograd.Positions, inChannels, tiles),
             Products.PrefixView(1, Winograd.Positions, outChannels, tiles));
@@ -151,8 +188,8 @@ internal sealed class ForwardPass : IDisposable
             ConvLayer head = architecture.Layers[stage.First];
             if (head.Index == 1 && head.Block > 1)
             {
-                PinnedTensor<float> below = _activations[stage.First - 1];
-                CpuPooling.Forward(_stages.Pooling, below.Array, Batch * (int)below.Shape[1], (int)below.Shape[2], (int)below.Shape[3], _pooled[head.Block]!.Array, _argmax[head.Block]);
+                MapView below = _activations[stage.First - 1];
+                CpuPooling.Forward(_stages.Pooling, below.Values, Batch * (int)below.Shape[1], (int)below.Shape[2], (int)below.Shape[3], _pooled[head.Block]!.Values, _argmax[head.Block]);
             }
 
             if (!stage.Winograd)
@@ -161,13 +198,15 @@ internal sealed class ForwardPass : IDisposable
                 continue;
             }
 
-            PinnedTensor<float> input = Input(stage.First), output = _activations[stage.First];
+            MapView input = Input(stage.First), output = _activations[stage.First];
+            ReluBits? bits = _bits[stage.First];
             int h = (int)output.Shape[2], w = (int)output.Shape[3];
             for (int n = 0; n < Batch; n++)
             {
                 Winograd.InputTransform(input.Item(n), [], [], 1, head.InChannels, h, w, TransformedInput.Array);
                 _stages.Products.RunWithBinding(options, _bindings[s]!);
-                Winograd.OutputTransform(Products.Array, _stages.TransformedAt(stage.First)!.Bias, relu: true, 1, head.OutChannels, h, w, output.Item(n));
+                Winograd.OutputTransform(Products.Array, _stages.TransformedAt(stage.First)!.Bias, relu: true, 1, head.OutChannels, h, w, output.Item(n),
+                    bits is null ? [] : bits.Item(n));
             }
         }
     }

@@ -88,25 +88,30 @@ internal static class Winograd
     /// <summary>
     /// V = Bᵀ d B for every tile of x [N, C, H, W]. With <paramref name="mask"/> (the layer's ReLU output, same shape)
     /// the input is first taken as (x + <paramref name="seed"/>)·[mask &gt; 0], which is how the backward pass feeds a
-    /// ReLU's VJP into the convolution's; <paramref name="seed"/> may be empty.
+    /// ReLU's VJP into the convolution's; <paramref name="seed"/> may be empty. <paramref name="maskBits"/> is the same
+    /// mask as <see cref="ReluBits"/> hold it, for a ReLU output that was not kept; give one mask or neither.
     /// </summary>
-    public static void InputTransform(ReadOnlySpan<float> x, ReadOnlySpan<float> seed, ReadOnlySpan<float> mask, int batch, int channels, int height, int width, Span<float> v)
+    public static void InputTransform(ReadOnlySpan<float> x, ReadOnlySpan<float> seed, ReadOnlySpan<float> mask, int batch, int channels, int height, int width, Span<float> v,
+        ReadOnlySpan<byte> maskBits = default)
     {
         var (th, tw) = Tiles(height, width);
         long tiles = (long)batch * th * tw;
+        long bitBytes = (long)batch * channels * height * ReluBits.RowBytes(width);
         if (x.Length != batch * channels * height * width || v.Length < Positions * channels * tiles
-            || (mask.Length != 0 && mask.Length != x.Length) || (seed.Length != 0 && seed.Length != x.Length))
+            || (mask.Length != 0 && mask.Length != x.Length) || (seed.Length != 0 && seed.Length != x.Length)
+            || (maskBits.Length != 0 && (maskBits.Length != bitBytes || mask.Length != 0)))
         {
-            throw new ArgumentException($"Winograd input transform of [{batch}, {channels}, {height}, {width}]: got {x.Length} inputs, {seed.Length} seeds, {mask.Length} mask values and room for {v.Length} of {Positions * channels * tiles}.");
+            throw new ArgumentException($"Winograd input transform of [{batch}, {channels}, {height}, {width}]: got {x.Length} inputs, {seed.Length} seeds, {mask.Length} mask values, {maskBits.Length} mask bytes (one mask, {bitBytes} bytes as bits) and room for {v.Length} of {Positions * channels * tiles}.");
         }
 
         unsafe
         {
             fixed (float* xp = x, sp = seed, mp = mask, vp = v)
+            fixed (byte* bp = maskBits)
             {
-                nint xs = (nint)xp, ss = (nint)sp, ms = (nint)mp, vs = (nint)vp;
-                bool masked = mask.Length != 0, seeded = seed.Length != 0;
-                Parallel.For(0, channels, c => InputPlanes((float*)xs, seeded ? (float*)ss : null, masked ? (float*)ms : null,
+                nint xs = (nint)xp, ss = (nint)sp, ms = (nint)mp, vs = (nint)vp, bs = (nint)bp;
+                bool masked = mask.Length != 0, seeded = seed.Length != 0, bitMasked = maskBits.Length != 0;
+                Parallel.For(0, channels, c => InputPlanes((float*)xs, seeded ? (float*)ss : null, new Mask(masked ? (float*)ms : null, bitMasked ? (byte*)bs : null),
                     batch, channels, c, height, width, (float*)vs));
             }
         }
@@ -114,24 +119,30 @@ internal static class Winograd
 
     /// <summary>
     /// y = Aᵀ m A for every tile, written to y [N, K, H, W]; with <paramref name="bias"/> (length K, or empty) added
-    /// and, when <paramref name="relu"/>, max(·, 0) applied — the forward layer's bias and ReLU, fused.
+    /// and, when <paramref name="relu"/>, max(·, 0) applied — the forward layer's bias and ReLU, fused. With
+    /// <paramref name="positiveBits"/> it also records where y is positive, as <see cref="ReluBits"/> hold it, while
+    /// each row of tiles is still in cache.
     /// </summary>
-    public static void OutputTransform(ReadOnlySpan<float> m, ReadOnlySpan<float> bias, bool relu, int batch, int channels, int height, int width, Span<float> y)
+    public static void OutputTransform(ReadOnlySpan<float> m, ReadOnlySpan<float> bias, bool relu, int batch, int channels, int height, int width, Span<float> y,
+        Span<byte> positiveBits = default)
     {
         var (th, tw) = Tiles(height, width);
         long tiles = (long)batch * th * tw;
-        if (y.Length != batch * channels * height * width || m.Length < Positions * channels * tiles || (bias.Length != 0 && bias.Length != channels))
+        long bitBytes = (long)batch * channels * height * ReluBits.RowBytes(width);
+        if (y.Length != batch * channels * height * width || m.Length < Positions * channels * tiles || (bias.Length != 0 && bias.Length != channels)
+            || (positiveBits.Length != 0 && positiveBits.Length != bitBytes))
         {
-            throw new ArgumentException($"Winograd output transform to [{batch}, {channels}, {height}, {width}]: got room for {y.Length}, {m.Length} products of {Positions * channels * tiles} and {bias.Length} biases.");
+            throw new ArgumentException($"Winograd output transform to [{batch}, {channels}, {height}, {width}]: got room for {y.Length}, {m.Length} products of {Positions * channels * tiles}, {bias.Length} biases and {positiveBits.Length} bytes for bits of {bitBytes}.");
         }
 
         unsafe
         {
             fixed (float* mp = m, bp = bias, yp = y)
+            fixed (byte* pp = positiveBits)
             {
-                nint ms = (nint)mp, bs = (nint)bp, ys = (nint)yp;
+                nint ms = (nint)mp, bs = (nint)bp, ys = (nint)yp, ps = positiveBits.Length == 0 ? 0 : (nint)pp;
                 bool hasBias = bias.Length != 0;
-                Parallel.For(0, channels, k => OutputPlanes((float*)ms, hasBias ? ((float*)bs)[k] : 0f, relu, batch, channels, k, height, width, (float*)ys));
+                Parallel.For(0, channels, k => OutputPlanes((float*)ms, hasBias ? ((float*)bs)[k] : 0f, relu, batch, channels, k, height, width, (float*)ys, (byte*)ps));
             }
         }
     }
@@ -166,7 +177,7 @@ internal static class Winograd
         : Vector256.Create(p[0], p[4], p[8], p[12], p[16], p[20], p[24], p[28]);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void InputPlanes(float* x, float* seed, float* mask, int batch, int channels, int c, int height, int width, float* v)
+    private static unsafe void InputPlanes(float* x, float* seed, Mask mask, int batch, int channels, int c, int height, int width, float* v)
     {
         var (th, tw) = Tiles(height, width);
         int groups = (tw + Lanes - 1) / Lanes;
@@ -182,7 +193,7 @@ internal static class Winograd
                 float* rows = pad + ((long)ph * pw); // Bᵀ d for one row of tiles: six rows of pw
                 for (int n = 0; n < batch; n++)
                 {
-                    PadPlane(x, seed, mask, ((long)n * channels + c) * height * width, height, width, pad, ph, pw);
+                    PadPlane(x, seed, mask, ((long)n * channels) + c, height, width, pad, ph, pw);
                     for (int ty = 0; ty < th; ty++)
                     {
                         // Down the columns first, whole rows at a time: Bᵀ d over rows 4·ty … 4·ty + 5.
@@ -227,19 +238,21 @@ internal static class Winograd
     }
 
     /// <summary>One plane into a zero border (one row and column before, the rest after), as (x + seed)·[mask &gt; 0] when masked.</summary>
-    private static unsafe void PadPlane(float* x, float* seed, float* mask, long plane, int height, int width, float* pad, int ph, int pw)
+    private static unsafe void PadPlane(float* x, float* seed, Mask mask, long plane, int height, int width, float* pad, int ph, int pw)
     {
         new Span<float>(pad, ph * pw).Clear();
+        int rowBytes = ReluBits.RowBytes(width);
         for (int r = 0; r < height; r++)
         {
-            long at = plane + ((long)r * width);
+            long at = ((plane * height) + r) * width;
             float* target = pad + ((r + 1) * pw) + 1;
-            if (mask is null)
+            if (mask.Values is null && mask.Bits is null)
             {
                 new ReadOnlySpan<float>(x + at, width).CopyTo(new Span<float>(target, width));
                 continue;
             }
 
+            byte* bits = mask.Bits is null ? null : mask.Bits + (((plane * height) + r) * rowBytes);
             int col = 0;
             for (; col + Lanes <= width; col += Lanes)
             {
@@ -249,20 +262,29 @@ internal static class Winograd
                     value += Vector256.Load(seed + at + col);
                 }
 
-                Vector256<float> on = Vector256.GreaterThan(Vector256.Load(mask + at + col), Vector256<float>.Zero);
+                Vector256<float> on = bits is null ? Vector256.GreaterThan(Vector256.Load(mask.Values + at + col), Vector256<float>.Zero) : ReluBits.Lanes(bits[col / 8]);
                 Vector256.Store(value & on, target + col);
             }
 
             for (; col < width; col++)
             {
                 float value = seed is null ? x[at + col] : x[at + col] + seed[at + col];
-                target[col] = mask[at + col] > 0 ? value : 0f;
+                bool on = bits is null ? mask.Values[at + col] > 0 : ((bits[col / 8] >> (col % 8)) & 1) != 0;
+                target[col] = on ? value : 0f;
             }
         }
     }
 
+    /// <summary>The ReLU mask of the backward input transform: its output as floats, or as <see cref="ReluBits"/>, or none (both null).</summary>
+    private readonly unsafe struct Mask(float* values, byte* bits)
+    {
+        public float* Values { get; } = values;
+
+        public byte* Bits { get; } = bits;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void OutputPlanes(float* m, float bias, bool relu, int batch, int channels, int k, int height, int width, float* y)
+    private static unsafe void OutputPlanes(float* m, float bias, bool relu, int batch, int channels, int k, int height, int width, float* y, byte* bits)
     {
         var (th, tw) = Tiles(height, width);
         long perItem = (long)th * tw, stride = channels * perItem;
@@ -316,6 +338,12 @@ internal static class Winograd
                             new ReadOnlySpan<float>(spill, columns).CopyTo(new Span<float>(row, columns));
                         }
                     }
+                }
+
+                if (bits is not null)
+                {
+                    long firstRow = ((((long)n * channels) + k) * height) + (TileSize * ty);
+                    ReluBits.PackRows(plane + ((long)TileSize * ty * width), bits + (firstRow * ReluBits.RowBytes(width)), rowsHere, width);
                 }
             }
         }

@@ -11,18 +11,19 @@ namespace NeuralStyle.Engine;
 ///       + H·W × (N × own bytes per pixel           our bound buffers, and ONNX Runtime's working memory
 ///                + Winograd scratch) × 1.108
 /// </code>
-/// Our own bytes per input pixel are counted exactly: every saved ReLU output (float), a seed per tapped layer
-/// (float), every pooled map (float) with its argmax (byte), the two buffers the gradients between layers alternate
-/// in (the largest such gradient, twice; the first layer's conv gradient goes to whichever its incoming one leaves
-/// free), and the image, gradient, Adam moments and their undo copies (7 × 3 floats), all per item; and once, not per
-/// item, the Winograd scratch V and M (36 floats per 4×4 tile of the widest Winograd layer, twice). With every layer
-/// but the first done as Winograd, ONNX Runtime's own working memory is small but grows with the image (its copies of
-/// the graph layers' maps, as the targets' pass showed for conv1_1), hence a factor a little above 1. The two
-/// constants were fitted to <c>render --iterations 2</c> of the astronaut at 256 and 512 px on the CPU backend (1065
-/// and 1900 MB measured, when the first layer's conv gradient still had a buffer of its own). Since then 256, 512 and
-/// 1024 px and a 7-rate sweep at 384 px measured 973, 1777, 5034 and 2798 MB against 1042, 1821, 4939 and 2750
-/// estimated. Runs of the same command vary by up to 10% (512 px: 1900 to 2074 MB). The test suite holds the estimate
-/// to within 25% of the measured peak at 256 and 512 px.
+/// Our own bytes per input pixel are counted exactly: the ReLU outputs the loss taps and those of graph layers
+/// (float), one bit per value of every other ReLU output (its sign, all the backward pass needs), a seed per tapped
+/// layer (float), each pool's argmax (byte), the two buffers that hold the maps not kept and then the gradients
+/// between layers (the largest map, twice), and the image, gradient, Adam moments and their undo copies (7 × 3
+/// floats), all per item; and once, not per item, the Winograd scratch V and M (36 floats per 4×4 tile of the widest
+/// Winograd layer, twice). With every layer but the first done as Winograd, ONNX Runtime's own working memory is small
+/// but grows with the image (its copies of the graph layers' maps, as the targets' pass showed for conv1_1), hence a
+/// factor a little above 1. The two constants were fitted to <c>render --iterations 2</c> of the astronaut at 256 and
+/// 512 px on the CPU backend (1065 and 1900 MB measured, when every ReLU output was kept as floats and the first
+/// layer's conv gradient had a buffer of its own). Since the outputs not kept are bits, 512 and 1024 px and a 7-rate
+/// sweep at 384 px measured 1585, 4216 and 2265 MB against 1607, 4079 and 2190 estimated. Runs of the same command vary
+/// by up to 10% (512 px: 1900 to 2074 MB). The test suite holds the estimate to within 25% of the measured peak at 256
+/// and 512 px.
 /// </summary>
 public static class MemoryEstimate
 {
@@ -147,32 +148,30 @@ public static class MemoryEstimate
 
     private static double OwnBytesPerPixel(NetworkArchitecture architecture, LossSettings loss)
     {
-        double bytes = 7 * 3 * sizeof(float), largestGradient = 0, largestUpperGraphLayer = 0;
+        double bytes = 7 * 3 * sizeof(float), largestMap = 0, largestUpperGraphLayer = 0;
         IReadOnlyList<ConvLayer> layers = architecture.Layers;
         for (int i = 0; i < layers.Count; i++)
         {
             ConvLayer layer = layers[i];
             double scale = Math.Pow(4, -(layer.Block - 1)); // each pool quarters the positions
             double output = layer.OutChannels * scale * sizeof(float);
-            bytes += output;
-            // The gradient arriving from above, or for the first layer its conv gradient.
-            largestGradient = Math.Max(largestGradient, i + 1 < layers.Count || i == 0 ? output : 0);
-            largestUpperGraphLayer = Math.Max(largestUpperGraphLayer, i > 0 && !Cpu.CpuStages.IsWinograd(layer) ? output : 0);
-            if (loss.Taps.Contains(layer.ReluName))
+            largestMap = Math.Max(largestMap, Math.Max(layer.InChannels, layer.OutChannels) * scale * sizeof(float)); // its input or output
+            bool tapped = loss.Taps.Contains(layer.ReluName);
+            bool winograd = Cpu.CpuStages.IsWinograd(layer);
+            // A kept map (a tap's, or a graph layer's) as floats, any other as one bit per value (rows rounded up to
+            // whole bytes, left out here), plus a tap's seed.
+            bytes += tapped || !winograd ? output : output / (8 * sizeof(float));
+            bytes += tapped ? output : 0;
+            largestUpperGraphLayer = Math.Max(largestUpperGraphLayer, i > 0 && !winograd ? output : 0);
+            if (layer.Index == 1 && layer.Block > 1 && loss.Pooling == PoolingMode.Max)
             {
-                bytes += output;
-            }
-
-            if (layer.Index == 1 && layer.Block > 1)
-            {
-                double pooled = layer.InChannels * scale * sizeof(float);
-                bytes += pooled + (loss.Pooling == PoolingMode.Max ? pooled / sizeof(float) : 0);
-                largestGradient = Math.Max(largestGradient, pooled);
+                bytes += layer.InChannels * scale; // the argmax, a byte per pooled value; the pooled map is not kept
             }
         }
 
-        // The gradients between layers alternate between two buffers of the largest one's size; a graph layer above
-        // the first (none in VGG19, whose later layers are all Winograd) has its conv gradient in a buffer of its own.
-        return bytes + (2 * largestGradient) + largestUpperGraphLayer;
+        // The maps not kept, then the gradients between layers, alternate between two buffers of the largest map's size;
+        // a graph layer above the first (none in VGG19, whose later layers are all Winograd) has its conv gradient in a
+        // buffer of its own.
+        return bytes + (2 * largestMap) + largestUpperGraphLayer;
     }
 }
