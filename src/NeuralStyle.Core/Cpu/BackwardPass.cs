@@ -16,14 +16,14 @@ namespace NeuralStyle.Cpu;
 internal sealed class BackwardPass : IDisposable
 {
     private readonly ForwardPass _forward;
-    private readonly IReadOnlyDictionary<string, PinnedTensor<float>> _seeds;
+    private readonly SeedWriter _seeds;
     private readonly OrtIoBinding[] _bindings; // by layer
     private readonly MapView?[] _fromAbove; // by layer: dL/d(its ReLU output) from the layers above, seed excluded
     private readonly MapView?[] _intoBlock; // by block: dL/d(its pooled input)
     private readonly MapView?[] _convGradient; // by graph layer: where dL/d(its conv output) goes, scratch
     private readonly OwnedResources _owned = new(); // tensors and bindings
 
-    public BackwardPass(ForwardPass forward, IReadOnlyDictionary<string, PinnedTensor<float>> seeds)
+    public BackwardPass(ForwardPass forward, SeedWriter seeds)
     {
         _forward = forward;
         _seeds = seeds;
@@ -90,6 +90,13 @@ internal sealed class BackwardPass : IDisposable
         }
     }
 
+    /// <summary>
+    /// Writes the loss's gradient with respect to <paramref name="layer"/>'s ReLU output (its seed, [N, C, H, W]) when
+    /// the backward pass reaches the layer, and returns it; empty for a layer no loss term taps. The pass reads it
+    /// before it asks for the next, so one buffer can hold every seed in turn.
+    /// </summary>
+    public delegate ReadOnlySpan<float> SeedWriter(ConvLayer layer);
+
     /// <summary>dL/dx, [N, 3, H, W].</summary>
     public PinnedTensor<float> Gradient { get; }
 
@@ -101,7 +108,7 @@ internal sealed class BackwardPass : IDisposable
         {
             ConvLayer layer = layers[i];
             ReadOnlySpan<float> fromAbove = _fromAbove[i] is MapView above ? above.Values : [];
-            ReadOnlySpan<float> seed = _seeds.TryGetValue(layer.ReluName, out PinnedTensor<float>? s) ? s.Array : [];
+            ReadOnlySpan<float> seed = _seeds(layer);
             if (stages.TransformedAt(i) is not null)
             {
                 RunWinograd(i, fromAbove, seed, options);

@@ -127,8 +127,10 @@ public sealed class CpuBackend : IStyleBackend
         private readonly BackwardPass _backwardPass;
         private readonly PinnedTensor<float> _image, _gradient, _m, _v;
         private readonly IReadOnlyDictionary<string, PinnedTensor<float>> _activations;
-        private readonly Dictionary<string, PinnedTensor<float>> _seeds = [];
-        private readonly List<StyleTerm> _styleTerms = [];
+        private readonly PinnedTensor<float> _seed; // the seed of the tap the backward pass is at: the taps take it in turn
+        private readonly Dictionary<string, StyleTerm> _styleTerms = []; // by ReLU name, in the loss's order
+        private readonly Dictionary<string, double[]> _contentLosses = []; // by ReLU name: per item, written with the seed
+        private long _seedTicks; // the backward pass's time in WriteSeed, which counts as loss kernels
         private readonly OwnedResources _owned = new(); // passes, tensors and bindings
         private readonly int[] _steps;
         private readonly float[] _previousImage, _previousM, _previousV;
@@ -154,17 +156,19 @@ public sealed class CpuBackend : IStyleBackend
                 _previousImage = new float[_image.Array.Length];
                 _previousM = new float[_image.Array.Length];
                 _previousV = new float[_image.Array.Length];
-                foreach (string tap in owner._loss.Taps)
-                {
-                    _seeds[tap] = _owned.Own(new PinnedTensor<float>(_activations[tap].Shape));
-                }
-
-                _backwardPass = _owned.Own(new BackwardPass(_forwardPass, _seeds));
+                // One seed buffer for all the taps: the backward pass consumes a layer's seed before it reaches the next.
+                _seed = _owned.Own(new PinnedTensor<float>(owner._loss.Taps.Max(tap => (long)_activations[tap].Array.Length)));
+                _backwardPass = _owned.Own(new BackwardPass(_forwardPass, WriteSeed));
                 _gradient = _backwardPass.Gradient;
 
                 foreach (LayerWeight style in owner._loss.StyleLayers)
                 {
-                    _styleTerms.Add(new StyleTerm(this, style, owner._weights.Architecture.FindRelu(style.ReluName)!));
+                    _styleTerms[style.ReluName] = new StyleTerm(this, style, owner._weights.Architecture.FindRelu(style.ReluName)!);
+                }
+
+                foreach (string name in owner._loss.ContentLayers)
+                {
+                    _contentLosses[name] = new double[_batch];
                 }
             }
             catch
@@ -214,29 +218,24 @@ public sealed class CpuBackend : IStyleBackend
             var style = new double[_batch];
             var tv = new double[_batch];
 
-            // Style seeds are written by the product (=); content seeds then add to them when a layer is both.
-            foreach (StyleTerm term in _styleTerms)
+            foreach (StyleTerm term in _styleTerms.Values)
             {
                 term.Evaluate(style);
             }
 
+            long lossDone = System.Diagnostics.Stopwatch.GetTimestamp();
+            _seedTicks = 0;
+            _backwardPass.Run(_owner._runOptions); // writes the seeds, and with them the content losses
+            long backwardDone = System.Diagnostics.Stopwatch.GetTimestamp();
             LossSettings loss = _owner._loss;
             foreach (string name in loss.ContentLayers)
             {
-                PinnedTensor<float> f = _activations[name];
-                float[] target = _targets.ContentFeatures[name];
-                float gradScale = (float)loss.ContentGradientScale(f.ItemLength);
-                double lossScale = loss.ContentLossScale(f.ItemLength);
-                bool accumulate = loss.StyleLayers.Any(s => s.ReluName == name);
                 for (int n = 0; n < _batch; n++)
                 {
-                    content[n] += lossScale * CpuKernels.ContentDifference(f.Item(n), target, gradScale, _seeds[name].Item(n), accumulate);
+                    content[n] += _contentLosses[name][n];
                 }
             }
 
-            long lossDone = System.Diagnostics.Stopwatch.GetTimestamp();
-            _backwardPass.Run(_owner._runOptions);
-            long backwardDone = System.Diagnostics.Stopwatch.GetTimestamp();
             var tvTicks = new long[_batch];
             var losses = new IterationLosses[_batch];
             Parallel.For(0, _batch, n =>
@@ -263,7 +262,7 @@ public sealed class CpuBackend : IStyleBackend
             long end = System.Diagnostics.Stopwatch.GetTimestamp();
             double Ms(long ticks) => ticks * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
             double tvMs = Math.Min(Ms(end - backwardDone), Ms(tvTicks.Sum()) / Math.Max(1, Math.Min(_batch, Environment.ProcessorCount)));
-            LastPhases = new PhaseTimes(Ms(forwardDone - start), Ms(lossDone - forwardDone), Ms(backwardDone - lossDone), tvMs, Ms(end - backwardDone) - tvMs);
+            LastPhases = new PhaseTimes(Ms(forwardDone - start), Ms(lossDone - forwardDone + _seedTicks), Ms(backwardDone - lossDone - _seedTicks), tvMs, Ms(end - backwardDone) - tvMs);
             for (int n = 0; n < _batch; n++)
             {
                 losses[n] = new IterationLosses(content[n], style[n], tv[n]);
@@ -273,6 +272,39 @@ public sealed class CpuBackend : IStyleBackend
         }
 
         public void Dispose() => _owned.Dispose();
+
+        /// <summary>
+        /// The backward pass's <see cref="BackwardPass.SeedWriter"/>: writes dL/d(the ReLU output of <paramref name="layer"/>)
+        /// from the loss terms that tap it, into the one seed buffer. A style term's product writes it (=); a content
+        /// term then adds to it, and records its loss.
+        /// </summary>
+        private ReadOnlySpan<float> WriteSeed(ConvLayer layer)
+        {
+            bool style = _styleTerms.TryGetValue(layer.ReluName, out StyleTerm? term);
+            if (!style && !_contentLosses.ContainsKey(layer.ReluName))
+            {
+                return [];
+            }
+
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            PinnedTensor<float> f = _activations[layer.ReluName];
+            Span<float> seed = _seed.Array.AsSpan(0, f.Array.Length);
+            term?.WriteSeed();
+            if (_contentLosses.TryGetValue(layer.ReluName, out double[]? contentLoss))
+            {
+                LossSettings loss = _owner._loss;
+                float[] target = _targets.ContentFeatures[layer.ReluName];
+                float gradScale = (float)loss.ContentGradientScale(f.ItemLength);
+                double lossScale = loss.ContentLossScale(f.ItemLength);
+                for (int n = 0; n < _batch; n++)
+                {
+                    contentLoss[n] = lossScale * CpuKernels.ContentDifference(f.Item(n), target, gradScale, seed.Slice(n * f.ItemLength, f.ItemLength), accumulate: style);
+                }
+            }
+
+            _seedTicks += System.Diagnostics.Stopwatch.GetTimestamp() - start;
+            return seed;
+        }
 
         private T Own<T>(T resource) where T : IDisposable => _owned.Own(resource);
 
@@ -301,10 +333,10 @@ public sealed class CpuBackend : IStyleBackend
                 _applyBinding = loop.Own(loop._owner._apply.CreateIoBinding());
                 _applyBinding.BindInput(ProductGraphBuilder.Difference, _difference.Value);
                 _applyBinding.BindInput(ProductGraphBuilder.Features, flat);
-                _applyBinding.BindOutput(ProductGraphBuilder.Result, loop._seeds[style.ReluName].View(loop._batch, _channels, _positions));
+                _applyBinding.BindOutput(ProductGraphBuilder.Result, loop._seed.PrefixView(loop._batch, _channels, _positions));
             }
 
-            /// <summary>Adds sw·w_l·style_l per item to <paramref name="style"/> and writes the seed sw·w_l·4/(C²·C·M)·(G−A)·F.</summary>
+            /// <summary>Adds sw·w_l·style_l per item to <paramref name="style"/>, keeping the scaled difference for <see cref="WriteSeed"/>.</summary>
             public void Evaluate(double[] style)
             {
                 CpuBackend owner = _loop._owner;
@@ -318,7 +350,12 @@ public sealed class CpuBackend : IStyleBackend
                 {
                     style[n] += lossScale * CpuKernels.GramDifference(_product.Item(n), target, gramScale, gradScale, _difference.Item(n));
                 }
+            }
 
+            /// <summary>Writes the seed sw·w_l·4/(C²·C·M)·(G−A)·F into the loop's seed buffer, from the last <see cref="Evaluate"/>.</summary>
+            public void WriteSeed()
+            {
+                CpuBackend owner = _loop._owner;
                 owner._apply.RunWithBinding(owner._runOptions, _applyBinding);
             }
         }

@@ -5,34 +5,33 @@ namespace NeuralStyle.Engine;
 /// <summary>
 /// How much memory a CPU run needs, from the layer table, before anything is allocated:
 /// <code>
-/// bytes ≈ 368 MB                                   .NET, ONNX Runtime, code and the sessions
+/// bytes ≈ 345 MB                                   .NET, ONNX Runtime, code and the sessions
 ///       + 4 × graph-layer weight bytes             graph copies and ONNX Runtime's pre-packed kernels
 ///       + 2 × 36/9 × Winograd-layer weight bytes   the transformed kernels U and U' of the Winograd layers
 ///       + H·W × (N × own bytes per pixel           our bound buffers, and ONNX Runtime's working memory
-///                + Winograd scratch) × 1.108
+///                + Winograd scratch) × 1.198
 /// </code>
 /// Our own bytes per input pixel are counted exactly: the ReLU outputs the loss taps and those of graph layers
-/// (float), one bit per value of every other ReLU output (its sign, all the backward pass needs), a seed per tapped
-/// layer (float), each pool's argmax (byte), the two buffers that hold the maps not kept and then the gradients
+/// (float), one bit per value of every other ReLU output (its sign, all the backward pass needs), one seed buffer
+/// the size of the largest tapped map (float), each pool's argmax (byte), the two buffers that hold the maps not kept and then the gradients
 /// between layers (the largest map, twice), and the image, gradient, Adam moments and their undo copies (7 × 3
 /// floats), all per item; and once, not per item, the Winograd scratch V and M (36 floats per 4×4 tile of the widest
 /// Winograd layer, twice). With every layer but the first done as Winograd, ONNX Runtime's own working memory is small
 /// but grows with the image (its copies of the graph layers' maps, as the targets' pass showed for conv1_1), hence a
-/// factor a little above 1. The two constants were fitted to <c>render --iterations 2</c> of the astronaut at 256 and
-/// 512 px on the CPU backend (1065 and 1900 MB measured, when every ReLU output was kept as floats and the first
-/// layer's conv gradient had a buffer of its own). Since the outputs not kept are bits, 512 and 1024 px and a 7-rate
-/// sweep at 384 px measured 1585, 4216 and 2265 MB against 1607, 4079 and 2190 estimated. Runs of the same command vary
-/// by up to 10% (512 px: 1900 to 2074 MB). The test suite holds the estimate to within 25% of the measured peak at 256
-/// and 512 px.
+/// factor above 1. The two constants were fitted by least squares to four CPU runs: <c>render --iterations 2</c> of
+/// the astronaut at 256, 512 and 1024 px (940, 1537 and 3972 MB measured) and a 7-rate <c>sweep --size 384
+/// --no-estimate</c> of the cat (2133 MB), which they estimate at 955, 1567, 3989 and 2063 MB. Runs of the same
+/// command vary by up to 10% (512 px: 1900 to 2074 MB when every map was kept). The test suite holds the estimate to
+/// within 25% of the measured peak at 256 and 512 px.
 /// </summary>
 public static class MemoryEstimate
 {
-    private const double RuntimeBytes = 368e6;
+    private const double RuntimeBytes = 345e6;
     /// <summary>.NET, ONNX Runtime, code and the sessions while the targets are computed: 676 MB measured then, less the weights.</summary>
     private const double TargetPhaseRuntimeBytes = 257e6;
     private const double GraphWeightCopies = 4;
     private const double WinogradWeightCopies = 2.0 * Cpu.Winograd.Positions / 9;
-    private const double WorkingMemoryFactor = 1.108;
+    private const double WorkingMemoryFactor = 1.198;
 
     /// <summary>Estimated peak bytes of a run with <paramref name="batch"/> images of <paramref name="width"/> × <paramref name="height"/>.</summary>
     public static double Bytes(NetworkWeights weights, LossSettings loss, int batch, int width, int height)
@@ -148,7 +147,7 @@ public static class MemoryEstimate
 
     private static double OwnBytesPerPixel(NetworkArchitecture architecture, LossSettings loss)
     {
-        double bytes = 7 * 3 * sizeof(float), largestMap = 0, largestUpperGraphLayer = 0;
+        double bytes = 7 * 3 * sizeof(float), largestMap = 0, largestTap = 0, largestUpperGraphLayer = 0;
         IReadOnlyList<ConvLayer> layers = architecture.Layers;
         for (int i = 0; i < layers.Count; i++)
         {
@@ -159,9 +158,9 @@ public static class MemoryEstimate
             bool tapped = loss.Taps.Contains(layer.ReluName);
             bool winograd = Cpu.CpuStages.IsWinograd(layer);
             // A kept map (a tap's, or a graph layer's) as floats, any other as one bit per value (rows rounded up to
-            // whole bytes, left out here), plus a tap's seed.
+            // whole bytes, left out here).
             bytes += tapped || !winograd ? output : output / (8 * sizeof(float));
-            bytes += tapped ? output : 0;
+            largestTap = Math.Max(largestTap, tapped ? output : 0);
             largestUpperGraphLayer = Math.Max(largestUpperGraphLayer, i > 0 && !winograd ? output : 0);
             if (layer.Index == 1 && layer.Block > 1 && loss.Pooling == PoolingMode.Max)
             {
@@ -170,8 +169,8 @@ public static class MemoryEstimate
         }
 
         // The maps not kept, then the gradients between layers, alternate between two buffers of the largest map's size;
-        // a graph layer above the first (none in VGG19, whose later layers are all Winograd) has its conv gradient in a
-        // buffer of its own.
-        return bytes + (2 * largestMap) + largestUpperGraphLayer;
+        // the taps' seeds take one buffer in turn; a graph layer above the first (none in VGG19, whose later layers are
+        // all Winograd) has its conv gradient in a buffer of its own.
+        return bytes + (2 * largestMap) + largestTap + largestUpperGraphLayer;
     }
 }
