@@ -14,20 +14,15 @@ internal static class SweepCommand
     {
         int[] checkpoints = CheckArguments(o);
         string folder = o.Resume ?? o.OutDir;
-        var clock = Stopwatch.StartNew();
-        var (engine, settings, metrics) = Start(o, folder, output);
+        int last = checkpoints[^1];
+        var (engine, settings, metrics, estimate, clock) = Start(o, folder, last, output);
         using (engine)
         {
-            int last = checkpoints[^1];
             if (last <= engine.Iteration)
             {
                 throw new UserInputException($"The sweep is already at iteration {engine.Iteration}; give --checkpoints beyond it.");
             }
 
-            // The comparison render is timed on its own and not counted as part of the sweep.
-            clock.Stop();
-            double? estimate = o.Resume is null && !o.NoEstimate ? EstimateSeparateRenders(o, engine.LearningRates.Count, last, output) : null;
-            clock.Start();
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Device: {engine.DeviceDescription}{(engine.EstimatedPeakBytes is double bytes ? $"; estimated peak memory {bytes / 1e6:F0} MB" : "")}."));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Sweeping {engine.Width}×{engine.Height}, lr {string.Join(", ", engine.LearningRates)} as one batch, checkpoints {string.Join(", ", checkpoints)}, into {folder}."));
@@ -123,36 +118,61 @@ internal static class SweepCommand
         return checkpoints;
     }
 
-    private static (StyleTransferEngine, RunSettings, List<CheckpointMetrics>) Start(SweepOptions o, string folder, TextWriter output)
+    /// <summary>
+    /// Starts the sweep's engine, or resumes it, and the sweep's clock. A new sweep first times one separate render to
+    /// compare with (unless --no-estimate), before the sweep's own buffers exist, so that the two never hold memory at
+    /// once: together they needed a third more than the sweep alone (7 rates at 384 px). That render is not counted as
+    /// part of the sweep.
+    /// </summary>
+    private static (StyleTransferEngine, RunSettings, List<CheckpointMetrics>, double? SeparateSeconds, Stopwatch) Start(SweepOptions o, string folder, int last, TextWriter output)
     {
+        var clock = Stopwatch.StartNew();
         if (o.Resume is not null)
         {
             var (engine, settings) = ProblemFactory.Resume(Path.Combine(folder, SweepReport.CheckpointFile), o, output.WriteLine);
             output.WriteLine($"Resuming the sweep in {folder} at iteration {engine.Iteration} with its stored settings ({settings.Notes}).");
-            return (engine, settings, SweepReport.ReadMetrics(folder).Where(m => m.Iteration <= engine.Iteration).ToList());
+            return (engine, settings, SweepReport.ReadMetrics(folder).Where(m => m.Iteration <= engine.Iteration).ToList(), null, clock);
         }
 
         StyleProblem problem = ProblemFactory.Build(o, output.WriteLine);
-        StyleTransferEngine created = ProblemFactory.CreateEngine(problem, o.LearningRates.ToArray(), o.Device, o.Precision, output.WriteLine);
-        return (created, ProblemFactory.Settings(o, problem), []);
+        double loading = clock.Elapsed.TotalSeconds; // each separate render would load the images too
+        double[] rates = o.LearningRates.ToArray();
+        double? separate = null;
+        if (!o.NoEstimate)
+        {
+            StyleTransferEngine.RequireFits(problem, rates.Length, ProblemFactory.ParseDevice(o.Device)); // not after the timing
+            clock.Stop();
+            separate = EstimateSeparateRenders(problem, loading, o.LearningRates.First(), o, rates.Length, last, output);
+            clock.Start();
+        }
+
+        StyleTransferEngine created = ProblemFactory.CreateEngine(problem, rates, o.Device, o.Precision, output.WriteLine);
+        return (created, ProblemFactory.Settings(o, problem), [], separate, clock);
     }
 
     /// <summary>
-    /// Times one single-image render of the same problem (setup plus two iterations after a warm-up) and scales it
-    /// to <paramref name="items"/> renders of <paramref name="iterations"/> iterations.
+    /// Times one single-image render of <paramref name="problem"/> at <paramref name="rate"/> (setup plus two
+    /// iterations after a warm-up) and scales it, with the <paramref name="loading"/> seconds its images took, to
+    /// <paramref name="items"/> renders of <paramref name="iterations"/> iterations. Its memory is handed back before it
+    /// returns.
     /// </summary>
-    private static double EstimateSeparateRenders(SweepOptions o, int items, int iterations, TextWriter output)
+    private static double EstimateSeparateRenders(StyleProblem problem, double loading, double rate, SweepOptions o, int items, int iterations, TextWriter output)
     {
         output.WriteLine("Timing one separate render of the same settings to compare with (--no-estimate skips this)…");
         var clock = Stopwatch.StartNew();
-        StyleProblem problem = ProblemFactory.Build(o, _ => { });
-        using StyleTransferEngine single = ProblemFactory.CreateEngine(problem, [o.LearningRates.First()], o.Device, o.Precision, _ => { });
-        double setup = clock.Elapsed.TotalSeconds;
-        single.Step();
-        clock.Restart();
-        single.Step();
-        single.Step();
-        double perIteration = clock.Elapsed.TotalSeconds / 2;
+        double setup, perIteration;
+        using (StyleTransferEngine single = ProblemFactory.CreateEngine(problem, [rate], o.Device, o.Precision, _ => { }))
+        {
+            setup = loading + clock.Elapsed.TotalSeconds;
+            single.Step();
+            clock.Restart();
+            single.Step();
+            single.Step();
+            perIteration = clock.Elapsed.TotalSeconds / 2;
+        }
+
+        // Its pinned buffers are garbage now; collect them before the sweep allocates its own.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"One separate render: {setup:F1} s setup + {perIteration:F3} s per iteration (measured)."));
         return items * (setup + (iterations * perIteration));

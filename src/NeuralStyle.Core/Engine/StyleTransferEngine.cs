@@ -76,9 +76,7 @@ public sealed class StyleTransferEngine : IDisposable
         double[] blend = problem.NormalizedBlend();
         PreprocessPreset preprocess = problem.Preprocess ?? problem.Weights.Preprocess;
         RgbImage content = problem.Content;
-        RgbImage largestTarget = problem.Styles.Append(content).MaxBy(i => (long)i.Width * i.Height)!;
-        var memory = new HostMemoryCheck(problem.Weights, problem.Loss, learningRates.Count, content.Width, content.Height, problem.MemoryLimitBytes,
-            (largestTarget.Width, largestTarget.Height));
+        HostMemoryCheck memory = MemoryCheck(problem, learningRates.Count);
         memory.RequireTargetArraysFit();
         double? checkedBefore = memory.BeforeBuilding(device);
         IStyleBackend backend = BackendFactory.Create(device, problem.Weights, preprocess, problem.Loss, problem.Adam, precision);
@@ -106,6 +104,27 @@ public sealed class StyleTransferEngine : IDisposable
             backend.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Refuses, as <see cref="Create"/> would but before any work, a run of <paramref name="batch"/> images of
+    /// <paramref name="problem"/> whose arrays or memory cannot fit; the memory only where the run is surely on the host
+    /// (<see cref="Create"/> checks an automatic choice again once it is made). For a caller with other work to do
+    /// first.
+    /// </summary>
+    public static void RequireFits(StyleProblem problem, int batch, DeviceKind device = DeviceKind.Auto)
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        HostMemoryCheck memory = MemoryCheck(problem, batch);
+        memory.RequireTargetArraysFit();
+        memory.BeforeBuilding(device);
+    }
+
+    private static HostMemoryCheck MemoryCheck(StyleProblem problem, int batch)
+    {
+        RgbImage largestTarget = problem.Styles.Append(problem.Content).MaxBy(i => (long)i.Width * i.Height)!;
+        return new HostMemoryCheck(problem.Weights, problem.Loss, batch, problem.Content.Width, problem.Content.Height, problem.MemoryLimitBytes,
+            (largestTarget.Width, largestTarget.Height));
     }
 
     /// <summary>
