@@ -128,7 +128,7 @@ public sealed class CpuBackend : IStyleBackend
         private readonly PinnedTensor<float> _image, _gradient, _m, _v;
         private readonly IReadOnlyDictionary<string, PinnedTensor<float>> _activations;
         private readonly PinnedTensor<float> _seed; // the seed of the tap the backward pass is at: the taps take it in turn
-        private readonly Dictionary<string, StyleTerm> _styleTerms = []; // by ReLU name, in the loss's order
+        private readonly Dictionary<string, StyleTerm> _styleTerms = []; // by ReLU name
         private readonly Dictionary<string, double[]> _contentLosses = []; // by ReLU name: per item, written with the seed
         private long _seedTicks; // the backward pass's time in WriteSeed, which counts as loss kernels
         private readonly OwnedResources _owned = new(); // passes, tensors and bindings
@@ -218,9 +218,9 @@ public sealed class CpuBackend : IStyleBackend
             var style = new double[_batch];
             var tv = new double[_batch];
 
-            foreach (StyleTerm term in _styleTerms.Values)
+            foreach (LayerWeight layer in _owner._loss.StyleLayers) // in the loss's order, which fixes the order of the sums
             {
-                term.Evaluate(style);
+                _styleTerms[layer.ReluName].Evaluate(style);
             }
 
             long lossDone = System.Diagnostics.Stopwatch.GetTimestamp();
