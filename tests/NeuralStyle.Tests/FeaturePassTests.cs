@@ -49,6 +49,38 @@ public sealed class FeaturePassTests
         }
     }
 
+    /// <summary>
+    /// The loop's forward pass keeps whole the taps and the maps graph stages write; any other map passes through the
+    /// two alternating buffers and leaves only its signs. The kept maps must be those of a pass that keeps every map.
+    /// With Winograd from 6 channels, conv1_1 and conv1_2 (4→6) are one graph stage and conv2_1 … conv3_1 Winograd
+    /// stages, so the untapped relu2_1 and relu2_3 and the pooled maps go through the buffers in turn.
+    /// </summary>
+    [Fact]
+    public void The_loops_forward_pass_keeps_only_taps_and_graph_outputs_whole_and_they_are_unchanged()
+    {
+        const int Height = 27, Width = 21;
+        NetworkWeights weights = TinyNetworks.Create([[4, 6], [6, 7, 7], [8]], 43);
+        using var stages = new CpuStages(weights, PreprocessPreset.Caffe, PoolingMode.Max, winogradMinChannels: 6);
+        float[] image = TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, Height, Width, 44));
+        using var options = new RunOptions();
+        using var pass = new ForwardPass(stages, 1, Height, Width, new HashSet<string> { "relu1_1", "relu2_2", "relu3_1" });
+        image.CopyTo(pass.Image.Array, 0);
+        pass.Run(options);
+
+        Assert.Equal(["relu1_1", "relu1_2", "relu2_2", "relu3_1"], pass.Activations.Keys.Order()); // relu1_2: a graph stage's
+        IReadOnlyList<ConvLayer> layers = weights.Architecture.Layers;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            Assert.True(pass.Activations.ContainsKey(layers[i].ReluName) == pass.PositiveBits(i) is null, $"{layers[i].ReluName}: kept whole or as bits, not both");
+        }
+
+        Dictionary<string, float[]> everything = LoopActivations(stages, image, Height, Width);
+        foreach (var (name, map) in pass.Activations)
+        {
+            Assert.True(everything[name].AsSpan().SequenceEqual(map.Array), $"{name} differs from a pass that keeps every map");
+        }
+    }
+
     [Fact]
     public void Vgg19_in_strips_of_one_tile_row_matches_the_loops_forward_pass_exactly_and_returns_only_what_was_asked()
     {

@@ -13,8 +13,11 @@ internal sealed class ReluBits
 {
     private static readonly Vector256<int> LaneBits = Vector256.Create(1, 2, 4, 8, 16, 32, 64, 128);
 
+    private readonly int _width;
+
     public ReluBits(int batch, int channels, int height, int width)
     {
+        _width = width;
         ItemLength = checked(channels * height * RowBytes(width));
         Bits = new byte[checked((long)batch * ItemLength)];
     }
@@ -39,10 +42,36 @@ internal sealed class ReluBits
     }
 
     /// <summary>
-    /// Records which of <paramref name="rows"/> rows of <paramref name="width"/> values, from <paramref name="values"/>,
-    /// are positive, into the bytes from <paramref name="bits"/> on (the same rows' place in the layout above).
+    /// Records where item <paramref name="n"/>'s ReLU output, <paramref name="values"/> ([C, H, W]), is positive. A
+    /// pass of its own over the map: done inside the Winograd output transform, row of tiles by row of tiles, it made
+    /// that transform twice as slow, while this pass costs about a quarter of it.
     /// </summary>
-    public static unsafe void PackRows(float* values, byte* bits, int rows, int width)
+    public void Pack(int n, ReadOnlySpan<float> values)
+    {
+        int rows = ItemLength / RowBytes(_width);
+        if (values.Length != (long)rows * _width)
+        {
+            throw new ArgumentException($"ReLU bits of {rows} rows of {_width} got {values.Length} values.", nameof(values));
+        }
+
+        const int RowsPerChunk = 64;
+        unsafe
+        {
+            fixed (float* v = values)
+            fixed (byte* b = Item(n))
+            {
+                nint vs = (nint)v, bs = (nint)b;
+                int rowBytes = RowBytes(_width), width = _width;
+                Parallel.For(0, (rows + RowsPerChunk - 1) / RowsPerChunk, chunk =>
+                {
+                    int first = chunk * RowsPerChunk;
+                    PackRows((float*)vs + ((long)first * width), (byte*)bs + ((long)first * rowBytes), Math.Min(RowsPerChunk, rows - first), width);
+                });
+            }
+        }
+    }
+
+    private static unsafe void PackRows(float* values, byte* bits, int rows, int width)
     {
         int rowBytes = RowBytes(width);
         for (int r = 0; r < rows; r++)

@@ -119,30 +119,24 @@ internal static class Winograd
 
     /// <summary>
     /// y = Aᵀ m A for every tile, written to y [N, K, H, W]; with <paramref name="bias"/> (length K, or empty) added
-    /// and, when <paramref name="relu"/>, max(·, 0) applied — the forward layer's bias and ReLU, fused. With
-    /// <paramref name="positiveBits"/> it also records where y is positive, as <see cref="ReluBits"/> hold it, while
-    /// each row of tiles is still in cache.
+    /// and, when <paramref name="relu"/>, max(·, 0) applied — the forward layer's bias and ReLU, fused.
     /// </summary>
-    public static void OutputTransform(ReadOnlySpan<float> m, ReadOnlySpan<float> bias, bool relu, int batch, int channels, int height, int width, Span<float> y,
-        Span<byte> positiveBits = default)
+    public static void OutputTransform(ReadOnlySpan<float> m, ReadOnlySpan<float> bias, bool relu, int batch, int channels, int height, int width, Span<float> y)
     {
         var (th, tw) = Tiles(height, width);
         long tiles = (long)batch * th * tw;
-        long bitBytes = (long)batch * channels * height * ReluBits.RowBytes(width);
-        if (y.Length != batch * channels * height * width || m.Length < Positions * channels * tiles || (bias.Length != 0 && bias.Length != channels)
-            || (positiveBits.Length != 0 && positiveBits.Length != bitBytes))
+        if (y.Length != batch * channels * height * width || m.Length < Positions * channels * tiles || (bias.Length != 0 && bias.Length != channels))
         {
-            throw new ArgumentException($"Winograd output transform to [{batch}, {channels}, {height}, {width}]: got room for {y.Length}, {m.Length} products of {Positions * channels * tiles}, {bias.Length} biases and {positiveBits.Length} bytes for bits of {bitBytes}.");
+            throw new ArgumentException($"Winograd output transform to [{batch}, {channels}, {height}, {width}]: got room for {y.Length}, {m.Length} products of {Positions * channels * tiles} and {bias.Length} biases.");
         }
 
         unsafe
         {
             fixed (float* mp = m, bp = bias, yp = y)
-            fixed (byte* pp = positiveBits)
             {
-                nint ms = (nint)mp, bs = (nint)bp, ys = (nint)yp, ps = positiveBits.Length == 0 ? 0 : (nint)pp;
+                nint ms = (nint)mp, bs = (nint)bp, ys = (nint)yp;
                 bool hasBias = bias.Length != 0;
-                Parallel.For(0, channels, k => OutputPlanes((float*)ms, hasBias ? ((float*)bs)[k] : 0f, relu, batch, channels, k, height, width, (float*)ys, (byte*)ps));
+                Parallel.For(0, channels, k => OutputPlanes((float*)ms, hasBias ? ((float*)bs)[k] : 0f, relu, batch, channels, k, height, width, (float*)ys));
             }
         }
     }
@@ -284,7 +278,7 @@ internal static class Winograd
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void OutputPlanes(float* m, float bias, bool relu, int batch, int channels, int k, int height, int width, float* y, byte* bits)
+    private static unsafe void OutputPlanes(float* m, float bias, bool relu, int batch, int channels, int k, int height, int width, float* y)
     {
         var (th, tw) = Tiles(height, width);
         long perItem = (long)th * tw, stride = channels * perItem;
@@ -338,12 +332,6 @@ internal static class Winograd
                             new ReadOnlySpan<float>(spill, columns).CopyTo(new Span<float>(row, columns));
                         }
                     }
-                }
-
-                if (bits is not null)
-                {
-                    long firstRow = ((((long)n * channels) + k) * height) + (TileSize * ty);
-                    ReluBits.PackRows(plane + ((long)TileSize * ty * width), bits + (firstRow * ReluBits.RowBytes(width)), rowsHere, width);
                 }
             }
         }
