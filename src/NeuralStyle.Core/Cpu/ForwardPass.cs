@@ -205,8 +205,8 @@ internal sealed class ForwardPass : IDisposable
             {
                 Winograd.InputTransform(input.Item(n), [], [], 1, head.InChannels, h, w, TransformedInput.Array);
                 _stages.Products.RunWithBinding(options, _bindings[s]!);
-                Winograd.OutputTransform(Products.Array, _stages.TransformedAt(stage.First)!.Bias, relu: true, 1, head.OutChannels, h, w, output.Item(n));
-                bits?.Pack(n, output.Item(n));
+                Winograd.OutputTransform(Products.Array, _stages.TransformedAt(stage.First)!.Bias, relu: true, 1, head.OutChannels, h, w, output.Item(n),
+                    bits is null ? [] : bits.Item(n));
             }
         }
     }

@@ -7,17 +7,15 @@ namespace NeuralStyle.Cpu;
 /// Where a ReLU output is positive, one bit per value: all its VJP needs of a map the forward pass does not keep,
 /// in a 32nd of the map's memory. Bit <c>col mod 8</c> of byte <c>(plane·H + row)·RowBytes + col/8</c> stands for
 /// value (plane, row, col), a plane being one channel of one item. Each row starts on a byte, so eight columns from
-/// column 8k on are one byte, which is how the Winograd input transform reads them (<see cref="Lanes"/>).
+/// column 8k on are one byte: the Winograd output transform writes them 32 columns at a time (<see cref="Store"/>),
+/// and its input transform reads them eight at a time (<see cref="Lanes"/>).
 /// </summary>
 internal sealed class ReluBits
 {
     private static readonly Vector256<int> LaneBits = Vector256.Create(1, 2, 4, 8, 16, 32, 64, 128);
 
-    private readonly int _width;
-
     public ReluBits(int batch, int channels, int height, int width)
     {
-        _width = width;
         ItemLength = checked(channels * height * RowBytes(width));
         Bits = new byte[checked((long)batch * ItemLength)];
     }
@@ -42,58 +40,22 @@ internal sealed class ReluBits
     }
 
     /// <summary>
-    /// Records where item <paramref name="n"/>'s ReLU output, <paramref name="values"/> ([C, H, W]), is positive. A
-    /// pass of its own over the map: done inside the Winograd output transform, row of tiles by row of tiles, it made
-    /// that transform twice as slow, while this pass costs about a quarter of it.
+    /// Stores the signs of <paramref name="columns"/> (at most 32) values of one row from column
+    /// <paramref name="firstColumn"/> (a multiple of 8) on: bit i of <paramref name="positive"/> for column
+    /// firstColumn + i. <paramref name="row"/> is the row's first byte.
     /// </summary>
-    public void Pack(int n, ReadOnlySpan<float> values)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void Store(byte* row, int firstColumn, uint positive, int columns)
     {
-        int rows = ItemLength / RowBytes(_width);
-        if (values.Length != (long)rows * _width)
+        if (columns < 32)
         {
-            throw new ArgumentException($"ReLU bits of {rows} rows of {_width} got {values.Length} values.", nameof(values));
+            positive &= (1u << columns) - 1; // what lies past the row's end is no value
         }
 
-        const int RowsPerChunk = 64;
-        unsafe
+        byte* target = row + (firstColumn / 8);
+        for (int j = 0; j * 8 < columns; j++)
         {
-            fixed (float* v = values)
-            fixed (byte* b = Item(n))
-            {
-                nint vs = (nint)v, bs = (nint)b;
-                int rowBytes = RowBytes(_width), width = _width;
-                Parallel.For(0, (rows + RowsPerChunk - 1) / RowsPerChunk, chunk =>
-                {
-                    int first = chunk * RowsPerChunk;
-                    PackRows((float*)vs + ((long)first * width), (byte*)bs + ((long)first * rowBytes), Math.Min(RowsPerChunk, rows - first), width);
-                });
-            }
-        }
-    }
-
-    private static unsafe void PackRows(float* values, byte* bits, int rows, int width)
-    {
-        int rowBytes = RowBytes(width);
-        for (int r = 0; r < rows; r++)
-        {
-            float* row = values + ((long)r * width);
-            byte* target = bits + ((long)r * rowBytes);
-            int col = 0;
-            for (; col + 8 <= width; col += 8)
-            {
-                target[col / 8] = (byte)Vector256.GreaterThan(Vector256.Load(row + col), Vector256<float>.Zero).ExtractMostSignificantBits();
-            }
-
-            if (col < width)
-            {
-                int last = 0;
-                for (int j = 0; col + j < width; j++)
-                {
-                    last |= (row[col + j] > 0 ? 1 : 0) << j;
-                }
-
-                target[col / 8] = (byte)last;
-            }
+            target[j] = (byte)(positive >> (8 * j));
         }
     }
 }

@@ -119,24 +119,30 @@ internal static class Winograd
 
     /// <summary>
     /// y = Aᵀ m A for every tile, written to y [N, K, H, W]; with <paramref name="bias"/> (length K, or empty) added
-    /// and, when <paramref name="relu"/>, max(·, 0) applied — the forward layer's bias and ReLU, fused.
+    /// and, when <paramref name="relu"/>, max(·, 0) applied — the forward layer's bias and ReLU, fused. With
+    /// <paramref name="positiveBits"/> it also records where y is positive, as <see cref="ReluBits"/> hold it, from the
+    /// vectors it stores. (Reading the rows back after storing them made the transform twice as slow.)
     /// </summary>
-    public static void OutputTransform(ReadOnlySpan<float> m, ReadOnlySpan<float> bias, bool relu, int batch, int channels, int height, int width, Span<float> y)
+    public static void OutputTransform(ReadOnlySpan<float> m, ReadOnlySpan<float> bias, bool relu, int batch, int channels, int height, int width, Span<float> y,
+        Span<byte> positiveBits = default)
     {
         var (th, tw) = Tiles(height, width);
         long tiles = (long)batch * th * tw;
-        if (y.Length != batch * channels * height * width || m.Length < Positions * channels * tiles || (bias.Length != 0 && bias.Length != channels))
+        long bitBytes = (long)batch * channels * height * ReluBits.RowBytes(width);
+        if (y.Length != batch * channels * height * width || m.Length < Positions * channels * tiles || (bias.Length != 0 && bias.Length != channels)
+            || (positiveBits.Length != 0 && positiveBits.Length != bitBytes))
         {
-            throw new ArgumentException($"Winograd output transform to [{batch}, {channels}, {height}, {width}]: got room for {y.Length}, {m.Length} products of {Positions * channels * tiles} and {bias.Length} biases.");
+            throw new ArgumentException($"Winograd output transform to [{batch}, {channels}, {height}, {width}]: got room for {y.Length}, {m.Length} products of {Positions * channels * tiles}, {bias.Length} biases and {positiveBits.Length} bytes for bits of {bitBytes}.");
         }
 
         unsafe
         {
             fixed (float* mp = m, bp = bias, yp = y)
+            fixed (byte* pp = positiveBits)
             {
-                nint ms = (nint)mp, bs = (nint)bp, ys = (nint)yp;
+                nint ms = (nint)mp, bs = (nint)bp, ys = (nint)yp, ps = positiveBits.Length == 0 ? 0 : (nint)pp;
                 bool hasBias = bias.Length != 0;
-                Parallel.For(0, channels, k => OutputPlanes((float*)ms, hasBias ? ((float*)bs)[k] : 0f, relu, batch, channels, k, height, width, (float*)ys));
+                Parallel.For(0, channels, k => OutputPlanes((float*)ms, hasBias ? ((float*)bs)[k] : 0f, relu, batch, channels, k, height, width, (float*)ys, (byte*)ps));
             }
         }
     }
@@ -278,9 +284,10 @@ internal static class Winograd
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void OutputPlanes(float* m, float bias, bool relu, int batch, int channels, int k, int height, int width, float* y)
+    private static unsafe void OutputPlanes(float* m, float bias, bool relu, int batch, int channels, int k, int height, int width, float* y, byte* bits)
     {
         var (th, tw) = Tiles(height, width);
+        int rowBytes = ReluBits.RowBytes(width);
         long perItem = (long)th * tw, stride = channels * perItem;
         float* gathered = stackalloc float[Positions * Lanes]; // the last group's products when it has fewer than eight tiles
         float* spill = stackalloc float[TileSize * Lanes];      // output rows that end past the image's right edge
@@ -326,10 +333,16 @@ internal static class Winograd
                         };
                         float* row = plane + (((long)(TileSize * ty) + r) * width) + (TileSize * tx);
                         float* target = columns == TileSize * Lanes ? row : spill;
-                        StoreTiles(c0 + b, c1 + b, c2 + b, c3 + b, relu, target);
+                        uint positive = StoreTiles(c0 + b, c1 + b, c2 + b, c3 + b, relu, bits is not null, target);
                         if (target == spill)
                         {
                             new ReadOnlySpan<float>(spill, columns).CopyTo(new Span<float>(row, columns));
+                        }
+
+                        if (bits is not null)
+                        {
+                            long bitRow = (((long)n * channels) + k) * height + (TileSize * ty) + r;
+                            ReluBits.Store(bits + (bitRow * rowBytes), TileSize * tx, positive, columns);
                         }
                     }
                 }
@@ -337,9 +350,12 @@ internal static class Winograd
         }
     }
 
-    /// <summary>Column j of eight tiles' output row (one vector each) back into 32 consecutive pixels, with the ReLU.</summary>
+    /// <summary>
+    /// Column j of eight tiles' output row (one vector each) back into 32 consecutive pixels, with the ReLU. With
+    /// <paramref name="signs"/>, returns bit i set where pixel i is positive (else 0).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void StoreTiles(Vector256<float> c0, Vector256<float> c1, Vector256<float> c2, Vector256<float> c3, bool relu, float* row)
+    private static unsafe uint StoreTiles(Vector256<float> c0, Vector256<float> c1, Vector256<float> c2, Vector256<float> c3, bool relu, bool signs, float* row)
     {
         if (relu)
         {
@@ -353,16 +369,27 @@ internal static class Winograd
                 (row[4 * t], row[(4 * t) + 1], row[(4 * t) + 2], row[(4 * t) + 3]) = (c0.GetElement(t), c1.GetElement(t), c2.GetElement(t), c3.GetElement(t));
             }
 
-            return;
+            uint stored = 0;
+            for (int i = 0; signs && i < TileSize * Lanes; i++)
+            {
+                stored |= (row[i] > 0 ? 1u : 0u) << i;
+            }
+
+            return stored;
         }
 
         // A 4×8 transpose: pairs (c0 c1), (c2 c3) per tile, then the pairs joined as doubles, then 128-bit halves in order.
         Vector256<float> lo01 = Avx.UnpackLow(c0, c1), hi01 = Avx.UnpackHigh(c0, c1), lo23 = Avx.UnpackLow(c2, c3), hi23 = Avx.UnpackHigh(c2, c3);
         Vector256<float> t04 = Avx.UnpackLow(lo01.AsDouble(), lo23.AsDouble()).AsSingle(), t15 = Avx.UnpackHigh(lo01.AsDouble(), lo23.AsDouble()).AsSingle();
         Vector256<float> t26 = Avx.UnpackLow(hi01.AsDouble(), hi23.AsDouble()).AsSingle(), t37 = Avx.UnpackHigh(hi01.AsDouble(), hi23.AsDouble()).AsSingle();
-        Avx.Permute2x128(t04, t15, 0x20).Store(row);
-        Avx.Permute2x128(t26, t37, 0x20).Store(row + 8);
-        Avx.Permute2x128(t04, t15, 0x31).Store(row + 16);
-        Avx.Permute2x128(t26, t37, 0x31).Store(row + 24);
+        Vector256<float> p0 = Avx.Permute2x128(t04, t15, 0x20), p1 = Avx.Permute2x128(t26, t37, 0x20);
+        Vector256<float> p2 = Avx.Permute2x128(t04, t15, 0x31), p3 = Avx.Permute2x128(t26, t37, 0x31);
+        p0.Store(row);
+        p1.Store(row + 8);
+        p2.Store(row + 16);
+        p3.Store(row + 24);
+        return signs ? Positive(p0) | (Positive(p1) << 8) | (Positive(p2) << 16) | (Positive(p3) << 24) : 0;
+
+        static uint Positive(Vector256<float> v) => Vector256.GreaterThan(v, Vector256<float>.Zero).ExtractMostSignificantBits();
     }
 }
