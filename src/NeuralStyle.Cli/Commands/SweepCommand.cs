@@ -121,7 +121,7 @@ internal static class SweepCommand
     /// <summary>
     /// Starts the sweep's engine, or resumes it, and the sweep's clock. A new sweep first times one separate render to
     /// compare with (unless --no-estimate), before the sweep's own buffers exist, so that the two never hold memory at
-    /// once: together they needed a third more than the sweep alone (7 rates at 384 px). That render is not counted as
+    /// once: together they peaked about 40% above the sweep alone (7 rates at 384 px). That render is not counted as
     /// part of the sweep.
     /// </summary>
     private static (StyleTransferEngine, RunSettings, List<CheckpointMetrics>, double? SeparateSeconds, Stopwatch) Start(SweepOptions o, string folder, int last, TextWriter output)
