@@ -142,7 +142,7 @@ internal static class SweepCommand
         {
             StyleTransferEngine.RequireFits(problem, rates.Length, ProblemFactory.ParseDevice(o.Device)); // not after the timing
             clock.Stop();
-            separate = EstimateSeparateRenders(problem, loading, o.LearningRates.First(), o, rates.Length, last, output);
+            separate = EstimateSeparateRenders(problem, loading, o, rates.Length, last, output);
             clock.Start();
         }
 
@@ -151,17 +151,17 @@ internal static class SweepCommand
     }
 
     /// <summary>
-    /// Times one single-image render of <paramref name="problem"/> at <paramref name="rate"/> (setup plus two
+    /// Times one single-image render of <paramref name="problem"/> at the first learning rate (setup plus two
     /// iterations after a warm-up) and scales it, with the <paramref name="loading"/> seconds its images took, to
     /// <paramref name="items"/> renders of <paramref name="iterations"/> iterations. Its memory is handed back before it
     /// returns.
     /// </summary>
-    private static double EstimateSeparateRenders(StyleProblem problem, double loading, double rate, SweepOptions o, int items, int iterations, TextWriter output)
+    private static double EstimateSeparateRenders(StyleProblem problem, double loading, SweepOptions o, int items, int iterations, TextWriter output)
     {
         output.WriteLine("Timing one separate render of the same settings to compare with (--no-estimate skips this)…");
         var clock = Stopwatch.StartNew();
         double setup, perIteration;
-        using (StyleTransferEngine single = ProblemFactory.CreateEngine(problem, [rate], o.Device, o.Precision, _ => { }))
+        using (StyleTransferEngine single = ProblemFactory.CreateEngine(problem, [o.LearningRates.First()], o.Device, o.Precision, _ => { }))
         {
             setup = loading + clock.Elapsed.TotalSeconds;
             single.Step();

@@ -244,7 +244,7 @@ internal static class Winograd
         int rowBytes = ReluBits.RowBytes(width);
         for (int r = 0; r < height; r++)
         {
-            long at = ((plane * height) + r) * width;
+            long rowIndex = (plane * height) + r, at = rowIndex * width;
             float* target = pad + ((r + 1) * pw) + 1;
             if (mask.Values is null && mask.Bits is null)
             {
@@ -252,7 +252,7 @@ internal static class Winograd
                 continue;
             }
 
-            byte* bits = mask.Bits is null ? null : mask.Bits + (((plane * height) + r) * rowBytes);
+            byte* bits = mask.Bits is null ? null : mask.Bits + (rowIndex * rowBytes);
             int col = 0;
             for (; col + Lanes <= width; col += Lanes)
             {

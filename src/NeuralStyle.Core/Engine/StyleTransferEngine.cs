@@ -76,9 +76,7 @@ public sealed class StyleTransferEngine : IDisposable
         double[] blend = problem.NormalizedBlend();
         PreprocessPreset preprocess = problem.Preprocess ?? problem.Weights.Preprocess;
         RgbImage content = problem.Content;
-        HostMemoryCheck memory = MemoryCheck(problem, learningRates.Count);
-        memory.RequireTargetArraysFit();
-        double? checkedBefore = memory.BeforeBuilding(device);
+        var (memory, checkedBefore) = CheckBeforeBuilding(problem, learningRates.Count, device);
         IStyleBackend backend = BackendFactory.Create(device, problem.Weights, preprocess, problem.Loss, problem.Adam, precision);
         try
         {
@@ -115,16 +113,17 @@ public sealed class StyleTransferEngine : IDisposable
     public static void RequireFits(StyleProblem problem, int batch, DeviceKind device = DeviceKind.Auto)
     {
         ArgumentNullException.ThrowIfNull(problem);
-        HostMemoryCheck memory = MemoryCheck(problem, batch);
-        memory.RequireTargetArraysFit();
-        memory.BeforeBuilding(device);
+        CheckBeforeBuilding(problem, batch, device);
     }
 
-    private static HostMemoryCheck MemoryCheck(StyleProblem problem, int batch)
+    /// <summary>The checks before a backend is built: the targets' arrays, and the memory of a run surely on the host (its estimate, else null).</summary>
+    private static (HostMemoryCheck Memory, double? Estimate) CheckBeforeBuilding(StyleProblem problem, int batch, DeviceKind device)
     {
         RgbImage largestTarget = problem.Styles.Append(problem.Content).MaxBy(i => (long)i.Width * i.Height)!;
-        return new HostMemoryCheck(problem.Weights, problem.Loss, batch, problem.Content.Width, problem.Content.Height, problem.MemoryLimitBytes,
+        var memory = new HostMemoryCheck(problem.Weights, problem.Loss, batch, problem.Content.Width, problem.Content.Height, problem.MemoryLimitBytes,
             (largestTarget.Width, largestTarget.Height));
+        memory.RequireTargetArraysFit();
+        return (memory, memory.BeforeBuilding(device));
     }
 
     /// <summary>
