@@ -3,9 +3,12 @@
 //
 //   neuralstyle-tests [--filter Name=Value]
 //
-// Prints one line per test (failures with their message and stack), then
+// Prints which vector instructions the process may use, one line per test (failures with their message and stack), then
 // "Total tests: N, Passed: N, Failed: N, Skipped: N". Exit code 0 when nothing failed and at least one test ran.
+using System.Numerics;
 using System.Reflection;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
 using NeuralStyle.TestRunner;
 using Xunit.Abstractions;
 using Xunit.Sdk;
@@ -35,6 +38,8 @@ using (var discoverer = framework.GetDiscoverer(Reflector.Wrap(tests)))
 
 List<ITestCase> selected = discovery.TestCases.Where(filter.Matches).ToList();
 Console.WriteLine($"{selected.Count} of {discovery.TestCases.Count} tests selected ({filter}).");
+// Which of the kernels' vector paths this process takes (DOTNET_EnableAVX2=0 and the like turn some off).
+Console.WriteLine($"Vector instructions: AVX {Avx.IsSupported}, AVX2 {Avx2.IsSupported}, FMA {Fma.IsSupported}, AdvSimd {AdvSimd.IsSupported}; Vector<float> holds {Vector<float>.Count}.");
 
 var reporter = new ConsoleReporter(Console.Out);
 using (var executor = framework.GetExecutor(tests.GetName()))

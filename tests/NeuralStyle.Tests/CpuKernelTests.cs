@@ -9,6 +9,7 @@ namespace NeuralStyle.Tests;
 /// The managed CPU kernels and the ORT Gram product against float64 references, on every length 0–257 (so each
 /// SIMD body and scalar tail is hit) and on images down to 1×1.
 /// </summary>
+[Trait("Category", VectorFallbackTests.Category)]
 public sealed class CpuKernelTests
 {
     public static IEnumerable<object[]> Lengths => Enumerable.Range(0, 258).Select(n => new object[] { n });

@@ -9,6 +9,7 @@ namespace NeuralStyle.Tests;
 /// its scalar tail and the dropped odd row and column; with small integers, so ties are everywhere and the first
 /// maximum must win as in ONNX Runtime and PyTorch.
 /// </summary>
+[Trait("Category", VectorFallbackTests.Category)]
 public sealed class CpuPoolingTests
 {
     public static TheoryData<int, int, int, bool> Shapes => new()

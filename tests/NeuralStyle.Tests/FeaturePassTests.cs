@@ -12,6 +12,7 @@ namespace NeuralStyle.Tests;
 /// it must match bit for bit: with init=content the content loss of row 0 is then exactly 0, and the targets are the
 /// features the loop would compute.
 /// </summary>
+[Trait("Category", VectorFallbackTests.Category)]
 public sealed class FeaturePassTests
 {
     private static readonly Lazy<NetworkWeights> Vgg = new(() => NetworkWeights.Random(NetworkArchitecture.Vgg19, 3));

@@ -10,6 +10,7 @@ namespace NeuralStyle.Tests;
 /// flipped-kernel convolution, max- and average-pool scatter, preprocessing, seed sums over several taps)
 /// against central finite differences of that reference in float64.
 /// </summary>
+[Trait("Category", VectorFallbackTests.Category)]
 public sealed class GraphGradientTests
 {
     /// <summary>Finite-difference step in pixel units (0..255); small enough that no ReLU kink or pool tie is crossed.</summary>

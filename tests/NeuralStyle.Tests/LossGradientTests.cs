@@ -9,6 +9,7 @@ namespace NeuralStyle.Tests;
 /// The CPU backend's whole loss (content + style + TV, each weighted) and its gradient dL/dx against the float64
 /// reference loss and its central finite differences, for a batch of two different images.
 /// </summary>
+[Trait("Category", VectorFallbackTests.Category)]
 public sealed class LossGradientTests
 {
     private const int Height = 10, Width = 9;

@@ -9,6 +9,7 @@ namespace NeuralStyle.Tests;
 /// float64 direct 3×3 pad-1 convolution (plus bias and ReLU), on batches and on odd, tiny and one-pixel sizes, where
 /// tiles overhang the image. The backward variant's fused seed and ReLU mask against doing them first.
 /// </summary>
+[Trait("Category", VectorFallbackTests.Category)]
 public sealed class WinogradTests
 {
     public static TheoryData<int, int, int, int, int> Shapes => new()
