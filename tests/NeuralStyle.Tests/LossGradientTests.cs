@@ -27,20 +27,24 @@ public sealed class LossGradientTests
     /// <summary>
     /// Winograd from 5 channels makes conv1_1 and conv1_2 one graph stage, conv2_1 (4→5) a graph stage and conv2_2
     /// (5→6), conv2_3 (6→6), conv3_1 (6→7) Winograd stages, one of them the deepest; from 4 channels conv1_2 is one too.
-    /// relu1_2 and relu2_3 are no taps, so the forward pass keeps a Winograd stage's output only as its signs.
+    /// relu1_2 and relu2_3 are no taps, so the forward pass keeps a Winograd stage's output only as its signs. With
+    /// bands of one value, each band is one tile row: three in block 1, two in block 2; with room for two of block 1's
+    /// tile rows (36 values × 4 channels × 3 tile columns × 2), its three go as bands of two and one.
     /// </summary>
     [Theory]
-    [InlineData(PoolingMode.Max, int.MaxValue)]
-    [InlineData(PoolingMode.Average, int.MaxValue)]
-    [InlineData(PoolingMode.Max, 5)]
-    [InlineData(PoolingMode.Average, 5)]
-    [InlineData(PoolingMode.Max, 4)]
-    public void Loss_and_gradient_match_the_float64_reference(PoolingMode pooling, int winogradMinChannels)
+    [InlineData(PoolingMode.Max, int.MaxValue, WinogradBands.DefaultScratchFloats)]
+    [InlineData(PoolingMode.Average, int.MaxValue, WinogradBands.DefaultScratchFloats)]
+    [InlineData(PoolingMode.Max, 5, WinogradBands.DefaultScratchFloats)]
+    [InlineData(PoolingMode.Average, 5, WinogradBands.DefaultScratchFloats)]
+    [InlineData(PoolingMode.Max, 4, WinogradBands.DefaultScratchFloats)]
+    [InlineData(PoolingMode.Max, 4, 1)]
+    [InlineData(PoolingMode.Average, 4, Winograd.Positions * 4 * 3 * 2)]
+    public void Loss_and_gradient_match_the_float64_reference(PoolingMode pooling, int winogradMinChannels, long bandFloats)
     {
         NetworkWeights weights = TinyNetworks.Create([[4, 4], [5, 6, 6], [7]], 21);
         LossSettings loss = Loss with { Pooling = pooling };
         var reference = new ReferenceNetwork(weights, PreprocessPreset.Caffe, pooling);
-        using var backend = new CpuBackend(weights, PreprocessPreset.Caffe, loss, new AdamSettings(), winogradMinChannels);
+        using var backend = new CpuBackend(weights, PreprocessPreset.Caffe, loss, new AdamSettings(), winogradMinChannels, bandFloats);
         StyleTargets targets = Targets(backend, loss);
         double[][] images = [TinyNetworks.RandomImage(3, Height, Width, 31), TinyNetworks.RandomImage(3, Height, Width, 32)];
         float[] batch = images.SelectMany(TinyNetworks.ToFloat).ToArray();
@@ -67,7 +71,7 @@ public sealed class LossGradientTests
 
             // float32 pipeline vs float64 differences: 1e-4 of the largest entry plus 1e-3 relative.
             int length = x.Length;
-            Tolerance.AssertClose(expected, gradient.AsSpan(n * length, length), 1e-4 * Tolerance.MaxAbs(expected), 1e-3, $"dL/dx item {n}, {pooling}, Winograd from {winogradMinChannels} channels");
+            Tolerance.AssertClose(expected, gradient.AsSpan(n * length, length), 1e-4 * Tolerance.MaxAbs(expected), 1e-3, $"dL/dx item {n}, {pooling}, Winograd from {winogradMinChannels} channels in bands of {bandFloats} values");
         }
     }
 

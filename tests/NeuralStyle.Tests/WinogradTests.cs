@@ -95,6 +95,60 @@ public sealed class WinogradTests
         Assert.Contains(output, v => v > 0);
     }
 
+    /// <summary>
+    /// Band by band, both transforms give exactly what one pass over the whole map does: the input transform (with a
+    /// seed and a mask as bits) each band's columns of V, the output transform (with its bits) the band's rows of y,
+    /// leaving the other rows as they were. Bands of one and two tile rows, with a short last band, over maps whose
+    /// last tile row is cut short; and the whole map as one band.
+    /// </summary>
+    [Theory]
+    [InlineData(9, 37, 1)]
+    [InlineData(10, 33, 2)]
+    [InlineData(13, 8, 3)]
+    [InlineData(6, 67, 2)]
+    public void Bands_of_tile_rows_transform_as_the_whole_map_does(int height, int width, int rowsPerBand)
+    {
+        const int N = 2, C = 3;
+        var random = new DeterministicRandom((ulong)((height * 1000) + (width * 10) + rowsPerBand));
+        var (th, tw) = Winograd.Tiles(height, width);
+        float[] g = Gaussian(random, N * C * height * width), seed = Gaussian(random, g.Length), bias = Gaussian(random, C);
+        float[] m = Gaussian(random, N * Winograd.Positions * C * th * tw);
+        var wholeY = new float[g.Length];
+        var wholeBits = new ReluBits(N, C, height, width);
+        Winograd.OutputTransform(m, bias, relu: true, N, C, height, width, wholeY, wholeBits.Bits);
+        var wholeV = new float[m.Length];
+        Winograd.InputTransform(g, seed, [], N, C, height, width, wholeV, wholeBits.Bits);
+
+        float[] bandY = Enumerable.Repeat(float.NaN, g.Length).ToArray();
+        var bandBits = new ReluBits(N, C, height, width);
+        for (int first = 0; first < th; first += rowsPerBand)
+        {
+            var band = new TileRows(first, Math.Min(rowsPerBand, th - first));
+            int columns = band.Count * tw;
+            float[] bandM = Planes(m, N * Winograd.Positions * C, th * tw, first * tw, columns);
+            Winograd.OutputTransform(bandM, bias, relu: true, N, C, height, width, bandY, bandBits.Bits, band);
+            if (first == 0 && band.Count < th)
+            {
+                Assert.True(float.IsNaN(bandY[(Winograd.TileSize * band.Count * width) + 1])); // the next band's rows are not written yet
+            }
+
+            var bandV = new float[N * Winograd.Positions * C * columns];
+            Winograd.InputTransform(g, seed, [], N, C, height, width, bandV, wholeBits.Bits, band);
+            Assert.Equal(Planes(wholeV, N * Winograd.Positions * C, th * tw, first * tw, columns), bandV);
+        }
+
+        Assert.Equal(wholeY, bandY);
+        Assert.Equal(wholeBits.Bits, bandBits.Bits);
+        var all = new float[wholeV.Length];
+        Winograd.InputTransform(g, seed, [], N, C, height, width, all, wholeBits.Bits, new TileRows(0, th));
+        Assert.Equal(wholeV, all);
+        Assert.Throws<ArgumentException>(() => Winograd.InputTransform(g, seed, [], N, C, height, width, all, wholeBits.Bits, new TileRows(th - 1, 2)));
+    }
+
+    /// <summary>Columns [<paramref name="from"/>, + <paramref name="count"/>) of each of <paramref name="planes"/> rows of <paramref name="length"/> values.</summary>
+    private static float[] Planes(float[] values, int planes, int length, int from, int count) =>
+        Enumerable.Range(0, planes).SelectMany(p => values.Skip((p * length) + from).Take(count)).ToArray();
+
     /// <summary>The whole Winograd convolution with the 36 products M[q] = U[q]·V[q] summed in double.</summary>
     internal static float[] Convolve(float[] x, float[] kernel, float[] bias, bool relu, int batch, int inChannels, int outChannels, int height, int width)
     {

@@ -17,7 +17,8 @@ internal sealed class BackwardPass : IDisposable
 {
     private readonly ForwardPass _forward;
     private readonly SeedWriter _seeds;
-    private readonly OrtIoBinding[] _bindings; // by layer
+    private readonly OrtIoBinding?[] _bindings; // by graph layer
+    private readonly WinogradBands?[] _bands; // by Winograd layer
     private readonly MapView?[] _fromAbove; // by layer: dL/d(its ReLU output) from the layers above, seed excluded
     private readonly MapView?[] _intoBlock; // by block: dL/d(its pooled input)
     private readonly MapView?[] _convGradient; // by graph layer: where dL/d(its conv output) goes, scratch
@@ -31,7 +32,8 @@ internal sealed class BackwardPass : IDisposable
         IReadOnlyList<ConvLayer> layers = stages.Architecture.Layers;
         _fromAbove = new MapView?[layers.Count];
         _intoBlock = new MapView?[stages.Architecture.BlockCount + 1];
-        _bindings = new OrtIoBinding[layers.Count];
+        _bindings = new OrtIoBinding?[layers.Count];
+        _bands = new WinogradBands?[layers.Count];
         try
         {
             // Each step down reads the gradient the step before wrote and writes the next one, so two buffers taken in
@@ -66,7 +68,7 @@ internal sealed class BackwardPass : IDisposable
             {
                 if (stages.TransformedAt(i) is WinogradKernels kernels)
                 {
-                    _bindings[i] = _owned.Own(forward.WinogradBinding(kernels.Backward, kernels.Layer.OutChannels, kernels.Layer.InChannels, i));
+                    _bands[i] = _owned.Own(forward.Bands(kernels.Backward, kernels.Layer.OutChannels, kernels.Layer.InChannels, i));
                     continue;
                 }
 
@@ -117,7 +119,7 @@ internal sealed class BackwardPass : IDisposable
             {
                 // A graph layer's output is always kept: ONNX Runtime writes it to a buffer of its own.
                 CpuKernels.ReluVjp(fromAbove, seed, _forward.Activation(i).Values, _convGradient[i]!.Values);
-                stages.Backward(i).RunWithBinding(options, _bindings[i]);
+                stages.Backward(i).RunWithBinding(options, _bindings[i]!);
             }
 
             if (layer.Index == 1 && layer.Block > 1)
@@ -148,12 +150,16 @@ internal sealed class BackwardPass : IDisposable
         ReadOnlySpan<float> first = fromAbove.Length != 0 ? fromAbove : seed;
         ReadOnlySpan<float> added = fromAbove.Length != 0 ? seed : [];
         int length = activation.ItemLength;
-        for (int n = 0; n < _forward.Batch; n++) // item by item, as in the forward pass: the scratch holds one
+        WinogradBands bands = _bands[i]!;
+        for (int n = 0; n < _forward.Batch; n++) // item by item and band by band, as in the forward pass: the scratch holds one
         {
-            Winograd.InputTransform(first.Slice(n * length, length), added.IsEmpty ? [] : added.Slice(n * length, length), bits is null ? activation.Item(n) : [],
-                1, layer.OutChannels, h, w, _forward.TransformedInput.Array, bits is null ? [] : bits.Item(n));
-            _forward.Stages.Products.RunWithBinding(options, _bindings[i]);
-            Winograd.OutputTransform(_forward.Products.Array, [], relu: false, 1, layer.InChannels, h, w, InputGradient(i).Item(n));
+            foreach (TileRows band in bands.Rows)
+            {
+                Winograd.InputTransform(first.Slice(n * length, length), added.IsEmpty ? [] : added.Slice(n * length, length), bits is null ? activation.Item(n) : [],
+                    1, layer.OutChannels, h, w, _forward.TransformedInput.Array, bits is null ? [] : bits.Item(n), band);
+                bands.Multiply(options, band);
+                Winograd.OutputTransform(_forward.Products.Array, [], relu: false, 1, layer.InChannels, h, w, InputGradient(i).Item(n), rows: band);
+            }
         }
     }
 }

@@ -18,6 +18,7 @@ public sealed class CpuBackend : IStyleBackend
     private readonly LossSettings _loss;
     private readonly AdamSettings _adam;
     private readonly CpuStages _stages;
+    private readonly long _bandFloats;
     private readonly InferenceSession _gram;
     private readonly InferenceSession _apply;
     private readonly RunOptions _runOptions = new();
@@ -29,9 +30,14 @@ public sealed class CpuBackend : IStyleBackend
     {
     }
 
-    /// <summary>As the public constructor, with layers of at least <paramref name="winogradMinChannels"/> channels done as Winograd (tests lower it).</summary>
-    internal CpuBackend(NetworkWeights weights, PreprocessPreset preprocess, LossSettings loss, AdamSettings adam, int winogradMinChannels)
+    /// <summary>
+    /// As the public constructor, with layers of at least <paramref name="winogradMinChannels"/> channels done as
+    /// Winograd, in bands of at most <paramref name="bandFloats"/> transformed values (tests lower both).
+    /// </summary>
+    internal CpuBackend(NetworkWeights weights, PreprocessPreset preprocess, LossSettings loss, AdamSettings adam, int winogradMinChannels,
+        long bandFloats = WinogradBands.DefaultScratchFloats)
     {
+        _bandFloats = bandFloats;
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(loss);
         _loss = loss;
@@ -54,7 +60,7 @@ public sealed class CpuBackend : IStyleBackend
     {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(layers);
-        return FeaturePass.Run(_stages, _runOptions, image, height, width, layers);
+        return FeaturePass.Run(_stages, _runOptions, image, height, width, layers, _bandFloats);
     }
 
     /// <inheritdoc/>
@@ -148,7 +154,7 @@ public sealed class CpuBackend : IStyleBackend
             _previousSteps = new int[_batch];
             try
             {
-                _forwardPass = _owned.Own(new ForwardPass(owner._stages, _batch, height, width, owner._loss.Taps.ToHashSet()));
+                _forwardPass = _owned.Own(new ForwardPass(owner._stages, _batch, height, width, owner._loss.Taps.ToHashSet(), owner._bandFloats));
                 _image = _forwardPass.Image;
                 _activations = _forwardPass.Activations;
                 _m = _owned.Own(new PinnedTensor<float>(_batch, 3, height, width));

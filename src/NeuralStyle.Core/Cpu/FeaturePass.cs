@@ -9,30 +9,19 @@ namespace NeuralStyle.Cpu;
 
 /// <summary>
 /// The forward pass that computes the targets: one image, only the maps asked for, and no further than the deepest
-/// of them. <see cref="ForwardPass"/> keeps every activation and a whole layer's Winograd scratch, as the backward pass
-/// needs; this pass frees each map once the next layer has read it and convolves the Winograd layers in strips of
-/// rows, so its peak is the maps asked for plus about two layers' maps: for VGG19's default style layers about 600
-/// bytes per pixel instead of 2.5 KB, which is what a large --style-scale needs.
+/// of them. <see cref="ForwardPass"/> keeps the maps the backward pass needs; this pass frees each map once the next
+/// layer has read it, so its peak is the maps asked for plus about two layers' maps: for VGG19's default style layers
+/// about 600 bytes per pixel instead of 2.5 KB, which is what a large --style-scale needs. Its Winograd layers run
+/// in the same bands of tile rows as the loop's (<see cref="WinogradBands"/>), so their values come out the same.
 /// </summary>
-/// <remarks>
-/// A strip's tiles line up with the whole map's: a strip of output rows [r0, r1) convolves input rows [r0 − 4, r1 + 1)
-/// (clipped to the map) and keeps rows [r0, r1), so every kept tile reads exactly the rows it reads in one pass over
-/// the whole map, and its values come out the same.
-/// </remarks>
 internal static class FeaturePass
 {
-    /// <summary>The most memory a Winograd layer's strip takes: V and M, and the strip's copies of its input and output rows.</summary>
-    public const long StripBytes = 256L << 20;
-
-    /// <summary>Input rows a strip reads above its first output row: one whole tile, so that its tiles line up with the map's.</summary>
-    private const int RowsAbove = Winograd.TileSize;
-
     /// <summary>
     /// Runs <paramref name="image"/> ([3, H, W], RGB 0..255) through the network and returns the maps of
-    /// <paramref name="layers"/>; <paramref name="stripBytes"/> bounds each Winograd layer's strip memory (tests lower it).
+    /// <paramref name="layers"/>; <paramref name="bandFloats"/> bounds each Winograd layer's scratch (tests lower it).
     /// </summary>
     public static Dictionary<string, FeatureMap> Run(CpuStages stages, RunOptions options, float[] image, int height, int width, IEnumerable<string> layers,
-        long stripBytes = StripBytes)
+        long bandFloats = WinogradBands.DefaultScratchFloats)
     {
         NetworkArchitecture architecture = stages.Architecture;
         HashSet<string> wanted = [.. layers];
@@ -81,7 +70,7 @@ internal static class FeaturePass
             if (stage.Winograd)
             {
                 previous = New(stage.First);
-                Convolve(stages, options, stages.TransformedAt(stage.First)!, input!, previous, stripBytes);
+                Convolve(stages, options, stages.TransformedAt(stage.First)!, input!, previous, bandFloats);
             }
             else
             {
@@ -139,74 +128,19 @@ internal static class FeaturePass
         }
     }
 
-    /// <summary>The Winograd convolution (bias and ReLU fused) of <paramref name="input"/> into <paramref name="output"/>, in strips of rows.</summary>
-    private static void Convolve(CpuStages stages, RunOptions options, WinogradKernels kernels, PassTensor input, PassTensor output, long stripBytes)
+    /// <summary>The Winograd convolution (bias and ReLU fused) of <paramref name="input"/> into <paramref name="output"/>, band by band.</summary>
+    private static void Convolve(CpuStages stages, RunOptions options, WinogradKernels kernels, PassTensor input, PassTensor output, long bandFloats)
     {
         int inChannels = kernels.Layer.InChannels, outChannels = kernels.Layer.OutChannels;
         int height = (int)output.Shape[2], width = (int)output.Shape[3];
-        int rows = StripRows(inChannels, outChannels, height, width, stripBytes);
-        bool whole = rows >= height;
-        int spanRows = whole ? height : Math.Min(height, rows + RowsAbove + 1);
-        var (th, tw) = Winograd.Tiles(spanRows, width);
-        using PassTensor transformed = PassTensor.Transient((long)Winograd.Positions * inChannels * th * tw);
-        using PassTensor products = PassTensor.Transient((long)Winograd.Positions * outChannels * th * tw);
-        using PassTensor stripInput = PassTensor.Transient(whole ? 1 : (long)inChannels * spanRows * width);
-        using PassTensor stripOutput = PassTensor.Transient(whole ? 1 : (long)outChannels * spanRows * width);
-        for (int top = 0; top < height; top += rows)
+        long scratch = WinogradBands.ScratchFloats(Math.Max(inChannels, outChannels), height, width, bandFloats);
+        using PassTensor transformed = PassTensor.Transient(scratch), products = PassTensor.Transient(scratch);
+        using var bands = new WinogradBands(stages, kernels.Forward.Value, inChannels, outChannels, height, width, bandFloats, transformed.View, products.View);
+        foreach (TileRows band in bands.Rows)
         {
-            int bottom = Math.Min(height, top + rows);
-            int first = whole || top == 0 ? 0 : top - RowsAbove, last = whole ? height : Math.Min(height, bottom + 1);
-            int span = last - first;
-            Span<float> x = whole ? input.Span : stripInput.Span[..(inChannels * span * width)];
-            Span<float> y = whole ? output.Span : stripOutput.Span[..(outChannels * span * width)];
-            if (!whole)
-            {
-                CopyRows(input.Span, height, stripInput.Span, span, inChannels, width, first, 0, span);
-            }
-
-            var (sh, sw) = Winograd.Tiles(span, width);
-            long tiles = (long)sh * sw;
-            Winograd.InputTransform(x, [], [], 1, inChannels, span, width, transformed.Span);
-            using (OrtIoBinding binding = stages.BindProducts(kernels.Forward.Value,
-                transformed.View(1, Winograd.Positions, inChannels, tiles), products.View(1, Winograd.Positions, outChannels, tiles)))
-            {
-                stages.Products.RunWithBinding(options, binding);
-            }
-
-            Winograd.OutputTransform(products.Span, kernels.Bias, relu: true, 1, outChannels, span, width, y);
-            if (!whole)
-            {
-                CopyRows(stripOutput.Span, span, output.Span, height, outChannels, width, top - first, top, bottom - top);
-            }
-        }
-    }
-
-    /// <summary>
-    /// Output rows per strip for a layer: all of them when its whole scratch fits in <paramref name="stripBytes"/>, else
-    /// as many whole tile rows as fit with the strip's extra input rows (at least one tile row).
-    /// </summary>
-    internal static int StripRows(int inChannels, int outChannels, int height, int width, long stripBytes)
-    {
-        double bytesPerRow = StripBytesPerRow(inChannels, outChannels, width);
-        if (bytesPerRow * height <= stripBytes)
-        {
-            return height;
-        }
-
-        int rows = (int)(stripBytes / bytesPerRow) - RowsAbove - 1;
-        return Math.Max(Winograd.TileSize, rows / Winograd.TileSize * Winograd.TileSize);
-    }
-
-    /// <summary>Strip memory per row of a layer: V and M (36 values per 4×4 tile for each channel) and the copies of input and output rows.</summary>
-    internal static double StripBytesPerRow(int inChannels, int outChannels, int width) =>
-        ((double)Winograd.Positions / (Winograd.TileSize * Winograd.TileSize) + 1) * (inChannels + outChannels) * width * sizeof(float);
-
-    /// <summary>Copies <paramref name="count"/> rows of every channel from row <paramref name="from"/> of a [C, fromHeight, W] map to row <paramref name="to"/> of a [C, toHeight, W] one.</summary>
-    private static void CopyRows(ReadOnlySpan<float> source, int sourceHeight, Span<float> destination, int destinationHeight, int channels, int width, int from, int to, int count)
-    {
-        for (int c = 0; c < channels; c++)
-        {
-            source.Slice(((c * sourceHeight) + from) * width, count * width).CopyTo(destination.Slice(((c * destinationHeight) + to) * width, count * width));
+            Winograd.InputTransform(input.Span, [], [], 1, inChannels, height, width, transformed.Span, rows: band);
+            bands.Multiply(options, band);
+            Winograd.OutputTransform(products.Span, kernels.Bias, relu: true, 1, outChannels, height, width, output.Span, rows: band);
         }
     }
 }

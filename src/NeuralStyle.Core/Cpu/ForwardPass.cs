@@ -10,22 +10,29 @@ namespace NeuralStyle.Cpu;
 /// the maps it is asked to (the loss's taps) and the maps ONNX Runtime's graph stages write; any other map (a Winograd
 /// layer's output, a pooled block input) lives in one of two buffers, <see cref="Alternating"/>, only until the next
 /// layer has read it. Of such a ReLU output the backward pass needs only where it is positive, which the pass keeps as
-/// <see cref="ReluBits"/>; of a pool, only its argmax. Also owns the Winograd scratch (V and M), which the backward pass
-/// over the same buffers shares, as it shares the two alternating buffers for its gradients.
+/// <see cref="ReluBits"/>; of a pool, only its argmax. Also owns the Winograd scratch (V and M of one band of tile rows,
+/// <see cref="WinogradBands"/>), which the backward pass over the same buffers shares, as it shares the two
+/// alternating buffers for its gradients.
 /// </summary>
 internal sealed class ForwardPass : IDisposable
 {
     private readonly CpuStages _stages;
-    private readonly OrtIoBinding?[] _bindings;
+    private readonly OrtIoBinding?[] _bindings; // by graph stage
+    private readonly WinogradBands?[] _bands; // by Winograd stage
     private readonly MapView[] _activations;
     private readonly ReluBits?[] _bits; // by layer: where its output is positive, when the output is not kept
     private readonly Dictionary<string, PinnedTensor<float>> _kept = [];
     private readonly MapView?[] _pooled;
     private readonly byte[]?[] _argmax;
+    private readonly long _bandFloats;
     private readonly OwnedResources _owned = new(); // tensors and bindings
 
-    /// <summary>Buffers for <paramref name="batch"/> images of <paramref name="width"/> × <paramref name="height"/>, keeping the ReLU outputs named in <paramref name="keep"/> whole (<see cref="Activations"/>).</summary>
-    public ForwardPass(CpuStages stages, int batch, int height, int width, IReadOnlySet<string> keep)
+    /// <summary>
+    /// Buffers for <paramref name="batch"/> images of <paramref name="width"/> × <paramref name="height"/>, keeping the
+    /// ReLU outputs named in <paramref name="keep"/> whole (<see cref="Activations"/>); <paramref name="bandFloats"/>
+    /// bounds the Winograd scratch (tests lower it).
+    /// </summary>
+    public ForwardPass(CpuStages stages, int batch, int height, int width, IReadOnlySet<string> keep, long bandFloats = WinogradBands.DefaultScratchFloats)
     {
         _stages = stages;
         Batch = batch;
@@ -37,7 +44,9 @@ internal sealed class ForwardPass : IDisposable
         _bits = new ReluBits?[layers.Count];
         _pooled = new MapView?[architecture.BlockCount + 1];
         _argmax = new byte[]?[architecture.BlockCount + 1];
+        _bandFloats = bandFloats;
         _bindings = new OrtIoBinding?[stages.Stages.Count];
+        _bands = new WinogradBands?[stages.Stages.Count];
         try
         {
             Image = _owned.Own(new PinnedTensor<float>(batch, 3, height, width));
@@ -49,8 +58,7 @@ internal sealed class ForwardPass : IDisposable
                 largestMap = Math.Max(largestMap, (long)batch * Math.Max(layer.InChannels, layer.OutChannels) * h * w); // the pooled input or the output
                 if (stages.TransformedAt(i) is not null)
                 {
-                    var (th, tw) = Winograd.Tiles(h, w);
-                    scratch = Math.Max(scratch, (long)Winograd.Positions * Math.Max(layer.InChannels, layer.OutChannels) * th * tw);
+                    scratch = Math.Max(scratch, WinogradBands.ScratchFloats(Math.Max(layer.InChannels, layer.OutChannels), h, w, bandFloats));
                 }
             }
 
@@ -83,9 +91,8 @@ internal sealed class ForwardPass : IDisposable
                 }
             }
 
-            // Sized for one item of the widest Winograd layer (one element when there is none: a tensor cannot be empty
-            // here). The Winograd layers run item by item: each item's products are its own anyway, and scratch for
-            // the whole batch would be a fifth of a 7-rate sweep's memory.
+            // Sized for the largest band (one element when there is none: a tensor cannot be empty here). The Winograd
+            // layers run item by item and band by band: each item's products are its own anyway.
             TransformedInput = _owned.Own(new PinnedTensor<float>(Math.Max(1, scratch)));
             Products = _owned.Own(new PinnedTensor<float>(Math.Max(1, scratch)));
             for (int s = 0; s < stages.Stages.Count; s++)
@@ -94,7 +101,7 @@ internal sealed class ForwardPass : IDisposable
                 if (stage.Winograd)
                 {
                     WinogradKernels kernels = stages.TransformedAt(stage.First)!;
-                    _bindings[s] = _owned.Own(WinogradBinding(kernels.Forward, kernels.Layer.InChannels, kernels.Layer.OutChannels, stage.First));
+                    _bands[s] = _owned.Own(Bands(kernels.Forward, kernels.Layer.InChannels, kernels.Layer.OutChannels, stage.First));
                     continue;
                 }
 
@@ -142,7 +149,7 @@ internal sealed class ForwardPass : IDisposable
     /// </summary>
     public IReadOnlyList<PinnedTensor<float>> Alternating { get; }
 
-    /// <summary>Winograd scratch: V, the transformed input tiles of the layer and item at hand.</summary>
+    /// <summary>Winograd scratch: V, the transformed input tiles of the layer, item and band at hand.</summary>
     public PinnedTensor<float> TransformedInput { get; }
 
     /// <summary>Winograd scratch: M = U·V.</summary>
@@ -165,17 +172,14 @@ internal sealed class ForwardPass : IDisposable
     public byte[] Argmax(int block) => _argmax[block] ?? throw new ArgumentOutOfRangeException(nameof(block), $"Block {block} has no pool before it.");
 
     /// <summary>
-    /// A binding of the Winograd products for a convolution of one item of layer <paramref name="layer"/>'s map size
-    /// from <paramref name="inChannels"/> to <paramref name="outChannels"/>: <paramref name="kernels"/> [36, out, in]
-    /// times the scratch V [1, 36, in, tiles] into the scratch M [1, 36, out, tiles].
+    /// The bands of a Winograd convolution of one item of layer <paramref name="layer"/>'s map size from
+    /// <paramref name="inChannels"/> to <paramref name="outChannels"/> (the layer's, or swapped for its backward pass),
+    /// with <paramref name="kernels"/> [36, out, in], on the scratch V and M.
     /// </summary>
-    public OrtIoBinding WinogradBinding(PinnedTensor<float> kernels, int inChannels, int outChannels, int layer)
+    public WinogradBands Bands(PinnedTensor<float> kernels, int inChannels, int outChannels, int layer)
     {
         long[] shape = _activations[layer].Shape;
-        var (th, tw) = Winograd.Tiles((int)shape[2], (int)shape[3]);
-        long tiles = (long)th * tw;
-        return _stages.BindProducts(kernels.Value, TransformedInput.PrefixView(1, Winograd.Positions, inChannels, tiles),
-            Products.PrefixView(1, Winograd.Positions, outChannels, tiles));
+        return new WinogradBands(_stages, kernels.Value, inChannels, outChannels, (int)shape[2], (int)shape[3], _bandFloats, TransformedInput.PrefixView, Products.PrefixView);
     }
 
     /// <summary>Runs every stage, pooling between blocks.</summary>
@@ -200,13 +204,17 @@ internal sealed class ForwardPass : IDisposable
 
             MapView input = Input(stage.First), output = _activations[stage.First];
             ReluBits? bits = _bits[stage.First];
+            WinogradBands bands = _bands[s]!;
             int h = (int)output.Shape[2], w = (int)output.Shape[3];
             for (int n = 0; n < Batch; n++)
             {
-                Winograd.InputTransform(input.Item(n), [], [], 1, head.InChannels, h, w, TransformedInput.Array);
-                _stages.Products.RunWithBinding(options, _bindings[s]!);
-                Winograd.OutputTransform(Products.Array, _stages.TransformedAt(stage.First)!.Bias, relu: true, 1, head.OutChannels, h, w, output.Item(n),
-                    bits is null ? [] : bits.Item(n));
+                foreach (TileRows band in bands.Rows)
+                {
+                    Winograd.InputTransform(input.Item(n), [], [], 1, head.InChannels, h, w, TransformedInput.Array, rows: band);
+                    bands.Multiply(options, band);
+                    Winograd.OutputTransform(Products.Array, _stages.TransformedAt(stage.First)!.Bias, relu: true, 1, head.OutChannels, h, w, output.Item(n),
+                        bits is null ? [] : bits.Item(n), band);
+                }
             }
         }
     }

@@ -17,6 +17,8 @@ namespace NeuralStyle.Cpu;
 /// Layouts: x [N, C, H, W]; Th = ⌈H/4⌉, Tw = ⌈W/4⌉, T = Th·Tw tiles per item, t = ty·Tw + tx;
 /// V [N, 36, C, T], U [36, K, C], M [N, 36, K, T], with q = 6·i + j the position in the 6×6 transformed tile;
 /// y [N, K, H, W]. Each item has its own products, so an item's result does not depend on the batch around it.
+/// The transforms can work on a band of whole tile rows (<see cref="TileRows"/>): V and M then hold only the band's
+/// tiles (T = its rows · Tw), while x and y stay whole maps. A tile's values do not depend on the band it is in.
 /// Odd sizes: the last tile row/column reads zeros past the edge and its extra outputs are not written.
 /// Channels (planes) run in parallel; eight neighbouring tiles share each vector.
 /// </remarks>
@@ -85,17 +87,31 @@ internal static class Winograd
     /// <summary>Tiles per row and column for an H × W map.</summary>
     public static (int Rows, int Columns) Tiles(int height, int width) => ((height + TileSize - 1) / TileSize, (width + TileSize - 1) / TileSize);
 
+    /// <summary>The tile rows a transform covers: all of them when <paramref name="rows"/> is null, else that band, checked against the map's.</summary>
+    private static TileRows Band(TileRows? rows, int height, int width, string transform)
+    {
+        int tileRows = Tiles(height, width).Rows;
+        TileRows band = rows ?? new TileRows(0, tileRows);
+        if (band.First < 0 || band.Count < 1 || band.First + band.Count > tileRows)
+        {
+            throw new ArgumentException($"Winograd {transform} of a map of {height} rows ({tileRows} tile rows): no tile rows {band.First} to {band.First + band.Count - 1}.");
+        }
+
+        return band;
+    }
+
     /// <summary>
     /// V = Bᵀ d B for every tile of x [N, C, H, W]. With <paramref name="mask"/> (the layer's ReLU output, same shape)
     /// the input is first taken as (x + <paramref name="seed"/>)·[mask &gt; 0], which is how the backward pass feeds a
     /// ReLU's VJP into the convolution's; <paramref name="seed"/> may be empty. <paramref name="maskBits"/> is the same
-    /// mask as <see cref="ReluBits"/> hold it, for a ReLU output that was not kept; give one mask or neither.
+    /// mask as <see cref="ReluBits"/> hold it, for a ReLU output that was not kept; give one mask or neither. With
+    /// <paramref name="rows"/>, only that band's tiles go to V.
     /// </summary>
     public static void InputTransform(ReadOnlySpan<float> x, ReadOnlySpan<float> seed, ReadOnlySpan<float> mask, int batch, int channels, int height, int width, Span<float> v,
-        ReadOnlySpan<byte> maskBits = default)
+        ReadOnlySpan<byte> maskBits = default, TileRows? rows = null)
     {
-        var (th, tw) = Tiles(height, width);
-        long tiles = (long)batch * th * tw;
+        TileRows band = Band(rows, height, width, "input transform");
+        long tiles = (long)batch * band.Count * Tiles(height, width).Columns;
         long bitBytes = (long)batch * channels * height * ReluBits.RowBytes(width);
         if (x.Length != batch * channels * height * width || v.Length < Positions * channels * tiles
             || (mask.Length != 0 && mask.Length != x.Length) || (seed.Length != 0 && seed.Length != x.Length)
@@ -112,7 +128,7 @@ internal static class Winograd
                 nint xs = (nint)xp, ss = (nint)sp, ms = (nint)mp, vs = (nint)vp, bs = (nint)bp;
                 bool masked = mask.Length != 0, seeded = seed.Length != 0, bitMasked = maskBits.Length != 0;
                 Parallel.For(0, channels, c => InputPlanes((float*)xs, seeded ? (float*)ss : null, new Mask(masked ? (float*)ms : null, bitMasked ? (byte*)bs : null),
-                    batch, channels, c, height, width, (float*)vs));
+                    batch, channels, c, height, width, band, (float*)vs));
             }
         }
     }
@@ -121,13 +137,14 @@ internal static class Winograd
     /// y = Aᵀ m A for every tile, written to y [N, K, H, W]; with <paramref name="bias"/> (length K, or empty) added
     /// and, when <paramref name="relu"/>, max(·, 0) applied — the forward layer's bias and ReLU, fused. With
     /// <paramref name="positiveBits"/> it also records where y is positive, as <see cref="ReluBits"/> hold it, from the
-    /// vectors it stores. (Reading the rows back after storing them made the transform twice as slow.)
+    /// vectors it stores. (Reading the rows back after storing them made the transform twice as slow.) With
+    /// <paramref name="rows"/>, M holds only that band's tiles, and only its rows of y (and of the bits) are written.
     /// </summary>
     public static void OutputTransform(ReadOnlySpan<float> m, ReadOnlySpan<float> bias, bool relu, int batch, int channels, int height, int width, Span<float> y,
-        Span<byte> positiveBits = default)
+        Span<byte> positiveBits = default, TileRows? rows = null)
     {
-        var (th, tw) = Tiles(height, width);
-        long tiles = (long)batch * th * tw;
+        TileRows band = Band(rows, height, width, "output transform");
+        long tiles = (long)batch * band.Count * Tiles(height, width).Columns;
         long bitBytes = (long)batch * channels * height * ReluBits.RowBytes(width);
         if (y.Length != batch * channels * height * width || m.Length < Positions * channels * tiles || (bias.Length != 0 && bias.Length != channels)
             || (positiveBits.Length != 0 && positiveBits.Length != bitBytes))
@@ -142,7 +159,7 @@ internal static class Winograd
             {
                 nint ms = (nint)mp, bs = (nint)bp, ys = (nint)yp, ps = positiveBits.Length == 0 ? 0 : (nint)pp;
                 bool hasBias = bias.Length != 0;
-                Parallel.For(0, channels, k => OutputPlanes((float*)ms, hasBias ? ((float*)bs)[k] : 0f, relu, batch, channels, k, height, width, (float*)ys, (byte*)ps));
+                Parallel.For(0, channels, k => OutputPlanes((float*)ms, hasBias ? ((float*)bs)[k] : 0f, relu, batch, channels, k, height, width, band, (float*)ys, (byte*)ps));
             }
         }
     }
@@ -177,14 +194,15 @@ internal static class Winograd
         : Vector256.Create(p[0], p[4], p[8], p[12], p[16], p[20], p[24], p[28]);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void InputPlanes(float* x, float* seed, Mask mask, int batch, int channels, int c, int height, int width, float* v)
+    private static unsafe void InputPlanes(float* x, float* seed, Mask mask, int batch, int channels, int c, int height, int width, TileRows band, float* v)
     {
-        var (th, tw) = Tiles(height, width);
+        int tw = Tiles(height, width).Columns;
         int groups = (tw + Lanes - 1) / Lanes;
-        // Wide enough for the last group's eight tiles (read, never stored past tw) and a whole number of vectors.
-        int pw = ((TileSize * groups * Lanes) + 2 + Lanes - 1) / Lanes * Lanes, ph = (TileSize * th) + 2;
+        // Wide enough for the last group's eight tiles (read, never stored past tw) and a whole number of vectors; the
+        // band's input rows, from the one above its first tile row (zeros above the map) to the one below its last.
+        int pw = ((TileSize * groups * Lanes) + 2 + Lanes - 1) / Lanes * Lanes, ph = (TileSize * band.Count) + 2;
         float[] buffer = System.Buffers.ArrayPool<float>.Shared.Rent((ph + InputSpan) * pw);
-        long perItem = (long)th * tw, stride = channels * perItem; // from one q plane of V to the next
+        long perItem = (long)band.Count * tw, stride = channels * perItem; // from one q plane of V to the next
         float* spill = stackalloc float[Positions * Lanes];
         try
         {
@@ -193,8 +211,8 @@ internal static class Winograd
                 float* rows = pad + ((long)ph * pw); // Bᵀ d for one row of tiles: six rows of pw
                 for (int n = 0; n < batch; n++)
                 {
-                    PadPlane(x, seed, mask, ((long)n * channels) + c, height, width, pad, ph, pw);
-                    for (int ty = 0; ty < th; ty++)
+                    PadPlane(x, seed, mask, ((long)n * channels) + c, height, width, (TileSize * band.First) - 1, pad, ph, pw);
+                    for (int ty = 0; ty < band.Count; ty++) // counted from the band's first tile row
                     {
                         // Down the columns first, whole rows at a time: Bᵀ d over rows 4·ty … 4·ty + 5.
                         float* r = pad + ((long)TileSize * ty * pw);
@@ -237,15 +255,18 @@ internal static class Winograd
         }
     }
 
-    /// <summary>One plane into a zero border (one row and column before, the rest after), as (x + seed)·[mask &gt; 0] when masked.</summary>
-    private static unsafe void PadPlane(float* x, float* seed, Mask mask, long plane, int height, int width, float* pad, int ph, int pw)
+    /// <summary>
+    /// Rows <paramref name="firstRow"/> … of one plane into <paramref name="ph"/> rows with a zero border (one column
+    /// before, the rest after; zero rows outside the plane), as (x + seed)·[mask &gt; 0] when masked.
+    /// </summary>
+    private static unsafe void PadPlane(float* x, float* seed, Mask mask, long plane, int height, int width, int firstRow, float* pad, int ph, int pw)
     {
         new Span<float>(pad, ph * pw).Clear();
         int rowBytes = ReluBits.RowBytes(width);
-        for (int r = 0; r < height; r++)
+        for (int r = Math.Max(0, firstRow); r < Math.Min(height, firstRow + ph); r++)
         {
             long rowIndex = (plane * height) + r, at = rowIndex * width;
-            float* target = pad + ((r + 1) * pw) + 1;
+            float* target = pad + ((r - firstRow) * pw) + 1;
             if (mask.Values is null && mask.Bits is null)
             {
                 new ReadOnlySpan<float>(x + at, width).CopyTo(new Span<float>(target, width));
@@ -284,20 +305,20 @@ internal static class Winograd
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void OutputPlanes(float* m, float bias, bool relu, int batch, int channels, int k, int height, int width, float* y, byte* bits)
+    private static unsafe void OutputPlanes(float* m, float bias, bool relu, int batch, int channels, int k, int height, int width, TileRows band, float* y, byte* bits)
     {
-        var (th, tw) = Tiles(height, width);
+        int tw = Tiles(height, width).Columns;
         int rowBytes = ReluBits.RowBytes(width);
-        long perItem = (long)th * tw, stride = channels * perItem;
+        long perItem = (long)band.Count * tw, stride = channels * perItem;
         float* gathered = stackalloc float[Positions * Lanes]; // the last group's products when it has fewer than eight tiles
         float* spill = stackalloc float[TileSize * Lanes];      // output rows that end past the image's right edge
         var b = Vector256.Create(bias);
         for (int n = 0; n < batch; n++)
         {
             float* plane = y + (((long)n * channels + k) * height * width);
-            for (int ty = 0; ty < th; ty++)
+            for (int ty = band.First; ty < band.First + band.Count; ty++)
             {
-                float* products = m + ((((long)n * Positions * channels) + k) * perItem) + ((long)ty * tw);
+                float* products = m + ((((long)n * Positions * channels) + k) * perItem) + ((long)(ty - band.First) * tw);
                 int rowsHere = Math.Min(TileSize, height - (TileSize * ty));
                 for (int tx = 0; tx < tw; tx += Lanes)
                 {
@@ -393,3 +414,6 @@ internal static class Winograd
         static uint Positive(Vector256<float> v) => Vector256.GreaterThan(v, Vector256<float>.Zero).ExtractMostSignificantBits();
     }
 }
+
+/// <summary>A band of whole tile rows of a map: tile rows <see cref="First"/> to <see cref="First"/> + <see cref="Count"/> − 1, output rows 4·First onwards.</summary>
+internal readonly record struct TileRows(int First, int Count);

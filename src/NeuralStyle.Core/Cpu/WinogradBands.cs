@@ -1,0 +1,98 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace NeuralStyle.Cpu;
+
+/// <summary>
+/// One Winograd layer's convolution of one item, band by band: the map's tile rows cut into the fewest bands whose V
+/// and M fit in a bound, the rows spread evenly over them (so bands differ by one row at most), and the products of
+/// a band, U·V into M, as one run of ONNX Runtime's MatMul, bound once for each of the two band heights. V and M of a
+/// whole 1024 px map take 600 MB each at 64 channels; a band's take 16 MB at most.
+/// </summary>
+/// <remarks>
+/// Why evenly: a short band would be a narrow product, and ONNX Runtime's MatMul rounds products of up to 64 columns
+/// differently from wider ones. Measured at 512 px: conv4_1's 16 tile rows in bands of 14 and 2 changed relu4_1 in
+/// its last bits; in bands of 8 and 8 every map comes out bit for bit as from one band per map.
+/// </remarks>
+internal sealed class WinogradBands : IDisposable
+{
+    /// <summary>
+    /// Floats of V (or M) a band may take unless one tile row needs more: 4 Mi floats, 16 MB, seven tile rows of
+    /// conv1_2 at 1024 px. Over 5 alternated rounds of <c>bench iteration --size 1024</c>, the median iteration took
+    /// 4212 ms in these bands, 4672 ms in bands of 1 Mi floats and 4742 ms in one band per map.
+    /// </summary>
+    public const long DefaultScratchFloats = 1L << 22;
+
+    private readonly CpuStages _stages;
+    private readonly TileRows[] _rows;
+    private readonly int _tallRows; // the taller bands' rows; the others have one fewer
+    private readonly OrtIoBinding _tall;
+    private readonly OrtIoBinding? _short; // when some bands are shorter
+
+    /// <summary>
+    /// Binds <paramref name="kernels"/> [36, out, in] times V [1, 36, in, tiles] into M [1, 36, out, tiles] for the
+    /// bands of an <paramref name="height"/> × <paramref name="width"/> map, each within <paramref name="scratchFloats"/>.
+    /// <paramref name="viewOfV"/> and <paramref name="viewOfM"/> give views of the scratch, which holds at least
+    /// <see cref="ScratchFloats"/> values each.
+    /// </summary>
+    public WinogradBands(CpuStages stages, OrtValue kernels, int inChannels, int outChannels, int height, int width, long scratchFloats,
+        Func<long[], OrtValue> viewOfV, Func<long[], OrtValue> viewOfM)
+    {
+        _stages = stages;
+        var (th, tw) = Winograd.Tiles(height, width);
+        int bands = BandCount(Math.Max(inChannels, outChannels), height, width, scratchFloats), tall = th % bands;
+        _tallRows = (th + bands - 1) / bands;
+        _rows = new TileRows[bands];
+        for (int b = 0, first = 0; b < bands; first += _rows[b].Count, b++)
+        {
+            _rows[b] = new TileRows(first, tall == 0 || b < tall ? _tallRows : _tallRows - 1);
+        }
+
+        OrtIoBinding Bind(int rows) => stages.BindProducts(kernels,
+            viewOfV([1, Winograd.Positions, inChannels, (long)rows * tw]), viewOfM([1, Winograd.Positions, outChannels, (long)rows * tw]));
+        _tall = Bind(_tallRows);
+        try
+        {
+            _short = tall == 0 ? null : Bind(_tallRows - 1);
+        }
+        catch
+        {
+            _tall.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The bands, top to bottom (a span: the passes walk it every iteration without allocating).</summary>
+    public ReadOnlySpan<TileRows> Rows => _rows;
+
+    /// <summary>
+    /// Tile rows of the taller bands for a layer with <paramref name="channels"/> channels on its wider side over an
+    /// <paramref name="height"/> × <paramref name="width"/> map, in bands within <paramref name="scratchFloats"/>.
+    /// </summary>
+    public static int RowsPerBand(int channels, int height, int width, long scratchFloats)
+    {
+        int th = Winograd.Tiles(height, width).Rows, bands = BandCount(channels, height, width, scratchFloats);
+        return (th + bands - 1) / bands;
+    }
+
+    /// <summary>Floats of V (or M) that the taller bands take: what the scratch needs for this layer.</summary>
+    public static long ScratchFloats(int channels, int height, int width, long scratchFloats) =>
+        (long)Winograd.Positions * channels * RowsPerBand(channels, height, width, scratchFloats) * Winograd.Tiles(height, width).Columns;
+
+    /// <summary>M = U·V for <paramref name="band"/>, whose V the scratch holds.</summary>
+    public void Multiply(RunOptions options, TileRows band) => _stages.Products.RunWithBinding(options, band.Count == _tallRows ? _tall : _short!);
+
+    public void Dispose()
+    {
+        _tall.Dispose();
+        _short?.Dispose();
+    }
+
+    /// <summary>The fewest bands whose V fits in <paramref name="scratchFloats"/>: one per tile row when not even one row fits.</summary>
+    private static int BandCount(int channels, int height, int width, long scratchFloats)
+    {
+        var (th, tw) = Winograd.Tiles(height, width);
+        long perRow = (long)Winograd.Positions * channels * tw;
+        int most = (int)Math.Clamp(scratchFloats / perRow, 1, th);
+        return (th + most - 1) / most;
+    }
+}
