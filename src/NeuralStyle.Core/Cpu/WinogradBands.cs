@@ -17,8 +17,10 @@ internal sealed class WinogradBands : IDisposable
 {
     /// <summary>
     /// Floats of V (or M) a band may take unless one tile row needs more: 4 Mi floats, 16 MB, seven tile rows of
-    /// conv1_2 at 1024 px. Over 5 alternated rounds of <c>bench iteration --size 1024</c>, the median iteration took
-    /// 4212 ms in these bands, 4672 ms in bands of 1 Mi floats and 4742 ms in one band per map.
+    /// conv1_2 at 1024 px. Even at 512 channels that leaves a band over a hundred tile columns wide (conv4_1 at 1024 px:
+    /// 192), where 1 Mi floats would leave it 32, a narrow product (see the remarks). Speed does not decide between
+    /// them: over two sets of 5 alternated rounds of <c>bench iteration --size 1024</c>, the median iteration took
+    /// 4212 and 5247 ms in these bands, 4672 and 4542 ms in bands of 1 Mi floats, 4742 and 5312 ms in one band per map.
     /// </summary>
     public const long DefaultScratchFloats = 1L << 22;
 

@@ -25,8 +25,9 @@ public static class OrtRuntime
                         GlobalIntraOpNumThreads = System.Environment.ProcessorCount,
                         GlobalInterOpNumThreads = 1,
                         // Idle pool threads sleep at once instead of spinning for more work: between two runs our
-                        // own kernels (Winograd transforms, pooling) need the same cores, and spinning threads slowed
-                        // them (a 1024 px iteration took 6% longer, and Winograd in bands 10–25% longer).
+                        // own kernels (Winograd transforms, pooling) need the same cores. Spinning, a 1024 px iteration
+                        // took 6% longer, and in Winograd bands, which hand over to ONNX Runtime's MatMul every few
+                        // milliseconds, 16–23% longer than in whole maps.
                         GlobalSpinControl = false,
                     };
                     var options = new EnvironmentCreationOptions
