@@ -139,18 +139,29 @@ public sealed class FeaturePassTests
     [Theory]
     [InlineData(64, 1024, 1024, WinogradBands.DefaultScratchFloats, 7)] // conv1_2 at 1024 px: 36 × 64 × 256 values per tile row, 7 fit
     [InlineData(512, 64, 64, WinogradBands.DefaultScratchFloats, 8)] // conv4_1 at 512 px: 14 of 16 tile rows fit; two bands of 8, not 14 and 2
+    [InlineData(256, 256, 256, WinogradBands.DefaultScratchFloats, 7)] // conv3 at 1024 px: 64 tile rows as 4 bands of 7 and 6 of 6, not 9 of 7 and 1
     [InlineData(64, 60, 80, WinogradBands.DefaultScratchFloats, 15)] // small enough to convolve whole
     [InlineData(512, 40, 30, 1, 1)] // nothing fits: one tile row at a time
-    public void Bands_are_the_fewest_that_fit_with_the_rows_spread_evenly(int channels, int height, int width, long bound, int expected)
+    public void Bands_are_the_fewest_that_fit_with_the_rows_spread_evenly(int channels, int height, int width, long bound, int tallest)
     {
-        int rows = WinogradBands.RowsPerBand(channels, height, width, bound);
-        Assert.Equal(expected, rows);
+        TileRows[] plan = WinogradBands.Plan(channels, height, width, bound);
         var (th, tw) = Winograd.Tiles(height, width);
-        long floats = WinogradBands.ScratchFloats(channels, height, width, bound);
-        Assert.Equal((long)Winograd.Positions * channels * rows * tw, floats);
-        Assert.True(floats <= bound || rows == 1, $"{floats} values for {rows} rows exceed {bound}");
-        long perRow = floats / rows, mostThatFit = Math.Clamp(bound / perRow, 1, th);
-        Assert.Equal((th + mostThatFit - 1) / mostThatFit, (th + rows - 1) / rows); // no more bands than needed
+        Assert.Equal(tallest, plan[0].Count);
+        Assert.Equal((long)Winograd.Positions * channels * tallest * tw, WinogradBands.ScratchFloats(channels, height, width, bound));
+
+        int next = 0; // every tile row once, in order, the taller bands first and the others one row shorter
+        for (int b = 0; b < plan.Length; b++)
+        {
+            Assert.Equal(next, plan[b].First);
+            Assert.True(plan[b].Count == tallest || plan[b].Count == tallest - 1, $"a band of {plan[b].Count} rows among bands of {tallest}");
+            Assert.True(b == 0 || plan[b].Count <= plan[b - 1].Count, "a taller band after a shorter one");
+            next += plan[b].Count;
+        }
+
+        Assert.Equal(th, next);
+        long perRow = (long)Winograd.Positions * channels * tw;
+        Assert.True(tallest * perRow <= bound || tallest == 1, $"bands of {tallest} rows exceed {bound} values");
+        Assert.True(plan.Length == 1 || (th + plan.Length - 2) / (plan.Length - 1) * perRow > bound, "one band fewer would still fit");
     }
 
     [Fact]

@@ -37,9 +37,9 @@ public sealed class CpuBackend : IStyleBackend
     internal CpuBackend(NetworkWeights weights, PreprocessPreset preprocess, LossSettings loss, AdamSettings adam, int winogradMinChannels,
         long bandFloats = WinogradBands.DefaultScratchFloats)
     {
-        _bandFloats = bandFloats;
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(loss);
+        _bandFloats = bandFloats;
         _loss = loss;
         _adam = adam;
         _weights = weights.TruncatedAt(loss.DeepestTap(weights.Architecture));

@@ -40,21 +40,15 @@ internal sealed class WinogradBands : IDisposable
         Func<long[], OrtValue> viewOfV, Func<long[], OrtValue> viewOfM)
     {
         _stages = stages;
-        var (th, tw) = Winograd.Tiles(height, width);
-        int bands = BandCount(Math.Max(inChannels, outChannels), height, width, scratchFloats), tall = th % bands;
-        _tallRows = (th + bands - 1) / bands;
-        _rows = new TileRows[bands];
-        for (int b = 0, first = 0; b < bands; first += _rows[b].Count, b++)
-        {
-            _rows[b] = new TileRows(first, tall == 0 || b < tall ? _tallRows : _tallRows - 1);
-        }
-
+        int tw = Winograd.Tiles(height, width).Columns;
+        _rows = Plan(Math.Max(inChannels, outChannels), height, width, scratchFloats);
+        _tallRows = _rows[0].Count;
         OrtIoBinding Bind(int rows) => stages.BindProducts(kernels,
             viewOfV([1, Winograd.Positions, inChannels, (long)rows * tw]), viewOfM([1, Winograd.Positions, outChannels, (long)rows * tw]));
         _tall = Bind(_tallRows);
         try
         {
-            _short = tall == 0 ? null : Bind(_tallRows - 1);
+            _short = _rows[^1].Count == _tallRows ? null : Bind(_tallRows - 1);
         }
         catch
         {
@@ -67,18 +61,29 @@ internal sealed class WinogradBands : IDisposable
     public ReadOnlySpan<TileRows> Rows => _rows;
 
     /// <summary>
-    /// Tile rows of the taller bands for a layer with <paramref name="channels"/> channels on its wider side over an
-    /// <paramref name="height"/> × <paramref name="width"/> map, in bands within <paramref name="scratchFloats"/>.
+    /// The bands of a layer with <paramref name="channels"/> channels on its wider side over an
+    /// <paramref name="height"/> × <paramref name="width"/> map: the fewest whose V fits in
+    /// <paramref name="scratchFloats"/> (one per tile row when not even one row fits), top to bottom, the taller first
+    /// and the others one row shorter.
     /// </summary>
-    public static int RowsPerBand(int channels, int height, int width, long scratchFloats)
+    public static TileRows[] Plan(int channels, int height, int width, long scratchFloats)
     {
-        int th = Winograd.Tiles(height, width).Rows, bands = BandCount(channels, height, width, scratchFloats);
-        return (th + bands - 1) / bands;
+        var (th, tw) = Winograd.Tiles(height, width);
+        long perRow = (long)Winograd.Positions * channels * tw;
+        int most = (int)Math.Clamp(scratchFloats / perRow, 1, th), bands = (th + most - 1) / most;
+        int tallRows = (th + bands - 1) / bands, tall = th % bands; // tall == 0: all bands are as tall
+        var plan = new TileRows[bands];
+        for (int b = 0, first = 0; b < bands; first += plan[b].Count, b++)
+        {
+            plan[b] = new TileRows(first, tall == 0 || b < tall ? tallRows : tallRows - 1);
+        }
+
+        return plan;
     }
 
     /// <summary>Floats of V (or M) that the taller bands take: what the scratch needs for this layer.</summary>
     public static long ScratchFloats(int channels, int height, int width, long scratchFloats) =>
-        (long)Winograd.Positions * channels * RowsPerBand(channels, height, width, scratchFloats) * Winograd.Tiles(height, width).Columns;
+        (long)Winograd.Positions * channels * Plan(channels, height, width, scratchFloats)[0].Count * Winograd.Tiles(height, width).Columns;
 
     /// <summary>M = U·V for <paramref name="band"/>, whose V the scratch holds.</summary>
     public void Multiply(RunOptions options, TileRows band) => _stages.Products.RunWithBinding(options, band.Count == _tallRows ? _tall : _short!);
@@ -87,14 +92,5 @@ internal sealed class WinogradBands : IDisposable
     {
         _tall.Dispose();
         _short?.Dispose();
-    }
-
-    /// <summary>The fewest bands whose V fits in <paramref name="scratchFloats"/>: one per tile row when not even one row fits.</summary>
-    private static int BandCount(int channels, int height, int width, long scratchFloats)
-    {
-        var (th, tw) = Winograd.Tiles(height, width);
-        long perRow = (long)Winograd.Positions * channels * tw;
-        int most = (int)Math.Clamp(scratchFloats / perRow, 1, th);
-        return (th + most - 1) / most;
     }
 }
