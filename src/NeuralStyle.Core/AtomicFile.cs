@@ -46,19 +46,22 @@ public static class AtomicFile
 
     /// <summary>
     /// Refuses, with a <see cref="UserInputException"/>, a folder this process cannot create files in (no permission,
-    /// a read-only file system), so that a long run is not refused only when it saves its result. With
-    /// <paramref name="create"/>, makes the folder first (and its parents).
+    /// a read-only file system), so that a long run is not refused only when it saves its result. A folder that does
+    /// not exist yet is judged by the nearest folder above it that does, where it would be made; nothing is created
+    /// here, so a run refused later leaves no empty folder behind (<see cref="CreateFolderOf"/> makes it when the run
+    /// starts).
     /// </summary>
-    public static void RequireWritableFolder(string folder, string option, bool create = false)
+    public static void RequireWritableFolder(string folder, string option)
     {
-        string probe = Path.Combine(folder, $".neuralstyle-probe.{Environment.ProcessId}.tmp");
+        string existing = Path.GetFullPath(folder);
+        while (!Directory.Exists(existing) && Path.GetDirectoryName(existing) is string parent)
+        {
+            existing = parent;
+        }
+
+        string probe = Path.Combine(existing, $".neuralstyle-probe.{Environment.ProcessId}.tmp");
         try
         {
-            if (create)
-            {
-                Directory.CreateDirectory(folder);
-            }
-
             using var stream = new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -66,6 +69,9 @@ public static class AtomicFile
             throw new UserInputException($"Cannot create files in '{folder}' ({e.Message.TrimEnd('.')}); give {option} a folder you can write to.");
         }
     }
+
+    /// <summary>Makes the folder <paramref name="file"/> goes in, and its parents, if they do not exist yet.</summary>
+    public static void CreateFolderOf(string file) => Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
 
     /// <summary>Writes text atomically (UTF-8).</summary>
     public static void WriteText(string path, string text) =>

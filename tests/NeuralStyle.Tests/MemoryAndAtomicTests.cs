@@ -80,8 +80,11 @@ public sealed partial class MemoryAndAtomicTests : TemporaryFolderTest
         var e = Assert.Throws<UserInputException>(() => AtomicFile.RequireWritableFolder("/proc/self", "--out"));
         Assert.Contains("give --out a folder you can write to", e.Message, StringComparison.Ordinal);
         AtomicFile.RequireWritableFolder(Folder, "--out");
-        AtomicFile.RequireWritableFolder(Path.Combine(Folder, "made", "here"), "--out-dir", create: true);
-        Assert.Empty(Directory.GetFiles(Path.Combine(Folder, "made", "here"))); // the probe is gone
+        // A folder still to be made is judged by the nearest one above it, and is not made by the check.
+        AtomicFile.RequireWritableFolder(Path.Combine(Folder, "made", "here"), "--out-dir");
+        Assert.False(Directory.Exists(Path.Combine(Folder, "made")));
+        Assert.Throws<UserInputException>(() => AtomicFile.RequireWritableFolder("/proc/self/made/here", "--out-dir"));
+        Assert.Empty(Directory.GetFileSystemEntries(Folder)); // the probes are gone
 
         foreach (string[] args in new[] { new[] { "render", "--loss-log", "/proc/self/loss.csv" }, ["sweep", "--out-dir", "/proc/self/sweep"] })
         {

@@ -31,19 +31,21 @@ public sealed partial class SweepTests : TemporaryFolderTest
     /// <summary>
     /// The separate render the sweep is compared with is timed before the sweep allocates, so a sweep that cannot fit
     /// must be refused before that timing, not after it. 1100 MB holds one 256 px render (estimated 0.89 GB), not
-    /// seven (1.34 GB).
+    /// seven (1.34 GB). Nor is its --out-dir made for it.
     /// </summary>
     [Fact]
     public void A_sweep_that_cannot_fit_is_refused_before_the_separate_render_is_timed()
     {
+        string folder = Path.Combine(Folder, "sweep");
         using var output = new StringWriter(CultureInfo.InvariantCulture);
         using var error = new StringWriter(CultureInfo.InvariantCulture);
         int code = Program.Run(["sweep", "--size", "256", "--lr", "1,2,3,4,5,6,7", "--checkpoints", "1", "--weights", "random:0", "--device", "cpu",
-            "--max-memory-mb", "1100", "--out-dir", Path.Combine(Folder, "sweep")], output, error, interactive: false);
+            "--max-memory-mb", "1100", "--out-dir", folder], output, error, interactive: false);
 
         Assert.Equal(2, code);
         Assert.Contains("(7 × 256×170), more than the 1.10 GB that --max-memory-mb allows", error.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain("Timing one separate render", output.ToString(), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(folder), "a refused sweep left its --out-dir behind");
     }
 
     [Fact]

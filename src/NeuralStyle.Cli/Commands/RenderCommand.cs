@@ -22,6 +22,9 @@ internal static class RenderCommand
                 throw new UserInputException($"The checkpoint is already at iteration {engine.Iteration}; ask for more --iterations to continue.");
             }
 
+            AtomicFile.CreateFolderOf(o.Out); // only our default folder can be missing; made now, not for a refused run
+            AtomicFile.CreateFolderOf(checkpointPath);
+
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Device: {engine.DeviceDescription}{(engine.EstimatedPeakBytes is double bytes ? $"; estimated peak memory {bytes / 1e6:F0} MB" : "")}."));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Rendering {engine.Width}×{engine.Height}, iterations {engine.Iteration} → {o.Iterations}, lr {engine.LearningRates[0]}, weights {settings.WeightsIdentity}."));
@@ -64,10 +67,10 @@ internal static class RenderCommand
         Path.Combine(Path.GetDirectoryName(path) ?? "", $"{Path.GetFileNameWithoutExtension(path)}_{iteration:D5}{Path.GetExtension(path)}");
 
     /// <summary>
-    /// Refuses an output path that is a folder, or whose folder is missing (creating only our own default one) or
-    /// takes no new files: better now than when the run saves its result.
+    /// Refuses an output path that is a folder, or whose folder is missing (except our own default one, made when the
+    /// run starts) or takes no new files: better now than when the run saves its result.
     /// </summary>
-    public static void PrepareOutputFolder(string path, string option, bool isDefault)
+    private static void PrepareOutputFolder(string path, string option, bool isDefault)
     {
         if (Directory.Exists(path))
         {
@@ -80,7 +83,7 @@ internal static class RenderCommand
             throw new UserInputException($"Cannot write '{path}': the folder '{folder}' does not exist; create it first.");
         }
 
-        AtomicFile.RequireWritableFolder(folder, option, create: isDefault);
+        AtomicFile.RequireWritableFolder(folder, option);
     }
 
     private static void CheckArguments(RenderOptions o)
@@ -98,12 +101,13 @@ internal static class RenderCommand
 
         _ = ImageFiles.EncoderFor(o.Out);
         RefuseOverwritingInputs(o);
-        PrepareOutputFolder(o.Out, "--out", isDefault: o.Out == DefaultOut);
-        foreach (var (option, extra) in new[] { ("--loss-log", o.LossLog), ("--checkpoint", o.Checkpoint ?? Path.ChangeExtension(o.Out, ".ckpt")) })
+        bool defaultOut = o.Out == DefaultOut;
+        PrepareOutputFolder(o.Out, "--out", isDefault: defaultOut);
+        foreach (var (option, extra, isDefault) in new[] { ("--loss-log", o.LossLog, false), ("--checkpoint", o.Checkpoint ?? Path.ChangeExtension(o.Out, ".ckpt"), o.Checkpoint is null && defaultOut) })
         {
             if (extra is not null)
             {
-                PrepareOutputFolder(extra, option, isDefault: false);
+                PrepareOutputFolder(extra, option, isDefault);
             }
         }
     }

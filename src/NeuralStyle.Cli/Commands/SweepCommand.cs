@@ -23,6 +23,8 @@ internal static class SweepCommand
                 throw new UserInputException($"The sweep is already at iteration {engine.Iteration}; give --checkpoints beyond it.");
             }
 
+            Directory.CreateDirectory(folder); // now, not before: a sweep refused while starting leaves no empty folder
+
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Device: {engine.DeviceDescription}{(engine.EstimatedPeakBytes is double bytes ? $"; estimated peak memory {bytes / 1e6:F0} MB" : "")}."));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Sweeping {engine.Width}×{engine.Height}, lr {string.Join(", ", engine.LearningRates)} as one batch, checkpoints {string.Join(", ", checkpoints)}, into {folder}."));
@@ -114,7 +116,7 @@ internal static class SweepCommand
             throw new UserInputException($"Cannot create '{folder}': its parent folder '{parent}' does not exist; create it first.");
         }
 
-        AtomicFile.RequireWritableFolder(folder, o.Resume is null ? "--out-dir" : "--resume", create: true);
+        AtomicFile.RequireWritableFolder(folder, o.Resume is null ? "--out-dir" : "--resume");
         return checkpoints;
     }
 
