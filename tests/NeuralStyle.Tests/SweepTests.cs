@@ -43,7 +43,7 @@ public sealed partial class SweepTests : TemporaryFolderTest
             "--max-memory-mb", "1100", "--out-dir", folder], output, error, interactive: false);
 
         Assert.Equal(2, code);
-        Assert.Contains("(7 × 256×170), more than the 1.10 GB that --max-memory-mb allows", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("(7 × 256×170), more than the 1100 MB that --max-memory-mb allows", error.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain("Timing one separate render", output.ToString(), StringComparison.Ordinal);
         Assert.False(Directory.Exists(folder), "a refused sweep left its --out-dir behind");
     }

@@ -57,8 +57,10 @@ internal sealed record HostMemoryCheck(NetworkWeights Weights, LossSettings Loss
             return estimate;
         }
 
-        string budgetGb = (budget / 1e9).ToString("F2", CultureInfo.InvariantCulture);
-        string have = Limit is null ? $"but only {budgetGb} GB is available" : $"more than the {budgetGb} GB that --max-memory-mb allows";
+        // The user's limit in the unit it was given in, so that "1 MB" does not read as "0.00 GB".
+        string have = Limit is null
+            ? string.Create(CultureInfo.InvariantCulture, $"but only {budget / 1e9:F2} GB is available")
+            : string.Create(CultureInfo.InvariantCulture, $"more than the {budget / 1e6:0.###} MB that --max-memory-mb allows");
         string remedy = Limit is null ? "free some memory first" : "raise --max-memory-mb";
         if (targets > run)
         {
