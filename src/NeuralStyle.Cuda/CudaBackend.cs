@@ -252,10 +252,24 @@ public sealed class CudaBackend : IStyleBackend
             ["arena_extend_strategy"] = "kSameAsRequested",
             ["cudnn_conv_algo_search"] = _cudnnSearch,
         });
-        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
+        using SessionOptions options = GraphOptions();
         options.AddSessionConfigEntry("session.disable_cpu_ep_fallback", "1"); // a GPU run is really one, or session creation says why
         options.AppendExecutionProvider_CUDA(cuda);
         return new InferenceSession(model, options);
+    }
+
+    /// <summary>
+    /// The options of both sessions before the provider is added. ONNX Runtime's constant folding is off: the backward
+    /// graph, built for one batch and size, starts each max pool's gradient from ConstantOfShape of a constant shape,
+    /// which folding would turn into an initializer of zeros as large as the pool's input (1.9 GB for the first pool
+    /// of 7 images at 1024 px), held on the device for the session's life and copied by every run. Nothing else in
+    /// the graphs is constant, so nothing else is lost.
+    /// </summary>
+    internal static SessionOptions GraphOptions()
+    {
+        var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
+        options.AddSessionConfigEntry("optimization.disable_specified_optimizers", "ConstantFolding");
+        return options;
     }
 
     /// <summary>Every device buffer and binding of the loop, allocated and bound once.</summary>

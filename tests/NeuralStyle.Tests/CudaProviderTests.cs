@@ -1,4 +1,6 @@
 using System.Runtime.InteropServices;
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
 using NeuralStyle.Cuda;
 using NeuralStyle.Graphs;
 using NeuralStyle.Model;
@@ -17,9 +19,10 @@ namespace NeuralStyle.Tests;
 /// arithmetic that consumes it on the CPU too.</item>
 /// <item>Doctor looks for every CUDA library the provider links, so that it can name them all when some are
 /// missing (the loader names only the first).</item>
+/// <item>The sessions' options keep ONNX Runtime from folding the max pools' zeros into initializers.</item>
 /// </list>
 /// </summary>
-public sealed class CudaProviderTests
+public sealed class CudaProviderTests : TemporaryFolderTest
 {
     private static void SkipWithoutShippedProvider() =>
         Skip.IfNot(File.Exists(ShippedCudaProvider.LibraryPath) && RuntimeInformation.ProcessArchitecture == Architecture.X64,
@@ -91,4 +94,45 @@ public sealed class CudaProviderTests
             }
         }
     }
+
+    /// <summary>
+    /// The backward graph for a fixed batch and size fills each max pool's gradient from ConstantOfShape of a constant
+    /// shape. Folded, that is an initializer of zeros the size of the pool's input, on the device for good; with the
+    /// options the CUDA sessions use, the optimized graph keeps its ConstantOfShape nodes and no initializer as large as
+    /// a pool's input. Checked on the CPU provider, whose optimizer runs the same constant folding.
+    /// </summary>
+    [Fact]
+    public void The_cuda_sessions_keep_the_max_pools_zeros_out_of_the_initializers()
+    {
+        NetworkWeights weights = TinyNetworks.Create(GraphGradientTests.Parse("3|4,5|6"), 3);
+        var shape = new BatchShape(2, 64, 48);
+        byte[] model = BackwardGraphBuilder.Build(weights, PreprocessPreset.Caffe, PoolingMode.Max, weights.Architecture.ReluNames.ToArray(), shape).ToByteArray();
+        // The inputs of the two max pools: the last layer of blocks 1 and 2, at their blocks' sizes.
+        long[] poolInputs = weights.Architecture.Layers.GroupBy(l => l.Block).SkipLast(1).Select(block =>
+        {
+            var (h, w) = NetworkArchitecture.SpatialSize(block.Key, shape.Height, shape.Width);
+            return (long)shape.Batch * block.Last().OutChannels * h * w;
+        }).ToArray();
+
+        ModelProto folded = Optimized(model, new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL });
+        Assert.Contains(folded.Graph.Initializer, i => ElementCount(i) >= poolInputs.Max()); // what the option prevents
+
+        ModelProto kept = Optimized(model, CudaBackend.GraphOptions());
+        Assert.Equal(poolInputs.Length, kept.Graph.Node.Count(n => n.OpType == "ConstantOfShape"));
+        Assert.All(kept.Graph.Initializer, i => Assert.True(ElementCount(i) < poolInputs.Min(), $"{i.Name}: {ElementCount(i)} values"));
+    }
+
+    private ModelProto Optimized(byte[] model, SessionOptions options)
+    {
+        string path = Path.Combine(Folder, $"optimized{Directory.GetFiles(Folder).Length}.onnx");
+        using (options)
+        {
+            options.OptimizedModelFilePath = path;
+            using var session = new InferenceSession(model, options);
+        }
+
+        return ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+    }
+
+    private static long ElementCount(TensorProto tensor) => tensor.Dims.Aggregate(1L, (a, b) => a * b);
 }
