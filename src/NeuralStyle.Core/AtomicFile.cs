@@ -47,15 +47,20 @@ public static class AtomicFile
     /// <summary>
     /// Refuses, with a <see cref="UserInputException"/>, a folder this process cannot create files in (no permission,
     /// a read-only file system), so that a long run is not refused only when it saves its result. A folder that does
-    /// not exist yet is judged by the nearest folder above it that does, where it would be made; nothing is created
-    /// here, so a run refused later leaves no empty folder behind (<see cref="CreateFolderOf"/> makes it when the run
-    /// starts).
+    /// not exist yet is judged by the nearest folder above it that does, where it would be made (and refused if a file
+    /// stands in its way); nothing is created here, so a run refused later leaves no empty folder behind
+    /// (<see cref="CreateFolderOf"/> makes it when the run starts).
     /// </summary>
     public static void RequireWritableFolder(string folder, string option)
     {
         string existing = Path.GetFullPath(folder);
         while (!Directory.Exists(existing) && Path.GetDirectoryName(existing) is string parent)
         {
+            if (File.Exists(existing))
+            {
+                throw new UserInputException($"Cannot create files in '{folder}': '{existing}' is a file, not a folder; give {option} a folder you can write to.");
+            }
+
             existing = parent;
         }
 

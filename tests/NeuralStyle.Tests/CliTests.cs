@@ -13,15 +13,16 @@ public sealed class CliTests : TemporaryFolderTest
     [Fact]
     public void Render_at_64_px_writes_the_image_and_halves_the_style_loss()
     {
-        string output = Path.Combine(Folder, "cat.png");
-        string log = Path.Combine(Folder, "loss.csv");
+        // Into folders that do not exist yet: the run makes them.
+        string output = Path.Combine(Folder, "renders", "cat.png");
+        string log = Path.Combine(Folder, "logs", "loss.csv");
         var (code, stdout, stderr) = Run("render", "--size", "64", "--iterations", "40", "--weights", "random:0",
             "--out", output, "--loss-log", log, "--save-every", "20");
 
         Assert.True(code == 0, stderr + stdout);
         RgbImage image = ImageFiles.Load(output, longSide: null);
         Assert.Equal((64, 43), (image.Width, image.Height)); // the 451×300 cat scaled to a long side of 64
-        Assert.True(File.Exists(Path.Combine(Folder, "cat_00020.png")));
+        Assert.True(File.Exists(Path.Combine(Folder, "renders", "cat_00020.png")));
 
         string[] rows = File.ReadAllLines(log);
         Assert.Equal("iteration,total,content,style,tv,elapsed_s", rows[0]);
@@ -29,6 +30,19 @@ public sealed class CliTests : TemporaryFolderTest
         double Style(string row) => double.Parse(row.Split(',')[3], CultureInfo.InvariantCulture);
         Assert.True(Style(rows[^1]) <= 0.5 * Style(rows[1]), $"style {Style(rows[1])} → {Style(rows[^1])}");
         Assert.Contains("Wrote", stdout, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("render", "--out", "made/x.png", "--loss-log", "logs/x.csv")]
+    [InlineData("sweep", "--out-dir", "made/sweep", "--lr", "1,2")]
+    public void A_run_refused_while_starting_makes_none_of_its_output_folders(string command, params string[] outputs)
+    {
+        string[] paths = outputs.Select(a => a.Contains('/', StringComparison.Ordinal) ? Path.Combine(Folder, a) : a).ToArray();
+        var (code, _, stderr) = Run([command, "--weights", "random", "--iterations", "1", "--max-memory-mb", "1", .. paths]);
+
+        Assert.Equal(2, code);
+        Assert.Contains("--max-memory-mb allows", stderr, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(Folder));
     }
 
     [Theory]
@@ -83,7 +97,7 @@ public sealed class CliTests : TemporaryFolderTest
     [InlineData("--pooling", "median")]
     [InlineData("--device", "tpu")]
     [InlineData("--content", "/no/such/image.png")]
-    [InlineData("--out", "/no/such/folder/x.png")]
+    [InlineData("--out", "/dev/null/x.png")] // a folder that cannot be made: a file is in its way
     [InlineData("--out", "picture.gif")]
     [InlineData("--style-blend", "1,2")]
     [InlineData("--device", "cuda")]

@@ -8,8 +8,6 @@ namespace NeuralStyle.Cli.Commands;
 /// <summary>The <c>render</c> verb: one image, one learning rate, resumable from its checkpoint.</summary>
 internal static class RenderCommand
 {
-    public const string DefaultOut = "out/render.png";
-
     public static int Run(RenderOptions o, TextWriter output, bool interactive, CancellationToken cancel)
     {
         CheckArguments(o);
@@ -22,8 +20,11 @@ internal static class RenderCommand
                 throw new UserInputException($"The checkpoint is already at iteration {engine.Iteration}; ask for more --iterations to continue.");
             }
 
-            AtomicFile.CreateFolderOf(o.Out); // only our default folder can be missing; made now, not for a refused run
-            AtomicFile.CreateFolderOf(checkpointPath);
+            // The output folders, with their parents, now that nothing can refuse the run: a refused run leaves none.
+            foreach (string file in new[] { o.Out, checkpointPath, o.LossLog }.OfType<string>())
+            {
+                AtomicFile.CreateFolderOf(file);
+            }
 
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Device: {engine.DeviceDescription}{(engine.EstimatedPeakBytes is double bytes ? $"; estimated peak memory {bytes / 1e6:F0} MB" : "")}."));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -67,23 +68,17 @@ internal static class RenderCommand
         Path.Combine(Path.GetDirectoryName(path) ?? "", $"{Path.GetFileNameWithoutExtension(path)}_{iteration:D5}{Path.GetExtension(path)}");
 
     /// <summary>
-    /// Refuses an output path that is a folder, or whose folder is missing (except our own default one, made when the
-    /// run starts) or takes no new files: better now than when the run saves its result.
+    /// Refuses an output path that is a folder, or whose folder (made when the run starts, if missing) could take no
+    /// new files: better now than when the run saves its result.
     /// </summary>
-    private static void PrepareOutputFolder(string path, string option, bool isDefault)
+    private static void PrepareOutputFile(string path, string option)
     {
         if (Directory.Exists(path))
         {
             throw new UserInputException($"Cannot write '{path}': it is a folder; name a file in it.");
         }
 
-        string folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        if (!Directory.Exists(folder) && !isDefault)
-        {
-            throw new UserInputException($"Cannot write '{path}': the folder '{folder}' does not exist; create it first.");
-        }
-
-        AtomicFile.RequireWritableFolder(folder, option);
+        AtomicFile.RequireWritableFolder(Path.GetDirectoryName(Path.GetFullPath(path))!, option);
     }
 
     private static void CheckArguments(RenderOptions o)
@@ -101,13 +96,11 @@ internal static class RenderCommand
 
         _ = ImageFiles.EncoderFor(o.Out);
         RefuseOverwritingInputs(o);
-        bool defaultOut = o.Out == DefaultOut;
-        PrepareOutputFolder(o.Out, "--out", isDefault: defaultOut);
-        foreach (var (option, extra, isDefault) in new[] { ("--loss-log", o.LossLog, false), ("--checkpoint", o.Checkpoint ?? Path.ChangeExtension(o.Out, ".ckpt"), o.Checkpoint is null && defaultOut) })
+        foreach (var (option, file) in new[] { ("--out", o.Out), ("--loss-log", o.LossLog), ("--checkpoint", o.Checkpoint ?? Path.ChangeExtension(o.Out, ".ckpt")) })
         {
-            if (extra is not null)
+            if (file is not null)
             {
-                PrepareOutputFolder(extra, option, isDefault);
+                PrepareOutputFile(file, option);
             }
         }
     }

@@ -23,7 +23,7 @@ internal static class SweepCommand
                 throw new UserInputException($"The sweep is already at iteration {engine.Iteration}; give --checkpoints beyond it.");
             }
 
-            Directory.CreateDirectory(folder); // now, not before: a sweep refused while starting leaves no empty folder
+            Directory.CreateDirectory(folder); // with its parents, now: a sweep refused while starting leaves no folder behind
 
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Device: {engine.DeviceDescription}{(engine.EstimatedPeakBytes is double bytes ? $"; estimated peak memory {bytes / 1e6:F0} MB" : "")}."));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -108,12 +108,6 @@ internal static class SweepCommand
         if (File.Exists(folder))
         {
             throw new UserInputException($"--out-dir '{folder}' is a file; name a folder.");
-        }
-
-        string? parent = Path.GetDirectoryName(Path.GetFullPath(folder));
-        if (parent is not null && !Directory.Exists(parent) && o.OutDir != "out/sweep")
-        {
-            throw new UserInputException($"Cannot create '{folder}': its parent folder '{parent}' does not exist; create it first.");
         }
 
         AtomicFile.RequireWritableFolder(folder, o.Resume is null ? "--out-dir" : "--resume");
