@@ -52,7 +52,7 @@ public static class Program
             {
                 RenderOptions render => RenderCommand.Run(render, output, interactive, cancel),
                 SweepOptions sweep => SweepCommand.Run(sweep, output, interactive, cancel),
-                ModelOptions model => ModelCommand.Run(model, output),
+                ModelOptions model => ModelCommand.Run(model, output, interactive, cancel),
                 DoctorOptions => DoctorCommand.Run(output),
                 BenchOptions bench => BenchCommand.Run(bench, output, error),
                 _ => throw new InvalidOperationException($"No command for {options.GetType().Name}."),

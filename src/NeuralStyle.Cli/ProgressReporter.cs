@@ -4,8 +4,8 @@ using System.Globalization;
 namespace NeuralStyle.Cli;
 
 /// <summary>
-/// Shows the progress of an optimization: a one-line bar with rate and ETA when the output is a terminal, plain
-/// lines every N iterations when it is redirected (logs stay readable).
+/// Shows the progress of an optimization (or of a download, in megabytes): a one-line bar with rate and ETA when the
+/// output is a terminal, plain lines every N steps when it is redirected (logs stay readable).
 /// </summary>
 internal sealed class ProgressReporter
 {
@@ -14,12 +14,14 @@ internal sealed class ProgressReporter
     private readonly int _printEvery;
     private readonly bool _interactive;
     private readonly TextWriter _output;
+    private readonly string _unit;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private TimeSpan? _lastDraw; // when the bar was last drawn; null while no bar is partly drawn
 
-    /// <summary>Reports iterations <paramref name="first"/> … <paramref name="total"/> − 1.</summary>
-    public ProgressReporter(int first, int total, int printEvery, bool interactive, TextWriter output)
+    /// <summary>Reports steps <paramref name="first"/> … <paramref name="total"/> − 1: iterations ("it"), or another <paramref name="unit"/>.</summary>
+    public ProgressReporter(int first, int total, int printEvery, bool interactive, TextWriter output, string unit = "it")
     {
+        _unit = unit;
         _first = first;
         _total = total;
         _printEvery = printEvery;
@@ -43,7 +45,7 @@ internal sealed class ProgressReporter
                 int filled = (int)((long)Width * done / Math.Max(1, count));
                 double rate = done / Math.Max(seconds, 1e-9);
                 string bar = string.Create(CultureInfo.InvariantCulture,
-                    $"[{new string('#', filled)}{new string('.', Width - filled)}] {iteration + 1}/{_total} {rate:F2} it/s ETA {Clock((_total - iteration - 1) / rate)} {summary}");
+                    $"[{new string('#', filled)}{new string('.', Width - filled)}] {iteration + 1}/{_total} {rate:F2} {_unit}/s ETA {Clock((_total - iteration - 1) / rate)} {summary}");
                 _output.Write("\r" + FitLine(bar, TerminalColumns()));
                 if (iteration + 1 == _total)
                 {
@@ -57,8 +59,9 @@ internal sealed class ProgressReporter
 
         if (_printEvery > 0 && (iteration % _printEvery == 0 || iteration + 1 == _total))
         {
-            _output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"iteration {iteration,5}/{_total}  {summary}  {seconds / done:F3} s/it"));
+            _output.WriteLine(_unit == "it"
+                ? string.Create(CultureInfo.InvariantCulture, $"iteration {iteration,5}/{_total}  {summary}  {seconds / done:F3} s/it")
+                : string.Create(CultureInfo.InvariantCulture, $"{iteration + 1,5}/{_total} {_unit}  {done / Math.Max(seconds, 1e-9):F1} {_unit}/s{summary}"));
         }
     }
 

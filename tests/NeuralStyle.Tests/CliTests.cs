@@ -81,6 +81,25 @@ public sealed class CliTests : TemporaryFolderTest
     public void A_progress_line_fits_the_terminal_so_it_can_be_redrawn_in_place(string text, int columns, string expected) =>
         Assert.Equal(expected, ProgressReporter.FitLine(text, columns));
 
+    [Fact]
+    public void A_download_counts_megabytes_in_the_bar_and_in_the_log_lines()
+    {
+        using var terminal = new StringWriter(CultureInfo.InvariantCulture);
+        using var log = new StringWriter(CultureInfo.InvariantCulture);
+        var bar = new ProgressReporter(0, 10, 5, interactive: true, terminal, "MB");
+        var lines = new ProgressReporter(0, 10, 5, interactive: false, log, "MB");
+        for (int step = 0; step < 10; step++)
+        {
+            bar.Report(step, "");
+            lines.Report(step, "");
+        }
+
+        Assert.Matches(@"\] 10/10 [0-9.]+ MB/s ETA 0:00:00", terminal.ToString());
+        string[] rows = log.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, rows.Length); // the first step, every fifth, the last
+        Assert.All(rows, r => Assert.Matches(@"^ +(1|6|10)/10 MB  [0-9.]+ MB/s$", r));
+    }
+
     [Theory]
     [InlineData(0, "0:00:00")]
     [InlineData(59.6, "0:01:00")]

@@ -6,16 +6,19 @@ using NeuralStyle.Weights;
 
 namespace NeuralStyle.Cli.Commands;
 
-/// <summary>The <c>model</c> verb.</summary>
+/// <summary>The <c>model</c> verb: <c>export</c> and <c>fetch</c>.</summary>
 internal static class ModelCommand
 {
-    public static int Run(ModelOptions o, TextWriter output)
+    public static int Run(ModelOptions o, TextWriter output, bool interactive, CancellationToken cancel) => o.Action switch
     {
-        if (o.Action != "export")
-        {
-            throw new UserInputException($"Unknown model action '{o.Action}'; the action is: export.");
-        }
+        "export" => Export(o, output),
+        "fetch" => ModelFetch.Run(o, output, interactive, cancel),
+        _ => throw new UserInputException($"Unknown model action '{o.Action}'; the actions are: export, fetch."),
+    };
 
+    /// <summary><c>model export</c>: the forward and backward graphs, weights included, for Netron.</summary>
+    private static int Export(ModelOptions o, TextWriter output)
+    {
         LossSettings loss = ProblemFactory.LossFrom(o.StyleLayers, o.ContentLayers, o.Pooling);
         PreprocessPreset? requested = ProblemFactory.ParsePreprocess(o.Preprocess);
         if (File.Exists(o.OutDir))

@@ -47,7 +47,7 @@ public static class WeightSource
                 return OnnxWeightImporter.Import(found);
             }
 
-            notice?.Invoke($"Using random-feature weights (random:0): no pretrained VGG19 in {CacheDirectory}. For much better results put one there; models/README.md says how.");
+            notice?.Invoke($"Using random-feature weights (random:0): no pretrained VGG19 in {CacheDirectory}. For much better results run 'neuralstyle model fetch' once (575 MB), or see models/README.md.");
             return NetworkWeights.Random(NetworkArchitecture.Vgg19, 0);
         }
 

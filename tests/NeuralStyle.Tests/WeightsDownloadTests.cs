@@ -1,0 +1,161 @@
+using System.Net;
+using System.Security.Cryptography;
+using NeuralStyle.Model;
+using NeuralStyle.Tests.Support;
+using NeuralStyle.Weights;
+
+namespace NeuralStyle.Tests;
+
+/// <summary>
+/// <c>model fetch</c>'s download, against a server played by an HttpMessageHandler: a file takes its name in the cache
+/// only with the expected size and SHA-256, and no failure leaves a partial file or replaces one that was there.
+/// </summary>
+public sealed class WeightsDownloadTests : TemporaryFolderTest
+{
+    private static readonly Uri Address = new("http://mirror.test/vgg19.onnx");
+    private readonly byte[] _content = RandomNumberGenerator.GetBytes(2_500_001); // not a whole number of reads
+    private readonly PretrainedFile _file;
+
+    public WeightsDownloadTests() =>
+        _file = new PretrainedFile("test", "vgg-test.onnx", Address, _content.Length, Convert.ToHexStringLower(SHA256.HashData(_content)), PreprocessPreset.Caffe);
+
+    private string Cache => Path.Combine(Folder, "cache");
+
+    [Fact]
+    public async Task A_file_of_the_expected_size_and_hash_is_saved_under_its_name()
+    {
+        var reported = new List<long>();
+        string path = await Fetch(Serve(_content), new SynchronousProgress(reported.Add));
+
+        Assert.Equal(Path.Combine(Cache, "vgg-test.onnx"), path);
+        Assert.Equal(_content, await File.ReadAllBytesAsync(path));
+        Assert.Equal(["vgg-test.onnx"], Directory.GetFiles(Cache).Select(Path.GetFileName));
+        Assert.Equal(_content.Length, reported[^1]);
+        Assert.True(reported.SequenceEqual(reported.Order()), "progress went backwards");
+        Assert.True(WeightsDownload.Holds(path, _file));
+    }
+
+    [Fact]
+    public async Task A_file_with_another_hash_is_refused_and_the_file_there_before_is_kept()
+    {
+        Directory.CreateDirectory(Cache);
+        string kept = Path.Combine(Cache, "vgg-test.onnx");
+        await File.WriteAllTextAsync(kept, "the user's own file");
+        byte[] damaged = (byte[])_content.Clone();
+        damaged[1_234_567] ^= 1;
+
+        var e = await Assert.ThrowsAsync<IOException>(() => Fetch(Serve(damaged)));
+
+        Assert.Contains($"has SHA-256 {Convert.ToHexStringLower(SHA256.HashData(damaged))}, not vgg-test.onnx's {_file.Sha256}", e.Message, StringComparison.Ordinal);
+        Assert.Equal("the user's own file", await File.ReadAllTextAsync(kept));
+        Assert.Equal(["vgg-test.onnx"], Directory.GetFiles(Cache).Select(Path.GetFileName)); // no partial file
+        Assert.False(WeightsDownload.Holds(kept, _file));
+    }
+
+    [Theory]
+    [InlineData(-1, "ended after 2,499,999 of 2,500,001 bytes")]
+    [InlineData(1, "went past")]
+    public async Task A_body_of_another_length_without_a_declared_length_is_refused(int extra, string expected)
+    {
+        byte[] body = extra < 0 ? _content[..^2] : [.. _content, .. new byte[1 << 21]];
+        var e = await Assert.ThrowsAsync<IOException>(() => Fetch(Serve(body, declareLength: false)));
+
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(Cache));
+    }
+
+    [Fact]
+    public async Task A_declared_length_that_differs_is_refused_before_anything_is_written()
+    {
+        var e = await Assert.ThrowsAsync<IOException>(() => Fetch(Serve(_content[..1000])));
+        Assert.Contains("it is 1,000 bytes, and vgg-test.onnx is 2,500,001", e.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Cache));
+    }
+
+    [Fact]
+    public async Task A_server_error_and_an_unreachable_server_name_the_address_and_save_nothing()
+    {
+        var missing = await Assert.ThrowsAsync<IOException>(() => Fetch(new Server(_ => new HttpResponseMessage(HttpStatusCode.NotFound) { ReasonPhrase = "Not Found" })));
+        Assert.Equal($"Cannot download {Address}: the server answered 404 Not Found; nothing was saved in {Cache}.", missing.Message);
+
+        var down = await Assert.ThrowsAsync<IOException>(() => Fetch(new Server(_ => throw new HttpRequestException("Connection refused"))));
+        Assert.StartsWith($"Cannot download {Address} (Connection refused); nothing was saved", down.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Cache));
+    }
+
+    [Fact]
+    public void The_known_files_are_the_model_zoos_vgg19s_under_names_auto_looks_for()
+    {
+        Assert.Equal(["vgg19-caffe2", "vgg19"], PretrainedFile.Known.Select(f => f.Name));
+        Assert.All(PretrainedFile.Known, f =>
+        {
+            Assert.Contains(f.FileName, WeightSource.PretrainedFileNames);
+            Assert.EndsWith("/" + f.FileName, f.Url.AbsolutePath, StringComparison.Ordinal);
+            Assert.Matches("^[0-9a-f]{64}$", f.Sha256);
+        });
+        var e = Assert.Throws<UserInputException>(() => PretrainedFile.Find("vgg16"));
+        Assert.Equal("--source must be one of vgg19-caffe2, vgg19, not 'vgg16'.", e.Message);
+    }
+
+    [Fact]
+    public async Task Model_fetch_keeps_a_file_of_the_name_that_is_not_the_model()
+    {
+        Directory.CreateDirectory(Cache);
+        string own = Path.Combine(Cache, PretrainedFile.Caffe2.FileName);
+        await File.WriteAllTextAsync(own, "the user's own file");
+
+        var (code, _, stderr) = await FetchCommand();
+        Assert.Equal(2, code);
+        Assert.Contains($"'{own}' exists but is not vgg19-caffe2 (its size or SHA-256 differ); move it away, or add --force to replace it.", stderr, StringComparison.Ordinal);
+
+        // With --force it would be replaced, but only by a good download: one that fails keeps it.
+        (code, _, stderr) = await FetchCommand("--force", "--url", "http://127.0.0.1:9/vgg19-caffe2-9.onnx");
+        Assert.Equal(1, code);
+        Assert.StartsWith("Cannot download http://127.0.0.1:9/vgg19-caffe2-9.onnx (", stderr, StringComparison.Ordinal);
+        Assert.Equal("the user's own file", await File.ReadAllTextAsync(own));
+        Assert.Equal([own], Directory.GetFiles(Cache));
+    }
+
+    private Task<(int ExitCode, string Stdout, string Stderr)> FetchCommand(params string[] args)
+    {
+        var info = CliProcess.StartInfo(["model", "fetch", .. args]);
+        info.Environment["NEURALSTYLE_MODELS"] = Cache; // the cache is read from the environment, so its own process
+        return CliProcess.RunAsync(info);
+    }
+
+    private Task<string> Fetch(HttpMessageHandler server, IProgress<long>? progress = null)
+    {
+        var http = new HttpClient(server);
+        return WeightsDownload.FetchAsync(_file, Address, Cache, http, progress, CancellationToken.None).ContinueWith(t =>
+        {
+            http.Dispose();
+            return t;
+        }, TaskScheduler.Default).Unwrap();
+    }
+
+    private static Server Serve(byte[] body, bool declareLength = true) =>
+        new(_ => new HttpResponseMessage(HttpStatusCode.OK) { Content = declareLength ? new ByteArrayContent(body) : new UnsizedContent(body) });
+
+    /// <summary>Answers every request with what <paramref name="answer"/> gives (or throws).</summary>
+    private sealed class Server(Func<HttpRequestMessage, HttpResponseMessage> answer) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) => Task.FromResult(answer(request));
+    }
+
+    /// <summary>A body sent without a Content-Length, as a chunked response is.</summary>
+    private sealed class UnsizedContent(byte[] body) : HttpContent
+    {
+        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => stream.WriteAsync(body).AsTask();
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+
+    private sealed class SynchronousProgress(Action<long> report) : IProgress<long>
+    {
+        public void Report(long value) => report(value);
+    }
+}
