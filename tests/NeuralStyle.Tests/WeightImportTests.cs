@@ -43,6 +43,32 @@ public sealed class WeightImportTests : TemporaryFolderTest
         Assert.Equal(fa["relu1_1"].Data, fb["relu1_1"].Data);
     }
 
+    /// <summary>
+    /// The Model Zoo's files are 575 MB, 80% of it the classifier. Only the convolutions' tensors are read: importing
+    /// a file with a 64 MB classifier allocates a few megabytes (reading the whole model allocated all of it).
+    /// </summary>
+    [Fact]
+    public void The_classifier_is_never_read_into_memory()
+    {
+        NetworkWeights tiny = TinyNetworks.Create([[4], [5, 6]], 3);
+        string path = Path.Combine(Folder, "with-classifier.onnx");
+        VggOnnxFiles.Write(tiny, VggLayout.ZooCaffe2, path);
+        var model = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+        var classifier = new Onnx.TensorProto { Name = "fc6_w_0", DataType = (int)Onnx.TensorProto.Types.DataType.Float, RawData = Google.Protobuf.ByteString.CopyFrom(new byte[64 << 20]) };
+        classifier.Dims.Add(16 << 20);
+        model.Graph.Initializer.Insert(0, classifier); // before the convolutions' tensors, so that it has to be skipped
+        File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(model));
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        NetworkWeights imported = OnnxWeightImporter.Import(path, tiny.Architecture);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.True(allocated < 8 << 20, $"importing allocated {allocated / 1e6:F1} MB");
+        Assert.Equal(tiny.Kernels, imported.Kernels);
+        Assert.Equal(tiny.Biases, imported.Biases);
+        Assert.Equal(PreprocessPreset.Caffe, imported.Preprocess);
+    }
+
     [Fact]
     public void A_wrong_shape_names_the_node_the_layer_and_both_shapes()
     {

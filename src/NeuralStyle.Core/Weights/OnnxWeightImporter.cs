@@ -19,24 +19,21 @@ public static partial class OnnxWeightImporter
     public static NetworkWeights Import(string path, NetworkArchitecture? architecture = null)
     {
         architecture ??= NetworkArchitecture.Vgg19;
-        ModelProto model = Parse(path);
-        GraphProto graph = model.Graph ?? throw Problem(path, "it holds no graph");
-        var tensors = new Dictionary<string, TensorProto>();
-        foreach (TensorProto t in graph.Initializer)
-        {
-            tensors[t.Name] = t;
-        }
-
-        foreach (NodeProto node in graph.Node.Where(n => n.OpType == "Constant"))
+        OnnxGraphFile graph = Parse(path);
+        var constants = new Dictionary<string, TensorProto>();
+        foreach (NodeProto node in graph.Nodes.Where(n => n.OpType == "Constant"))
         {
             AttributeProto? value = node.Attribute.FirstOrDefault(a => a.Name == "value");
             if (value?.T is not null && node.Output.Count == 1)
             {
-                tensors[node.Output[0]] = value.T;
+                constants[node.Output[0]] = value.T;
             }
         }
 
-        List<NodeProto> convs = graph.Node.Where(n => n.OpType == "Conv").ToList();
+        // A Constant node's output is what a node reads, even where an initializer has the same name.
+        TensorProto? Tensor(string name) => constants.GetValueOrDefault(name) ?? Read(path, () => graph.Initializer(name));
+
+        List<NodeProto> convs = graph.Nodes.Where(n => n.OpType == "Conv").ToList();
         int expected = architecture.Layers.Count;
         if (convs.Count != expected)
         {
@@ -52,11 +49,11 @@ public static partial class OnnxWeightImporter
             NodeProto node = convs[i];
             string where = $"Conv node {i + 1} ('{node.Name}', taken as {layer.ConvName})";
             long[] wantKernel = [layer.OutChannels, layer.InChannels, 3, 3];
-            kernels.Add(ReadFloats(path, folder, tensors, node.Input.ElementAtOrDefault(1), where + " weight", wantKernel));
+            kernels.Add(ReadFloats(path, folder, Tensor, node.Input.ElementAtOrDefault(1), where + " weight", wantKernel));
             string? biasName = node.Input.ElementAtOrDefault(2);
             biases.Add(string.IsNullOrEmpty(biasName)
                 ? new float[layer.OutChannels]
-                : ReadFloats(path, folder, tensors, biasName, where + " bias", [layer.OutChannels]));
+                : ReadFloats(path, folder, Tensor, biasName, where + " bias", [layer.OutChannels]));
         }
 
         PreprocessPreset preset = LooksLikeCaffe(graph) ? PreprocessPreset.Caffe : PreprocessPreset.Torchvision;
@@ -67,34 +64,39 @@ public static partial class OnnxWeightImporter
     /// Caffe-trained weights (the model zoo's vgg19-caffe2) name their blobs like <c>conv1_1_w</c> and their input
     /// <c>data_0</c>; everything else we accept (model zoo vgg19, torchvision) expects torchvision preprocessing.
     /// </summary>
-    private static bool LooksLikeCaffe(GraphProto graph) =>
-        graph.Input.Any(i => i.Name == "data_0") || graph.Initializer.Any(t => CaffeBlobName().IsMatch(t.Name));
+    private static bool LooksLikeCaffe(OnnxGraphFile graph) =>
+        graph.InputNames.Contains("data_0") || graph.InitializerNames.Any(n => CaffeBlobName().IsMatch(n));
 
     [GeneratedRegex(@"^conv\d_\d_w")]
     private static partial Regex CaffeBlobName();
 
-    private static ModelProto Parse(string path)
+    private static OnnxGraphFile Parse(string path)
     {
         if (!File.Exists(path))
         {
             throw new UserInputException($"Weights file '{path}' does not exist; check the path, or use --weights random.");
         }
 
+        OnnxGraphFile graph = Read(path, () => OnnxGraphFile.Read(path));
+        return graph.HasGraph ? graph : throw Problem(path, "it holds no graph");
+    }
+
+    /// <summary>What <paramref name="read"/> reads from the file, or the user's error where the file does not parse.</summary>
+    private static T Read<T>(string path, Func<T> read)
+    {
         try
         {
-            using FileStream stream = File.OpenRead(path);
-            var model = ModelProto.Parser.ParseFrom(stream);
-            return model.Graph is null ? throw Problem(path, "it holds no graph") : model;
+            return read();
         }
-        catch (InvalidProtocolBufferException)
+        catch (Exception e) when (e is InvalidProtocolBufferException or InvalidDataException)
         {
             throw Problem(path, "it is not an ONNX model (the file does not parse; it may be truncated)");
         }
     }
 
-    private static float[] ReadFloats(string path, string folder, Dictionary<string, TensorProto> tensors, string? name, string what, long[] expectedShape)
+    private static float[] ReadFloats(string path, string folder, Func<string, TensorProto?> tensors, string? name, string what, long[] expectedShape)
     {
-        if (string.IsNullOrEmpty(name) || !tensors.TryGetValue(name, out TensorProto? tensor))
+        if (string.IsNullOrEmpty(name) || tensors(name) is not TensorProto tensor)
         {
             throw Problem(path, $"the {what} ('{name}') is not an initializer or constant");
         }
