@@ -8,7 +8,8 @@ namespace NeuralStyle.Tests;
 
 /// <summary>
 /// <c>model fetch</c>'s download, against a server played by an HttpMessageHandler: a file takes its name in the cache
-/// only with the expected size and SHA-256, and no failure leaves a partial file or replaces one that was there.
+/// only with the expected size and SHA-256, and no failure leaves a partial file or replaces one that was there. And
+/// what the command line says of the cache.
 /// </summary>
 public sealed class WeightsDownloadTests : TemporaryFolderTest
 {
@@ -104,21 +105,34 @@ public sealed class WeightsDownloadTests : TemporaryFolderTest
         string own = Path.Combine(Cache, PretrainedFile.Caffe2.FileName);
         await File.WriteAllTextAsync(own, "the user's own file");
 
-        var (code, _, stderr) = await FetchCommand();
+        var (code, _, stderr) = await CliWithCache("model", "fetch");
         Assert.Equal(2, code);
         Assert.Contains($"'{own}' exists but is not vgg19-caffe2 (its size or SHA-256 differ); move it away, or add --force to replace it.", stderr, StringComparison.Ordinal);
 
         // With --force it would be replaced, but only by a good download: one that fails keeps it.
-        (code, _, stderr) = await FetchCommand("--force", "--url", "http://127.0.0.1:9/vgg19-caffe2-9.onnx");
+        (code, _, stderr) = await CliWithCache("model", "fetch", "--force", "--url", "http://127.0.0.1:9/vgg19-caffe2-9.onnx");
         Assert.Equal(1, code);
         Assert.StartsWith("Cannot download http://127.0.0.1:9/vgg19-caffe2-9.onnx (", stderr, StringComparison.Ordinal);
         Assert.Equal("the user's own file", await File.ReadAllTextAsync(own));
         Assert.Equal([own], Directory.GetFiles(Cache));
     }
 
-    private Task<(int ExitCode, string Stdout, string Stderr)> FetchCommand(params string[] args)
+    [Fact]
+    public async Task Doctor_names_the_weights_that_auto_uses()
     {
-        var info = CliProcess.StartInfo(["model", "fetch", .. args]);
+        var (_, stdout, _) = await CliWithCache("doctor");
+        Assert.Contains($"VGG19 weights     none in {Cache}: --weights auto uses random features; 'model fetch' downloads", stdout, StringComparison.Ordinal);
+
+        Directory.CreateDirectory(Cache);
+        string fetched = Path.Combine(Cache, PretrainedFile.Gluon.FileName);
+        await File.WriteAllTextAsync(fetched, "not checked here");
+        (_, stdout, _) = await CliWithCache("doctor");
+        Assert.Contains($"VGG19 weights     {fetched} (--weights auto uses it)", stdout, StringComparison.Ordinal);
+    }
+
+    private Task<(int ExitCode, string Stdout, string Stderr)> CliWithCache(params string[] args)
+    {
+        var info = CliProcess.StartInfo(args);
         info.Environment["NEURALSTYLE_MODELS"] = Cache; // the cache is read from the environment, so its own process
         return CliProcess.RunAsync(info);
     }

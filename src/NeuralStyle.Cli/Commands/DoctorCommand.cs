@@ -2,10 +2,11 @@ using System.Globalization;
 using CommandLine;
 using Microsoft.ML.OnnxRuntime;
 using NeuralStyle.Cuda;
+using NeuralStyle.Weights;
 
 namespace NeuralStyle.Cli.Commands;
 
-[Verb("doctor", HelpText = "Report what was found for the CUDA backend (driver, device, NVRTC, cuBLAS, cuDNN, ONNX Runtime's CUDA provider) and what to install.")]
+[Verb("doctor", HelpText = "Report what was found: the VGG19 weights --weights auto uses, and for the CUDA backend the driver, device, NVRTC, cuBLAS, cuDNN and ONNX Runtime's CUDA provider; and what to install.")]
 internal sealed class DoctorOptions
 {
 }
@@ -17,6 +18,9 @@ internal static class DoctorCommand
     {
         CudaReport cuda = CudaRuntime.Current;
         output.WriteLine($"ONNX Runtime      {Runtime.OrtRuntime.Environment.GetVersionString()} (CPU provider: works)");
+        output.WriteLine($"VGG19 weights     {(WeightSource.CachedPretrainedFile() is string weights
+            ? $"{weights} (--weights auto uses it)"
+            : $"none in {WeightSource.CacheDirectory}: --weights auto uses random features; 'model fetch' downloads Caffe's VGG19 (575 MB)")}");
         output.WriteLine($"CUDA driver       {(cuda.DriverVersion is int v ? string.Create(CultureInfo.InvariantCulture, $"{v / 1000}.{v % 1000 / 10}") : "missing")}");
         output.WriteLine($"GPU               {(cuda.DeviceName is string name ? string.Create(CultureInfo.InvariantCulture, $"{name}, compute capability {cuda.ComputeCapability?.Major}.{cuda.ComputeCapability?.Minor}, {cuda.DeviceMemory / 1e9:F1} GB") : "none")}");
         output.WriteLine($"NVRTC             {cuda.NvrtcVersion ?? $"missing: {cuda.NvrtcProblem}"}");

@@ -51,7 +51,7 @@ internal static class ModelFetch
         }
 
         NetworkWeights weights = OnnxWeightImporter.Import(path);
-        string? used = WeightSource.PretrainedFileNames.Select(n => Path.Combine(folder, n)).FirstOrDefault(File.Exists);
+        string? used = WeightSource.CachedPretrainedFile();
         progress.Line($"Saved {path} ({file.Name}: size and SHA-256 as expected; its 16 convolutions load, {weights.Preprocess} preprocessing). "
             + (used == path ? "--weights auto uses it from now on." : $"--weights auto still prefers {used}; use --weights {path} for this one."));
         return 0;

@@ -35,14 +35,17 @@ public static class WeightSource
         }
     }
 
+    /// <summary>The pretrained file <c>--weights auto</c> uses: the first of <see cref="PretrainedFileNames"/> in the cache, or null.</summary>
+    public static string? CachedPretrainedFile() =>
+        PretrainedFileNames.Select(n => Path.Combine(CacheDirectory, n)).FirstOrDefault(File.Exists);
+
     /// <summary>Resolves <paramref name="spec"/>; <paramref name="notice"/> receives a one-line message when <c>auto</c> falls back to random features.</summary>
     public static NetworkWeights Resolve(string spec, Action<string>? notice = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         if (spec == "auto")
         {
-            string? found = PretrainedFileNames.Select(n => Path.Combine(CacheDirectory, n)).FirstOrDefault(File.Exists);
-            if (found is not null)
+            if (CachedPretrainedFile() is string found)
             {
                 return OnnxWeightImporter.Import(found);
             }
