@@ -20,6 +20,51 @@ public sealed class WinogradTests
         { 1, 4, 5, 6, 64 }, { 2, 3, 2, 5, 67 }, { 1, 2, 3, 17, 32 }, { 1, 3, 3, 4, 50 }, { 1, 2, 2, 9, 131 }, { 1, 3, 2, 13, 33 },
     };
 
+    /// <summary>
+    /// U = G g Gᵀ per kernel, in the [36, K, C] layout, against the float64 triple product with G's exact fractions:
+    /// each value is the reference rounded once to float (relative error ≤ 2⁻²⁴), give or take the double sums' own
+    /// error (2e-15 of the terms' magnitude).
+    /// </summary>
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(5, 7)]
+    [InlineData(64, 3)]
+    public void The_kernel_transform_is_G_g_Gt_rounded_once(int outChannels, int inChannels)
+    {
+        double[,] g6 =
+        {
+            { 1 / 4.0, 0, 0 }, { -1 / 6.0, -1 / 6.0, -1 / 6.0 }, { -1 / 6.0, 1 / 6.0, -1 / 6.0 },
+            { 1 / 24.0, 1 / 12.0, 1 / 6.0 }, { 1 / 24.0, -1 / 12.0, 1 / 6.0 }, { 0, 0, 1 },
+        };
+        float[] kernel = Gaussian(new DeterministicRandom(4), outChannels * inChannels * 9);
+        var u = new float[Winograd.Positions * outChannels * inChannels];
+        Winograd.KernelTransform(kernel, outChannels, inChannels, u);
+
+        for (int k = 0; k < outChannels; k++)
+        {
+            for (int c = 0; c < inChannels; c++)
+            {
+                for (int q = 0; q < Winograd.Positions; q++)
+                {
+                    double reference = 0, magnitude = 0;
+                    for (int a = 0; a < 3; a++)
+                    {
+                        for (int b = 0; b < 3; b++)
+                        {
+                            double term = g6[q / 6, a] * kernel[(((k * inChannels) + c) * 9) + (a * 3) + b] * g6[q % 6, b];
+                            reference += term;
+                            magnitude += Math.Abs(term);
+                        }
+                    }
+
+                    float actual = u[(((q * outChannels) + k) * inChannels) + c];
+                    double tolerance = (Math.Abs(reference) * Math.Pow(2, -24)) + (magnitude * 2e-15); // rounding to float, and the double sums
+                    Assert.True(Math.Abs(actual - reference) <= tolerance, $"U[{q}, {k}, {c}] = {actual}, float64 {reference}");
+                }
+            }
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Shapes))]
     public void Convolution_with_bias_and_relu_matches_the_float64_direct_one(int batch, int inChannels, int outChannels, int height, int width)

@@ -33,52 +33,63 @@ internal static class Winograd
     private const int InputSpan = TileSize + 2;
     private const int Lanes = 8;
 
-    private static readonly double[,] G =
-    {
-        { 1 / 4.0, 0, 0 },
-        { -1 / 6.0, -1 / 6.0, -1 / 6.0 },
-        { -1 / 6.0, 1 / 6.0, -1 / 6.0 },
-        { 1 / 24.0, 1 / 12.0, 1 / 6.0 },
-        { 1 / 24.0, -1 / 12.0, 1 / 6.0 },
-        { 0, 0, 1 },
-    };
+    /// <summary>G, the kernel transform's 6×3 matrix, row by row.</summary>
+    private static readonly double[] GRows =
+    [
+        1 / 4.0, 0, 0,
+        -1 / 6.0, -1 / 6.0, -1 / 6.0,
+        -1 / 6.0, 1 / 6.0, -1 / 6.0,
+        1 / 24.0, 1 / 12.0, 1 / 6.0,
+        1 / 24.0, -1 / 12.0, 1 / 6.0,
+        0, 0, 1,
+    ];
 
     /// <summary>Offsets of column 0 of eight neighbouring tiles, TileSize floats apart.</summary>
     private static readonly Vector256<int> TileStarts = Vector256.Create(0, 4, 8, 12, 16, 20, 24, 28);
 
     /// <summary>U[6i+j, k, c] = (G g_kc Gᵀ)[i, j] for a kernel [K, C, 3, 3], computed in double, written into <paramref name="u"/> (36·K·C floats).</summary>
-    public static void KernelTransform(ReadOnlySpan<float> kernel, int outChannels, int inChannels, Span<float> u)
+    public static unsafe void KernelTransform(ReadOnlySpan<float> kernel, int outChannels, int inChannels, Span<float> u)
     {
         if (kernel.Length != outChannels * inChannels * 9 || u.Length != Positions * outChannels * inChannels)
         {
             throw new ArgumentException($"Winograd kernel transform of [{outChannels}, {inChannels}, 3, 3]: got {kernel.Length} weights and room for {u.Length} of {Positions * outChannels * inChannels}.");
         }
 
-        Span<double> g = stackalloc double[9];
-        for (int k = 0; k < outChannels; k++)
+        // Each output channel's kernels on their own thread: the setup transforms every layer's weights twice (forward
+        // and backward), 20 M weights in all. The spans are used in place: copies would add to the peak until a GC.
+        fixed (float* weights = kernel, transformed = u)
         {
-            for (int c = 0; c < inChannels; c++)
+            nint from = (nint)weights, to = (nint)transformed;
+            Parallel.For(0, outChannels, k => TransformKernels((float*)from, (float*)to, k, outChannels, inChannels));
+        }
+    }
+
+    /// <summary>U for output channel <paramref name="k"/>'s kernels: G·g first (6×3), then (G·g)·Gᵀ, in double.</summary>
+    private static unsafe void TransformKernels(float* kernel, float* u, int k, int outChannels, int inChannels)
+    {
+        Span<double> g = stackalloc double[9];
+        Span<double> gg = stackalloc double[InputSpan * 3];
+        for (int c = 0; c < inChannels; c++)
+        {
+            for (int t = 0; t < 9; t++)
             {
-                for (int t = 0; t < 9; t++)
+                g[t] = kernel[(((k * inChannels) + c) * 9) + t];
+            }
+
+            for (int i = 0; i < InputSpan; i++)
+            {
+                for (int b = 0; b < 3; b++)
                 {
-                    g[t] = kernel[(((k * inChannels) + c) * 9) + t];
+                    gg[(i * 3) + b] = (GRows[i * 3] * g[b]) + (GRows[(i * 3) + 1] * g[3 + b]) + (GRows[(i * 3) + 2] * g[6 + b]);
                 }
+            }
 
-                for (int i = 0; i < InputSpan; i++)
+            for (int i = 0; i < InputSpan; i++)
+            {
+                for (int j = 0; j < InputSpan; j++)
                 {
-                    for (int j = 0; j < InputSpan; j++)
-                    {
-                        double sum = 0;
-                        for (int a = 0; a < 3; a++)
-                        {
-                            for (int b = 0; b < 3; b++)
-                            {
-                                sum += G[i, a] * g[(a * 3) + b] * G[j, b];
-                            }
-                        }
-
-                        u[(((((InputSpan * i) + j) * outChannels) + k) * inChannels) + c] = (float)sum;
-                    }
+                    double sum = (gg[i * 3] * GRows[j * 3]) + (gg[(i * 3) + 1] * GRows[(j * 3) + 1]) + (gg[(i * 3) + 2] * GRows[(j * 3) + 2]);
+                    u[(((((InputSpan * i) + j) * (long)outChannels) + k) * inChannels) + c] = (float)sum;
                 }
             }
         }
