@@ -190,7 +190,7 @@ public sealed class CliTests : TemporaryFolderTest
     }
 
     [Theory]
-    [InlineData("--lr 5", "--lr", "render", "--resume", "x.ckpt", "--lr", "5")]
+    [InlineData("--lr 5", "--lr", "sweep", "--resume", "out/sweep", "--lr", "5")]
     [InlineData("--size, --style-weight", "--size", "render", "--resume", "x.ckpt", "--size=80", "--style-weight", "3", "--iterations", "9")]
     [InlineData("--out-dir", "--out-dir", "sweep", "--resume", "out/sweep", "--out-dir", "elsewhere")]
     public void A_setting_the_checkpoint_stores_is_refused_with_resume_not_ignored(string what, string named, params string[] args)

@@ -69,6 +69,61 @@ public sealed partial class SweepTests : TemporaryFolderTest
         Assert.Equal(4, SweepReport.ReadMetrics(split).Count);
     }
 
+    /// <summary>
+    /// The study's second step: one good rate of a sweep taken further alone, at the cost of one image per iteration
+    /// instead of the whole batch. It goes on as that rate would have, within float rounding (a batch's convolutions
+    /// may round differently), and leaves the sweep as it was.
+    /// </summary>
+    [Fact]
+    public void One_rate_of_a_sweep_continues_alone_in_a_render()
+    {
+        string sweep = Path.Combine(Folder, "sweep"), sweepCheckpoint = Path.Combine(sweep, "sweep.ckpt");
+        Cli("sweep", "--size", "40", "--lr", "1,4", "--checkpoints", "3", "--out-dir", sweep, "--weights", "random", "--no-estimate");
+        byte[] before = File.ReadAllBytes(sweepCheckpoint);
+        string continued = Path.Combine(Folder, "lr4.png"), straight = Path.Combine(Folder, "straight.png");
+
+        Cli("render", "--resume", sweepCheckpoint, "--lr", "4", "--iterations", "6", "--out", continued);
+        Cli("render", "--size", "40", "--lr", "4", "--iterations", "6", "--out", straight, "--weights", "random");
+
+        AssertImagesClose(ImageFiles.Load(straight, null), ImageFiles.Load(continued, null), 1f);
+        Checkpoint alone = Checkpoint.Load(Path.ChangeExtension(continued, ".ckpt")), batch = Checkpoint.Load(sweepCheckpoint);
+        Assert.Equal([4.0], alone.Settings.LearningRates);
+        Assert.Equal(6, alone.Iteration);
+        Assert.Equal(batch.History[1].Select(r => r.Loss), alone.History[0].Take(batch.History[1].Count).Select(r => r.Loss));
+        Assert.Equal(before, File.ReadAllBytes(sweepCheckpoint));
+    }
+
+    [Theory]
+    [InlineData(null, "holds a sweep of 2 learning rates (1, 4); continue one of them alone with --lr (e.g. --lr 4), or all of them with 'sweep --resume FOLDER'.")]
+    [InlineData("3", "holds the learning rates 1, 4, not 3; give --lr one of them.")]
+    public void A_render_resuming_a_sweep_needs_one_of_its_rates(string? rate, string expected)
+    {
+        string sweep = Path.Combine(Folder, "sweep");
+        Cli("sweep", "--size", "40", "--lr", "1,4", "--checkpoints", "1", "--out-dir", sweep, "--weights", "random", "--no-estimate");
+        using var output = new StringWriter(CultureInfo.InvariantCulture);
+        using var error = new StringWriter(CultureInfo.InvariantCulture);
+        string[] lr = rate is null ? [] : ["--lr", rate];
+        int code = Program.Run(["render", "--resume", Path.Combine(sweep, "sweep.ckpt"), "--iterations", "2", "--out", Path.Combine(Folder, "x.png"), .. lr], output, error, interactive: false);
+
+        Assert.Equal(2, code);
+        Assert.EndsWith(expected, error.ToString().TrimEnd(), StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(Folder, "x.png")));
+    }
+
+    [Fact]
+    public void A_render_resuming_its_own_run_refuses_a_rate_as_it_is_stored()
+    {
+        string first = Path.Combine(Folder, "first.png");
+        Cli("render", "--size", "40", "--iterations", "1", "--out", first, "--weights", "random");
+        using var output = new StringWriter(CultureInfo.InvariantCulture);
+        using var error = new StringWriter(CultureInfo.InvariantCulture);
+        string checkpoint = Path.ChangeExtension(first, ".ckpt");
+        int code = Program.Run(["render", "--resume", checkpoint, "--lr", "5", "--iterations", "2", "--out", Path.Combine(Folder, "x.png")], output, error, interactive: false);
+
+        Assert.Equal(2, code);
+        Assert.Equal($"--resume continues with the settings stored in '{checkpoint}', so it does not take --lr (its rate is 10); drop it, or start a new run with it.", error.ToString().TrimEnd());
+    }
+
     [Fact]
     public void A_resumed_render_is_bit_identical_to_an_uninterrupted_one()
     {

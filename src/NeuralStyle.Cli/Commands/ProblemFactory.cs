@@ -93,15 +93,50 @@ internal static class ProblemFactory
     }
 
     /// <summary>Loads a checkpoint and the weights it was made with, and starts an engine on them, saying so first.</summary>
-    public static (StyleTransferEngine Engine, RunSettings Settings) Resume(string path, OptimizationOptions o, Action<string> notice)
+    /// <summary>
+    /// The engine that continues the checkpoint in <paramref name="path"/>: all of its items, or what
+    /// <paramref name="select"/> makes of it (<see cref="OneRun"/> for a render).
+    /// </summary>
+    public static (StyleTransferEngine Engine, RunSettings Settings) Resume(string path, OptimizationOptions o, Action<string> notice, Func<Checkpoint, Checkpoint>? select = null)
     {
         DeviceKind kind = ParseDevice(o.Device);
         MathPrecision math = ParsePrecision(o.Precision);
         Checkpoint checkpoint = Checkpoint.Load(path);
+        checkpoint = select?.Invoke(checkpoint) ?? checkpoint;
         RefuseIfNothingRuns(path, checkpoint);
         NetworkWeights weights = WeightSource.Resolve(checkpoint.Settings.WeightsSpec, notice);
         notice($"Preparing the network for {checkpoint.Settings.Width}×{checkpoint.Settings.Height} (--device {o.Device})…");
         return (StyleTransferEngine.Resume(checkpoint, weights, kind, math, MemoryLimitBytes(o)), checkpoint.Settings);
+    }
+
+    /// <summary>
+    /// What a render continues of <paramref name="checkpoint"/>: a render's own run, to which <paramref name="rate"/>
+    /// must not be given (its rate is stored), or the item of a sweep whose learning rate <paramref name="rate"/> is,
+    /// alone. Refuses a sweep without a rate, and a rate the sweep does not have, listing its rates.
+    /// </summary>
+    public static Checkpoint OneRun(string path, Checkpoint checkpoint, double? rate, Action<string> notice)
+    {
+        IReadOnlyList<double> rates = checkpoint.Settings.LearningRates;
+        string listed = string.Join(", ", rates.Select(r => r.ToString("G6", CultureInfo.InvariantCulture)));
+        if (rates.Count == 1)
+        {
+            return rate is null ? checkpoint
+                : throw new UserInputException($"--resume continues with the settings stored in '{path}', so it does not take --lr (its rate is {listed}); drop it, or start a new run with it.");
+        }
+
+        if (rate is not double wanted)
+        {
+            throw new UserInputException($"'{path}' holds a sweep of {rates.Count} learning rates ({listed}); continue one of them alone with --lr (e.g. --lr {rates[rates.Count / 2].ToString("G6", CultureInfo.InvariantCulture)}), or all of them with 'sweep --resume FOLDER'.");
+        }
+
+        int n = rates.ToList().IndexOf(wanted);
+        if (n < 0)
+        {
+            throw new UserInputException(string.Create(CultureInfo.InvariantCulture, $"'{path}' holds the learning rates {listed}, not {wanted:G6}; give --lr one of them."));
+        }
+
+        notice(string.Create(CultureInfo.InvariantCulture, $"Continuing lr {wanted:G6} of the sweep in '{path}' alone; the sweep itself is left as it is."));
+        return checkpoint.Item(n);
     }
 
     private static long? MemoryLimitBytes(OptimizationOptions o) => o.MaxMemoryMb is double mb ? (long)(mb * 1e6) : null;

@@ -84,9 +84,9 @@ internal static class RenderCommand
     private static void CheckArguments(RenderOptions o)
     {
         ProblemFactory.CheckArguments(o);
-        if (!double.IsFinite(o.LearningRate) || o.LearningRate <= 0)
+        if (o.LearningRate is double lr && (!double.IsFinite(lr) || lr <= 0))
         {
-            throw new UserInputException($"--lr must be a finite number > 0, not {o.LearningRate}.");
+            throw new UserInputException($"--lr must be a finite number > 0, not {lr}.");
         }
 
         if (o.SaveEvery < 0)
@@ -124,19 +124,13 @@ internal static class RenderCommand
     {
         if (o.Resume is not null)
         {
-            var (engine, settings) = ProblemFactory.Resume(o.Resume, o, output.WriteLine);
-            if (engine.LearningRates.Count != 1)
-            {
-                engine.Dispose();
-                throw new UserInputException($"'{o.Resume}' holds a sweep of {engine.LearningRates.Count} learning rates; continue it with 'sweep --resume FOLDER'.");
-            }
-
+            var (engine, settings) = ProblemFactory.Resume(o.Resume, o, output.WriteLine, c => ProblemFactory.OneRun(o.Resume, c, o.LearningRate, output.WriteLine));
             output.WriteLine($"Resuming {o.Resume} at iteration {engine.Iteration} with its stored settings ({settings.Notes}).");
             return (engine, settings);
         }
 
         StyleProblem problem = ProblemFactory.Build(o, output.WriteLine);
-        return (ProblemFactory.CreateEngine(problem, [o.LearningRate], o.Device, o.Precision, output.WriteLine), ProblemFactory.Settings(o, problem));
+        return (ProblemFactory.CreateEngine(problem, [o.LearningRate ?? RenderOptions.DefaultLearningRate], o.Device, o.Precision, output.WriteLine), ProblemFactory.Settings(o, problem));
     }
 
     /// <summary>Every multiple of --save-every past <paramref name="from"/>, and the final iteration.</summary>

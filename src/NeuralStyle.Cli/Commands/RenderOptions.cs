@@ -8,8 +8,11 @@ internal sealed class RenderOptions : OptimizationOptions
     [Option("out", Default = "out/render.png", HelpText = "Output image; PNG, JPEG or WebP by extension.")]
     public string Out { get; set; } = "";
 
-    [Option("lr", Default = 10.0, HelpText = "Adam learning rate in 0..255 pixel units.")]
-    public double LearningRate { get; set; }
+    /// <summary>The learning rate when --lr is not given.</summary>
+    public const double DefaultLearningRate = 10;
+
+    [Option("lr", HelpText = "(Default: 10) Adam learning rate in 0..255 pixel units. With --resume of a sweep's checkpoint: which of its rates to continue alone.")]
+    public double? LearningRate { get; set; }
 
     [Option("save-every", Default = 0, HelpText = "Also save the image every N iterations, as OUT_NNNNN.EXT (0: never).")]
     public int SaveEvery { get; set; }
@@ -17,7 +20,7 @@ internal sealed class RenderOptions : OptimizationOptions
     [Option("checkpoint", HelpText = "Where to keep the run's checkpoint (written with every saved image and at the end). Default: OUT with .ckpt.")]
     public string? Checkpoint { get; set; }
 
-    [Option("resume", HelpText = "Continue the run saved in this checkpoint up to --iterations in total, with its stored settings (giving one of them, e.g. --lr, is refused).")]
+    [Option("resume", HelpText = "Continue the run saved in this checkpoint up to --iterations in total, with its stored settings (giving one of them, e.g. --size, is refused); a sweep's sweep.ckpt continues the rate --lr names, alone.")]
     public string? Resume { get; set; }
 
     [Option("loss-log", HelpText = "Write the loss per iteration to this CSV file (iteration,total,content,style,tv,elapsed_s).")]

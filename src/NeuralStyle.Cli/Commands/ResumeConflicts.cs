@@ -31,6 +31,7 @@ internal static class ResumeConflicts
             .Where(a => a.StartsWith("--", StringComparison.Ordinal))
             .Select(a => a[2..].Split('=')[0])
             .Where(Stored.Contains)
+            .Where(name => !(name == "lr" && options is RenderOptions)) // render's --lr picks a sweep's item (ProblemFactory.Resume)
             .Distinct()
             .Select(name => "--" + name)
             .ToArray();

@@ -34,6 +34,27 @@ public sealed record Checkpoint
 
     private static ReadOnlySpan<byte> Magic => "NSCKPT01"u8;
 
+    /// <summary>
+    /// Item <paramref name="n"/> of a batch alone: its learning rate, image, moments, step count, stop reason and loss
+    /// history as a checkpoint of one, to continue it without the others (e.g. the best rate of a sweep). It runs as
+    /// it would have in the batch, within float rounding: a batch's convolutions may round differently.
+    /// </summary>
+    public Checkpoint Item(int n)
+    {
+        int items = Settings.LearningRates.Count;
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(n, items);
+        int length = State.Images.Length / items;
+        float[] Slice(float[] values) => values.AsSpan(n * length, length).ToArray();
+        return this with
+        {
+            Settings = Settings with { LearningRates = [Settings.LearningRates[n]] },
+            State = new OptimizerState([State.Steps[n]], Slice(State.Images), Slice(State.FirstMoment), Slice(State.SecondMoment)),
+            Stopped = [Stopped[n]],
+            History = [History[n]],
+        };
+    }
+
     /// <summary>Writes the checkpoint atomically.</summary>
     public void Save(string path) => AtomicFile.Write(path, WriteTo);
 
