@@ -19,6 +19,7 @@ internal static class ModelFetch
         string destination = Path.Combine(folder, file.FileName);
         if (File.Exists(destination))
         {
+            output.WriteLine($"Checking the {file.FileName} already in {folder}…"); // hashing 575 MB takes seconds
             if (WeightsDownload.Holds(destination, file))
             {
                 output.WriteLine($"{destination} is already {file.Name}, size and SHA-256 as expected; nothing to download.");
