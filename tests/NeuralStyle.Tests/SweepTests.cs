@@ -111,6 +111,24 @@ public sealed partial class SweepTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void A_sweep_ends_with_the_command_that_takes_its_lowest_loss_further()
+    {
+        string sweep = Path.Combine(Folder, "sweep");
+        using var output = new StringWriter(CultureInfo.InvariantCulture);
+        using var error = new StringWriter(CultureInfo.InvariantCulture);
+        Assert.Equal(0, Program.Run(["sweep", "--size", "40", "--lr", "0.01,4,1e30", "--checkpoints", "3", "--out-dir", sweep, "--weights", "random", "--no-estimate"], output, error, interactive: false));
+
+        Checkpoint ended = Checkpoint.Load(Path.Combine(sweep, "sweep.ckpt"));
+        Assert.True(ended.History[1][^1].Loss.Total < ended.History[0][^1].Loss.Total, "lr 4 should have the lower loss"); // lr 1e30 diverged
+        string hint = output.ToString().Split('\n').Single(l => l.StartsWith("Lowest loss now:", StringComparison.Ordinal)).TrimEnd();
+        string command = hint[(hint.IndexOf("render ", StringComparison.Ordinal))..];
+        Assert.Equal($"render --resume {Path.Combine(sweep, "sweep.ckpt")} --lr 4 --iterations 12 --out {sweep}-lr4.png", command);
+
+        Cli(command.Split(' '));
+        Assert.Equal(12, Checkpoint.Load($"{sweep}-lr4.ckpt").Iteration);
+    }
+
+    [Fact]
     public void A_render_resuming_its_own_run_refuses_a_rate_as_it_is_stored()
     {
         string first = Path.Combine(Folder, "first.png");
