@@ -12,10 +12,12 @@ namespace NeuralStyle.Weights;
 internal sealed class OnnxGraphFile
 {
     // Field numbers of onnx.proto3's messages.
-    private const int ModelGraph = 7, GraphNode = 1, GraphInitializer = 5, GraphInput = 11, ValueInfoName = 1, TensorName = 8;
+    private const int ModelGraph = 7, GraphNode = 1, GraphInitializer = 5, GraphInput = 11, TensorName = 8;
 
     private readonly string _path;
     private readonly Dictionary<string, (long Offset, int Length)> _initializers = [];
+    private readonly List<NodeProto> _nodes = [];
+    private readonly List<string> _inputNames = [];
 
     private OnnxGraphFile(string path) => _path = path;
 
@@ -23,10 +25,10 @@ internal sealed class OnnxGraphFile
     public bool HasGraph { get; private set; }
 
     /// <summary>The graph's nodes in order, whole (Constant nodes with their tensors).</summary>
-    public List<NodeProto> Nodes { get; } = [];
+    public IReadOnlyList<NodeProto> Nodes => _nodes;
 
     /// <summary>The names of the graph's inputs.</summary>
-    public List<string> InputNames { get; } = [];
+    public IReadOnlyList<string> InputNames => _inputNames;
 
     /// <summary>The names of the graph's initializers.</summary>
     public IReadOnlyCollection<string> InitializerNames => _initializers.Keys;
@@ -79,10 +81,10 @@ internal sealed class OnnxGraphFile
             switch (WireFormat.GetTagFieldNumber(tag))
             {
                 case GraphNode when message:
-                    Nodes.Add(NodeProto.Parser.ParseFrom(input.ReadBytes()));
+                    _nodes.Add(NodeProto.Parser.ParseFrom(input.ReadBytes()));
                     break;
                 case GraphInput when message:
-                    InputNames.Add(ValueInfoProto.Parser.ParseFrom(input.ReadBytes()).Name);
+                    _inputNames.Add(ValueInfoProto.Parser.ParseFrom(input.ReadBytes()).Name);
                     break;
                 case GraphInitializer when message:
                     int size = input.ReadLength();
