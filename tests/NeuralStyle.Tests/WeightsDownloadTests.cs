@@ -81,6 +81,10 @@ public sealed class WeightsDownloadTests : TemporaryFolderTest
 
         var down = await Assert.ThrowsAsync<IOException>(() => Fetch(new Server(_ => throw new HttpRequestException("Connection refused"))));
         Assert.StartsWith($"Cannot download {Address} (Connection refused); nothing was saved", down.Message, StringComparison.Ordinal);
+
+        using var silent = new HttpClient(new SilentServer()) { Timeout = TimeSpan.FromMilliseconds(200) };
+        var late = await Assert.ThrowsAsync<IOException>(() => WeightsDownload.FetchAsync(_file, Address, Cache, silent, null, CancellationToken.None));
+        Assert.Equal($"Cannot download {Address}: no answer within 0.2 s; nothing was saved in {Cache}. Try again later, or another --url.", late.Message);
         Assert.False(Directory.Exists(Cache));
     }
 
@@ -154,6 +158,16 @@ public sealed class WeightsDownloadTests : TemporaryFolderTest
     private sealed class Server(Func<HttpRequestMessage, HttpResponseMessage> answer) : HttpMessageHandler
     {
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) => Task.FromResult(answer(request));
+    }
+
+    /// <summary>A server that never answers.</summary>
+    private sealed class SilentServer : HttpMessageHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            throw new InvalidOperationException("unreachable");
+        }
     }
 
     /// <summary>A body sent without a Content-Length, as a chunked response is.</summary>

@@ -58,6 +58,10 @@ public static class WeightsDownload
             File.Move(partial, destination, overwrite: true);
             return destination;
         }
+        catch (TaskCanceledException e) when (!cancel.IsCancellationRequested)
+        {
+            throw new IOException($"Cannot download {url}: no answer within {http.Timeout.TotalSeconds.ToString("G3", CultureInfo.InvariantCulture)} s; {nothingSaved}. Try again later, or another --url.", e);
+        }
         catch (HttpRequestException e)
         {
             throw new IOException($"Cannot download {url} ({e.Message.TrimEnd('.')}); {nothingSaved}. Check the connection, or download {file.FileName} yourself into {folder} (models/README.md).", e);
