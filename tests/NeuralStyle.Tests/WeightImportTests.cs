@@ -118,6 +118,12 @@ public sealed class WeightImportTests : TemporaryFolderTest
             Assert.StartsWith("file:vgg19-caffe2-9.onnx", cached.Identity, StringComparison.Ordinal);
             Assert.Equal(PreprocessPreset.Caffe, cached.Preprocess);
             Assert.Empty(notices);
+
+            // A damaged file that auto found (the user named none) is refused with where it came from.
+            File.WriteAllText(Path.Combine(Folder, "vgg19-features.onnx"), "half a download");
+            var e = Assert.Throws<UserInputException>(() => WeightSource.Resolve("auto"));
+            Assert.Contains("vgg19-features.onnx' cannot be used: it is not an ONNX model", e.Message, StringComparison.Ordinal);
+            Assert.EndsWith("; --weights auto took it from the model cache, so replace or remove it ('model fetch --force' replaces the Model Zoo's files) or give --weights random or another file.", e.Message, StringComparison.Ordinal);
         }
         finally
         {

@@ -47,7 +47,15 @@ public static class WeightSource
         {
             if (CachedPretrainedFile() is string found)
             {
-                return OnnxWeightImporter.Import(found);
+                try
+                {
+                    return OnnxWeightImporter.Import(found);
+                }
+                catch (UserInputException e)
+                {
+                    // The user did not name this file: say where it came from and how to get past it.
+                    throw new UserInputException($"{e.Message.TrimEnd('.')}; --weights auto took it from the model cache, so replace or remove it ('model fetch --force' replaces the Model Zoo's files) or give --weights random or another file.", e);
+                }
             }
 
             notice?.Invoke($"Using random-feature weights (random:0): no pretrained VGG19 in {CacheDirectory}. For much better results run 'neuralstyle model fetch' once (575 MB), or see models/README.md.");
