@@ -64,23 +64,41 @@ internal static class Winograd
         }
     }
 
-    /// <summary>U for output channel <paramref name="k"/>'s kernels: G·g first (6×3), then (G·g)·Gᵀ, in double.</summary>
+    /// <summary>
+    /// U for output channel <paramref name="k"/>'s kernels: G·g first (6×3), then (G·g)·Gᵀ, in double, four input
+    /// channels at a time, one per lane (each lane's operations are the scalar ones, so the values are the same).
+    /// </summary>
     private static unsafe void TransformKernels(float* kernel, float* u, int k, int outChannels, int inChannels)
     {
-        Span<double> g = stackalloc double[9];
-        Span<double> gg = stackalloc double[InputSpan * 3];
-        for (int c = 0; c < inChannels; c++)
+        const int Width = 4;
+        Span<Vector256<double>> gRows = stackalloc Vector256<double>[InputSpan * 3];
+        for (int e = 0; e < gRows.Length; e++)
         {
+            gRows[e] = Vector256.Create(GRows[e]);
+        }
+
+        Span<Vector256<double>> g = stackalloc Vector256<double>[9];
+        Span<Vector256<double>> gg = stackalloc Vector256<double>[InputSpan * 3];
+        Span<double> lanes = stackalloc double[Width];
+        for (int c0 = 0; c0 < inChannels; c0 += Width)
+        {
+            int count = Math.Min(Width, inChannels - c0); // the last group's missing lanes compute zeros, never stored
             for (int t = 0; t < 9; t++)
             {
-                g[t] = kernel[(((k * inChannels) + c) * 9) + t];
+                lanes.Clear();
+                for (int l = 0; l < count; l++)
+                {
+                    lanes[l] = kernel[(((k * inChannels) + c0 + l) * 9) + t];
+                }
+
+                g[t] = Vector256.Create<double>(lanes);
             }
 
             for (int i = 0; i < InputSpan; i++)
             {
                 for (int b = 0; b < 3; b++)
                 {
-                    gg[(i * 3) + b] = (GRows[i * 3] * g[b]) + (GRows[(i * 3) + 1] * g[3 + b]) + (GRows[(i * 3) + 2] * g[6 + b]);
+                    gg[(i * 3) + b] = (gRows[i * 3] * g[b]) + (gRows[(i * 3) + 1] * g[3 + b]) + (gRows[(i * 3) + 2] * g[6 + b]);
                 }
             }
 
@@ -88,8 +106,12 @@ internal static class Winograd
             {
                 for (int j = 0; j < InputSpan; j++)
                 {
-                    double sum = (gg[i * 3] * GRows[j * 3]) + (gg[(i * 3) + 1] * GRows[(j * 3) + 1]) + (gg[(i * 3) + 2] * GRows[(j * 3) + 2]);
-                    u[(((((InputSpan * i) + j) * (long)outChannels) + k) * inChannels) + c] = (float)sum;
+                    Vector256<double> sum = (gg[i * 3] * gRows[j * 3]) + (gg[(i * 3) + 1] * gRows[(j * 3) + 1]) + (gg[(i * 3) + 2] * gRows[(j * 3) + 2]);
+                    float* row = u + (((((InputSpan * i) + j) * (long)outChannels) + k) * inChannels) + c0;
+                    for (int l = 0; l < count; l++)
+                    {
+                        row[l] = (float)sum.GetElement(l);
+                    }
                 }
             }
         }
