@@ -102,33 +102,26 @@ public sealed class WeightImportTests : TemporaryFolderTest
     [Fact]
     public void Auto_uses_a_cached_file_and_falls_back_to_random_with_a_notice()
     {
-        string? previous = Environment.GetEnvironmentVariable("NEURALSTYLE_MODELS");
-        try
-        {
-            Environment.SetEnvironmentVariable("NEURALSTYLE_MODELS", Folder);
-            var notices = new List<string>();
-            NetworkWeights fallback = WeightSource.Resolve("auto", notices.Add);
-            Assert.Equal("random:0", fallback.Identity);
-            Assert.Single(notices);
-            Assert.Contains("models/README.md", notices[0], StringComparison.Ordinal);
+        // The cache is given, not set in the environment, where tests running beside this one would see it.
+        var notices = new List<string>();
+        NetworkWeights fallback = WeightSource.Resolve("auto", notices.Add, Folder);
+        Assert.Equal("random:0", fallback.Identity);
+        Assert.Single(notices);
+        Assert.Contains($"no pretrained VGG19 in {Folder}", notices[0], StringComparison.Ordinal);
+        Assert.Contains("model fetch", notices[0], StringComparison.Ordinal);
 
-            VggOnnxFiles.Write(Original.Value, VggLayout.ZooCaffe2, Path.Combine(Folder, "vgg19-caffe2-9.onnx"));
-            notices.Clear();
-            NetworkWeights cached = WeightSource.Resolve("auto", notices.Add);
-            Assert.StartsWith("file:vgg19-caffe2-9.onnx", cached.Identity, StringComparison.Ordinal);
-            Assert.Equal(PreprocessPreset.Caffe, cached.Preprocess);
-            Assert.Empty(notices);
+        VggOnnxFiles.Write(Original.Value, VggLayout.ZooCaffe2, Path.Combine(Folder, "vgg19-caffe2-9.onnx"));
+        notices.Clear();
+        NetworkWeights cached = WeightSource.Resolve("auto", notices.Add, Folder);
+        Assert.StartsWith("file:vgg19-caffe2-9.onnx", cached.Identity, StringComparison.Ordinal);
+        Assert.Equal(PreprocessPreset.Caffe, cached.Preprocess);
+        Assert.Empty(notices);
 
-            // A damaged file that auto found (the user named none) is refused with where it came from.
-            File.WriteAllText(Path.Combine(Folder, "vgg19-features.onnx"), "half a download");
-            var e = Assert.Throws<UserInputException>(() => WeightSource.Resolve("auto"));
-            Assert.Contains("vgg19-features.onnx' cannot be used: it is not an ONNX model", e.Message, StringComparison.Ordinal);
-            Assert.EndsWith("; --weights auto took it from the model cache, so replace or remove it ('model fetch --force' replaces the Model Zoo's files) or give --weights random or another file.", e.Message, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("NEURALSTYLE_MODELS", previous);
-        }
+        // A damaged file that auto found (the user named none) is refused with where it came from.
+        File.WriteAllText(Path.Combine(Folder, "vgg19-features.onnx"), "half a download");
+        var e = Assert.Throws<UserInputException>(() => WeightSource.Resolve("auto", null, Folder));
+        Assert.Contains("vgg19-features.onnx' cannot be used: it is not an ONNX model", e.Message, StringComparison.Ordinal);
+        Assert.EndsWith("; --weights auto took it from the model cache, so replace or remove it ('model fetch --force' replaces the Model Zoo's files) or give --weights random or another file.", e.Message, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -36,16 +36,22 @@ public static class WeightSource
     }
 
     /// <summary>The pretrained file <c>--weights auto</c> uses: the first of <see cref="PretrainedFileNames"/> in the cache, or null.</summary>
-    public static string? CachedPretrainedFile() =>
-        PretrainedFileNames.Select(n => Path.Combine(CacheDirectory, n)).FirstOrDefault(File.Exists);
+    public static string? CachedPretrainedFile() => CachedPretrainedFile(CacheDirectory);
 
     /// <summary>Resolves <paramref name="spec"/>; <paramref name="notice"/> receives a one-line message when <c>auto</c> falls back to random features.</summary>
-    public static NetworkWeights Resolve(string spec, Action<string>? notice = null)
+    public static NetworkWeights Resolve(string spec, Action<string>? notice = null) => Resolve(spec, notice, CacheDirectory);
+
+    /// <summary><see cref="CachedPretrainedFile()"/> in the cache <paramref name="cache"/>.</summary>
+    internal static string? CachedPretrainedFile(string cache) =>
+        PretrainedFileNames.Select(n => Path.Combine(cache, n)).FirstOrDefault(File.Exists);
+
+    /// <summary><see cref="Resolve(string, Action{string}?)"/> with the model cache <paramref name="cache"/> (tests give their own, not the environment's).</summary>
+    internal static NetworkWeights Resolve(string spec, Action<string>? notice, string cache)
     {
         ArgumentNullException.ThrowIfNull(spec);
         if (spec == "auto")
         {
-            if (CachedPretrainedFile() is string found)
+            if (CachedPretrainedFile(cache) is string found)
             {
                 try
                 {
@@ -58,7 +64,7 @@ public static class WeightSource
                 }
             }
 
-            notice?.Invoke($"Using random-feature weights (random:0): no pretrained VGG19 in {CacheDirectory}. For much better results run 'neuralstyle model fetch' once (575 MB), or see models/README.md.");
+            notice?.Invoke($"Using random-feature weights (random:0): no pretrained VGG19 in {cache}. For much better results run 'neuralstyle model fetch' once (575 MB), or see models/README.md.");
             return NetworkWeights.Random(NetworkArchitecture.Vgg19, 0);
         }
 
