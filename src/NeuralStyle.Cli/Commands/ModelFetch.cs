@@ -33,7 +33,10 @@ internal static class ModelFetch
         }
 
         AtomicFile.RequireWritableFolder(folder, "NEURALSTYLE_MODELS");
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Downloading {file.Name} ({file.Bytes / 1e6:F0} MB) from {url} into {folder}…"));
+        string partial = WeightsDownload.PartialPath(folder, file);
+        long held = File.Exists(partial) ? new FileInfo(partial).Length : 0;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Downloading {file.Name} ({file.Bytes / 1e6:F0} MB) from {url} into {folder}{(held > 0 ? $", continuing from the {held / 1e6:F0} MB received before" : "")}…"));
         int megabytes = (int)Math.Ceiling(file.Bytes / 1e6);
         var progress = new ProgressReporter(0, megabytes, Math.Max(1, megabytes / 10), interactive, output, "MB");
         string path;
@@ -46,7 +49,10 @@ internal static class ModelFetch
             }
             catch (OperationCanceledException) when (cancel.IsCancellationRequested)
             {
-                progress.Line($"Interrupted; nothing was saved in {folder}.");
+                long kept = File.Exists(partial) ? new FileInfo(partial).Length : 0;
+                progress.Line(kept > 0
+                    ? string.Create(CultureInfo.InvariantCulture, $"Interrupted; the {kept / 1e6:F0} MB received are kept in {partial}, and 'model fetch' continues from there.")
+                    : $"Interrupted; nothing was saved in {folder}.");
                 return Interruption.ExitCode;
             }
         }

@@ -1,58 +1,82 @@
 using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
 using System.Security.Cryptography;
 
 namespace NeuralStyle.Weights;
 
 /// <summary>
-/// Downloads a <see cref="PretrainedFile"/> into a folder: streamed to a temporary file while its SHA-256 is
+/// Downloads a <see cref="PretrainedFile"/> into a folder: streamed to a hidden partial file while its SHA-256 is
 /// computed, and renamed into place only when its size and hash are the expected ones, so the folder never holds a
-/// partial or wrong file under the name <c>--weights auto</c> looks for. Every failure is an <see cref="IOException"/>
-/// that names the URL, says why and that nothing was saved.
+/// partial or wrong file under the name <c>--weights auto</c> looks for. A download broken off (the connection, a
+/// stall, Ctrl-C) keeps what arrived, and the next one asks the server for the rest only (an HTTP range); a server
+/// that answers with the whole file starts it over. Every failure is an <see cref="IOException"/> that names the
+/// URL, says why, and says what was kept.
 /// </summary>
 public static class WeightsDownload
 {
     /// <summary>How long the server may send nothing before the download is given up.</summary>
     public static readonly TimeSpan StallLimit = TimeSpan.FromSeconds(60);
 
+    /// <summary>Where the bytes of an unfinished download of <paramref name="file"/> into <paramref name="folder"/> wait for the next attempt.</summary>
+    public static string PartialPath(string folder, PretrainedFile file) =>
+        Path.Combine(folder, $".{(file ?? throw new ArgumentNullException(nameof(file))).FileName}.partial");
+
     /// <summary>
     /// Downloads <paramref name="file"/> from <paramref name="url"/> (its own, or a mirror) into
-    /// <paramref name="folder"/> and returns the path; <paramref name="progress"/> receives the bytes received so far.
+    /// <paramref name="folder"/>, continuing an earlier partial download, and returns the path;
+    /// <paramref name="progress"/> receives the bytes held so far.
     /// </summary>
     public static async Task<string> FetchAsync(PretrainedFile file, Uri url, string folder, HttpClient http, IProgress<long>? progress, CancellationToken cancel)
     {
         ArgumentNullException.ThrowIfNull(file);
         ArgumentNullException.ThrowIfNull(url);
         ArgumentNullException.ThrowIfNull(http);
-        string destination = Path.Combine(folder, file.FileName);
-        string partial = Path.Combine(folder, $".{file.FileName}.{Environment.ProcessId}.partial");
-        string nothingSaved = $"nothing was saved in {folder}";
+        string destination = Path.Combine(folder, file.FileName), partial = PartialPath(folder, file);
+        long held = File.Exists(partial) ? new FileInfo(partial).Length : 0;
+        held = held < file.Bytes ? held : 0; // a whole one was never checked (a crash before the rename): start over
         try
         {
-            using HttpResponseMessage response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, cancel).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode)
+            using var request = new HttpRequestMessage(HttpMethod.Get, url);
+            if (held > 0)
             {
-                throw new IOException($"Cannot download {url}: the server answered {(int)response.StatusCode} {response.ReasonPhrase}; {nothingSaved}.");
+                request.Headers.Range = new RangeHeaderValue(held, null);
             }
 
-            if (response.Content.Headers.ContentLength is long offered && offered != file.Bytes)
+            using HttpResponseMessage response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new IOException($"Cannot download {url}: the server answered {(int)response.StatusCode} {response.ReasonPhrase}; {Kept(folder, partial, file)}.");
+            }
+
+            long start = response.StatusCode == HttpStatusCode.PartialContent && response.Content.Headers.ContentRange?.From == held ? held : 0;
+            if (response.Content.Headers.ContentLength is long offered && offered != file.Bytes - start)
             {
                 throw new IOException(string.Create(CultureInfo.InvariantCulture,
-                    $"Cannot download {url}: it is {offered:N0} bytes, and {file.FileName} is {file.Bytes:N0}; {nothingSaved}. Check that the URL serves {file.FileName}."));
+                    $"Cannot download {url}: it is {offered:N0} bytes, and {file.FileName} is {file.Bytes:N0}{(start > 0 ? $" of which {start:N0} are here" : "")}; {Kept(folder, partial, file)}. Check that the URL serves {file.FileName}."));
             }
 
             Directory.CreateDirectory(folder); // once the server has the file: a refused download leaves no folder
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            long received = await CopyAsync(response, partial, hash, file.Bytes, progress, cancel).ConfigureAwait(false);
-            if (received != file.Bytes)
+            long total = await ReceiveAsync(response, partial, start, hash, file.Bytes, progress, cancel).ConfigureAwait(false);
+            if (total > file.Bytes)
+            {
+                File.Delete(partial);
+                throw new IOException(string.Create(CultureInfo.InvariantCulture,
+                    $"The download of {url} went past {file.FileName}'s {file.Bytes:N0} bytes; {Kept(folder, partial, file)}. Check that the URL serves {file.FileName}."));
+            }
+
+            if (total < file.Bytes)
             {
                 throw new IOException(string.Create(CultureInfo.InvariantCulture,
-                    $"The download of {url} {(received < file.Bytes ? "ended after" : "went past")} {received:N0} of {file.Bytes:N0} bytes; {nothingSaved}. Try again."));
+                    $"The download of {url} ended after {total:N0} of {file.Bytes:N0} bytes; {Kept(folder, partial, file)}."));
             }
 
             string actual = Convert.ToHexStringLower(hash.GetHashAndReset());
             if (actual != file.Sha256)
             {
-                throw new IOException($"The file downloaded from {url} has SHA-256 {actual}, not {file.FileName}'s {file.Sha256}: it was damaged on the way or is another file; {nothingSaved}. Try again, or another --url.");
+                File.Delete(partial); // which part is wrong cannot be known: the next attempt starts over
+                throw new IOException($"The file downloaded from {url} has SHA-256 {actual}, not {file.FileName}'s {file.Sha256}: it was damaged on the way or is another file; {Kept(folder, partial, file)}. Try again, or another --url.");
             }
 
             File.Move(partial, destination, overwrite: true);
@@ -60,18 +84,11 @@ public static class WeightsDownload
         }
         catch (TaskCanceledException e) when (!cancel.IsCancellationRequested)
         {
-            throw new IOException($"Cannot download {url}: no answer within {http.Timeout.TotalSeconds.ToString("G3", CultureInfo.InvariantCulture)} s; {nothingSaved}. Try again later, or another --url.", e);
+            throw new IOException($"Cannot download {url}: no answer within {http.Timeout.TotalSeconds.ToString("G3", CultureInfo.InvariantCulture)} s; {Kept(folder, partial, file)}. Try again later, or another --url.", e);
         }
         catch (HttpRequestException e)
         {
-            throw new IOException($"Cannot download {url} ({e.Message.TrimEnd('.')}); {nothingSaved}. Check the connection, or download {file.FileName} yourself into {folder} (models/README.md).", e);
-        }
-        finally
-        {
-            if (File.Exists(partial))
-            {
-                File.Delete(partial);
-            }
+            throw new IOException($"Cannot download {url} ({e.Message.TrimEnd('.')}); {Kept(folder, partial, file)}. Check the connection, or download {file.FileName} yourself into {folder} (models/README.md).", e);
         }
     }
 
@@ -88,17 +105,31 @@ public static class WeightsDownload
         return Convert.ToHexStringLower(SHA256.HashData(stream)) == file.Sha256;
     }
 
+    /// <summary>What a failed attempt leaves: nothing, or the bytes a next attempt continues from.</summary>
+    private static string Kept(string folder, string partial, PretrainedFile file) =>
+        File.Exists(partial) && new FileInfo(partial).Length is long bytes and > 0
+            ? string.Create(CultureInfo.InvariantCulture, $"the {bytes:N0} of {file.Bytes:N0} bytes received are kept in {partial}, and the next attempt continues from there")
+            : $"nothing was saved in {folder}";
+
     /// <summary>
-    /// Streams the body into <paramref name="path"/> and <paramref name="hash"/>, stopping one read past
-    /// <paramref name="expected"/> bytes (a server that sends more is not read to its end) or when the server stalls.
+    /// Writes the body into the partial file after its first <paramref name="start"/> bytes (which are hashed first;
+    /// anything after them is dropped), stopping one read past the expected size (a server that sends more is not read
+    /// to its end) or when the server stalls. Returns the partial file's length.
     /// </summary>
-    private static async Task<long> CopyAsync(HttpResponseMessage response, string path, IncrementalHash hash, long expected, IProgress<long>? progress, CancellationToken cancel)
+    private static async Task<long> ReceiveAsync(HttpResponseMessage response, string partial, long start, IncrementalHash hash, long expected, IProgress<long>? progress, CancellationToken cancel)
     {
         var buffer = new byte[1 << 20];
-        long received = 0;
         await using Stream source = await response.Content.ReadAsStreamAsync(cancel).ConfigureAwait(false);
-        await using var target = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
-        while (received <= expected)
+        await using var target = new FileStream(partial, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1 << 16, useAsync: true);
+        target.SetLength(start);
+        for (int read; (read = await target.ReadAsync(buffer, cancel).ConfigureAwait(false)) > 0;)
+        {
+            hash.AppendData(buffer, 0, read);
+        }
+
+        long total = start;
+        progress?.Report(total);
+        while (total <= expected)
         {
             using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancel);
             stall.CancelAfter(StallLimit);
@@ -111,20 +142,24 @@ public static class WeightsDownload
             {
                 throw new HttpRequestException($"the server sent nothing for {StallLimit.TotalSeconds:F0} s");
             }
+            catch (IOException e)
+            {
+                throw new HttpRequestException(e.Message, e); // the connection broke mid-body
+            }
 
             if (read == 0)
             {
                 break;
             }
 
-            received += read;
+            total += read;
             hash.AppendData(buffer, 0, read);
             await target.WriteAsync(buffer.AsMemory(0, read), cancel).ConfigureAwait(false);
-            progress?.Report(received);
+            progress?.Report(total);
         }
 
         await target.FlushAsync(cancel).ConfigureAwait(false);
         target.Flush(flushToDisk: true);
-        return received;
+        return total;
     }
 }
