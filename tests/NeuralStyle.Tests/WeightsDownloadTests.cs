@@ -18,7 +18,7 @@ public sealed class WeightsDownloadTests : TemporaryFolderTest
     private readonly PretrainedFile _file;
 
     public WeightsDownloadTests() =>
-        _file = new PretrainedFile("test", "vgg-test.onnx", Address, _content.Length, Convert.ToHexStringLower(SHA256.HashData(_content)), PreprocessPreset.Caffe);
+        _file = new PretrainedFile("test", "vgg-test.onnx", Address, _content.Length, Convert.ToHexStringLower(SHA256.HashData(_content)));
 
     private string Cache => Path.Combine(Folder, "cache");
 
@@ -99,6 +99,19 @@ public sealed class WeightsDownloadTests : TemporaryFolderTest
         Assert.Equal(serverHonoursRanges ? Arrived : 0, reported[0]); // where the second attempt started
         Assert.Equal(_content, await File.ReadAllBytesAsync(path));
         Assert.Equal(["vgg-test.onnx"], Directory.GetFiles(Cache).Select(Path.GetFileName)); // the partial file is gone
+    }
+
+    [Fact]
+    public async Task A_range_the_server_cannot_serve_discards_what_was_kept()
+    {
+        Directory.CreateDirectory(Cache);
+        string partial = WeightsDownload.PartialPath(Cache, _file);
+        await File.WriteAllBytesAsync(partial, _content[..1000]);
+
+        var e = await Assert.ThrowsAsync<IOException>(() => Fetch(new Server(_ => new HttpResponseMessage(HttpStatusCode.RequestedRangeNotSatisfiable) { ReasonPhrase = "Range Not Satisfiable" })));
+
+        Assert.Equal($"Cannot download {Address}: the server answered 416 Range Not Satisfiable; nothing was saved in {Cache}.", e.Message);
+        Assert.False(File.Exists(partial)); // else every later attempt would ask for the same range and fail the same way
     }
 
     [Fact]

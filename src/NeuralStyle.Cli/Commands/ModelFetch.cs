@@ -34,7 +34,7 @@ internal static class ModelFetch
 
         AtomicFile.RequireWritableFolder(folder, "NEURALSTYLE_MODELS");
         string partial = WeightsDownload.PartialPath(folder, file);
-        long held = File.Exists(partial) ? new FileInfo(partial).Length : 0;
+        long held = WeightsDownload.PartialBytes(folder, file);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Downloading {file.Name} ({file.Bytes / 1e6:F0} MB) from {url} into {folder}{(held > 0 ? $", continuing from the {held / 1e6:F0} MB received before" : "")}…"));
         int megabytes = (int)Math.Ceiling(file.Bytes / 1e6);
@@ -49,7 +49,7 @@ internal static class ModelFetch
             }
             catch (OperationCanceledException) when (cancel.IsCancellationRequested)
             {
-                long kept = File.Exists(partial) ? new FileInfo(partial).Length : 0;
+                long kept = WeightsDownload.PartialBytes(folder, file);
                 progress.Line(kept > 0
                     ? string.Create(CultureInfo.InvariantCulture, $"Interrupted; the {kept / 1e6:F0} MB received are kept in {partial}, and 'model fetch' continues from there.")
                     : $"Interrupted; nothing was saved in {folder}.");

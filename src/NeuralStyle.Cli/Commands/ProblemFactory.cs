@@ -92,10 +92,9 @@ internal static class ProblemFactory
         return StyleTransferEngine.Create(problem, learningRates, kind, math);
     }
 
-    /// <summary>Loads a checkpoint and the weights it was made with, and starts an engine on them, saying so first.</summary>
     /// <summary>
-    /// The engine that continues the checkpoint in <paramref name="path"/>: all of its items, or what
-    /// <paramref name="select"/> makes of it (<see cref="OneRun"/> for a render).
+    /// Loads a checkpoint and the weights it was made with, and starts an engine on them, saying so first: on all of
+    /// its items, or on what <paramref name="select"/> makes of it (<see cref="OneRun"/> for a render).
     /// </summary>
     public static (StyleTransferEngine Engine, RunSettings Settings) Resume(string path, OptimizationOptions o, Action<string> notice, Func<Checkpoint, Checkpoint>? select = null)
     {

@@ -22,6 +22,10 @@ public static class WeightsDownload
     public static string PartialPath(string folder, PretrainedFile file) =>
         Path.Combine(folder, $".{(file ?? throw new ArgumentNullException(nameof(file))).FileName}.partial");
 
+    /// <summary>Bytes of <paramref name="file"/> that an unfinished download left in <paramref name="folder"/> (0 when none).</summary>
+    public static long PartialBytes(string folder, PretrainedFile file) =>
+        PartialPath(folder, file) is string partial && File.Exists(partial) ? new FileInfo(partial).Length : 0;
+
     /// <summary>
     /// Downloads <paramref name="file"/> from <paramref name="url"/> (its own, or a mirror) into
     /// <paramref name="folder"/>, continuing an earlier partial download, and returns the path;
@@ -33,7 +37,7 @@ public static class WeightsDownload
         ArgumentNullException.ThrowIfNull(url);
         ArgumentNullException.ThrowIfNull(http);
         string destination = Path.Combine(folder, file.FileName), partial = PartialPath(folder, file);
-        long held = File.Exists(partial) ? new FileInfo(partial).Length : 0;
+        long held = PartialBytes(folder, file);
         held = held < file.Bytes ? held : 0; // a whole one was never checked (a crash before the rename): start over
         try
         {
@@ -46,14 +50,19 @@ public static class WeightsDownload
             using HttpResponseMessage response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
-                throw new IOException($"Cannot download {url}: the server answered {(int)response.StatusCode} {response.ReasonPhrase}; {Kept(folder, partial, file)}.");
+                if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
+                {
+                    File.Delete(partial); // the server has no rest to give for what is here: the next attempt starts over
+                }
+
+                throw new IOException($"Cannot download {url}: the server answered {(int)response.StatusCode} {response.ReasonPhrase}; {Kept(folder, file)}.");
             }
 
             long start = response.StatusCode == HttpStatusCode.PartialContent && response.Content.Headers.ContentRange?.From == held ? held : 0;
             if (response.Content.Headers.ContentLength is long offered && offered != file.Bytes - start)
             {
                 throw new IOException(string.Create(CultureInfo.InvariantCulture,
-                    $"Cannot download {url}: it is {offered:N0} bytes, and {file.FileName} is {file.Bytes:N0}{(start > 0 ? $" of which {start:N0} are here" : "")}; {Kept(folder, partial, file)}. Check that the URL serves {file.FileName}."));
+                    $"Cannot download {url}: it is {offered:N0} bytes, and {file.FileName} is {file.Bytes:N0}{(start > 0 ? $" of which {start:N0} are here" : "")}; {Kept(folder, file)}. Check that the URL serves {file.FileName}."));
             }
 
             Directory.CreateDirectory(folder); // once the server has the file: a refused download leaves no folder
@@ -63,20 +72,20 @@ public static class WeightsDownload
             {
                 File.Delete(partial);
                 throw new IOException(string.Create(CultureInfo.InvariantCulture,
-                    $"The download of {url} went past {file.FileName}'s {file.Bytes:N0} bytes; {Kept(folder, partial, file)}. Check that the URL serves {file.FileName}."));
+                    $"The download of {url} went past {file.FileName}'s {file.Bytes:N0} bytes; {Kept(folder, file)}. Check that the URL serves {file.FileName}."));
             }
 
             if (total < file.Bytes)
             {
                 throw new IOException(string.Create(CultureInfo.InvariantCulture,
-                    $"The download of {url} ended after {total:N0} of {file.Bytes:N0} bytes; {Kept(folder, partial, file)}."));
+                    $"The download of {url} ended after {total:N0} of {file.Bytes:N0} bytes; {Kept(folder, file)}."));
             }
 
             string actual = Convert.ToHexStringLower(hash.GetHashAndReset());
             if (actual != file.Sha256)
             {
                 File.Delete(partial); // which part is wrong cannot be known: the next attempt starts over
-                throw new IOException($"The file downloaded from {url} has SHA-256 {actual}, not {file.FileName}'s {file.Sha256}: it was damaged on the way or is another file; {Kept(folder, partial, file)}. Try again, or another --url.");
+                throw new IOException($"The file downloaded from {url} has SHA-256 {actual}, not {file.FileName}'s {file.Sha256}: it was damaged on the way or is another file; {Kept(folder, file)}. Try again, or another --url.");
             }
 
             File.Move(partial, destination, overwrite: true);
@@ -84,11 +93,11 @@ public static class WeightsDownload
         }
         catch (TaskCanceledException e) when (!cancel.IsCancellationRequested)
         {
-            throw new IOException($"Cannot download {url}: no answer within {http.Timeout.TotalSeconds.ToString("G3", CultureInfo.InvariantCulture)} s; {Kept(folder, partial, file)}. Try again later, or another --url.", e);
+            throw new IOException($"Cannot download {url}: no answer within {http.Timeout.TotalSeconds.ToString("G3", CultureInfo.InvariantCulture)} s; {Kept(folder, file)}. Try again later, or another --url.", e);
         }
         catch (HttpRequestException e)
         {
-            throw new IOException($"Cannot download {url} ({e.Message.TrimEnd('.')}); {Kept(folder, partial, file)}. Check the connection, or download {file.FileName} yourself into {folder} (models/README.md).", e);
+            throw new IOException($"Cannot download {url} ({e.Message.TrimEnd('.')}); {Kept(folder, file)}. Check the connection, or download {file.FileName} yourself into {folder} (models/README.md).", e);
         }
     }
 
@@ -106,9 +115,9 @@ public static class WeightsDownload
     }
 
     /// <summary>What a failed attempt leaves: nothing, or the bytes a next attempt continues from.</summary>
-    private static string Kept(string folder, string partial, PretrainedFile file) =>
-        File.Exists(partial) && new FileInfo(partial).Length is long bytes and > 0
-            ? string.Create(CultureInfo.InvariantCulture, $"the {bytes:N0} of {file.Bytes:N0} bytes received are kept in {partial}, and the next attempt continues from there")
+    private static string Kept(string folder, PretrainedFile file) =>
+        PartialBytes(folder, file) is long bytes and > 0
+            ? string.Create(CultureInfo.InvariantCulture, $"the {bytes:N0} of {file.Bytes:N0} bytes received are kept in {PartialPath(folder, file)}, and the next attempt continues from there")
             : $"nothing was saved in {folder}";
 
     /// <summary>
