@@ -86,18 +86,35 @@ public static class Program
         }
     }
 
+    private const string CommandNames = "render, sweep, bench, model or doctor";
+
     private static int ExplainParseFailure(NotParsed<object> result, string[] args, TextWriter output, TextWriter error)
     {
         var errors = result.Errors.ToList();
-        if (errors.Any(e => e.Tag is ErrorType.HelpRequestedError or ErrorType.HelpVerbRequestedError or ErrorType.VersionRequestedError))
+        if (errors.Any(e => e.Tag == ErrorType.VersionRequestedError))
         {
-            output.WriteLine(HelpText.AutoBuild(result, h => HelpText.DefaultParsingErrorsHandler(result, h), e => e));
+            // This assembly's version: HeadingInfo.Default names the entry assembly, the test host when tests call Run.
+            Assembly cli = typeof(Program).Assembly;
+            output.WriteLine($"{cli.GetName().Name} {cli.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion}");
+            return 0;
+        }
+
+        if (errors.Any(e => e.Tag is ErrorType.HelpRequestedError or ErrorType.HelpVerbRequestedError))
+        {
+            // This overload lists the commands for a bare --help or 'help', and a command's options for 'help render'.
+            output.WriteLine(HelpText.AutoBuild(result, h => h));
             return 0;
         }
 
         if (errors.Any(e => e.Tag == ErrorType.NoVerbSelectedError))
         {
-            error.WriteLine("Name a command: render, sweep, bench, model or doctor (add --help to see the options).");
+            error.WriteLine($"Name a command: {CommandNames} (add --help to see the options).");
+            return 2;
+        }
+
+        if (errors.OfType<BadVerbSelectedError>().FirstOrDefault() is { } badCommand)
+        {
+            error.WriteLine($"There is no command '{badCommand.Token}': use {CommandNames} ('neuralstyle --help' describes them).");
             return 2;
         }
 

@@ -264,6 +264,44 @@ public sealed class CliTests : TemporaryFolderTest
     }
 
     [Theory]
+    [InlineData("--help")]
+    [InlineData("help")]
+    public void Help_without_a_command_lists_every_command(string help)
+    {
+        var (code, stdout, _) = Run(help);
+        Assert.Equal(0, code);
+        foreach (string command in new[] { "render", "sweep", "bench", "model", "doctor" })
+        {
+            Assert.Contains($"  {command} ", stdout, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Help_naming_a_command_shows_that_commands_options()
+    {
+        var (code, stdout, _) = Run("help", "sweep");
+        Assert.Equal(0, code);
+        Assert.Contains("--checkpoints", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Version_prints_one_line_with_the_version()
+    {
+        var (code, stdout, _) = Run("--version");
+        Assert.Equal(0, code);
+        string line = Assert.Single(stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.StartsWith("neuralstyle 1.", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_unknown_command_is_refused_with_the_list_of_commands()
+    {
+        var (code, _, stderr) = Run("rendr", "--size", "64");
+        Assert.Equal(2, code);
+        Assert.Contains("There is no command 'rendr': use render, sweep", stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("--repeat", "bench", "iteration", "--help")]
     [InlineData("--style-layers", "render", "--size", "64", "--help")]
     public void Help_after_other_arguments_still_shows_the_commands_options(string option, params string[] args)
