@@ -16,6 +16,8 @@ public sealed class WinogradTests
     {
         // batch, in channels, out channels, height, width
         { 1, 3, 4, 1, 1 }, { 2, 5, 7, 9, 6 }, { 1, 16, 8, 8, 8 }, { 1, 4, 3, 2, 7 }, { 3, 9, 11, 5, 5 },
+        // the input transform writes V in chunks of tile rows (at least 64 tiles): here four rows, then two
+        { 2, 3, 2, 21, 70 },
         // wide enough for the eight-tile vector bodies, with and without a scalar tail and an odd last column
         { 1, 4, 5, 6, 64 }, { 2, 3, 2, 5, 67 }, { 1, 2, 3, 17, 32 }, { 1, 3, 3, 4, 50 }, { 1, 2, 2, 9, 131 }, { 1, 3, 2, 13, 33 },
     };
