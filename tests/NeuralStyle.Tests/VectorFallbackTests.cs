@@ -4,9 +4,9 @@ using NeuralStyle.Tests.Support;
 namespace NeuralStyle.Tests;
 
 /// <summary>
-/// The CPU kernels choose their vector code by what the processor has: AVX2's gathers in the Winograd transforms,
-/// AVX's transpose where tiles are stored, hardware Vector256 in the pooling, and a Vector&lt;float&gt; of 8 or 4 in the
-/// loss and Adam kernels. This machine takes the AVX2 paths, but a processor without them (an older x86, or ARM64, where
+/// The CPU kernels choose their vector code by what the processor has: AVX's shuffles where the Winograd transforms
+/// load and store tiles, hardware Vector256 (AVX2) in the pooling, and a Vector&lt;float&gt; of 8 or 4 in the loss and
+/// Adam kernels. This machine takes the AVX2 paths, but a processor without them (an older x86, or ARM64, where
 /// Vector256 is software) takes the others. So the tests of those kernels (<see cref="Category"/>) run again in a
 /// process started with AVX2, then all of AVX, turned off through the runtime's own switches.
 /// </summary>

@@ -47,9 +47,6 @@ internal static class Winograd
         0, 0, 1,
     ];
 
-    /// <summary>Offsets of column 0 of eight neighbouring tiles, TileSize floats apart.</summary>
-    private static readonly Vector256<int> TileStarts = Vector256.Create(0, 4, 8, 12, 16, 20, 24, 28);
-
     /// <summary>U[6i+j, k, c] = (G g_kc Gᵀ)[i, j] for a kernel [K, C, 3, 3], computed in double, written into <paramref name="u"/> (36·K·C floats).</summary>
     public static unsafe void KernelTransform(ReadOnlySpan<float> kernel, int outChannels, int inChannels, Span<float> u)
     {
@@ -223,11 +220,35 @@ internal static class Winograd
         return (x0 + sum12 + sum34, diff12 + (Vector256.Create(2f) * diff34), sum12 + (Vector256.Create(4f) * sum34), diff12 + (Vector256.Create(8f) * diff34) + x5);
     }
 
-    /// <summary>The floats at p, p + 4, …, p + 28: column j of eight neighbouring tiles.</summary>
+    /// <summary>
+    /// Columns 0 to 5 of eight neighbouring tiles whose columns start <see cref="TileSize"/> floats apart at
+    /// <paramref name="p"/>: column j is (p[j], p[j + 4], …, p[j + 28]). Reads p[0] to p[35].
+    /// </summary>
+    /// <remarks>
+    /// With AVX, by shuffles: vector k (k = 0…4) holds tile k's four floats in its low half and tile k + 4's in its
+    /// high half, and a 4×4 transpose within each half of vectors 0–3 gives columns 0–3, of vectors 1–4 columns 4 and
+    /// 5 (column 4 of a tile is column 0 of the next). Six AVX2 gathers did the same and cost more: with V's stores
+    /// mended, they took about a third of the input transform.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe Vector256<float> TileColumn(float* p) => Avx2.IsSupported
-        ? Avx2.GatherVector256(p, TileStarts, sizeof(float))
-        : Vector256.Create(p[0], p[4], p[8], p[12], p[16], p[20], p[24], p[28]);
+    private static unsafe (Vector256<float>, Vector256<float>, Vector256<float>, Vector256<float>, Vector256<float>, Vector256<float>) TileColumns(float* p)
+    {
+        if (!Avx.IsSupported)
+        {
+            return (Column(p), Column(p + 1), Column(p + 2), Column(p + 3), Column(p + 4), Column(p + 5));
+        }
+
+        Vector256<float> r0 = Halves(p), r1 = Halves(p + 4), r2 = Halves(p + 8), r3 = Halves(p + 12), r4 = Halves(p + 16);
+        Vector256<double> t0 = Avx.UnpackLow(r0, r1).AsDouble(), t1 = Avx.UnpackHigh(r0, r1).AsDouble();
+        Vector256<double> t2 = Avx.UnpackLow(r2, r3).AsDouble(), t3 = Avx.UnpackHigh(r2, r3).AsDouble();
+        Vector256<double> s0 = Avx.UnpackLow(r1, r2).AsDouble(), s2 = Avx.UnpackLow(r3, r4).AsDouble();
+        return (Avx.UnpackLow(t0, t2).AsSingle(), Avx.UnpackHigh(t0, t2).AsSingle(), Avx.UnpackLow(t1, t3).AsSingle(), Avx.UnpackHigh(t1, t3).AsSingle(),
+            Avx.UnpackLow(s0, s2).AsSingle(), Avx.UnpackHigh(s0, s2).AsSingle());
+
+        static Vector256<float> Halves(float* q) => Vector256.Create(Vector128.Load(q), Vector128.Load(q + 16));
+
+        static Vector256<float> Column(float* q) => Vector256.Create(q[0], q[4], q[8], q[12], q[16], q[20], q[24], q[28]);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void InputPlanes(float* x, float* seed, Mask mask, int batch, int channels, int c, int height, int width, TileRows band, float* v)
@@ -274,9 +295,8 @@ internal static class Winograd
                             {
                                 for (int i = 0; i < InputSpan; i++)
                                 {
-                                    float* p = rows + ((long)i * pw) + (TileSize * tx);
-                                    InputRows(TileColumn(p), TileColumn(p + 1), TileColumn(p + 2), TileColumn(p + 3), TileColumn(p + 4), TileColumn(p + 5),
-                                        target + (InputSpan * i * chunk) + tx, chunk);
+                                    var (c0, c1, c2, c3, c4, c5) = TileColumns(rows + ((long)i * pw) + (TileSize * tx));
+                                    InputRows(c0, c1, c2, c3, c4, c5, target + (InputSpan * i * chunk) + tx, chunk);
                                 }
                             }
                         }
