@@ -318,7 +318,7 @@ internal static class Winograd
         }
     }
 
-    /// <summary><paramref name="count"/> floats, inline: a call to a general copy per run cost more than the run itself for 64 px maps.</summary>
+    /// <summary><paramref name="count"/> floats, inline: with a Span copy per run, the input transform of 256 channels of 64×64 (runs of 64 floats) was a fifth slower.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void Copy(float* from, float* to, int count)
     {
