@@ -73,7 +73,7 @@ public sealed class CudaBackend : IStyleBackend
     }
 
     /// <inheritdoc/>
-    public string Description => $"CUDA ({CudaRuntime.Current.DeviceName}, ONNX Runtime {OrtEnv.Instance().GetVersionString()})"
+    public string Description => $"CUDA ({CudaRuntime.Current.DeviceName}, ONNX Runtime {OrtRuntime.Environment.GetVersionString()})"
         + $"; cuDNN algorithms {_cudnnSearch}"
         + (_loop is null ? "" : $"; style products: {_loop.DescribeProducts()}")
         + (_cublas is null && _products == StyleProductSource.Measured ? "; cuBLAS not found, style products on our kernels" : "");
@@ -241,6 +241,9 @@ public sealed class CudaBackend : IStyleBackend
 
     private InferenceSession Session(byte[] model, bool allowTf32)
     {
+        // The process's ONNX Runtime environment is made by the first to touch it: ours, so that a CPU run after this
+        // one (the fallback from a failed probe, a comparison render) still shares a pool.
+        _ = OrtRuntime.Environment;
         using var cuda = new OrtCUDAProviderOptions();
         // One call with every key: UpdateOptions resets the keys it is not given. The stream goes in decimal.
         cuda.UpdateOptions(new Dictionary<string, string>

@@ -49,7 +49,8 @@ public sealed class CpuBackend : IStyleBackend
     }
 
     /// <inheritdoc/>
-    public string Description => $"CPU (ONNX Runtime {OrtEnv.Instance().GetVersionString()}, {Environment.ProcessorCount} threads)"
+    public string Description => $"CPU (ONNX Runtime {OrtRuntime.Environment.GetVersionString()}, {Environment.ProcessorCount} threads"
+        + (OrtRuntime.SharesPool ? ")" : $", a pool per session: the process made ONNX Runtime's environment before the engine)")
         + (Notice is null ? "" : $" (CUDA not used: {Notice.Split(". ")[0].TrimEnd('.')})");
 
     /// <summary>Why CUDA was not chosen when the device was auto and CUDA is built in; null otherwise.</summary>

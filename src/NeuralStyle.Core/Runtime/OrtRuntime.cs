@@ -3,50 +3,85 @@ using Microsoft.ML.OnnxRuntime;
 namespace NeuralStyle.Runtime;
 
 /// <summary>
-/// The process's one ONNX Runtime environment. It owns a global intra-op thread pool shared by every session, so
-/// the forward, backward and matrix-product sessions never run competing pools on the same cores.
+/// The process's one ONNX Runtime environment. Ours owns a global intra-op thread pool and one memory arena shared by
+/// every CPU session, so the forward, backward and matrix-product sessions never run competing pools on the same cores
+/// nor hold their peaks side by side. ONNX Runtime allows one environment per process, made by whoever touches it
+/// first: an application that embeds the engine and uses ONNX Runtime itself may have made it already, as does any
+/// session created before this class's. Then the engine runs on that environment, each CPU session with its own
+/// threads and arena (<see cref="SharesPool"/> false): slower and larger, but working.
 /// </summary>
 public static class OrtRuntime
 {
     private static readonly Lock Gate = new();
     private static OrtEnv? _environment;
+    private static bool _shared;
 
-    /// <summary>The environment, created on first use with a global pool of one thread per core.</summary>
+    /// <summary>
+    /// The environment: ours, created on first use with a global pool of one thread per core, or the one the process
+    /// already had.
+    /// </summary>
     public static OrtEnv Environment
     {
         get
         {
             lock (Gate)
             {
-                if (_environment is null)
-                {
-                    using var threading = new OrtThreadingOptions
-                    {
-                        GlobalIntraOpNumThreads = System.Environment.ProcessorCount,
-                        GlobalInterOpNumThreads = 1,
-                        // Idle pool threads sleep at once instead of spinning for more work: between two runs our
-                        // own kernels (Winograd transforms, pooling) need the same cores. Spinning, a 1024 px iteration
-                        // took 6% longer, and in Winograd bands, which hand over to ONNX Runtime's MatMul every few
-                        // milliseconds, 16–23% longer than in whole maps.
-                        GlobalSpinControl = false,
-                    };
-                    var options = new EnvironmentCreationOptions
-                    {
-                        logId = "neuralstyle",
-                        logLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL, // failures reach us as exceptions; the log would repeat them in colour
-                        threadOptions = threading,
-                    };
-                    _environment = OrtEnv.CreateInstanceWithOptions(ref options);
-
-                    // One arena for the intermediates of every CPU session: the backend runs a dozen sessions in
-                    // turn, and with an arena each they held their peaks side by side (3.6 GB instead of 2.4 GB at 512 px).
-                    using var arena = new OrtArenaCfg(0, -1, -1, -1);
-                    _environment.CreateAndRegisterAllocator(OrtMemoryInfo.DefaultInstance, arena);
-                }
-
+                _environment ??= CreateShared() ?? OrtEnv.Instance();
                 return _environment;
             }
         }
+    }
+
+    /// <summary>Whether CPU sessions share the environment's thread pool and arena: false when the process had an environment before ours.</summary>
+    public static bool SharesPool
+    {
+        get
+        {
+            _ = Environment;
+            return _shared;
+        }
+    }
+
+    /// <summary>Our environment with its shared pool and arena, or null when the process has one already.</summary>
+    private static OrtEnv? CreateShared()
+    {
+        if (OrtEnv.IsCreated)
+        {
+            return null;
+        }
+
+        using var threading = new OrtThreadingOptions
+        {
+            GlobalIntraOpNumThreads = System.Environment.ProcessorCount,
+            GlobalInterOpNumThreads = 1,
+            // Idle pool threads sleep at once instead of spinning for more work: between two runs our own kernels
+            // (Winograd transforms, pooling) need the same cores. Spinning, a 1024 px iteration took 6% longer, and in
+            // Winograd bands, which hand over to ONNX Runtime's MatMul every few milliseconds, 16–23% longer than in
+            // whole maps.
+            GlobalSpinControl = false,
+        };
+        var options = new EnvironmentCreationOptions
+        {
+            logId = "neuralstyle",
+            logLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL, // failures reach us as exceptions; the log would repeat them in colour
+            threadOptions = threading,
+        };
+        OrtEnv environment;
+        try
+        {
+            environment = OrtEnv.CreateInstanceWithOptions(ref options);
+        }
+        catch (OnnxRuntimeException) when (OrtEnv.IsCreated)
+        {
+            return null; // another thread, outside this class, made one meanwhile
+        }
+
+        // One arena for the intermediates of every CPU session: the backend runs a dozen sessions in turn, and with an
+        // arena each they held their peaks side by side (3.6 GB instead of 2.4 GB at 512 px).
+        using var arena = new OrtArenaCfg(0, -1, -1, -1);
+        environment.CreateAndRegisterAllocator(OrtMemoryInfo.DefaultInstance, arena);
+        _shared = true;
+        return environment;
     }
 
     /// <summary>
@@ -59,15 +94,23 @@ public static class OrtRuntime
     /// <param name="name">Names the profile file when <see cref="ProfileDirectory"/> is set.</param>
     public static SessionOptions CpuSessionOptions(string name = "session")
     {
-        _ = Environment;
         var options = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
-        options.DisablePerSessionThreads();
-        options.AddSessionConfigEntry("session.use_env_allocators", "1");
+        if (SharesPool)
+        {
+            options.DisablePerSessionThreads();
+            options.AddSessionConfigEntry("session.use_env_allocators", "1");
+        }
+        else
+        {
+            options.IntraOpNumThreads = System.Environment.ProcessorCount;
+            options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); // as the shared pool does, for the reason given there
+        }
+
         if (ProfileDirectory is string directory)
         {
             options.ProfileOutputPathPrefix = Path.Combine(directory, name); // before EnableProfiling, which passes it on
