@@ -50,6 +50,16 @@ public sealed class OrtEnvironmentTests : TemporaryFolderTest
         Assert.Equal(ThreeIterations(out _), File.ReadAllLines(file).Select(line => double.Parse(line, CultureInfo.InvariantCulture)));
     }
 
+    [Fact]
+    public async Task In_a_process_of_its_own_the_engine_makes_the_environment_and_shares_its_pool()
+    {
+        var (code, stdout, stderr) = await CliProcess.RunAsync(CliProcess.StartInfo("render", "--size", "48", "--iterations", "1", "--device", "cpu", "--out", Path.Combine(Folder, "r.png")));
+
+        Assert.True(code == 0, stderr);
+        string device = Assert.Single(stdout.Split('\n'), line => line.StartsWith("Device: CPU (ONNX Runtime", StringComparison.Ordinal));
+        Assert.DoesNotContain("a pool per session", device, StringComparison.Ordinal);
+    }
+
     /// <summary>The total loss of three iterations of the tiny problem on the CPU backend, and the backend's description.</summary>
     private static double[] ThreeIterations(out string description)
     {

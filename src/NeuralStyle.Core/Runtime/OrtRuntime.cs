@@ -94,13 +94,14 @@ public static class OrtRuntime
     /// <param name="name">Names the profile file when <see cref="ProfileDirectory"/> is set.</param>
     public static SessionOptions CpuSessionOptions(string name = "session")
     {
+        bool shared = SharesPool; // first: creating SessionOptions makes ONNX Runtime's default environment if there is none
         var options = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
-        if (SharesPool)
+        if (shared)
         {
             options.DisablePerSessionThreads();
             options.AddSessionConfigEntry("session.use_env_allocators", "1");
