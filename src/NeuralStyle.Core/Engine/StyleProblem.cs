@@ -46,7 +46,7 @@ public sealed record StyleProblem
 
         if (StyleBlend.Count != Styles.Count)
         {
-            throw new UserInputException($"--style-blend has {StyleBlend.Count} weights for {Styles.Count} style images; give one weight per style image.");
+            throw new UserInputException($"--style-blend has {StyleBlend.Count} weight{(StyleBlend.Count == 1 ? "" : "s")} for {Styles.Count} style image{(Styles.Count == 1 ? "" : "s")}; give one weight per style image.");
         }
 
         if (StyleBlend.Any(b => !double.IsFinite(b) || b < 0) || StyleBlend.Sum() <= 0)
