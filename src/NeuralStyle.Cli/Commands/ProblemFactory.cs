@@ -32,6 +32,7 @@ internal static class ProblemFactory
         _ = ParsePooling(o.Pooling);
         _ = ParsePreprocess(o.Preprocess);
         _ = Loss(o);
+        _ = StyleProblem.NormalizeBlend(o.StyleBlend.Any() ? o.StyleBlend.ToArray() : null, Math.Max(1, o.Styles.Count()));
     }
 
     /// <summary>Loads images and weights and assembles the problem; <paramref name="notice"/> receives one-line notices.</summary>

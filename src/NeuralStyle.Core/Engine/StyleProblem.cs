@@ -37,24 +37,30 @@ public sealed record StyleProblem
     public long? MemoryLimitBytes { get; init; }
 
     /// <summary>The normalized style blend, or a sentence saying what is wrong with it.</summary>
-    public double[] NormalizedBlend()
+    public double[] NormalizedBlend() => NormalizeBlend(StyleBlend, Styles.Count);
+
+    /// <summary>
+    /// <paramref name="blend"/> (null: equal) normalized to sum 1 for <paramref name="styles"/> style images, or a
+    /// sentence saying what is wrong with it; the command line checks it before loading anything.
+    /// </summary>
+    public static double[] NormalizeBlend(IReadOnlyList<double>? blend, int styles)
     {
-        if (StyleBlend is null)
+        if (blend is null)
         {
-            return Enumerable.Repeat(1.0 / Styles.Count, Styles.Count).ToArray();
+            return Enumerable.Repeat(1.0 / styles, styles).ToArray();
         }
 
-        if (StyleBlend.Count != Styles.Count)
+        if (blend.Count != styles)
         {
-            throw new UserInputException($"--style-blend has {StyleBlend.Count} weight{(StyleBlend.Count == 1 ? "" : "s")} for {Styles.Count} style image{(Styles.Count == 1 ? "" : "s")}; give one weight per style image.");
+            throw new UserInputException($"--style-blend has {blend.Count} weight{(blend.Count == 1 ? "" : "s")} for {styles} style image{(styles == 1 ? "" : "s")}; give one weight per style image.");
         }
 
-        if (StyleBlend.Any(b => !double.IsFinite(b) || b < 0) || StyleBlend.Sum() <= 0)
+        if (blend.Any(b => !double.IsFinite(b) || b < 0) || blend.Sum() <= 0)
         {
             throw new UserInputException("--style-blend weights must be finite, ≥ 0 and not all 0.");
         }
 
-        double sum = StyleBlend.Sum();
-        return StyleBlend.Select(b => b / sum).ToArray();
+        double sum = blend.Sum();
+        return blend.Select(b => b / sum).ToArray();
     }
 }
