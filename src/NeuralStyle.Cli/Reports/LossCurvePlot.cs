@@ -24,6 +24,9 @@ internal static class LossCurvePlot
             line.LineWidth = 2;
         }
 
+        // Iterations are whole numbers: a short sweep would otherwise get ticks at 0.5, 1.5, …
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
+        plot.Axes.Margins(horizontal: 0);
         plot.Title("Total loss per learning rate");
         plot.XLabel("iteration");
         plot.YLabel("log10 total loss");
