@@ -8,6 +8,12 @@ namespace NeuralStyle;
 /// <summary>Settings of a <see cref="StyleTransfer"/>; the defaults are the command line's.</summary>
 public sealed record StyleTransferOptions
 {
+    /// <summary>The largest <see cref="Size"/> accepted.</summary>
+    public const int LargestSize = 16384;
+
+    /// <summary>The largest <see cref="StyleScale"/> accepted.</summary>
+    public const double LargestStyleScale = 16;
+
     /// <summary>Long side of the output in pixels; the content image is resized to it. Null keeps the content's size.</summary>
     public int? Size { get; init; } = 192;
 
@@ -60,8 +66,11 @@ public sealed class StyleTransfer : IDisposable
     private StyleTransferEngine? _engine;
     private bool _disposed;
 
-    /// <summary>Creates an idle transfer; nothing heavy happens until the first <see cref="Run"/>.</summary>
-    public StyleTransfer(StyleTransferOptions options) => _options = options ?? throw new ArgumentNullException(nameof(options));
+    /// <summary>
+    /// Creates an idle transfer; nothing heavy happens until the first <see cref="Run"/>. Options that cannot work
+    /// (a size, scale, rate or limit out of range) throw <see cref="UserInputException"/> here.
+    /// </summary>
+    public StyleTransfer(StyleTransferOptions options) => _options = Checked(options);
 
     private StyleTransfer(StyleTransferOptions options, StyleTransferEngine engine, NetworkWeights weights)
         : this(options)
@@ -224,6 +233,26 @@ public sealed class StyleTransfer : IDisposable
     {
         int contentSide = _options.Size ?? (_content is null ? Math.Max(style.Width, style.Height) : Math.Max(_content.Width, _content.Height));
         return Math.Max(1, (int)Math.Round(contentSide * _options.StyleScale));
+    }
+
+    private static StyleTransferOptions Checked(StyleTransferOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Require(options.Size is null or (>= 1 and <= StyleTransferOptions.LargestSize),
+            $"Size must be between 1 and {StyleTransferOptions.LargestSize} pixels (or null: the content's own size), not {options.Size}.");
+        Require(double.IsFinite(options.StyleScale) && options.StyleScale is > 0 and <= StyleTransferOptions.LargestStyleScale,
+            $"StyleScale must be > 0 and ≤ {StyleTransferOptions.LargestStyleScale}, not {options.StyleScale}.");
+        Require(double.IsFinite(options.LearningRate) && options.LearningRate > 0, $"LearningRate must be a finite number > 0, not {options.LearningRate}.");
+        Require(double.IsFinite(options.MaxMegapixels) && options.MaxMegapixels > 0, $"MaxMegapixels must be > 0, not {options.MaxMegapixels}.");
+        return options;
+
+        static void Require(bool condition, string sentence)
+        {
+            if (!condition)
+            {
+                throw new UserInputException(sentence);
+            }
+        }
     }
 
     private void RequireNotStarted()

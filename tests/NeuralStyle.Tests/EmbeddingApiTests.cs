@@ -111,6 +111,24 @@ public sealed class EmbeddingApiTests : TemporaryFolderTest
         Assert.Throws<InvalidOperationException>(() => transfer.Run(1));
     }
 
+    public static TheoryData<StyleTransferOptions, string> BadOptions => new()
+    {
+        { new StyleTransferOptions { Size = 0 }, "Size must be between 1 and 16384" },
+        { new StyleTransferOptions { Size = 16385 }, "Size must be between 1 and 16384" },
+        { new StyleTransferOptions { StyleScale = 0 }, "StyleScale must be > 0" },
+        { new StyleTransferOptions { LearningRate = double.NaN }, "LearningRate must be a finite number > 0, not NaN" },
+        { new StyleTransferOptions { LearningRate = -1 }, "LearningRate must be a finite number > 0, not -1" },
+        { new StyleTransferOptions { MaxMegapixels = 0 }, "MaxMegapixels must be > 0" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadOptions))]
+    public void Options_that_cannot_work_are_refused_when_the_transfer_is_created(StyleTransferOptions options, string sentence)
+    {
+        var refused = Assert.Throws<UserInputException>(() => new StyleTransfer(options));
+        Assert.StartsWith(sentence, refused.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>RGBA (alpha 255) or RGB gradient with 8 bytes of row padding.</summary>
     private static byte[] Gradient(int width, int height, int channels, out int stride)
     {
