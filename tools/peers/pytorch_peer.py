@@ -87,7 +87,7 @@ def main():
         grams = {k: gram(v) for k, v in features(style, convs).items() if k in STYLE}
     x = content.clone().requires_grad_(True)
     adam = torch.optim.Adam([x], lr=10)
-    times = []
+    times, first_loss = [], None
     for i in range(args.warmup + args.repeat):
         sync()
         start = time.perf_counter()
@@ -98,6 +98,7 @@ def main():
             loss = loss + 100 * torch.mean((gram(taps[name]) - grams[name]) ** 2)
         tv = ((x[:, :, :, 1:] - x[:, :, :, :-1]) ** 2).sum() + ((x[:, :, 1:, :] - x[:, :, :-1, :]) ** 2).sum()
         loss = loss + 1e-3 * tv
+        first_loss = loss.item() if first_loss is None else first_loss
         loss.backward()
         adam.step()
         sync()
@@ -105,7 +106,8 @@ def main():
             times.append(time.perf_counter() - start)
     print(json.dumps({"peer": f"PyTorch {torch.__version__}", "device": torch.cuda.get_device_name() if cuda else "cpu",
                       "tf32": args.tf32 and cuda, "size": args.size, "threads": args.threads,
-                      "median_s": statistics.median(times), "min_s": min(times), "max_s": max(times)}))
+                      "median_s": statistics.median(times), "min_s": min(times), "max_s": max(times),
+                      "first_loss": first_loss}))
 
 
 if __name__ == "__main__":
