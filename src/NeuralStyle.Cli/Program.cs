@@ -99,6 +99,13 @@ public static class Program
             return 0;
         }
 
+        // 'help rendr' names no command; 'help help' and 'help version' name the parser's own, which the list shows.
+        if (errors.OfType<HelpVerbRequestedError>().Any(e => !e.Matched) && args is ["help", string unknown, ..] && unknown is not ("help" or "version"))
+        {
+            error.WriteLine($"There is no command '{unknown}': use {CommandNames} ('neuralstyle --help' describes them).");
+            return 2;
+        }
+
         if (errors.Any(e => e.Tag is ErrorType.HelpRequestedError or ErrorType.HelpVerbRequestedError))
         {
             // This overload lists the commands for a bare --help or 'help', and a command's options for 'help render'.

@@ -293,10 +293,12 @@ public sealed class CliTests : TemporaryFolderTest
         Assert.StartsWith("neuralstyle 1.", line, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void An_unknown_command_is_refused_with_the_list_of_commands()
+    [Theory]
+    [InlineData("rendr", "--size", "64")]
+    [InlineData("help", "rendr")]
+    public void An_unknown_command_is_refused_with_the_list_of_commands(params string[] args)
     {
-        var (code, _, stderr) = Run("rendr", "--size", "64");
+        var (code, _, stderr) = Run(args);
         Assert.Equal(2, code);
         Assert.Contains("There is no command 'rendr': use render, sweep", stderr, StringComparison.Ordinal);
     }
