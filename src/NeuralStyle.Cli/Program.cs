@@ -135,6 +135,8 @@ public static class Program
     {
         switch (problem)
         {
+            case UnknownOptionError { Token: "iterations" } when verb == typeof(SweepOptions):
+                return "sweep takes no --iterations: it runs to the last of its --checkpoints (e.g. --checkpoints 100,500).";
             case MissingRequiredOptionError missing when missing.NameInfo.Equals(NameInfo.EmptyName)
                 && verb.GetProperties().Select(p => p.GetCustomAttribute<ValueAttribute>()).FirstOrDefault(v => v is { Required: true }) is { } value:
                 return $"'{verb.GetCustomAttribute<VerbAttribute>()?.Name}' needs its {value.MetaName}: {value.HelpText}.";

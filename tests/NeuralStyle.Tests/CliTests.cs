@@ -33,12 +33,12 @@ public sealed class CliTests : TemporaryFolderTest
     }
 
     [Theory]
-    [InlineData("render", "--out", "made/x.png", "--loss-log", "logs/x.csv")]
-    [InlineData("sweep", "--out-dir", "made/sweep", "--lr", "1,2")]
+    [InlineData("render", "--out", "made/x.png", "--loss-log", "logs/x.csv", "--iterations", "1")]
+    [InlineData("sweep", "--out-dir", "made/sweep", "--lr", "1,2", "--checkpoints", "1")]
     public void A_run_refused_while_starting_makes_none_of_its_output_folders(string command, params string[] outputs)
     {
         string[] paths = outputs.Select(a => a.Contains('/', StringComparison.Ordinal) ? Path.Combine(Folder, a) : a).ToArray();
-        var (code, _, stderr) = Run([command, "--weights", "random", "--iterations", "1", "--max-memory-mb", "1", .. paths]);
+        var (code, _, stderr) = Run([command, "--weights", "random", "--max-memory-mb", "1", .. paths]);
 
         Assert.Equal(2, code);
         Assert.Contains("--max-memory-mb allows", stderr, StringComparison.Ordinal);

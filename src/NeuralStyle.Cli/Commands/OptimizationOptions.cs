@@ -20,9 +20,6 @@ internal abstract class OptimizationOptions
     [Option("style-scale", Default = 1.0, HelpText = "The style image's long side is --size times this.")]
     public double StyleScale { get; set; }
 
-    [Option("iterations", Default = 200, HelpText = "Adam iterations in total (with --resume: the total to reach).")]
-    public int Iterations { get; set; }
-
     [Option("content-weight", Default = 5.0, HelpText = "cw, the content loss weight.")]
     public double ContentWeight { get; set; }
 

@@ -24,7 +24,6 @@ internal static class ProblemFactory
         Require(o.Size is >= 1 and <= StyleTransferOptions.LargestSize, $"--size must be between 1 and {StyleTransferOptions.LargestSize} pixels, not {o.Size}.");
         Require(double.IsFinite(o.StyleScale) && o.StyleScale is > 0 and <= StyleTransferOptions.LargestStyleScale,
             $"--style-scale must be > 0 and ≤ {StyleTransferOptions.LargestStyleScale}, not {o.StyleScale}.");
-        Require(o.Iterations >= 1, $"--iterations must be at least 1, not {o.Iterations}.");
         Require(double.IsFinite(o.MaxMegapixels) && o.MaxMegapixels > 0, $"--max-megapixels must be > 0, not {o.MaxMegapixels}.");
         Require(o.MaxMemoryMb is null || (double.IsFinite(o.MaxMemoryMb.Value) && o.MaxMemoryMb > 0), $"--max-memory-mb must be > 0, not {o.MaxMemoryMb}.");
         Require(o.PrintEvery >= 0, $"--print-every must be ≥ 0, not {o.PrintEvery}.");

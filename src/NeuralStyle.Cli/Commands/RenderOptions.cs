@@ -8,6 +8,10 @@ internal sealed class RenderOptions : OptimizationOptions
     [Option("out", Default = "out/render.png", HelpText = "Output image; PNG, JPEG or WebP by extension.")]
     public string Out { get; set; } = "";
 
+    // Render's alone: a sweep runs to the last of its --checkpoints.
+    [Option("iterations", Default = 200, HelpText = "Adam iterations in total (with --resume: the total to reach).")]
+    public int Iterations { get; set; }
+
     /// <summary>The learning rate when --lr is not given.</summary>
     public const double DefaultLearningRate = 10;
 
