@@ -48,6 +48,7 @@ public static class Program
         try
         {
             ResumeConflicts.Check(options, args);
+            ActionOptions.Check(options, args);
             return options switch
             {
                 RenderOptions render => RenderCommand.Run(render, output, interactive, cancel),
