@@ -37,7 +37,13 @@ public static class Program
             args = [args[0], "--help"];
         }
 
-        ParserResult<object> parsed = parser.ParseArguments<RenderOptions, SweepOptions, BenchOptions, ModelOptions, DoctorOptions>(args);
+        if (TrailingOptionWithoutValue(args) is string option)
+        {
+            error.WriteLine($"--{option} needs a value, and the command line ends with it. Run with --help to see the options.");
+            return 2;
+        }
+
+        ParserResult<object> parsed = parser.ParseArguments(args, Verbs);
         if (parsed is NotParsed<object> notParsed)
         {
             return ExplainParseFailure(notParsed, args, output, error);
@@ -88,6 +94,28 @@ public static class Program
     }
 
     private const string CommandNames = "render, sweep, bench, model or doctor";
+
+    /// <summary>The commands' option types, in the order the parser is given them.</summary>
+    private static readonly Type[] Verbs = [typeof(RenderOptions), typeof(SweepOptions), typeof(BenchOptions), typeof(ModelOptions), typeof(DoctorOptions)];
+
+    /// <summary>
+    /// The option that ends the command line without its value (<c>render --size</c>), or null. CommandLineParser drops
+    /// such an option and runs with its default: a script whose variable came out empty (<c>--content $FILE</c>)
+    /// would render something else than it asked for, without a word.
+    /// </summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "The verb types are the ones ParseArguments is given, which keeps their properties; the command line is never trimmed.")]
+    private static string? TrailingOptionWithoutValue(string[] args)
+    {
+        if (args.Length < 2 || !args[^1].StartsWith("--", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        string name = args[^1][2..];
+        Type? verb = Verbs.FirstOrDefault(v => v.GetCustomAttribute<VerbAttribute>()?.Name == args[0]);
+        PropertyInfo? option = verb?.GetProperties().FirstOrDefault(p => p.GetCustomAttribute<OptionAttribute>()?.LongName == name);
+        return option is not null && option.PropertyType != typeof(bool) ? name : null;
+    }
 
     private static int ExplainParseFailure(NotParsed<object> result, string[] args, TextWriter output, TextWriter error)
     {

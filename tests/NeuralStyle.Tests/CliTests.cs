@@ -294,6 +294,20 @@ public sealed class CliTests : TemporaryFolderTest
     }
 
     [Theory]
+    [InlineData("size", "render", "--iterations", "1", "--size")]
+    [InlineData("content", "render", "--content")]
+    [InlineData("lr", "sweep", "--size", "32", "--lr")]
+    [InlineData("out-dir", "model", "export", "--out-dir")]
+    public void An_option_that_ends_the_command_line_without_its_value_is_refused(string option, params string[] args)
+    {
+        // The parser used to drop it and run with the default: 'render --content $FILE' with an empty variable rendered the cat.
+        var (code, stdout, stderr) = Run(args);
+        Assert.Equal(2, code);
+        Assert.StartsWith($"--{option} needs a value", stderr, StringComparison.Ordinal);
+        Assert.Empty(stdout);
+    }
+
+    [Theory]
     [InlineData("rendr", "--size", "64")]
     [InlineData("help", "rendr")]
     public void An_unknown_command_is_refused_with_the_list_of_commands(params string[] args)
