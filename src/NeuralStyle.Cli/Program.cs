@@ -37,9 +37,9 @@ public static class Program
             args = [args[0], "--help"];
         }
 
-        if (TrailingOptionWithoutValue(args) is string option)
+        if (OptionWithoutValue(args) is string option)
         {
-            error.WriteLine($"--{option} needs a value, and the command line ends with it. Run with --help to see the options.");
+            error.WriteLine($"--{option} needs a value. Run with --help to see the options.");
             return 2;
         }
 
@@ -99,23 +99,36 @@ public static class Program
     private static readonly Type[] Verbs = [typeof(RenderOptions), typeof(SweepOptions), typeof(BenchOptions), typeof(ModelOptions), typeof(DoctorOptions)];
 
     /// <summary>
-    /// The option that ends the command line without its value (<c>render --size</c>), or null. CommandLineParser drops
-    /// such an option and runs with its default: a script whose variable came out empty (<c>--content $FILE</c>)
-    /// would render something else than it asked for, without a word.
+    /// An option given no value, or an empty one (<c>render --size</c> at the end, <c>--out-dir ""</c>), or null.
+    /// CommandLineParser drops an option that ends the command line and runs with its default, so a script whose
+    /// variable came out empty (<c>--content $FILE</c>) would render something else than it asked for, without a
+    /// word; an empty path reached the file system as an internal error.
     /// </summary>
-    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "The verb types are the ones ParseArguments is given, which keeps their properties; the command line is never trimmed.")]
-    private static string? TrailingOptionWithoutValue(string[] args)
+    private static string? OptionWithoutValue(string[] args)
     {
-        if (args.Length < 2 || !args[^1].StartsWith("--", StringComparison.Ordinal))
+        for (int i = 1; i < args.Length; i++)
         {
-            return null;
+            string[] parts = args[i].Split('=', 2);
+            if (!parts[0].StartsWith("--", StringComparison.Ordinal) || !TakesValue(args[0], parts[0][2..]))
+            {
+                continue;
+            }
+
+            string? value = parts.Length == 2 ? parts[1] : i + 1 < args.Length ? args[i + 1] : null;
+            if (string.IsNullOrEmpty(value))
+            {
+                return parts[0][2..];
+            }
         }
 
-        string name = args[^1][2..];
-        Type? verb = Verbs.FirstOrDefault(v => v.GetCustomAttribute<VerbAttribute>()?.Name == args[0]);
-        PropertyInfo? option = verb?.GetProperties().FirstOrDefault(p => p.GetCustomAttribute<OptionAttribute>()?.LongName == name);
-        return option is not null && option.PropertyType != typeof(bool) ? name : null;
+        return null;
     }
+
+    /// <summary>Whether the command <paramref name="verb"/> has an option <paramref name="name"/> that takes a value (not a switch).</summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "The verb types are the ones ParseArguments is given, which keeps their properties; the command line is never trimmed.")]
+    private static bool TakesValue(string verb, string name) =>
+        Verbs.FirstOrDefault(v => v.GetCustomAttribute<VerbAttribute>()?.Name == verb)?.GetProperties()
+            .FirstOrDefault(p => p.GetCustomAttribute<OptionAttribute>()?.LongName == name) is { } option && option.PropertyType != typeof(bool);
 
     private static int ExplainParseFailure(NotParsed<object> result, string[] args, TextWriter output, TextWriter error)
     {

@@ -298,9 +298,13 @@ public sealed class CliTests : TemporaryFolderTest
     [InlineData("content", "render", "--content")]
     [InlineData("lr", "sweep", "--size", "32", "--lr")]
     [InlineData("out-dir", "model", "export", "--out-dir")]
-    public void An_option_that_ends_the_command_line_without_its_value_is_refused(string option, params string[] args)
+    [InlineData("out-dir", "sweep", "--out-dir", "", "--checkpoints", "1")]
+    [InlineData("checkpoint", "render", "--checkpoint=", "--iterations", "1")]
+    [InlineData("profile", "bench", "iteration", "--profile", "")]
+    public void An_option_without_its_value_or_with_an_empty_one_is_refused(string option, params string[] args)
     {
-        // The parser used to drop it and run with the default: 'render --content $FILE' with an empty variable rendered the cat.
+        // The parser used to drop a last option without its value and run with the default ('render --content $FILE'
+        // with an empty variable rendered the cat), and an empty path ended in an internal error.
         var (code, stdout, stderr) = Run(args);
         Assert.Equal(2, code);
         Assert.StartsWith($"--{option} needs a value", stderr, StringComparison.Ordinal);
