@@ -127,6 +127,7 @@ public sealed class WeightImportTests : TemporaryFolderTest
     [Theory]
     [InlineData("random:x")]
     [InlineData("random:-1")]
+    [InlineData("random:")]
     public void A_bad_random_seed_is_refused(string spec) =>
         Assert.Throws<UserInputException>(() => WeightSource.Resolve(spec));
 }

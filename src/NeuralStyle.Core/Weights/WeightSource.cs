@@ -70,7 +70,7 @@ public static class WeightSource
 
         if (spec == "random" || spec.StartsWith("random:", StringComparison.Ordinal))
         {
-            string seedText = spec.Length > 7 ? spec[7..] : "0";
+            string seedText = spec == "random" ? "0" : spec[7..]; // "random:" alone names no seed
             if (!ulong.TryParse(seedText, NumberStyles.None, CultureInfo.InvariantCulture, out ulong seed))
             {
                 throw new UserInputException($"--weights {spec}: the seed after 'random:' must be a whole number ≥ 0, e.g. random:1.");
