@@ -88,6 +88,11 @@ internal static class BenchCommand
             }
         }
 
+        if (o.Size > StyleTransferOptions.LargestSize)
+        {
+            throw new UserInputException($"bench iteration needs --size ≤ {StyleTransferOptions.LargestSize}, as render does, not {o.Size}.");
+        }
+
         if (o.Profile is not null)
         {
             if (File.Exists(o.Profile))
