@@ -44,7 +44,7 @@ internal static unsafe class Exports
     {
         Require(options != null && engine != null, "options and engine must not be NULL.");
         Require(options->StructSize == sizeof(NsOptions), $"options->struct_size is {options->StructSize}, expected {sizeof(NsOptions)}; call ns_options_init.");
-        Require(options->Size >= 0, $"options->size must be ≥ 0, not {options->Size}.");
+        Require(options->Size is >= 0 and <= StyleTransferOptions.LargestSize, $"options->size must be between 0 (the content's own size) and {StyleTransferOptions.LargestSize}, not {options->Size}.");
         Require(double.IsFinite(options->LearningRate) && options->LearningRate > 0, $"options->learning_rate must be finite and > 0, not {options->LearningRate}.");
         var loss = new LossSettings { ContentWeight = options->ContentWeight, StyleWeight = options->StyleWeight, TvWeight = options->TvWeight };
         if (loss.Validate(Model.NetworkArchitecture.Vgg19) is string problem)

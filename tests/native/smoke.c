@@ -63,6 +63,10 @@ int main(int argc, char** argv)
     options.learning_rate = -1;
     EXPECT_STATUS(ns_engine_create(&options, &engine), NS_ERROR_INVALID_ARGUMENT);
     options.learning_rate = 10;
+    options.size = 16385; /* above the largest size */
+    EXPECT_STATUS(ns_engine_create(&options, &engine), NS_ERROR_INVALID_ARGUMENT);
+    EXPECT(strstr(ns_last_error(), "options->size must be between 0") != NULL, "message: %s", ns_last_error());
+    options.size = 0;
     EXPECT(options.precision == NS_PRECISION_FP32, "default precision %d", (int)options.precision);
     options.precision = (ns_precision)7;
     EXPECT_STATUS(ns_engine_create(&options, &engine), NS_ERROR_INVALID_ARGUMENT);
