@@ -291,10 +291,10 @@ public sealed class StyleTransferEngine : IDisposable
 
         ConvLayer deepest = architecture.FindRelu(problem.Loss.DeepestTap(architecture))!;
         int minimum = NetworkArchitecture.MinimumInputSide(deepest.Block);
-        CheckSize("The content image", problem.Content, minimum, deepest);
+        CheckSize("The content image", problem.Content, minimum, deepest, "--size");
         foreach (RgbImage style in problem.Styles)
         {
-            CheckSize("A style image", style, minimum, deepest);
+            CheckSize("A style image", style, minimum, deepest, "--style-scale (or --size)");
         }
 
         if (problem.Initial is RgbImage initial && (initial.Width != problem.Content.Width || initial.Height != problem.Content.Height))
@@ -303,11 +303,12 @@ public sealed class StyleTransferEngine : IDisposable
         }
     }
 
-    private static void CheckSize(string what, RgbImage image, int minimum, ConvLayer deepest)
+    /// <summary>Refuses an image smaller than the deepest layer needs, naming <paramref name="raise"/>, the options that make it larger.</summary>
+    private static void CheckSize(string what, RgbImage image, int minimum, ConvLayer deepest, string raise)
     {
         if (image.Width < minimum || image.Height < minimum)
         {
-            throw new UserInputException($"{what} is {image.Width}×{image.Height} at this size, too small for {deepest.ReluName}, which needs at least {minimum} px on each side; raise --size (or --style-scale) or use shallower layers.");
+            throw new UserInputException($"{what} is {image.Width}×{image.Height} at this size, too small for {deepest.ReluName}, which needs at least {minimum} px on each side; raise {raise} or use shallower layers.");
         }
     }
 
