@@ -238,21 +238,13 @@ public sealed class StyleTransfer : IDisposable
     private static StyleTransferOptions Checked(StyleTransferOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        Require(options.Size is null or (>= 1 and <= StyleTransferOptions.LargestSize),
+        UserInputException.Require(options.Size is null or (>= 1 and <= StyleTransferOptions.LargestSize),
             $"Size must be between 1 and {StyleTransferOptions.LargestSize} pixels (or null: the content's own size), not {options.Size}.");
-        Require(double.IsFinite(options.StyleScale) && options.StyleScale is > 0 and <= StyleTransferOptions.LargestStyleScale,
+        UserInputException.Require(double.IsFinite(options.StyleScale) && options.StyleScale is > 0 and <= StyleTransferOptions.LargestStyleScale,
             $"StyleScale must be > 0 and ≤ {StyleTransferOptions.LargestStyleScale}, not {options.StyleScale}.");
-        Require(double.IsFinite(options.LearningRate) && options.LearningRate > 0, $"LearningRate must be a finite number > 0, not {options.LearningRate}.");
-        Require(double.IsFinite(options.MaxMegapixels) && options.MaxMegapixels > 0, $"MaxMegapixels must be > 0, not {options.MaxMegapixels}.");
+        UserInputException.Require(double.IsFinite(options.LearningRate) && options.LearningRate > 0, $"LearningRate must be a finite number > 0, not {options.LearningRate}.");
+        UserInputException.Require(double.IsFinite(options.MaxMegapixels) && options.MaxMegapixels > 0, $"MaxMegapixels must be > 0, not {options.MaxMegapixels}.");
         return options;
-
-        static void Require(bool condition, string sentence)
-        {
-            if (!condition)
-            {
-                throw new UserInputException(sentence);
-            }
-        }
     }
 
     private void RequireNotStarted()

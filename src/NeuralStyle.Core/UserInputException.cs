@@ -18,6 +18,15 @@ public sealed class UserInputException : Exception
     {
     }
 
+    /// <summary>Throws a <see cref="UserInputException"/> with <paramref name="sentence"/> unless <paramref name="condition"/> holds.</summary>
+    public static void Require(bool condition, string sentence)
+    {
+        if (!condition)
+        {
+            throw new UserInputException(sentence);
+        }
+    }
+
     /// <summary>Creates an empty exception (required by the exception pattern).</summary>
     public UserInputException()
     {

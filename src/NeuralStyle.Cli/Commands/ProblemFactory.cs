@@ -21,12 +21,12 @@ internal static class ProblemFactory
     /// <summary>Checks the options that need no file access; throws <see cref="UserInputException"/>.</summary>
     public static void CheckArguments(OptimizationOptions o)
     {
-        Require(o.Size is >= 1 and <= StyleTransferOptions.LargestSize, $"--size must be between 1 and {StyleTransferOptions.LargestSize} pixels, not {o.Size}.");
-        Require(double.IsFinite(o.StyleScale) && o.StyleScale is > 0 and <= StyleTransferOptions.LargestStyleScale,
+        UserInputException.Require(o.Size is >= 1 and <= StyleTransferOptions.LargestSize, $"--size must be between 1 and {StyleTransferOptions.LargestSize} pixels, not {o.Size}.");
+        UserInputException.Require(double.IsFinite(o.StyleScale) && o.StyleScale is > 0 and <= StyleTransferOptions.LargestStyleScale,
             $"--style-scale must be > 0 and ≤ {StyleTransferOptions.LargestStyleScale}, not {o.StyleScale}.");
-        Require(double.IsFinite(o.MaxMegapixels) && o.MaxMegapixels > 0, $"--max-megapixels must be > 0, not {o.MaxMegapixels}.");
-        Require(o.MaxMemoryMb is null || (double.IsFinite(o.MaxMemoryMb.Value) && o.MaxMemoryMb > 0), $"--max-memory-mb must be > 0, not {o.MaxMemoryMb}.");
-        Require(o.PrintEvery >= 0, $"--print-every must be ≥ 0, not {o.PrintEvery}.");
+        UserInputException.Require(double.IsFinite(o.MaxMegapixels) && o.MaxMegapixels > 0, $"--max-megapixels must be > 0, not {o.MaxMegapixels}.");
+        UserInputException.Require(o.MaxMemoryMb is null || (double.IsFinite(o.MaxMemoryMb.Value) && o.MaxMemoryMb > 0), $"--max-memory-mb must be > 0, not {o.MaxMemoryMb}.");
+        UserInputException.Require(o.PrintEvery >= 0, $"--print-every must be ≥ 0, not {o.PrintEvery}.");
         BackendFactory.CheckAvailable(ParseDevice(o.Device));
         _ = ParsePrecision(o.Precision);
         _ = ParsePooling(o.Pooling);
@@ -233,13 +233,5 @@ internal static class ProblemFactory
         }
 
         return layers.ToArray();
-    }
-
-    private static void Require(bool condition, string message)
-    {
-        if (!condition)
-        {
-            throw new UserInputException(message);
-        }
     }
 }

@@ -84,11 +84,7 @@ internal static class RenderCommand
     private static void CheckArguments(RenderOptions o)
     {
         ProblemFactory.CheckArguments(o);
-        if (o.Iterations < 1)
-        {
-            throw new UserInputException($"--iterations must be at least 1, not {o.Iterations}.");
-        }
-
+        UserInputException.Require(o.Iterations >= 1, $"--iterations must be at least 1, not {o.Iterations}.");
         if (o.LearningRate is double lr && (!double.IsFinite(lr) || lr <= 0))
         {
             throw new UserInputException($"--lr must be a finite number > 0, not {lr}.");
