@@ -198,14 +198,10 @@ public sealed class WeightsDownloadTests : TemporaryFolderTest
         return CliProcess.RunAsync(info);
     }
 
-    private Task<string> Fetch(HttpMessageHandler server, IProgress<long>? progress = null)
+    private async Task<string> Fetch(HttpMessageHandler server, IProgress<long>? progress = null)
     {
-        var http = new HttpClient(server);
-        return WeightsDownload.FetchAsync(_file, Address, Cache, http, progress, CancellationToken.None).ContinueWith(t =>
-        {
-            http.Dispose();
-            return t;
-        }, TaskScheduler.Default).Unwrap();
+        using var http = new HttpClient(server);
+        return await WeightsDownload.FetchAsync(_file, Address, Cache, http, progress, CancellationToken.None);
     }
 
     private static Server Serve(byte[] body, bool declareLength = true) =>

@@ -28,8 +28,8 @@ Tensor contentTarget;
 Dictionary<string, Tensor> styleTargets;
 using (no_grad())
 {
-    contentTarget = Features(content)[ContentLayer].detach().MoveToOuterDisposeScope();
-    styleTargets = Features(style).Where(p => styleLayers.Contains(p.Key)).ToDictionary(p => p.Key, p => Gram(p.Value).detach().MoveToOuterDisposeScope());
+    contentTarget = Features(content)[ContentLayer].detach();
+    styleTargets = Features(style).Where(p => styleLayers.Contains(p.Key)).ToDictionary(p => p.Key, p => Gram(p.Value).detach());
 }
 
 var x = new TorchSharp.Modules.Parameter(content.clone());
