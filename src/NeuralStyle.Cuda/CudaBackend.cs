@@ -265,8 +265,8 @@ public sealed class CudaBackend : IStyleBackend
     /// The options of both sessions before the provider is added. ONNX Runtime's constant folding is off: the backward
     /// graph, built for one batch and size, starts each max pool's gradient from ConstantOfShape of a constant shape,
     /// which folding would turn into an initializer of zeros as large as the pool's input (1.9 GB for the first pool
-    /// of 7 images at 1024 px), held on the device for the session's life and copied by every run. Nothing else in
-    /// the graphs is constant, so nothing else is lost.
+    /// of 7 images at 1024 px, by arithmetic), held on the device for the session's life. Nothing else in the graphs
+    /// is constant, so nothing else is lost.
     /// </summary>
     internal static SessionOptions GraphOptions()
     {
