@@ -9,7 +9,7 @@
 # OpenBLAS's pthread build fights PyTorch's OpenMP threads (1.09–1.40 s). The peer runs with that OpenMP BLAS first on its library path (the
 # system's BLAS choice is left alone), with Debian's /usr/bin/python3, and without OPENBLAS_CORETYPE /
 # OPENBLAS_L2_SIZE, so its BLAS picks this CPU's own kernels; the script checks which BLAS torch loaded and
-# refuses to compare against any other. Prints the ratio ours/peer per size.
+# refuses to compare against any other. Prints ours/peer per size, for each peer.
 #   tools/bench-peers.sh [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,10 +17,11 @@ rounds="${1:-2}"
 py=/usr/bin/python3
 openmp_blas=/usr/lib/x86_64-linux-gnu/openblas-openmp
 export LD_LIBRARY_PATH="$openmp_blas${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+install() { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null; }
 blas_in_torch() { "$py" -c "import torch; print(next((l.split()[-1] for l in open('/proc/self/maps') if 'blas' in l.split()[-1]), 'none'))" 2>/dev/null; }
 if ! "$py" -c "import torch" 2>/dev/null || [[ "$(blas_in_torch)" != "$openmp_blas"/* ]]; then
   echo "installing python3-torch and OpenBLAS (OpenMP build)"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch libopenblas0-openmp >/dev/null
+  install python3-torch libopenblas0-openmp
 fi
 blas=$(blas_in_torch)
 if [[ "$blas" != "$openmp_blas"/* ]]; then
@@ -28,7 +29,7 @@ if [[ "$blas" != "$openmp_blas"/* ]]; then
   exit 2
 fi
 echo "peer: PyTorch with $blas"
-command -v patchelf >/dev/null && command -v g++ >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq patchelf g++ >/dev/null
+command -v patchelf >/dev/null && command -v g++ >/dev/null || install patchelf g++
 dotnet build -c Release tools/peers/torchsharp >/dev/null
 torchsharp=tools/peers/torchsharp/bin/Release/net10.0
 "$py" tools/peers/torchsharp/old-libstdcxx.py "$torchsharp/runtimes/linux-x64/native/libLibTorchSharp.so"
