@@ -211,6 +211,41 @@ public sealed class CliTests : TemporaryFolderTest
         Assert.True(File.Exists(Path.Combine(folder, "metrics.csv")));
     }
 
+    [Theory]
+    [InlineData("--out", "x.png", "--checkpoint", "x.png")]
+    [InlineData("--out", "x.png", "--loss-log", "x.png")]
+    [InlineData("--out", "x.png", "--loss-log", "x.ckpt")] // the checkpoint goes beside --out
+    [InlineData("--out", "x.png", "--checkpoint", "log.csv", "--loss-log", "log.csv")]
+    [InlineData("--out", "x.png", "--save-every", "1", "--checkpoint", "x_00001.png")]
+    public void Outputs_that_would_overwrite_one_another_are_refused_before_any_work(params string[] args)
+    {
+        // Whichever was written last would win: the image or the checkpoint would be lost without a word.
+        string[] paths = args.Select(a => a.Contains('.', StringComparison.Ordinal) ? Path.Combine(Folder, a) : a).ToArray();
+        var (code, stdout, stderr) = Run(["render", "--size", "32", "--iterations", "2", "--weights", "random", .. paths]);
+
+        Assert.True(code == 2, $"exit {code}: {stdout}{stderr}");
+        Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("overwrite", stderr, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(Folder));
+    }
+
+    [Fact]
+    public void A_resumed_render_without_out_continues_in_place()
+    {
+        // Not into out/render.png, which may be another render's result: beside its checkpoint, in the image's format.
+        string image = Path.Combine(Folder, "wall.jpg"), checkpoint = Path.Combine(Folder, "wall.ckpt");
+        Assert.Equal(0, Run("render", "--size", "40", "--iterations", "1", "--weights", "random", "--out", image).Code);
+        DateTime written = File.GetLastWriteTimeUtc(image);
+
+        var (code, stdout, stderr) = Run("render", "--resume", checkpoint, "--iterations", "3");
+
+        Assert.True(code == 0, stderr + stdout);
+        Assert.Contains($"Wrote {image} and {checkpoint}", stdout, StringComparison.Ordinal);
+        Assert.Equal(3, Engine.Checkpoint.Load(checkpoint).Iteration);
+        Assert.True(File.GetLastWriteTimeUtc(image) >= written);
+        Assert.Equal(["wall.ckpt", "wall.jpg"], Directory.GetFiles(Folder).Select(Path.GetFileName).Order());
+    }
+
     [Fact]
     public void A_resume_keeps_to_max_memory_mb()
     {

@@ -128,6 +128,41 @@ public sealed partial class SweepTests : TemporaryFolderTest
         Assert.Equal(12, Checkpoint.Load($"{sweep}-lr4.ckpt").Iteration);
     }
 
+    [Theory]
+    [InlineData("--out", "sweep/sweep.png")] // its checkpoint would be sweep/sweep.ckpt
+    [InlineData("--checkpoint", "sweep/sweep.ckpt")]
+    [InlineData("--loss-log", "sweep/sweep.ckpt")]
+    public void A_rate_continued_alone_never_writes_over_the_sweeps_checkpoint(string option, string file)
+    {
+        // That checkpoint keeps every rate of the sweep; one rate's state written over it would lose the others.
+        string sweep = Path.Combine(Folder, "sweep"), sweepCheckpoint = Path.Combine(sweep, "sweep.ckpt");
+        Cli("sweep", "--size", "40", "--lr", "1,4", "--checkpoints", "1", "--out-dir", sweep, "--weights", "random", "--no-estimate");
+        byte[] before = File.ReadAllBytes(sweepCheckpoint);
+        using var output = new StringWriter(CultureInfo.InvariantCulture);
+        using var error = new StringWriter(CultureInfo.InvariantCulture);
+
+        int code = Program.Run(["render", "--resume", sweepCheckpoint, "--lr", "4", "--iterations", "2", option, Path.Combine(Folder, file)], output, error, interactive: false);
+
+        Assert.Equal(2, code);
+        Assert.Contains("keeps all of its rates", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains($"--out {sweep}-lr4.png", error.ToString(), StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(sweepCheckpoint));
+    }
+
+    [Fact]
+    public void Without_out_a_rate_continued_alone_goes_beside_the_sweeps_folder()
+    {
+        string sweep = Path.Combine(Folder, "sweep"), sweepCheckpoint = Path.Combine(sweep, "sweep.ckpt");
+        Cli("sweep", "--size", "40", "--lr", "1,4", "--checkpoints", "1", "--out-dir", sweep, "--weights", "random", "--no-estimate");
+        byte[] before = File.ReadAllBytes(sweepCheckpoint);
+
+        Cli("render", "--resume", sweepCheckpoint, "--lr", "4", "--iterations", "2");
+
+        Assert.True(File.Exists($"{sweep}-lr4.png"));
+        Assert.Equal([4.0], Checkpoint.Load($"{sweep}-lr4.ckpt").Settings.LearningRates);
+        Assert.Equal(before, File.ReadAllBytes(sweepCheckpoint));
+    }
+
     [Fact]
     public void A_render_resuming_its_own_run_refuses_a_rate_as_it_is_stored()
     {

@@ -10,8 +10,7 @@ internal static class RenderCommand
 {
     public static int Run(RenderOptions o, TextWriter output, bool interactive, CancellationToken cancel)
     {
-        CheckArguments(o);
-        string checkpointPath = o.Checkpoint ?? Path.ChangeExtension(o.Out, ".ckpt");
+        RenderOutputs files = CheckArguments(o);
         var (engine, settings) = Start(o, output);
         using (engine)
         {
@@ -21,7 +20,7 @@ internal static class RenderCommand
             }
 
             // The output folders, with their parents, now that nothing can refuse the run: a refused run leaves none.
-            foreach (string file in new[] { o.Out, checkpointPath, o.LossLog }.OfType<string>())
+            foreach (string file in files.Files)
             {
                 AtomicFile.CreateFolderOf(file);
             }
@@ -38,50 +37,33 @@ internal static class RenderCommand
                 sweep.Run(checkpoints, reached =>
             {
                 bool final = reached.Iteration == o.Iterations || engine.StopReason(0) is not null;
-                ImageFiles.Save(reached.Images[0], final ? o.Out : Intermediate(o.Out, reached.Iteration));
-                engine.CreateCheckpoint(settings).Save(checkpointPath);
-                if (o.LossLog is not null)
-                {
-                    AtomicFile.WriteText(o.LossLog, LossSummary.Csv(engine.History(0)));
-                }
+                ImageFiles.Save(reached.Images[0], final ? files.Image : files.Intermediate(reached.Iteration));
+                SaveState(engine, settings, files);
             }, (k, losses) => progress.Report(k, LossSummary.Describe(losses[0])), cancel);
             }
             catch (OperationCanceledException) when (cancel.IsCancellationRequested)
             {
-                ImageFiles.Save(engine.CurrentImage(0), o.Out);
-                engine.CreateCheckpoint(settings).Save(checkpointPath);
-                if (o.LossLog is not null)
-                {
-                    AtomicFile.WriteText(o.LossLog, LossSummary.Csv(engine.History(0)));
-                }
-
-                progress.Line($"Interrupted at iteration {engine.Iteration}. Saved {o.Out} and {checkpointPath}; continue with: render --resume {checkpointPath} --iterations {o.Iterations} --out {o.Out}");
+                ImageFiles.Save(engine.CurrentImage(0), files.Image);
+                SaveState(engine, settings, files);
+                progress.Line($"Interrupted at iteration {engine.Iteration}. Saved {files.Image} and {files.Checkpoint}; continue with: render --resume {files.Checkpoint} --iterations {o.Iterations} --out {files.Image}");
                 return Interruption.ExitCode;
             }
 
-            return Finish(o, engine, progress, checkpointPath);
+            return Finish(engine, progress, files);
         }
     }
 
-    /// <summary>OUT_00100.png for iteration 100.</summary>
-    public static string Intermediate(string path, int iteration) =>
-        Path.Combine(Path.GetDirectoryName(path) ?? "", $"{Path.GetFileNameWithoutExtension(path)}_{iteration:D5}{Path.GetExtension(path)}");
-
-    /// <summary>
-    /// Refuses an output path that is a folder, or whose folder (made when the run starts, if missing) could take no
-    /// new files: better now than when the run saves its result.
-    /// </summary>
-    private static void PrepareOutputFile(string path, string option)
+    /// <summary>The checkpoint and the loss log, which go with every image saved.</summary>
+    private static void SaveState(StyleTransferEngine engine, RunSettings settings, RenderOutputs files)
     {
-        if (Directory.Exists(path))
+        engine.CreateCheckpoint(settings).Save(files.Checkpoint);
+        if (files.LossLog is not null)
         {
-            throw new UserInputException($"Cannot write '{path}': it is a folder; name a file in it.");
+            AtomicFile.WriteText(files.LossLog, LossSummary.Csv(engine.History(0)));
         }
-
-        AtomicFile.RequireWritableFolder(Path.GetDirectoryName(Path.GetFullPath(path))!, option);
     }
 
-    private static void CheckArguments(RenderOptions o)
+    private static RenderOutputs CheckArguments(RenderOptions o)
     {
         ProblemFactory.CheckArguments(o);
         UserInputException.Require(o.Iterations >= 1, $"--iterations must be at least 1, not {o.Iterations}.");
@@ -95,30 +77,7 @@ internal static class RenderCommand
             throw new UserInputException($"--save-every must be ≥ 0, not {o.SaveEvery}.");
         }
 
-        _ = ImageFiles.EncoderFor(o.Out);
-        RefuseOverwritingInputs(o);
-        foreach (var (option, file) in new[] { ("--out", o.Out), ("--loss-log", o.LossLog), ("--checkpoint", o.Checkpoint ?? Path.ChangeExtension(o.Out, ".ckpt")) })
-        {
-            if (file is not null)
-            {
-                PrepareOutputFile(file, option);
-            }
-        }
-    }
-
-    /// <summary>An output never replaces an input: not the content, a style, the --init image or the checkpoint being resumed.</summary>
-    private static void RefuseOverwritingInputs(RenderOptions o)
-    {
-        string[] inputs = new[] { o.Content ?? ProblemFactory.DefaultContent, o.Init, o.Resume }.Concat(o.Styles)
-            .Where(p => p is not null && File.Exists(p)).Select(p => Path.GetFullPath(p!)).ToArray();
-        string checkpoint = o.Checkpoint ?? Path.ChangeExtension(o.Out, ".ckpt");
-        foreach (var (option, path) in new[] { ("--out", o.Out), ("--checkpoint", checkpoint), ("--loss-log", o.LossLog) })
-        {
-            if (path is not null && inputs.Contains(Path.GetFullPath(path)) && !(option == "--checkpoint" && o.Resume is not null && Path.GetFullPath(path) == Path.GetFullPath(o.Resume)))
-            {
-                throw new UserInputException($"{option} '{path}' is one of the inputs; choose another file name so the input is kept.");
-            }
-        }
+        return RenderOutputs.Of(o);
     }
 
     private static (StyleTransferEngine Engine, RunSettings Settings) Start(RenderOptions o, TextWriter output)
@@ -150,7 +109,7 @@ internal static class RenderCommand
         return list.ToArray();
     }
 
-    private static int Finish(RenderOptions o, StyleTransferEngine engine, ProgressReporter progress, string checkpointPath)
+    private static int Finish(StyleTransferEngine engine, ProgressReporter progress, RenderOutputs files)
     {
         IReadOnlyList<LossRecord> history = engine.History(0);
         LossRecord first = history[0], last = history.Last(r => r.Loss.IsFinite);
@@ -159,15 +118,15 @@ internal static class RenderCommand
             // The diverged step was undone, so the image and checkpoint saved at the stop are the last finite state,
             // unless the run diverged at once after a resume: then they are the state it resumed with.
             string kept = engine.DivergedAtStart(0)
-                ? $"No update of this run could be undone, so {o.Out} and {checkpointPath} keep the state it resumed with, which had already diverged; render again from the start with a lower --lr"
-                : $"Saved the last finite image to {o.Out} and the state to {checkpointPath}; try a lower --lr";
+                ? $"No update of this run could be undone, so {files.Image} and {files.Checkpoint} keep the state it resumed with, which had already diverged; render again from the start with a lower --lr"
+                : $"Saved the last finite image to {files.Image} and the state to {files.Checkpoint}; try a lower --lr";
             progress.Line(string.Create(CultureInfo.InvariantCulture,
                 $"The optimization {reason} (the loss became {history[^1].Loss.Total}). {kept} (e.g. {engine.LearningRates[0] / 4:G3})."));
             return 1;
         }
 
         progress.Line(string.Create(CultureInfo.InvariantCulture,
-            $"Wrote {o.Out} and {checkpointPath}: loss {first.Loss.Total:E4} → {last.Loss.Total:E4} (style {first.Loss.Style:E3} → {last.Loss.Style:E3}) in {engine.ElapsedSeconds:F1} s; peak memory {Runtime.ProcessMemory.PeakBytes() / 1e6:F0} MB."));
+            $"Wrote {files.Image} and {files.Checkpoint}: loss {first.Loss.Total:E4} → {last.Loss.Total:E4} (style {first.Loss.Style:E3} → {last.Loss.Style:E3}) in {engine.ElapsedSeconds:F1} s; peak memory {Runtime.ProcessMemory.PeakBytes() / 1e6:F0} MB."));
         return 0;
     }
 }

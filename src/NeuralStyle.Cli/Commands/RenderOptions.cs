@@ -5,8 +5,8 @@ namespace NeuralStyle.Cli.Commands;
 [Verb("render", HelpText = "Render the content image in the style of the style image(s).")]
 internal sealed class RenderOptions : OptimizationOptions
 {
-    [Option("out", Default = "out/render.png", HelpText = "Output image; PNG, JPEG or WebP by extension.")]
-    public string Out { get; set; } = "";
+    [Option("out", HelpText = "Output image; PNG, JPEG or WebP by extension. Default: out/render.png; with --resume, the image beside the checkpoint (continuing in place), or for a sweep's rate FOLDER-lrRATE.png beside the sweep's folder.")]
+    public string? Out { get; set; }
 
     // Render's alone: a sweep runs to the last of its --checkpoints.
     [Option("iterations", Default = 200, HelpText = "Adam iterations in total (with --resume: the total to reach).")]

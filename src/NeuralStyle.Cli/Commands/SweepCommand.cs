@@ -89,9 +89,20 @@ internal static class SweepCommand
         int best = Enumerable.Range(0, engine.LearningRates.Count).Where(n => engine.StopReason(n) is null)
             .MinBy(n => engine.History(n)[^1].Loss.Total);
         string rate = engine.LearningRates[best].ToString("G6", CultureInfo.InvariantCulture);
-        string image = $"{Path.TrimEndingDirectorySeparator(folder)}-lr{rate}.png"; // beside the sweep's folder
         return string.Create(CultureInfo.InvariantCulture,
-            $"Lowest loss now: lr {rate}. To take it further alone: render --resume {Path.Combine(folder, SweepReport.CheckpointFile)} --lr {rate} --iterations {last * 4} --out {image}");
+            $"Lowest loss now: lr {rate}. To take it further alone: render --resume {Path.Combine(folder, SweepReport.CheckpointFile)} --lr {rate} --iterations {last * 4} --out {AloneImage(folder, engine.LearningRates[best])}");
+    }
+
+    /// <summary>
+    /// Where one rate of the sweep in <paramref name="folder"/> goes when continued alone: FOLDER-lrRATE.png beside
+    /// the folder (out/study → out/study-lr5.png), outside it, so the sweep's own files stay as the sweep left them.
+    /// </summary>
+    public static string AloneImage(string folder, double rate)
+    {
+        string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder.Length == 0 ? "." : folder));
+        string image = Path.Combine(Path.GetDirectoryName(full) ?? full,
+            string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(full)}-lr{rate:G6}.png"));
+        return Path.IsPathRooted(folder) ? image : Path.GetRelativePath(Environment.CurrentDirectory, image); // as the user wrote it
     }
 
     private static int[] CheckArguments(SweepOptions o)

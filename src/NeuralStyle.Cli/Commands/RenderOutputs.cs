@@ -1,0 +1,151 @@
+using NeuralStyle.Imaging;
+
+namespace NeuralStyle.Cli.Commands;
+
+/// <summary>
+/// The files a render writes (the image, its checkpoint, the loss log and the images <c>--save-every</c> adds), where
+/// they go when not named, and the checks, made before any work, that none of them replaces an input or another of
+/// them: the last one written would win, and a run's result or its checkpoint would be lost without a word.
+/// </summary>
+internal sealed class RenderOutputs
+{
+    /// <summary>The image a new render writes when <c>--out</c> is not given.</summary>
+    public const string DefaultImage = "out/render.png";
+
+    private readonly bool _savesIntermediates;
+
+    private RenderOutputs(string image, string checkpoint, string? lossLog, bool savesIntermediates)
+    {
+        Image = image;
+        Checkpoint = checkpoint;
+        LossLog = lossLog;
+        _savesIntermediates = savesIntermediates;
+    }
+
+    /// <summary>The final image (and the image saved on interruption).</summary>
+    public string Image { get; }
+
+    /// <summary>The run's checkpoint, written with every saved image and at the end.</summary>
+    public string Checkpoint { get; }
+
+    /// <summary>The loss per iteration as CSV, if asked for.</summary>
+    public string? LossLog { get; }
+
+    /// <summary>Every output, to make its folder once the run starts.</summary>
+    public IEnumerable<string> Files => new[] { Image, Checkpoint, LossLog }.OfType<string>();
+
+    /// <summary>
+    /// The outputs <paramref name="o"/> names, or their defaults: a new render writes <see cref="DefaultImage"/>; one
+    /// resumed from a render's checkpoint continues in place (the image saved beside it, and the checkpoint itself);
+    /// one rate continued alone from a sweep goes beside the sweep's folder, as the sweep suggests, and never onto the
+    /// sweep's checkpoint, which keeps its other rates. The checkpoint goes beside the image unless named.
+    /// Throws a <see cref="UserInputException"/> for an output that cannot be written or would replace another file
+    /// the run reads or writes.
+    /// </summary>
+    public static RenderOutputs Of(RenderOptions o)
+    {
+        // A render's --lr with --resume names a sweep's rate (a render's own checkpoint refuses it when loaded).
+        double? sweepRate = o.Resume is null ? null : o.LearningRate;
+        string image = o.Out ?? (o.Resume, sweepRate) switch
+        {
+            (null, _) => DefaultImage,
+            (string sweep, double rate) => SweepCommand.AloneImage(Path.GetDirectoryName(sweep) ?? "", rate),
+            (string checkpoint, null) => ImageBeside(checkpoint),
+        };
+        bool inPlace = o.Out is null && o.Resume is not null && sweepRate is null;
+        string checkpointFile = o.Checkpoint ?? (inPlace ? o.Resume! : Path.ChangeExtension(image, ".ckpt"));
+        var outputs = new RenderOutputs(image, checkpointFile, o.LossLog, o.SaveEvery > 0);
+        outputs.Check(o, sweepRate);
+        return outputs;
+    }
+
+    /// <summary>OUT_00100.png for iteration 100.</summary>
+    public string Intermediate(int iteration) =>
+        Path.Combine(Path.GetDirectoryName(Image) ?? "", $"{Path.GetFileNameWithoutExtension(Image)}_{iteration:D5}{Path.GetExtension(Image)}");
+
+    /// <summary>The image last saved with a render's checkpoint: the newest of its name with an image extension, else PNG.</summary>
+    private static string ImageBeside(string checkpoint)
+    {
+        string stem = Path.ChangeExtension(checkpoint, null);
+        return ImageFiles.WritableExtensions.Select(extension => stem + extension)
+            .Where(file => File.Exists(file) && !SamePath(file, checkpoint))
+            .MaxBy(File.GetLastWriteTimeUtc) ?? stem + ".png";
+    }
+
+    private void Check(RenderOptions o, double? sweepRate)
+    {
+        _ = ImageFiles.EncoderFor(Image);
+        var named = new List<(string Option, string Path)>
+        {
+            ("--out", Image),
+            (o.Checkpoint is null ? "--out's checkpoint" : "--checkpoint", Checkpoint),
+        };
+        if (LossLog is not null)
+        {
+            named.Add(("--loss-log", LossLog));
+        }
+
+        foreach (var (option, path) in named)
+        {
+            if (Directory.Exists(path))
+            {
+                throw new UserInputException($"Cannot write '{path}': it is a folder; give {option} a file in it.");
+            }
+
+            AtomicFile.RequireWritableFolder(Path.GetDirectoryName(Path.GetFullPath(path))!, option);
+        }
+
+        RefuseOverwritingInputs(o, named, sweepRate);
+        for (int a = 0; a < named.Count; a++)
+        {
+            for (int b = a + 1; b < named.Count; b++)
+            {
+                if (SamePath(named[a].Path, named[b].Path))
+                {
+                    throw new UserInputException($"{named[a].Option} and {named[b].Option} are both '{named[b].Path}'; give each its own file, or one would overwrite the other.");
+                }
+            }
+
+            if (a > 0 && _savesIntermediates && IsIntermediate(named[a].Path))
+            {
+                throw new UserInputException($"{named[a].Option} '{named[a].Path}' is named like the images --save-every writes beside --out; choose another name so neither overwrites the other.");
+            }
+        }
+    }
+
+    /// <summary>
+    /// An output never replaces an input: the content, a style, the --init image or the checkpoint being resumed,
+    /// except a render's own checkpoint, which a resumed render continues in place.
+    /// </summary>
+    private static void RefuseOverwritingInputs(RenderOptions o, List<(string Option, string Path)> named, double? sweepRate)
+    {
+        string[] inputs = new[] { o.Content ?? ProblemFactory.DefaultContent, o.Init, o.Resume }.Concat(o.Styles)
+            .Where(p => p is not null && File.Exists(p)).Select(p => Path.GetFullPath(p!)).ToArray();
+        for (int n = 0; n < named.Count; n++)
+        {
+            var (option, path) = named[n];
+            bool resumed = o.Resume is not null && SamePath(path, o.Resume);
+            if (resumed && sweepRate is double rate)
+            {
+                string instead = SweepCommand.AloneImage(Path.GetDirectoryName(o.Resume!) ?? "", rate);
+                throw new UserInputException($"{option} '{path}' is the sweep's checkpoint being resumed, which keeps all of its rates; choose another file (e.g. --out {instead}) so the sweep is kept.");
+            }
+
+            bool continuesInPlace = resumed && n == 1; // the checkpoint, continued in place
+            if (!continuesInPlace && inputs.Contains(Path.GetFullPath(path)))
+            {
+                throw new UserInputException($"{option} '{path}' is one of the inputs; choose another file name so the input is kept.");
+            }
+        }
+    }
+
+    private bool IsIntermediate(string path)
+    {
+        string name = Path.GetFileName(path), stem = Path.GetFileNameWithoutExtension(Image) + "_", extension = Path.GetExtension(Image);
+        return SamePath(Path.GetDirectoryName(Path.GetFullPath(path))!, Path.GetDirectoryName(Path.GetFullPath(Image))!)
+            && name.StartsWith(stem, StringComparison.Ordinal) && name.EndsWith(extension, StringComparison.Ordinal)
+            && name[stem.Length..^extension.Length] is { Length: >= 5 } digits && digits.All(char.IsAsciiDigit);
+    }
+
+    private static bool SamePath(string a, string b) => Path.GetFullPath(a) == Path.GetFullPath(b);
+}
