@@ -128,6 +128,49 @@ public sealed partial class SweepTests : TemporaryFolderTest
         Assert.Equal(12, Checkpoint.Load($"{sweep}-lr4.ckpt").Iteration);
     }
 
+    [Fact]
+    public void A_new_sweep_replaces_an_earlier_one_only_with_force_and_then_leaves_one_sweep()
+    {
+        string sweep = Path.Combine(Folder, "sweep"), sweepCheckpoint = Path.Combine(sweep, "sweep.ckpt");
+        string[] common = ["--size", "32", "--out-dir", sweep, "--weights", "random", "--no-estimate"];
+        Cli(["sweep", "--lr", "1,4", "--checkpoints", "2", .. common]);
+        byte[] before = File.ReadAllBytes(sweepCheckpoint);
+        using var output = new StringWriter(CultureInfo.InvariantCulture);
+        using var error = new StringWriter(CultureInfo.InvariantCulture);
+
+        int code = Program.Run(["sweep", "--lr", "3", "--checkpoints", "1", .. common], output, error, interactive: false);
+
+        Assert.Equal(2, code);
+        Assert.Contains($"continue it with 'sweep --resume {sweep} --checkpoints N'", error.ToString(), StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(sweepCheckpoint));
+
+        Cli(["sweep", "--lr", "3", "--checkpoints", "1", "--force", .. common]);
+        Assert.Equal([3.0], Checkpoint.Load(sweepCheckpoint).Settings.LearningRates);
+        string[] images = Directory.GetFiles(sweep, "lr*.png").Select(Path.GetFileName).ToArray()!;
+        Assert.Equal(["lr3_it00001.png"], images); // the earlier sweep's images went with it
+    }
+
+    [Theory]
+    [InlineData("index.html", null)] // a page of the user's own, in --out-dir .
+    [InlineData("contact_sheet.png", "--content")] // an input is kept even with --force
+    public void A_new_sweep_never_writes_over_a_file_it_did_not_make(string name, string? usedAs)
+    {
+        string sweep = Path.Combine(Folder, "sweep"), file = Path.Combine(sweep, name);
+        Directory.CreateDirectory(sweep);
+        File.Copy(Path.Combine(Support.Repository.Root, "examples", "content-cat-chelsea.png"), file);
+        byte[] before = File.ReadAllBytes(file);
+        string[] input = usedAs is null ? [] : [usedAs, file, "--force"];
+        using var output = new StringWriter(CultureInfo.InvariantCulture);
+        using var error = new StringWriter(CultureInfo.InvariantCulture);
+
+        int code = Program.Run(["sweep", "--size", "32", "--lr", "3", "--checkpoints", "1", "--out-dir", sweep, "--weights", "random", "--no-estimate", .. input], output, error, interactive: false);
+
+        Assert.Equal(2, code);
+        Assert.Contains(usedAs is null ? "give --force to replace it" : "one of its inputs", error.ToString(), StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(file));
+        Assert.Single(Directory.GetFiles(sweep));
+    }
+
     [Theory]
     [InlineData("--out", "sweep/sweep.png")] // its checkpoint would be sweep/sweep.ckpt
     [InlineData("--checkpoint", "sweep/sweep.ckpt")]

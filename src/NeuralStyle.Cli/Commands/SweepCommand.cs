@@ -24,6 +24,10 @@ internal static class SweepCommand
             }
 
             Directory.CreateDirectory(folder); // with its parents, now: a sweep refused while starting leaves no folder behind
+            if (o.Force && o.Resume is null)
+            {
+                SweepFolder.RemoveEarlierImages(folder, Inputs(o));
+            }
 
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Device: {engine.DeviceDescription}{(engine.EstimatedPeakBytes is double bytes ? $"; estimated peak memory {bytes / 1e6:F0} MB" : "")}."));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -137,8 +141,21 @@ internal static class SweepCommand
         }
 
         AtomicFile.RequireWritableFolder(folder, o.Resume is null ? "--out-dir" : "--resume");
+        if (o.Resume is null)
+        {
+            SweepFolder.RequireNothingReplaced(folder, rates, checkpoints, Inputs(o), o.Force);
+        }
+        else if (o.Force)
+        {
+            throw new UserInputException("--resume continues the sweep in its folder, so it takes no --force (which replaces an earlier sweep); drop it.");
+        }
+
         return checkpoints;
     }
+
+    /// <summary>The image files a new sweep reads.</summary>
+    private static IEnumerable<string> Inputs(SweepOptions o) =>
+        new[] { o.Content ?? ProblemFactory.DefaultContent, o.Init }.Concat(o.Styles).OfType<string>();
 
     /// <summary>
     /// Starts the sweep's engine, or resumes it, and the sweep's clock. A new sweep first times one separate render to

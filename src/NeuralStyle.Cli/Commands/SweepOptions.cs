@@ -17,6 +17,9 @@ internal sealed class SweepOptions : OptimizationOptions
     [Option("resume", HelpText = "Continue the sweep in this folder (its sweep.ckpt) up to the new --checkpoints, with its stored settings (giving one of them, e.g. --lr, is refused).")]
     public string? Resume { get; set; }
 
+    [Option("force", HelpText = "Start the sweep even where --out-dir holds files it would replace (an earlier sweep: its images are removed).")]
+    public bool Force { get; set; }
+
     [Option("no-estimate", HelpText = "Skip timing a single render to compare against.")]
     public bool NoEstimate { get; set; }
 }
