@@ -171,6 +171,45 @@ public sealed partial class SweepTests : TemporaryFolderTest
         Assert.Single(Directory.GetFiles(sweep));
     }
 
+    [Fact]
+    public void A_resumed_sweep_whose_earlier_images_are_gone_or_replaced_goes_on_without_their_ssim()
+    {
+        // The checkpoint holds the state; the images only serve the next SSIM, so losing one must not stop the sweep.
+        string sweep = Path.Combine(Folder, "sweep");
+        Cli("sweep", "--size", "32", "--lr", "1,4", "--checkpoints", "2", "--out-dir", sweep, "--weights", "random", "--no-estimate");
+        File.Delete(Path.Combine(sweep, "lr1_it00002.png"));
+        File.Copy(Path.Combine(Support.Repository.Root, "examples", "content-cat-chelsea.png"), Path.Combine(sweep, "lr4_it00002.png"), overwrite: true);
+        using var output = new StringWriter(CultureInfo.InvariantCulture);
+        using var error = new StringWriter(CultureInfo.InvariantCulture);
+
+        int code = Program.Run(["sweep", "--resume", sweep, "--checkpoints", "3"], output, error, interactive: false);
+
+        Assert.True(code == 0, $"exit {code}: {error}{output}");
+        Assert.Contains("lr 1's next SSIM has no image to compare with", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("is 451×300, not the sweep's 32×21: lr 4's next SSIM", output.ToString(), StringComparison.Ordinal);
+        string[] rows = File.ReadAllLines(Path.Combine(sweep, "metrics.csv"));
+        Assert.All(rows.Where(r => r.Contains(",3,ok,", StringComparison.Ordinal)), r => Assert.Equal("", r.Split(',')[8]));
+        Assert.Equal(2, rows.Count(r => r.Contains(",3,ok,", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void A_damaged_metrics_file_is_named_with_what_to_do_and_the_sweep_is_kept()
+    {
+        string sweep = Path.Combine(Folder, "sweep"), sweepCheckpoint = Path.Combine(sweep, "sweep.ckpt");
+        Cli("sweep", "--size", "32", "--lr", "1,4", "--checkpoints", "1", "--out-dir", sweep, "--weights", "random", "--no-estimate");
+        File.WriteAllText(Path.Combine(sweep, "metrics.json"), "[{\"lr\": ");
+        byte[] before = File.ReadAllBytes(sweepCheckpoint);
+        using var output = new StringWriter(CultureInfo.InvariantCulture);
+        using var error = new StringWriter(CultureInfo.InvariantCulture);
+
+        int code = Program.Run(["sweep", "--resume", sweep, "--checkpoints", "2"], output, error, interactive: false);
+
+        Assert.Equal(2, code);
+        Assert.Contains("metrics.json' is damaged", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("move metrics.json away", error.ToString(), StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(sweepCheckpoint));
+    }
+
     [Theory]
     [InlineData("--out", "sweep/sweep.png")] // its checkpoint would be sweep/sweep.ckpt
     [InlineData("--checkpoint", "sweep/sweep.ckpt")]

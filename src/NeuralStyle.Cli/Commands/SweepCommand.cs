@@ -34,10 +34,7 @@ internal static class SweepCommand
                 $"Sweeping {engine.Width}×{engine.Height}, lr {string.Join(", ", engine.LearningRates)} as one batch, checkpoints {string.Join(", ", checkpoints)}, into {folder}."));
 
             var progress = new ProgressReporter(engine.Iteration, last, o.PrintEvery, interactive, output);
-            // SSIM compares with each rate's last checkpoint image (the state may be past it after an interruption).
-            var previous = engine.LearningRates.Select(lr => metrics.LastOrDefault(m => m.LearningRate == lr) is CheckpointMetrics m
-                ? ImageFiles.Load(Path.Combine(folder, m.Image), null) : null).ToArray();
-            var sweep = new LearningRateSweep(engine, previous);
+            var sweep = new LearningRateSweep(engine, PreviousImages(engine, metrics, folder, output));
             string summary = "";
             try
             {
@@ -82,6 +79,39 @@ internal static class SweepCommand
             output.WriteLine(NextStep(engine, folder, last));
             return 0;
         }
+    }
+
+    /// <summary>
+    /// Each rate's image at its last checkpoint, which the next checkpoint's SSIM compares with (the state may be past
+    /// it after an interruption). One that is gone, unreadable or of another size leaves that SSIM empty, with a
+    /// notice, rather than stopping the sweep: the checkpoint, not the images, holds the state.
+    /// </summary>
+    private static RgbImage?[] PreviousImages(StyleTransferEngine engine, List<CheckpointMetrics> metrics, string folder, TextWriter output)
+    {
+        var images = new RgbImage?[engine.LearningRates.Count];
+        for (int n = 0; n < images.Length; n++)
+        {
+            if (metrics.LastOrDefault(m => m.LearningRate == engine.LearningRates[n]) is not CheckpointMetrics last)
+            {
+                continue;
+            }
+
+            string path = Path.Combine(folder, Path.GetFileName(last.Image));
+            try
+            {
+                images[n] = ImageFiles.Load(path, null);
+                UserInputException.Require(images[n]!.Width == engine.Width && images[n]!.Height == engine.Height,
+                    $"'{path}' is {images[n]!.Width}×{images[n]!.Height}, not the sweep's {engine.Width}×{engine.Height}.");
+            }
+            catch (UserInputException e)
+            {
+                images[n] = null;
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{e.Message.TrimEnd('.')}: lr {engine.LearningRates[n]:G6}'s next SSIM has no image to compare with and stays empty."));
+            }
+        }
+
+        return images;
     }
 
     /// <summary>

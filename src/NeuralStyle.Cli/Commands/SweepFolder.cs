@@ -1,4 +1,3 @@
-using System.Text.Json;
 using NeuralStyle.Cli.Reports;
 using NeuralStyle.Study;
 
@@ -45,7 +44,7 @@ internal static class SweepFolder
         {
             earlier = SweepReport.ReadMetrics(folder);
         }
-        catch (JsonException)
+        catch (UserInputException)
         {
             return; // a damaged report names no images; the new one replaces it
         }

@@ -16,11 +16,21 @@ internal static class SweepReport
 {
     public const string MetricsJson = "metrics.json", MetricsCsv = "metrics.csv", Sheet = "contact_sheet.png", Curves = "loss_curves.png", Index = "index.html", CheckpointFile = "sweep.ckpt";
 
-    /// <summary>The metrics written earlier (a resumed sweep keeps its rows), or none.</summary>
+    /// <summary>
+    /// The metrics written earlier (a resumed sweep keeps its rows), or none; a <see cref="UserInputException"/> if
+    /// the file is not the JSON this report writes.
+    /// </summary>
     public static List<CheckpointMetrics> ReadMetrics(string folder)
     {
         string path = Path.Combine(folder, MetricsJson);
-        return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllText(path), StudyJsonContext.Default.ListCheckpointMetrics) ?? [] : [];
+        try
+        {
+            return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllText(path), StudyJsonContext.Default.ListCheckpointMetrics) ?? [] : [];
+        }
+        catch (JsonException e)
+        {
+            throw new UserInputException($"'{path}' is damaged ({e.Message.Split(" Path:")[0].TrimEnd('.')}); the sweep's state is in {CheckpointFile}, so move {MetricsJson} away to go on without the earlier checkpoints' rows.", e);
+        }
     }
 
     public static void Write(string folder, IReadOnlyList<CheckpointMetrics> metrics, StyleTransferEngine engine, string summary)
