@@ -58,7 +58,7 @@ public static class Program
                 SweepOptions sweep => SweepCommand.Run(sweep, output, interactive, cancel),
                 ModelOptions model => ModelCommand.Run(model, output, interactive, cancel),
                 DoctorOptions => DoctorCommand.Run(output),
-                BenchOptions bench => BenchCommand.Run(bench, output, error),
+                BenchOptions bench => BenchCommand.Run(bench, output, error, cancel),
                 _ => throw new InvalidOperationException($"No command for {options.GetType().Name}."),
             };
         }

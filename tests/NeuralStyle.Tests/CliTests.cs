@@ -75,6 +75,21 @@ public sealed class CliTests : TemporaryFolderTest
     }
 
     [Theory]
+    [InlineData("iteration", "nothing was measured")]
+    [InlineData("kernels", "the kernels above were measured")]
+    public void A_benchmark_interrupted_before_it_measures_anything_exits_130(string what, string said)
+    {
+        using var stdout = new StringWriter(CultureInfo.InvariantCulture);
+        using var stderr = new StringWriter(CultureInfo.InvariantCulture);
+        string[] args = what == "kernels" ? ["bench", what] : ["bench", what, "--size", "32", "--repeat", "1000"];
+        int code = Program.Run(args, stdout, stderr, interactive: false, new CancellationToken(canceled: true));
+
+        Assert.True(code == 130, $"exit {code}: {stdout}{stderr}");
+        Assert.Contains(said, stderr.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("GFLOP/s", stdout.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("[##..] 1/2", 8, "[##..] ")]
     [InlineData("[##..] 1/2", 20, "[##..] 1/2         ")]
     [InlineData("abc", 0, "a")]

@@ -65,6 +65,52 @@ public sealed class InterruptionTests : TemporaryFolderTest
         Assert.Equal(Checkpoint.Load(Path.ChangeExtension(straight, ".ckpt")).State.Images, Checkpoint.Load(Path.ChangeExtension(resumed, ".ckpt")).State.Images);
     }
 
+    [SkippableFact]
+    public async Task A_benchmark_stops_at_sigterm_and_reports_the_iterations_it_timed()
+    {
+        // It used to take no notice: a single SIGTERM (as timeout(1) sends) left it running to its --repeat.
+        Skip.If(OperatingSystem.IsWindows(), "POSIX signals are sent with kill(1).");
+        using Process process = new() { StartInfo = WithDefaultDisposition("TERM", CliProcess.StartInfo(
+            "bench", "iteration", "--size", "32", "--repeat", "100000", "--warmup", "0")) };
+        var progress = new System.Text.StringBuilder();
+        var thirdIteration = new TaskCompletionSource();
+        process.ErrorDataReceived += (_, e) =>
+        {
+            lock (progress)
+            {
+                progress.AppendLine(e.Data);
+            }
+
+            if (e.Data?.Contains("  3/100000:", StringComparison.Ordinal) == true)
+            {
+                thirdIteration.TrySetResult();
+            }
+        };
+        process.Start();
+        process.BeginErrorReadLine(); // drained to the end, so a full pipe cannot stall the benchmark
+        Task<string> table = process.StandardOutput.ReadToEndAsync(); // stdout holds only the table, at the end
+        try
+        {
+            await thirdIteration.Task.WaitAsync(Patience);
+            using (Process kill = Process.Start("kill", $"-TERM {process.Id}"))
+            {
+                await kill.WaitForExitAsync();
+            }
+
+            await process.WaitForExitAsync().WaitAsync(Patience);
+        }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"The benchmark did not get to its third iteration, or did not stop, within {Patience.TotalMinutes} minutes. {progress}");
+        }
+
+        string report = await table;
+        Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}: {report}");
+        Assert.Matches(@"batch 1, \d+ timed iterations after 0 warm-up \(interrupted: \d+ of 100000\)", report);
+        Assert.Matches(@"\ntotal +\d+\.\d", report);
+    }
+
     /// <summary>
     /// A process started with <paramref name="signal"/> ignored passes that on to its children, and a program started
     /// so keeps ignoring it, as POSIX has it: a background job of a non-interactive shell, such as a test run started

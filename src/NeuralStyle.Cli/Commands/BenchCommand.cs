@@ -45,8 +45,12 @@ internal sealed class BenchOptions
 /// <summary>The <c>bench</c> verb.</summary>
 internal static class BenchCommand
 {
-    /// <remarks>Progress goes to <paramref name="progress"/> (stderr), so that stdout holds only the results (and --json stays clean).</remarks>
-    public static int Run(BenchOptions o, TextWriter output, TextWriter progress)
+    /// <remarks>
+    /// Progress goes to <paramref name="progress"/> (stderr), so that stdout holds only the results (and --json stays
+    /// clean). Cancelled (Ctrl-C, SIGTERM), a benchmark stops after the current iteration or kernel, reports what it
+    /// measured and exits with <see cref="Interruption.ExitCode"/>.
+    /// </remarks>
+    public static int Run(BenchOptions o, TextWriter output, TextWriter progress, CancellationToken cancel)
     {
         if (o.What == "ceiling")
         {
@@ -65,14 +69,10 @@ internal static class BenchCommand
                 using var cuda = new Cuda.CudaKernelBenchmark();
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{Cuda.CudaRuntime.Current.DeviceName}: device copy 512 MB (read + write) {cuda.CopyGigabytesPerSecond(512UL << 20):F0} GB/s; device events, L2 flushed before each run"));
-                WriteKernelTable(cuda.Run(), "cuBLAS SGEMM for products, a device copy of the same bytes otherwise", output);
-            }
-            else
-            {
-                WriteKernelTable(Cpu.CpuKernelBenchmark.Run(), "ONNX Runtime/MLAS MatMul for products, a memory copy of the same bytes otherwise", output);
+                return WriteKernelTable(cuda.Run(), "cuBLAS SGEMM for products, a device copy of the same bytes otherwise", output, progress, cancel);
             }
 
-            return 0;
+            return WriteKernelTable(Cpu.CpuKernelBenchmark.Run(), "ONNX Runtime/MLAS MatMul for products, a memory copy of the same bytes otherwise", output, progress, cancel);
         }
 
         if (o.What != "iteration")
@@ -118,12 +118,12 @@ internal static class BenchCommand
         {
             device = engine.DeviceDescription;
             progress.WriteLine($"{device}: {o.Warmup} warm-up and {o.Repeat} timed iterations…");
-            for (int i = 0; i < o.Warmup; i++)
+            for (int i = 0; i < o.Warmup && !cancel.IsCancellationRequested; i++)
             {
                 engine.Step();
             }
 
-            for (int i = 0; i < o.Repeat; i++)
+            for (int i = 0; i < o.Repeat && !cancel.IsCancellationRequested; i++)
             {
                 engine.Step();
                 samples.Add(engine.LastPhases);
@@ -131,6 +131,16 @@ internal static class BenchCommand
                 peakDevice = engine.DeviceMemoryInUse is long inUse ? Math.Max(inUse, peakDevice ?? 0) : null;
             }
         } // disposing the sessions writes their profiles
+
+        if (samples.Count == 0)
+        {
+            progress.WriteLine("Interrupted before the first timed iteration; nothing was measured.");
+            return Interruption.ExitCode;
+        }
+
+        // Interrupted, the table covers the iterations timed so far, and says so.
+        int timed = samples.Count;
+        string interrupted = timed < o.Repeat ? string.Create(CultureInfo.InvariantCulture, $" (interrupted: {timed} of {o.Repeat})") : "";
 
         NetworkArchitecture used = weights.TruncatedAt(problem.Loss.DeepestTap(weights.Architecture)).Architecture;
         double flops = IterationCost.IterationFlops(used, o.Batch, o.Size, o.Size);
@@ -145,7 +155,7 @@ internal static class BenchCommand
         {
             var json = new Dictionary<string, object>
             {
-                ["device"] = device, ["size"] = o.Size, ["batch"] = o.Batch, ["repeat"] = o.Repeat,
+                ["device"] = device, ["size"] = o.Size, ["batch"] = o.Batch, ["repeat"] = timed, ["interrupted"] = timed < o.Repeat,
                 ["gflop"] = flops / 1e9, ["gflops"] = flops / 1e9 / medianSeconds, ["peak_memory_mb"] = peak / 1e6,
             };
             if (peakDevice is long bytes)
@@ -158,10 +168,10 @@ internal static class BenchCommand
             }
 
             output.WriteLine(JsonSerializer.Serialize(json, BenchJsonContext.Default.DictionaryStringObject));
-            return 0;
+            return timed < o.Repeat ? Interruption.ExitCode : 0;
         }
 
-        output.WriteLine($"{device}; {o.Size}×{o.Size}, batch {o.Batch}, {o.Repeat} timed iterations after {o.Warmup} warm-up");
+        output.WriteLine($"{device}; {o.Size}×{o.Size}, batch {o.Batch}, {timed} timed iterations after {o.Warmup} warm-up{interrupted}");
         output.WriteLine("phase            median ms      min ms      max ms");
         foreach (var (name, s) in rows)
         {
@@ -176,7 +186,7 @@ internal static class BenchCommand
             WriteProfiles(o.Profile, output);
         }
 
-        return 0;
+        return timed < o.Repeat ? Interruption.ExitCode : 0;
     }
 
     /// <summary>
@@ -204,14 +214,25 @@ internal static class BenchCommand
         }
     }
 
-    private static void WriteKernelTable(IEnumerable<Cpu.KernelTiming> timings, string reference, TextWriter output)
+    /// <summary>Writes each kernel's row as it is measured; cancelled, stops before the next kernel and returns 130.</summary>
+    private static int WriteKernelTable(IEnumerable<Cpu.KernelTiming> timings, string reference, TextWriter output, TextWriter progress, CancellationToken cancel)
     {
         output.WriteLine($"kernel             size                  median ms        rate   reference ({reference})");
-        foreach (Cpu.KernelTiming t in timings)
+        using IEnumerator<Cpu.KernelTiming> measured = timings.GetEnumerator();
+        while (!cancel.IsCancellationRequested && measured.MoveNext())
         {
+            Cpu.KernelTiming t = measured.Current;
             string against = double.IsNaN(t.Reference) ? "—" : string.Create(CultureInfo.InvariantCulture, $"{t.Reference:F1} {t.Unit} ({t.Rate / t.Reference:P0})");
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{t.Kernel,-18} {t.Size,-20} {t.Milliseconds,10:F3} {t.Rate,8:F1} {t.Unit,-7} {against}"));
         }
+
+        if (cancel.IsCancellationRequested)
+        {
+            progress.WriteLine("Interrupted: the kernels above were measured, the rest were not.");
+            return Interruption.ExitCode;
+        }
+
+        return 0;
     }
 
     private static (double Median, double Min, double Max) Summary(IEnumerable<double> values)
@@ -227,5 +248,6 @@ internal static class BenchCommand
 [System.Text.Json.Serialization.JsonSerializable(typeof(Dictionary<string, double>))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(double))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(int))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(bool))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(string))]
 internal sealed partial class BenchJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
