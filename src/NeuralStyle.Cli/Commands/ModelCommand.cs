@@ -26,8 +26,9 @@ internal static class ModelCommand
             throw new UserInputException($"--out-dir '{o.OutDir}' is a file; name a folder.");
         }
 
-        Directory.CreateDirectory(o.OutDir);
+        AtomicFile.RequireWritableFolder(o.OutDir, "--out-dir");
         NetworkWeights weights = WeightSource.Resolve(o.Weights, output.WriteLine);
+        Directory.CreateDirectory(o.OutDir); // now that nothing can refuse the export: a refused one leaves no folder
         PreprocessPreset preprocess = requested ?? weights.Preprocess;
         NetworkWeights cut = weights.TruncatedAt(loss.DeepestTap(weights.Architecture));
         string forward = Path.Combine(o.OutDir, "forward.onnx");
