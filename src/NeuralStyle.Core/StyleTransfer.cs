@@ -191,7 +191,7 @@ public sealed class StyleTransfer : IDisposable
         }
 
         RunSettings s = checkpoint.Settings;
-        NetworkWeights weights = WeightSource.Resolve(s.WeightsSpec);
+        NetworkWeights weights = WeightSource.ForResume(s);
         var options = new StyleTransferOptions
         {
             Size = null, LearningRate = s.LearningRates[0], Weights = s.WeightsSpec, Preprocess = s.Preprocess, Loss = s.Loss, Adam = s.Adam, Device = device, Precision = precision,

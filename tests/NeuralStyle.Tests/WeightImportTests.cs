@@ -124,6 +124,25 @@ public sealed class WeightImportTests : TemporaryFolderTest
         Assert.EndsWith("; --weights auto took it from the model cache, so replace or remove it ('model fetch --force' replaces the Model Zoo's files) or give --weights random or another file.", e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_resume_gets_the_weights_its_run_was_made_with_or_says_how_to()
+    {
+        // auto fell back to random features; a pretrained file fetched since must not stop that run from going on.
+        VggOnnxFiles.Write(Original.Value, VggLayout.ZooCaffe2, Path.Combine(Folder, "vgg19-caffe2-9.onnx"));
+        var randomRun = new RunSettings { WeightsSpec = "auto", WeightsIdentity = "random:0" };
+        Assert.Equal("random:0", WeightSource.ForResume(randomRun, null, Folder).Identity);
+        Assert.Equal("random:3", WeightSource.ForResume(randomRun with { WeightsSpec = "random:3", WeightsIdentity = "random:3" }, null, Folder).Identity);
+
+        string fetched = WeightSource.Resolve("auto", null, Folder).Identity;
+        var pretrainedRun = new RunSettings { WeightsSpec = "auto", WeightsIdentity = fetched };
+        Assert.Equal(fetched, WeightSource.ForResume(pretrainedRun, null, Folder).Identity);
+
+        // The file it was made with is gone: auto now gives random features, which would be another run.
+        File.Delete(Path.Combine(Folder, "vgg19-caffe2-9.onnx"));
+        var e = Assert.Throws<UserInputException>(() => WeightSource.ForResume(pretrainedRun, null, Folder));
+        Assert.Equal($"The run was made with the weights {fetched}, but 'auto' now gives random:0; put that file back into the model cache ({Folder}) to continue it, or start a new run.", e.Message);
+    }
+
     [Theory]
     [InlineData("random:x")]
     [InlineData("random:-1")]

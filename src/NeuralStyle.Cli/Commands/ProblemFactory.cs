@@ -104,7 +104,7 @@ internal static class ProblemFactory
         Checkpoint checkpoint = Checkpoint.Load(path);
         checkpoint = select?.Invoke(checkpoint) ?? checkpoint;
         RefuseIfNothingRuns(path, checkpoint);
-        NetworkWeights weights = WeightSource.Resolve(checkpoint.Settings.WeightsSpec, notice);
+        NetworkWeights weights = WeightSource.ForResume(checkpoint.Settings, notice);
         notice($"Preparing the network for {checkpoint.Settings.Width}×{checkpoint.Settings.Height} (--device {o.Device})…");
         return (StyleTransferEngine.Resume(checkpoint, weights, kind, math, MemoryLimitBytes(o)), checkpoint.Settings);
     }

@@ -139,7 +139,7 @@ public sealed class StyleTransferEngine : IDisposable
         RunSettings s = checkpoint.Settings;
         if (weights.Identity != s.WeightsIdentity)
         {
-            throw new UserInputException($"The checkpoint was made with weights {s.WeightsIdentity}, but '{s.WeightsSpec}' now gives {weights.Identity}; resume with the same weights.");
+            throw new UserInputException($"The checkpoint was made with weights {s.WeightsIdentity}, not {weights.Identity}; resume it with the weights it was made with (WeightSource.ForResume finds them).");
         }
 
         var memory = new HostMemoryCheck(weights, s.Loss, s.LearningRates.Count, s.Width, s.Height, memoryLimitBytes, LargestTarget: (0, 0)); // targets are stored

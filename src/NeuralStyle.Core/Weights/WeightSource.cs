@@ -1,4 +1,5 @@
 using System.Globalization;
+using NeuralStyle.Engine;
 using NeuralStyle.Model;
 
 namespace NeuralStyle.Weights;
@@ -40,6 +41,29 @@ public static class WeightSource
 
     /// <summary>Resolves <paramref name="spec"/>; <paramref name="notice"/> receives a one-line message when <c>auto</c> falls back to random features.</summary>
     public static NetworkWeights Resolve(string spec, Action<string>? notice = null) => Resolve(spec, notice, CacheDirectory);
+
+    /// <summary>
+    /// The weights a checkpoint's run was made with (<see cref="RunSettings.WeightsIdentity"/>), which a resume must
+    /// use. Random features come back from their seed whatever the run asked for: a run that <c>auto</c> started on
+    /// random features before a pretrained file was fetched goes on with them. Any other weights are resolved as the
+    /// run named them, and refused, saying what to do, when that now gives other weights (a file replaced or gone).
+    /// </summary>
+    public static NetworkWeights ForResume(RunSettings settings, Action<string>? notice = null) => ForResume(settings, notice, CacheDirectory);
+
+    /// <summary><see cref="ForResume(RunSettings, Action{string}?)"/> with the model cache <paramref name="cache"/>.</summary>
+    internal static NetworkWeights ForResume(RunSettings settings, Action<string>? notice, string cache)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        string made = settings.WeightsIdentity;
+        NetworkWeights weights = Resolve(made.StartsWith("random:", StringComparison.Ordinal) ? made : settings.WeightsSpec, notice, cache);
+        if (weights.Identity != made)
+        {
+            string where = settings.WeightsSpec == "auto" ? $"into the model cache ({cache})" : $"at '{settings.WeightsSpec}'";
+            throw new UserInputException($"The run was made with the weights {made}, but '{settings.WeightsSpec}' now gives {weights.Identity}; put that file back {where} to continue it, or start a new run.");
+        }
+
+        return weights;
+    }
 
     /// <summary><see cref="CachedPretrainedFile()"/> in the cache <paramref name="cache"/>.</summary>
     internal static string? CachedPretrainedFile(string cache) =>
