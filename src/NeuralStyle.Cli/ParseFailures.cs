@@ -105,10 +105,31 @@ internal static class ParseFailures
                 && verb.GetProperties().Select(p => p.GetCustomAttribute<ValueAttribute>()).FirstOrDefault(v => v is { Required: true }) is { } value:
                 return $"'{verb.GetCustomAttribute<VerbAttribute>()?.Name}' needs its {value.MetaName}: {value.HelpText}.";
             case BadFormatConversionError bad when ValueGiven(args, "--" + bad.NameInfo.LongName) is { } given:
-                return $"--{bad.NameInfo.LongName} cannot be read from '{given}'.";
+                return $"--{bad.NameInfo.LongName} cannot be read from '{given}'{Expected(verb, bad.NameInfo.LongName)}.";
+            case RepeatedOptionError { NameInfo.LongName: "style" }:
+                return "--style is given more than once; list every style image after one --style (e.g. --style a.jpg b.jpg).";
+            case RepeatedOptionError repeated:
+                return $"--{repeated.NameInfo.LongName} is given more than once; give it once.";
             default:
                 return SentenceBuilder.Create().FormatError(problem).TrimEnd('.') + ".";
         }
+    }
+
+    /// <summary>": it takes a whole number" and the like, from the option's type; empty for a type not listed.</summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "The verb types are the ones ParseArguments was given, which keeps their properties; the command line is never trimmed.")]
+    private static string Expected(Type verb, string option)
+    {
+        Type? type = verb.GetProperties().FirstOrDefault(p => p.GetCustomAttribute<OptionAttribute>()?.LongName == option)?.PropertyType;
+        type = type is null ? null : Nullable.GetUnderlyingType(type) ?? type;
+        return type switch
+        {
+            _ when type == typeof(int) => ": it takes a whole number",
+            _ when type == typeof(ulong) => ": it takes a whole number ≥ 0",
+            _ when type == typeof(double) => ": it takes a number (e.g. 5, 0.5 or 1e-3)",
+            _ when type == typeof(IEnumerable<double>) => ": it takes numbers separated by commas (e.g. 1,5,10)",
+            _ when type == typeof(IEnumerable<int>) => ": it takes whole numbers separated by commas (e.g. 100,500)",
+            _ => "",
+        };
     }
 
     /// <summary>What follows <paramref name="option"/> on the command line (as the next argument or after '='), or null.</summary>
