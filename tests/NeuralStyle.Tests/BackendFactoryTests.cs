@@ -30,6 +30,15 @@ public sealed class BackendFactoryTests
         Assert.DoesNotContain("CUDA", cpu.Description, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(MathPrecision.Tf32, true)]
+    [InlineData(MathPrecision.Fp32, false)]
+    public void The_cpu_says_it_computes_in_fp32_when_tf32_was_asked_for(MathPrecision precision, bool said)
+    {
+        using IStyleBackend cpu = BackendFactory.Create(null, DeviceKind.Auto, Weights, PreprocessPreset.Caffe, Loss, new AdamSettings(), precision);
+        Assert.Equal(said, cpu.Description.EndsWith(" in fp32 (TF32 is for CUDA's convolutions)", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Cuda_where_it_cannot_run_is_a_user_error_naming_the_reason()
     {

@@ -51,10 +51,14 @@ public sealed class CpuBackend : IStyleBackend
     /// <inheritdoc/>
     public string Description => $"CPU (ONNX Runtime {OrtRuntime.Environment.GetVersionString()}, {Environment.ProcessorCount} threads"
         + (OrtRuntime.SharesPool ? ")" : $", a pool per session: the process made ONNX Runtime's environment before the engine)")
-        + (Notice is null ? "" : $" (CUDA not used: {Notice.Split(". ")[0].TrimEnd('.')})");
+        + (Notice is null ? "" : $" (CUDA not used: {Notice.Split(". ")[0].TrimEnd('.')})")
+        + (Tf32Asked ? " in fp32 (TF32 is for CUDA's convolutions)" : "");
 
     /// <summary>Why CUDA was not chosen when the device was auto and CUDA is built in; null otherwise.</summary>
     public string? Notice { get; init; }
+
+    /// <summary>Whether TF32 was asked for, which the CPU does not do: the description says it computes in fp32.</summary>
+    public bool Tf32Asked { get; init; }
 
     /// <inheritdoc/>
     public IReadOnlyDictionary<string, FeatureMap> Features(float[] image, int height, int width, IEnumerable<string> layers)

@@ -72,7 +72,7 @@ public static class BackendFactory
             }
         }
 
-        return new CpuBackend(weights, preprocess, loss, adam) { Notice = notCuda };
+        return new CpuBackend(weights, preprocess, loss, adam) { Notice = notCuda, Tf32Asked = precision == MathPrecision.Tf32 };
     }
 
     private static void CheckAvailable(CudaRegistration? cuda, DeviceKind device)
