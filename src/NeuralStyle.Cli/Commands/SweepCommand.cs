@@ -153,6 +153,14 @@ internal static class SweepCommand
             throw new UserInputException("--lr lists a learning rate twice; each item needs its own rate.");
         }
 
+        // Rates name the images (lr5_it00500.png) and are named in the reports to 6 significant digits.
+        string[] named = rates.Select(r => r.ToString("G6", CultureInfo.InvariantCulture)).ToArray();
+        if (named.Distinct().Count() != named.Length)
+        {
+            string same = named.GroupBy(n => n).First(g => g.Count() > 1).Key;
+            throw new UserInputException($"--lr lists rates that agree to 6 significant digits (each is {same} in file names and reports, so one image would replace another); give rates that differ sooner.");
+        }
+
         int[] checkpoints = o.Checkpoints.Order().Distinct().ToArray();
         if (checkpoints.Length == 0 || checkpoints[0] < 1)
         {
