@@ -244,6 +244,29 @@ public sealed class CliTests : TemporaryFolderTest
         Assert.Empty(Directory.GetFileSystemEntries(Folder));
     }
 
+    [Theory]
+    [InlineData("render")]
+    [InlineData("sweep")]
+    public void A_run_is_refused_while_another_writes_the_same_checkpoint(string command)
+    {
+        // Both would replace each other's checkpoint and images in turn; the second is refused before its first iteration.
+        string checkpoint = command == "render" ? Path.Combine(Folder, "x.ckpt") : Path.Combine(Folder, "s", "sweep.ckpt");
+        Directory.CreateDirectory(Path.GetDirectoryName(checkpoint)!);
+        string[] target = command == "render" ? ["--out", Path.Combine(Folder, "x.png"), "--iterations", "2"] : ["--out-dir", Path.Combine(Folder, "s"), "--lr", "1,2", "--checkpoints", "2", "--no-estimate"];
+
+        using (OutputLock.Take(checkpoint, "wait"))
+        {
+            var (code, stdout, stderr) = Run([command, "--size", "32", "--weights", "random", .. target]);
+            Assert.True(code == 2, $"exit {code}: {stdout}{stderr}");
+            Assert.Contains($"Another run is writing '{checkpoint}' now", stderr, StringComparison.Ordinal);
+            Assert.False(File.Exists(checkpoint));
+        }
+
+        Assert.Equal(0, Run([command, "--size", "32", "--weights", "random", .. target]).Code); // the lock went with its holder
+        Assert.True(File.Exists(checkpoint));
+        Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(checkpoint)!, "*.lock", new EnumerationOptions { AttributesToSkip = 0 }));
+    }
+
     [Fact]
     public void A_resumed_render_without_out_continues_in_place()
     {

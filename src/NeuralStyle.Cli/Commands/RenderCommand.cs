@@ -25,6 +25,8 @@ internal static class RenderCommand
                 AtomicFile.CreateFolderOf(file);
             }
 
+            using OutputLock running = OutputLock.Take(files.Checkpoint, "give this one another --out");
+
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Device: {engine.DeviceDescription}{(engine.EstimatedPeakBytes is double bytes ? $"; estimated peak memory {bytes / 1e6:F0} MB" : "")}."));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Rendering {engine.Width}×{engine.Height}, iterations {engine.Iteration} → {o.Iterations}, lr {engine.LearningRates[0]}, weights {settings.WeightsIdentity}."));

@@ -24,6 +24,8 @@ internal static class SweepCommand
             }
 
             Directory.CreateDirectory(folder); // with its parents, now: a sweep refused while starting leaves no folder behind
+            using OutputLock running = OutputLock.Take(Path.Combine(folder, SweepReport.CheckpointFile),
+                o.Resume is null ? "give this one another --out-dir" : "stop it (Ctrl-C saves it) and resume again");
             if (o.Force && o.Resume is null)
             {
                 SweepFolder.RemoveEarlierImages(folder, Inputs(o));
