@@ -6,6 +6,8 @@ namespace NeuralStyle;
 /// </summary>
 public static class AtomicFile
 {
+    private static long _writes;
+
     /// <summary>
     /// Writes <paramref name="path"/> with <paramref name="write"/>, atomically. A write the system refuses (a full
     /// disk, no permission) throws an <see cref="IOException"/> that names the file and says the old one is kept.
@@ -20,7 +22,8 @@ public static class AtomicFile
             throw new UserInputException($"Cannot write '{path}': the folder '{folder}' does not exist; create it first.");
         }
 
-        string temporary = Path.Combine(folder, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
+        // Unique per write, not only per process: an application may save from two transfers at once.
+        string temporary = Path.Combine(folder, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Interlocked.Increment(ref _writes)}.tmp");
         try
         {
             using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))

@@ -55,6 +55,17 @@ public sealed partial class MemoryAndAtomicTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void Writes_of_one_file_at_once_from_one_process_each_land_whole()
+    {
+        // An application saving from two transfers at once: the writes once shared a temporary name and collided.
+        string path = Path.Combine(Folder, "shared.txt");
+        string[] texts = Enumerable.Range(0, 16).Select(n => new string((char)('a' + n), 100_000)).ToArray();
+        Parallel.ForEach(texts, new ParallelOptions { MaxDegreeOfParallelism = 8 }, text => AtomicFile.WriteText(path, text));
+        Assert.Contains(File.ReadAllText(path), texts);
+        Assert.Equal(["shared.txt"], Directory.GetFiles(Folder).Select(Path.GetFileName));
+    }
+
+    [Fact]
     public void A_missingFolder_is_a_clear_error()
     {
         var e = Assert.Throws<UserInputException>(() => AtomicFile.WriteText(Path.Combine(Folder, "no", "x.txt"), "x"));
