@@ -232,16 +232,23 @@ public sealed class CliTests : TemporaryFolderTest
     [InlineData("--out", "x.png", "--loss-log", "x.ckpt")] // the checkpoint goes beside --out
     [InlineData("--out", "x.png", "--checkpoint", "log.csv", "--loss-log", "log.csv")]
     [InlineData("--out", "x.png", "--save-every", "1", "--checkpoint", "x_00001.png")]
+    [InlineData("--out", "x.png", "--save-every", "1", "--init", "x_00001.png")] // made below: an input a saved image would replace
     public void Outputs_that_would_overwrite_one_another_are_refused_before_any_work(params string[] args)
     {
         // Whichever was written last would win: the image or the checkpoint would be lost without a word.
         string[] paths = args.Select(a => a.Contains('.', StringComparison.Ordinal) ? Path.Combine(Folder, a) : a).ToArray();
+        string? input = args.Contains("--init") ? paths[^1] : null;
+        if (input is not null)
+        {
+            File.Copy(Path.Combine(Support.Repository.Root, "examples", "content-cat-chelsea.png"), input);
+        }
+
         var (code, stdout, stderr) = Run(["render", "--size", "32", "--iterations", "2", "--weights", "random", .. paths]);
 
         Assert.True(code == 2, $"exit {code}: {stdout}{stderr}");
         Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.Contains("overwrite", stderr, StringComparison.Ordinal);
-        Assert.Empty(Directory.GetFileSystemEntries(Folder));
+        Assert.Contains(input is null ? "overwrite" : "write over", stderr, StringComparison.Ordinal);
+        Assert.Equal(input is null ? [] : [input], Directory.GetFileSystemEntries(Folder));
     }
 
     [Theory]

@@ -114,10 +114,10 @@ internal sealed class RenderOutputs
     }
 
     /// <summary>
-    /// An output never replaces an input: the content, a style, the --init image or the checkpoint being resumed,
-    /// except a render's own checkpoint, which a resumed render continues in place.
+    /// An output never replaces an input (the content, a style, the --init image or the checkpoint being resumed),
+    /// except a render's own checkpoint, which a resumed render continues in place; nor do the --save-every images.
     /// </summary>
-    private static void RefuseOverwritingInputs(RenderOptions o, List<(string Option, string Path)> named, double? sweepRate)
+    private void RefuseOverwritingInputs(RenderOptions o, List<(string Option, string Path)> named, double? sweepRate)
     {
         string[] inputs = new[] { o.Content ?? ProblemFactory.DefaultContent, o.Init, o.Resume }.Concat(o.Styles)
             .Where(p => p is not null && File.Exists(p)).Select(p => Path.GetFullPath(p!)).ToArray();
@@ -136,6 +136,11 @@ internal sealed class RenderOutputs
             {
                 throw new UserInputException($"{option} '{path}' is one of the inputs; choose another file name so the input is kept.");
             }
+        }
+
+        if (_savesIntermediates && inputs.FirstOrDefault(IsIntermediate) is string saved)
+        {
+            throw new UserInputException($"--save-every would write over '{saved}', one of the inputs, beside --out; choose another --out so the input is kept.");
         }
     }
 
