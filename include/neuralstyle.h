@@ -8,8 +8,11 @@
  *    released handle returns NS_ERROR_INVALID_HANDLE (handles are never reused). Release functions accept NULL.
  *  - Pixel buffers always belong to the caller: the library copies what it reads and writes into buffers the
  *    caller provides. No memory allocated by the library is ever handed out, so there is nothing to free.
- *  - No function is thread-safe for one handle; different handles may be used from different threads, and one
- *    handle may move between threads (one call at a time), on the CPU and on CUDA alike.
+ *  - Different handles may be used from different threads, and one handle may move between threads, on the CPU
+ *    and on CUDA alike. While ns_engine_run runs on one thread, another may read the image, the size or the
+ *    device, save a checkpoint or release the handle: each waits for the current iteration to end (a release
+ *    then makes the run return NS_ERROR_INVALID_HANDLE). A second ns_engine_run on one handle at once fails with
+ *    NS_ERROR_INVALID_STATE; other calls that change an engine (content, styles) are for before its first run.
  *  - Strings are UTF-8, NUL-terminated.
  */
 #ifndef NEURALSTYLE_H

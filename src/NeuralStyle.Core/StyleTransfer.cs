@@ -55,7 +55,10 @@ public sealed record StyleTransferProgress(int Iteration, int Target, IterationL
 /// The embedding API: one styled image, driven step by step. Set a content image and one or more style images
 /// (files or caller-owned pixel buffers, which are copied), then <see cref="Run"/> any number of iterations with
 /// progress and cancellation, read the image, save and resume checkpoints. The command line drives the same
-/// <see cref="StyleTransferEngine"/> underneath. Not thread-safe; dispose to free every buffer at once.
+/// <see cref="StyleTransferEngine"/> underneath. Dispose to free every buffer at once.
+/// While <see cref="Run"/> runs on one thread, another may read the image, the loss or the iteration, save a
+/// checkpoint or dispose (a user's Cancel): each waits for the current iteration to end, so an image is never read
+/// half-updated and no buffer is freed under a running iteration. A second <see cref="Run"/> at once is refused.
 /// </summary>
 public sealed class StyleTransfer : IDisposable
 {
@@ -65,6 +68,10 @@ public sealed class StyleTransfer : IDisposable
     private NetworkWeights? _weights;
     private StyleTransferEngine? _engine;
     private bool _disposed;
+    private bool _running;
+
+    // Held for each iteration and for every read or change of the state, never while progress is reported.
+    private readonly Lock _gate = new();
 
     /// <summary>
     /// Creates an idle transfer; nothing heavy happens until the first <see cref="Run"/>. Options that cannot work
@@ -80,58 +87,70 @@ public sealed class StyleTransfer : IDisposable
     }
 
     /// <summary>Iterations completed so far.</summary>
-    public int Iteration => _engine?.Iteration ?? 0;
+    public int Iteration => Locked(() => _engine?.Iteration ?? 0);
 
     /// <summary>The loss at the start of the last iteration run, or null before the first.</summary>
-    public IterationLosses? LastLoss => _engine is { } e && e.History(0).Count > 0 ? e.History(0)[^1].Loss : null;
+    public IterationLosses? LastLoss => Locked<IterationLosses?>(() => _engine is { } e && e.History(0).Count > 0 ? e.History(0)[^1].Loss : null);
 
     /// <summary>Why the optimization stopped on its own (e.g. "diverged at iteration 12"), or null.</summary>
-    public string? StopReason => _engine?.StopReason(0);
+    public string? StopReason => Locked(() => _engine?.StopReason(0));
 
     /// <summary>True when the run diverged in the first iteration after <see cref="Resume"/>; see <see cref="StyleTransferEngine.DivergedAtStart"/>.</summary>
-    public bool DivergedAtStart => _engine?.DivergedAtStart(0) ?? false;
+    public bool DivergedAtStart => Locked(() => _engine?.DivergedAtStart(0) ?? false);
 
     /// <summary>
     /// The device the run uses, e.g. "CPU (ONNX Runtime 1.31.0, 2 threads) (CUDA not used: …)" when
     /// <see cref="DeviceKind.Auto"/> fell back to the CPU; null before the first <see cref="Run"/>, which chooses it.
     /// </summary>
-    public string? DeviceDescription => _engine?.DeviceDescription;
+    public string? DeviceDescription => Locked(() => _engine?.DeviceDescription);
 
     /// <summary>Width of the output (known once the content is set).</summary>
-    public int Width => _engine?.Width ?? _content?.Width ?? 0;
+    public int Width => Locked(() => _engine?.Width ?? _content?.Width ?? 0);
 
     /// <summary>Height of the output (known once the content is set).</summary>
-    public int Height => _engine?.Height ?? _content?.Height ?? 0;
+    public int Height => Locked(() => _engine?.Height ?? _content?.Height ?? 0);
 
     /// <summary>Sets the content image (copied and resized to <see cref="StyleTransferOptions.Size"/>). Only before the first run.</summary>
     public void SetContent(RgbImage image)
     {
-        ArgumentNullException.ThrowIfNull(image);
-        RequireNotStarted();
-        _content = _options.Size is int side ? ImageFiles.Resize(image, side) : image;
+        lock (_gate)
+        {
+            ArgumentNullException.ThrowIfNull(image);
+            RequireNotStarted();
+            _content = _options.Size is int side ? ImageFiles.Resize(image, side) : image;
+        }
     }
 
     /// <summary>Sets the content image from a file.</summary>
     public void SetContentFile(string path)
     {
-        RequireNotStarted();
-        _content = ImageFiles.Load(path, _options.Size, _options.MaxMegapixels);
+        lock (_gate)
+        {
+            RequireNotStarted();
+            _content = ImageFiles.Load(path, _options.Size, _options.MaxMegapixels);
+        }
     }
 
     /// <summary>Adds a style image (copied and resized) with a blend weight. Only before the first run.</summary>
     public void AddStyle(RgbImage image, double weight = 1.0)
     {
-        ArgumentNullException.ThrowIfNull(image);
-        RequireNotStarted();
-        _styles.Add((ImageFiles.Resize(image, StyleSide(image)), weight));
+        lock (_gate)
+        {
+            ArgumentNullException.ThrowIfNull(image);
+            RequireNotStarted();
+            _styles.Add((ImageFiles.Resize(image, StyleSide(image)), weight));
+        }
     }
 
     /// <summary>Adds a style image from a file with a blend weight.</summary>
     public void AddStyleFile(string path, double weight = 1.0)
     {
-        RequireNotStarted();
-        RgbImage image = ImageFiles.Load(path, null, _options.MaxMegapixels);
-        _styles.Add((ImageFiles.Resize(image, StyleSide(image)), weight));
+        lock (_gate)
+        {
+            RequireNotStarted();
+            RgbImage image = ImageFiles.Load(path, null, _options.MaxMegapixels);
+            _styles.Add((ImageFiles.Resize(image, StyleSide(image)), weight));
+        }
     }
 
     /// <summary>
@@ -142,43 +161,77 @@ public sealed class StyleTransfer : IDisposable
     /// </summary>
     public int Run(int iterations, IProgress<StyleTransferProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentOutOfRangeException.ThrowIfNegative(iterations);
-        StyleTransferEngine engine = _engine ??= Start();
-        int target = engine.Iteration + iterations;
-        int done = 0;
-        while (engine.Iteration < target && engine.StopReason(0) is null)
+        int target;
+        lock (_gate)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            IterationLosses loss = engine.Step()[0];
-            done++;
-            progress?.Report(new StyleTransferProgress(engine.Iteration, target, loss));
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_running)
+            {
+                throw new InvalidOperationException("Run is already running on another thread; wait for it to return.");
+            }
+
+            _running = true;
+            target = (_engine?.Iteration ?? 0) + iterations;
         }
 
-        return done;
+        try
+        {
+            int done = 0;
+            while (true)
+            {
+                StyleTransferProgress reached;
+                lock (_gate)
+                {
+                    ObjectDisposedException.ThrowIf(_disposed, this); // disposed between two iterations
+                    StyleTransferEngine engine = _engine ??= Start();
+                    if (engine.Iteration >= target || engine.StopReason(0) is not null)
+                    {
+                        return done;
+                    }
+
+                    cancellationToken.ThrowIfCancellationRequested();
+                    IterationLosses loss = engine.Step()[0];
+                    done++;
+                    reached = new StyleTransferProgress(engine.Iteration, target, loss);
+                }
+
+                progress?.Report(reached); // outside the lock: a handler on another thread may read the image
+            }
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _running = false;
+            }
+        }
     }
 
     /// <summary>A copy of the current image (the content image before the first run).</summary>
-    public RgbImage CurrentImage()
+    public RgbImage CurrentImage() => Locked(() =>
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         return _engine?.CurrentImage(0) ?? _content ?? throw new InvalidOperationException("Set a content image first.");
-    }
+    });
 
     /// <summary>Writes the whole state to <paramref name="path"/> (atomically); <see cref="Resume"/> continues it exactly.</summary>
     public void SaveCheckpoint(string path)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        StyleTransferEngine engine = _engine ?? throw new InvalidOperationException("Nothing to save before the first run.");
-        engine.CreateCheckpoint(new RunSettings
+        lock (_gate)
         {
-            WeightsSpec = _options.Weights,
-            WeightsIdentity = _weights!.Identity,
-            Preprocess = _options.Preprocess ?? _weights.Preprocess,
-            Loss = _options.Loss,
-            Adam = _options.Adam,
-            Notes = "embedded",
-        }).Save(path);
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            StyleTransferEngine engine = _engine ?? throw new InvalidOperationException("Nothing to save before the first run.");
+            engine.CreateCheckpoint(new RunSettings
+            {
+                WeightsSpec = _options.Weights,
+                WeightsIdentity = _weights!.Identity,
+                Preprocess = _options.Preprocess ?? _weights.Preprocess,
+                Loss = _options.Loss,
+                Adam = _options.Adam,
+                Notes = "embedded",
+            }).Save(path);
+        }
     }
 
     /// <summary>Continues the run saved in <paramref name="path"/> (by this API or the command line).</summary>
@@ -202,9 +255,12 @@ public sealed class StyleTransfer : IDisposable
     /// <summary>Frees the engine and every buffer it holds. Safe to call twice.</summary>
     public void Dispose()
     {
-        _engine?.Dispose();
-        _engine = null;
-        _disposed = true;
+        lock (_gate)
+        {
+            _engine?.Dispose();
+            _engine = null;
+            _disposed = true;
+        }
     }
 
     private StyleTransferEngine Start()
@@ -245,6 +301,14 @@ public sealed class StyleTransfer : IDisposable
         UserInputException.Require(double.IsFinite(options.LearningRate) && options.LearningRate > 0, $"LearningRate must be a finite number > 0, not {options.LearningRate}.");
         UserInputException.Require(double.IsFinite(options.MaxMegapixels) && options.MaxMegapixels > 0, $"MaxMegapixels must be > 0, not {options.MaxMegapixels}.");
         return options;
+    }
+
+    private T Locked<T>(Func<T> read)
+    {
+        lock (_gate)
+        {
+            return read();
+        }
     }
 
     private void RequireNotStarted()

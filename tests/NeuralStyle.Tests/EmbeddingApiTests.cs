@@ -50,6 +50,31 @@ public sealed class EmbeddingApiTests : TemporaryFolderTest
     }
 
     [Fact]
+    public async Task While_run_runs_another_thread_may_read_the_image_and_dispose()
+    {
+        // A UI shows the image as progress arrives (Progress<T> posts to its own thread) and disposes on Cancel.
+        var options = new StyleTransferOptions { Size = null, Weights = "random:0", Device = DeviceKind.Cpu, Loss = new LossSettings { StyleLayers = [new LayerWeight("relu2_1", 1)], ContentLayers = ["relu2_1"] } };
+        var transfer = new StyleTransfer(options);
+        transfer.SetContent(RgbImage.Noise(64, 48, 1));
+        transfer.AddStyle(RgbImage.Noise(64, 48, 2));
+        using var started = new SemaphoreSlim(0);
+        Task<int> running = Task.Run(() => transfer.Run(100_000, new SynchronousProgress(p => started.Release())));
+        await started.WaitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.Throws<InvalidOperationException>(() => transfer.Run(1)); // one run at a time
+        for (int read = 0; read < 20; read++)
+        {
+            RgbImage image = transfer.CurrentImage();
+            Assert.Equal((64, 48), (image.Width, image.Height));
+            Assert.True(image.Planes.All(float.IsFinite));
+        }
+
+        transfer.Dispose(); // waits for the iteration under way; the run then stops
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => running.WaitAsync(TimeSpan.FromMinutes(2)));
+        Assert.Throws<ObjectDisposedException>(() => transfer.CurrentImage());
+    }
+
+    [Fact]
     public void A_divergence_says_whether_it_kept_the_last_finite_image_or_the_resumed_one()
     {
         var options = new StyleTransferOptions { Size = null, Weights = "random:0", Device = DeviceKind.Cpu, LearningRate = 1e30 };
