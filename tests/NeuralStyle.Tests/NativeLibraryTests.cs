@@ -38,20 +38,26 @@ public sealed class NativeLibraryFixture : IDisposable
 /// <summary>The C ABI from outside .NET: a C program compiled against include/neuralstyle.h, and the Python ctypes example.</summary>
 public sealed class NativeLibraryTests(NativeLibraryFixture native) : IClassFixture<NativeLibraryFixture>
 {
-    [SkippableFact]
-    public void The_c_smoke_test_renders_and_gets_the_documented_status_for_misuse()
+    /// <summary>
+    /// smoke.c: a render through the header and the documented status for each misuse; threads.c: one handle used from
+    /// two threads as the header allows (reads while a run runs, a refused second run, a release that ends the run).
+    /// </summary>
+    [SkippableTheory]
+    [InlineData("smoke")]
+    [InlineData("threads")]
+    public void A_c_program_gets_what_the_header_documents(string name)
     {
         Skip.IfNot(OperatingSystem.IsLinux(), "The native library test builds linux-x64.");
         Skip.If(Which("cc") is null, "No C compiler (cc) on this machine.");
         Assert.True(native.Library is not null, "NativeAOT publish failed:\n" + native.PublishLog);
-        string program = Path.Combine(native.Folder!, "smoke");
-        var (compiled, compileLog) = Execute("cc", ["-std=c11", "-Wall", "-Wextra", "-Werror", "-I", Path.Combine(Repository.Root, "include"),
-            Path.Combine(Repository.Root, "tests", "native", "smoke.c"), "-L", native.Folder!, "-lneuralstyle", $"-Wl,-rpath,{native.Folder}", "-o", program], null, TimeSpan.FromMinutes(2));
+        string program = Path.Combine(native.Folder!, name);
+        var (compiled, compileLog) = Execute("cc", ["-std=c11", "-pthread", "-Wall", "-Wextra", "-Werror", "-I", Path.Combine(Repository.Root, "include"),
+            Path.Combine(Repository.Root, "tests", "native", name + ".c"), "-L", native.Folder!, "-lneuralstyle", $"-Wl,-rpath,{native.Folder}", "-o", program], null, TimeSpan.FromMinutes(2));
         Assert.True(compiled == 0, compileLog);
 
         var (code, output) = Execute(program, [native.Folder!], null, TimeSpan.FromMinutes(5));
         Assert.True(code == 0, output);
-        Assert.Contains("smoke: ok", output, StringComparison.Ordinal);
+        Assert.Contains($"{name}: ok", output, StringComparison.Ordinal);
     }
 
     [SkippableFact]
