@@ -243,6 +243,13 @@ public sealed partial class SweepTests : TemporaryFolderTest
         Assert.True(File.Exists($"{sweep}-lr4.png"));
         Assert.Equal([4.0], Checkpoint.Load($"{sweep}-lr4.ckpt").Settings.LearningRates);
         Assert.Equal(before, File.ReadAllBytes(sweepCheckpoint));
+
+        // A sweep checkpoint kept under another name, out of its folder: beside it, named after it.
+        string kept = Path.Combine(Folder, "study.ckpt");
+        File.Copy(sweepCheckpoint, kept);
+        Cli("render", "--resume", kept, "--lr", "1", "--iterations", "2");
+        Assert.Equal([1.0], Checkpoint.Load(Path.Combine(Folder, "study-lr1.ckpt")).Settings.LearningRates);
+        Assert.True(File.Exists(Path.Combine(Folder, "study-lr1.png")));
     }
 
     [Fact]

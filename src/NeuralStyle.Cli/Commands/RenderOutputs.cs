@@ -1,3 +1,5 @@
+using System.Globalization;
+using NeuralStyle.Cli.Reports;
 using NeuralStyle.Imaging;
 
 namespace NeuralStyle.Cli.Commands;
@@ -49,7 +51,7 @@ internal sealed class RenderOutputs
         string image = o.Out ?? (o.Resume, sweepRate) switch
         {
             (null, _) => DefaultImage,
-            (string sweep, double rate) => SweepCommand.AloneImage(Path.GetDirectoryName(sweep) ?? "", rate),
+            (string sweep, double rate) => SweepRateImage(sweep, rate),
             (string checkpoint, null) => ImageBeside(checkpoint),
         };
         bool inPlace = o.Out is null && o.Resume is not null && sweepRate is null;
@@ -62,6 +64,15 @@ internal sealed class RenderOutputs
     /// <summary>OUT_00100.png for iteration 100.</summary>
     public string Intermediate(int iteration) =>
         Path.Combine(Path.GetDirectoryName(Image) ?? "", $"{Path.GetFileNameWithoutExtension(Image)}_{iteration:D5}{Path.GetExtension(Image)}");
+
+    /// <summary>
+    /// Where one rate of a sweep continued alone goes: beside the sweep's folder, as the sweep suggests
+    /// (out/study/sweep.ckpt → out/study-lr5.png), or beside a sweep checkpoint kept under another name (x-lr5.png).
+    /// </summary>
+    private static string SweepRateImage(string checkpoint, double rate) =>
+        Path.GetFileName(checkpoint) == SweepReport.CheckpointFile
+            ? SweepCommand.AloneImage(Path.GetDirectoryName(checkpoint) ?? "", rate)
+            : Path.ChangeExtension(checkpoint, null) + string.Create(CultureInfo.InvariantCulture, $"-lr{rate:G6}.png");
 
     /// <summary>The image last saved with a render's checkpoint: the newest of its name with an image extension, else PNG.</summary>
     private static string ImageBeside(string checkpoint)
@@ -127,7 +138,7 @@ internal sealed class RenderOutputs
             bool resumed = o.Resume is not null && SamePath(path, o.Resume);
             if (resumed && sweepRate is double rate)
             {
-                string instead = SweepCommand.AloneImage(Path.GetDirectoryName(o.Resume!) ?? "", rate);
+                string instead = SweepRateImage(o.Resume!, rate);
                 throw new UserInputException($"{option} '{path}' is the sweep's checkpoint being resumed, which keeps all of its rates; choose another file (e.g. --out {instead}) so the sweep is kept.");
             }
 
