@@ -257,9 +257,12 @@ internal static class SweepCommand
         return items * (setup + (iterations * perIteration));
     }
 
-    private static string Summary(StyleTransferEngine engine, double seconds, double? estimate) =>
-        string.Create(CultureInfo.InvariantCulture, $"{engine.LearningRates.Count} learning rates to iteration {engine.Iteration} in {seconds:F1} s") +
-        (estimate is double e ? string.Create(CultureInfo.InvariantCulture, $"; {engine.LearningRates.Count} separate renders would take about {e:F1} s ({e / seconds:F2}× the sweep).") : ".");
+    private static string Summary(StyleTransferEngine engine, double seconds, double? estimate)
+    {
+        int n = engine.LearningRates.Count;
+        return string.Create(CultureInfo.InvariantCulture, $"{n} learning rate{(n == 1 ? "" : "s")} to iteration {engine.Iteration} in {seconds:F1} s") +
+            (estimate is double e ? string.Create(CultureInfo.InvariantCulture, $"; {(n == 1 ? "a separate render" : $"{n} separate renders")} would take about {e:F1} s ({e / seconds:F2}× the sweep).") : ".");
+    }
 
     private static string BestOf(StyleTransferEngine engine, IterationLosses[] losses)
     {
