@@ -101,13 +101,13 @@ internal static class SweepCommand
             string path = Path.Combine(folder, Path.GetFileName(last.Image));
             try
             {
-                images[n] = ImageFiles.Load(path, null);
-                UserInputException.Require(images[n]!.Width == engine.Width && images[n]!.Height == engine.Height,
-                    $"'{path}' is {images[n]!.Width}×{images[n]!.Height}, not the sweep's {engine.Width}×{engine.Height}.");
+                RgbImage image = ImageFiles.Load(path, null);
+                UserInputException.Require(image.Width == engine.Width && image.Height == engine.Height,
+                    $"'{path}' is {image.Width}×{image.Height}, not the sweep's {engine.Width}×{engine.Height}.");
+                images[n] = image;
             }
             catch (UserInputException e)
             {
-                images[n] = null;
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{e.Message.TrimEnd('.')}: lr {engine.LearningRates[n]:G6}'s next SSIM has no image to compare with and stays empty."));
             }
