@@ -292,6 +292,45 @@ public sealed class CliTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void A_resumed_render_writes_the_image_its_checkpoint_records_never_one_of_its_inputs()
+    {
+        // The content photo wall.png beside wall.ckpt is not the image saved with it: wall_styled.jpg is.
+        string photo = Path.Combine(Folder, "wall.png"), styled = Path.Combine(Folder, "wall_styled.jpg"), checkpoint = Path.Combine(Folder, "wall.ckpt");
+        File.Copy(Path.Combine(Support.Repository.Root, "examples", "content-cat-chelsea.png"), photo);
+        byte[] original = File.ReadAllBytes(photo);
+        Assert.Equal(0, Run("render", "--size", "40", "--iterations", "1", "--weights", "random", "--content", photo, "--out", styled, "--checkpoint", checkpoint).Code);
+
+        var (code, stdout, stderr) = Run("render", "--resume", checkpoint, "--iterations", "2");
+        Assert.True(code == 0, stderr + stdout);
+        Assert.Contains($"Wrote {styled} and {checkpoint}", stdout, StringComparison.Ordinal);
+        Assert.Equal(original, File.ReadAllBytes(photo));
+
+        // Named on purpose, the photo is still an input of the run the checkpoint continues.
+        (code, _, stderr) = Run("render", "--resume", checkpoint, "--iterations", "3", "--out", photo);
+        Assert.Equal(2, code);
+        Assert.Contains("is one of the inputs", stderr, StringComparison.Ordinal);
+        Assert.Equal(original, File.ReadAllBytes(photo));
+    }
+
+    [Fact]
+    public void A_checkpoint_that_records_no_image_needs_out_to_resume()
+    {
+        string checkpoint = Path.Combine(Folder, "api.ckpt");
+        using (var transfer = new StyleTransfer(new StyleTransferOptions { Size = 40, Weights = "random:0", Device = Engine.DeviceKind.Cpu }))
+        {
+            transfer.SetContent(RgbImage.Noise(40, 30, 1));
+            transfer.AddStyle(RgbImage.Noise(40, 30, 2));
+            transfer.Run(1);
+            transfer.SaveCheckpoint(checkpoint);
+        }
+
+        var (code, _, stderr) = Run("render", "--resume", checkpoint, "--iterations", "2");
+        Assert.Equal(2, code);
+        Assert.Contains("does not record an image saved with it", stderr, StringComparison.Ordinal);
+        Assert.Equal(0, Run("render", "--resume", checkpoint, "--iterations", "2", "--out", Path.Combine(Folder, "api.png")).Code);
+    }
+
+    [Fact]
     public void A_resume_keeps_to_max_memory_mb()
     {
         string output = Path.Combine(Folder, "small.png");

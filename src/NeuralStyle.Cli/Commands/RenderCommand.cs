@@ -55,10 +55,14 @@ internal static class RenderCommand
         }
     }
 
-    /// <summary>The checkpoint and the loss log, which go with every image saved.</summary>
+    /// <summary>
+    /// The checkpoint, which names the final image relative to itself (where a resume continues in place), and the
+    /// loss log: they go with every image saved.
+    /// </summary>
     private static void SaveState(StyleTransferEngine engine, RunSettings settings, RenderOutputs files)
     {
-        engine.CreateCheckpoint(settings).Save(files.Checkpoint);
+        string image = Path.GetRelativePath(Path.GetDirectoryName(Path.GetFullPath(files.Checkpoint))!, Path.GetFullPath(files.Image));
+        engine.CreateCheckpoint(settings with { Image = image }).Save(files.Checkpoint);
         if (files.LossLog is not null)
         {
             AtomicFile.WriteText(files.LossLog, LossSummary.Csv(engine.History(0)));

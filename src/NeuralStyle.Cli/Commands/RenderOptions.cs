@@ -5,7 +5,7 @@ namespace NeuralStyle.Cli.Commands;
 [Verb("render", HelpText = "Render the content image in the style of the style image(s).")]
 internal sealed class RenderOptions : OptimizationOptions
 {
-    [Option("out", HelpText = "Output image; PNG, JPEG or WebP by extension. Default: out/render.png; with --resume, the image beside the checkpoint (continuing in place), or for a sweep's rate FOLDER-lrRATE.png beside the sweep's folder.")]
+    [Option("out", HelpText = "Output image; PNG, JPEG or WebP by extension. Default: out/render.png; with --resume, the image the checkpoint was saved with (continuing in place), or for a sweep's rate FOLDER-lrRATE.png beside the sweep's folder.")]
     public string? Out { get; set; }
 
     // Render's alone: a sweep runs to the last of its --checkpoints.

@@ -1,5 +1,6 @@
 using System.Globalization;
 using NeuralStyle.Cli.Reports;
+using NeuralStyle.Engine;
 using NeuralStyle.Imaging;
 
 namespace NeuralStyle.Cli.Commands;
@@ -48,16 +49,17 @@ internal sealed class RenderOutputs
     {
         // A render's --lr with --resume names a sweep's rate (a render's own checkpoint refuses it when loaded).
         double? sweepRate = o.Resume is null ? null : o.LearningRate;
+        RunSettings? resumed = o.Resume is null ? null : Engine.Checkpoint.ReadSettings(o.Resume);
         string image = o.Out ?? (o.Resume, sweepRate) switch
         {
             (null, _) => DefaultImage,
             (string sweep, double rate) => SweepRateImage(sweep, rate),
-            (string checkpoint, null) => ImageBeside(checkpoint),
+            (string checkpoint, null) => SavedImage(checkpoint, resumed!),
         };
         bool inPlace = o.Out is null && o.Resume is not null && sweepRate is null;
         string checkpointFile = o.Checkpoint ?? (inPlace ? o.Resume! : Path.ChangeExtension(image, ".ckpt"));
         var outputs = new RenderOutputs(image, checkpointFile, o.LossLog, o.SaveEvery > 0);
-        outputs.Check(o, sweepRate);
+        outputs.Check(o, sweepRate, resumed);
         return outputs;
     }
 
@@ -74,16 +76,12 @@ internal sealed class RenderOutputs
             ? SweepCommand.AloneImage(Path.GetDirectoryName(checkpoint) ?? "", rate)
             : Path.ChangeExtension(checkpoint, null) + string.Create(CultureInfo.InvariantCulture, $"-lr{rate:G6}.png");
 
-    /// <summary>The image last saved with a render's checkpoint: the newest of its name with an image extension, else PNG.</summary>
-    private static string ImageBeside(string checkpoint)
-    {
-        string stem = Path.ChangeExtension(checkpoint, null);
-        return ImageFiles.WritableExtensions.Select(extension => stem + extension)
-            .Where(file => File.Exists(file) && !SamePath(file, checkpoint))
-            .MaxBy(File.GetLastWriteTimeUtc) ?? stem + ".png";
-    }
+    /// <summary>The image saved with a render's checkpoint, which it records; refused where it records none.</summary>
+    private static string SavedImage(string checkpoint, RunSettings settings) => settings.Image is string image
+        ? Path.Combine(Path.GetDirectoryName(checkpoint) ?? "", image)
+        : throw new UserInputException($"'{checkpoint}' does not record an image saved with it (it was written by the embedding API or an earlier version); name the image to write with --out.");
 
-    private void Check(RenderOptions o, double? sweepRate)
+    private void Check(RenderOptions o, double? sweepRate, RunSettings? resumed)
     {
         _ = ImageFiles.EncoderFor(Image);
         var named = new List<(string Option, string Path)>
@@ -106,7 +104,7 @@ internal sealed class RenderOutputs
             AtomicFile.RequireWritableFolder(Path.GetDirectoryName(Path.GetFullPath(path))!, option);
         }
 
-        RefuseOverwritingInputs(o, named, sweepRate);
+        RefuseOverwritingInputs(o, named, sweepRate, resumed);
         for (int a = 0; a < named.Count; a++)
         {
             for (int b = a + 1; b < named.Count; b++)
@@ -125,13 +123,15 @@ internal sealed class RenderOutputs
     }
 
     /// <summary>
-    /// An output never replaces an input (the content, a style, the --init image or the checkpoint being resumed),
-    /// except a render's own checkpoint, which a resumed render continues in place; nor do the --save-every images.
+    /// An output never replaces an input (the content, a style, the --init image, the checkpoint being resumed, and
+    /// the images that checkpoint's run was made from), except a render's own checkpoint, which a resumed render
+    /// continues in place; nor do the --save-every images.
     /// </summary>
-    private void RefuseOverwritingInputs(RenderOptions o, List<(string Option, string Path)> named, double? sweepRate)
+    private void RefuseOverwritingInputs(RenderOptions o, List<(string Option, string Path)> named, double? sweepRate, RunSettings? run)
     {
-        string[] inputs = new[] { o.Content ?? ProblemFactory.DefaultContent, o.Init, o.Resume }.Concat(o.Styles)
-            .Where(p => p is not null && File.Exists(p)).Select(p => Path.GetFullPath(p!)).ToArray();
+        IEnumerable<string?> given = run is null ? [o.Content ?? ProblemFactory.DefaultContent, o.Init] : [run.Content, .. run.Styles, o.Resume];
+        string[] inputs = given.Concat(o.Styles)
+            .Where(p => !string.IsNullOrEmpty(p) && File.Exists(p)).Select(p => Path.GetFullPath(p!)).ToArray();
         for (int n = 0; n < named.Count; n++)
         {
             var (option, path) = named[n];

@@ -59,7 +59,19 @@ public sealed record Checkpoint
     public void Save(string path) => AtomicFile.Write(path, WriteTo);
 
     /// <summary>Reads a checkpoint; a file that is not one, or is damaged, is a <see cref="UserInputException"/> naming it.</summary>
-    public static Checkpoint Load(string path)
+    public static Checkpoint Load(string path) => Read(path, ReadFrom);
+
+    /// <summary>
+    /// Only the settings at the head of a checkpoint, without reading its arrays or checking its checksum (which
+    /// <see cref="Load"/> does): cheap, for deciding where a resumed run writes before it starts.
+    /// </summary>
+    public static RunSettings ReadSettings(string path) => Read(path, stream =>
+    {
+        using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
+        return ReadHeader(reader).Settings;
+    });
+
+    private static T Read<T>(string path, Func<Stream, T> read)
     {
         if (!File.Exists(path))
         {
@@ -69,7 +81,7 @@ public sealed record Checkpoint
         try
         {
             using FileStream stream = File.OpenRead(path);
-            return ReadFrom(stream);
+            return read(stream);
         }
         catch (Exception e) when (e is EndOfStreamException or JsonException or InvalidDataException or ArgumentException or OverflowException)
         {
@@ -150,13 +162,7 @@ public sealed record Checkpoint
     private static Checkpoint ReadContent(Stream stream)
     {
         using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
-        if (!reader.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
-        {
-            throw new InvalidDataException("wrong file signature");
-        }
-
-        CheckpointHeader header = JsonSerializer.Deserialize(reader.ReadString(), EngineJsonContext.Default.CheckpointHeader)
-            ?? throw new InvalidDataException("empty header");
+        CheckpointHeader header = ReadHeader(reader);
         var grams = header.GramLayers.ToDictionary(n => n, _ => ReadArray(reader));
         var content = header.ContentLayers.ToDictionary(n => n, _ => ReadArray(reader));
         var state = new OptimizerState(header.Steps, ReadArray(reader), ReadArray(reader), ReadArray(reader));
@@ -190,6 +196,17 @@ public sealed record Checkpoint
             Stopped = header.Stopped,
             History = history,
         };
+    }
+
+    private static CheckpointHeader ReadHeader(BinaryReader reader)
+    {
+        if (!reader.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
+        {
+            throw new InvalidDataException("wrong file signature");
+        }
+
+        return JsonSerializer.Deserialize(reader.ReadString(), EngineJsonContext.Default.CheckpointHeader)
+            ?? throw new InvalidDataException("empty header");
     }
 
     private static void WriteArray(BinaryWriter writer, float[] values)

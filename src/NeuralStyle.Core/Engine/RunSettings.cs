@@ -39,6 +39,12 @@ public sealed record RunSettings
     /// <summary>Image height.</summary>
     public int Height { get; init; }
 
+    /// <summary>
+    /// The image the command line saved with this checkpoint, relative to the checkpoint's folder: where a resume
+    /// without a new output continues. Null where none was saved with it (the embedding API, a sweep).
+    /// </summary>
+    public string? Image { get; init; }
+
     /// <summary>Free-form description of the remaining options (size, init, …) for people.</summary>
     public string Notes { get; init; } = "";
 }
