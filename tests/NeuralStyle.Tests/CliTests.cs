@@ -278,8 +278,8 @@ public sealed class CliTests : TemporaryFolderTest
     public void A_resumed_render_without_out_continues_in_place()
     {
         // Not into out/render.png, which may be another render's result: beside its checkpoint, in the image's format.
-        string image = Path.Combine(Folder, "wall.jpg"), checkpoint = Path.Combine(Folder, "wall.ckpt");
-        Assert.Equal(0, Run("render", "--size", "40", "--iterations", "1", "--weights", "random", "--out", image).Code);
+        string image = Path.Combine(Folder, "wall.jpg"), checkpoint = Path.Combine(Folder, "wall.ckpt"), log = Path.Combine(Folder, "logs", "wall.csv");
+        Assert.Equal(0, Run("render", "--size", "40", "--iterations", "1", "--weights", "random", "--out", image, "--loss-log", log).Code);
         DateTime written = File.GetLastWriteTimeUtc(image);
 
         var (code, stdout, stderr) = Run("render", "--resume", checkpoint, "--iterations", "3");
@@ -289,6 +289,7 @@ public sealed class CliTests : TemporaryFolderTest
         Assert.Equal(3, Engine.Checkpoint.Load(checkpoint).Iteration);
         Assert.True(File.GetLastWriteTimeUtc(image) >= written);
         Assert.Equal(["wall.ckpt", "wall.jpg"], Directory.GetFiles(Folder).Select(Path.GetFileName).Order());
+        Assert.StartsWith("3,", File.ReadAllLines(log)[^1], StringComparison.Ordinal); // its loss log goes on too
     }
 
     [Fact]

@@ -56,13 +56,14 @@ internal static class RenderCommand
     }
 
     /// <summary>
-    /// The checkpoint, which names the final image relative to itself (where a resume continues in place), and the
-    /// loss log: they go with every image saved.
+    /// The checkpoint, which names the final image and the loss log relative to itself (where a resume continues in
+    /// place), and the loss log: they go with every image saved.
     /// </summary>
     private static void SaveState(StyleTransferEngine engine, RunSettings settings, RenderOutputs files)
     {
-        string image = Path.GetRelativePath(Path.GetDirectoryName(Path.GetFullPath(files.Checkpoint))!, Path.GetFullPath(files.Image));
-        engine.CreateCheckpoint(settings with { Image = image }).Save(files.Checkpoint);
+        string folder = Path.GetDirectoryName(Path.GetFullPath(files.Checkpoint))!;
+        string? Relative(string? file) => file is null ? null : Path.GetRelativePath(folder, Path.GetFullPath(file));
+        engine.CreateCheckpoint(settings with { Image = Relative(files.Image), LossLog = Relative(files.LossLog) }).Save(files.Checkpoint);
         if (files.LossLog is not null)
         {
             AtomicFile.WriteText(files.LossLog, LossSummary.Csv(engine.History(0)));

@@ -27,6 +27,6 @@ internal sealed class RenderOptions : OptimizationOptions
     [Option("resume", HelpText = "Continue the run saved in this checkpoint up to --iterations in total, with its stored settings (giving one of them, e.g. --size, is refused); a sweep's sweep.ckpt continues the rate --lr names, alone.")]
     public string? Resume { get; set; }
 
-    [Option("loss-log", HelpText = "Write the loss per iteration to this CSV file (iteration,total,content,style,tv,elapsed_s).")]
+    [Option("loss-log", HelpText = "Write the loss per iteration to this CSV file (iteration,total,content,style,tv,elapsed_s). With --resume: the one the checkpoint records, if any.")]
     public string? LossLog { get; set; }
 }

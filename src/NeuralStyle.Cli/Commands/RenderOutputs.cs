@@ -41,7 +41,8 @@ internal sealed class RenderOutputs
     /// The outputs <paramref name="o"/> names, or their defaults: a new render writes <see cref="DefaultImage"/>; one
     /// resumed from a render's checkpoint continues in place (the image saved beside it, and the checkpoint itself);
     /// one rate continued alone from a sweep goes beside the sweep's folder, as the sweep suggests, and never onto the
-    /// sweep's checkpoint, which keeps its other rates. The checkpoint goes beside the image unless named.
+    /// sweep's checkpoint, which keeps its other rates. The checkpoint goes beside the image unless named; a resume in
+    /// place also goes on writing the loss log its checkpoint records.
     /// Throws a <see cref="UserInputException"/> for an output that cannot be written or would replace another file
     /// the run reads or writes.
     /// </summary>
@@ -58,7 +59,8 @@ internal sealed class RenderOutputs
         };
         bool inPlace = o.Out is null && o.Resume is not null && sweepRate is null;
         string checkpointFile = o.Checkpoint ?? (inPlace ? o.Resume! : Path.ChangeExtension(image, ".ckpt"));
-        var outputs = new RenderOutputs(image, checkpointFile, o.LossLog, o.SaveEvery > 0);
+        string? lossLog = o.LossLog ?? (inPlace && resumed!.LossLog is string log ? Path.Combine(Path.GetDirectoryName(o.Resume!) ?? "", log) : null);
+        var outputs = new RenderOutputs(image, checkpointFile, lossLog, o.SaveEvery > 0);
         outputs.Check(o, sweepRate, resumed);
         return outputs;
     }

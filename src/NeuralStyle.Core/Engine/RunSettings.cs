@@ -45,6 +45,9 @@ public sealed record RunSettings
     /// </summary>
     public string? Image { get; init; }
 
+    /// <summary>The loss log the command line kept with this checkpoint, relative to its folder, or null.</summary>
+    public string? LossLog { get; init; }
+
     /// <summary>Free-form description of the remaining options (size, init, …) for people.</summary>
     public string Notes { get; init; } = "";
 }
