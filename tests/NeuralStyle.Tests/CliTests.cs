@@ -205,6 +205,23 @@ public sealed class CliTests : TemporaryFolderTest
     }
 
     [Theory]
+    [InlineData("render", "1e22")] // 86% of the values stall at 40 px
+    [InlineData("render", "1e30")] // all of them
+    [InlineData("sweep", "1e25")]
+    public void A_first_update_that_adam_overflow_leaves_unchanged_is_refused_naming_the_weights(string command, string styleWeight)
+    {
+        // Adam's squared gradients overflow float32 and its steps become 0: the run would go on changing nothing.
+        string output = Path.Combine(Folder, "stalled");
+        string[] target = command == "render" ? ["--out", output + ".png", "--iterations", "3"] : ["--out-dir", output, "--checkpoints", "2", "--lr", "1,10", "--no-estimate"];
+        var (code, stdout, stderr) = Run([command, "--size", "40", "--weights", "random", "--style-weight", styleWeight, .. target]);
+
+        Assert.True(code == 2, $"exit {code}: {stdout}{stderr}");
+        Assert.Matches(@"^The first update left \d+% of the image unchanged: .* divide --content-weight, --style-weight and --tv-weight by the same factor", stderr);
+        Assert.False(File.Exists(output + ".png") || File.Exists(output + ".ckpt"), "a run refused at its first iteration writes nothing");
+        Assert.Empty(Directory.Exists(output) ? Directory.GetFileSystemEntries(output) : []);
+    }
+
+    [Theory]
     [InlineData("--lr 5", "--lr", "sweep", "--resume", "out/sweep", "--lr", "5")]
     [InlineData("--size, --style-weight", "--size", "render", "--resume", "x.ckpt", "--size=80", "--style-weight", "3", "--iterations", "9")]
     [InlineData("--out-dir", "--out-dir", "sweep", "--resume", "out/sweep", "--out-dir", "elsewhere")]

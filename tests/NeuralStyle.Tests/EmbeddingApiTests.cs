@@ -58,8 +58,11 @@ public sealed class EmbeddingApiTests : TemporaryFolderTest
         transfer.SetContent(RgbImage.Noise(64, 48, 1));
         transfer.AddStyle(RgbImage.Noise(64, 48, 2));
         using var started = new SemaphoreSlim(0);
-        Task<int> running = Task.Run(() => transfer.Run(100_000, new SynchronousProgress(p => started.Release())));
-        await started.WaitAsync(TimeSpan.FromMinutes(2));
+        // Its own thread, not the pool's, which the other tests' parallel loops may keep busy.
+        Task<int> running = Task.Factory.StartNew(() => transfer.Run(100_000, new SynchronousProgress(p => started.Release())),
+            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        Assert.True(await started.WaitAsync(TimeSpan.FromMinutes(2)) || running.IsFaulted, "the run reported no iteration in two minutes");
+        Assert.False(running.IsFaulted, running.Exception?.ToString());
 
         Assert.Throws<InvalidOperationException>(() => transfer.Run(1)); // one run at a time
         for (int read = 0; read < 20; read++)
