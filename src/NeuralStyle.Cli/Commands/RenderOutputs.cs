@@ -98,7 +98,7 @@ internal sealed class RenderOutputs
 
         foreach (var (option, path) in named)
         {
-            if (Directory.Exists(path))
+            if (Directory.Exists(path) || Path.GetFileName(path).Length == 0) // "logs/" names a folder even before it exists
             {
                 throw new UserInputException($"Cannot write '{path}': it is a folder; give {option} a file in it.");
             }
