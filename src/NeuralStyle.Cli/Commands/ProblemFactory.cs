@@ -112,15 +112,31 @@ internal static class ProblemFactory
     /// <summary>
     /// What a render continues of <paramref name="checkpoint"/>: a render's own run, to which <paramref name="rate"/>
     /// must not be given (its rate is stored), or the item of a sweep whose learning rate <paramref name="rate"/> is,
-    /// alone. Refuses a sweep without a rate, and a rate the sweep does not have, listing its rates.
+    /// alone (see <see cref="ChosenItem"/>).
     /// </summary>
     public static Checkpoint OneRun(string path, Checkpoint checkpoint, double? rate, Action<string> notice)
     {
-        IReadOnlyList<double> rates = checkpoint.Settings.LearningRates;
+        if (ChosenItem(path, checkpoint.Settings.LearningRates, rate) is not int n)
+        {
+            return checkpoint;
+        }
+
+        notice(string.Create(CultureInfo.InvariantCulture, $"Continuing lr {rate:G6} of the sweep in '{path}' alone; the sweep itself is left as it is."));
+        return checkpoint.Item(n);
+    }
+
+    /// <summary>
+    /// Which item of a checkpoint with <paramref name="rates"/> a render continues: null for a render's own run, which
+    /// refuses a <paramref name="rate"/> (its rate is stored), or the index of the sweep's item whose learning rate
+    /// <paramref name="rate"/> is. Refuses a sweep without a rate, and a rate the sweep does not have, listing its
+    /// rates. Needs only the settings, so a render can check it before anything is loaded.
+    /// </summary>
+    public static int? ChosenItem(string path, IReadOnlyList<double> rates, double? rate)
+    {
         string listed = string.Join(", ", rates.Select(r => r.ToString("G6", CultureInfo.InvariantCulture)));
         if (rates.Count == 1)
         {
-            return rate is null ? checkpoint
+            return rate is null ? null
                 : throw new UserInputException($"--resume continues with the settings stored in '{path}', so it does not take --lr (its rate is {listed}); drop it, or start a new run with it.");
         }
 
@@ -130,13 +146,8 @@ internal static class ProblemFactory
         }
 
         int n = rates.ToList().IndexOf(wanted);
-        if (n < 0)
-        {
-            throw new UserInputException(string.Create(CultureInfo.InvariantCulture, $"'{path}' holds the learning rates {listed}, not {wanted:G6}; give --lr one of them."));
-        }
-
-        notice(string.Create(CultureInfo.InvariantCulture, $"Continuing lr {wanted:G6} of the sweep in '{path}' alone; the sweep itself is left as it is."));
-        return checkpoint.Item(n);
+        return n >= 0 ? n
+            : throw new UserInputException(string.Create(CultureInfo.InvariantCulture, $"'{path}' holds the learning rates {listed}, not {wanted:G6}; give --lr one of them."));
     }
 
     private static long? MemoryLimitBytes(OptimizationOptions o) => o.MaxMemoryMb is double mb ? (long)(mb * 1e6) : null;

@@ -48,9 +48,14 @@ internal sealed class RenderOutputs
     /// </summary>
     public static RenderOutputs Of(RenderOptions o)
     {
-        // A render's --lr with --resume names a sweep's rate (a render's own checkpoint refuses it when loaded).
+        // A render's --lr with --resume names a sweep's rate (a render's own checkpoint refuses it: ChosenItem).
         double? sweepRate = o.Resume is null ? null : o.LearningRate;
         RunSettings? resumed = o.Resume is null ? null : Engine.Checkpoint.ReadSettings(o.Resume);
+        if (resumed is not null)
+        {
+            _ = ProblemFactory.ChosenItem(o.Resume!, resumed.LearningRates, o.LearningRate); // a sweep needs --lr, a render refuses it
+        }
+
         string image = o.Out ?? (o.Resume, sweepRate) switch
         {
             (null, _) => DefaultImage,
@@ -81,7 +86,7 @@ internal sealed class RenderOutputs
     /// <summary>The image saved with a render's checkpoint, which it records; refused where it records none.</summary>
     private static string SavedImage(string checkpoint, RunSettings settings) => settings.Image is string image
         ? Path.Combine(Path.GetDirectoryName(checkpoint) ?? "", image)
-        : throw new UserInputException($"'{checkpoint}' does not record an image saved with it (it was written by the embedding API or an earlier version); name the image to write with --out.");
+        : throw new UserInputException($"'{checkpoint}' does not record an image saved with it (a sweep's checkpoint, or one from the embedding API or an earlier version does not); name the image to write with --out.");
 
     private void Check(RenderOptions o, double? sweepRate, RunSettings? resumed)
     {
