@@ -193,6 +193,18 @@ public sealed partial class SweepTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void A_resumed_sweep_measures_no_checkpoint_twice()
+    {
+        // --checkpoints 1,2,4 at iteration 2: 1 and 2 were measured before (2 used to be measured again, its rows twice).
+        string sweep = Path.Combine(Folder, "sweep");
+        Cli("sweep", "--size", "32", "--lr", "1,4", "--checkpoints", "2", "--out-dir", sweep, "--weights", "random", "--no-estimate");
+        Cli("sweep", "--resume", sweep, "--checkpoints", "1,2,4");
+
+        string[] iterations = File.ReadAllLines(Path.Combine(sweep, "metrics.csv")).Skip(1).Select(r => r.Split(',')[1]).ToArray();
+        Assert.Equal(["2", "2", "4", "4"], iterations);
+    }
+
+    [Fact]
     public void A_damaged_metrics_file_is_named_with_what_to_do_and_the_sweep_is_kept()
     {
         string sweep = Path.Combine(Folder, "sweep"), sweepCheckpoint = Path.Combine(sweep, "sweep.ckpt");

@@ -23,6 +23,9 @@ internal static class SweepCommand
                 throw new UserInputException($"The sweep is already at iteration {engine.Iteration}; give --checkpoints beyond it.");
             }
 
+            // A resumed sweep goes on from where it is, and measures no checkpoint twice (its metrics hold those it reached).
+            checkpoints = checkpoints.Where(c => c > engine.Iteration || (c == engine.Iteration && !metrics.Any(m => m.Iteration == c))).ToArray();
+
             Directory.CreateDirectory(folder); // with its parents, now: a sweep refused while starting leaves no folder behind
             using OutputLock running = OutputLock.Take(Path.Combine(folder, SweepReport.CheckpointFile),
                 o.Resume is null ? "give this one another --out-dir" : "stop it (Ctrl-C saves it) and resume again");
