@@ -193,6 +193,19 @@ public sealed partial class SweepTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void A_sweep_of_one_rate_continued_by_render_goes_beside_its_folder_too()
+    {
+        string sweep = Path.Combine(Folder, "sweep"), sweepCheckpoint = Path.Combine(sweep, "sweep.ckpt");
+        Cli("sweep", "--size", "32", "--lr", "5", "--checkpoints", "1", "--out-dir", sweep, "--weights", "random", "--no-estimate");
+        byte[] before = File.ReadAllBytes(sweepCheckpoint);
+
+        Cli("render", "--resume", sweepCheckpoint, "--iterations", "2"); // no --lr: a render refuses it for one rate
+
+        Assert.Equal(2, Checkpoint.Load($"{sweep}-lr5.ckpt").Iteration);
+        Assert.Equal(before, File.ReadAllBytes(sweepCheckpoint));
+    }
+
+    [Fact]
     public void A_resumed_sweep_measures_no_checkpoint_twice()
     {
         // --checkpoints 1,2,4 at iteration 2: 1 and 2 were measured before (2 used to be measured again, its rows twice).

@@ -48,13 +48,16 @@ internal sealed class RenderOutputs
     /// </summary>
     public static RenderOutputs Of(RenderOptions o)
     {
-        // A render's --lr with --resume names a sweep's rate (a render's own checkpoint refuses it: ChosenItem).
-        double? sweepRate = o.Resume is null ? null : o.LearningRate;
         RunSettings? resumed = o.Resume is null ? null : Engine.Checkpoint.ReadSettings(o.Resume);
         if (resumed is not null)
         {
             _ = ProblemFactory.ChosenItem(o.Resume!, resumed.LearningRates, o.LearningRate); // a sweep needs --lr, a render refuses it
         }
+
+        // The rate of a sweep continued alone: the one --lr names, or the only one of a sweep of one rate (a sweep's
+        // checkpoint records no image; a render's always does).
+        bool oneRateSweep = resumed is { Image: null, LearningRates.Count: 1 } && Path.GetFileName(o.Resume) == SweepReport.CheckpointFile;
+        double? sweepRate = resumed is null ? null : o.LearningRate ?? (oneRateSweep ? resumed.LearningRates[0] : null);
 
         string image = o.Out ?? (o.Resume, sweepRate) switch
         {
