@@ -39,10 +39,10 @@ internal sealed class RenderOutputs
 
     /// <summary>
     /// The outputs <paramref name="o"/> names, or their defaults: a new render writes <see cref="DefaultImage"/>; one
-    /// resumed from a render's checkpoint continues in place (the image saved beside it, and the checkpoint itself);
-    /// one rate continued alone from a sweep goes beside the sweep's folder, as the sweep suggests, and never onto the
-    /// sweep's checkpoint, which keeps its other rates. The checkpoint goes beside the image unless named; a resume in
-    /// place also goes on writing the loss log its checkpoint records.
+    /// resumed from a render's checkpoint continues in place (the image and loss log the checkpoint records, and the
+    /// checkpoint itself); one rate continued alone from a sweep goes beside the sweep's folder, as the sweep suggests,
+    /// and never onto the sweep's checkpoint, which keeps its other rates. Otherwise the checkpoint goes beside the
+    /// image unless named.
     /// Throws a <see cref="UserInputException"/> for an output that cannot be written or would replace another file
     /// the run reads or writes.
     /// </summary>
