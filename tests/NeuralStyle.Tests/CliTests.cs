@@ -233,6 +233,35 @@ public sealed class CliTests : TemporaryFolderTest
         Assert.Contains("settings stored in", stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("render", "--content-weight (1E+308) is so large")]
+    [InlineData("sweep", "Every learning rate diverged: --content-weight (1E+308) is so large")]
+    public void A_divergence_an_absurd_weight_causes_names_the_weight_not_the_rate(string command, string expected)
+    {
+        // The starting image's loss is finite (its content term is 0); the first update overflows. No rate helps.
+        string output = Path.Combine(Folder, "absurd");
+        string[] target = command == "render" ? ["--out", output + ".png", "--iterations", "3"] : ["--out-dir", output, "--checkpoints", "2", "--lr", "1,10", "--no-estimate"];
+        var (code, stdout, stderr) = Run([command, "--size", "40", "--weights", "random", "--content-weight", "1e308", .. target]);
+
+        Assert.True(code == 1, $"exit {code}: {stdout}{stderr}");
+        Assert.Contains(expected, stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("lower --lr", stdout, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(5, 100, 1e-3, 1, null)]
+    [InlineData(5, 1e29, 1e-3, 1, null)]
+    [InlineData(5, 1e29, 1e-3, 20, "--style-weight times its largest layer weight (2E+30)")]
+    [InlineData(1e31, 100, 1e-3, 1, "--content-weight (1E+31)")]
+    [InlineData(5, 100, 1e40, 1, "--tv-weight (1E+40)")]
+    public void Only_an_absurd_loss_weight_is_named_for_a_divergence(double content, double style, double tv, double layer, string? named)
+    {
+        var loss = new Engine.LossSettings { ContentWeight = content, StyleWeight = style, TvWeight = tv, StyleLayers = [new Engine.LayerWeight("relu1_1", layer)] };
+        string? advice = NeuralStyle.Cli.Commands.LossSummary.HugeWeightAdvice(loss);
+        Assert.Equal(named is null, advice is null);
+        Assert.True(named is null || advice!.StartsWith(named + " is so large", StringComparison.Ordinal), advice);
+    }
+
     [Fact]
     public void A_sweep_whose_every_rate_diverges_keeps_its_report_and_exits_1()
     {

@@ -51,7 +51,7 @@ internal static class RenderCommand
                 return Interruption.ExitCode;
             }
 
-            return Finish(engine, progress, files);
+            return Finish(engine, settings, progress, files);
         }
     }
 
@@ -116,7 +116,7 @@ internal static class RenderCommand
         return list.ToArray();
     }
 
-    private static int Finish(StyleTransferEngine engine, ProgressReporter progress, RenderOutputs files)
+    private static int Finish(StyleTransferEngine engine, RunSettings settings, ProgressReporter progress, RenderOutputs files)
     {
         IReadOnlyList<LossRecord> history = engine.History(0);
         LossRecord first = history[0], last = history.Last(r => r.Loss.IsFinite);
@@ -124,11 +124,14 @@ internal static class RenderCommand
         {
             // The diverged step was undone, so the image and checkpoint saved at the stop are the last finite state,
             // unless the run diverged at once after a resume: then they are the state it resumed with.
+            string lowerRate = string.Create(CultureInfo.InvariantCulture, $"a lower --lr (e.g. {engine.LearningRates[0] / 4:G3})");
             string kept = engine.DivergedAtStart(0)
-                ? $"No update of this run could be undone, so {files.Image} and {files.Checkpoint} keep the state it resumed with, which had already diverged; render again from the start with a lower --lr"
-                : $"Saved the last finite image to {files.Image} and the state to {files.Checkpoint}; try a lower --lr";
-            progress.Line(string.Create(CultureInfo.InvariantCulture,
-                $"The optimization {reason} (the loss became {history[^1].Loss.Total}). {kept} (e.g. {engine.LearningRates[0] / 4:G3})."));
+                ? $"No update of this run could be undone, so {files.Image} and {files.Checkpoint} keep the state it resumed with, which had already diverged; render again from the start with {lowerRate}"
+                : $"Saved the last finite image to {files.Image} and the state to {files.Checkpoint}; try {lowerRate}";
+            string advice = LossSummary.HugeWeightAdvice(settings.Loss) is string weights
+                ? $"Saved the last finite image to {files.Image} and the state to {files.Checkpoint}; {weights}"
+                : kept;
+            progress.Line(string.Create(CultureInfo.InvariantCulture, $"The optimization {reason} (the loss became {history[^1].Loss.Total}). {advice}."));
             return 1;
         }
 

@@ -77,7 +77,9 @@ internal static class SweepCommand
             if (Enumerable.Range(0, engine.LearningRates.Count).All(n => engine.StopReason(n) is not null))
             {
                 // Some rates falling apart is what a sweep shows; all of them is a run that found nothing.
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Every learning rate diverged; sweep lower ones (e.g. --lr {engine.LearningRates.Min() / 100:G3},{engine.LearningRates.Min() / 10:G3})."));
+                output.WriteLine(LossSummary.HugeWeightAdvice(settings.Loss) is string weights
+                    ? $"Every learning rate diverged: {weights}."
+                    : string.Create(CultureInfo.InvariantCulture, $"Every learning rate diverged; sweep lower ones (e.g. --lr {engine.LearningRates.Min() / 100:G3},{engine.LearningRates.Min() / 10:G3})."));
                 return 1;
             }
 
