@@ -46,6 +46,7 @@ public sealed class InterruptionTests : TemporaryFolderTest
             await process.WaitForExitAsync(untilExit.Token);
             Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}: {rest}{await errors}");
             Assert.Contains("Interrupted at iteration", rest, StringComparison.Ordinal);
+            Assert.Contains($"continue with: render --resume {checkpoint} --iterations 100000", rest, StringComparison.Ordinal); // in place: no --out needed
         }
         catch (OperationCanceledException)
         {

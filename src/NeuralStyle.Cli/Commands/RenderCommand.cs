@@ -47,7 +47,7 @@ internal static class RenderCommand
             {
                 ImageFiles.Save(engine.CurrentImage(0), files.Image);
                 SaveState(engine, settings, files);
-                progress.Line($"Interrupted at iteration {engine.Iteration}. Saved {files.Image} and {files.Checkpoint}; continue with: render --resume {files.Checkpoint} --iterations {o.Iterations} --out {files.Image}");
+                progress.Line($"Interrupted at iteration {engine.Iteration}. Saved {files.Image} and {files.Checkpoint}; continue with: render --resume {files.Checkpoint} --iterations {o.Iterations}");
                 return Interruption.ExitCode;
             }
 
