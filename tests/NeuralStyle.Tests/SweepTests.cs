@@ -388,6 +388,39 @@ public sealed partial class SweepTests : TemporaryFolderTest
         Assert.Equal(100.0, ImageMetrics.MeanLuminance(a), 9);
     }
 
+    [Fact]
+    public void Converged_at_is_the_first_finite_loss_within_one_percent_of_the_checkpoints()
+    {
+        static LossRecord At(int iteration, double style) => new(iteration, new IterationLosses(0, style, 0), iteration);
+        LossRecord[] falling = [At(0, 1000), At(1, 300), At(2, 102), At(3, 100.8), At(4, 100)];
+        Assert.Equal(3, Study.LearningRateSweep.FirstWithinOnePercent(falling, 100)); // 102 is 2% away, 100.8 within 1%
+        Assert.Equal(2, Study.LearningRateSweep.FirstWithinOnePercent(falling, 101)); // |102 − 101| ≤ 1.01
+
+        // An oscillating item: the first visit counts, even if the loss left the band again; NaN never counts.
+        LossRecord[] oscillating = [At(0, double.NaN), At(1, 99.5), At(2, 500), At(3, 100)];
+        Assert.Equal(1, Study.LearningRateSweep.FirstWithinOnePercent(oscillating, 100));
+    }
+
+    [Fact]
+    public void The_metrics_converged_at_column_follows_the_stored_history()
+    {
+        string sweep = Path.Combine(Folder, "converged");
+        Cli("sweep", "--size", "40", "--lr", "1,8", "--checkpoints", "3,9", "--out-dir", sweep, "--weights", "random", "--no-estimate");
+
+        Checkpoint stored = Checkpoint.Load(Path.Combine(sweep, "sweep.ckpt"));
+        string[] rows = File.ReadAllLines(Path.Combine(sweep, "metrics.csv"));
+        int column = Array.IndexOf(rows[0].Split(','), "converged_at");
+        foreach (string row in rows.Skip(1))
+        {
+            string[] cells = row.Split(',');
+            int item = cells[0] == "1" ? 0 : 1, checkpoint = int.Parse(cells[1], CultureInfo.InvariantCulture);
+            LossRecord[] upTo = stored.History[item].Where(r => r.Iteration <= checkpoint).ToArray();
+            double final = upTo.Last().Loss.Total;
+            int expected = upTo.First(r => Math.Abs(r.Loss.Total - final) <= 0.01 * final).Iteration;
+            Assert.Equal(expected.ToString(CultureInfo.InvariantCulture), cells[column]);
+        }
+    }
+
     [GeneratedRegex("(?:src|href)=\"([^\"]+)\"")]
     private static partial Regex Reference();
 

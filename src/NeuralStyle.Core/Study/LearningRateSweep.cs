@@ -60,6 +60,13 @@ public sealed class LearningRateSweep
         }
     }
 
+    /// <summary>
+    /// The 'converged at' metric: the first iteration whose total loss came within 1% of <paramref name="final"/>, the
+    /// loss at the checkpoint (for a diverged item, its last finite loss). Non-finite losses never count.
+    /// </summary>
+    internal static int FirstWithinOnePercent(IEnumerable<LossRecord> history, double final) =>
+        history.First(r => r.Loss.IsFinite && Math.Abs(r.Loss.Total - final) <= 0.01 * Math.Abs(final)).Iteration;
+
     private SweepCheckpoint Measure(int iteration)
     {
         var images = new List<RgbImage>();
@@ -69,8 +76,6 @@ public sealed class LearningRateSweep
             RgbImage image = _engine.CurrentImage(n);
             IReadOnlyList<LossRecord> history = _engine.History(n);
             LossRecord last = history.Last(r => r.Loss.IsFinite);
-            double final = last.Loss.Total;
-            int convergedAt = history.First(r => r.Loss.IsFinite && Math.Abs(r.Loss.Total - final) <= 0.01 * Math.Abs(final)).Iteration;
             metrics.Add(new CheckpointMetrics
             {
                 LearningRate = _engine.LearningRates[n],
@@ -82,7 +87,7 @@ public sealed class LearningRateSweep
                 Tv = last.Loss.Tv,
                 MeanLuminance = ImageMetrics.MeanLuminance(image),
                 SsimVsPrevious = _previous[n] is RgbImage previous ? ImageMetrics.Ssim(previous, image) : null,
-                ConvergedAt = convergedAt,
+                ConvergedAt = FirstWithinOnePercent(history, last.Loss.Total),
                 Seconds = _engine.ElapsedSeconds,
                 Image = ImageName(_engine.LearningRates[n], iteration),
             });
