@@ -54,6 +54,30 @@ public sealed class GraphGradientTests
         }
     }
 
+    [Fact]
+    public void Forward_features_reads_each_named_layer_once_in_its_own_shape()
+    {
+        // The CUDA backend's targets and start-up probe read features this way, from its whole forward graph.
+        NetworkWeights weights = TinyNetworks.Create(Parse("3|4,5|6"), 11);
+        var reference = new ReferenceNetwork(weights, PreprocessPreset.Caffe, PoolingMode.Max);
+        const int Height = 9, Width = 13;
+        double[] image = TinyNetworks.RandomImage(3, Height, Width, 5);
+        using InferenceSession forward = TinyNetworks.Session(ForwardGraphBuilder.Build(weights, PreprocessPreset.Caffe, PoolingMode.Max));
+        string[] relus = weights.Architecture.ReluNames.ToArray();
+        string[] asked = [relus[3], relus[0], relus[3]]; // out of graph order, one twice
+
+        IReadOnlyDictionary<string, Engine.FeatureMap> features = ForwardFeatures.Read(forward, weights.Architecture, TinyNetworks.ToFloat(image), Height, Width, asked);
+
+        Assert.Equal(asked.Distinct().Order(), features.Keys.Order());
+        Dictionary<string, Map64> expected = reference.Forward(image, Height, Width);
+        foreach (var (layer, map) in features)
+        {
+            Map64 want = expected[layer];
+            Assert.Equal((want.Channels, want.Height, want.Width), (map.Channels, map.Height, map.Width));
+            Tolerance.AssertClose(want.Data, map.Data, 1e-5 * Tolerance.MaxAbs(want.Data), 1e-5, layer);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Pieces))]
     public void Backward_graph_matches_central_differences(string name, string blocks, PoolingMode pooling, PreprocessPreset preset, int height, int width)
