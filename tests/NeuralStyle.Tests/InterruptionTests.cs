@@ -20,39 +20,10 @@ public sealed class InterruptionTests : TemporaryFolderTest
         string image = Path.Combine(Folder, "cat.png"), checkpoint = Path.Combine(Folder, "cat.ckpt");
         using Process process = Process.Start(WithDefaultDisposition(signal, CliProcess.StartInfo(
             "render", "--size", "40", "--iterations", "100000", "--weights", "random", "--print-every", "1", "--out", image)))!;
-        Task<string> errors = process.StandardError.ReadToEndAsync(); // read alongside, so a full pipe cannot stall the run
-        try
-        {
-            using (var untilThirdIteration = new CancellationTokenSource(Patience))
-            {
-                string? line;
-                while ((line = await process.StandardOutput.ReadLineAsync(untilThirdIteration.Token)) is not null && !line.Contains("iteration     3/", StringComparison.Ordinal))
-                {
-                }
-
-                if (line is null)
-                {
-                    Assert.Fail($"The run ended before its third iteration: {await errors}");
-                }
-            }
-
-            using (Process kill = Process.Start("kill", $"-{signal} {process.Id}"))
-            {
-                await kill.WaitForExitAsync();
-            }
-
-            using var untilExit = new CancellationTokenSource(Patience);
-            string rest = await process.StandardOutput.ReadToEndAsync(untilExit.Token);
-            await process.WaitForExitAsync(untilExit.Token);
-            Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}: {rest}{await errors}");
-            Assert.Contains("Interrupted at iteration", rest, StringComparison.Ordinal);
-            Assert.Contains($"continue with: render --resume {checkpoint} --iterations 100000", rest, StringComparison.Ordinal); // in place: no --out needed
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"SIG{signal}: the run did not get to its third iteration, or did not stop, within {Patience.TotalMinutes} minutes. {await errors}");
-        }
+        string rest = await StopAfter(process, signal, "iteration     3/");
+        Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}: {rest}");
+        Assert.Contains("Interrupted at iteration", rest, StringComparison.Ordinal);
+        Assert.Contains($"continue with: render --resume {checkpoint} --iterations 100000", rest, StringComparison.Ordinal); // in place: no --out needed
 
         Assert.True(File.Exists(image));
         Checkpoint saved = Checkpoint.Load(checkpoint);
@@ -64,6 +35,27 @@ public sealed class InterruptionTests : TemporaryFolderTest
         await Run("render", "--resume", checkpoint, "--iterations", $"{stoppedAt + 3}", "--out", resumed);
         await Run("render", "--size", "40", "--iterations", $"{stoppedAt + 3}", "--weights", "random", "--out", straight);
         Assert.Equal(Checkpoint.Load(Path.ChangeExtension(straight, ".ckpt")).State.Images, Checkpoint.Load(Path.ChangeExtension(resumed, ".ckpt")).State.Images);
+    }
+
+    [SkippableFact]
+    public async Task A_sweep_stopped_by_sigterm_saves_its_batch_and_resumes_exactly()
+    {
+        Skip.If(OperatingSystem.IsWindows(), "POSIX signals are sent with kill(1).");
+        string folder = Path.Combine(Folder, "sweep");
+        string[] settings = ["--size", "40", "--lr", "2,20", "--weights", "random", "--no-estimate"];
+        using Process process = Process.Start(WithDefaultDisposition("TERM", CliProcess.StartInfo(
+            ["sweep", .. settings, "--checkpoints", "100000", "--print-every", "1", "--out-dir", folder])))!;
+
+        string rest = await StopAfter(process, "TERM", "iteration     3/");
+        Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}: {rest}");
+        Assert.Contains($"Continue with: sweep --resume {folder} --checkpoints 100000", rest, StringComparison.Ordinal);
+
+        int stoppedAt = Checkpoint.Load(Path.Combine(folder, "sweep.ckpt")).Iteration;
+        Assert.True(stoppedAt >= 4);
+        string straight = Path.Combine(Folder, "straight");
+        await Run("sweep", "--resume", folder, "--checkpoints", $"{stoppedAt + 2}");
+        await Run(["sweep", .. settings, "--checkpoints", $"{stoppedAt + 2}", "--out-dir", straight]);
+        Assert.Equal(Checkpoint.Load(Path.Combine(straight, "sweep.ckpt")).State.Images, Checkpoint.Load(Path.Combine(folder, "sweep.ckpt")).State.Images);
     }
 
     [SkippableFact]
@@ -110,6 +102,46 @@ public sealed class InterruptionTests : TemporaryFolderTest
         Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}: {report}");
         Assert.Matches(@"batch 1, \d+ timed iterations after 0 warm-up \(interrupted: \d+ of 100000\)", report);
         Assert.Matches(@"\ntotal +\d+\.\d", report);
+    }
+
+    /// <summary>
+    /// Reads <paramref name="process"/>'s output until a line holds <paramref name="marker"/>, sends it
+    /// <paramref name="signal"/> and waits for it to exit; returns what it printed after the marker, with its errors.
+    /// </summary>
+    private static async Task<string> StopAfter(Process process, string signal, string marker)
+    {
+        Task<string> errors = process.StandardError.ReadToEndAsync(); // read alongside, so a full pipe cannot stall the run
+        try
+        {
+            using (var untilMarker = new CancellationTokenSource(Patience))
+            {
+                string? line;
+                while ((line = await process.StandardOutput.ReadLineAsync(untilMarker.Token)) is not null && !line.Contains(marker, StringComparison.Ordinal))
+                {
+                }
+
+                if (line is null)
+                {
+                    Assert.Fail($"The run ended before '{marker}': {await errors}");
+                }
+            }
+
+            using (Process kill = Process.Start("kill", $"-{signal} {process.Id}"))
+            {
+                await kill.WaitForExitAsync();
+            }
+
+            using var untilExit = new CancellationTokenSource(Patience);
+            string rest = await process.StandardOutput.ReadToEndAsync(untilExit.Token);
+            await process.WaitForExitAsync(untilExit.Token);
+            return rest + await errors;
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"SIG{signal}: the run did not get to '{marker}', or did not stop, within {Patience.TotalMinutes} minutes. {await errors}");
+            throw;
+        }
     }
 
     /// <summary>
