@@ -34,6 +34,25 @@ public sealed partial class SweepTests : TemporaryFolderTest
     /// seven (1.34 GB). Nor is its --out-dir made for it.
     /// </summary>
     [Fact]
+    public void A_sweep_times_one_separate_render_and_states_what_the_separate_renders_would_cost()
+    {
+        string sweep = Path.Combine(Folder, "estimated");
+        using var output = new StringWriter(CultureInfo.InvariantCulture);
+        using var error = new StringWriter(CultureInfo.InvariantCulture);
+        Assert.Equal(0, Program.Run(["sweep", "--size", "32", "--lr", "1,3,9", "--checkpoints", "2,40", "--out-dir", sweep, "--weights", "random"], output, error, interactive: false));
+
+        string text = output.ToString();
+        Match measured = Regex.Match(text, @"One separate render: (\d+\.\d) s setup \+ (\d+\.\d{3}) s per iteration \(measured\)\.");
+        Match summary = Regex.Match(text, @"3 learning rates to iteration 40 in (\d+\.\d) s; 3 separate renders would take about (\d+\.\d) s \((\d+\.\d\d)× the sweep\)\.");
+        Assert.True(measured.Success && summary.Success, text + error);
+        double Number(Match m, int group) => double.Parse(m.Groups[group].Value, CultureInfo.InvariantCulture);
+        // 3 × (setup + 40 iterations), from the printed (rounded) figures: setup to 0.05 s, an iteration to 0.0005 s.
+        Assert.Equal(3 * (Number(measured, 1) + (40 * Number(measured, 2))), Number(summary, 2), (3 * (0.05 + (40 * 0.0005))) + 0.05);
+        Assert.Equal(Number(summary, 2) / Number(summary, 1), Number(summary, 3), 0.1 + (Number(summary, 3) * 0.1));
+        Assert.Contains(System.Net.WebUtility.HtmlEncode(summary.Value), File.ReadAllText(Path.Combine(sweep, "index.html")), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_sweep_that_cannot_fit_is_refused_before_the_separate_render_is_timed()
     {
         string folder = Path.Combine(Folder, "sweep");
