@@ -32,6 +32,39 @@ public sealed class CliTests : TemporaryFolderTest
         Assert.Contains("Wrote", stdout, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Init_starts_from_the_content_an_image_file_at_the_contents_size_or_seeded_noise()
+    {
+        string Render(string name, params string[] init)
+        {
+            string output = Path.Combine(Folder, name + ".png");
+            var (code, stdout, stderr) = Run(["render", "--size", "40", "--iterations", "2", "--weights", "random", "--out", output, .. init]);
+            Assert.True(code == 0, stderr + stdout);
+            return output;
+        }
+
+        double FirstLoss(string image) => Engine.Checkpoint.Load(Path.ChangeExtension(image, ".ckpt")).History[0][0].Loss.Total;
+
+        string cat = Path.Combine(Repository.Examples, "content-cat-chelsea.png");
+        string painting = Path.Combine(Repository.Examples, "style-van-gogh-starry-night.jpg");
+        string byDefault = Render("default"), fromContentFile = Render("content-file", "--init", cat);
+        // The content file, resized to the content's exact size, is the content image: the same run, bit for bit.
+        Assert.Equal(File.ReadAllBytes(byDefault), File.ReadAllBytes(fromContentFile));
+
+        // Another image (of another shape) is stretched to the content's size and starts elsewhere.
+        string fromPainting = Render("painting", "--init", painting);
+        RgbImage started = ImageFiles.Load(fromPainting, longSide: null);
+        Assert.Equal((40, 27), (started.Width, started.Height));
+        Assert.NotEqual(FirstLoss(byDefault), FirstLoss(fromPainting));
+
+        // Noise follows --seed.
+        string seed3 = Render("seed3", "--init", "random", "--seed", "3"), again = Render("seed3-again", "--init", "random", "--seed", "3");
+        string seed4 = Render("seed4", "--init", "random", "--seed", "4");
+        Assert.Equal(File.ReadAllBytes(seed3), File.ReadAllBytes(again));
+        Assert.NotEqual(File.ReadAllBytes(seed3), File.ReadAllBytes(seed4));
+        Assert.NotEqual(FirstLoss(byDefault), FirstLoss(seed3));
+    }
+
     [Theory]
     [InlineData("render", "--out", "made/x.png", "--loss-log", "logs/x.csv", "--iterations", "1")]
     [InlineData("sweep", "--out-dir", "made/sweep", "--lr", "1,2", "--checkpoints", "1")]
