@@ -50,6 +50,37 @@ public sealed class EmbeddingApiTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void Image_files_in_give_what_the_same_images_loaded_by_hand_give()
+    {
+        // README's example: SetContentFile and AddStyleFile, with the size and style scale applied.
+        string cat = Path.Combine(Repository.Examples, "content-cat-chelsea.png");
+        string painting = Path.Combine(Repository.Examples, "style-van-gogh-starry-night.jpg");
+        var options = new StyleTransferOptions { Size = 64, StyleScale = 0.5, Weights = "random:0", Device = DeviceKind.Cpu };
+        using var fromFiles = new StyleTransfer(options);
+        fromFiles.SetContentFile(cat);
+        fromFiles.AddStyleFile(painting, 3);
+        fromFiles.AddStyleFile(cat);
+        Assert.Equal((64, 43), (fromFiles.Width, fromFiles.Height)); // the 451×300 cat with a long side of 64
+
+        using var byHand = new StyleTransfer(options);
+        byHand.SetContent(ImageFiles.Load(cat, longSide: null));
+        byHand.AddStyle(ImageFiles.Load(painting, longSide: null), 3);
+        byHand.AddStyle(ImageFiles.Load(cat, longSide: null));
+        fromFiles.Run(2);
+        byHand.Run(2);
+        Assert.Equal(byHand.LastLoss, fromFiles.LastLoss);
+        Assert.Equal(byHand.CurrentImage().Planes, fromFiles.CurrentImage().Planes);
+
+        // A different style scale changes the style's Gram targets, so the loss.
+        using var fuller = new StyleTransfer(options with { StyleScale = 1 });
+        fuller.SetContentFile(cat);
+        fuller.AddStyleFile(painting, 3);
+        fuller.AddStyleFile(cat);
+        fuller.Run(2);
+        Assert.NotEqual(fromFiles.LastLoss, fuller.LastLoss);
+    }
+
+    [Fact]
     public async Task While_run_runs_another_thread_may_read_the_image_and_dispose()
     {
         // A UI shows the image as progress arrives (Progress<T> posts to its own thread) and disposes on Cancel.
