@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using NeuralStyle.Cpu;
 using NeuralStyle.Engine;
 using NeuralStyle.Model;
@@ -88,6 +89,68 @@ public sealed class WeightImportTests : TemporaryFolderTest
         VggOnnxFiles.Write(TinyNetworks.Create([[4], [5]], 1), VggLayout.Torchvision, path);
         var e = Assert.Throws<UserInputException>(() => OnnxWeightImporter.Import(path));
         Assert.Contains("2 Conv nodes", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Double_weights_are_read_as_the_floats_they_hold()
+    {
+        NetworkWeights tiny = TinyNetworks.Create([[4], [5, 6]], 3);
+        string path = Path.Combine(Folder, "doubles.onnx");
+        VggOnnxFiles.Write(tiny, VggLayout.Torchvision, path);
+        var model = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+        foreach (Onnx.TensorProto tensor in model.Graph.Initializer.Take(2)) // conv1_1's kernel raw, its bias as double_data
+        {
+            double[] values = MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray().Select(v => (double)v).ToArray();
+            tensor.DataType = (int)Onnx.TensorProto.Types.DataType.Double;
+            tensor.RawData = tensor.Dims.Count > 1 ? Google.Protobuf.ByteString.CopyFrom(MemoryMarshal.AsBytes(values.AsSpan())) : Google.Protobuf.ByteString.Empty;
+            if (tensor.Dims.Count == 1)
+            {
+                tensor.DoubleData.AddRange(values);
+            }
+        }
+
+        File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(model));
+        NetworkWeights imported = OnnxWeightImporter.Import(path, tiny.Architecture);
+        Assert.Equal(tiny.Kernels, imported.Kernels);
+        Assert.Equal(tiny.Biases, imported.Biases);
+    }
+
+    [Theory]
+    [InlineData("int32", VggLayout.Torchvision, "conv1_1) weight is Int32; only float and double weights are supported")]
+    [InlineData("short", VggLayout.Torchvision, "conv1_1) weight holds 35 values for shape [4,3,3,3] (108); the file is damaged")]
+    [InlineData("no location", VggLayout.TorchvisionExternal, "conv1_1) weight is external data without a location")]
+    [InlineData("side file gone", VggLayout.TorchvisionExternal, "conv1_1) weight lives in 'damaged.onnx.data', which is not next to the model; copy it there")]
+    [InlineData("side file cut", VggLayout.TorchvisionExternal, "reaches past the end of 'damaged.onnx.data'; the file is truncated")]
+    public void A_tensor_that_cannot_be_read_is_named_with_what_is_wrong(string damage, VggLayout layout, string expected)
+    {
+        NetworkWeights tiny = TinyNetworks.Create([[4], [5, 6]], 3);
+        string path = Path.Combine(Folder, "damaged.onnx"), side = path + ".data";
+        VggOnnxFiles.Write(tiny, layout, path);
+        var model = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+        Onnx.TensorProto kernel = model.Graph.Initializer[0];
+        switch (damage)
+        {
+            case "int32":
+                kernel.DataType = (int)Onnx.TensorProto.Types.DataType.Int32;
+                break;
+            case "short":
+                kernel.RawData = Google.Protobuf.ByteString.CopyFrom(kernel.RawData.Span[..(35 * sizeof(float))]);
+                break;
+            case "no location":
+                kernel.ExternalData.Remove(kernel.ExternalData.Single(e => e.Key == "location"));
+                break;
+            case "side file gone":
+                File.Delete(side);
+                break;
+            case "side file cut":
+                File.WriteAllBytes(side, File.ReadAllBytes(side)[..^1]); // the last tensor is one byte short
+                break;
+        }
+
+        File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(model));
+        var e = Assert.Throws<UserInputException>(() => OnnxWeightImporter.Import(path, tiny.Architecture));
+        Assert.True(e.Message.Contains(expected, StringComparison.Ordinal), e.Message);
+        Assert.Contains("damaged.onnx", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
