@@ -53,6 +53,18 @@ public sealed class CheckpointTests : TemporaryFolderTest
         Assert.Contains("27 unexpected bytes", e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_missing_checkpoint_or_other_weights_are_refused_in_a_sentence()
+    {
+        var missing = Assert.Throws<UserInputException>(() => Checkpoint.Load(Path.Combine(Folder, "none.ckpt")));
+        Assert.Equal($"Checkpoint '{Path.Combine(Folder, "none.ckpt")}' does not exist; check the path.", missing.Message);
+
+        // The engine's own guard, for code that resumes without WeightSource.ForResume.
+        Checkpoint saved = Checkpoint.Load(Render());
+        var other = Assert.Throws<UserInputException>(() => StyleTransferEngine.Resume(saved, Model.NetworkWeights.Random(Model.NetworkArchitecture.Vgg19, 1), DeviceKind.Cpu));
+        Assert.StartsWith("The checkpoint was made with weights random:0, not random:1;", other.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>The checkpoint of a two-iteration render at 40 px (made once per test).</summary>
     private string Render()
     {
