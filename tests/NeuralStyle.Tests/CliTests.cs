@@ -33,6 +33,24 @@ public sealed class CliTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void Resuming_to_an_iteration_already_reached_is_refused_before_any_work()
+    {
+        string image = Path.Combine(Folder, "done.png"), sweep = Path.Combine(Folder, "sweep");
+        Assert.Equal(0, Run("render", "--size", "32", "--iterations", "2", "--weights", "random", "--out", image).Code);
+        Assert.Equal(0, Run("sweep", "--size", "32", "--lr", "1,2", "--checkpoints", "2", "--weights", "random", "--no-estimate", "--out-dir", sweep).Code);
+
+        var (code, stdout, stderr) = Run("render", "--resume", Path.ChangeExtension(image, ".ckpt"), "--iterations", "2");
+        Assert.Equal(2, code);
+        Assert.Equal("The checkpoint is already at iteration 2; ask for more --iterations to continue.", stderr.Trim());
+        Assert.DoesNotContain("Preparing the network", stdout, StringComparison.Ordinal); // read from the checkpoint's head
+
+        (code, stdout, stderr) = Run("sweep", "--resume", sweep, "--checkpoints", "1,2");
+        Assert.Equal(2, code);
+        Assert.Equal("The sweep is already at iteration 2; give --checkpoints beyond it.", stderr.Trim());
+        Assert.DoesNotContain("Preparing the network", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Init_starts_from_the_content_an_image_file_at_the_contents_size_or_seeded_noise()
     {
         string Render(string name, params string[] init)

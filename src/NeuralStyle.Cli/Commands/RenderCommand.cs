@@ -14,11 +14,6 @@ internal static class RenderCommand
         var (engine, settings) = Start(o, output);
         using (engine)
         {
-            if (o.Iterations <= engine.Iteration)
-            {
-                throw new UserInputException($"The checkpoint is already at iteration {engine.Iteration}; ask for more --iterations to continue.");
-            }
-
             // The output folders, with their parents, now that nothing can refuse the run: a refused run leaves none.
             foreach (string file in files.Files)
             {
@@ -82,6 +77,12 @@ internal static class RenderCommand
         if (o.SaveEvery < 0)
         {
             throw new UserInputException($"--save-every must be ≥ 0, not {o.SaveEvery}.");
+        }
+
+        // From the checkpoint's head, before the weights load and the network is built.
+        if (o.Resume is not null && Checkpoint.ReadHead(o.Resume).Iteration is int at && o.Iterations <= at)
+        {
+            throw new UserInputException($"The checkpoint is already at iteration {at}; ask for more --iterations to continue.");
         }
 
         return RenderOutputs.Of(o);

@@ -18,11 +18,6 @@ internal static class SweepCommand
         var (engine, settings, metrics, estimate, clock) = Start(o, folder, last, output);
         using (engine)
         {
-            if (last <= engine.Iteration)
-            {
-                throw new UserInputException($"The sweep is already at iteration {engine.Iteration}; give --checkpoints beyond it.");
-            }
-
             // A resumed sweep goes on from where it is, and measures no checkpoint twice (its metrics hold those it reached).
             checkpoints = checkpoints.Where(c => c > engine.Iteration || (c == engine.Iteration && !metrics.Any(m => m.Iteration == c))).ToArray();
 
@@ -193,6 +188,11 @@ internal static class SweepCommand
         else if (o.Force)
         {
             throw new UserInputException("--resume continues the sweep in its folder, so it takes no --force (which replaces an earlier sweep); drop it.");
+        }
+        else if (Checkpoint.ReadHead(Path.Combine(folder, SweepReport.CheckpointFile)).Iteration is int at && checkpoints[^1] <= at)
+        {
+            // From the checkpoint's head, before the weights load and the network is built.
+            throw new UserInputException($"The sweep is already at iteration {at}; give --checkpoints beyond it.");
         }
 
         return checkpoints;
