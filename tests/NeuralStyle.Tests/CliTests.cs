@@ -51,6 +51,22 @@ public sealed class CliTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void Pooling_preprocessing_and_precision_reach_the_run_and_its_checkpoint()
+    {
+        string plain = Path.Combine(Folder, "plain.png"), other = Path.Combine(Folder, "other.png");
+        Assert.Equal(0, Run("render", "--size", "32", "--iterations", "1", "--weights", "random", "--out", plain).Code);
+        var (code, stdout, stderr) = Run("render", "--size", "32", "--iterations", "1", "--weights", "random", "--out", other,
+            "--pooling", "avg", "--preprocess", "torchvision", "--precision", "tf32");
+
+        Assert.True(code == 0, stderr + stdout);
+        Assert.Contains(" in fp32 (TF32 is for CUDA's convolutions)", stdout, StringComparison.Ordinal); // the CPU says what it did
+        Engine.Checkpoint saved = Engine.Checkpoint.Load(Path.ChangeExtension(other, ".ckpt"));
+        Assert.Equal(Model.PoolingMode.Average, saved.Settings.Loss.Pooling);
+        Assert.Equal(Model.PreprocessPreset.Torchvision, saved.Settings.Preprocess);
+        Assert.NotEqual(Engine.Checkpoint.Load(Path.ChangeExtension(plain, ".ckpt")).History[0][0].Loss.Total, saved.History[0][0].Loss.Total);
+    }
+
+    [Fact]
     public void Init_starts_from_the_content_an_image_file_at_the_contents_size_or_seeded_noise()
     {
         string Render(string name, params string[] init)
