@@ -160,6 +160,34 @@ public sealed class WeightsDownloadTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void Model_fetch_saves_and_imports_a_good_download_and_then_has_nothing_to_do()
+    {
+        // A real VGG19 layout (random weights) under the name --weights auto looks for, served from memory.
+        string made = Path.Combine(Folder, "made.onnx");
+        VggOnnxFiles.Write(NetworkWeights.Random(NetworkArchitecture.Vgg19, 2), VggLayout.Torchvision, made);
+        byte[] model = File.ReadAllBytes(made);
+        var file = new PretrainedFile("test-vgg19", PretrainedFile.Gluon.FileName, Address, model.Length, Convert.ToHexStringLower(SHA256.HashData(model)));
+        int requests = 0;
+        using var http = new HttpClient(new Server(_ =>
+        {
+            Interlocked.Increment(ref requests);
+            return new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(model) };
+        }));
+
+        using var output = new StringWriter();
+        Assert.Equal(0, Cli.Commands.ModelFetch.Fetch(file, Address, Cache, force: false, http, output, interactive: false, CancellationToken.None));
+        string saved = Path.Combine(Cache, PretrainedFile.Gluon.FileName);
+        Assert.Contains($"Saved {saved} (test-vgg19: size and SHA-256 as expected; its 16 convolutions load, Torchvision preprocessing). --weights auto uses it from now on.", output.ToString(), StringComparison.Ordinal);
+        Assert.Equal(model, File.ReadAllBytes(saved));
+        Assert.Equal(saved, WeightSource.CachedPretrainedFile(Cache));
+
+        using var again = new StringWriter();
+        Assert.Equal(0, Cli.Commands.ModelFetch.Fetch(file, Address, Cache, force: false, http, again, interactive: false, CancellationToken.None));
+        Assert.Contains($"{saved} is already test-vgg19, size and SHA-256 as expected; nothing to download.", again.ToString(), StringComparison.Ordinal);
+        Assert.Equal(1, requests);
+    }
+
+    [Fact]
     public async Task Model_fetch_keeps_a_file_of_the_name_that_is_not_the_model()
     {
         Directory.CreateDirectory(Cache);

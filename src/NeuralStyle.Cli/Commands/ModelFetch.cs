@@ -14,8 +14,14 @@ internal static class ModelFetch
     public static int Run(ModelOptions o, TextWriter output, bool interactive, CancellationToken cancel)
     {
         PretrainedFile file = PretrainedFile.Find(o.Source);
-        Uri url = MirrorUrl(o.Url) ?? file.Url;
-        string folder = WeightSource.CacheDirectory;
+        using var http = new HttpClient();
+        http.DefaultRequestHeaders.UserAgent.ParseAdd("NeuralStyle");
+        return Fetch(file, MirrorUrl(o.Url) ?? file.Url, WeightSource.CacheDirectory, o.Force, http, output, interactive, cancel);
+    }
+
+    /// <summary>Downloads <paramref name="file"/> from <paramref name="url"/> into <paramref name="folder"/> (the model cache) and imports it once.</summary>
+    internal static int Fetch(PretrainedFile file, Uri url, string folder, bool force, HttpClient http, TextWriter output, bool interactive, CancellationToken cancel)
+    {
         string destination = Path.Combine(folder, file.FileName);
         if (File.Exists(destination))
         {
@@ -26,7 +32,7 @@ internal static class ModelFetch
                 return 0;
             }
 
-            if (!o.Force)
+            if (!force)
             {
                 throw new UserInputException($"'{destination}' exists but is not {file.Name} (its size or SHA-256 differ); move it away, or add --force to replace it.");
             }
@@ -40,25 +46,21 @@ internal static class ModelFetch
         int megabytes = (int)Math.Ceiling(file.Bytes / 1e6);
         var progress = new ProgressReporter(0, megabytes, Math.Max(1, megabytes / 10), interactive, output, "MB");
         string path;
-        using (var http = new HttpClient())
+        try
         {
-            http.DefaultRequestHeaders.UserAgent.ParseAdd("NeuralStyle");
-            try
-            {
-                path = WeightsDownload.FetchAsync(file, url, folder, http, new MegabyteSteps(progress, megabytes), cancel).GetAwaiter().GetResult();
-            }
-            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
-            {
-                long kept = WeightsDownload.PartialBytes(folder, file);
-                progress.Line(kept > 0
-                    ? string.Create(CultureInfo.InvariantCulture, $"Interrupted; the {kept / 1e6:F0} MB received are kept in {partial}, and 'model fetch' continues from there.")
-                    : $"Interrupted; nothing was saved in {folder}.");
-                return Interruption.ExitCode;
-            }
+            path = WeightsDownload.FetchAsync(file, url, folder, http, new MegabyteSteps(progress, megabytes), cancel).GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            long kept = WeightsDownload.PartialBytes(folder, file);
+            progress.Line(kept > 0
+                ? string.Create(CultureInfo.InvariantCulture, $"Interrupted; the {kept / 1e6:F0} MB received are kept in {partial}, and 'model fetch' continues from there.")
+                : $"Interrupted; nothing was saved in {folder}.");
+            return Interruption.ExitCode;
         }
 
         NetworkWeights weights = OnnxWeightImporter.Import(path);
-        string? used = WeightSource.CachedPretrainedFile();
+        string? used = WeightSource.CachedPretrainedFile(folder);
         progress.Line($"Saved {path} ({file.Name}: size and SHA-256 as expected; its 16 convolutions load, {weights.Preprocess} preprocessing). "
             + (used == path ? "--weights auto uses it from now on." : $"--weights auto still prefers {used}; use --weights {path} for this one."));
         return 0;

@@ -65,8 +65,8 @@ public static class WeightSource
         return weights;
     }
 
-    /// <summary><see cref="CachedPretrainedFile()"/> in the cache <paramref name="cache"/>.</summary>
-    internal static string? CachedPretrainedFile(string cache) =>
+    /// <summary><see cref="CachedPretrainedFile()"/> in the folder <paramref name="cache"/>.</summary>
+    public static string? CachedPretrainedFile(string cache) =>
         PretrainedFileNames.Select(n => Path.Combine(cache, n)).FirstOrDefault(File.Exists);
 
     /// <summary><see cref="Resolve(string, Action{string}?)"/> with the model cache <paramref name="cache"/> (tests give their own, not the environment's).</summary>
