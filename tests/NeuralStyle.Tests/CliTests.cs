@@ -141,6 +141,41 @@ public sealed class CliTests : TemporaryFolderTest
         Assert.Contains("  2/2: ", stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Bench_profile_keeps_onnx_runtimes_profiles_and_says_where_the_graph_time_goes()
+    {
+        string profiles = Path.Combine(Folder, "prof");
+        var (code, stdout, stderr) = Run("bench", "iteration", "--size", "32", "--repeat", "1", "--warmup", "0", "--profile", profiles);
+        Assert.True(code == 0, stderr);
+
+        // Each pass's sessions: the files kept, the time per run, and the operators that took it, the most first.
+        foreach (string pass in new[] { "forward", "backward", "winograd" })
+        {
+            int files = Directory.GetFiles(profiles, pass + "*.json").Length;
+            Assert.True(files > 0, $"no {pass} profile in {profiles}");
+            Assert.Matches($@"{pass} sessions \({files} files\): \d+\.\d ms per run\n  [A-Za-z]+ +\d+\.\d ms +\d+ nodes +\d+ %\n", stdout.ReplaceLineEndings("\n"));
+        }
+
+        Assert.Matches(@"winograd sessions \(\d+ files\): \d+\.\d ms per run\n  MatMul ", stdout.ReplaceLineEndings("\n")); // the products are all it runs
+        Assert.Null(Runtime.OrtRuntime.ProfileDirectory); // sessions made after the benchmark, in this process, are not profiled
+    }
+
+    [Fact]
+    public void Bench_kernels_and_ceiling_print_a_rate_for_every_row()
+    {
+        var (code, stdout, stderr) = Run("bench", "kernels");
+        Assert.True(code == 0, stderr);
+        string[] rows = stdout.Split('\n').SkipWhile(l => !l.StartsWith("kernel ", StringComparison.Ordinal)).Skip(1).Where(l => l.Length > 0).ToArray();
+        Assert.Contains(rows, r => r.StartsWith("gram (MLAS)", StringComparison.Ordinal));
+        Assert.Contains(rows, r => r.StartsWith("winograd out", StringComparison.Ordinal));
+        Assert.All(rows, r => Assert.Matches(@"\s\d+\.\d{3}\s+\d+\.\d (GFLOP/s|GB/s)\s+\d+\.\d (GFLOP/s|GB/s) \(\d+ %\)$", r));
+
+        (code, stdout, stderr) = Run("bench", "ceiling");
+        Assert.True(code == 0, stderr);
+        Assert.Matches(@"float32 MatMul 2048×2048 \(ONNX Runtime/MLAS, \d+ threads\): \d+\.\d GFLOP/s", stdout);
+        Assert.Matches(@"memory copy 256 MB \(read \+ write\): \d+\.\d GB/s", stdout);
+    }
+
     [Theory]
     [InlineData("iteration", "nothing was measured")]
     [InlineData("kernels", "the kernels above were measured")]

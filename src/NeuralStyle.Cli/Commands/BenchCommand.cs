@@ -101,8 +101,9 @@ internal static class BenchCommand
             }
 
             Directory.CreateDirectory(o.Profile);
-            Runtime.OrtRuntime.ProfileDirectory = o.Profile;
         }
+
+        using IDisposable? profiling = o.Profile is null ? null : Runtime.OrtRuntime.ProfileInto(o.Profile);
 
         NetworkWeights weights = WeightSource.Resolve(o.Weights);
         var problem = new StyleProblem

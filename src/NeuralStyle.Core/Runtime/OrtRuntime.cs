@@ -91,6 +91,17 @@ public static class OrtRuntime
     /// </summary>
     public static string? ProfileDirectory { get; set; }
 
+    /// <summary>
+    /// Sets <see cref="ProfileDirectory"/> until the result is disposed, then restores what it was: the setting is
+    /// process-wide, and an application (or a test) that benchmarks once must not profile every session after.
+    /// </summary>
+    public static IDisposable ProfileInto(string directory)
+    {
+        string? before = ProfileDirectory;
+        ProfileDirectory = directory;
+        return new Restore(() => ProfileDirectory = before);
+    }
+
     /// <summary>Session options for the CPU provider on the shared pool, with all graph optimizations.</summary>
     /// <param name="name">Names the profile file when <see cref="ProfileDirectory"/> is set.</param>
     public static SessionOptions CpuSessionOptions(string name = "session")
@@ -127,5 +138,10 @@ public static class OrtRuntime
     {
         using SessionOptions options = CpuSessionOptions(name);
         return new InferenceSession(model, options);
+    }
+
+    private sealed class Restore(Action restore) : IDisposable
+    {
+        public void Dispose() => restore();
     }
 }
