@@ -51,14 +51,11 @@ public sealed class WeightImportTests : TemporaryFolderTest
     [Fact]
     public void The_classifier_is_never_read_into_memory()
     {
-        NetworkWeights tiny = TinyNetworks.Create([[4], [5, 6]], 3);
-        string path = Path.Combine(Folder, "with-classifier.onnx");
-        VggOnnxFiles.Write(tiny, VggLayout.ZooCaffe2, path);
-        var model = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+        var (tiny, path, model) = TinyFile("with-classifier.onnx", VggLayout.ZooCaffe2);
         var classifier = new Onnx.TensorProto { Name = "fc6_w_0", DataType = (int)Onnx.TensorProto.Types.DataType.Float, RawData = Google.Protobuf.ByteString.CopyFrom(new byte[64 << 20]) };
         classifier.Dims.Add(16 << 20);
         model.Graph.Initializer.Insert(0, classifier); // before the convolutions' tensors, so that it has to be skipped
-        File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(model));
+        Rewrite(model, path);
 
         long before = GC.GetAllocatedBytesForCurrentThread();
         NetworkWeights imported = OnnxWeightImporter.Import(path, tiny.Architecture);
@@ -94,10 +91,7 @@ public sealed class WeightImportTests : TemporaryFolderTest
     [Fact]
     public void Double_weights_are_read_as_the_floats_they_hold()
     {
-        NetworkWeights tiny = TinyNetworks.Create([[4], [5, 6]], 3);
-        string path = Path.Combine(Folder, "doubles.onnx");
-        VggOnnxFiles.Write(tiny, VggLayout.Torchvision, path);
-        var model = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+        var (tiny, path, model) = TinyFile("doubles.onnx", VggLayout.Torchvision);
         foreach (Onnx.TensorProto tensor in model.Graph.Initializer.Take(2)) // conv1_1's kernel raw, its bias as double_data
         {
             double[] values = MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray().Select(v => (double)v).ToArray();
@@ -109,7 +103,7 @@ public sealed class WeightImportTests : TemporaryFolderTest
             }
         }
 
-        File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(model));
+        Rewrite(model, path);
         NetworkWeights imported = OnnxWeightImporter.Import(path, tiny.Architecture);
         Assert.Equal(tiny.Kernels, imported.Kernels);
         Assert.Equal(tiny.Biases, imported.Biases);
@@ -123,10 +117,8 @@ public sealed class WeightImportTests : TemporaryFolderTest
     [InlineData("side file cut", VggLayout.TorchvisionExternal, "reaches past the end of 'damaged.onnx.data'; the file is truncated")]
     public void A_tensor_that_cannot_be_read_is_named_with_what_is_wrong(string damage, VggLayout layout, string expected)
     {
-        NetworkWeights tiny = TinyNetworks.Create([[4], [5, 6]], 3);
-        string path = Path.Combine(Folder, "damaged.onnx"), side = path + ".data";
-        VggOnnxFiles.Write(tiny, layout, path);
-        var model = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+        var (tiny, path, model) = TinyFile("damaged.onnx", layout);
+        string side = path + ".data";
         Onnx.TensorProto kernel = model.Graph.Initializer[0];
         switch (damage)
         {
@@ -147,7 +139,7 @@ public sealed class WeightImportTests : TemporaryFolderTest
                 break;
         }
 
-        File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(model));
+        Rewrite(model, path);
         var e = Assert.Throws<UserInputException>(() => OnnxWeightImporter.Import(path, tiny.Architecture));
         Assert.True(e.Message.Contains(expected, StringComparison.Ordinal), e.Message);
         Assert.Contains("damaged.onnx", e.Message, StringComparison.Ordinal);
@@ -212,4 +204,15 @@ public sealed class WeightImportTests : TemporaryFolderTest
     [InlineData("random:")]
     public void A_bad_random_seed_is_refused(string spec) =>
         Assert.Throws<UserInputException>(() => WeightSource.Resolve(spec));
+
+    /// <summary>A two-block network written as <paramref name="layout"/>, and its model read back to alter and <see cref="Rewrite"/>.</summary>
+    private (NetworkWeights Weights, string Path, Onnx.ModelProto Model) TinyFile(string name, VggLayout layout)
+    {
+        NetworkWeights tiny = TinyNetworks.Create([[4], [5, 6]], 3);
+        string path = Path.Combine(Folder, name);
+        VggOnnxFiles.Write(tiny, layout, path);
+        return (tiny, path, Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)));
+    }
+
+    private static void Rewrite(Onnx.ModelProto model, string path) => File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(model));
 }
