@@ -167,6 +167,12 @@ public sealed partial class SweepTests : TemporaryFolderTest
         Assert.Equal([3.0], Checkpoint.Load(sweepCheckpoint).Settings.LearningRates);
         string[] images = Directory.GetFiles(sweep, "lr*.png").Select(Path.GetFileName).ToArray()!;
         Assert.Equal(["lr3_it00001.png"], images); // the earlier sweep's images went with it
+
+        // An earlier sweep whose report is damaged names no images to remove: --force still replaces it.
+        File.WriteAllText(Path.Combine(sweep, "metrics.json"), "[{\"lr\": ");
+        Cli(["sweep", "--lr", "5", "--checkpoints", "1", "--force", .. common]);
+        Assert.Equal([5.0], Checkpoint.Load(sweepCheckpoint).Settings.LearningRates);
+        Assert.Contains("lr5_it00001.png", File.ReadAllText(Path.Combine(sweep, "metrics.json")), StringComparison.Ordinal);
     }
 
     [Theory]
