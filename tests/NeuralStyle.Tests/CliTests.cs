@@ -199,6 +199,22 @@ public sealed class CliTests : TemporaryFolderTest
         Assert.Equal(expected, ProgressReporter.FitLine(text, columns));
 
     [Fact]
+    public void A_message_during_the_bar_gets_its_own_line_and_the_bar_comes_back_under_it()
+    {
+        using var terminal = new StringWriter(CultureInfo.InvariantCulture);
+        var bar = new ProgressReporter(0, 10, 5, interactive: true, terminal);
+        bar.Report(0, "loss 1");
+        bar.Line("Checkpoint 1: lr 5 1.0E+006");
+        bar.Report(1, "loss 2"); // drawn at once, not 100 ms later: nothing is on the line now
+
+        string[] lines = terminal.ToString().Split('\n');
+        Assert.Equal(3, lines.Length);
+        Assert.StartsWith("\r[##", lines[0], StringComparison.Ordinal); // the bar as it was, ended
+        Assert.Equal("Checkpoint 1: lr 5 1.0E+006", lines[1]);
+        Assert.Matches(@"^\r\[#+\.+\] 2/10 .* loss 2 *$", lines[2]);
+    }
+
+    [Fact]
     public void A_download_counts_megabytes_in_the_bar_and_in_the_log_lines()
     {
         using var terminal = new StringWriter(CultureInfo.InvariantCulture);
