@@ -32,11 +32,11 @@ internal static class RenderCommand
             try
             {
                 sweep.Run(checkpoints, reached =>
-            {
-                bool final = reached.Iteration == o.Iterations || engine.StopReason(0) is not null;
-                ImageFiles.Save(reached.Images[0], final ? files.Image : files.Intermediate(reached.Iteration));
-                SaveState(engine, settings, files);
-            }, (k, losses) => progress.Report(k, LossSummary.Describe(losses[0])), cancel);
+                {
+                    bool final = reached.Iteration == o.Iterations || engine.StopReason(0) is not null;
+                    ImageFiles.Save(reached.Images[0], final ? files.Image : files.Intermediate(reached.Iteration));
+                    SaveState(engine, settings, files);
+                }, (k, losses) => progress.Report(k, LossSummary.Describe(losses[0])), cancel);
             }
             catch (OperationCanceledException) when (cancel.IsCancellationRequested)
             {

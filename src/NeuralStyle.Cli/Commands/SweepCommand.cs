@@ -39,25 +39,25 @@ internal static class SweepCommand
             try
             {
                 sweep.Run(checkpoints, reached =>
-            {
-                foreach (var (m, image) in reached.Metrics.Zip(reached.Images))
                 {
-                    CheckpointMetrics? earlier = metrics.LastOrDefault(x => x.LearningRate == m.LearningRate && x.Status == "ok");
-                    bool keepEarlier = m.Status != "ok" && earlier is not null;
-                    if (!keepEarlier)
+                    foreach (var (m, image) in reached.Metrics.Zip(reached.Images))
                     {
-                        ImageFiles.Save(image, Path.Combine(folder, m.Image));
+                        CheckpointMetrics? earlier = metrics.LastOrDefault(x => x.LearningRate == m.LearningRate && x.Status == "ok");
+                        bool keepEarlier = m.Status != "ok" && earlier is not null;
+                        if (!keepEarlier)
+                        {
+                            ImageFiles.Save(image, Path.Combine(folder, m.Image));
+                        }
+
+                        metrics.Add(keepEarlier ? m with { Image = earlier!.Image } : m);
                     }
 
-                    metrics.Add(keepEarlier ? m with { Image = earlier!.Image } : m);
-                }
-
-                engine.CreateCheckpoint(settings).Save(Path.Combine(folder, SweepReport.CheckpointFile));
-                summary = Summary(engine, clock.Elapsed.TotalSeconds, estimate);
-                SweepReport.Write(folder, metrics, engine, summary);
-                progress.Line(string.Create(CultureInfo.InvariantCulture, $"Checkpoint {reached.Iteration}: ") +
-                    string.Join("; ", reached.Metrics.Select(m => string.Create(CultureInfo.InvariantCulture, $"lr {m.LearningRate:G6} {m.Total:E3}") + (m.Status == "ok" ? "" : " " + m.Status))));
-            }, (k, losses) => progress.Report(k, BestOf(engine, losses)), cancel);
+                    engine.CreateCheckpoint(settings).Save(Path.Combine(folder, SweepReport.CheckpointFile));
+                    summary = Summary(engine, clock.Elapsed.TotalSeconds, estimate);
+                    SweepReport.Write(folder, metrics, engine, summary);
+                    progress.Line(string.Create(CultureInfo.InvariantCulture, $"Checkpoint {reached.Iteration}: ") +
+                        string.Join("; ", reached.Metrics.Select(m => string.Create(CultureInfo.InvariantCulture, $"lr {m.LearningRate:G6} {m.Total:E3}") + (m.Status == "ok" ? "" : " " + m.Status))));
+                }, (k, losses) => progress.Report(k, BestOf(engine, losses)), cancel);
             }
             catch (OperationCanceledException) when (cancel.IsCancellationRequested)
             {
