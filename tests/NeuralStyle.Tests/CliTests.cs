@@ -438,6 +438,26 @@ public sealed class CliTests : TemporaryFolderTest
         Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(checkpoint)!, "*.lock", new EnumerationOptions { AttributesToSkip = 0 }));
     }
 
+    [Theory]
+    [InlineData("--out", "shared.png")] // the same image, each with its own checkpoint
+    [InlineData("--loss-log", "shared.csv")]
+    public void A_render_is_refused_while_another_writes_one_of_its_outputs(string option, string name)
+    {
+        string shared = Path.Combine(Folder, name);
+        string[] own = option == "--out" ? ["--checkpoint", Path.Combine(Folder, "mine.ckpt")] : ["--out", Path.Combine(Folder, "mine.png")];
+        using (OutputLock.Take([Path.Combine(Folder, "theirs.ckpt"), shared], "wait"))
+        {
+            var (code, stdout, stderr) = Run(["render", "--size", "32", "--weights", "random", "--iterations", "1", option, shared, .. own]);
+            Assert.True(code == 2, $"exit {code}: {stdout}{stderr}");
+            Assert.Contains($"Another run is writing '{shared}' now", stderr, StringComparison.Ordinal);
+            Assert.Contains("give this one other outputs (--out, --checkpoint, --loss-log)", stderr, StringComparison.Ordinal);
+        }
+
+        // Refused before it wrote anything, and holding none of its locks after.
+        Assert.Empty(Directory.GetFiles(Folder, "*", new EnumerationOptions { AttributesToSkip = 0 }));
+        Assert.Equal(0, Run(["render", "--size", "32", "--weights", "random", "--iterations", "1", option, shared, .. own]).Code);
+    }
+
     [Fact]
     public void A_resumed_render_without_out_continues_in_place()
     {

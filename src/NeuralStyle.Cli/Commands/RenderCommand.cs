@@ -20,7 +20,7 @@ internal static class RenderCommand
                 AtomicFile.CreateFolderOf(file);
             }
 
-            using OutputLock running = OutputLock.Take(files.Checkpoint, "give this one another --out");
+            using OutputLock running = OutputLock.Take(files.Files, "give this one other outputs (--out, --checkpoint, --loss-log)");
 
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Device: {engine.DeviceDescription}{(engine.EstimatedPeakBytes is double bytes ? $"; estimated peak memory {bytes / 1e6:F0} MB" : "")}."));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
