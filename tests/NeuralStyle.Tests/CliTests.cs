@@ -625,6 +625,15 @@ public sealed class CliTests : TemporaryFolderTest
         Assert.Contains("There is no command 'rendr': use render, sweep", stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void No_command_at_all_is_refused_with_the_list_of_commands()
+    {
+        var (code, stdout, stderr) = Run();
+        Assert.Equal(2, code);
+        Assert.Equal("Name a command: render, sweep, bench, model or doctor (add --help to see the options).", stderr.Trim());
+        Assert.Empty(stdout);
+    }
+
     [Theory]
     [InlineData("--repeat", "bench", "iteration", "--help")]
     [InlineData("--style-layers", "render", "--size", "64", "--help")]
