@@ -39,6 +39,22 @@ public sealed partial class MemoryAndAtomicTests : TemporaryFolderTest
     }
 
     [Fact]
+    public async Task An_allocation_that_fails_despite_the_estimate_ends_the_run_in_one_line()
+    {
+        // A --max-memory-mb above what the process can have lets the run start; .NET's heap capped at 128 MB plays
+        // the machine that has less than it claims.
+        var info = CliProcess.StartInfo("render", "--size", "512", "--iterations", "1", "--weights", "random", "--max-memory-mb", "100000",
+            "--out", Path.Combine(Folder, "big.png"));
+        info.Environment["DOTNET_GCHeapHardLimit"] = "0x8000000";
+        var (code, _, stderr) = await CliProcess.RunAsync(info);
+
+        Assert.Equal(1, code);
+        Assert.StartsWith("Ran out of memory: the run needs more than this machine could give. Use a smaller --size", stderr, StringComparison.Ordinal);
+        Assert.Single(stderr.Trim().Split('\n')); // one line, no stack trace
+        Assert.False(File.Exists(Path.Combine(Folder, "big.png")));
+    }
+
+    [Fact]
     public void A_write_that_fails_midway_leaves_the_old_file_and_no_temporary()
     {
         string path = Path.Combine(Folder, "keep.txt");
