@@ -626,6 +626,19 @@ public sealed class CliTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void Verbose_adds_the_stack_trace_to_the_sentence_and_keeps_the_exit_code()
+    {
+        string[] args = ["render", "--content", Path.Combine(Folder, "missing.png"), "--size", "32"];
+        var (code, _, plain) = Run(args);
+        var (verboseCode, _, verbose) = Run([.. args, "--verbose"]);
+
+        Assert.Equal((2, 2), (code, verboseCode));
+        Assert.DoesNotContain("   at ", plain, StringComparison.Ordinal);
+        Assert.StartsWith("NeuralStyle.UserInputException: " + plain.Trim(), verbose, StringComparison.Ordinal);
+        Assert.Contains("   at NeuralStyle.", verbose, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void No_command_at_all_is_refused_with_the_list_of_commands()
     {
         var (code, stdout, stderr) = Run();
