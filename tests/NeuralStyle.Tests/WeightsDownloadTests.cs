@@ -102,6 +102,17 @@ public sealed class WeightsDownloadTests : TemporaryFolderTest
     }
 
     [Fact]
+    public async Task A_server_that_stops_sending_is_given_up_at_the_stall_limit_and_what_arrived_is_kept()
+    {
+        using var http = new HttpClient(new Server(_ => new HttpResponseMessage(HttpStatusCode.OK) { Content = new StreamContent(new StallingStream(_content[..600_000])) }));
+
+        var e = await Assert.ThrowsAsync<IOException>(() => WeightsDownload.FetchAsync(_file, Address, Cache, http, null, TimeSpan.FromMilliseconds(300), CancellationToken.None));
+
+        Assert.Contains("(the server sent nothing for 0.3 s); the 600,000 of 2,500,001 bytes received are kept", e.Message, StringComparison.Ordinal);
+        Assert.Equal(_content[..600_000], await File.ReadAllBytesAsync(WeightsDownload.PartialPath(Cache, _file)));
+    }
+
+    [Fact]
     public async Task A_range_the_server_cannot_serve_discards_what_was_kept()
     {
         Directory.CreateDirectory(Cache);
@@ -251,11 +262,9 @@ public sealed class WeightsDownloadTests : TemporaryFolderTest
         }
     }
 
-    /// <summary>A body whose connection breaks once <paramref name="body"/> has been read, with no length declared.</summary>
-    private sealed class BreakingStream(byte[] body) : Stream
+    /// <summary>A response body as a server sends it: read once, front to back.</summary>
+    private abstract class ResponseBody : Stream
     {
-        private int _position;
-
         public override bool CanRead => true;
 
         public override bool CanSeek => false;
@@ -265,6 +274,22 @@ public sealed class WeightsDownloadTests : TemporaryFolderTest
         public override long Length => throw new NotSupportedException();
 
         public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    /// <summary>A body whose connection breaks once <paramref name="body"/> has been read, with no length declared.</summary>
+    private sealed class BreakingStream(byte[] body) : ResponseBody
+    {
+        private int _position;
 
         public override int Read(byte[] buffer, int offset, int count)
         {
@@ -278,16 +303,27 @@ public sealed class WeightsDownloadTests : TemporaryFolderTest
             _position += read;
             return read;
         }
+    }
 
-        public override void Flush()
+    /// <summary>A body that sends <paramref name="body"/> and then nothing more, the connection held open.</summary>
+    private sealed class StallingStream(byte[] body) : ResponseBody
+    {
+        private int _position;
+
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
+            int read = Math.Min(buffer.Length, body.Length - _position);
+            if (read == 0)
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+
+            body.AsMemory(_position, read).CopyTo(buffer);
+            _position += read;
+            return read;
         }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     /// <summary>A body sent without a Content-Length, as a chunked response is.</summary>

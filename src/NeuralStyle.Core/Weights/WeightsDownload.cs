@@ -31,7 +31,11 @@ public static class WeightsDownload
     /// <paramref name="folder"/>, continuing an earlier partial download, and returns the path;
     /// <paramref name="progress"/> receives the bytes held so far.
     /// </summary>
-    public static async Task<string> FetchAsync(PretrainedFile file, Uri url, string folder, HttpClient http, IProgress<long>? progress, CancellationToken cancel)
+    public static Task<string> FetchAsync(PretrainedFile file, Uri url, string folder, HttpClient http, IProgress<long>? progress, CancellationToken cancel) =>
+        FetchAsync(file, url, folder, http, progress, StallLimit, cancel);
+
+    /// <summary><see cref="FetchAsync(PretrainedFile, Uri, string, HttpClient, IProgress{long}?, CancellationToken)"/>, giving up when the server sends nothing for <paramref name="stallLimit"/>.</summary>
+    internal static async Task<string> FetchAsync(PretrainedFile file, Uri url, string folder, HttpClient http, IProgress<long>? progress, TimeSpan stallLimit, CancellationToken cancel)
     {
         ArgumentNullException.ThrowIfNull(file);
         ArgumentNullException.ThrowIfNull(url);
@@ -67,7 +71,7 @@ public static class WeightsDownload
 
             Directory.CreateDirectory(folder); // once the server has the file: a refused download leaves no folder
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            long total = await ReceiveAsync(response, partial, start, hash, file.Bytes, progress, cancel).ConfigureAwait(false);
+            long total = await ReceiveAsync(response, partial, start, hash, file.Bytes, progress, stallLimit, cancel).ConfigureAwait(false);
             if (total > file.Bytes)
             {
                 File.Delete(partial);
@@ -125,7 +129,8 @@ public static class WeightsDownload
     /// anything after them is dropped), stopping one read past the expected size (a server that sends more is not read
     /// to its end) or when the server stalls. Returns the partial file's length.
     /// </summary>
-    private static async Task<long> ReceiveAsync(HttpResponseMessage response, string partial, long start, IncrementalHash hash, long expected, IProgress<long>? progress, CancellationToken cancel)
+    private static async Task<long> ReceiveAsync(HttpResponseMessage response, string partial, long start, IncrementalHash hash, long expected, IProgress<long>? progress,
+        TimeSpan stallLimit, CancellationToken cancel)
     {
         var buffer = new byte[1 << 20];
         await using Stream source = await response.Content.ReadAsStreamAsync(cancel).ConfigureAwait(false);
@@ -141,7 +146,7 @@ public static class WeightsDownload
         while (total <= expected)
         {
             using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-            stall.CancelAfter(StallLimit);
+            stall.CancelAfter(stallLimit);
             int read;
             try
             {
@@ -149,7 +154,7 @@ public static class WeightsDownload
             }
             catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
             {
-                throw new HttpRequestException($"the server sent nothing for {StallLimit.TotalSeconds:F0} s");
+                throw new HttpRequestException(string.Create(CultureInfo.InvariantCulture, $"the server sent nothing for {stallLimit.TotalSeconds:G3} s"));
             }
             catch (IOException e)
             {
