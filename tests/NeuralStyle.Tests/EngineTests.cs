@@ -36,6 +36,45 @@ public sealed class EngineTests
     }
 
     [Fact]
+    public void Blended_style_targets_are_the_normalized_weighted_sum_of_each_styles_gram()
+    {
+        // A = Σ w_i G_i with w = blend / Σ blend, each G_i = F Fᵀ / (C·H·W) of that style image's own size.
+        var loss = new LossSettings { StyleLayers = [new LayerWeight("relu1_1", 1), new LayerWeight("relu2_1", 1)], ContentLayers = [] };
+        RgbImage[] styles = [RgbImage.Noise(20, 18, 1), RgbImage.Noise(24, 16, 2)];
+        var problem = new StyleProblem { Content = RgbImage.Noise(20, 20, 3), Styles = styles, StyleBlend = [3, 1], Weights = Vgg.Value, Loss = loss };
+        using StyleTransferEngine engine = StyleTransferEngine.Create(problem, [1.0], DeviceKind.Cpu);
+        using var backend = BackendFactory.Create(DeviceKind.Cpu, Vgg.Value, PreprocessPreset.Caffe, loss, new AdamSettings());
+
+        foreach (string layer in new[] { "relu1_1", "relu2_1" })
+        {
+            double[] expected = null!;
+            for (int i = 0; i < styles.Length; i++)
+            {
+                FeatureMap f = backend.Features(styles[i].Planes, styles[i].Height, styles[i].Width, [layer])[layer];
+                int c = f.Channels, m = f.Height * f.Width;
+                expected ??= new double[c * c];
+                double weight = i == 0 ? 0.75 : 0.25;
+                for (int a = 0; a < c; a++)
+                {
+                    for (int b = 0; b < c; b++)
+                    {
+                        double dot = 0;
+                        for (int p = 0; p < m; p++)
+                        {
+                            dot += (double)f.Data[(a * m) + p] * f.Data[(b * m) + p];
+                        }
+
+                        expected[(a * c) + b] += weight * dot / ((double)c * m);
+                    }
+                }
+            }
+
+            // float32 products of up to 360 terms against float64: 1e-5 of the largest entry plus 1e-4 relative.
+            Tolerance.AssertClose(expected, engine.Targets.Grams[layer], 1e-5 * Tolerance.MaxAbs(expected), 1e-4, layer);
+        }
+    }
+
+    [Fact]
     public void Random_features_keep_a_useful_scale_through_all_sixteen_layers()
     {
         RgbImage cat = ImageFiles.Load(Path.Combine(Repository.Examples, "content-cat-chelsea.png"), 96);
