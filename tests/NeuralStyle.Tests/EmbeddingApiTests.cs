@@ -162,6 +162,18 @@ public sealed class EmbeddingApiTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void Resume_refuses_a_sweeps_checkpoint_in_a_sentence()
+    {
+        string sweep = Path.Combine(Folder, "sweep");
+        using var output = new StringWriter();
+        Assert.Equal(0, Cli.Program.Run(["sweep", "--size", "32", "--lr", "1,2", "--checkpoints", "1", "--weights", "random", "--no-estimate", "--out-dir", sweep], output, output, interactive: false));
+
+        string checkpoint = Path.Combine(sweep, "sweep.ckpt");
+        var e = Assert.Throws<UserInputException>(() => StyleTransfer.Resume(checkpoint, DeviceKind.Cpu));
+        Assert.Equal($"'{checkpoint}' holds a sweep of 2 learning rates; resume it with the sweep command.", e.Message);
+    }
+
+    [Fact]
     public void Running_without_images_is_a_state_error()
     {
         using var transfer = new StyleTransfer(new StyleTransferOptions { Weights = "random" });
