@@ -199,6 +199,21 @@ public sealed class WeightsDownloadTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void Model_fetch_stopped_by_ctrl_c_keeps_what_arrived_and_says_so()
+    {
+        using var ctrlC = new CancellationTokenSource();
+        using var http = new HttpClient(new Server(_ => new HttpResponseMessage(HttpStatusCode.OK) { Content = new StreamContent(new StallingStream(_content[..1_600_000], ctrlC.Cancel)) }));
+        using var output = new StringWriter();
+
+        int code = Cli.Commands.ModelFetch.Fetch(_file, Address, Cache, force: false, http, output, interactive: false, ctrlC.Token);
+
+        Assert.Equal(130, code);
+        string partial = WeightsDownload.PartialPath(Cache, _file);
+        Assert.Contains($"Interrupted; the 2 MB received are kept in {partial}, and 'model fetch' continues from there.", output.ToString(), StringComparison.Ordinal);
+        Assert.Equal(_content[..1_600_000], File.ReadAllBytes(partial));
+    }
+
+    [Fact]
     public async Task Model_fetch_keeps_a_file_of_the_name_that_is_not_the_model()
     {
         Directory.CreateDirectory(Cache);
@@ -305,8 +320,8 @@ public sealed class WeightsDownloadTests : TemporaryFolderTest
         }
     }
 
-    /// <summary>A body that sends <paramref name="body"/> and then nothing more, the connection held open.</summary>
-    private sealed class StallingStream(byte[] body) : ResponseBody
+    /// <summary>A body that sends <paramref name="body"/> and then nothing more, the connection held open; <paramref name="stalled"/> is called when it stops sending.</summary>
+    private sealed class StallingStream(byte[] body, Action? stalled = null) : ResponseBody
     {
         private int _position;
 
@@ -317,6 +332,7 @@ public sealed class WeightsDownloadTests : TemporaryFolderTest
             int read = Math.Min(buffer.Length, body.Length - _position);
             if (read == 0)
             {
+                stalled?.Invoke();
                 await Task.Delay(Timeout.Infinite, cancellationToken);
             }
 
