@@ -28,11 +28,6 @@ public sealed partial class SweepTests : TemporaryFolderTest
         }
     }
 
-    /// <summary>
-    /// The separate render the sweep is compared with is timed before the sweep allocates, so a sweep that cannot fit
-    /// must be refused before that timing, not after it. 1100 MB holds one 256 px render (estimated 0.89 GB), not
-    /// seven (1.34 GB). Nor is its --out-dir made for it.
-    /// </summary>
     [Fact]
     public void A_sweep_times_one_separate_render_and_states_what_the_separate_renders_would_cost()
     {
@@ -52,6 +47,11 @@ public sealed partial class SweepTests : TemporaryFolderTest
         Assert.Contains(System.Net.WebUtility.HtmlEncode(summary.Value), File.ReadAllText(Path.Combine(sweep, "index.html")), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The separate render the sweep is compared with is timed before the sweep allocates, so a sweep that cannot fit
+    /// must be refused before that timing, not after it. 1100 MB holds one 256 px render (estimated 0.89 GB), not
+    /// seven (1.34 GB). Nor is its --out-dir made for it.
+    /// </summary>
     [Fact]
     public void A_sweep_that_cannot_fit_is_refused_before_the_separate_render_is_timed()
     {

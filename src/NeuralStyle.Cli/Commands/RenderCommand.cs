@@ -79,13 +79,13 @@ internal static class RenderCommand
             throw new UserInputException($"--save-every must be ≥ 0, not {o.SaveEvery}.");
         }
 
-        // From the checkpoint's head, before the weights load and the network is built.
-        if (o.Resume is not null && Checkpoint.ReadHead(o.Resume).Iteration is int at && o.Iterations <= at)
-        {
-            throw new UserInputException($"The checkpoint is already at iteration {at}; ask for more --iterations to continue.");
-        }
+        RenderOutputs outputs = RenderOutputs.Of(o); // first: it says what a sweep's checkpoint needs (--lr)
 
-        return RenderOutputs.Of(o);
+        // From the checkpoint's head, before the weights load and the network is built.
+        int reached = o.Resume is null ? 0 : Checkpoint.ReadHead(o.Resume).Iteration;
+        UserInputException.Require(o.Iterations > reached, $"The checkpoint is already at iteration {reached}; ask for more --iterations to continue.");
+
+        return outputs;
     }
 
     private static (StyleTransferEngine Engine, RunSettings Settings) Start(RenderOptions o, TextWriter output)

@@ -189,10 +189,11 @@ internal static class SweepCommand
         {
             throw new UserInputException("--resume continues the sweep in its folder, so it takes no --force (which replaces an earlier sweep); drop it.");
         }
-        else if (Checkpoint.ReadHead(Path.Combine(folder, SweepReport.CheckpointFile)).Iteration is int at && checkpoints[^1] <= at)
+        else
         {
             // From the checkpoint's head, before the weights load and the network is built.
-            throw new UserInputException($"The sweep is already at iteration {at}; give --checkpoints beyond it.");
+            int reached = Checkpoint.ReadHead(Path.Combine(folder, SweepReport.CheckpointFile)).Iteration;
+            UserInputException.Require(checkpoints[^1] > reached, $"The sweep is already at iteration {reached}; give --checkpoints beyond it.");
         }
 
         return checkpoints;
