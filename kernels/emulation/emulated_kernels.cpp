@@ -1,6 +1,6 @@
 // emulated_kernels.cpp — every kernel of kernels/*.cu compiled for the host and exported with its launch
 // geometry as arguments, so the test suite can run them through host_cuda.hpp and compare with float64
-// references. Build: g++ -std=c++20 -O1 -pthread -shared -fPIC -DNS_HOST_EMULATION -o libns_emulated.so emulated_kernels.cpp
+// references. Build: g++ -std=c++20 -O1 -pthread -shared -fPIC -fvisibility=hidden -o libns_emulated.so emulated_kernels.cpp
 #define NS_HOST_EMULATION
 #include "../gram.cu"
 #include "../style_grad.cu"

@@ -54,10 +54,13 @@ public sealed unsafe class CudaDevice : IDisposable
     internal NvrtcApi Nvrtc { get; }
 
     /// <summary>Opens device 0; throws <see cref="CudaLibraryException"/> or <see cref="CudaException"/> when CUDA does not work.</summary>
-    public static CudaDevice Open()
+    public static CudaDevice Open() => Open(DriverApi.LibraryNames, NvrtcApi.LibraryNames);
+
+    /// <summary>Opens device 0 through the first driver and NVRTC libraries of these names that load (tests pass paths).</summary>
+    internal static CudaDevice Open(IReadOnlyList<string> driverNames, IReadOnlyList<string> nvrtcNames)
     {
-        var driver = new DriverApi(NativeLibraryLoader.Load("the CUDA driver", DriverApi.LibraryNames, "Install the NVIDIA driver, or use --device cpu."));
-        var nvrtc = new NvrtcApi(NativeLibraryLoader.Load("NVRTC", NvrtcApi.LibraryNames, "Install the CUDA runtime compiler (cuda-nvrtc)."));
+        var driver = new DriverApi(NativeLibraryLoader.Load("the CUDA driver", driverNames, "Install the NVIDIA driver, or use --device cpu."));
+        var nvrtc = new NvrtcApi(NativeLibraryLoader.Load("NVRTC", nvrtcNames, "Install the CUDA runtime compiler (cuda-nvrtc)."));
         return new CudaDevice(driver, nvrtc);
     }
 

@@ -11,8 +11,15 @@ namespace NeuralStyle.Tests;
 /// GPU. Tolerances: float32 kernels vs float64 references, abs 1e-5 of the range plus 1e-5 relative unless a line
 /// says otherwise.
 /// </summary>
-public abstract unsafe class KernelSuite(IKernelRunner runner)
+public abstract unsafe class KernelSuite(IKernelRunner runner) : IDisposable
 {
+    /// <summary>Frees what the runner holds on its device after each test.</summary>
+    public void Dispose()
+    {
+        (runner as IDisposable)?.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
     [SkippableTheory]
     [InlineData(1, 1, 1)]
     [InlineData(3, 7, 2)]
@@ -258,3 +265,11 @@ public sealed unsafe class EmulatedKernelTests() : KernelSuite(new EmulatedRunne
 /// <summary>The suite on device 0; skipped where there is no CUDA.</summary>
 [Trait("Category", "Cuda")]
 public sealed class CudaKernelTests() : KernelSuite(new CudaRunner());
+
+/// <summary>
+/// The suite through the whole CUDA layer on the emulated driver (kernels/emulation/emulated_driver.cpp): NVRTC's
+/// CUBIN loaded, arguments packed by <see cref="CudaKernels"/> and unpacked as the driver does, buffers uploaded and
+/// downloaded.
+/// </summary>
+[Collection(EmulatedCudaDriver.Collection)]
+public sealed class EmulatedDriverKernelTests() : KernelSuite(new CudaRunner(EmulatedCudaDriver.OpenDevice, () => EmulatedCudaDriver.Unavailable, EmulatedCudaDriver.KernelCache));

@@ -1,7 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using NeuralStyle.Cuda;
 using NeuralStyle.Cuda.Interop;
 using NeuralStyle.Tests.Support;
@@ -121,10 +120,7 @@ public sealed class NvrtcCompileTests : TemporaryFolderTest
             return (null, problem);
         }
 
-        string folder = NvidiaDebianLibraries.Folder;
-        // NVRTC opens its builtins library by name at the first compile; loaded first by path, that name resolves.
-        NativeLibrary.Load(Path.Combine(folder, "libnvrtc-builtins.so.12.4"));
-        return (new NvrtcApi(NativeLibraryLoader.Load("NVRTC", [Path.Combine(folder, "libnvrtc.so.12")], "Run tools/install-deps.sh.")), "");
+        return (new NvrtcApi(NativeLibraryLoader.Load("NVRTC", [NvidiaDebianLibraries.LoadNvrtc()], "Run tools/install-deps.sh.")), "");
     }
 
     private sealed class LaunchRecorder : IKernelLauncher

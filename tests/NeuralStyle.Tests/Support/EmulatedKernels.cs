@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using NeuralStyle.Cuda;
 
@@ -10,7 +9,8 @@ namespace NeuralStyle.Tests.Support;
 /// </summary>
 internal static unsafe class EmulatedKernels
 {
-    private static readonly Lazy<(IntPtr Library, string Problem)> Loaded = new(Build);
+    private static readonly Lazy<(IntPtr Library, string Path, string Problem)> Loaded =
+        new(() => HostLibrary.Build(Path.Combine(Repository.Root, "kernels", "emulation", "emulated_kernels.cpp"), "ns_emulated"));
 
     /// <summary>Why the harness is unavailable (no C++ compiler), or null.</summary>
     public static string? Unavailable => Loaded.Value.Library == IntPtr.Zero ? Loaded.Value.Problem : null;
@@ -47,25 +47,4 @@ internal static unsafe class EmulatedKernels
         ((delegate* unmanaged<uint, uint, uint, uint, uint, uint, float*, byte*, int, int, int, int, void>)Export("emulate_planes_to_rgb8"))(l.GridX, l.GridY, l.GridZ, l.BlockX, l.BlockY, l.BlockZ, planes, pixels, w, h, stride, channels);
 
     private static IntPtr Export(string name) => NativeLibrary.GetExport(Loaded.Value.Library, name);
-
-    private static (IntPtr, string) Build()
-    {
-        string source = Path.Combine(Repository.Root, "kernels", "emulation", "emulated_kernels.cpp");
-        string library = Path.Combine(Path.GetTempPath(), $"libns_emulated_{Environment.ProcessId}.so");
-        var info = new ProcessStartInfo("g++") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (string a in new[] { "-std=c++20", "-O1", "-pthread", "-shared", "-fPIC", "-Wall", "-Wextra", "-Werror", "-o", library, source })
-        {
-            info.ArgumentList.Add(a);
-        }
-
-        try
-        {
-            var (code, stdout, stderr) = CliProcess.RunAsync(info).GetAwaiter().GetResult();
-            return code == 0 ? (NativeLibrary.Load(library), "") : (IntPtr.Zero, "g++ failed to build the emulation harness:\n" + stderr + stdout);
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return (IntPtr.Zero, "No C++ compiler (g++) on this machine.");
-        }
-    }
 }

@@ -110,16 +110,34 @@ public sealed unsafe class EmulatedRunner : IKernelRunner
     }
 }
 
-/// <summary>The kernels on device 0 through <see cref="CudaKernels"/>: upload, launch, download.</summary>
+/// <summary>
+/// The kernels on device 0 through <see cref="CudaKernels"/>: upload, launch, download. On the GPU by default; on
+/// the emulated driver when given its opener.
+/// </summary>
 public sealed class CudaRunner : IKernelRunner, IDisposable
 {
-    private readonly Lazy<(CudaDevice Device, CudaKernels Kernels)> _gpu = new(() =>
-    {
-        CudaDevice device = CudaDevice.Open();
-        return (device, new CudaKernels(device));
-    });
+    private readonly Lazy<(CudaDevice Device, CudaKernels Kernels)> _gpu;
+    private readonly Func<string?> _unavailable;
 
-    public string? Unavailable => CudaRuntime.IsAvailable ? null : $"No CUDA device: {CudaRuntime.Current.Reason}";
+    public CudaRunner()
+        : this(CudaDevice.Open, () => CudaRuntime.IsAvailable ? null : $"No CUDA device: {CudaRuntime.Current.Reason}", kernelCache: null)
+    {
+    }
+
+    /// <param name="open">Opens the device, at the first launch.</param>
+    /// <param name="unavailable">Why the device cannot be opened here, or null.</param>
+    /// <param name="kernelCache">Where compiled kernels are cached; null for the user's cache.</param>
+    internal CudaRunner(Func<CudaDevice> open, Func<string?> unavailable, string? kernelCache)
+    {
+        _unavailable = unavailable;
+        _gpu = new(() =>
+        {
+            CudaDevice device = open();
+            return (device, new CudaKernels(device, kernelCache));
+        });
+    }
+
+    public string? Unavailable => _unavailable();
 
     private CudaDevice Device => _gpu.Value.Device;
 

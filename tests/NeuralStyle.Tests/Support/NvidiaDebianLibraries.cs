@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace NeuralStyle.Tests.Support;
 
 /// <summary>
@@ -16,4 +18,14 @@ internal static class NvidiaDebianLibraries
         OperatingSystem.IsLinux() && File.Exists(Path.Combine(Folder, "libnvrtc.so.12")) && File.Exists(Path.Combine(DriverFolder, "libcuda.so.1"))
             ? null
             : $"NVIDIA's Debian libraries are not under {Folder}; tools/install-deps.sh fetches them (amd64 Debian).";
+
+    /// <summary>
+    /// Makes NVRTC 12.4 loadable by path and returns that path. NVRTC opens its builtins library by name at the first
+    /// compile; loaded first by path, that name resolves.
+    /// </summary>
+    public static string LoadNvrtc()
+    {
+        NativeLibrary.Load(Path.Combine(Folder, "libnvrtc-builtins.so.12.4"));
+        return Path.Combine(Folder, "libnvrtc.so.12");
+    }
 }

@@ -1,0 +1,261 @@
+using NeuralStyle.Cuda;
+using NeuralStyle.Model;
+using NeuralStyle.Tests.Support;
+
+namespace NeuralStyle.Tests;
+
+/// <summary>
+/// The CUDA layer beyond the kernels, run without a GPU on the emulated driver (kernels/emulation/emulated_driver.cpp):
+/// device memory, threads, the cuBLAS products, the driver's failures as our exceptions report them, and that
+/// disposing every owner leaves nothing on the device. Tolerances: float32 results against float64 references,
+/// 1e-5 of the largest magnitude plus 1e-5 relative.
+/// </summary>
+[Collection(EmulatedCudaDriver.Collection)]
+public sealed class EmulatedDriverTests
+{
+    [SkippableFact]
+    public void Memory_round_trips_through_upload_copy_zero_and_download_and_disposing_frees_everything()
+    {
+        Skip.If(EmulatedCudaDriver.Unavailable is not null, EmulatedCudaDriver.Unavailable);
+        long buffersBefore = DeviceBuffer.LiveCount;
+        using (CudaDevice device = EmulatedCudaDriver.OpenDevice())
+        {
+            float[] values = Random(100, 1);
+            using DeviceBuffer a = device.AllocateFloats(100), b = device.AllocateFloats(60), zeroed = device.AllocateDoubles(3);
+            device.Upload<float>(values, a);
+            device.Copy(a, 40 * sizeof(float), b, 10 * sizeof(float), 50 * sizeof(float));
+            device.Zero(zeroed);
+            var copied = new float[50];
+            var zeros = new double[3] { 1, 2, 3 };
+            device.Download<float>(b, copied.AsSpan()); // the first 50 floats of b: 10 never written, then a[40..80)
+            device.Download<double>(zeroed, zeros);
+            Assert.Equal(values.AsSpan(40, 40).ToArray(), copied.AsSpan(10, 40).ToArray());
+            Assert.Equal(new double[3], zeros);
+            Assert.Throws<ArgumentOutOfRangeException>(() => device.Download<float>(b, new float[61])); // before the driver is asked
+            Assert.Throws<ArgumentOutOfRangeException>(() => device.Copy(a, 60 * sizeof(float), b, 0, 50 * sizeof(float)));
+            var (free, total) = device.MemoryInfo();
+            Assert.Equal((ulong)((100 + 60) * sizeof(float)) + (3 * sizeof(double)), total - free);
+        }
+
+        Assert.Equal(buffersBefore, DeviceBuffer.LiveCount);
+        AssertNothingLeftOnTheDevice();
+    }
+
+    [SkippableFact]
+    public void Running_out_of_device_memory_is_the_drivers_own_error()
+    {
+        Skip.If(EmulatedCudaDriver.Unavailable is not null, EmulatedCudaDriver.Unavailable);
+        using CudaDevice device = EmulatedCudaDriver.OpenDevice();
+        var (_, total) = device.MemoryInfo();
+        CudaException e = Assert.Throws<CudaException>(() => device.Allocate(total + 1));
+        Assert.Equal(CUresult.CUDA_ERROR_OUT_OF_MEMORY, e.Status);
+        Assert.Contains("CUDA_ERROR_OUT_OF_MEMORY (2)", e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Driver calls act on the calling thread's current context; an embedding host may create on one thread and run on another.</summary>
+    [SkippableFact]
+    public void A_device_opened_on_one_thread_works_from_another()
+    {
+        Skip.If(EmulatedCudaDriver.Unavailable is not null, EmulatedCudaDriver.Unavailable);
+        const int C = 5, M = 9;
+        float[] features = Random(C * M, 2);
+        var gram = new float[C * C];
+        using (CudaDevice device = EmulatedCudaDriver.OpenDevice())
+        using (var kernels = new CudaKernels(device, EmulatedCudaDriver.KernelCache))
+        {
+            Exception? failure = null;
+            var worker = new Thread(() =>
+            {
+                try
+                {
+                    using DeviceBuffer f = device.AllocateFloats(C * M), g = device.AllocateFloats(C * C);
+                    device.Upload<float>(features, f);
+                    kernels.Gram(f, g, C, M, 1, 1f / (C * M));
+                    device.Download<float>(g, gram);
+                }
+                catch (CudaException e)
+                {
+                    failure = e;
+                }
+            });
+            worker.Start();
+            worker.Join();
+            Assert.Null(failure);
+        }
+
+        double[] expected = ReferenceLoss.Gram(C, M, features.Select(v => (double)v).ToArray());
+        Tolerance.AssertClose(expected, gram, 1e-5 * Tolerance.MaxAbs(expected), 1e-5, "G computed on another thread");
+        AssertNothingLeftOnTheDevice();
+    }
+
+    [SkippableTheory]
+    [InlineData(StyleProductSource.Cublas)]
+    [InlineData(StyleProductSource.Ours)]
+    [InlineData(StyleProductSource.Measured)]
+    public void Style_products_match_the_float64_reference_wherever_they_run(StyleProductSource source)
+    {
+        Skip.If(EmulatedCudaDriver.Unavailable is not null, EmulatedCudaDriver.Unavailable);
+        const int C = 19, M = 37, Items = 2;
+        const float K = 0.5f;
+        float[] features = Random(Items * C * M, 3), target = Random(C * C, 4);
+        var gram = new float[Items * C * C];
+        var gradient = new float[Items * C * M];
+        string described;
+        using (CudaDevice device = EmulatedCudaDriver.OpenDevice())
+        using (var kernels = new CudaKernels(device, EmulatedCudaDriver.KernelCache))
+        using (DeviceBuffer f = device.AllocateFloats(features.Length), g = device.AllocateFloats(gram.Length), a = device.AllocateFloats(target.Length), d = device.AllocateFloats(gradient.Length))
+        using (StreamEvent start = device.CreateEvent(), end = device.CreateEvent())
+        {
+            var cublas = EmulatedCudaDriver.Cublas();
+            IntPtr handle = cublas.Create(device.Stream, allowTf32: false);
+            try
+            {
+                device.Upload<float>(features, f);
+                device.Upload<float>(target, a);
+                var products = new StyleProducts(kernels, cublas, handle, f, g, a, d, C, M, Items);
+                products.Choose(source, run =>
+                {
+                    start.Record();
+                    run();
+                    end.Record();
+                    float ms = end.MillisecondsSince(start);
+                    Assert.True(ms >= 0, $"{ms} ms");
+                    return ms;
+                });
+                products.Gram(1f / (C * M));
+                device.Download<float>(g, gram);
+                products.Gradient(K);
+                device.Download<float>(d, gradient);
+                described = products.Describe();
+                if (products.GradientOnCublas)
+                {
+                    // cuBLAS's gradient leaves G − A in the Gram buffer, as StyleProducts documents.
+                    var difference = new float[gram.Length];
+                    device.Download<float>(g, difference);
+                    Assert.Equal(gram.Select((v, i) => v - target[i % (C * C)]).ToArray(), difference);
+                }
+            }
+            finally
+            {
+                Assert.Equal(0, cublas.Destroy(handle));
+            }
+        }
+
+        if (source != StyleProductSource.Measured)
+        {
+            string where = source == StyleProductSource.Cublas ? "cuBLAS" : "ours";
+            Assert.Equal($"Gram {where}, gradient {where}", described);
+        }
+
+        for (int n = 0; n < Items; n++)
+        {
+            double[] item = features.AsSpan(n * C * M, C * M).ToArray().Select(v => (double)v).ToArray();
+            double[] expectedGram = ReferenceLoss.Gram(C, M, item);
+            Tolerance.AssertClose(expectedGram, gram.AsSpan(n * C * C, C * C), 1e-5 * Tolerance.MaxAbs(expectedGram), 1e-5, $"G item {n} ({described})");
+            var expectedGradient = new double[C * M];
+            for (int i = 0; i < C; i++)
+            {
+                for (int p = 0; p < M; p++)
+                {
+                    double sum = 0;
+                    for (int c = 0; c < C; c++)
+                    {
+                        sum += (gram[(n * C * C) + (i * C) + c] - (double)target[(i * C) + c]) * item[(c * M) + p];
+                    }
+
+                    expectedGradient[(i * M) + p] = K * sum;
+                }
+            }
+
+            Tolerance.AssertClose(expectedGradient, gradient.AsSpan(n * C * M, C * M), 1e-5 * Tolerance.MaxAbs(expectedGradient), 1e-5, $"dF item {n} ({described})");
+        }
+
+        AssertNothingLeftOnTheDevice();
+    }
+
+    /// <summary>The benchmark's SSYRK row: one triangle of F·Fᵀ, read through the row-major to column-major mapping.</summary>
+    [SkippableFact]
+    public void Cublas_syrk_writes_the_upper_triangle_of_the_row_major_gram_matrix()
+    {
+        Skip.If(EmulatedCudaDriver.Unavailable is not null, EmulatedCudaDriver.Unavailable);
+        const int C = 7, M = 11;
+        float[] features = Random(C * M, 5);
+        float[] gram = Enumerable.Repeat(-1f, C * C).ToArray();
+        using (CudaDevice device = EmulatedCudaDriver.OpenDevice())
+        using (DeviceBuffer f = device.AllocateFloats(C * M), g = device.AllocateFloats(C * C))
+        {
+            var cublas = EmulatedCudaDriver.Cublas();
+            IntPtr handle = cublas.Create(device.Stream, allowTf32: true);
+            device.Upload<float>(features, f);
+            device.Upload<float>(gram, g);
+            cublas.SyrkRowMajorGram(handle, C, M, 1f / (C * M), f.Address, g.Address);
+            device.Download<float>(g, gram);
+            Assert.Equal(0, cublas.Destroy(handle));
+        }
+
+        double[] expected = ReferenceLoss.Gram(C, M, features.Select(v => (double)v).ToArray());
+        for (int i = 0; i < C; i++)
+        {
+            for (int j = 0; j < C; j++)
+            {
+                int at = (i * C) + j;
+                if (j >= i)
+                {
+                    Assert.True(Math.Abs(gram[at] - expected[at]) <= 1e-5 * Tolerance.MaxAbs(expected), $"G[{i},{j}] = {gram[at]}, expected {expected[at]}");
+                }
+                else
+                {
+                    Assert.Equal(-1f, gram[at]); // the other triangle is not written
+                }
+            }
+        }
+    }
+
+    [SkippableFact]
+    public void An_image_the_driver_cannot_load_is_refused_with_its_log()
+    {
+        Skip.If(EmulatedCudaDriver.Unavailable is not null, EmulatedCudaDriver.Unavailable);
+        using CudaDevice device = EmulatedCudaDriver.OpenDevice();
+        byte[] notACubin = "// a PTX file would start like this\n"u8.ToArray().Concat(new byte[64]).ToArray();
+        CudaException e = Assert.Throws<CudaException>(() => device.DriverForThisThread().LoadModule(notACubin));
+        Assert.Equal(CUresult.CUDA_ERROR_INVALID_IMAGE, e.Status);
+        Assert.Equal("cuModuleLoadDataEx", e.Call);
+        Assert.Contains("the image is not an ELF64 CUBIN", e.Message, StringComparison.Ordinal); // the JIT log, carried into the message
+    }
+
+    /// <summary>A kernel given an address outside every allocation faults, and, as on a GPU, every later call fails until the context goes.</summary>
+    [SkippableFact]
+    public void A_launch_on_a_freed_buffer_faults_and_the_fault_is_reported_by_later_calls_until_the_context_is_released()
+    {
+        Skip.If(EmulatedCudaDriver.Unavailable is not null, EmulatedCudaDriver.Unavailable);
+        using (CudaDevice device = EmulatedCudaDriver.OpenDevice())
+        using (var kernels = new CudaKernels(device, EmulatedCudaDriver.KernelCache))
+        {
+            using DeviceBuffer gram = device.AllocateFloats(4);
+            DeviceBuffer features = device.AllocateFloats(4);
+            features.Dispose();
+            CudaException e = Assert.Throws<CudaException>(() => kernels.Gram(features, gram, 2, 2, 1, 1f));
+            Assert.Equal(CUresult.CUDA_ERROR_ILLEGAL_ADDRESS, e.Status);
+            Assert.Equal("cuLaunchKernel(gram_forward)", e.Call);
+            Assert.Equal(CUresult.CUDA_ERROR_ILLEGAL_ADDRESS, Assert.Throws<CudaException>(device.Synchronize).Status);
+        }
+
+        AssertNothingLeftOnTheDevice();
+        using CudaDevice fresh = EmulatedCudaDriver.OpenDevice();
+        fresh.Synchronize(); // a new context: the fault is gone
+    }
+
+    private static void AssertNothingLeftOnTheDevice()
+    {
+        Assert.Equal(0, EmulatedCudaDriver.LiveAllocations);
+        Assert.Equal(0, EmulatedCudaDriver.LiveHandles);
+        Assert.Equal(0, EmulatedCudaDriver.PrimaryContextRetains);
+    }
+
+    private static float[] Random(int length, ulong seed)
+    {
+        var values = new float[length];
+        new DeterministicRandom(seed).FillUniform(values, -1, 1);
+        return values;
+    }
+}

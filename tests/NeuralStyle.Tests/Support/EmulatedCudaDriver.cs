@@ -1,0 +1,47 @@
+using System.Runtime.InteropServices;
+using NeuralStyle.Cuda;
+using NeuralStyle.Cuda.Interop;
+
+namespace NeuralStyle.Tests.Support;
+
+/// <summary>
+/// kernels/emulation/emulated_driver.cpp: the driver API and cuBLAS functions we bind, on the host, so that
+/// <see cref="CudaDevice"/>, <see cref="CudaKernels"/> and the cuBLAS products run end to end without a GPU, with
+/// NVIDIA's real NVRTC (12.4, from Debian) compiling the kernels. The library is loaded by path and has no SONAME,
+/// so the backend's own probe by name (libcuda.so.1) never finds it. One driver state per process: the tests that
+/// use it share <see cref="Collection"/> and so never run at the same time.
+/// </summary>
+internal static unsafe class EmulatedCudaDriver
+{
+    /// <summary>The xunit collection of every test class that uses the emulated driver.</summary>
+    public const string Collection = "Emulated CUDA driver";
+
+    private static readonly Lazy<(IntPtr Library, string Path, string Problem)> Loaded =
+        new(() => HostLibrary.Build(System.IO.Path.Combine(Repository.Root, "kernels", "emulation", "emulated_driver.cpp"), "ns_emulated_cuda"));
+
+    /// <summary>Why it cannot run here (no g++, or no NVRTC), or null.</summary>
+    public static string? Unavailable => NvidiaDebianLibraries.Unavailable ?? (Loaded.Value.Library == IntPtr.Zero ? Loaded.Value.Problem : null);
+
+    /// <summary>The library's path, for the binding's loader.</summary>
+    public static string Path => Loaded.Value.Path;
+
+    /// <summary>Device allocations alive now.</summary>
+    public static int LiveAllocations => ((delegate* unmanaged<int>)Export("ns_emulated_live_allocations"))();
+
+    /// <summary>Streams, events, modules and cuBLAS handles alive now.</summary>
+    public static int LiveHandles => ((delegate* unmanaged<int>)Export("ns_emulated_live_handles"))();
+
+    /// <summary>Retains of the primary context not yet released.</summary>
+    public static int PrimaryContextRetains => ((delegate* unmanaged<int>)Export("ns_emulated_primary_context_retains"))();
+
+    /// <summary>A kernel cache for this process's tests: NVRTC compiles each file once.</summary>
+    public static string KernelCache { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"neuralstyle-emulated-kernels-{Environment.ProcessId}");
+
+    /// <summary>Opens the emulated device 0, with NVRTC 12.4 from Debian.</summary>
+    public static CudaDevice OpenDevice() => CudaDevice.Open([Path], [NvidiaDebianLibraries.LoadNvrtc()]);
+
+    /// <summary>The emulated cuBLAS.</summary>
+    public static CublasApi Cublas() => CublasApi.Load([Path]);
+
+    private static IntPtr Export(string name) => NativeLibrary.GetExport(Loaded.Value.Library, name);
+}
