@@ -257,7 +257,15 @@ public sealed class CudaBackend : IStyleBackend
         });
         using SessionOptions options = GraphOptions();
         options.AddSessionConfigEntry("session.disable_cpu_ep_fallback", "1"); // a GPU run is really one, or session creation says why
-        options.AppendExecutionProvider_CUDA(cuda);
+        try
+        {
+            options.AppendExecutionProvider_CUDA(cuda);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new UserInputException($"--device cuda cannot run here: {CudaProvider.Describe(e)} 'neuralstyle doctor' lists what is missing.", e);
+        }
+
         return new InferenceSession(model, options);
     }
 

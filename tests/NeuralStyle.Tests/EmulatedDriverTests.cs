@@ -245,6 +245,46 @@ public sealed class EmulatedDriverTests
         fresh.Synchronize(); // a new context: the fault is gone
     }
 
+    /// <summary>
+    /// The common broken set-up: a driver and GPU that work, and none of the CUDA 13 libraries ONNX Runtime's provider
+    /// links. doctor says renders run on the CPU and why; --device auto renders on the CPU saying why; --device cuda is
+    /// refused in a sentence with exit code 2, before any work, rather than failing inside ONNX Runtime.
+    /// </summary>
+    [SkippableFact]
+    public async Task A_working_gpu_without_cuda_13s_libraries_renders_on_the_cpu_and_refuses_device_cuda()
+    {
+        Skip.If(EmulatedCudaDriver.Unavailable is not null, EmulatedCudaDriver.Unavailable);
+        Skip.If(CudaProviderLibraries.Missing(CudaProviderLibraries.Linked).Count == 0, "CUDA 13's libraries are installed here.");
+        string output = Directory.CreateTempSubdirectory("neuralstyle-emulated-render-").FullName;
+        string loaderPath = EmulatedCudaDriver.LoaderPath();
+        const string Why = "ONNX Runtime's CUDA provider does not load: the loader cannot find libcudart.so.13";
+
+        var (code, stdout, stderr) = await RunWithLoaderPath(loaderPath, "doctor");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("GPU               NeuralStyle host emulation, compute capability 9.0", stdout, StringComparison.Ordinal);
+        Assert.Contains("Verdict: the GPU and NVRTC work, but renders run on the CPU: " + Why, stdout, StringComparison.Ordinal);
+
+        (code, stdout, stderr) = await RunWithLoaderPath(loaderPath, "render", "--size", "32", "--iterations", "1", "--out", Path.Combine(output, "auto.png"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("Device: CPU", stdout, StringComparison.Ordinal);
+        Assert.Contains("(CUDA not used: " + Why, stdout, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(output, "auto.png")));
+
+        (code, stdout, stderr) = await RunWithLoaderPath(loaderPath, "render", "--device", "cuda", "--size", "32", "--iterations", "1", "--out", Path.Combine(output, "cuda.png"));
+        Assert.Equal(2, code);
+        Assert.Contains("--device cuda cannot run here: " + Why, stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Preparing the network", stdout, StringComparison.Ordinal); // refused before any work
+        Assert.False(File.Exists(Path.Combine(output, "cuda.png")));
+        Directory.Delete(output, recursive: true);
+    }
+
+    private static async Task<(int Code, string Stdout, string Stderr)> RunWithLoaderPath(string loaderPath, params string[] args)
+    {
+        System.Diagnostics.ProcessStartInfo info = CliProcess.StartInfo(args);
+        info.Environment["LD_LIBRARY_PATH"] = loaderPath;
+        return await CliProcess.RunAsync(info);
+    }
+
     private static void AssertNothingLeftOnTheDevice()
     {
         Assert.Equal(0, EmulatedCudaDriver.LiveAllocations);

@@ -1,6 +1,5 @@
 using System.Globalization;
 using CommandLine;
-using Microsoft.ML.OnnxRuntime;
 using NeuralStyle.Cuda;
 using NeuralStyle.Weights;
 
@@ -32,29 +31,14 @@ internal static class DoctorCommand
         output.WriteLine("CUDA libraries    " + (missing.Count == 0
             ? $"{string.Join(", ", CudaProviderLibraries.Linked)}"
             : $"missing {string.Join(", ", missing)} (the CUDA provider links them: install CUDA 13's runtime, cuBLAS and cuRAND, or put the folders that hold them on {loaderPath})"));
-        output.WriteLine($"ORT CUDA provider {CudaProviderStatus()}");
-        output.WriteLine($"CUDA backend      {(cuda.IsAvailable ? "built, not yet validated on a GPU (run the Category=Cuda tests)" : "built; renders run on the CPU here")}");
-        output.WriteLine(cuda.IsAvailable
-            ? "Verdict: the GPU and NVRTC work; NeuralStyle's CUDA kernels can compile here."
+        // Tried even without a GPU, so that one report lists everything there is to install.
+        string? provider = CudaProvider.LoadProblem;
+        output.WriteLine($"ORT CUDA provider {provider ?? "loads"}");
+        bool usable = cuda.IsAvailable && provider is null;
+        output.WriteLine($"CUDA backend      {(usable ? "built, not yet validated on a GPU (run the Category=Cuda tests)" : "built; renders run on the CPU here")}");
+        output.WriteLine(usable ? "Verdict: the GPU, NVRTC and ONNX Runtime's CUDA provider work; --device auto renders on CUDA."
+            : cuda.IsAvailable ? $"Verdict: the GPU and NVRTC work, but renders run on the CPU: {provider}"
             : $"Verdict: CUDA is not usable here. {cuda.Reason}");
         return 0;
-    }
-
-    private static string CudaProviderStatus()
-    {
-        try
-        {
-            using var options = new SessionOptions();
-            options.AppendExecutionProvider_CUDA(0);
-            return "loads";
-        }
-        catch (OnnxRuntimeException e)
-        {
-            // ORT's message ends with the loader's own words, e.g. "libcublasLt.so.13: cannot open shared object file".
-            string message = e.Message.ReplaceLineEndings(" ");
-            int cause = message.LastIndexOf("error: ", StringComparison.Ordinal);
-            string reason = cause >= 0 ? message[(cause + 7)..].Trim() : message;
-            return $"does not load: {reason} (it needs CUDA 13 and cuDNN 9 libraries on the loader path)";
-        }
     }
 }

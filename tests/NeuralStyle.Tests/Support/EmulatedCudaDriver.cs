@@ -43,5 +43,25 @@ internal static unsafe class EmulatedCudaDriver
     /// <summary>The emulated cuBLAS.</summary>
     public static CublasApi Cublas() => CublasApi.Load([Path]);
 
+    /// <summary>
+    /// A folder for a child process's LD_LIBRARY_PATH in which the emulated library answers to the driver's name
+    /// (libcuda.so.1) and cuBLAS 12's, followed by the folder of Debian's NVRTC 12.4: a machine with a working driver
+    /// and GPU and none of CUDA 13's libraries.
+    /// </summary>
+    public static string LoaderPath()
+    {
+        string folder = Directory.CreateDirectory(System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"neuralstyle-emulated-driver-{Environment.ProcessId}")).FullName;
+        foreach (string name in new[] { "libcuda.so.1", "libcublas.so.12" })
+        {
+            string link = System.IO.Path.Combine(folder, name);
+            if (!File.Exists(link))
+            {
+                File.CreateSymbolicLink(link, Path);
+            }
+        }
+
+        return folder + ":" + NvidiaDebianLibraries.Folder;
+    }
+
     private static IntPtr Export(string name) => NativeLibrary.GetExport(Loaded.Value.Library, name);
 }
