@@ -722,11 +722,12 @@ float at(uint64_t matrix, long ld, long row, long col) { return reinterpret_cast
 
 float& at_mut(uint64_t matrix, long ld, long row, long col) { return reinterpret_cast<float*>(matrix)[(col * ld) + row]; }
 
+// No current-context check: cuBLAS goes through the CUDA runtime, which makes the primary context current itself.
 int blas_ready(void* handle)
 {
     if (blas_handles.count(handle) == 0)
         return CUBLAS_STATUS_NOT_INITIALIZED;
-    if (!context_current || sticky_error != CUDA_SUCCESS || !valid_stream(static_cast<BlasHandle*>(handle)->stream))
+    if (sticky_error != CUDA_SUCCESS || !valid_stream(static_cast<BlasHandle*>(handle)->stream))
         return CUBLAS_STATUS_EXECUTION_FAILED;
     return CUBLAS_STATUS_SUCCESS;
 }
@@ -735,7 +736,7 @@ int blas_ready(void* handle)
 NS_EXPORT int cublasCreate_v2(void** handle)
 {
     std::lock_guard lock(api);
-    if (ready() != CUDA_SUCCESS)
+    if (!initialised || sticky_error != CUDA_SUCCESS)
         return CUBLAS_STATUS_NOT_INITIALIZED;
     *handle = new BlasHandle;
     blas_handles.insert(*handle);

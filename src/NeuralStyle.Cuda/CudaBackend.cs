@@ -17,7 +17,11 @@ namespace NeuralStyle.Cuda;
 /// Each style layer's Gram and gradient products run on our kernels or on cuBLAS, whichever measured faster for
 /// the layer's shape when the loop was built (<see cref="StyleProducts"/>).
 /// </summary>
-/// <remarks>Not yet run on a GPU: written from ONNX Runtime's documented CUDA provider behaviour and checked by the Category=Cuda tests where a device exists.</remarks>
+/// <remarks>
+/// Not yet run on a GPU: written from ONNX Runtime's documented CUDA provider behaviour and checked by the
+/// Category=Cuda tests where a device exists. Without one, its loop runs on the emulated driver with the graphs on the
+/// CPU provider (<see cref="CudaBackendSetup"/>).
+/// </remarks>
 public sealed class CudaBackend : IStyleBackend
 {
     private readonly CudaDevice _device;
@@ -30,7 +34,9 @@ public sealed class CudaBackend : IStyleBackend
     private readonly string _cudnnSearch = CudnnSearch.Mode;
     private readonly InferenceSession _forward;
     private readonly RunOptions _runOptions = new();
-    private readonly OrtMemoryInfo _memory = new("Cuda", OrtAllocatorType.DeviceAllocator, 0, OrtMemType.Default);
+    private readonly OrtMemoryInfo _memory;
+    private readonly bool _graphsOnHost;
+    private readonly Func<CublasApi> _loadCublas;
     private readonly StyleProductSource _products;
     private readonly CublasApi? _cublas;
     private readonly IntPtr _cublasHandle;
@@ -43,7 +49,15 @@ public sealed class CudaBackend : IStyleBackend
     /// </summary>
     public CudaBackend(NetworkWeights weights, PreprocessPreset preprocess, LossSettings loss, AdamSettings adam, bool allowTf32 = false,
         StyleProductSource products = StyleProductSource.Measured)
+        : this(weights, preprocess, loss, adam, allowTf32, products, CudaBackendSetup.Gpu)
     {
+    }
+
+    /// <summary>The backend on <paramref name="setup"/>'s device, cuBLAS and provider (tests pass the emulated driver).</summary>
+    internal CudaBackend(NetworkWeights weights, PreprocessPreset preprocess, LossSettings loss, AdamSettings adam, bool allowTf32,
+        StyleProductSource products, CudaBackendSetup setup)
+    {
+        ArgumentNullException.ThrowIfNull(setup);
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(loss);
         _loss = loss;
@@ -52,10 +66,13 @@ public sealed class CudaBackend : IStyleBackend
         _preprocess = preprocess;
         _allowTf32 = allowTf32;
         _products = products;
-        _device = CudaDevice.Open();
+        _graphsOnHost = setup.GraphsOnHost;
+        _loadCublas = setup.LoadCublas;
+        _memory = new(_graphsOnHost ? "Cpu" : "Cuda", OrtAllocatorType.DeviceAllocator, 0, OrtMemType.Default);
+        _device = setup.OpenDevice();
         try
         {
-            _kernels = new CudaKernels(_device);
+            _kernels = new CudaKernels(_device, setup.KernelCache);
             (_cublas, _cublasHandle) = OpenCublas(allowTf32);
             _forward = Session(ForwardGraphBuilder.Build(_weights, preprocess, loss.Pooling).ToByteArray(), allowTf32);
             // Results must be ready on our stream, not synchronised with the host, after each Run.
@@ -68,6 +85,7 @@ public sealed class CudaBackend : IStyleBackend
             _forward?.Dispose();
             _kernels?.Dispose();
             _device.Dispose();
+            _memory.Dispose();
             throw;
         }
     }
@@ -197,7 +215,7 @@ public sealed class CudaBackend : IStyleBackend
 
         try
         {
-            CublasApi api = CublasApi.Load();
+            CublasApi api = _loadCublas();
             return (api, api.Create(_device.Stream, allowTf32));
         }
         catch (CudaLibraryException) when (_products == StyleProductSource.Measured)
@@ -244,6 +262,12 @@ public sealed class CudaBackend : IStyleBackend
         // The process's ONNX Runtime environment is made by the first to touch it: ours, so that a CPU run after this
         // one (the fallback from a failed probe, a comparison render) still shares a pool.
         _ = OrtRuntime.Environment;
+        if (_graphsOnHost)
+        {
+            using SessionOptions onHost = GraphOptions();
+            return new InferenceSession(model, onHost);
+        }
+
         using var cuda = new OrtCUDAProviderOptions();
         // One call with every key: UpdateOptions resets the keys it is not given. The stream goes in decimal.
         cuda.UpdateOptions(new Dictionary<string, string>

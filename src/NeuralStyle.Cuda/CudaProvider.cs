@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
+using NeuralStyle.Runtime;
 
 namespace NeuralStyle.Cuda;
 
@@ -38,6 +39,9 @@ public static class CudaProvider
     /// <summary>Appends the provider to throwaway options, which loads its library and the libraries it links.</summary>
     private static string? TryLoad()
     {
+        // The process's ONNX Runtime environment is made by the first to touch it: ours, so that the CPU run this
+        // check may lead to keeps its shared thread pool.
+        _ = OrtRuntime.Environment;
         try
         {
             using var cuda = new OrtCUDAProviderOptions();

@@ -268,6 +268,8 @@ public sealed class EmulatedDriverTests
         Assert.True(code == 0, stderr);
         Assert.Contains("Device: CPU", stdout, StringComparison.Ordinal);
         Assert.Contains("(CUDA not used: " + Why, stdout, StringComparison.Ordinal);
+        // Loading the provider to find that out must not take ONNX Runtime's environment from the engine (its shared pool).
+        Assert.DoesNotContain("a pool per session", stdout, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(output, "auto.png")));
 
         (code, stdout, stderr) = await RunWithLoaderPath(loaderPath, "render", "--device", "cuda", "--size", "32", "--iterations", "1", "--out", Path.Combine(output, "cuda.png"));

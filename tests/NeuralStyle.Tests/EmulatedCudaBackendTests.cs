@@ -1,0 +1,117 @@
+using NeuralStyle.Cpu;
+using NeuralStyle.Cuda;
+using NeuralStyle.Engine;
+using NeuralStyle.Model;
+using NeuralStyle.Tests.Support;
+
+namespace NeuralStyle.Tests;
+
+/// <summary>
+/// <see cref="CudaBackend"/>'s loop without a GPU: device, kernels and cuBLAS on the emulated driver, the graphs on
+/// ONNX Runtime's CPU provider bound to the same (host) buffers. Everything but the CUDA provider itself: the
+/// bindings, every kernel launch, the loss downloads, Adam's state, reverts. Against the CPU backend on the tiny
+/// problem, with the tolerance of the GPU test (1e-4 relative).
+/// </summary>
+[Collection(EmulatedCudaDriver.Collection)]
+public sealed class EmulatedCudaBackendTests
+{
+    [SkippableTheory]
+    [InlineData(PoolingMode.Max, StyleProductSource.Ours)]
+    [InlineData(PoolingMode.Max, StyleProductSource.Cublas)]
+    [InlineData(PoolingMode.Max, StyleProductSource.Measured)]
+    [InlineData(PoolingMode.Average, StyleProductSource.Ours)]
+    public void Iterations_match_the_cpu_backend(PoolingMode pooling, StyleProductSource products)
+    {
+        Skip.If(EmulatedCudaDriver.Unavailable is not null, EmulatedCudaDriver.Unavailable);
+        var loss = new LossSettings { Pooling = pooling, StyleLayers = TinyProblem.Loss.StyleLayers, ContentLayers = TinyProblem.Loss.ContentLayers };
+        const int H = TinyProblem.Height, W = TinyProblem.Width;
+        float[] content = TinyProblem.Image(1);
+        long buffersBefore = DeviceBuffer.LiveCount;
+        using var cpu = new CpuBackend(TinyProblem.Network, PreprocessPreset.Caffe, loss, new AdamSettings());
+        using (CudaBackend emulated = Open(loss, products))
+        {
+            var targets = new StyleTargets(
+                cpu.Features(TinyProblem.Image(2), H, W, loss.StyleLayers.Select(l => l.ReluName)).ToDictionary(p => p.Key, p => cpu.Gram(p.Value)),
+                cpu.Features(content, H, W, loss.ContentLayers).ToDictionary(p => p.Key, p => p.Value.Data));
+            float[] batch = [.. content, .. content];
+            foreach (IStyleBackend backend in new IStyleBackend[] { cpu, emulated })
+            {
+                backend.Start(targets, new OptimizerState(new int[2], (float[])batch.Clone(), new float[batch.Length], new float[batch.Length]), H, W, [2.0, 10.0]);
+            }
+
+            for (int k = 0; k < 3; k++)
+            {
+                IterationLosses[] a = cpu.Iterate(), b = emulated.Iterate();
+                for (int n = 0; n < 2; n++)
+                {
+                    Tolerance.AssertClose([a[n].Content, a[n].Style, a[n].Tv], [b[n].Content, b[n].Style, b[n].Tv], 1e-6, 1e-4, $"losses, iteration {k}, item {n}");
+                }
+            }
+
+            OptimizerState expected = cpu.ReadState(), actual = emulated.ReadState();
+            Assert.Equal(expected.Steps, actual.Steps);
+            Tolerance.AssertClose(expected.Images.Select(v => (double)v).ToArray(), actual.Images, 1e-3, 1e-4, "images after 3 iterations");
+            Tolerance.AssertClose(expected.FirstMoment.Select(v => (double)v).ToArray(), actual.FirstMoment, 1e-3, 1e-3, "Adam's m after 3 iterations");
+            if (products != StyleProductSource.Measured)
+            {
+                string where = products == StyleProductSource.Cublas ? "cuBLAS" : "ours";
+                Assert.Contains($"relu1_1 Gram {where}, gradient {where}", emulated.Description, StringComparison.Ordinal);
+            }
+        }
+
+        Assert.Equal(buffersBefore, DeviceBuffer.LiveCount);
+        Assert.Equal(0, EmulatedCudaDriver.LiveAllocations);
+        Assert.Equal(0, EmulatedCudaDriver.LiveHandles);
+        Assert.Equal(0, EmulatedCudaDriver.PrimaryContextRetains);
+    }
+
+    [SkippableFact]
+    public void A_revert_keeps_a_state_with_no_update_and_otherwise_goes_back_one_update()
+    {
+        Skip.If(EmulatedCudaDriver.Unavailable is not null, EmulatedCudaDriver.Unavailable);
+        using (CudaBackend emulated = Open(TinyProblem.Loss, StyleProductSource.Ours))
+        {
+            RevertTests.NoUpdateKeepsTheLoadedState(emulated);
+        }
+
+        using (CudaBackend emulated = Open(TinyProblem.Loss, StyleProductSource.Ours))
+        {
+            RevertTests.RevertGoesBackOneUpdate(emulated);
+        }
+    }
+
+    /// <summary>The emulated device has 1 GiB: two 2560×2560 images need more (seven image-sized buffers alone take 1.1 GB).</summary>
+    [SkippableFact]
+    public void A_start_the_device_has_no_memory_for_is_refused_with_the_sizes_and_frees_what_it_took()
+    {
+        Skip.If(EmulatedCudaDriver.Unavailable is not null, EmulatedCudaDriver.Unavailable);
+        const int Side = 2560;
+        float[] content = new float[3 * Side * Side];
+        new DeterministicRandom(3).FillUniform(content, 0, 255);
+        StyleTargets targets;
+        using (CpuBackend cpu = TinyProblem.NewCpuBackend())
+        {
+            // On the CPU: the emulated Gram kernel over 6.5 million positions would take minutes.
+            targets = new StyleTargets(
+                cpu.Features(content, Side, Side, TinyProblem.Loss.StyleLayers.Select(l => l.ReluName)).ToDictionary(p => p.Key, p => cpu.Gram(p.Value)),
+                cpu.Features(content, Side, Side, TinyProblem.Loss.ContentLayers).ToDictionary(p => p.Key, p => p.Value.Data));
+        }
+
+        using CudaBackend emulated = Open(TinyProblem.Loss, StyleProductSource.Ours);
+        int allocationsBefore = EmulatedCudaDriver.LiveAllocations;
+        var state = new OptimizerState(new int[2], [.. content, .. content], new float[2 * content.Length], new float[2 * content.Length]);
+        var refused = Assert.Throws<UserInputException>(() => emulated.Start(targets, state, Side, Side, [1.0, 5.0]));
+        Assert.Contains($"too little memory for 2 image(s) of {Side}×{Side}", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(allocationsBefore, EmulatedCudaDriver.LiveAllocations);
+        Assert.Throws<InvalidOperationException>(() => emulated.Iterate());
+
+        // The backend is still usable at a size that fits.
+        float[] small = TinyProblem.Image(4);
+        emulated.Start(TinyProblem.Targets(emulated, small), new OptimizerState(new int[1], small, new float[small.Length], new float[small.Length]), TinyProblem.Height, TinyProblem.Width, [5.0]);
+        Assert.True(emulated.Iterate()[0].IsFinite);
+    }
+
+    private static CudaBackend Open(LossSettings loss, StyleProductSource products) =>
+        new(TinyProblem.Network, PreprocessPreset.Caffe, loss, new AdamSettings(), allowTf32: false, products,
+            new CudaBackendSetup(EmulatedCudaDriver.OpenDevice, EmulatedCudaDriver.Cublas, EmulatedCudaDriver.KernelCache, GraphsOnHost: true));
+}
