@@ -252,8 +252,40 @@ CUresult ready()
 
 bool valid_stream(void* stream) { return stream == nullptr || streams.count(stream) == 1; }
 
+struct Stream
+{
+};
+
+// Handles are owned objects whose addresses are also kept in the set of live handles of their kind.
+template <typename T>
+void* make_handle(std::set<void*>& live, T* object)
+{
+    live.insert(object);
+    return object;
+}
+
+// Deletes a live handle; false when it is not one (already destroyed, or never made).
+template <typename T>
+bool drop_handle(std::set<void*>& live, void* handle)
+{
+    if (live.erase(handle) == 0)
+        return false;
+    delete static_cast<T*>(handle);
+    return true;
+}
+
 // Fails the call unless [address, address + bytes) is in one live allocation.
 CUresult check_range(uint64_t address, size_t bytes) { return find_allocation(address, bytes) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE; }
+
+// The checks of a copy or set on a stream: in context and no fault, a live stream, the device range in one allocation.
+CUresult check_transfer(void* stream, uint64_t device_address, size_t bytes)
+{
+    if (CUresult r = ready())
+        return r;
+    if (!valid_stream(stream))
+        return CUDA_ERROR_INVALID_HANDLE;
+    return check_range(device_address, bytes);
+}
 
 struct ErrorText
 {
@@ -455,11 +487,7 @@ NS_EXPORT CUresult cuMemGetInfo_v2(size_t* free, size_t* total)
 NS_EXPORT CUresult cuMemcpyHtoDAsync_v2(uint64_t destination, const void* source, size_t bytes, void* stream)
 {
     std::lock_guard lock(api);
-    if (CUresult r = ready())
-        return r;
-    if (!valid_stream(stream))
-        return CUDA_ERROR_INVALID_HANDLE;
-    if (CUresult r = check_range(destination, bytes))
+    if (CUresult r = check_transfer(stream, destination, bytes))
         return r;
     std::memcpy(reinterpret_cast<void*>(destination), source, bytes);
     return CUDA_SUCCESS;
@@ -468,11 +496,7 @@ NS_EXPORT CUresult cuMemcpyHtoDAsync_v2(uint64_t destination, const void* source
 NS_EXPORT CUresult cuMemcpyDtoHAsync_v2(void* destination, uint64_t source, size_t bytes, void* stream)
 {
     std::lock_guard lock(api);
-    if (CUresult r = ready())
-        return r;
-    if (!valid_stream(stream))
-        return CUDA_ERROR_INVALID_HANDLE;
-    if (CUresult r = check_range(source, bytes))
+    if (CUresult r = check_transfer(stream, source, bytes))
         return r;
     std::memcpy(destination, reinterpret_cast<const void*>(source), bytes);
     return CUDA_SUCCESS;
@@ -481,11 +505,7 @@ NS_EXPORT CUresult cuMemcpyDtoHAsync_v2(void* destination, uint64_t source, size
 NS_EXPORT CUresult cuMemcpyDtoDAsync_v2(uint64_t destination, uint64_t source, size_t bytes, void* stream)
 {
     std::lock_guard lock(api);
-    if (CUresult r = ready())
-        return r;
-    if (!valid_stream(stream))
-        return CUDA_ERROR_INVALID_HANDLE;
-    if (CUresult r = check_range(destination, bytes))
+    if (CUresult r = check_transfer(stream, destination, bytes))
         return r;
     if (CUresult r = check_range(source, bytes))
         return r;
@@ -496,11 +516,7 @@ NS_EXPORT CUresult cuMemcpyDtoDAsync_v2(uint64_t destination, uint64_t source, s
 NS_EXPORT CUresult cuMemsetD8Async(uint64_t destination, unsigned char value, size_t bytes, void* stream)
 {
     std::lock_guard lock(api);
-    if (CUresult r = ready())
-        return r;
-    if (!valid_stream(stream))
-        return CUDA_ERROR_INVALID_HANDLE;
-    if (CUresult r = check_range(destination, bytes))
+    if (CUresult r = check_transfer(stream, destination, bytes))
         return r;
     std::memset(reinterpret_cast<void*>(destination), value, bytes);
     return CUDA_SUCCESS;
@@ -513,18 +529,14 @@ NS_EXPORT CUresult cuStreamCreate(void** stream, unsigned flags)
         return r;
     if (flags > 1)
         return CUDA_ERROR_INVALID_VALUE;
-    *stream = new char;
-    streams.insert(*stream);
+    *stream = make_handle(streams, new Stream);
     return CUDA_SUCCESS;
 }
 
 NS_EXPORT CUresult cuStreamDestroy_v2(void* stream)
 {
     std::lock_guard lock(api);
-    if (streams.erase(stream) == 0)
-        return CUDA_ERROR_INVALID_HANDLE;
-    delete static_cast<char*>(stream);
-    return CUDA_SUCCESS;
+    return drop_handle<Stream>(streams, stream) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
 }
 
 NS_EXPORT CUresult cuStreamSynchronize(void* stream)
@@ -559,9 +571,7 @@ NS_EXPORT CUresult cuModuleLoadDataEx(void** module, const void* image, unsigned
         return r;
     }
 
-    auto* m = new Module{std::vector<unsigned char>(bytes, bytes + image_size(bytes))};
-    modules.insert(m);
-    *module = m;
+    *module = make_handle(modules, new Module{std::vector<unsigned char>(bytes, bytes + image_size(bytes))});
     return CUDA_SUCCESS;
 }
 
@@ -587,10 +597,7 @@ NS_EXPORT CUresult cuModuleGetFunction(void** function, void* module, const char
 NS_EXPORT CUresult cuModuleUnload(void* module)
 {
     std::lock_guard lock(api);
-    if (modules.erase(module) == 0)
-        return CUDA_ERROR_INVALID_HANDLE;
-    delete static_cast<Module*>(module);
-    return CUDA_SUCCESS;
+    return drop_handle<Module>(modules, module) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
 }
 
 NS_EXPORT CUresult cuLaunchKernel(void* function, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned shared,
@@ -631,8 +638,7 @@ NS_EXPORT CUresult cuEventCreate(void** event, unsigned flags)
         return r;
     if (flags != 0)
         return CUDA_ERROR_INVALID_VALUE;
-    *event = new Event;
-    events.insert(*event);
+    *event = make_handle(events, new Event);
     return CUDA_SUCCESS;
 }
 
@@ -672,10 +678,7 @@ NS_EXPORT CUresult cuEventElapsedTime_v2(float* ms, void* start, void* end)
 NS_EXPORT CUresult cuEventDestroy_v2(void* event)
 {
     std::lock_guard lock(api);
-    if (events.erase(event) == 0)
-        return CUDA_ERROR_INVALID_HANDLE;
-    delete static_cast<Event*>(event);
-    return CUDA_SUCCESS;
+    return drop_handle<Event>(events, event) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
 }
 
 // ---- What the tests read ----
@@ -718,9 +721,17 @@ bool matrix_fits(uint64_t address, long rows, long cols, long ld)
     return rows == 0 || cols == 0 || find_allocation(address, (uint64_t)(((cols - 1) * ld) + rows) * sizeof(float)) != nullptr;
 }
 
-float at(uint64_t matrix, long ld, long row, long col) { return reinterpret_cast<const float*>(matrix)[(col * ld) + row]; }
+float& at(uint64_t matrix, long ld, long row, long col) { return reinterpret_cast<float*>(matrix)[(col * ld) + row]; }
 
-float& at_mut(uint64_t matrix, long ld, long row, long col) { return reinterpret_cast<float*>(matrix)[(col * ld) + row]; }
+// Element (row, col) of op(X): X itself, or its transpose.
+double op_at(uint64_t matrix, long ld, bool transposed, long row, long col) { return transposed ? at(matrix, ld, col, row) : at(matrix, ld, row, col); }
+
+// C(row, col) = alpha·sum + beta·C(row, col); beta = 0 does not read C (it may hold NaN), as BLAS specifies.
+void store(uint64_t c, long ldc, long row, long col, float alpha, double sum, float beta)
+{
+    float& out = at(c, ldc, row, col);
+    out = (float)(alpha * sum + (beta == 0 ? 0.0 : beta * (double)out));
+}
 
 // No current-context check: cuBLAS goes through the CUDA runtime, which makes the primary context current itself.
 int blas_ready(void* handle)
@@ -738,18 +749,14 @@ NS_EXPORT int cublasCreate_v2(void** handle)
     std::lock_guard lock(api);
     if (!initialised || sticky_error != CUDA_SUCCESS)
         return CUBLAS_STATUS_NOT_INITIALIZED;
-    *handle = new BlasHandle;
-    blas_handles.insert(*handle);
+    *handle = make_handle(blas_handles, new BlasHandle);
     return CUBLAS_STATUS_SUCCESS;
 }
 
 NS_EXPORT int cublasDestroy_v2(void* handle)
 {
     std::lock_guard lock(api);
-    if (blas_handles.erase(handle) == 0)
-        return CUBLAS_STATUS_NOT_INITIALIZED;
-    delete static_cast<BlasHandle*>(handle);
-    return CUBLAS_STATUS_SUCCESS;
+    return drop_handle<BlasHandle>(blas_handles, handle) ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_NOT_INITIALIZED;
 }
 
 NS_EXPORT int cublasSetStream_v2(void* handle, void* stream)
@@ -817,9 +824,8 @@ NS_EXPORT int cublasSgemmStridedBatched(void* handle, int transa, int transb, in
             {
                 double sum = 0;
                 for (long p = 0; p < k; p++)
-                    sum += (double)(ta ? at(ai, lda, p, row) : at(ai, lda, row, p)) * (tb ? at(bi, ldb, col, p) : at(bi, ldb, p, col));
-                float& out = at_mut(ci, ldc, row, col);
-                out = (float)(*alpha * sum + (*beta == 0 ? 0.0 : *beta * (double)out));
+                    sum += op_at(ai, lda, ta, row, p) * op_at(bi, ldb, tb, p, col);
+                store(ci, ldc, row, col, *alpha, sum, *beta);
             }
     }
 
@@ -844,9 +850,8 @@ NS_EXPORT int cublasSsyrk_v2(void* handle, int uplo, int trans, int n, int k, co
                 continue;
             double sum = 0;
             for (long p = 0; p < k; p++)
-                sum += (double)(t ? at(a, lda, p, row) : at(a, lda, row, p)) * (t ? at(a, lda, p, col) : at(a, lda, col, p));
-            float& out = at_mut(c, ldc, row, col);
-            out = (float)(*alpha * sum + (*beta == 0 ? 0.0 : *beta * (double)out));
+                sum += op_at(a, lda, t, row, p) * op_at(a, lda, t, col, p);
+            store(c, ldc, row, col, *alpha, sum, *beta);
         }
 
     return CUBLAS_STATUS_SUCCESS;

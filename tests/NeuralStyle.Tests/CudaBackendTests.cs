@@ -27,26 +27,7 @@ public sealed class CudaBackendTests
         long buffersBefore = DeviceBuffer.LiveCount;
         using (var gpu = new CudaBackend(weights, PreprocessPreset.Caffe, loss, new AdamSettings(), products: products))
         {
-            var targets = new StyleTargets(
-                cpu.Features(TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, H, W, 2)), H, W, loss.StyleLayers.Select(l => l.ReluName)).ToDictionary(p => p.Key, p => cpu.Gram(p.Value)),
-                cpu.Features(content, H, W, loss.ContentLayers).ToDictionary(p => p.Key, p => p.Value.Data));
-            float[] batch = [.. content, .. content];
-            foreach (IStyleBackend backend in new IStyleBackend[] { cpu, gpu })
-            {
-                backend.Start(targets, new OptimizerState(new int[2], (float[])batch.Clone(), new float[batch.Length], new float[batch.Length]), H, W, [2.0, 10.0]);
-            }
-
-            for (int k = 0; k < 3; k++)
-            {
-                IterationLosses[] a = cpu.Iterate(), b = gpu.Iterate();
-                for (int n = 0; n < 2; n++)
-                {
-                    Tolerance.AssertClose([a[n].Content, a[n].Style, a[n].Tv], [b[n].Content, b[n].Style, b[n].Tv], 1e-6, 1e-4, $"losses, iteration {k}, item {n}");
-                }
-            }
-
-            double[] expected = cpu.ReadState().Images.Select(v => (double)v).ToArray();
-            Tolerance.AssertClose(expected, gpu.ReadState().Images, 1e-3, 1e-4, "images after 3 iterations");
+            BackendAgreement.AssertIterationsMatch(cpu, gpu, loss, content, TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, H, W, 2)), H, W);
             if (products != StyleProductSource.Measured)
             {
                 string expectedSource = products == StyleProductSource.Cublas ? "cuBLAS" : "ours";

@@ -30,28 +30,7 @@ public sealed class EmulatedCudaBackendTests
         using var cpu = new CpuBackend(TinyProblem.Network, PreprocessPreset.Caffe, loss, new AdamSettings());
         using (CudaBackend emulated = Open(loss, products))
         {
-            var targets = new StyleTargets(
-                cpu.Features(TinyProblem.Image(2), H, W, loss.StyleLayers.Select(l => l.ReluName)).ToDictionary(p => p.Key, p => cpu.Gram(p.Value)),
-                cpu.Features(content, H, W, loss.ContentLayers).ToDictionary(p => p.Key, p => p.Value.Data));
-            float[] batch = [.. content, .. content];
-            foreach (IStyleBackend backend in new IStyleBackend[] { cpu, emulated })
-            {
-                backend.Start(targets, new OptimizerState(new int[2], (float[])batch.Clone(), new float[batch.Length], new float[batch.Length]), H, W, [2.0, 10.0]);
-            }
-
-            for (int k = 0; k < 3; k++)
-            {
-                IterationLosses[] a = cpu.Iterate(), b = emulated.Iterate();
-                for (int n = 0; n < 2; n++)
-                {
-                    Tolerance.AssertClose([a[n].Content, a[n].Style, a[n].Tv], [b[n].Content, b[n].Style, b[n].Tv], 1e-6, 1e-4, $"losses, iteration {k}, item {n}");
-                }
-            }
-
-            OptimizerState expected = cpu.ReadState(), actual = emulated.ReadState();
-            Assert.Equal(expected.Steps, actual.Steps);
-            Tolerance.AssertClose(expected.Images.Select(v => (double)v).ToArray(), actual.Images, 1e-3, 1e-4, "images after 3 iterations");
-            Tolerance.AssertClose(expected.FirstMoment.Select(v => (double)v).ToArray(), actual.FirstMoment, 1e-3, 1e-3, "Adam's m after 3 iterations");
+            BackendAgreement.AssertIterationsMatch(cpu, emulated, loss, content, TinyProblem.Image(2), H, W);
             if (products != StyleProductSource.Measured)
             {
                 string where = products == StyleProductSource.Cublas ? "cuBLAS" : "ours";
