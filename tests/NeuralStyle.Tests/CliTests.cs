@@ -160,6 +160,31 @@ public sealed class CliTests : TemporaryFolderTest
         Assert.Null(Runtime.OrtRuntime.ProfileDirectory); // sessions made after the benchmark, in this process, are not profiled
     }
 
+    /// <summary>Tests and embedding hosts create sessions on other threads while a benchmark profiles; those must not land among its files.</summary>
+    [Fact]
+    public void A_profile_folder_applies_to_the_flow_that_set_it_not_to_sessions_another_thread_creates()
+    {
+        bool otherProfiles = true;
+        using (Runtime.OrtRuntime.ProfileInto(Path.Combine(Folder, "prof")))
+        {
+            using Microsoft.ML.OnnxRuntime.SessionOptions here = Runtime.OrtRuntime.CpuSessionOptions("here");
+            var other = new Thread(() =>
+            {
+                using Microsoft.ML.OnnxRuntime.SessionOptions there = Runtime.OrtRuntime.CpuSessionOptions("there");
+                otherProfiles = there.EnableProfiling;
+            });
+            using (ExecutionContext.SuppressFlow()) // a thread that was running before, as a test's or a host's is
+            {
+                other.Start();
+            }
+
+            other.Join();
+            Assert.True(here.EnableProfiling);
+        }
+
+        Assert.False(otherProfiles);
+    }
+
     [Fact]
     public void Bench_kernels_and_ceiling_print_a_rate_for_every_row()
     {

@@ -85,15 +85,23 @@ public static class OrtRuntime
         return environment;
     }
 
-    /// <summary>
-    /// Where sessions created from now on write ONNX Runtime's per-node profile (one JSON file per session, written
-    /// when the session is disposed); null, the default, profiles nothing. Set by <c>bench iteration --profile</c>.
-    /// </summary>
-    public static string? ProfileDirectory { get; set; }
+    private static readonly AsyncLocal<string?> Profile = new();
 
     /// <summary>
-    /// Sets <see cref="ProfileDirectory"/> until the result is disposed, then restores what it was: the setting is
-    /// process-wide, and an application (or a test) that benchmarks once must not profile every session after.
+    /// Where sessions created from now on, by this thread or async flow, write ONNX Runtime's per-node profile (one
+    /// JSON file per session, written when the session is disposed); null, the default, profiles nothing. Set by
+    /// <c>bench iteration --profile</c>. Per flow, so that sessions another thread of the process creates meanwhile
+    /// neither get profiled nor leave their files among the benchmark's.
+    /// </summary>
+    public static string? ProfileDirectory
+    {
+        get => Profile.Value;
+        set => Profile.Value = value;
+    }
+
+    /// <summary>
+    /// Sets <see cref="ProfileDirectory"/> until the result is disposed, then restores what it was: an application (or
+    /// a test) that benchmarks once must not profile every session after.
     /// </summary>
     public static IDisposable ProfileInto(string directory)
     {
