@@ -20,7 +20,7 @@ namespace NeuralStyle.Cuda;
 /// <remarks>
 /// Not yet run on a GPU: written from ONNX Runtime's documented CUDA provider behaviour and checked by the
 /// Category=Cuda tests where a device exists. Without one, its loop runs on the emulated driver with the graphs on the
-/// CPU provider (<see cref="CudaBackendSetup"/>).
+/// CPU provider (<see cref="CudaSetup"/>).
 /// </remarks>
 public sealed class CudaBackend : IStyleBackend
 {
@@ -49,13 +49,13 @@ public sealed class CudaBackend : IStyleBackend
     /// </summary>
     public CudaBackend(NetworkWeights weights, PreprocessPreset preprocess, LossSettings loss, AdamSettings adam, bool allowTf32 = false,
         StyleProductSource products = StyleProductSource.Measured)
-        : this(weights, preprocess, loss, adam, allowTf32, products, CudaBackendSetup.Gpu)
+        : this(weights, preprocess, loss, adam, allowTf32, products, CudaSetup.Gpu)
     {
     }
 
     /// <summary>The backend on <paramref name="setup"/>'s device, cuBLAS and provider (tests pass the emulated driver).</summary>
     internal CudaBackend(NetworkWeights weights, PreprocessPreset preprocess, LossSettings loss, AdamSettings adam, bool allowTf32,
-        StyleProductSource products, CudaBackendSetup setup)
+        StyleProductSource products, CudaSetup setup)
     {
         ArgumentNullException.ThrowIfNull(setup);
         ArgumentNullException.ThrowIfNull(weights);

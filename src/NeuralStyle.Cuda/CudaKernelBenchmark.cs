@@ -23,13 +23,20 @@ public sealed class CudaKernelBenchmark : IDisposable
 
     /// <summary>Opens device 0 and compiles the kernels; cuBLAS is optional (its rows are left out without it).</summary>
     public CudaKernelBenchmark(int repeats = 20)
+        : this(CudaSetup.Gpu, repeats)
     {
+    }
+
+    /// <summary>The benchmark on <paramref name="setup"/>'s device and cuBLAS (tests pass the emulated driver).</summary>
+    internal CudaKernelBenchmark(CudaSetup setup, int repeats)
+    {
+        ArgumentNullException.ThrowIfNull(setup);
         _repeats = repeats;
-        _device = CudaDevice.Open();
-        _kernels = new CudaKernels(_device);
+        _device = setup.OpenDevice();
+        _kernels = new CudaKernels(_device, setup.KernelCache);
         try
         {
-            _cublas = CublasApi.Load();
+            _cublas = setup.LoadCublas();
             _handle = _cublas.Create(_device.Stream, allowTf32: false);
         }
         catch (CudaLibraryException)
@@ -50,16 +57,21 @@ public sealed class CudaKernelBenchmark : IDisposable
         return 2.0 * bytes / ms / 1e6;
     }
 
-    /// <summary>Runs every kernel.</summary>
-    public IReadOnlyList<KernelTiming> Run()
+    /// <summary>Runs every kernel: the products at VGG19's style-layer shapes and an odd one, the element-wise kernels at image and activation lengths.</summary>
+    public IReadOnlyList<KernelTiming> Run() => Run(
+        [(64, 512 * 512), (128, 256 * 256), (256, 128 * 128), (512, 64 * 64), (512, 32 * 32), (67, 3001)],
+        [3L * 1024 * 1024, (3L * 2048 * 2048) + 7, 64L * 512 * 512]);
+
+    /// <summary>Runs the products at each (channels, positions) and the element-wise kernels at each length.</summary>
+    internal IReadOnlyList<KernelTiming> Run(IEnumerable<(int Channels, int Positions)> products, IEnumerable<long> lengths)
     {
         var rows = new List<KernelTiming>();
-        foreach (var (c, m) in new[] { (64, 512 * 512), (128, 256 * 256), (256, 128 * 128), (512, 64 * 64), (512, 32 * 32), (67, 3001) })
+        foreach (var (c, m) in products)
         {
             rows.AddRange(Products(c, m));
         }
 
-        foreach (long n in new[] { 3L * 1024 * 1024, (3L * 2048 * 2048) + 7, 64L * 512 * 512 })
+        foreach (long n in lengths)
         {
             rows.AddRange(ElementWise(n));
         }

@@ -92,5 +92,5 @@ public sealed class EmulatedCudaBackendTests
 
     private static CudaBackend Open(LossSettings loss, StyleProductSource products) =>
         new(TinyProblem.Network, PreprocessPreset.Caffe, loss, new AdamSettings(), allowTf32: false, products,
-            new CudaBackendSetup(EmulatedCudaDriver.OpenDevice, EmulatedCudaDriver.Cublas, EmulatedCudaDriver.KernelCache, GraphsOnHost: true));
+            new CudaSetup(EmulatedCudaDriver.OpenDevice, EmulatedCudaDriver.Cublas, EmulatedCudaDriver.KernelCache, GraphsOnHost: true));
 }

@@ -1,3 +1,4 @@
+using NeuralStyle.Cpu;
 using NeuralStyle.Cuda;
 using NeuralStyle.Model;
 using NeuralStyle.Tests.Support;
@@ -243,6 +244,29 @@ public sealed class EmulatedDriverTests
         AssertNothingLeftOnTheDevice();
         using CudaDevice fresh = EmulatedCudaDriver.OpenDevice();
         fresh.Synchronize(); // a new context: the fault is gone
+    }
+
+    /// <summary>
+    /// The kernel benchmark, whose rows tools/gpu-check.sh prints, end to end at small sizes: every row timed with the
+    /// stream's events, cuBLAS's rows present, copy-bandwidth references, and its buffers freed. (The emulated times say
+    /// nothing of a GPU's.)
+    /// </summary>
+    [SkippableFact]
+    public void The_kernel_benchmark_produces_every_row_and_frees_its_buffers()
+    {
+        Skip.If(EmulatedCudaDriver.Unavailable is not null, EmulatedCudaDriver.Unavailable);
+        IReadOnlyList<KernelTiming> rows;
+        using (var benchmark = new CudaKernelBenchmark(new CudaSetup(EmulatedCudaDriver.OpenDevice, EmulatedCudaDriver.Cublas, EmulatedCudaDriver.KernelCache, GraphsOnHost: false), repeats: 2))
+        {
+            rows = benchmark.Run([(17, 33), (5, 100)], [3L * 16 * 16]);
+        }
+
+        string[] expected = ["gram", "gram cuBLAS SYRK", "gram cuBLAS GEMM", "style grad", "content grad", "squared diff", "tv", "adam"];
+        Assert.Equal(expected.Order(), rows.Select(r => r.Kernel).Distinct().Order());
+        Assert.Equal(2 * 4 + 4, rows.Count);
+        Assert.All(rows, r => Assert.True(r.Milliseconds > 0 && double.IsFinite(r.Rate) && r.Rate > 0, $"{r.Kernel} {r.Size}: {r.Milliseconds} ms, {r.Rate} {r.Unit}"));
+        Assert.Contains(rows, r => r.Kernel == "tv" && r.Size == "3×16×16");
+        AssertNothingLeftOnTheDevice();
     }
 
     /// <summary>
