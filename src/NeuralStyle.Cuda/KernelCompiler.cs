@@ -46,16 +46,16 @@ internal sealed class KernelCompiler
         return reader.ReadToEnd();
     }
 
-    /// <summary>The CUBIN of <paramref name="file"/> for compute capability <paramref name="major"/>.<paramref name="minor"/>.</summary>
-    public byte[] Compile(string file, int major, int minor)
+    /// <summary>
+    /// The CUBIN of <paramref name="file"/> for compute capability <paramref name="major"/>.<paramref name="minor"/>:
+    /// from the cache, or compiled and cached. <paramref name="recompile"/> skips the cached copy and replaces it.
+    /// </summary>
+    public byte[] Compile(string file, int major, int minor, bool recompile = false)
     {
         string source = Source(file), header = Source(Header);
-        string[] options = [$"--gpu-architecture=sm_{major}{minor}", "--std=c++17", "-default-device"];
-        var (nvrtcMajor, nvrtcMinor) = _nvrtc.Version();
-        string key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(
-            string.Join('\u0001', source, header, string.Join(' ', options), $"sm_{major}{minor}", $"nvrtc {nvrtcMajor}.{nvrtcMinor}"))))[..24];
-        string cached = Path.Combine(_cacheFolder, $"{Path.GetFileNameWithoutExtension(file)}-{key}.cubin");
-        if (File.Exists(cached))
+        string[] options = Options(major, minor);
+        string cached = CachePath(file, major, minor);
+        if (!recompile && File.Exists(cached))
         {
             return File.ReadAllBytes(cached);
         }
@@ -64,5 +64,19 @@ internal sealed class KernelCompiler
         Directory.CreateDirectory(_cacheFolder);
         AtomicFile.Write(cached, s => s.Write(cubin));
         return cubin;
+    }
+
+    /// <summary>Whether <see cref="Compile"/> would read the CUBIN from the cache.</summary>
+    public bool IsCached(string file, int major, int minor) => File.Exists(CachePath(file, major, minor));
+
+    private static string[] Options(int major, int minor) => [$"--gpu-architecture=sm_{major}{minor}", "--std=c++17", "-default-device"];
+
+    /// <summary>The cache entry: named by a hash of the source, its header, the options, the architecture and NVRTC's version.</summary>
+    private string CachePath(string file, int major, int minor)
+    {
+        var (nvrtcMajor, nvrtcMinor) = _nvrtc.Version();
+        string key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(
+            string.Join('\u0001', Source(file), Source(Header), string.Join(' ', Options(major, minor)), $"sm_{major}{minor}", $"nvrtc {nvrtcMajor}.{nvrtcMinor}"))))[..24];
+        return Path.Combine(_cacheFolder, $"{Path.GetFileNameWithoutExtension(file)}-{key}.cubin");
     }
 }

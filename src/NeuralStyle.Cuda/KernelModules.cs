@@ -26,7 +26,7 @@ internal sealed unsafe class KernelModules : IKernelLauncher, IDisposable
         {
             foreach (string file in KernelCompiler.SourceFiles)
             {
-                IntPtr module = device.DriverForThisThread().LoadModule(compiler.Compile(file, major, minor));
+                IntPtr module = Load(compiler, file, major, minor);
                 _modules.Add(module);
                 foreach (string name in KernelNames(file))
                 {
@@ -38,6 +38,23 @@ internal sealed unsafe class KernelModules : IKernelLauncher, IDisposable
         {
             Dispose(); // the modules loaded before the failure
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Loads <paramref name="file"/>'s module. A cached CUBIN the driver refuses (damaged on disk, say) is compiled
+    /// again once and replaces the entry, rather than failing every start until someone deletes the cache.
+    /// </summary>
+    private IntPtr Load(KernelCompiler compiler, string file, int major, int minor)
+    {
+        bool cached = compiler.IsCached(file, major, minor);
+        try
+        {
+            return _device.DriverForThisThread().LoadModule(compiler.Compile(file, major, minor));
+        }
+        catch (CudaException) when (cached)
+        {
+            return _device.DriverForThisThread().LoadModule(compiler.Compile(file, major, minor, recompile: true));
         }
     }
 

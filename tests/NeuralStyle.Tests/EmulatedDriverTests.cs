@@ -224,6 +224,26 @@ public sealed class EmulatedDriverTests
         Assert.Contains("the image is not an ELF64 CUBIN", e.Message, StringComparison.Ordinal); // the JIT log, carried into the message
     }
 
+    [SkippableFact]
+    public void A_damaged_kernel_cache_entry_is_compiled_again_and_replaced()
+    {
+        Skip.If(EmulatedCudaDriver.Unavailable is not null, EmulatedCudaDriver.Unavailable);
+        string cache = Directory.CreateTempSubdirectory("neuralstyle-kernel-cache-").FullName;
+        using (CudaDevice device = EmulatedCudaDriver.OpenDevice())
+        {
+            new CudaKernels(device, cache).Dispose();
+            string entry = Directory.GetFiles(cache, "gram-*.cubin").Single();
+            File.WriteAllBytes(entry, Enumerable.Repeat((byte)'x', 100).ToArray());
+            using (new CudaKernels(device, cache))
+            {
+                Assert.Equal("\u007fELF"u8.ToArray(), File.ReadAllBytes(entry)[..4]); // a CUBIN again
+            }
+        }
+
+        Directory.Delete(cache, recursive: true);
+        AssertNothingLeftOnTheDevice();
+    }
+
     /// <summary>A kernel given an address outside every allocation faults, and, as on a GPU, every later call fails until the context goes.</summary>
     [SkippableFact]
     public void A_launch_on_a_freed_buffer_faults_and_the_fault_is_reported_by_later_calls_until_the_context_is_released()
