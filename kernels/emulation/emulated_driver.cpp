@@ -61,7 +61,8 @@ enum : CUresult
 namespace
 {
 constexpr int ComputeMajor = 9, ComputeMinor = 0;
-constexpr uint64_t DeviceMemory = 1ull << 30;  // what the device reports and allocations may total
+// What the device reports and allocations may total: 1 GiB, or NS_EMULATED_DEVICE_MB megabytes.
+const uint64_t DeviceMemory = std::getenv("NS_EMULATED_DEVICE_MB") ? std::strtoull(std::getenv("NS_EMULATED_DEVICE_MB"), nullptr, 10) << 20 : 1ull << 30;
 constexpr uint64_t ArenaBytes = 16ull << 30;   // address space for every allocation of the process's lifetime
 constexpr size_t Guard = 4096;                 // a page before and after each allocation (and cudaMalloc's 256-byte alignment)
 constexpr unsigned char Poison = 0xFF;

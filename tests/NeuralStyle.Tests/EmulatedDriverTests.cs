@@ -324,6 +324,31 @@ public sealed class EmulatedDriverTests
         Directory.Delete(output, recursive: true);
     }
 
+    /// <summary>
+    /// The kernel benchmark needs the driver, a GPU and NVRTC, not ONNX Runtime's provider: on the same set-up it starts
+    /// (its first line is the device's copy bandwidth; the emulated full-size rows would take hours, so it is stopped there).
+    /// </summary>
+    [SkippableFact]
+    public async Task The_kernel_benchmark_runs_where_only_onnx_runtimes_provider_is_missing()
+    {
+        Skip.If(EmulatedCudaDriver.Unavailable is not null, EmulatedCudaDriver.Unavailable);
+        System.Diagnostics.ProcessStartInfo info = CliProcess.StartInfo("bench", "kernels", "--device", "cuda");
+        info.Environment["LD_LIBRARY_PATH"] = EmulatedCudaDriver.LoaderPath();
+        info.Environment["NS_EMULATED_DEVICE_MB"] = "2048"; // the benchmark takes 1.3 GB: a flush buffer and a 512 MB copy
+        using var process = System.Diagnostics.Process.Start(info)!;
+        Task<string> errors = process.StandardError.ReadToEndAsync();
+        string? first;
+        using (var patience = new CancellationTokenSource(TimeSpan.FromMinutes(2)))
+        {
+            first = await process.StandardOutput.ReadLineAsync(patience.Token);
+        }
+
+        process.Kill(entireProcessTree: true);
+        await process.WaitForExitAsync();
+        Assert.True(first is not null, await errors);
+        Assert.Matches(@"^NeuralStyle host emulation: device copy 512 MB \(read \+ write\) \d+ GB/s", first);
+    }
+
     private static async Task<(int Code, string Stdout, string Stderr)> RunWithLoaderPath(string loaderPath, params string[] args)
     {
         System.Diagnostics.ProcessStartInfo info = CliProcess.StartInfo(args);

@@ -65,7 +65,12 @@ internal static class BenchCommand
         {
             if (ProblemFactory.ParseDevice(o.Device) == DeviceKind.Cuda)
             {
-                BackendFactory.CheckAvailable(DeviceKind.Cuda);
+                // Our kernels need the driver, a GPU and NVRTC, not ONNX Runtime's provider, which the backend's check also asks for.
+                if (Cuda.CudaRuntime.Current.Reason is string reason)
+                {
+                    throw new UserInputException($"--device cuda cannot run here: {reason} ('neuralstyle doctor' lists what is missing.)");
+                }
+
                 using var cuda = new Cuda.CudaKernelBenchmark();
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{Cuda.CudaRuntime.Current.DeviceName}: device copy 512 MB (read + write) {cuda.CopyGigabytesPerSecond(512UL << 20):F0} GB/s; device events, L2 flushed before each run"));
