@@ -268,6 +268,24 @@ public sealed class CudaBackend : IStyleBackend
             return new InferenceSession(model, onHost);
         }
 
+        using SessionOptions options = GraphOptions();
+        options.AddSessionConfigEntry("session.disable_cpu_ep_fallback", "1"); // a GPU run is really one, or session creation says why
+        try
+        {
+            AppendCudaProvider(options, allowTf32);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            // Loading the provider's library fails here (already in UpdateOptions) where CUDA 13's libraries are missing.
+            throw new UserInputException($"--device cuda cannot run here: {CudaProvider.Describe(e)} 'neuralstyle doctor' lists what is missing.", e);
+        }
+
+        return new InferenceSession(model, options);
+    }
+
+    /// <summary>ONNX Runtime's CUDA provider on our stream, with our precision and cuDNN search.</summary>
+    private void AppendCudaProvider(SessionOptions options, bool allowTf32)
+    {
         using var cuda = new OrtCUDAProviderOptions();
         // One call with every key: UpdateOptions resets the keys it is not given. The stream goes in decimal.
         cuda.UpdateOptions(new Dictionary<string, string>
@@ -279,18 +297,7 @@ public sealed class CudaBackend : IStyleBackend
             ["arena_extend_strategy"] = "kSameAsRequested",
             ["cudnn_conv_algo_search"] = _cudnnSearch,
         });
-        using SessionOptions options = GraphOptions();
-        options.AddSessionConfigEntry("session.disable_cpu_ep_fallback", "1"); // a GPU run is really one, or session creation says why
-        try
-        {
-            options.AppendExecutionProvider_CUDA(cuda);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new UserInputException($"--device cuda cannot run here: {CudaProvider.Describe(e)} 'neuralstyle doctor' lists what is missing.", e);
-        }
-
-        return new InferenceSession(model, options);
+        options.AppendExecutionProvider_CUDA(cuda);
     }
 
     /// <summary>

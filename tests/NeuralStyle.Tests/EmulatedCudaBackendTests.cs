@@ -90,6 +90,23 @@ public sealed class EmulatedCudaBackendTests
         Assert.True(emulated.Iterate()[0].IsFinite);
     }
 
+    /// <summary>
+    /// An embedding host that creates the backend itself gets the command line's sentence, not ONNX Runtime's exception,
+    /// where the provider does not load; and the device, kernels and cuBLAS opened before are released.
+    /// </summary>
+    [SkippableFact]
+    public void A_provider_that_does_not_load_is_a_sentence_and_leaves_nothing_on_the_device()
+    {
+        Skip.If(EmulatedCudaDriver.Unavailable is not null, EmulatedCudaDriver.Unavailable);
+        Skip.If(CudaProviderLibraries.Missing(CudaProviderLibraries.Linked).Count == 0, "CUDA 13's libraries are installed here.");
+        var setup = new CudaSetup(EmulatedCudaDriver.OpenDevice, EmulatedCudaDriver.Cublas, EmulatedCudaDriver.KernelCache, GraphsOnHost: false);
+        var refused = Assert.Throws<UserInputException>(() => new CudaBackend(TinyProblem.Network, PreprocessPreset.Caffe, TinyProblem.Loss, new AdamSettings(), false, StyleProductSource.Measured, setup));
+        Assert.StartsWith("--device cuda cannot run here: ONNX Runtime's CUDA provider does not load: the loader cannot find libcudart.so.13", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(0, EmulatedCudaDriver.LiveAllocations);
+        Assert.Equal(0, EmulatedCudaDriver.LiveHandles);
+        Assert.Equal(0, EmulatedCudaDriver.PrimaryContextRetains);
+    }
+
     private static CudaBackend Open(LossSettings loss, StyleProductSource products) =>
         new(TinyProblem.Network, PreprocessPreset.Caffe, loss, new AdamSettings(), allowTf32: false, products,
             new CudaSetup(EmulatedCudaDriver.OpenDevice, EmulatedCudaDriver.Cublas, EmulatedCudaDriver.KernelCache, GraphsOnHost: true));
