@@ -122,10 +122,10 @@ public sealed class CudaBackendTests
         float[] content = TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, H, W, 7));
         long buffersBefore = DeviceBuffer.LiveCount;
         // Driver calls act on the calling thread's current context; a native host may hand the engine between threads.
-        CudaBackend gpu = OnNewThread(() => new CudaBackend(NetworkWeights.Random(NetworkArchitecture.Vgg19, 0), PreprocessPreset.Caffe, loss, new AdamSettings()));
+        CudaBackend gpu = Threads.OnNewThread(() => new CudaBackend(NetworkWeights.Random(NetworkArchitecture.Vgg19, 0), PreprocessPreset.Caffe, loss, new AdamSettings()));
         try
         {
-            IterationLosses[] first = OnNewThread(() =>
+            IterationLosses[] first = Threads.OnNewThread(() =>
             {
                 var targets = new StyleTargets(
                     gpu.Features(content, H, W, loss.StyleLayers.Select(l => l.ReluName)).ToDictionary(p => p.Key, p => gpu.Gram(p.Value)),
@@ -133,13 +133,13 @@ public sealed class CudaBackendTests
                 gpu.Start(targets, new OptimizerState(new int[1], content, new float[content.Length], new float[content.Length]), H, W, [5.0]);
                 return gpu.Iterate();
             });
-            IterationLosses[] second = OnNewThread(() => gpu.Iterate());
+            IterationLosses[] second = Threads.OnNewThread(() => gpu.Iterate());
             Assert.True(first[0].IsFinite && second[0].IsFinite, $"{first[0]}; {second[0]}");
             Assert.True(second[0].Total < first[0].Total, $"the second iteration's loss {second[0].Total} is not below the first's {first[0].Total}");
         }
         finally
         {
-            OnNewThread(() =>
+            Threads.OnNewThread(() =>
             {
                 gpu.Dispose();
                 return 0;
@@ -167,27 +167,6 @@ public sealed class CudaBackendTests
         }
 
         return taken;
-    }
-
-    private static T OnNewThread<T>(Func<T> work)
-    {
-        T result = default!;
-        System.Runtime.ExceptionServices.ExceptionDispatchInfo? failure = null;
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                result = work();
-            }
-            catch (Exception e)
-            {
-                failure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
-            }
-        });
-        thread.Start();
-        thread.Join();
-        failure?.Throw();
-        return result;
     }
 
     [SkippableFact]

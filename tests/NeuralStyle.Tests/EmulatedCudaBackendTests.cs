@@ -91,6 +91,44 @@ public sealed class EmulatedCudaBackendTests
     }
 
     /// <summary>
+    /// Driver calls act on the calling thread's current context; a native host may create the backend on one thread,
+    /// iterate on others and dispose on a third. Each phase is timed by the stream's events.
+    /// </summary>
+    [SkippableFact]
+    public void A_backend_made_on_one_thread_runs_and_is_released_on_others_and_times_every_phase()
+    {
+        Skip.If(EmulatedCudaDriver.Unavailable is not null, EmulatedCudaDriver.Unavailable);
+        float[] content = TinyProblem.Image(5);
+        CudaBackend emulated = Threads.OnNewThread(() => Open(TinyProblem.Loss, StyleProductSource.Ours));
+        try
+        {
+            IterationLosses[] first = Threads.OnNewThread(() =>
+            {
+                emulated.Start(TinyProblem.Targets(emulated, TinyProblem.Image(6)), new OptimizerState(new int[1], content, new float[content.Length], new float[content.Length]),
+                    TinyProblem.Height, TinyProblem.Width, [5.0]);
+                return emulated.Iterate();
+            });
+            IterationLosses[] second = Threads.OnNewThread(() => emulated.Iterate());
+            Assert.True(second[0].Total < first[0].Total, $"the second iteration's loss {second[0].Total} is not below the first's {first[0].Total}");
+            PhaseTimes phases = emulated.LastPhases;
+            Assert.All(new[] { phases.Forward, phases.Loss, phases.Backward, phases.Tv, phases.Adam, phases.HostSync }, ms => Assert.True(ms >= 0, $"{phases}"));
+            Assert.True(phases.Forward > 0 && phases.Backward > 0 && phases.Loss > 0, $"{phases}");
+            Assert.True(emulated.DeviceMemoryInUse > 0);
+        }
+        finally
+        {
+            Threads.OnNewThread(() =>
+            {
+                emulated.Dispose();
+                return 0;
+            });
+        }
+
+        Assert.Equal(0, EmulatedCudaDriver.LiveAllocations);
+        Assert.Equal(0, EmulatedCudaDriver.PrimaryContextRetains);
+    }
+
+    /// <summary>
     /// An embedding host that creates the backend itself gets the command line's sentence, not ONNX Runtime's exception,
     /// where the provider does not load; and the device, kernels and cuBLAS opened before are released.
     /// </summary>
