@@ -584,6 +584,17 @@ public sealed class CliTests : TemporaryFolderTest
         }
     }
 
+    /// <summary>doctor's verdict names the first thing that sends renders to the CPU, cuDNN included, which the provider loads late.</summary>
+    [Fact]
+    public void Doctors_verdict_names_what_sends_renders_to_the_cpu()
+    {
+        var works = new Cuda.CudaReport { DeviceName = "GPU", NvrtcVersion = "13.0" };
+        Assert.Null(NeuralStyle.Cli.Commands.DoctorCommand.WhyRendersRunOnTheCpu(works, providerProblem: null, cudnnFound: true));
+        Assert.StartsWith("cuDNN 9 (libcudnn.so.9) is missing", NeuralStyle.Cli.Commands.DoctorCommand.WhyRendersRunOnTheCpu(works, null, cudnnFound: false), StringComparison.Ordinal);
+        Assert.Equal("no provider", NeuralStyle.Cli.Commands.DoctorCommand.WhyRendersRunOnTheCpu(works, "no provider", cudnnFound: false));
+        Assert.Equal("no GPU", NeuralStyle.Cli.Commands.DoctorCommand.WhyRendersRunOnTheCpu(works with { DeviceName = null, Reason = "no GPU" }, "no provider", cudnnFound: false));
+    }
+
     [Fact]
     public void Help_exits_0_and_lists_the_options()
     {

@@ -25,7 +25,8 @@ internal static class DoctorCommand
         output.WriteLine($"NVRTC             {cuda.NvrtcVersion ?? $"missing: {cuda.NvrtcProblem}"}");
         output.WriteLine($"cuBLAS            {cuda.Cublas}");
         string cudnn = CudaProviderLibraries.Cudnn;
-        output.WriteLine($"cuDNN             {(CudaProviderLibraries.Missing([cudnn]).Count == 0 ? cudnn : $"missing ({cudnn}; ONNX Runtime's Conv on CUDA needs cuDNN 9)")}");
+        bool cudnnFound = CudaProviderLibraries.Missing([cudnn]).Count == 0;
+        output.WriteLine($"cuDNN             {(cudnnFound ? cudnn : $"missing ({cudnn}; ONNX Runtime's Conv on CUDA needs cuDNN 9)")}");
         IReadOnlyList<string> missing = CudaProviderLibraries.Missing(CudaProviderLibraries.Linked);
         string loaderPath = OperatingSystem.IsWindows() ? "PATH" : "LD_LIBRARY_PATH";
         output.WriteLine("CUDA libraries    " + (missing.Count == 0
@@ -34,11 +35,19 @@ internal static class DoctorCommand
         // Tried even without a GPU, so that one report lists everything there is to install.
         string? provider = CudaProvider.LoadProblem;
         output.WriteLine($"ORT CUDA provider {provider ?? "loads"}");
-        bool usable = cuda.IsAvailable && provider is null;
-        output.WriteLine($"CUDA backend      {(usable ? "built, not yet validated on a GPU (run the Category=Cuda tests)" : "built; renders run on the CPU here")}");
-        output.WriteLine(usable ? "Verdict: the GPU, NVRTC and ONNX Runtime's CUDA provider work; --device auto renders on CUDA."
-            : cuda.IsAvailable ? $"Verdict: the GPU and NVRTC work, but renders run on the CPU: {provider}"
-            : $"Verdict: CUDA is not usable here. {cuda.Reason}");
+        string? cpuBecause = WhyRendersRunOnTheCpu(cuda, provider, cudnnFound);
+        output.WriteLine($"CUDA backend      {(cpuBecause is null ? "built, not yet validated on a GPU (run the Category=Cuda tests)" : "built; renders run on the CPU here")}");
+        output.WriteLine(cpuBecause is null ? "Verdict: the GPU, NVRTC, ONNX Runtime's CUDA provider and cuDNN are there; --device auto renders on CUDA."
+            : cuda.IsAvailable ? $"Verdict: the GPU and NVRTC work, but renders run on the CPU: {cpuBecause}"
+            : $"Verdict: CUDA is not usable here. {cpuBecause}");
         return 0;
     }
+
+    /// <summary>
+    /// The first thing that sends renders to the CPU, or null: CUDA itself, then the provider, then cuDNN, which the
+    /// provider loads only at its first convolution (the backend's start-up probe would fail, and auto use the CPU).
+    /// </summary>
+    internal static string? WhyRendersRunOnTheCpu(CudaReport cuda, string? providerProblem, bool cudnnFound) =>
+        cuda.Reason ?? providerProblem ?? (cudnnFound ? null
+            : $"cuDNN 9 ({CudaProviderLibraries.Cudnn}) is missing, and ONNX Runtime's convolutions on CUDA need it: install cuDNN 9 for CUDA 13, or put its folder on the loader path.");
 }
