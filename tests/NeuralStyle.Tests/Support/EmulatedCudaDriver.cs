@@ -35,7 +35,7 @@ internal static unsafe class EmulatedCudaDriver
     public static int PrimaryContextRetains => ((delegate* unmanaged<int>)Export("ns_emulated_primary_context_retains"))();
 
     /// <summary>A kernel cache for this process's tests: NVRTC compiles each file once.</summary>
-    public static string KernelCache { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"neuralstyle-emulated-kernels-{Environment.ProcessId}");
+    public static string KernelCache { get; } = TemporaryFolder($"neuralstyle-emulated-kernels-{Environment.ProcessId}");
 
     /// <summary>Opens the emulated device 0, with NVRTC 12.4 from Debian.</summary>
     public static CudaDevice OpenDevice() => CudaDevice.Open([Path], [NvidiaDebianLibraries.LoadNvrtc()]);
@@ -50,7 +50,7 @@ internal static unsafe class EmulatedCudaDriver
     /// </summary>
     public static string LoaderPath()
     {
-        string folder = Directory.CreateDirectory(System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"neuralstyle-emulated-driver-{Environment.ProcessId}")).FullName;
+        string folder = Directory.CreateDirectory(TemporaryFolder($"neuralstyle-emulated-driver-{Environment.ProcessId}")).FullName;
         foreach (string name in new[] { "libcuda.so.1", "libcublas.so.12" })
         {
             string link = System.IO.Path.Combine(folder, name);
@@ -61,6 +61,14 @@ internal static unsafe class EmulatedCudaDriver
         }
 
         return folder + ":" + NvidiaDebianLibraries.Folder;
+    }
+
+    /// <summary>A path in the temporary folder, removed when the test process ends.</summary>
+    private static string TemporaryFolder(string name)
+    {
+        string path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), name);
+        HostLibrary.DeleteAtExit(path);
+        return path;
     }
 
     private static IntPtr Export(string name) => NativeLibrary.GetExport(Loaded.Value.Library, name);

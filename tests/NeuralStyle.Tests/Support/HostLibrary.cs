@@ -22,6 +22,7 @@ internal static class HostLibrary
         try
         {
             var (code, stdout, stderr) = CliProcess.RunAsync(info).GetAwaiter().GetResult();
+            DeleteAtExit(library); // a loaded library's file can go: the mapping stays
             return code == 0
                 ? (NativeLibrary.Load(library), library, "")
                 : (IntPtr.Zero, library, $"g++ failed to build {Path.GetFileName(source)}:\n" + stderr + stdout);
@@ -31,4 +32,24 @@ internal static class HostLibrary
             return (IntPtr.Zero, library, "No C++ compiler (g++) on this machine.");
         }
     }
+
+    /// <summary>Removes a file or folder this test process made in the temporary folder when the process ends.</summary>
+    public static void DeleteAtExit(string path) => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+    {
+        try
+        {
+            if (Directory.Exists(path))
+            {
+                Directory.Delete(path, recursive: true);
+            }
+            else
+            {
+                File.Delete(path);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Left for the system's cleaning of its temporary folder.
+        }
+    };
 }
