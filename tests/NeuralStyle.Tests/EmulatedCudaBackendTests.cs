@@ -90,6 +90,26 @@ public sealed class EmulatedCudaBackendTests
         Assert.True(emulated.Iterate()[0].IsFinite);
     }
 
+    /// <summary>cuBLAS is optional: without it the measured products stay on our kernels, and the device line says why.</summary>
+    [SkippableFact]
+    public void Without_cublas_the_products_stay_on_our_kernels_and_the_description_says_so()
+    {
+        Skip.If(EmulatedCudaDriver.Unavailable is not null, EmulatedCudaDriver.Unavailable);
+        var setup = new CudaSetup(EmulatedCudaDriver.OpenDevice, () => throw new CudaLibraryException("Cannot load cuBLAS (tried libcublas.so.13: not found)."),
+            EmulatedCudaDriver.KernelCache, GraphsOnHost: true);
+        float[] content = TinyProblem.Image(7);
+        using (var emulated = new CudaBackend(TinyProblem.Network, PreprocessPreset.Caffe, TinyProblem.Loss, new AdamSettings(), false, StyleProductSource.Measured, setup))
+        {
+            emulated.Start(TinyProblem.Targets(emulated, TinyProblem.Image(8)), new OptimizerState(new int[1], content, new float[content.Length], new float[content.Length]),
+                TinyProblem.Height, TinyProblem.Width, [5.0]);
+            Assert.True(emulated.Iterate()[0].IsFinite);
+            Assert.Contains("cuBLAS not found, style products on our kernels", emulated.Description, StringComparison.Ordinal);
+            Assert.Contains("relu1_1 Gram ours, gradient ours", emulated.Description, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(0, EmulatedCudaDriver.LiveAllocations);
+    }
+
     /// <summary>
     /// Driver calls act on the calling thread's current context; a native host may create the backend on one thread,
     /// iterate on others and dispose on a third. Each phase is timed by the stream's events.
