@@ -68,8 +68,8 @@ public sealed class CudaBackend : IStyleBackend
         _products = products;
         _graphsOnHost = setup.GraphsOnHost;
         _loadCublas = setup.LoadCublas;
-        _memory = new(_graphsOnHost ? "Cpu" : "Cuda", OrtAllocatorType.DeviceAllocator, 0, OrtMemType.Default);
         _device = setup.OpenDevice();
+        _memory = new(_graphsOnHost ? "Cpu" : "Cuda", OrtAllocatorType.DeviceAllocator, 0, OrtMemType.Default);
         try
         {
             _kernels = new CudaKernels(_device, setup.KernelCache);
