@@ -3,7 +3,8 @@
 // NVRTC's real CUBIN is loaded, a launch unpacks its argument pointers exactly as the driver would and runs the
 // named kernel of kernels/*.cu through host_cuda.hpp.
 //
-// It is stricter than a real driver where that catches our mistakes early, and never more lenient:
+// It is stricter than a real driver where that catches our mistakes early, and more lenient only where noted (frees
+// after a fault; cuBLAS without a current context, which the CUDA runtime would make current itself):
 // - every call that needs a context fails with CUDA_ERROR_INVALID_CONTEXT unless the primary context is current on
 //   the calling thread;
 // - device memory is an arena of its own, apart from the process's heap, so a kernel writing out of bounds fails a
@@ -36,6 +37,8 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <sys/mman.h>
 #include <vector>
 
@@ -136,7 +139,7 @@ struct IllegalAddress
 };
 
 template <typename T>
-T* device_pointer(void** arguments, int i)
+T* device_pointer(void** arguments, size_t i)
 {
     uint64_t address;
     std::memcpy(&address, arguments[i], sizeof address);
@@ -145,48 +148,42 @@ T* device_pointer(void** arguments, int i)
     return reinterpret_cast<T*>(address);
 }
 
+// Argument i of a launch, read as the kernel declares it: a pointer must point into a live allocation.
 template <typename T>
-T value(void** arguments, int i)
+T argument(void** arguments, size_t i)
 {
-    T v;
-    std::memcpy(&v, arguments[i], sizeof v);
-    return v;
+    if constexpr (std::is_pointer_v<T>)
+        return device_pointer<std::remove_pointer_t<T>>(arguments, i);
+    else
+    {
+        T v;
+        std::memcpy(&v, arguments[i], sizeof v);
+        return v;
+    }
 }
 
-#define P(T, i) device_pointer<T>(a, i)
-#define V(T, i) value<T>(a, i)
+// Runs Kernel with cuLaunchKernel's argument pointers unpacked by the types of its own parameters, so that no
+// signature is written twice: an argument of another size or order on the C# side reads what it would on a GPU.
+template <auto Kernel>
+void launch(dim3 grid, dim3 block, void** arguments)
+{
+    [&]<typename... Args>(void (*kernel)(Args...)) {
+        [&]<size_t... I>(std::index_sequence<I...>) { ns_emulate(grid, block, kernel, argument<Args>(arguments, I)...); }(std::index_sequence_for<Args...>{});
+    }(Kernel);
+}
+
 const Function functions[] = {
-    {"gram_forward", [](dim3 g, dim3 b, void** a) { ns_emulate(g, b, gram_forward, P(const float, 0), P(float, 1), V(int, 2), V(int, 3), V(float, 4)); }},
-    {"style_grad_backward", [](dim3 g, dim3 b, void** a) {
-         ns_emulate(g, b, style_grad_backward, P(const float, 0), P(const float, 1), P(const float, 2), P(float, 3), V(int, 4), V(int, 5), V(float, 6), V(int, 7));
-     }},
-    {"content_grad_backward", [](dim3 g, dim3 b, void** a) {
-         ns_emulate(g, b, content_grad_backward, P(const float, 0), P(const float, 1), P(float, 2), V(int, 3), V(float, 4), V(int, 5));
-     }},
-    {"squared_difference_partials", [](dim3 g, dim3 b, void** a) {
-         ns_emulate(g, b, squared_difference_partials, P(const float, 0), P(const float, 1), P(float, 2), V(int, 3));
-     }},
-    {"sum_partials", [](dim3 g, dim3 b, void** a) { ns_emulate(g, b, sum_partials, P(const float, 0), P(double, 1), V(int, 2), V(double, 3)); }},
-    {"tv_forward_backward", [](dim3 g, dim3 b, void** a) {
-         ns_emulate(g, b, tv_forward_backward, P(const float, 0), P(float, 1), P(float, 2), V(int, 3), V(int, 4), V(int, 5), V(float, 6));
-     }},
-    {"adam_prepare", [](dim3 g, dim3 b, void** a) {
-         ns_emulate(g, b, adam_prepare, P(const float, 0), P(const unsigned char, 1), P(int, 2), P(double, 3), P(double, 4), P(float, 5), P(float, 6), V(int, 7),
-                    V(double, 8), V(double, 9));
-     }},
-    {"adam_update", [](dim3 g, dim3 b, void** a) {
-         ns_emulate(g, b, adam_update, P(float, 0), P(float, 1), P(float, 2), P(const float, 3), P(const unsigned char, 4), P(const float, 5), P(const float, 6),
-                    V(int, 7), V(float, 8), V(float, 9), V(float, 10), V(float, 11), V(float, 12));
-     }},
-    {"rgb8_to_planes", [](dim3 g, dim3 b, void** a) {
-         ns_emulate(g, b, rgb8_to_planes, P(const unsigned char, 0), P(float, 1), V(int, 2), V(int, 3), V(int, 4), V(int, 5));
-     }},
-    {"planes_to_rgb8", [](dim3 g, dim3 b, void** a) {
-         ns_emulate(g, b, planes_to_rgb8, P(const float, 0), P(unsigned char, 1), V(int, 2), V(int, 3), V(int, 4), V(int, 5));
-     }},
+    {"gram_forward", launch<gram_forward>},
+    {"style_grad_backward", launch<style_grad_backward>},
+    {"content_grad_backward", launch<content_grad_backward>},
+    {"squared_difference_partials", launch<squared_difference_partials>},
+    {"sum_partials", launch<sum_partials>},
+    {"tv_forward_backward", launch<tv_forward_backward>},
+    {"adam_prepare", launch<adam_prepare>},
+    {"adam_update", launch<adam_update>},
+    {"rgb8_to_planes", launch<rgb8_to_planes>},
+    {"planes_to_rgb8", launch<planes_to_rgb8>},
 };
-#undef P
-#undef V
 
 // Whether a CUBIN defines the kernel: NVRTC puts each kernel's code in a section named .text.NAME.
 bool image_defines(const Module& m, const char* name)
@@ -295,20 +292,22 @@ struct ErrorText
     const char* text;
 };
 
+#define NS_ERROR(code, text) {code, #code, text}
 const ErrorText errors[] = {
-    {CUDA_SUCCESS, "CUDA_SUCCESS", "no error"},
-    {CUDA_ERROR_INVALID_VALUE, "CUDA_ERROR_INVALID_VALUE", "invalid argument"},
-    {CUDA_ERROR_OUT_OF_MEMORY, "CUDA_ERROR_OUT_OF_MEMORY", "out of memory"},
-    {CUDA_ERROR_NOT_INITIALIZED, "CUDA_ERROR_NOT_INITIALIZED", "initialization error"},
-    {CUDA_ERROR_INVALID_DEVICE, "CUDA_ERROR_INVALID_DEVICE", "invalid device ordinal"},
-    {CUDA_ERROR_INVALID_IMAGE, "CUDA_ERROR_INVALID_IMAGE", "device kernel image is invalid"},
-    {CUDA_ERROR_INVALID_CONTEXT, "CUDA_ERROR_INVALID_CONTEXT", "invalid device context"},
-    {CUDA_ERROR_NO_BINARY_FOR_GPU, "CUDA_ERROR_NO_BINARY_FOR_GPU", "no kernel image is available for execution on the device"},
-    {CUDA_ERROR_INVALID_HANDLE, "CUDA_ERROR_INVALID_HANDLE", "invalid resource handle"},
-    {CUDA_ERROR_NOT_FOUND, "CUDA_ERROR_NOT_FOUND", "named symbol not found"},
-    {CUDA_ERROR_ILLEGAL_ADDRESS, "CUDA_ERROR_ILLEGAL_ADDRESS", "an illegal memory access was encountered"},
-    {CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES, "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES", "too many resources requested for launch"},
+    NS_ERROR(CUDA_SUCCESS, "no error"),
+    NS_ERROR(CUDA_ERROR_INVALID_VALUE, "invalid argument"),
+    NS_ERROR(CUDA_ERROR_OUT_OF_MEMORY, "out of memory"),
+    NS_ERROR(CUDA_ERROR_NOT_INITIALIZED, "initialization error"),
+    NS_ERROR(CUDA_ERROR_INVALID_DEVICE, "invalid device ordinal"),
+    NS_ERROR(CUDA_ERROR_INVALID_IMAGE, "device kernel image is invalid"),
+    NS_ERROR(CUDA_ERROR_INVALID_CONTEXT, "invalid device context"),
+    NS_ERROR(CUDA_ERROR_NO_BINARY_FOR_GPU, "no kernel image is available for execution on the device"),
+    NS_ERROR(CUDA_ERROR_INVALID_HANDLE, "invalid resource handle"),
+    NS_ERROR(CUDA_ERROR_NOT_FOUND, "named symbol not found"),
+    NS_ERROR(CUDA_ERROR_ILLEGAL_ADDRESS, "an illegal memory access was encountered"),
+    NS_ERROR(CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES, "too many resources requested for launch"),
 };
+#undef NS_ERROR
 
 const ErrorText* find_error(CUresult e)
 {

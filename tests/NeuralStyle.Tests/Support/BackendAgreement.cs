@@ -36,4 +36,14 @@ internal static class BackendAgreement
         Tolerance.AssertClose(expected.Images.Select(v => (double)v).ToArray(), actual.Images, 1e-3, 1e-4, "images after 3 iterations");
         Tolerance.AssertClose(expected.FirstMoment.Select(v => (double)v).ToArray(), actual.FirstMoment, 1e-3, 1e-3, "Adam's m after 3 iterations");
     }
+
+    /// <summary>A forced choice of style products shows on the backend's device line (a measured one may go either way).</summary>
+    public static void AssertDescribesProducts(IStyleBackend backend, Cuda.StyleProductSource products)
+    {
+        if (products != Cuda.StyleProductSource.Measured)
+        {
+            string where = products == Cuda.StyleProductSource.Cublas ? "cuBLAS" : "ours";
+            Assert.Contains($"relu1_1 Gram {where}, gradient {where}", backend.Description, StringComparison.Ordinal);
+        }
+    }
 }
