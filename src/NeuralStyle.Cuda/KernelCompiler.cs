@@ -52,15 +52,13 @@ internal sealed class KernelCompiler
     /// </summary>
     public byte[] Compile(string file, int major, int minor, bool recompile = false)
     {
-        string source = Source(file), header = Source(Header);
-        string[] options = Options(major, minor);
         string cached = CachePath(file, major, minor);
         if (!recompile && File.Exists(cached))
         {
             return File.ReadAllBytes(cached);
         }
 
-        byte[] cubin = _nvrtc.CompileToCubin(source, file, new Dictionary<string, string> { [Header] = header }, options);
+        byte[] cubin = _nvrtc.CompileToCubin(Source(file), file, new Dictionary<string, string> { [Header] = Source(Header) }, Options(major, minor));
         Directory.CreateDirectory(_cacheFolder);
         AtomicFile.Write(cached, s => s.Write(cubin));
         return cubin;
