@@ -23,6 +23,7 @@ public static class Program
     {
         ArgumentNullException.ThrowIfNull(error);
         Cuda.CudaSupport.Register();
+        using IDisposable names = SettingNames.Use(SettingNames.CommandLine); // the engine's messages name our options
         using var parser = new Parser(s =>
         {
             s.HelpWriter = null;

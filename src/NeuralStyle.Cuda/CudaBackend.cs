@@ -121,7 +121,7 @@ public sealed class CudaBackend : IStyleBackend
             // The targets' pass over a large style image (--style-scale) can need more than the run itself.
             var (free, total) = _device.MemoryInfo();
             throw new UserInputException(string.Create(CultureInfo.InvariantCulture,
-                $"The GPU has too little memory to compute the targets of a {width}×{height} image: {free / 1e9:F1} GB of its {total / 1e9:F1} GB are free. Lower --style-scale or --size."), e);
+                $"The GPU has too little memory to compute the targets of a {width}×{height} image: {free / 1e9:F1} GB of its {total / 1e9:F1} GB are free. Lower {SettingNames.Current.StyleScaleOrSize}."), e);
         }
     }
 
@@ -203,7 +203,7 @@ public sealed class CudaBackend : IStyleBackend
     {
         var (free, total) = _device.MemoryInfo();
         return new UserInputException(string.Create(CultureInfo.InvariantCulture,
-            $"The GPU has too little memory for {items} image(s) of {width}×{height}: {free / 1e9:F1} GB of its {total / 1e9:F1} GB are free. Use a smaller --size or fewer learning rates at once."), cause);
+            $"The GPU has too little memory for {items} image(s) of {width}×{height}: {free / 1e9:F1} GB of its {total / 1e9:F1} GB are free. Use a smaller {SettingNames.Current.Size} or fewer learning rates at once."), cause);
     }
 
     private (CublasApi? Api, IntPtr Handle) OpenCublas(bool allowTf32)
@@ -247,13 +247,13 @@ public sealed class CudaBackend : IStyleBackend
         catch (OnnxRuntimeException e) when (RanOutOfDeviceMemory(e))
         {
             var (free, total) = _device.MemoryInfo();
-            throw new UserInputException(string.Create(CultureInfo.InvariantCulture,
-                $"--device cuda cannot run here: the GPU has too little free memory for the network ({free / 1e9:F1} GB of its {total / 1e9:F1} GB are free)."), e);
+            throw BackendFactory.CudaCannotRun(string.Create(CultureInfo.InvariantCulture,
+                $"The GPU has too little free memory for the network ({free / 1e9:F1} GB of its {total / 1e9:F1} GB are free)."), e);
         }
         catch (OnnxRuntimeException e)
         {
             string first = e.Message.Split('\n')[0];
-            throw new UserInputException($"--device cuda cannot run here: ONNX Runtime's CUDA provider failed its first run ({first}). This usually means cuDNN 9 for CUDA 13 (libcudnn.so.9) is not on the loader path; 'neuralstyle doctor' lists what is missing.", e);
+            throw BackendFactory.CudaCannotRun($"ONNX Runtime's CUDA provider failed its first run ({first}). This usually means cuDNN 9 for CUDA 13 (libcudnn.so.9) is not on the loader path.", e);
         }
     }
 
@@ -277,7 +277,7 @@ public sealed class CudaBackend : IStyleBackend
         catch (OnnxRuntimeException e)
         {
             // Loading the provider's library fails here (already in UpdateOptions) where CUDA 13's libraries are missing.
-            throw new UserInputException($"--device cuda cannot run here: {CudaProvider.Describe(e)} 'neuralstyle doctor' lists what is missing.", e);
+            throw BackendFactory.CudaCannotRun(CudaProvider.Describe(e), e);
         }
 
         return new InferenceSession(model, options);

@@ -59,9 +59,8 @@ public sealed unsafe class CudaDevice : IDisposable
     /// <summary>Opens device 0 through the first driver and NVRTC libraries of these names that load (tests pass paths).</summary>
     internal static CudaDevice Open(IReadOnlyList<string> driverNames, IReadOnlyList<string> nvrtcNames)
     {
-        var driver = new DriverApi(NativeLibraryLoader.Load("the CUDA driver", driverNames, "Install the NVIDIA driver, or use --device cpu."));
-        var nvrtc = new NvrtcApi(NativeLibraryLoader.Load("NVRTC", nvrtcNames, "Install the CUDA runtime compiler (cuda-nvrtc)."));
-        return new CudaDevice(driver, nvrtc);
+        DriverApi driver = DriverApi.Load(driverNames);
+        return new CudaDevice(driver, NvrtcApi.Load(nvrtcNames));
     }
 
     /// <summary>Allocates <paramref name="count"/> floats (uninitialised).</summary>

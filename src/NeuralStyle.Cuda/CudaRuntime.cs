@@ -57,7 +57,7 @@ public static class CudaRuntime
         CudaReport report = ProbeDriver(driverNames);
         try
         {
-            var nvrtc = new NvrtcApi(NativeLibraryLoader.Load("NVRTC", nvrtcNames, "Install the CUDA runtime compiler (package cuda-nvrtc-13-0, or the CUDA toolkit)."));
+            var nvrtc = NvrtcApi.Load(nvrtcNames);
             var (major, minor) = nvrtc.Version();
             report = report with { NvrtcVersion = $"{major}.{minor} ({nvrtc.Library.LoadedName})" };
         }
@@ -83,7 +83,7 @@ public static class CudaRuntime
         DriverApi driver;
         try
         {
-            driver = new DriverApi(NativeLibraryLoader.Load("the CUDA driver", driverNames, "Install the NVIDIA driver (it provides libcuda.so.1), or use --device cpu."));
+            driver = DriverApi.Load(driverNames);
         }
         catch (CudaLibraryException e)
         {
@@ -98,7 +98,7 @@ public static class CudaRuntime
             driver.Init();
             if (driver.DeviceCount() == 0)
             {
-                return report with { Reason = "The CUDA driver found no GPU; use --device cpu." };
+                return report with { Reason = "The CUDA driver found no GPU." };
             }
 
             int device = driver.Device(0);
@@ -112,7 +112,7 @@ public static class CudaRuntime
         }
         catch (CudaException e) when (e.Status == CUresult.CUDA_ERROR_NO_DEVICE)
         {
-            return report with { Reason = $"The CUDA driver found no GPU (cuInit answered {e.Name}); use --device cpu." };
+            return report with { Reason = $"The CUDA driver found no GPU (cuInit answered {e.Name})." };
         }
         catch (CudaException e)
         {

@@ -18,6 +18,7 @@ internal static unsafe class LastError
     /// <summary>Runs <paramref name="body"/>; on success clears the message, on failure records it and maps the exception.</summary>
     public static int Guard(Func<NsStatus> body)
     {
+        using IDisposable names = SettingNames.Use(SettingNames.C); // the engine's messages name ns_options' fields
         try
         {
             NsStatus status = body();

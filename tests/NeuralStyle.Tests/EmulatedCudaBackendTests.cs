@@ -155,7 +155,7 @@ public sealed class EmulatedCudaBackendTests
         Skip.If(CudaProviderLibraries.Missing(CudaProviderLibraries.Linked).Count == 0, "CUDA 13's libraries are installed here.");
         var setup = new CudaSetup(EmulatedCudaDriver.OpenDevice, EmulatedCudaDriver.Cublas, EmulatedCudaDriver.KernelCache, GraphsOnHost: false);
         var refused = Assert.Throws<UserInputException>(() => new CudaBackend(TinyProblem.Network, PreprocessPreset.Caffe, TinyProblem.Loss, new AdamSettings(), false, StyleProductSource.Measured, setup));
-        Assert.StartsWith("--device cuda cannot run here: ONNX Runtime's CUDA provider does not load: the loader cannot find libcudart.so.13", refused.Message, StringComparison.Ordinal);
+        Assert.StartsWith("DeviceKind.Cuda cannot run here: ONNX Runtime's CUDA provider does not load: the loader cannot find libcudart.so.13", refused.Message, StringComparison.Ordinal);
         Assert.Equal(0, EmulatedCudaDriver.LiveAllocations);
         Assert.Equal(0, EmulatedCudaDriver.LiveHandles);
         Assert.Equal(0, EmulatedCudaDriver.PrimaryContextRetains);

@@ -176,7 +176,7 @@ public sealed class WeightImportTests : TemporaryFolderTest
         File.WriteAllText(Path.Combine(Folder, "vgg19-features.onnx"), "half a download");
         var e = Assert.Throws<UserInputException>(() => WeightSource.Resolve("auto", null, Folder));
         Assert.Contains("vgg19-features.onnx' cannot be used: it is not an ONNX model", e.Message, StringComparison.Ordinal);
-        Assert.EndsWith("; --weights auto took it from the model cache, so replace or remove it ('model fetch --force' replaces the Model Zoo's files) or give --weights random or another file.", e.Message, StringComparison.Ordinal);
+        Assert.EndsWith("; the 'auto' weights come from the model cache, so replace or remove it ('neuralstyle model fetch --force' replaces the Model Zoo's files), or use StyleTransferOptions.Weights = \"random\" or another file.", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -152,6 +152,17 @@ int main(int argc, char** argv)
     ns_engine_release(resumed_tf32);
     EXPECT_STATUS(ns_engine_resume_with_precision(path, NS_DEVICE_CPU, (ns_precision)7, &resumed_tf32), NS_ERROR_INVALID_ARGUMENT);
 
+    /* The engine's own messages name ns_options' fields, never the command line's options. */
+    ns_engine* overflowing = NULL;
+    options.style_weight = 1e308;
+    EXPECT_STATUS(ns_engine_create(&options, &overflowing), NS_OK);
+    options.style_weight = 100;
+    EXPECT_STATUS(ns_engine_set_content(overflowing, content, W, H, STRIDE, NS_PIXEL_RGBA8), NS_OK);
+    EXPECT_STATUS(ns_engine_add_style(overflowing, style, SW, SH, SW * 3, NS_PIXEL_RGB8, 1.0), NS_OK);
+    EXPECT_STATUS(ns_engine_run(overflowing, 1, NULL, NULL), NS_ERROR_BAD_INPUT);
+    EXPECT(strstr(ns_last_error(), "lower options->style_weight") != NULL && strstr(ns_last_error(), "--") == NULL, "message: %s", ns_last_error());
+    ns_engine_release(overflowing);
+
     /* After release, the handle is refused, not used. */
     ns_engine_release(engine);
     ns_engine_release(engine);

@@ -84,12 +84,24 @@ public static class BackendFactory
 
         if (cuda is null)
         {
-            throw new UserInputException("--device cuda is not available: this build has no CUDA backend; use --device cpu or auto.");
+            throw new UserInputException($"{SettingNames.Current.DeviceCuda} is not available: this build has no CUDA backend. Use {SettingNames.Current.DeviceCpu}.");
         }
 
         if (cuda.Unavailable() is string reason)
         {
-            throw new UserInputException($"--device cuda cannot run here: {reason} ('neuralstyle doctor' lists what is missing.)");
+            throw CudaCannotRun(reason);
         }
+    }
+
+    /// <summary>
+    /// The error for CUDA asked for where it cannot run: <paramref name="reason"/> (a sentence), and what to do
+    /// instead, in the caller's <see cref="SettingNames"/>. One wording for the refusal before a run and the CUDA
+    /// backend's own at its start.
+    /// </summary>
+    public static UserInputException CudaCannotRun(string reason, Exception? cause = null)
+    {
+        SettingNames names = SettingNames.Current;
+        string message = $"{names.DeviceCuda} cannot run here: {reason} Use {names.DeviceCpu}, or see what 'neuralstyle doctor' lists as missing.";
+        return cause is null ? new UserInputException(message) : new UserInputException(message, cause);
     }
 }

@@ -41,7 +41,7 @@ internal sealed record HostMemoryCheck(NetworkWeights Weights, LossSettings Loss
         if (targets > Array.MaxLength)
         {
             throw new UserInputException(string.Create(CultureInfo.InvariantCulture,
-                $"The largest image the targets are computed from, {LargestTarget.Width}×{LargestTarget.Height}, is too large: one of its maps would hold {targets:N0} values, more than the {Array.MaxLength:N0} a .NET array allows; lower --style-scale (or --size)."));
+                $"The largest image the targets are computed from, {LargestTarget.Width}×{LargestTarget.Height}, is too large: one of its maps would hold {targets:N0} values, more than the {Array.MaxLength:N0} a .NET array allows; lower {SettingNames.Current.StyleScaleOrSize}."));
         }
     }
 
@@ -58,21 +58,23 @@ internal sealed record HostMemoryCheck(NetworkWeights Weights, LossSettings Loss
         }
 
         // The user's limit in the unit it was given in, so that "1 MB" does not read as "0.00 GB".
+        SettingNames names = SettingNames.Current;
+        string limit = names.MaxMemory ?? "the memory limit"; // a front end without one never sets a limit
         string have = Limit is null
             ? string.Create(CultureInfo.InvariantCulture, $"but only {budget / 1e9:F2} GB is available")
-            : string.Create(CultureInfo.InvariantCulture, $"more than the {budget / 1e6:0.###} MB that --max-memory-mb allows");
-        string remedy = Limit is null ? "free some memory first" : "raise --max-memory-mb";
+            : string.Create(CultureInfo.InvariantCulture, $"more than the {budget / 1e6:0.###} MB that {limit} allows");
+        string remedy = Limit is null ? "free some memory first" : $"raise {limit}";
         if (targets > run)
         {
             throw new UserInputException(string.Create(CultureInfo.InvariantCulture,
-                $"Computing the targets needs about {targets / 1e9:F2} GB for the largest image, {LargestTarget.Width}×{LargestTarget.Height}, {have}; lower --style-scale (or --size), or {remedy}."));
+                $"Computing the targets needs about {targets / 1e9:F2} GB for the largest image, {LargestTarget.Width}×{LargestTarget.Height}, {have}; lower {names.StyleScaleOrSize}, or {remedy}."));
         }
 
         double aspect = (double)Math.Min(Width, Height) / Math.Max(Width, Height);
         int largest = MemoryEstimate.LargestLongSide(Weights, Loss, Batch, aspect, budget);
         string needs = string.Create(CultureInfo.InvariantCulture, $"This run needs about {estimate / 1e9:F2} GB ({Batch} × {Width}×{Height}), ");
         throw new UserInputException(needs + have + (largest > 0
-            ? $"; the largest size that fits is about --size {largest}{(Batch > 1 ? " (or run fewer learning rates at once)" : "")}, or {remedy}."
+            ? $"; the largest size that fits is about {largest} px ({names.Size}){(Batch > 1 ? " (or run fewer learning rates at once)" : "")}, or {remedy}."
             : $"; even the smallest size does not fit: {remedy}."));
     }
 
@@ -83,7 +85,7 @@ internal sealed record HostMemoryCheck(NetworkWeights Weights, LossSettings Loss
         if (run > Array.MaxLength)
         {
             throw new UserInputException(string.Create(CultureInfo.InvariantCulture,
-                $"{(Batch == 1 ? "An image" : $"A batch of {Batch} images")} of {Width}×{Height} is too large for the CPU backend: one of its arrays would hold {run:N0} values, more than the {Array.MaxLength:N0} a .NET array allows; use a smaller --size{(Batch > 1 ? " or fewer learning rates at once" : "")}."));
+                $"{(Batch == 1 ? "An image" : $"A batch of {Batch} images")} of {Width}×{Height} is too large for the CPU backend: one of its arrays would hold {run:N0} values, more than the {Array.MaxLength:N0} a .NET array allows; use a smaller {SettingNames.Current.Size}{(Batch > 1 ? " or fewer learning rates at once" : "")}."));
         }
     }
 }

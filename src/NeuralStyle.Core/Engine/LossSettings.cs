@@ -86,7 +86,7 @@ public sealed record LossSettings
 
         if (ContentLayers.GroupBy(name => name).FirstOrDefault(g => g.Count() > 1) is { } twiceContent)
         {
-            return $"{twiceContent.Key} is listed twice among the content layers; list it once, and raise --content-weight if it should count more.";
+            return $"{twiceContent.Key} is listed twice among the content layers; list it once, and raise {SettingNames.Current.ContentWeight} if it should count more.";
         }
 
         foreach (var (label, value) in new[] { ("content weight", ContentWeight), ("style weight", StyleWeight), ("tv weight", TvWeight) })

@@ -52,12 +52,12 @@ public sealed record StyleProblem
 
         if (blend.Count != styles)
         {
-            throw new UserInputException($"--style-blend has {blend.Count} weight{(blend.Count == 1 ? "" : "s")} for {styles} style image{(styles == 1 ? "" : "s")}; give one weight per style image.");
+            throw new UserInputException($"There {(blend.Count == 1 ? "is 1 style blend weight" : $"are {blend.Count} style blend weights")} ({SettingNames.Current.StyleBlend}) for {styles} style image{(styles == 1 ? "" : "s")}; give one weight per style image.");
         }
 
         if (blend.Any(b => !double.IsFinite(b) || b < 0) || blend.Sum() <= 0)
         {
-            throw new UserInputException("--style-blend weights must be finite, ≥ 0 and not all 0.");
+            throw new UserInputException($"The style blend weights ({SettingNames.Current.StyleBlend}) must be finite, ≥ 0 and not all 0.");
         }
 
         double sum = blend.Sum();

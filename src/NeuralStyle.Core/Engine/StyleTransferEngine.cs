@@ -294,8 +294,9 @@ public sealed class StyleTransferEngine : IDisposable
 
             if (unchanged > length / 100)
             {
+                SettingNames names = SettingNames.Current;
                 throw new UserInputException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                    $"The first update left {100.0 * unchanged / length:F0}% of the image unchanged: the loss ({losses[n].Total:G4}) is so large that Adam's squared gradients overflow float32 there and those steps are 0. Adam follows only the ratios of the loss weights, so divide --content-weight, --style-weight and --tv-weight by the same factor (e.g. {Math.Pow(10, Math.Floor(Math.Log10(losses[n].Total)) - 10):G1})."));
+                    $"The first update left {100.0 * unchanged / length:F0}% of the image unchanged: the loss ({losses[n].Total:G4}) is so large that Adam's squared gradients overflow float32 there and those steps are 0. Adam follows only the ratios of the loss weights, so divide {names.ContentWeight}, {names.StyleWeight} and {names.TvWeight} by the same factor (e.g. {Math.Pow(10, Math.Floor(Math.Log10(losses[n].Total)) - 10):G1})."));
             }
         }
     }
@@ -306,10 +307,11 @@ public sealed class StyleTransferEngine : IDisposable
     /// <summary>Names the first term that is not finite and the weight that scales it.</summary>
     private static string NotFiniteAtStart(IterationLosses loss)
     {
+        SettingNames names = SettingNames.Current;
         string advice =
-            !double.IsFinite(loss.Content) ? "the content term; lower --content-weight" :
-            !double.IsFinite(loss.Style) ? "the style term; lower --style-weight or the style layers' weights" :
-            "the total-variation term; lower --tv-weight";
+            !double.IsFinite(loss.Content) ? $"the content term; lower {names.ContentWeight}" :
+            !double.IsFinite(loss.Style) ? $"the style term; lower {names.StyleWeight} or the style layers' weights" :
+            $"the total-variation term; lower {names.TvWeight}";
         return string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"The loss of the starting image is already not finite (content {loss.Content:G4}, style {loss.Style:G4}, tv {loss.Tv:G4}), so no learning rate can help: it overflows in {advice} (or, with a weights file, check that its values are not far too large).");
     }
@@ -334,10 +336,10 @@ public sealed class StyleTransferEngine : IDisposable
 
         ConvLayer deepest = architecture.FindRelu(problem.Loss.DeepestTap(architecture))!;
         int minimum = NetworkArchitecture.MinimumInputSide(deepest.Block);
-        CheckSize("The content image", problem.Content, minimum, deepest, "--size");
+        CheckSize("The content image", problem.Content, minimum, deepest, SettingNames.Current.Size);
         foreach (RgbImage style in problem.Styles)
         {
-            CheckSize("A style image", style, minimum, deepest, "--style-scale (or --size)");
+            CheckSize("A style image", style, minimum, deepest, SettingNames.Current.StyleScaleOrSize);
         }
 
         if (problem.Initial is RgbImage initial && (initial.Width != problem.Content.Width || initial.Height != problem.Content.Height))

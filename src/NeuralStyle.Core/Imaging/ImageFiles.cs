@@ -132,7 +132,7 @@ public static class ImageFiles
             {
                 string size = megapixels.ToString(megapixels >= 10 ? "F0" : "G2", System.Globalization.CultureInfo.InvariantCulture); // 0.14, 2.5, 150
                 throw new UserInputException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                    $"Image '{path}' is {info.Width}×{info.Height} ({size} megapixels), above the limit of {maxMegapixels:G} MP; downscale it, or raise --max-megapixels if this machine has the memory."));
+                    $"Image '{path}' is {info.Width}×{info.Height} ({size} megapixels), above the limit of {maxMegapixels:G} MP; downscale it{(SettingNames.Current.MaxMegapixels is string limit ? $", or raise {limit} if this machine has the memory" : "")}."));
             }
 
             using Image<Rgba32> rgba = Image.Load<Rgba32>(path);

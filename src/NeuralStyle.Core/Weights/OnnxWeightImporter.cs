@@ -74,7 +74,7 @@ public static partial class OnnxWeightImporter
     {
         if (!File.Exists(path))
         {
-            throw new UserInputException($"Weights file '{path}' does not exist; check the path, or use --weights random.");
+            throw new UserInputException($"Weights file '{path}' does not exist; check the path, or use {SettingNames.Current.RandomWeights}.");
         }
 
         OnnxGraphFile graph = Read(path, () => OnnxGraphFile.Read(path));

@@ -84,7 +84,7 @@ public static class WeightSource
                 catch (UserInputException e)
                 {
                     // The user did not name this file: say where it came from and how to get past it.
-                    throw new UserInputException($"{e.Message.TrimEnd('.')}; --weights auto took it from the model cache, so replace or remove it ('model fetch --force' replaces the Model Zoo's files) or give --weights random or another file.", e);
+                    throw new UserInputException($"{e.Message.TrimEnd('.')}; the 'auto' weights come from the model cache, so replace or remove it ('neuralstyle model fetch --force' replaces the Model Zoo's files), or use {SettingNames.Current.RandomWeights} or another file.", e);
                 }
             }
 
@@ -97,7 +97,7 @@ public static class WeightSource
             string seedText = spec == "random" ? "0" : spec[7..]; // "random:" alone names no seed
             if (!ulong.TryParse(seedText, NumberStyles.None, CultureInfo.InvariantCulture, out ulong seed))
             {
-                throw new UserInputException($"--weights {spec}: the seed after 'random:' must be a whole number ≥ 0, e.g. random:1.");
+                throw new UserInputException($"{SettingNames.Current.Weights} '{spec}': the seed after 'random:' must be a whole number ≥ 0, e.g. random:1.");
             }
 
             return NetworkWeights.Random(NetworkArchitecture.Vgg19, seed);

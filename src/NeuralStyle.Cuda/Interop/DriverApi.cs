@@ -11,6 +11,10 @@ internal sealed unsafe class DriverApi
 {
     public static readonly string[] LibraryNames = OperatingSystem.IsWindows() ? ["nvcuda.dll"] : ["libcuda.so.1"];
 
+    /// <summary>Binds the first of <paramref name="names"/> that loads; a <see cref="CudaLibraryException"/> that says what to install when none does.</summary>
+    public static DriverApi Load(IReadOnlyList<string> names) =>
+        new(NativeLibraryLoader.Load("the CUDA driver", names, "Install the NVIDIA driver (it provides libcuda.so.1)."));
+
     // Resolved first, so that every later failure can be named in the driver's own words.
     private readonly delegate* unmanaged<CUresult, byte**, CUresult> _getErrorName;        // cuGetErrorName(CUresult, const char**)
     private readonly delegate* unmanaged<CUresult, byte**, CUresult> _getErrorString;      // cuGetErrorString(CUresult, const char**)

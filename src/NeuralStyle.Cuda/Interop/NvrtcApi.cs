@@ -11,6 +11,10 @@ internal sealed unsafe class NvrtcApi
         ? ["nvrtc64_130_0.dll", "nvrtc64_131_0.dll", "nvrtc64_120_0.dll"]
         : ["libnvrtc.so.13", "libnvrtc.so.12"];
 
+    /// <summary>Binds the first of <paramref name="names"/> that loads; a <see cref="CudaLibraryException"/> that says what to install when none does.</summary>
+    public static NvrtcApi Load(IReadOnlyList<string> names) =>
+        new(NativeLibraryLoader.Load("NVRTC", names, "Install the CUDA runtime compiler (package cuda-nvrtc-13-0, or the CUDA toolkit)."));
+
     private readonly delegate* unmanaged<int, byte*> _getErrorString;                       // const char* nvrtcGetErrorString(nvrtcResult)
     private readonly delegate* unmanaged<int*, int*, int> _version;                          // nvrtcVersion(int*, int*)
     private readonly delegate* unmanaged<IntPtr*, byte*, byte*, int, byte**, byte**, int> _createProgram; // nvrtcCreateProgram

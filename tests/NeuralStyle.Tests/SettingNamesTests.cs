@@ -1,0 +1,82 @@
+using NeuralStyle.Engine;
+using NeuralStyle.Imaging;
+using NeuralStyle.Model;
+
+namespace NeuralStyle.Tests;
+
+/// <summary>The engine's messages name the settings in the words of the front end that runs it.</summary>
+public sealed class SettingNamesTests
+{
+    private static readonly Lazy<NetworkWeights> Weights = new(() => NetworkWeights.Random(NetworkArchitecture.Vgg19, 0));
+
+    public static TheoryData<string> FrontEnds => ["CommandLine", "DotNet", "C"];
+
+    private static SettingNames Named(string frontEnd) => frontEnd switch
+    {
+        "CommandLine" => SettingNames.CommandLine,
+        "DotNet" => SettingNames.DotNet,
+        _ => SettingNames.C,
+    };
+
+    [Theory]
+    [MemberData(nameof(FrontEnds))]
+    public void A_message_from_deep_in_the_engine_names_the_front_ends_setting(string frontEnd)
+    {
+        SettingNames names = Named(frontEnd);
+        using IDisposable scope = SettingNames.Use(names);
+        var options = new StyleTransferOptions { Size = null, Weights = "random:0", Device = DeviceKind.Cpu, Loss = new LossSettings { TvWeight = 1e308 } };
+        using var transfer = new StyleTransfer(options);
+        transfer.SetContent(RgbImage.Noise(36, 32, 1));
+        transfer.AddStyle(RgbImage.Noise(36, 32, 2));
+
+        var error = Assert.Throws<UserInputException>(() => transfer.Run(1));
+        Assert.Contains($"the total-variation term; lower {names.TvWeight} (", error.Message, StringComparison.Ordinal);
+        foreach (SettingNames other in new[] { SettingNames.CommandLine, SettingNames.DotNet, SettingNames.C }.Where(n => n != names))
+        {
+            Assert.DoesNotContain(other.TvWeight, error.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("CommandLine", "raise --style-scale (or --size) or use shallower layers")]
+    [InlineData("DotNet", "raise StyleTransferOptions.StyleScale (or StyleTransferOptions.Size) or use shallower layers")]
+    [InlineData("C", "raise options->size or use shallower layers")] // the C API has no style scale to offer
+    public void A_remedy_the_front_end_does_not_offer_is_left_out(string frontEnd, string remedy)
+    {
+        using IDisposable scope = SettingNames.Use(Named(frontEnd));
+        var problem = new StyleProblem { Content = RgbImage.Noise(40, 40, 1), Styles = [RgbImage.Noise(8, 8, 2)], Weights = Weights.Value };
+
+        var error = Assert.Throws<UserInputException>(() => StyleTransferEngine.Create(problem, [1.0], DeviceKind.Cpu));
+        Assert.StartsWith("A style image is 8×8", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith(remedy + ".", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_scope_holds_for_the_work_it_starts_and_ends_where_it_was_set()
+    {
+        Assert.Same(SettingNames.DotNet, SettingNames.Current); // a library caller's own names, unless a front end says otherwise
+        using (SettingNames.Use(SettingNames.C))
+        {
+            Assert.Same(SettingNames.C, await Task.Run(() => SettingNames.Current));
+            using (SettingNames.Use(SettingNames.CommandLine))
+            {
+                Assert.Same(SettingNames.CommandLine, SettingNames.Current);
+            }
+
+            Assert.Same(SettingNames.C, SettingNames.Current);
+
+            // Work that does not flow from the scope (another caller's thread) keeps its own names.
+            SettingNames? unrelated = null;
+            using (ExecutionContext.SuppressFlow())
+            {
+                var thread = new Thread(() => unrelated = SettingNames.Current);
+                thread.Start();
+                thread.Join();
+            }
+
+            Assert.Same(SettingNames.DotNet, unrelated);
+        }
+
+        Assert.Same(SettingNames.DotNet, SettingNames.Current);
+    }
+}
