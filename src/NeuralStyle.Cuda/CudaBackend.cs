@@ -12,7 +12,7 @@ namespace NeuralStyle.Cuda;
 
 /// <summary>
 /// The CUDA backend: the forward and backward graphs on ONNX Runtime's CUDA provider, issued on our stream
-/// (has_user_compute_stream), bound once to our device buffers; Gram, loss gradients, reductions, TV and Adam in our
+/// (<see cref="CudaGraphs"/>), bound once to our device buffers; Gram, loss gradients, reductions, TV and Adam in our
 /// kernels on the same stream. Per iteration only the loss values (a few doubles per item) come back to the host.
 /// Each style layer's Gram and gradient products run on our kernels or on cuBLAS, whichever measured faster for
 /// the layer's shape when the loop was built (<see cref="StyleProducts"/>).
@@ -30,12 +30,8 @@ public sealed class CudaBackend : IStyleBackend
     private readonly LossSettings _loss;
     private readonly AdamSettings _adam;
     private readonly PreprocessPreset _preprocess;
-    private readonly bool _allowTf32;
-    private readonly string _cudnnSearch = CudnnSearch.Mode;
+    private readonly CudaGraphs _graphs;
     private readonly InferenceSession _forward;
-    private readonly RunOptions _runOptions = new();
-    private readonly OrtMemoryInfo _memory;
-    private readonly bool _graphsOnHost;
     private readonly Func<CublasApi> _loadCublas;
     private readonly StyleProductSource _products;
     private readonly CublasApi? _cublas;
@@ -64,35 +60,31 @@ public sealed class CudaBackend : IStyleBackend
         _adam = adam;
         _weights = weights.TruncatedAt(loss.DeepestTap(weights.Architecture));
         _preprocess = preprocess;
-        _allowTf32 = allowTf32;
         _products = products;
-        _graphsOnHost = setup.GraphsOnHost;
         _loadCublas = setup.LoadCublas;
         _device = setup.OpenDevice();
-        _memory = new(_graphsOnHost ? "Cpu" : "Cuda", OrtAllocatorType.DeviceAllocator, 0, OrtMemType.Default);
+        _graphs = new CudaGraphs(_device, allowTf32, setup.GraphsOnHost);
         try
         {
             _kernels = new CudaKernels(_device, setup.KernelCache);
             (_cublas, _cublasHandle) = OpenCublas(allowTf32);
-            _forward = Session(ForwardGraphBuilder.Build(_weights, preprocess, loss.Pooling).ToByteArray(), allowTf32);
-            // Results must be ready on our stream, not synchronised with the host, after each Run.
-            _runOptions.AddRunConfigEntry("disable_synchronize_execution_providers", "1");
-            Probe();
+            _forward = _graphs.Create(ForwardGraphBuilder.Build(_weights, preprocess, loss.Pooling).ToByteArray());
+            _graphs.Probe(_forward, _weights.Architecture);
         }
         catch
         {
             DestroyCublas();
             _forward?.Dispose();
             _kernels?.Dispose();
+            _graphs.Dispose();
             _device.Dispose();
-            _memory.Dispose();
             throw;
         }
     }
 
     /// <inheritdoc/>
     public string Description => $"CUDA ({CudaRuntime.Current.DeviceName}, ONNX Runtime {OrtRuntime.Environment.GetVersionString()})"
-        + $"; cuDNN algorithms {_cudnnSearch}"
+        + $"; cuDNN algorithms {_graphs.CudnnAlgorithmSearch}"
         + (_loop is null ? "" : $"; style products: {_loop.DescribeProducts()}")
         + (_cublas is null && _products == StyleProductSource.Measured ? "; cuBLAS not found, style products on our kernels" : "");
 
@@ -116,7 +108,7 @@ public sealed class CudaBackend : IStyleBackend
         {
             return ForwardFeatures.Read(_forward, _weights.Architecture, image, height, width, layers);
         }
-        catch (OnnxRuntimeException e) when (RanOutOfDeviceMemory(e))
+        catch (OnnxRuntimeException e) when (CudaGraphs.RanOutOfDeviceMemory(e))
         {
             // The targets' pass over a large style image (--style-scale) can need more than the run itself.
             var (free, total) = _device.MemoryInfo();
@@ -153,7 +145,7 @@ public sealed class CudaBackend : IStyleBackend
         {
             loop?.Dispose(); // a loop whose constructor failed has freed what it had allocated
             // Our buffers or ONNX Runtime's backward session: the free memory read now is what this run could have used.
-            if (RanOutOfDeviceMemory(e))
+            if (CudaGraphs.RanOutOfDeviceMemory(e))
             {
                 throw DeviceMemoryTooSmall(learningRates.Count, width, height, e);
             }
@@ -178,25 +170,11 @@ public sealed class CudaBackend : IStyleBackend
     {
         _loop?.Dispose();
         _forward.Dispose();
-        _runOptions.Dispose();
-        _memory.Dispose();
+        _graphs.Dispose();
         DestroyCublas();
         _kernels.Dispose();
         _device.Dispose();
     }
-
-    /// <summary>
-    /// Whether ONNX Runtime failed for want of device memory: its arena's words (BFCArena::AllocateRawInternal), CUDA's
-    /// own ("CUDA failure 2: out of memory") where an allocation fails outside the arena, or cuDNN's.
-    /// </summary>
-    internal static bool IsOutOfMemory(string ortMessage) =>
-        ortMessage.Contains("Failed to allocate memory", StringComparison.Ordinal)
-        || ortMessage.Contains("out of memory", StringComparison.Ordinal)
-        || ortMessage.Contains("CUDNN_STATUS_ALLOC_FAILED", StringComparison.Ordinal);
-
-    /// <summary>Whether <paramref name="e"/> is one of our allocations, or ONNX Runtime, failing for want of device memory.</summary>
-    private static bool RanOutOfDeviceMemory(Exception e) =>
-        e is CudaException { Status: CUresult.CUDA_ERROR_OUT_OF_MEMORY } || (e is OnnxRuntimeException ort && IsOutOfMemory(ort.Message));
 
     /// <summary>The error for a batch the GPU has no room for: the sizes, and what is free on the device now.</summary>
     private UserInputException DeviceMemoryTooSmall(int items, int width, int height, Exception cause)
@@ -230,88 +208,6 @@ public sealed class CudaBackend : IStyleBackend
         {
             _ = _cublas.Destroy(_cublasHandle);
         }
-    }
-
-    /// <summary>
-    /// Runs the forward graph once on a 16×16 image. The CUDA provider loads cuDNN and picks its convolution kernels
-    /// on the first run, not when the session is created, so without this a missing cuDNN would surface only after
-    /// the targets were computed.
-    /// </summary>
-    private void Probe()
-    {
-        try
-        {
-            const int Side = 16; // the smallest image every block of VGG19 accepts
-            ForwardFeatures.Read(_forward, _weights.Architecture, new float[3 * Side * Side], Side, Side, [_weights.Architecture.Layers[0].ReluName]);
-        }
-        catch (OnnxRuntimeException e) when (RanOutOfDeviceMemory(e))
-        {
-            var (free, total) = _device.MemoryInfo();
-            throw BackendFactory.CudaCannotRun(string.Create(CultureInfo.InvariantCulture,
-                $"The GPU has too little free memory for the network ({free / 1e9:F1} GB of its {total / 1e9:F1} GB are free)."), e);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            string first = e.Message.Split('\n')[0];
-            throw BackendFactory.CudaCannotRun($"ONNX Runtime's CUDA provider failed its first run ({first}). This usually means cuDNN 9 for CUDA 13 (libcudnn.so.9) is not on the loader path.", e);
-        }
-    }
-
-    private InferenceSession Session(byte[] model, bool allowTf32)
-    {
-        // The process's ONNX Runtime environment is made by the first to touch it: ours, so that a CPU run after this
-        // one (the fallback from a failed probe, a comparison render) still shares a pool.
-        _ = OrtRuntime.Environment;
-        if (_graphsOnHost)
-        {
-            using SessionOptions onHost = GraphOptions();
-            return new InferenceSession(model, onHost);
-        }
-
-        using SessionOptions options = GraphOptions();
-        options.AddSessionConfigEntry("session.disable_cpu_ep_fallback", "1"); // a GPU run is really one, or session creation says why
-        try
-        {
-            AppendCudaProvider(options, allowTf32);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            // Loading the provider's library fails here (already in UpdateOptions) where CUDA 13's libraries are missing.
-            throw BackendFactory.CudaCannotRun(CudaProvider.Describe(e), e);
-        }
-
-        return new InferenceSession(model, options);
-    }
-
-    /// <summary>ONNX Runtime's CUDA provider on our stream, with our precision and cuDNN search.</summary>
-    private void AppendCudaProvider(SessionOptions options, bool allowTf32)
-    {
-        using var cuda = new OrtCUDAProviderOptions();
-        // One call with every key: UpdateOptions resets the keys it is not given. The stream goes in decimal.
-        cuda.UpdateOptions(new Dictionary<string, string>
-        {
-            ["device_id"] = "0",
-            ["has_user_compute_stream"] = "1",
-            ["user_compute_stream"] = ((ulong)_device.Stream).ToString(CultureInfo.InvariantCulture),
-            ["use_tf32"] = allowTf32 ? "1" : "0",
-            ["arena_extend_strategy"] = "kSameAsRequested",
-            ["cudnn_conv_algo_search"] = _cudnnSearch,
-        });
-        options.AppendExecutionProvider_CUDA(cuda);
-    }
-
-    /// <summary>
-    /// The options of both sessions before the provider is added. ONNX Runtime's constant folding is off: the backward
-    /// graph, built for one batch and size, starts each max pool's gradient from ConstantOfShape of a constant shape,
-    /// which folding would turn into an initializer of zeros as large as the pool's input (1.9 GB for the first pool
-    /// of 7 images at 1024 px, by arithmetic), held on the device for the session's life. Nothing else in the graphs
-    /// is constant, so nothing else is lost.
-    /// </summary>
-    internal static SessionOptions GraphOptions()
-    {
-        var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
-        options.AddSessionConfigEntry("optimization.disable_specified_optimizers", "ConstantFolding");
-        return options;
     }
 
     /// <summary>Every device buffer and binding of the loop, allocated and bound once.</summary>
@@ -351,8 +247,8 @@ public sealed class CudaBackend : IStyleBackend
             {
                 // Built for this batch and size: with every size a constant the graph needs no Shape node, whose
                 // output would draw the pools' size arithmetic onto the CPU, which these sessions forbid.
-                _backward = Own(owner.Session(BackwardGraphBuilder.Build(owner._weights, owner._preprocess, owner._loss.Pooling, owner._loss.Taps,
-                    new BatchShape(_batch, height, width)).ToByteArray(), owner._allowTf32));
+                _backward = Own(owner._graphs.Create(BackwardGraphBuilder.Build(owner._weights, owner._preprocess, owner._loss.Pooling, owner._loss.Taps,
+                    new BatchShape(_batch, height, width)).ToByteArray()));
                 CudaDevice device = owner._device;
                 _marks = Enumerable.Range(0, 7).Select(_ => Own(device.CreateEvent())).ToArray();
                 _image = Own(device.AllocateFloats((long)_batch * _length));
@@ -554,9 +450,9 @@ public sealed class CudaBackend : IStyleBackend
         {
             try
             {
-                session.RunWithBinding(_owner._runOptions, binding);
+                _owner._graphs.Run(session, binding);
             }
-            catch (OnnxRuntimeException e) when (RanOutOfDeviceMemory(e))
+            catch (OnnxRuntimeException e) when (CudaGraphs.RanOutOfDeviceMemory(e))
             {
                 throw _owner.DeviceMemoryTooSmall(_batch, _width, _height, e);
             }
@@ -612,9 +508,6 @@ public sealed class CudaBackend : IStyleBackend
             return buffer;
         }
 
-        private OrtValue Bind(DeviceBuffer buffer, TensorElementType type, params long[] shape)
-        {
-            return Own(OrtValue.CreateTensorValueWithData(_owner._memory, type, shape, new IntPtr(checked((long)buffer.Address)), checked((long)buffer.Bytes)));
-        }
+        private OrtValue Bind(DeviceBuffer buffer, TensorElementType type, params long[] shape) => Own(_owner._graphs.Tensor(buffer, type, shape));
     }
 }

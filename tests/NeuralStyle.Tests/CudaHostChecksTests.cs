@@ -13,7 +13,7 @@ public sealed class CudaHostChecksTests
     [InlineData("Non-zero status code returned while running Conv node. Name:'conv4_1' Status Message: CUDNN_STATUS_ALLOC_FAILED", true)]
     [InlineData("Non-zero status code returned while running Conv node. Name:'conv1_1' Status Message: CUDNN_STATUS_NOT_SUPPORTED", false)]
     public void Onnx_runtimes_out_of_memory_message_is_recognised(string message, bool outOfMemory) =>
-        Assert.Equal(outOfMemory, CudaBackend.IsOutOfMemory(message));
+        Assert.Equal(outOfMemory, CudaGraphs.IsOutOfMemory(message));
 
     [Theory]
     [InlineData(null, "HEURISTIC")]

@@ -117,7 +117,7 @@ public sealed class CudaProviderTests : TemporaryFolderTest
         ModelProto folded = Optimized(model, new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL });
         Assert.Contains(folded.Graph.Initializer, i => ElementCount(i) >= poolInputs.Max()); // what the option prevents
 
-        ModelProto kept = Optimized(model, CudaBackend.GraphOptions());
+        ModelProto kept = Optimized(model, CudaGraphs.Options());
         Assert.Equal(poolInputs.Length, kept.Graph.Node.Count(n => n.OpType == "ConstantOfShape"));
         Assert.All(kept.Graph.Initializer, i => Assert.True(ElementCount(i) < poolInputs.Min(), $"{i.Name}: {ElementCount(i)} values"));
     }
