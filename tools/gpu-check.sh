@@ -44,11 +44,13 @@ save_logs() {
 prepare() {
   rm -rf "$parts" "$bin" && mkdir -p "$parts"
   # The runner first: the command line's own publish then replaces the launcher files the runner brought along.
+  echo "Publishing the test runner and the command line for linux-x64 (about a minute each)…"
   dotnet publish tests/NeuralStyle.TestRunner -c Release -r linux-x64 --self-contained -o "$bin" >/dev/null
   dotnet publish src/NeuralStyle.Cli -c Release -r linux-x64 --self-contained -o "$bin" >/dev/null
   # What the build was made from, so that 'run' can refuse a build older than the sources it is carried with.
   git ls-files -z src tests kernels include | xargs -0 sha256sum > "$bin/sources.sha256"
   # The ONNX Runtime package copies its Windows libraries into a linux-x64 publish too; TensorRT is never used.
+  echo "Packing $(du -sm "$bin" | cut -f1) MB into xz parts of 57 MiB…"
   tar -C "$bin" --exclude='libonnxruntime_providers_tensorrt.so' --exclude='onnxruntime*.dll' -cf - . \
     | xz -T0 -6 | split -b 57m -d - "$parts/gpu-check.txz.part-"
   ls -la "$parts"
