@@ -582,6 +582,11 @@ public sealed class CliTests : TemporaryFolderTest
         {
             Assert.Contains(part, stdout, StringComparison.Ordinal);
         }
+
+        if (Cuda.CudaRuntime.Current.Reason is string why)
+        {
+            Assert.Contains($"Verdict: CUDA is not usable here; renders run on the CPU (--device auto or cpu). {why}", stdout, StringComparison.Ordinal);
+        }
     }
 
     /// <summary>doctor's verdict names the first thing that sends renders to the CPU, cuDNN included, which the provider loads late.</summary>

@@ -39,7 +39,7 @@ internal static class DoctorCommand
         output.WriteLine($"CUDA backend      {(cpuBecause is null ? "built, not yet validated on a GPU (run the Category=Cuda tests)" : "built; renders run on the CPU here")}");
         output.WriteLine(cpuBecause is null ? "Verdict: the GPU, NVRTC, ONNX Runtime's CUDA provider and cuDNN are there; --device auto renders on CUDA."
             : cuda.IsAvailable ? $"Verdict: the GPU and NVRTC work, but renders run on the CPU: {cpuBecause}"
-            : $"Verdict: CUDA is not usable here. {cpuBecause}");
+            : $"Verdict: CUDA is not usable here; renders run on the CPU (--device auto or cpu). {cpuBecause}");
         return 0;
     }
 
