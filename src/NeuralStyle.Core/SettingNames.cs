@@ -63,14 +63,17 @@ public sealed record SettingNames
         DeviceCuda = "--device cuda",
     };
 
-    /// <summary>The .NET API's: <see cref="StyleTransferOptions"/> and <see cref="StyleTransfer"/>.</summary>
+    /// <summary>
+    /// The .NET API's: <see cref="StyleTransferOptions"/> and <see cref="StyleTransfer"/>; the loss weights by the
+    /// type that holds them, which <see cref="Engine.StyleProblem"/> shares.
+    /// </summary>
     public static SettingNames DotNet { get; } = new()
     {
         Size = "StyleTransferOptions.Size",
         StyleScale = "StyleTransferOptions.StyleScale",
-        ContentWeight = "StyleTransferOptions.Loss.ContentWeight",
-        StyleWeight = "StyleTransferOptions.Loss.StyleWeight",
-        TvWeight = "StyleTransferOptions.Loss.TvWeight",
+        ContentWeight = "LossSettings.ContentWeight",
+        StyleWeight = "LossSettings.StyleWeight",
+        TvWeight = "LossSettings.TvWeight",
         StyleBlend = "the weights given to AddStyle",
         MaxMegapixels = "StyleTransferOptions.MaxMegapixels",
         MaxMemory = "StyleProblem.MemoryLimitBytes",

@@ -140,7 +140,7 @@ public sealed class EmbeddingApiTests : TemporaryFolderTest
         transfer.AddStyle(RgbImage.Noise(36, 32, 2));
 
         var error = Assert.Throws<UserInputException>(() => transfer.Run(3));
-        Assert.Contains("lower StyleTransferOptions.Loss.StyleWeight or the style layers' weights", error.Message, StringComparison.Ordinal);
+        Assert.Contains("lower LossSettings.StyleWeight or the style layers' weights", error.Message, StringComparison.Ordinal);
         Assert.Equal(0, transfer.Iteration);
     }
 
