@@ -106,7 +106,9 @@ PY
   step 300 "$bin/neuralstyle-tests" --filter Category=Cuda | tee "$work/tests.log"
   local status=${PIPESTATUS[0]}
   # On a GPU machine every CUDA test must run: all of them skipped means CUDA did not work here.
-  if ! grep -qE "^Total tests: .*Passed: [1-9]" "$work/tests.log"; then
+  if (( status == 124 )); then
+    echo "the Category=Cuda tests ran past their time limit: the results above are partial" >&2
+  elif ! grep -qE "^Total tests: .*Passed: [1-9]" "$work/tests.log"; then
     echo "no Category=Cuda test passed; see the skip reasons above" >&2
     status=1
   fi
