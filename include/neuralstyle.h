@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define NS_VERSION_MAJOR 0
-#define NS_VERSION_MINOR 3
+#define NS_VERSION_MINOR 4
 #define NS_VERSION_PATCH 0
 /* (major << 16) | (minor << 8) | patch; compare with ns_version() to detect a mismatched library. */
 #define NS_VERSION ((NS_VERSION_MAJOR << 16) | (NS_VERSION_MINOR << 8) | NS_VERSION_PATCH)
@@ -64,9 +64,11 @@ typedef enum ns_precision {
     NS_PRECISION_TF32 = 1  /* on CUDA, TF32 tensor cores in the convolutions: faster, about 1e-3 relative; the CPU ignores it */
 } ns_precision;
 
-/* Settings for ns_engine_create. Fill with ns_options_init(), then change what you need. */
+/* Settings for ns_engine_create. Fill with ns_options_init(), then change what you need. Fields are only ever
+ * added at the end: struct_size tells the library which of them the caller's struct has, so a program built
+ * against an older header keeps working with a newer library (the fields it lacks take their defaults). */
 typedef struct ns_options {
-    uint32_t struct_size;      /* sizeof(ns_options); set by ns_options_init */
+    uint32_t struct_size;      /* sizeof(ns_options) as the caller was compiled; set by ns_options_init */
     int32_t size;              /* long side of the output in pixels; 0 keeps the content's size (default 192) */
     double learning_rate;      /* Adam learning rate in 0..255 pixel units (default 10) */
     double content_weight;     /* cw (default 5) */
@@ -75,6 +77,10 @@ typedef struct ns_options {
     const char* weights;       /* "auto", "random[:SEED]" or an ONNX VGG19 path; NULL means "auto" */
     ns_device device;          /* default NS_DEVICE_AUTO; ns_engine_get_device says what the first run chose */
     ns_precision precision;    /* default NS_PRECISION_FP32 (added in 0.2, in what was padding: sizeof is unchanged) */
+    /* Added in 0.4. */
+    double style_scale;        /* the style images' long side is the output's (or the content's) times this; > 0
+                                  and ≤ 16 (default 1) */
+    double max_megapixels;     /* largest image accepted from a file, in megapixels (default 100) */
 } ns_options;
 
 /* Called after every iteration with the iterations done, the target, and the total loss at the start of the
@@ -89,8 +95,16 @@ uint32_t ns_version(void);
 /* The calling thread's last error message, or "" when the last call succeeded. Never NULL. */
 const char* ns_last_error(void);
 
-/* Fills *options with the defaults. */
+/* Fills the first struct_size bytes of *options with the defaults and sets options->struct_size to it: the fields
+ * a caller's ns_options has, which a library newer than the caller's header must not write past. struct_size is
+ * one of the sizes this header's versions have had (0.1–0.3: 56 bytes); a larger one, from a
+ * newer header than the library's, is NS_ERROR_INVALID_ARGUMENT. Added in 0.4. */
+NS_NODISCARD ns_status ns_options_init_sized(ns_options* options, uint32_t struct_size);
+
+/* Fills *options with the defaults. Until 0.3 a function that filled the 0.3 fields; the library still exports it
+ * for programs built then. Since 0.4 this macro passes the size of the ns_options you were compiled with. */
 NS_NODISCARD ns_status ns_options_init(ns_options* options);
+#define ns_options_init(options) ns_options_init_sized((options), (uint32_t)sizeof(ns_options))
 
 /* Creates an engine; *engine receives the handle. Nothing heavy happens until the first ns_engine_run. */
 NS_NODISCARD ns_status ns_engine_create(const ns_options* options, ns_engine** engine);

@@ -23,6 +23,8 @@ class Options(ctypes.Structure):
         ("weights", ctypes.c_char_p),
         ("device", ctypes.c_int),
         ("precision", ctypes.c_int),
+        ("style_scale", ctypes.c_double),     # 0.4
+        ("max_megapixels", ctypes.c_double),  # 0.4
     ]
 
 
@@ -39,8 +41,10 @@ def main(content, style, out, size=48, iterations=5):
             raise RuntimeError(f"libneuralstyle status {status}: {lib.ns_last_error().decode()}")
 
     options = Options()
-    check(lib.ns_options_init(ctypes.byref(options)))
+    # The C header's ns_options_init is a macro that passes sizeof(ns_options); from ctypes, pass it ourselves.
+    check(lib.ns_options_init_sized(ctypes.byref(options), ctypes.c_uint32(ctypes.sizeof(Options))))
     options.size = size
+    options.style_scale = 1.0
     options.weights = b"random:0"
     options.device = NS_DEVICE_CPU
     engine = ctypes.c_void_p()

@@ -83,16 +83,16 @@ public sealed record SettingNames
         DeviceCuda = "DeviceKind.Cuda",
     };
 
-    /// <summary>The C API's (include/neuralstyle.h), which has no style scale, image-size limit or memory limit.</summary>
+    /// <summary>The C API's (include/neuralstyle.h), which has no memory limit.</summary>
     public static SettingNames C { get; } = new()
     {
         Size = "options->size",
-        StyleScale = null,
+        StyleScale = "options->style_scale",
         ContentWeight = "options->content_weight",
         StyleWeight = "options->style_weight",
         TvWeight = "options->tv_weight",
         StyleBlend = "the weights given to ns_engine_add_style",
-        MaxMegapixels = null,
+        MaxMegapixels = "options->max_megapixels",
         MaxMemory = null,
         Weights = "options->weights",
         RandomWeights = "options->weights = \"random\"",

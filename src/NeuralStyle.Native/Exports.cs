@@ -7,7 +7,7 @@ namespace NeuralStyle.Native;
 /// <summary>The C ABI of include/neuralstyle.h. Every export runs inside <see cref="LastError.Guard"/>.</summary>
 internal static unsafe class Exports
 {
-    private const uint Version = (0 << 16) | (3 << 8) | 0;
+    private const uint Version = (0 << 16) | (4 << 8) | 0;
 
     /// <summary>ns_version.</summary>
     [UnmanagedCallersOnly(EntryPoint = "ns_version")]
@@ -17,25 +17,17 @@ internal static unsafe class Exports
     [UnmanagedCallersOnly(EntryPoint = "ns_last_error")]
     public static IntPtr NsLastError() => LastError.Current;
 
-    /// <summary>ns_options_init.</summary>
+    /// <summary>ns_options_init: the function of 0.1–0.3, which filled their ns_options; the header's macro now calls <see cref="NsOptionsInitSized"/>.</summary>
     [UnmanagedCallersOnly(EntryPoint = "ns_options_init")]
-    public static int NsOptionsInit(NsOptions* options) => LastError.Guard(() =>
+    public static int NsOptionsInit(NsOptions* options) => LastError.Guard(() => InitOptions(options, NsOptions.Version03Size));
+
+    /// <summary>ns_options_init_sized.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_options_init_sized")]
+    public static int NsOptionsInitSized(NsOptions* options, uint structSize) => LastError.Guard(() =>
     {
-        Require(options != null, "options is NULL.");
-        var defaults = new StyleTransferOptions();
-        *options = new NsOptions
-        {
-            StructSize = (uint)sizeof(NsOptions),
-            Size = defaults.Size ?? 0,
-            LearningRate = defaults.LearningRate,
-            ContentWeight = defaults.Loss.ContentWeight,
-            StyleWeight = defaults.Loss.StyleWeight,
-            TvWeight = defaults.Loss.TvWeight,
-            Weights = IntPtr.Zero,
-            Device = 0,
-            Precision = 0,
-        };
-        return NsStatus.Ok;
+        Require(NsOptions.IsKnownSize(structSize),
+            $"struct_size {structSize} is not the size of any version's ns_options ({NsOptions.Version03Size} until 0.3, {NsOptions.CurrentSize} since 0.4): this library is older than the header you compiled with; use the header that came with it.");
+        return InitOptions(options, structSize);
     });
 
     /// <summary>ns_engine_create.</summary>
@@ -43,10 +35,14 @@ internal static unsafe class Exports
     public static int NsEngineCreate(NsOptions* options, nint* engine) => LastError.Guard(() =>
     {
         Require(options != null && engine != null, "options and engine must not be NULL.");
-        Require(options->StructSize == sizeof(NsOptions), $"options->struct_size is {options->StructSize}, expected {sizeof(NsOptions)}; call ns_options_init.");
-        Require(options->Size is >= 0 and <= StyleTransferOptions.LargestSize, $"options->size must be between 0 (the content's own size) and {StyleTransferOptions.LargestSize}, not {options->Size}.");
-        Require(double.IsFinite(options->LearningRate) && options->LearningRate > 0, $"options->learning_rate must be finite and > 0, not {options->LearningRate}.");
-        var loss = new LossSettings { ContentWeight = options->ContentWeight, StyleWeight = options->StyleWeight, TvWeight = options->TvWeight };
+        Require(NsOptions.IsKnownSize(options->StructSize), $"options->struct_size is {options->StructSize}, not the size of any version's ns_options; call ns_options_init.");
+        NsOptions given = Given(options);
+        Require(given.Size is >= 0 and <= StyleTransferOptions.LargestSize, $"options->size must be between 0 (the content's own size) and {StyleTransferOptions.LargestSize}, not {given.Size}.");
+        Require(double.IsFinite(given.LearningRate) && given.LearningRate > 0, $"options->learning_rate must be finite and > 0, not {given.LearningRate}.");
+        Require(double.IsFinite(given.StyleScale) && given.StyleScale is > 0 and <= StyleTransferOptions.LargestStyleScale,
+            $"options->style_scale must be > 0 and ≤ {StyleTransferOptions.LargestStyleScale}, not {given.StyleScale}.");
+        Require(double.IsFinite(given.MaxMegapixels) && given.MaxMegapixels > 0, $"options->max_megapixels must be finite and > 0, not {given.MaxMegapixels}.");
+        var loss = new LossSettings { ContentWeight = given.ContentWeight, StyleWeight = given.StyleWeight, TvWeight = given.TvWeight };
         if (loss.Validate(Model.NetworkArchitecture.Vgg19) is string problem)
         {
             throw new ArgumentException(problem);
@@ -54,12 +50,14 @@ internal static unsafe class Exports
 
         var settings = new StyleTransferOptions
         {
-            Size = options->Size == 0 ? null : options->Size,
-            LearningRate = options->LearningRate,
+            Size = given.Size == 0 ? null : given.Size,
+            StyleScale = given.StyleScale,
+            MaxMegapixels = given.MaxMegapixels,
+            LearningRate = given.LearningRate,
             Loss = loss,
-            Weights = options->Weights == IntPtr.Zero ? "auto" : Marshal.PtrToStringUTF8(options->Weights)!,
-            Device = Device(options->Device),
-            Precision = Precision(options->Precision),
+            Weights = given.Weights == IntPtr.Zero ? "auto" : Marshal.PtrToStringUTF8(given.Weights)!,
+            Device = Device(given.Device),
+            Precision = Precision(given.Precision),
         };
         *engine = HandleTable.Add(new StyleTransfer(settings));
         return NsStatus.Ok;
@@ -218,6 +216,43 @@ internal static unsafe class Exports
         HandleTable.Remove(engine)?.Dispose();
         return NsStatus.Ok;
     });
+
+    /// <summary>Every field's default, as the .NET API has them.</summary>
+    private static NsOptions Defaults()
+    {
+        var defaults = new StyleTransferOptions();
+        return new NsOptions
+        {
+            StructSize = NsOptions.CurrentSize,
+            Size = defaults.Size ?? 0,
+            LearningRate = defaults.LearningRate,
+            ContentWeight = defaults.Loss.ContentWeight,
+            StyleWeight = defaults.Loss.StyleWeight,
+            TvWeight = defaults.Loss.TvWeight,
+            Weights = IntPtr.Zero,
+            Device = 0,
+            Precision = 0,
+            StyleScale = defaults.StyleScale,
+            MaxMegapixels = defaults.MaxMegapixels,
+        };
+    }
+
+    /// <summary>The defaults' first <paramref name="structSize"/> bytes into the caller's struct, and not a byte past it.</summary>
+    private static NsStatus InitOptions(NsOptions* options, uint structSize)
+    {
+        Require(options != null, "options is NULL.");
+        NsOptions defaults = Defaults() with { StructSize = structSize };
+        Buffer.MemoryCopy(&defaults, options, structSize, structSize);
+        return NsStatus.Ok;
+    }
+
+    /// <summary>The caller's options as far as its struct_size goes, and the defaults for the fields its version lacks.</summary>
+    private static NsOptions Given(NsOptions* options)
+    {
+        NsOptions given = Defaults();
+        Buffer.MemoryCopy(options, &given, sizeof(NsOptions), options->StructSize);
+        return given;
+    }
 
     private static void Require(bool condition, string message)
     {

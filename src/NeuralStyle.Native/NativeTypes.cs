@@ -15,10 +15,19 @@ internal enum NsStatus
     Internal = 7,
 }
 
-/// <summary>ns_options of neuralstyle.h, field for field.</summary>
+/// <summary>ns_options of neuralstyle.h, field for field. Fields are only added at the end; a caller's struct_size says which it has.</summary>
 [StructLayout(LayoutKind.Sequential)]
-internal struct NsOptions
+internal unsafe struct NsOptions
 {
+    /// <summary>sizeof(ns_options) now.</summary>
+    public static readonly uint CurrentSize = (uint)sizeof(NsOptions);
+
+    /// <summary>
+    /// sizeof(ns_options) in 0.1–0.3, whose programs still call ns_options_init and ns_engine_create with it: every
+    /// field before <see cref="StyleScale"/>, the two doubles that 0.4 added at the end.
+    /// </summary>
+    public static readonly uint Version03Size = CurrentSize - (2 * sizeof(double));
+
     public uint StructSize;
     public int Size;
     public double LearningRate;
@@ -28,4 +37,9 @@ internal struct NsOptions
     public IntPtr Weights; // const char*
     public int Device;     // ns_device
     public int Precision;  // ns_precision (0.2; in 0.1's padding)
+    public double StyleScale;    // 0.4
+    public double MaxMegapixels; // 0.4
+
+    /// <summary>Whether <paramref name="structSize"/> is the size of a version's ns_options.</summary>
+    public static bool IsKnownSize(uint structSize) => structSize == Version03Size || structSize == CurrentSize;
 }

@@ -15,7 +15,8 @@ public sealed class SettingNamesTests
     {
         "CommandLine" => SettingNames.CommandLine,
         "DotNet" => SettingNames.DotNet,
-        _ => SettingNames.C,
+        "C" => SettingNames.C,
+        _ => throw new ArgumentOutOfRangeException(nameof(frontEnd)),
     };
 
     [Theory]
@@ -40,10 +41,13 @@ public sealed class SettingNamesTests
     [Theory]
     [InlineData("CommandLine", "raise --style-scale (or --size) or use shallower layers")]
     [InlineData("DotNet", "raise StyleTransferOptions.StyleScale (or StyleTransferOptions.Size) or use shallower layers")]
-    [InlineData("C", "raise options->size or use shallower layers")] // the C API has no style scale to offer
-    public void A_remedy_the_front_end_does_not_offer_is_left_out(string frontEnd, string remedy)
+    [InlineData("C", "raise options->style_scale (or options->size) or use shallower layers")]
+    [InlineData("a host without a style scale", "raise the size or use shallower layers")]
+    public void Each_front_end_is_offered_the_remedies_it_has(string frontEnd, string remedy)
     {
-        using IDisposable scope = SettingNames.Use(Named(frontEnd));
+        using IDisposable scope = SettingNames.Use(frontEnd.StartsWith("a host", StringComparison.Ordinal)
+            ? SettingNames.C with { Size = "the size", StyleScale = null }
+            : Named(frontEnd));
         var problem = new StyleProblem { Content = RgbImage.Noise(40, 40, 1), Styles = [RgbImage.Noise(8, 8, 2)], Weights = Weights.Value };
 
         var error = Assert.Throws<UserInputException>(() => StyleTransferEngine.Create(problem, [1.0], DeviceKind.Cpu));

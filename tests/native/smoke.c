@@ -57,6 +57,11 @@ int main(int argc, char** argv)
     ns_options options;
     EXPECT_STATUS(ns_options_init(&options), NS_OK);
     EXPECT(strlen(ns_last_error()) == 0, "a message after a success");
+    EXPECT(options.struct_size == sizeof options && options.style_scale == 1.0 && options.max_megapixels == 100.0,
+           "defaults: struct_size %u of %u, style_scale %g, max_megapixels %g", options.struct_size, (unsigned)sizeof options,
+           options.style_scale, options.max_megapixels);
+    EXPECT_STATUS(ns_options_init_sized(&options, (uint32_t)sizeof options + 8), NS_ERROR_INVALID_ARGUMENT); /* a newer header's */
+    EXPECT(strstr(ns_last_error(), "older than the header") != NULL, "message: %s", ns_last_error());
     options.size = 0; /* keep the content's size */
     options.weights = "random:0";
     options.device = NS_DEVICE_CPU;
@@ -162,6 +167,46 @@ int main(int argc, char** argv)
     EXPECT_STATUS(ns_engine_run(overflowing, 1, NULL, NULL), NS_ERROR_BAD_INPUT);
     EXPECT(strstr(ns_last_error(), "lower options->style_weight") != NULL && strstr(ns_last_error(), "--") == NULL, "message: %s", ns_last_error());
     ns_engine_release(overflowing);
+
+    /* options->style_scale sizes the style image: a fifth of the content's 40 px leaves 8×6, too small for relu5_1. */
+    options.style_scale = 0.2;
+    ns_engine* small_style = NULL;
+    EXPECT_STATUS(ns_engine_create(&options, &small_style), NS_OK);
+    EXPECT_STATUS(ns_engine_set_content(small_style, content, W, H, STRIDE, NS_PIXEL_RGBA8), NS_OK);
+    EXPECT_STATUS(ns_engine_add_style(small_style, style, SW, SH, SW * 3, NS_PIXEL_RGB8, 1.0), NS_OK);
+    EXPECT_STATUS(ns_engine_run(small_style, 1, NULL, NULL), NS_ERROR_BAD_INPUT);
+    EXPECT(strstr(ns_last_error(), "A style image is 8×6") != NULL && strstr(ns_last_error(), "raise options->style_scale (or options->size)") != NULL,
+           "message: %s", ns_last_error());
+    ns_engine_release(small_style);
+    options.style_scale = 0;
+    EXPECT_STATUS(ns_engine_create(&options, &small_style), NS_ERROR_INVALID_ARGUMENT);
+    EXPECT(strstr(ns_last_error(), "options->style_scale must be > 0") != NULL, "message: %s", ns_last_error());
+    options.style_scale = 1;
+
+    /* A program built against the 0.3 header: its ns_options ends after precision, and it calls the function
+     * ns_options_init (the parentheses bypass this header's macro). The library must not write past that struct and
+     * must give the fields it lacks their defaults. */
+    struct {
+        uint32_t struct_size; int32_t size; double learning_rate, content_weight, style_weight, tv_weight;
+        const char* weights; ns_device device; ns_precision precision;
+    } old_options;
+    unsigned char guard[sizeof old_options + 16];
+    memset(guard, 0xAB, sizeof guard);
+    EXPECT_STATUS((ns_options_init)((ns_options*)(void*)guard), NS_OK);
+    memcpy(&old_options, guard, sizeof old_options);
+    EXPECT(old_options.struct_size == sizeof old_options, "0.3 struct_size %u, expected %u", old_options.struct_size, (unsigned)sizeof old_options);
+    for (size_t i = sizeof old_options; i < sizeof guard; i++)
+        EXPECT(guard[i] == 0xAB, "ns_options_init wrote byte %u past a 0.3 struct of %u", (unsigned)i, (unsigned)sizeof old_options);
+    old_options.size = 0;
+    old_options.weights = "random:0";
+    old_options.device = NS_DEVICE_CPU;
+    memcpy(guard, &old_options, sizeof old_options);
+    ns_engine* old_engine = NULL;
+    EXPECT_STATUS(ns_engine_create((const ns_options*)(const void*)guard, &old_engine), NS_OK);
+    EXPECT_STATUS(ns_engine_set_content(old_engine, content, W, H, STRIDE, NS_PIXEL_RGBA8), NS_OK);
+    EXPECT_STATUS(ns_engine_add_style(old_engine, style, SW, SH, SW * 3, NS_PIXEL_RGB8, 1.0), NS_OK);
+    EXPECT_STATUS(ns_engine_run(old_engine, 1, NULL, NULL), NS_OK); /* style_scale 1: the style at the content's 40 px */
+    ns_engine_release(old_engine);
 
     /* After release, the handle is refused, not used. */
     ns_engine_release(engine);
