@@ -110,11 +110,17 @@ public static class OrtRuntime
         return new Restore(() => ProfileDirectory = before);
     }
 
-    /// <summary>Session options for the CPU provider on the shared pool, with all graph optimizations.</summary>
+    /// <summary>
+    /// Session options for the CPU provider on the shared pool, with all graph optimizations. A profiled session gets
+    /// threads of its own: ONNX Runtime's thread-pool profiler is one per pool, and a profiled run switched the shared
+    /// pool's on and off under the runs of every other session in the process, one of which then failed ("LogStart
+    /// must pair with LogEnd") when a parallel section it began before the switch ended after it.
+    /// </summary>
     /// <param name="name">Names the profile file when <see cref="ProfileDirectory"/> is set.</param>
     public static SessionOptions CpuSessionOptions(string name = "session")
     {
-        bool shared = SharesPool; // first: creating SessionOptions makes ONNX Runtime's default environment if there is none
+        // First: creating SessionOptions makes ONNX Runtime's default environment if there is none.
+        bool shared = SharesPool && ProfileDirectory is null;
         var options = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
