@@ -21,6 +21,16 @@ public sealed class BackendFactoryTests
     }
 
     [Fact]
+    public void Auto_gives_the_reason_of_a_cuda_refusal_without_its_wording_for_cuda()
+    {
+        var probeFails = new CudaRegistration(() => null, (_, _, _, _, _) => throw BackendFactory.CudaCannotRun("cuDNN 9 is not on the loader path."));
+        using IStyleBackend backend = BackendFactory.Create(probeFails, DeviceKind.Auto, Weights, PreprocessPreset.Caffe, Loss, new AdamSettings());
+        Assert.EndsWith(" (CUDA not used: cuDNN 9 is not on the loader path)", backend.Description, StringComparison.Ordinal);
+        var refused = Assert.Throws<UserInputException>(() => BackendFactory.Create(probeFails, DeviceKind.Cuda, Weights, PreprocessPreset.Caffe, Loss, new AdamSettings()));
+        Assert.StartsWith("DeviceKind.Cuda cannot run here: cuDNN 9 is not on the loader path. Use DeviceKind.Cpu", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Auto_without_a_driver_names_the_reason_and_cpu_names_none()
     {
         var noDriver = new CudaRegistration(() => "No driver. Install one.", (_, _, _, _, _) => throw new InvalidOperationException("must not be called"));

@@ -15,6 +15,9 @@ public sealed record CudaRegistration(Func<string?> Unavailable, Func<NetworkWei
 /// </remarks>
 public static class BackendFactory
 {
+    /// <summary>Where <see cref="CudaCannotRun"/> keeps the reason alone, for <see cref="DeviceKind.Auto"/>'s notice.</summary>
+    private const string CudaReasonKey = "NeuralStyle.CudaReason";
+
     private static CudaRegistration? _cuda;
 
     /// <summary>Makes <see cref="DeviceKind.Cuda"/> (and <see cref="DeviceKind.Auto"/> where CUDA works) create <paramref name="create"/>'s backend.</summary>
@@ -66,8 +69,9 @@ public static class BackendFactory
                 }
                 catch (UserInputException e)
                 {
-                    // The driver answered but the provider failed its start-up probe (cuDNN, most often): auto means the CPU.
-                    notCuda = e.Message;
+                    // The driver answered but the provider failed its start-up probe (cuDNN, most often): auto means the
+                    // CPU, and says why without the refusal's wording, which is for a user who asked for CUDA.
+                    notCuda = e.Data[CudaReasonKey] as string ?? e.Message;
                 }
             }
         }
@@ -102,6 +106,8 @@ public static class BackendFactory
     {
         SettingNames names = SettingNames.Current;
         string message = $"{names.DeviceCuda} cannot run here: {reason} Use {names.DeviceCpu}, or see what 'neuralstyle doctor' lists as missing.";
-        return cause is null ? new UserInputException(message) : new UserInputException(message, cause);
+        UserInputException refusal = cause is null ? new UserInputException(message) : new UserInputException(message, cause);
+        refusal.Data[CudaReasonKey] = reason;
+        return refusal;
     }
 }
