@@ -106,7 +106,8 @@ NS_NODISCARD ns_status ns_options_init_sized(ns_options* options, uint32_t struc
 NS_NODISCARD ns_status ns_options_init(ns_options* options);
 #define ns_options_init(options) ns_options_init_sized((options), (uint32_t)sizeof(ns_options))
 
-/* Creates an engine; *engine receives the handle. Nothing heavy happens until the first ns_engine_run. */
+/* Creates an engine; *engine receives the handle. Nothing heavy happens until the first ns_engine_run. Reads
+ * *options as far as options->struct_size goes (as ns_options_init set it); fields past it take their defaults. */
 NS_NODISCARD ns_status ns_engine_create(const ns_options* options, ns_engine** engine);
 
 /* Continues a checkpoint written by ns_engine_save_checkpoint or the command line, in NS_PRECISION_FP32. */
