@@ -147,6 +147,7 @@ public sealed class CliTests : TemporaryFolderTest
         string profiles = Path.Combine(Folder, "prof");
         var (code, stdout, stderr) = Run("bench", "iteration", "--size", "32", "--repeat", "1", "--warmup", "0", "--profile", profiles);
         Assert.True(code == 0, stderr);
+        Assert.Contains("threads, a pool per session while profiled)", stdout, StringComparison.Ordinal); // the device line says so
 
         // Each pass's sessions: the files kept, the time per run, and the operators that took it, the most first.
         foreach (string pass in new[] { "forward", "backward", "winograd" })

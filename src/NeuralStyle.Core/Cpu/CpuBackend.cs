@@ -22,6 +22,7 @@ public sealed class CpuBackend : IStyleBackend
     private readonly InferenceSession _gram;
     private readonly InferenceSession _apply;
     private readonly RunOptions _runOptions = new();
+    private readonly bool _profiled;
     private LoopBuffers? _loop;
 
     /// <summary>Builds the graphs for <paramref name="weights"/> (truncated at the deepest tap of <paramref name="loss"/>) and opens their sessions.</summary>
@@ -40,6 +41,7 @@ public sealed class CpuBackend : IStyleBackend
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(loss);
         _bandFloats = bandFloats;
+        _profiled = OrtRuntime.ProfileDirectory is not null; // its sessions then have pools of their own
         _loss = loss;
         _adam = adam;
         _weights = weights.TruncatedAt(loss.DeepestTap(weights.Architecture));
@@ -50,7 +52,8 @@ public sealed class CpuBackend : IStyleBackend
 
     /// <inheritdoc/>
     public string Description => $"CPU (ONNX Runtime {OrtRuntime.Environment.GetVersionString()}, {Environment.ProcessorCount} threads"
-        + (OrtRuntime.SharesPool ? ")" : $", a pool per session: the process made ONNX Runtime's environment before the engine)")
+        + (!OrtRuntime.SharesPool ? ", a pool per session: the process made ONNX Runtime's environment before the engine)"
+            : _profiled ? ", a pool per session while profiled)" : ")")
         + (Notice is null ? "" : $" (CUDA not used: {Notice.Split(". ")[0].TrimEnd('.')})")
         + (Tf32Asked ? " in fp32 (TF32 is for CUDA's convolutions)" : "");
 
