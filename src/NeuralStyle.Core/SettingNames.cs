@@ -100,7 +100,7 @@ public sealed record SettingNames
         DeviceCuda = "NS_DEVICE_CUDA",
     };
 
-    private static readonly AsyncLocal<SettingNames?> Ambient = new();
+    private static readonly Runtime.FlowLocal<SettingNames> Ambient = new();
 
     /// <summary>The names of the front end running the current work; the .NET API's unless one was set.</summary>
     public static SettingNames Current => Ambient.Value ?? DotNet;
@@ -109,16 +109,9 @@ public sealed record SettingNames
     public static IDisposable Use(SettingNames names)
     {
         ArgumentNullException.ThrowIfNull(names);
-        var scope = new Scope(Ambient.Value);
-        Ambient.Value = names;
-        return scope;
+        return Ambient.Use(names);
     }
 
     /// <summary>"<see cref="StyleScale"/> (or <see cref="Size"/>)", or the size alone where there is no style scale: what makes a style image larger or smaller.</summary>
     public string StyleScaleOrSize => StyleScale is null ? Size : $"{StyleScale} (or {Size})";
-
-    private sealed class Scope(SettingNames? previous) : IDisposable
-    {
-        public void Dispose() => Ambient.Value = previous;
-    }
 }

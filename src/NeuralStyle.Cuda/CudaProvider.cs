@@ -26,8 +26,7 @@ public static class CudaProvider
         IReadOnlyList<string> missing = CudaProviderLibraries.Missing(CudaProviderLibraries.Linked);
         if (missing.Count > 0)
         {
-            string loaderPath = OperatingSystem.IsWindows() ? "PATH" : "LD_LIBRARY_PATH";
-            return $"ONNX Runtime's CUDA provider does not load: the loader cannot find {string.Join(", ", missing)} (install CUDA 13's runtime, cuBLAS and cuRAND, or put the folders that hold them on {loaderPath}).";
+            return $"ONNX Runtime's CUDA provider does not load: the loader cannot find {string.Join(", ", missing)} ({CudaProviderLibraries.InstallAdvice}).";
         }
 
         // ORT's message may end with the loader's own words, e.g. "libcudnn.so.9: cannot open shared object file".

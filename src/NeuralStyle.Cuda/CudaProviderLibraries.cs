@@ -21,6 +21,10 @@ public static class CudaProviderLibraries
 
     private static readonly string[] WindowsLinked = ["cudart64_13.dll", "cublas64_13.dll", "cublasLt64_13.dll"];
 
+    /// <summary>What to do about missing <see cref="Linked"/> libraries, for doctor's report and the provider's refusal alike.</summary>
+    public static string InstallAdvice =>
+        $"install CUDA 13's runtime, cuBLAS and cuRAND, or put the folders that hold them on {(OperatingSystem.IsWindows() ? "PATH" : "LD_LIBRARY_PATH")}";
+
     /// <summary>Those of <paramref name="names"/> the loader cannot find by that name.</summary>
     public static IReadOnlyList<string> Missing(IEnumerable<string> names) => names.Where(name => !CanLoad(name)).ToArray();
 

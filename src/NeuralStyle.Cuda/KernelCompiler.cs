@@ -64,9 +64,6 @@ internal sealed class KernelCompiler
         return cubin;
     }
 
-    /// <summary>Whether <see cref="Compile"/> would read the CUBIN from the cache.</summary>
-    public bool IsCached(string file, int major, int minor) => File.Exists(CachePath(file, major, minor));
-
     private static string[] Options(int major, int minor) => [$"--gpu-architecture=sm_{major}{minor}", "--std=c++17", "-default-device"];
 
     /// <summary>The cache entry: named by a hash of the source, its header, the options, the architecture and NVRTC's version.</summary>

@@ -42,17 +42,17 @@ internal sealed unsafe class KernelModules : IKernelLauncher, IDisposable
     }
 
     /// <summary>
-    /// Loads <paramref name="file"/>'s module. A cached CUBIN the driver refuses (damaged on disk, say) is compiled
-    /// again once and replaces the entry, rather than failing every start until someone deletes the cache.
+    /// Loads <paramref name="file"/>'s module. A CUBIN the driver refuses is compiled again once and replaces the cache
+    /// entry: a damaged entry would otherwise fail every start until someone deleted the cache. (A CUBIN just compiled
+    /// and refused is compiled a second time before the error, which costs seconds on a path that ends in an error.)
     /// </summary>
     private IntPtr Load(KernelCompiler compiler, string file, int major, int minor)
     {
-        bool cached = compiler.IsCached(file, major, minor);
         try
         {
             return _device.DriverForThisThread().LoadModule(compiler.Compile(file, major, minor));
         }
-        catch (CudaException) when (cached)
+        catch (CudaException)
         {
             return _device.DriverForThisThread().LoadModule(compiler.Compile(file, major, minor, recompile: true));
         }

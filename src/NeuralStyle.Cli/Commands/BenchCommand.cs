@@ -68,7 +68,7 @@ internal static class BenchCommand
                 // Our kernels need the driver, a GPU and NVRTC, not ONNX Runtime's provider, which the backend's check also asks for.
                 if (Cuda.CudaRuntime.Current.Reason is string reason)
                 {
-                    throw new UserInputException($"--device cuda cannot run here: {reason} ('neuralstyle doctor' lists what is missing.)");
+                    throw BackendFactory.CudaCannotRun(reason);
                 }
 
                 using var cuda = new Cuda.CudaKernelBenchmark();

@@ -28,10 +28,9 @@ internal static class DoctorCommand
         bool cudnnFound = CudaProviderLibraries.Missing([cudnn]).Count == 0;
         output.WriteLine($"cuDNN             {(cudnnFound ? cudnn : $"missing ({cudnn}; ONNX Runtime's Conv on CUDA needs cuDNN 9)")}");
         IReadOnlyList<string> missing = CudaProviderLibraries.Missing(CudaProviderLibraries.Linked);
-        string loaderPath = OperatingSystem.IsWindows() ? "PATH" : "LD_LIBRARY_PATH";
         output.WriteLine("CUDA libraries    " + (missing.Count == 0
             ? $"{string.Join(", ", CudaProviderLibraries.Linked)}"
-            : $"missing {string.Join(", ", missing)} (the CUDA provider links them: install CUDA 13's runtime, cuBLAS and cuRAND, or put the folders that hold them on {loaderPath})"));
+            : $"missing {string.Join(", ", missing)} (the CUDA provider links them: {CudaProviderLibraries.InstallAdvice})"));
         // Tried even without a GPU, so that one report lists everything there is to install.
         string? provider = CudaProvider.LoadProblem;
         output.WriteLine($"ORT CUDA provider {provider ?? "loads"}");

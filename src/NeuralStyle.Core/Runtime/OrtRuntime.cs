@@ -85,7 +85,7 @@ public static class OrtRuntime
         return environment;
     }
 
-    private static readonly AsyncLocal<string?> Profile = new();
+    private static readonly FlowLocal<string> Profile = new();
 
     /// <summary>
     /// Where sessions created from now on, by this thread or async flow, write ONNX Runtime's per-node profile (one
@@ -103,12 +103,7 @@ public static class OrtRuntime
     /// Sets <see cref="ProfileDirectory"/> until the result is disposed, then restores what it was: an application (or
     /// a test) that benchmarks once must not profile every session after.
     /// </summary>
-    public static IDisposable ProfileInto(string directory)
-    {
-        string? before = ProfileDirectory;
-        ProfileDirectory = directory;
-        return new Restore(() => ProfileDirectory = before);
-    }
+    public static IDisposable ProfileInto(string directory) => Profile.Use(directory);
 
     /// <summary>
     /// Session options for the CPU provider on the shared pool, with all graph optimizations. A profiled session gets
@@ -152,10 +147,5 @@ public static class OrtRuntime
     {
         using SessionOptions options = CpuSessionOptions(name);
         return new InferenceSession(model, options);
-    }
-
-    private sealed class Restore(Action restore) : IDisposable
-    {
-        public void Dispose() => restore();
     }
 }
