@@ -101,10 +101,10 @@ internal sealed class CpuStages : IDisposable
     /// <summary>The Winograd kernels of layer <paramref name="layer"/>, or null for a graph layer.</summary>
     public WinogradKernels? TransformedAt(int layer) => _transformedByLayer[layer];
 
-    /// <summary>Splits each block into runs of graph layers and single Winograd layers.</summary>
     /// <summary>Whether <paramref name="layer"/> is a Winograd stage by default.</summary>
     public static bool IsWinograd(ConvLayer layer) => IsWinograd(layer, DefaultWinogradMinChannels);
 
+    /// <summary>Splits each block into runs of graph layers and single Winograd layers.</summary>
     internal static List<CpuStage> Plan(NetworkArchitecture architecture, int winogradMinChannels)
     {
         bool IsWinograd(ConvLayer layer) => CpuStages.IsWinograd(layer, winogradMinChannels);
