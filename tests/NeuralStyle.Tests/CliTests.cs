@@ -159,7 +159,7 @@ public sealed class CliTests : TemporaryFolderTest
 
         Assert.Matches(@"winograd sessions \(\d+ files\): \d+\.\d ms per run\n  MatMul ", stdout.ReplaceLineEndings("\n")); // the products are all it runs
         Assert.DoesNotContain("Reorder", stdout, StringComparison.Ordinal); // the graph layers' convolutions stay in NCHW, no NCHWc copies around them
-        Assert.Matches(@"backward sessions \(\d+ files\): \d+\.\d ms per run\n  ConvTranspose ", stdout.ReplaceLineEndings("\n")); // conv1_1's VJP, the most of its session
+        Assert.Matches(@"backward sessions \(\d+ files\): [^\n]*\n(  [^\n]*\n)*  ConvTranspose ", stdout.ReplaceLineEndings("\n")); // conv1_1's VJP on the CPU
         Assert.Null(Runtime.OrtRuntime.ProfileDirectory); // sessions made after the benchmark, in this process, are not profiled
     }
 
