@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using NeuralStyle.Cli.Reports;
 using NeuralStyle.Engine;
 using NeuralStyle.Imaging;
@@ -244,23 +245,32 @@ internal static class SweepCommand
     private static double EstimateSeparateRenders(StyleProblem problem, double loading, SweepOptions o, int items, int iterations, TextWriter output)
     {
         output.WriteLine("Timing one separate render of the same settings to compare with (--no-estimate skips this)…");
-        var clock = Stopwatch.StartNew();
-        double setup, perIteration;
-        using (StyleTransferEngine single = ProblemFactory.CreateEngine(problem, [o.LearningRates.First()], o.Device, o.Precision, _ => { }))
-        {
-            setup = loading + clock.Elapsed.TotalSeconds;
-            single.Step();
-            clock.Restart();
-            single.Step();
-            single.Step();
-            perIteration = clock.Elapsed.TotalSeconds / 2;
-        }
+        var (setup, perIteration) = TimeOneRender(problem, o);
+        setup += loading;
 
-        // Its pinned buffers are garbage now; collect them before the sweep allocates its own.
+        // The engine is unreachable now (see TimeOneRender): collect its buffers before the sweep allocates its own.
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"One separate render: {setup:F1} s setup + {perIteration:F3} s per iteration (measured)."));
         return items * (setup + (iterations * perIteration));
+    }
+
+    /// <summary>
+    /// Seconds to set up one single-image render and per iteration (the mean of two after a warm-up). A method of its
+    /// own so that the engine is unreachable once it returns: the JIT may keep a local of the caller alive to the
+    /// caller's end, and the collection after it would then find the engine's buffers still in use.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (double Setup, double PerIteration) TimeOneRender(StyleProblem problem, SweepOptions o)
+    {
+        var clock = Stopwatch.StartNew();
+        using StyleTransferEngine single = ProblemFactory.CreateEngine(problem, [o.LearningRates.First()], o.Device, o.Precision, _ => { });
+        double setup = clock.Elapsed.TotalSeconds;
+        single.Step();
+        clock.Restart();
+        single.Step();
+        single.Step();
+        return (setup, clock.Elapsed.TotalSeconds / 2);
     }
 
     private static string Summary(StyleTransferEngine engine, double seconds, double? estimate)
