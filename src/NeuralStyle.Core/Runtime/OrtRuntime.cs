@@ -126,7 +126,7 @@ public static class OrtRuntime
         // and from blocks of 8 or 16 channels, and for the graph layers (conv1_1: 3 channels in, 64 out) those copies
         // cost more than the convolutions: profiled at 256 px, conv1_1's forward session took 5.6 ms per run with
         // them and 2.4 ms without, its backward session 8.3 and 5.4 ms; at 512 px 22.4 and 14.0, 32.4 and 25.8 ms,
-        // and the iteration's peak memory fell from 1503 to 1167 MB. No other session has a Conv.
+        // and a 512 px benchmark's peak memory fell from 1254 to 1140 MB. No other session has a Conv.
         options.AddSessionConfigEntry("optimization.disable_specified_optimizers", "NchwcTransformer");
         if (shared)
         {
