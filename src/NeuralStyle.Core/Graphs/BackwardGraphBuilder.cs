@@ -67,7 +67,8 @@ public static class BackwardGraphBuilder
     /// (dL/d the layer's input). The convolution's VJP is a ConvTranspose with the layer's own kernel, not the
     /// flipped-kernel Conv of the whole graphs: on ONNX Runtime's CPU provider (the only user of these graphs) it is a
     /// GEMM with 9·C_in rows and a col2im, where the Conv is a GEMM with C_in rows, 3 for conv1_1. Profiled, conv1_1's
-    /// VJP session took 3.9–5.3 ms per run instead of 7.3–11.6 ms at 256 px, 22.2 instead of 30.0 ms at 512 px.
+    /// VJP session took 3.9–5.3 ms per run instead of 7.3–11.6 ms at 256 px, 15.2–24.1 instead of 29.9–30.7 ms at
+    /// 512 px (three alternated rounds each).
     /// </summary>
     public static Onnx.ModelProto BuildConvVjp(NetworkWeights weights, PreprocessPreset preprocess, int layer)
     {
