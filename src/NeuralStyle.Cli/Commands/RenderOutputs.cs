@@ -93,7 +93,6 @@ internal sealed class RenderOutputs
 
     private void Check(RenderOptions o, double? sweepRate, RunSettings? resumed)
     {
-        _ = ImageFiles.EncoderFor(Image);
         var named = new List<(string Option, string Path)>
         {
             ("--out", Image),
@@ -113,6 +112,8 @@ internal sealed class RenderOutputs
 
             AtomicFile.RequireWritableFolder(Path.GetDirectoryName(Path.GetFullPath(path))!, option);
         }
+
+        _ = ImageFiles.EncoderFor(Image); // after the folder check: "out/" is a folder before it is a missing extension
 
         RefuseOverwritingInputs(o, named, sweepRate, resumed);
         for (int a = 0; a < named.Count; a++)
