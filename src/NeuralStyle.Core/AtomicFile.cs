@@ -36,7 +36,9 @@ public static class AtomicFile
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new IOException($"Cannot write '{path}': {e.Message.TrimEnd('.')}; {(File.Exists(full) ? "the file there before is kept" : "nothing was written there")}.", e);
+            // .NET's message names the temporary file (" : '/out/.x.png.123.1.tmp'"); the user knows only the path they gave.
+            string reason = e.Message.Replace($" : '{temporary}'", "", StringComparison.Ordinal).TrimEnd('.');
+            throw new IOException($"Cannot write '{path}': {reason}; {(File.Exists(full) ? "the file there before is kept" : "nothing was written there")}.", e);
         }
         finally
         {

@@ -109,7 +109,8 @@ public sealed partial class MemoryAndAtomicTests : TemporaryFolderTest
     {
         string path = Path.Combine(Folder, "full.ckpt");
         File.WriteAllText(path, "old");
-        var e = Assert.Throws<IOException>(() => AtomicFile.Write(path, _ => throw new IOException("No space left on device")));
+        // Worded as .NET words a full disk on Linux, naming the file it was writing: the temporary one.
+        var e = Assert.Throws<IOException>(() => AtomicFile.Write(path, stream => throw new IOException($"No space left on device : '{((FileStream)stream).Name}'")));
         Assert.Equal($"Cannot write '{path}': No space left on device; the file there before is kept.", e.Message);
         Assert.Equal("old", File.ReadAllText(path));
         Assert.Equal(["full.ckpt"], Directory.GetFiles(Folder).Select(Path.GetFileName));
