@@ -25,6 +25,22 @@ public sealed class CheckpointTests : TemporaryFolderTest
         Assert.Equal(File.ReadAllBytes(Render()), File.ReadAllBytes(copy)); // the same bytes, checksum included
     }
 
+    [Fact]
+    public void The_content_image_is_stored_only_for_a_run_that_keeps_its_colours()
+    {
+        Checkpoint plain = Checkpoint.Load(Render());
+        Assert.Null(plain.ContentImage);
+        var content = Imaging.RgbImage.Noise(plain.Settings.Width, plain.Settings.Height, 7);
+        string kept = Path.Combine(Folder, "kept.ckpt");
+        (plain with { Settings = plain.Settings with { OriginalColors = true }, ContentImage = content }).Save(kept);
+
+        Checkpoint loaded = Checkpoint.Load(kept);
+        Assert.Equal(content.Planes, loaded.ContentImage!.Planes);
+        Assert.Equal(content.Planes, loaded.Item(0).ContentImage!.Planes); // a sweep's rate continued alone keeps it
+        Assert.Equal(new FileInfo(Render()).Length + 4 + (content.Planes.Length * 4) - 1, new FileInfo(kept).Length); // its array with its length, and "true" one byte shorter than "false"
+        Assert.Throws<InvalidOperationException>(() => (plain with { Settings = plain.Settings with { OriginalColors = true } }).Save(Path.Combine(Folder, "none.ckpt")));
+    }
+
     [Theory]
     [InlineData(0.10)] // in the targets
     [InlineData(0.60)] // in the images or moments

@@ -715,6 +715,83 @@ public sealed class CliTests : TemporaryFolderTest
         Assert.Contains("grad_relu1_1", backward.InputNames);
     }
 
+    [Fact]
+    public void Original_colors_save_the_results_luma_in_the_contents_chroma()
+    {
+        string plain = Path.Combine(Folder, "plain.png"), kept = Path.Combine(Folder, "kept.png");
+        string[] common = ["render", "--size", "48", "--iterations", "30", "--weights", "random:0", "--print-every", "0"];
+        Assert.Equal(0, Run([.. common, "--out", plain]).Code);
+        var (code, stdout, stderr) = Run([.. common, "--out", kept, "--original-colors"]);
+
+        Assert.True(code == 0, stderr + stdout);
+        Assert.Contains("saved in the content image's colours", stdout, StringComparison.Ordinal);
+        RgbImage content = ImageFiles.Load(Path.Combine(Repository.Examples, "content-cat-chelsea.png"), 48);
+        RgbImage keptImage = ImageFiles.Load(kept, longSide: null), plainImage = ImageFiles.Load(plain, longSide: null);
+        // Both renders optimize the same image; only the saved copy differs. Saving rounds each channel (±0.5, so
+        // ±0.5 in luma and in chroma) and clamps to 0..255, which moves the few pixels it clamps further.
+        Assert.InRange(MeanDifference(keptImage, content, Chroma), 0, ColourTolerance);
+        Assert.InRange(MeanDifference(keptImage, plainImage, Luma), 0, ColourTolerance);
+        Assert.True(MeanDifference(plainImage, content, Chroma) > 10 * ColourTolerance, "the plain render's colours are the style's, so the measure can tell");
+    }
+
+    [Fact]
+    public void A_run_in_the_contents_colours_resumes_in_them_without_its_content_file()
+    {
+        string content = Path.Combine(Folder, "content.png");
+        File.Copy(Path.Combine(Repository.Examples, "content-cat-chelsea.png"), content);
+        RgbImage colors = ImageFiles.Load(content, 40);
+        string kept = Path.Combine(Folder, "kept.png"), plain = Path.Combine(Folder, "plain.png"), later = Path.Combine(Folder, "later.png");
+        string[] common = ["render", "--content", content, "--size", "40", "--iterations", "2", "--weights", "random", "--print-every", "0"];
+        Assert.Equal(0, Run([.. common, "--out", kept, "--original-colors"]).Code);
+        Assert.Equal(0, Run([.. common, "--out", plain]).Code);
+        Assert.Equal(0, Run([.. common, "--out", later]).Code);
+
+        // A run that did not keep them takes them on resuming, reading the content image again, and keeps them from then on.
+        Assert.Equal(0, Run("render", "--resume", Path.ChangeExtension(plain, ".ckpt"), "--iterations", "25", "--original-colors").Code);
+        Assert.InRange(MeanDifference(ImageFiles.Load(plain, longSide: null), colors, Chroma), 0, ColourTolerance);
+        Assert.True(Engine.Checkpoint.ReadSettings(Path.ChangeExtension(plain, ".ckpt")).OriginalColors);
+
+        File.Delete(content);
+        var (code, stdout, stderr) = Run("render", "--resume", Path.ChangeExtension(kept, ".ckpt"), "--iterations", "25");
+        Assert.True(code == 0, stderr + stdout); // the checkpoint holds the content image
+        Assert.InRange(MeanDifference(ImageFiles.Load(kept, longSide: null), colors, Chroma), 0, ColourTolerance);
+
+        byte[] before = File.ReadAllBytes(later);
+        (code, stdout, stderr) = Run("render", "--resume", Path.ChangeExtension(later, ".ckpt"), "--iterations", "25", "--original-colors");
+        Assert.Equal(2, code);
+        Assert.StartsWith("--original-colors takes the colours of the content image the run began with, and it cannot be read again", stderr.Trim(), StringComparison.Ordinal);
+        Assert.DoesNotContain("Preparing the network", stdout, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(later));
+
+        // Without the colours, 25 iterations are far from the content's chroma: the checks above can tell.
+        Assert.Equal(0, Run("render", "--resume", Path.ChangeExtension(later, ".ckpt"), "--iterations", "25").Code);
+        Assert.True(MeanDifference(ImageFiles.Load(later, longSide: null), colors, Chroma) > 10 * ColourTolerance);
+    }
+
+    /// <summary>Mean absolute difference, in 0..255 levels, for colour measures of saved (8-bit) images; see its use.</summary>
+    private const double ColourTolerance = 0.75;
+
+    private static double MeanDifference(RgbImage a, RgbImage b, Func<double, double, double, (double, double)> measure)
+    {
+        Assert.Equal((a.Width, a.Height), (b.Width, b.Height));
+        int plane = a.Width * a.Height;
+        double total = 0;
+        for (int i = 0; i < plane; i++)
+        {
+            var (a1, a2) = measure(a.Planes[i], a.Planes[plane + i], a.Planes[(2 * plane) + i]);
+            var (b1, b2) = measure(b.Planes[i], b.Planes[plane + i], b.Planes[(2 * plane) + i]);
+            total += (Math.Abs(a1 - b1) + Math.Abs(a2 - b2)) / 2;
+        }
+
+        return total / plane;
+    }
+
+    /// <summary>JPEG's Cb and Cr.</summary>
+    private static (double, double) Chroma(double r, double g, double b) => ((-0.168736 * r) - (0.331264 * g) + (0.5 * b), (0.5 * r) - (0.418688 * g) - (0.081312 * b));
+
+    /// <summary>Rec. 601 luma, twice, so it fits the same measure.</summary>
+    private static (double, double) Luma(double r, double g, double b) => ((0.299 * r) + (0.587 * g) + (0.114 * b), (0.299 * r) + (0.587 * g) + (0.114 * b));
+
     private static (int Code, string Stdout, string Stderr) Run(params string[] args) => Run(interactive: false, args);
 
     private static (int Code, string Stdout, string Stderr) Run(bool interactive, params string[] args)

@@ -97,7 +97,8 @@ internal static class ProblemFactory
     /// Loads a checkpoint and the weights it was made with, and starts an engine on them, saying so first: on all of
     /// its items, or on what <paramref name="select"/> makes of it (<see cref="OneRun"/> for a render).
     /// </summary>
-    public static (StyleTransferEngine Engine, RunSettings Settings) Resume(string path, OptimizationOptions o, Action<string> notice, Func<Checkpoint, Checkpoint>? select = null)
+    /// <returns>The engine, the stored settings, and the content image where the run keeps its colours (<see cref="RunSettings.OriginalColors"/>).</returns>
+    public static (StyleTransferEngine Engine, RunSettings Settings, RgbImage? ContentImage) Resume(string path, OptimizationOptions o, Action<string> notice, Func<Checkpoint, Checkpoint>? select = null)
     {
         DeviceKind kind = ParseDevice(o.Device);
         MathPrecision math = ParsePrecision(o.Precision);
@@ -106,7 +107,30 @@ internal static class ProblemFactory
         RefuseIfNothingRuns(path, checkpoint);
         NetworkWeights weights = WeightSource.ForResume(checkpoint.Settings, notice);
         notice($"Preparing the network for {checkpoint.Settings.Width}×{checkpoint.Settings.Height} (--device {o.Device})…");
-        return (StyleTransferEngine.Resume(checkpoint, weights, kind, math, MemoryLimitBytes(o)), checkpoint.Settings);
+        return (StyleTransferEngine.Resume(checkpoint, weights, kind, math, MemoryLimitBytes(o)), checkpoint.Settings, checkpoint.ContentImage);
+    }
+
+    /// <summary>
+    /// The content image of a checkpoint's run, read again at the run's size: for --original-colors given on resuming
+    /// a run that did not keep its colours, whose checkpoint holds no content image. Refused in a sentence where the
+    /// file cannot be read (its path is stored as it was given) or no longer matches the run's size.
+    /// </summary>
+    public static RgbImage ReloadContent(RunSettings settings)
+    {
+        const string Why = "--original-colors takes the colours of the content image the run began with";
+        RgbImage content;
+        try
+        {
+            content = ImageFiles.Load(settings.Content, Math.Max(settings.Width, settings.Height));
+        }
+        catch (UserInputException e)
+        {
+            throw new UserInputException($"{Why}, and it cannot be read again: {e.Message.TrimEnd('.')}. Resume from the folder the run began in, or without --original-colors.", e);
+        }
+
+        UserInputException.Require(content.Width == settings.Width && content.Height == settings.Height,
+            $"{Why}, but '{settings.Content}' is now {content.Width}×{content.Height} at the run's size, not {settings.Width}×{settings.Height}: it is another image. Resume without --original-colors.");
+        return content;
     }
 
     /// <summary>

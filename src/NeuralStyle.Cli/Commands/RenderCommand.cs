@@ -11,7 +11,7 @@ internal static class RenderCommand
     public static int Run(RenderOptions o, TextWriter output, bool interactive, CancellationToken cancel)
     {
         RenderOutputs files = CheckArguments(o);
-        var (engine, settings) = Start(o, output);
+        var (engine, settings, colors) = Start(o, output);
         using (engine)
         {
             // The output folders, with their parents, now that nothing can refuse the run: a refused run leaves none.
@@ -24,7 +24,7 @@ internal static class RenderCommand
 
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Device: {engine.DeviceDescription}{(engine.EstimatedPeakBytes is double bytes ? $"; estimated peak memory {bytes / 1e6:F0} MB" : "")}."));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"Rendering {engine.Width}×{engine.Height}, iterations {engine.Iteration} → {o.Iterations}, lr {engine.LearningRates[0]}, weights {settings.WeightsIdentity}."));
+                $"Rendering {engine.Width}×{engine.Height}, iterations {engine.Iteration} → {o.Iterations}, lr {engine.LearningRates[0]}, weights {settings.WeightsIdentity}{(colors is null ? "" : ", saved in the content image's colours")}."));
 
             int[] checkpoints = SaveIterations(o, engine.Iteration);
             var progress = new ProgressReporter(engine.Iteration, o.Iterations, o.PrintEvery, interactive, output);
@@ -34,14 +34,14 @@ internal static class RenderCommand
                 sweep.Run(checkpoints, reached =>
                 {
                     bool final = reached.Iteration == o.Iterations || engine.StopReason(0) is not null;
-                    ImageFiles.Save(reached.Images[0], final ? files.Image : files.Intermediate(reached.Iteration));
-                    SaveState(engine, settings, files);
+                    Save(reached.Images[0], colors, final ? files.Image : files.Intermediate(reached.Iteration));
+                    SaveState(engine, settings, colors, files);
                 }, (k, losses) => progress.Report(k, LossSummary.Describe(losses[0])), cancel);
             }
             catch (OperationCanceledException) when (cancel.IsCancellationRequested)
             {
-                ImageFiles.Save(engine.CurrentImage(0), files.Image);
-                SaveState(engine, settings, files);
+                Save(engine.CurrentImage(0), colors, files.Image);
+                SaveState(engine, settings, colors, files);
                 progress.Line($"Interrupted at iteration {engine.Iteration}. Saved {files.Image} and {files.Checkpoint}; continue with: render --resume {files.Checkpoint} --iterations {o.Iterations}");
                 return Interruption.ExitCode;
             }
@@ -50,15 +50,20 @@ internal static class RenderCommand
         }
     }
 
+    /// <summary>Saves <paramref name="image"/>, in the colours of <paramref name="colors"/> where given (--original-colors).</summary>
+    private static void Save(RgbImage image, RgbImage? colors, string path) =>
+        ImageFiles.Save(colors is null ? image : ColorTransfer.KeepColors(image, colors), path);
+
     /// <summary>
     /// The checkpoint, which names the final image and the loss log relative to itself (where a resume continues in
-    /// place), and the loss log: they go with every image saved.
+    /// place) and holds the content image where the run keeps its colours, and the loss log: they go with every image saved.
     /// </summary>
-    private static void SaveState(StyleTransferEngine engine, RunSettings settings, RenderOutputs files)
+    private static void SaveState(StyleTransferEngine engine, RunSettings settings, RgbImage? colors, RenderOutputs files)
     {
         string folder = Path.GetDirectoryName(Path.GetFullPath(files.Checkpoint))!;
         string? Relative(string? file) => file is null ? null : Path.GetRelativePath(folder, Path.GetFullPath(file));
-        engine.CreateCheckpoint(settings with { Image = Relative(files.Image), LossLog = Relative(files.LossLog) }).Save(files.Checkpoint);
+        Checkpoint state = engine.CreateCheckpoint(settings with { Image = Relative(files.Image), LossLog = Relative(files.LossLog) });
+        (state with { ContentImage = colors }).Save(files.Checkpoint);
         if (files.LossLog is not null)
         {
             AtomicFile.WriteText(files.LossLog, LossSummary.Csv(engine.History(0)));
@@ -88,17 +93,23 @@ internal static class RenderCommand
         return outputs;
     }
 
-    private static (StyleTransferEngine Engine, RunSettings Settings) Start(RenderOptions o, TextWriter output)
+    /// <summary>The engine, the settings its checkpoints store, and the content image whose colours saved images take (null: their own).</summary>
+    private static (StyleTransferEngine Engine, RunSettings Settings, RgbImage? Colors) Start(RenderOptions o, TextWriter output)
     {
         if (o.Resume is not null)
         {
-            var (engine, settings) = ProblemFactory.Resume(o.Resume, o, output.WriteLine, c => ProblemFactory.OneRun(o.Resume, c, o.LearningRate, output.WriteLine));
+            // --original-colors on a run that did not keep them reads the content image again, and is refused before the engine is built.
+            RunSettings head = Checkpoint.ReadSettings(o.Resume);
+            RgbImage? reloaded = o.OriginalColors && !head.OriginalColors ? ProblemFactory.ReloadContent(head) : null;
+            var (engine, settings, stored) = ProblemFactory.Resume(o.Resume, o, output.WriteLine, c => ProblemFactory.OneRun(o.Resume, c, o.LearningRate, output.WriteLine));
             output.WriteLine($"Resuming {o.Resume} at iteration {engine.Iteration} with its stored settings ({settings.Notes}).");
-            return (engine, settings);
+            RgbImage? colors = stored ?? reloaded;
+            return (engine, settings with { OriginalColors = colors is not null }, colors);
         }
 
         StyleProblem problem = ProblemFactory.Build(o, output.WriteLine);
-        return (ProblemFactory.CreateEngine(problem, [o.LearningRate ?? RenderOptions.DefaultLearningRate], o.Device, o.Precision, output.WriteLine), ProblemFactory.Settings(o, problem));
+        StyleTransferEngine created = ProblemFactory.CreateEngine(problem, [o.LearningRate ?? RenderOptions.DefaultLearningRate], o.Device, o.Precision, output.WriteLine);
+        return (created, ProblemFactory.Settings(o, problem) with { OriginalColors = o.OriginalColors }, o.OriginalColors ? problem.Content : null);
     }
 
     /// <summary>Every multiple of --save-every past <paramref name="from"/>, and the final iteration.</summary>

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using NeuralStyle.Imaging;
 
 namespace NeuralStyle.Engine;
 
@@ -31,6 +32,12 @@ public sealed record Checkpoint
 
     /// <summary>Per item, the loss of every iteration so far.</summary>
     public required IReadOnlyList<IReadOnlyList<LossRecord>> History { get; init; }
+
+    /// <summary>
+    /// The content image at the run's size where <see cref="RunSettings.OriginalColors"/> is set (saved images take its
+    /// colours), else null. Stored after the loss histories only then, so checkpoints without it are as before.
+    /// </summary>
+    public RgbImage? ContentImage { get; init; }
 
     private static ReadOnlySpan<byte> Magic => "NSCKPT01"u8;
 
@@ -161,6 +168,12 @@ public sealed record Checkpoint
                 writer.Write(r.Seconds);
             }
         }
+
+        if (Settings.OriginalColors)
+        {
+            RgbImage content = ContentImage ?? throw new InvalidOperationException("A checkpoint whose settings keep the original colours needs the content image.");
+            WriteArray(writer, content.Planes);
+        }
     }
 
     private static Checkpoint ReadContent(Stream stream)
@@ -191,6 +204,18 @@ public sealed record Checkpoint
             history.Add(records);
         }
 
+        RgbImage? contentImage = null;
+        if (header.Settings.OriginalColors)
+        {
+            float[] planes = ReadArray(reader);
+            if (planes.Length != 3 * header.Settings.Width * header.Settings.Height)
+            {
+                throw new InvalidDataException("the content image does not match the stored size");
+            }
+
+            contentImage = new RgbImage(header.Settings.Width, header.Settings.Height, planes);
+        }
+
         return new Checkpoint
         {
             Settings = header.Settings,
@@ -199,6 +224,7 @@ public sealed record Checkpoint
             Iteration = header.Iteration,
             Stopped = header.Stopped,
             History = history,
+            ContentImage = contentImage,
         };
     }
 

@@ -48,6 +48,13 @@ public sealed record RunSettings
     /// <summary>The loss log the command line kept with this checkpoint, relative to its folder, or null.</summary>
     public string? LossLog { get; init; }
 
+    /// <summary>
+    /// Whether the command line saves this run's images in the content image's colours (<see cref="Imaging.ColorTransfer"/>,
+    /// applied to each saved copy; the optimized image is not changed). The checkpoint then holds the content image
+    /// (<see cref="Checkpoint.ContentImage"/>), so a resume needs neither the file nor the folder the run began in.
+    /// </summary>
+    public bool OriginalColors { get; init; }
+
     /// <summary>Free-form description of the remaining options (size, init, …) for people.</summary>
     public string Notes { get; init; } = "";
 }
