@@ -79,11 +79,12 @@ public sealed class StyleTransfer : IDisposable
     /// </summary>
     public StyleTransfer(StyleTransferOptions options) => _options = Checked(options);
 
-    private StyleTransfer(StyleTransferOptions options, StyleTransferEngine engine, NetworkWeights weights)
+    private StyleTransfer(StyleTransferOptions options, StyleTransferEngine engine, NetworkWeights weights, RgbImage? content)
         : this(options)
     {
         _engine = engine;
         _weights = weights;
+        _content = content;
     }
 
     /// <summary>Iterations completed so far.</summary>
@@ -215,6 +216,21 @@ public sealed class StyleTransfer : IDisposable
         return _engine?.CurrentImage(0) ?? _content ?? throw new InvalidOperationException("Set a content image first.");
     });
 
+    /// <summary>
+    /// A copy of the current image in the content image's colours (<see cref="ColorTransfer.KeepColors"/>): its luma
+    /// with the content's chroma, what the command line's --original-colors saves. Needs the content image: the one
+    /// set, or the one a resumed checkpoint holds (from a command-line run with --original-colors); without one,
+    /// <see cref="InvalidOperationException"/>.
+    /// </summary>
+    public RgbImage CurrentImageInContentColors() => Locked(() =>
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        RgbImage content = _content ?? throw new InvalidOperationException(_engine is null
+            ? "Set a content image first."
+            : "This run was resumed from a checkpoint that holds no content image (only a command-line run with --original-colors keeps one), so its colours are not known here.");
+        return ColorTransfer.KeepColors(_engine?.CurrentImage(0) ?? content, content);
+    });
+
     /// <summary>Writes the whole state to <paramref name="path"/> (atomically); <see cref="Resume"/> continues it exactly.</summary>
     public void SaveCheckpoint(string path)
     {
@@ -249,7 +265,7 @@ public sealed class StyleTransfer : IDisposable
         {
             Size = null, LearningRate = s.LearningRates[0], Weights = s.WeightsSpec, Preprocess = s.Preprocess, Loss = s.Loss, Adam = s.Adam, Device = device, Precision = precision,
         };
-        return new StyleTransfer(options, StyleTransferEngine.Resume(checkpoint, weights, device, precision), weights);
+        return new StyleTransfer(options, StyleTransferEngine.Resume(checkpoint, weights, device, precision), weights, checkpoint.ContentImage);
     }
 
     /// <summary>Frees the engine and every buffer it holds. Safe to call twice.</summary>

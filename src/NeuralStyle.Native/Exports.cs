@@ -7,7 +7,7 @@ namespace NeuralStyle.Native;
 /// <summary>The C ABI of include/neuralstyle.h. Every export runs inside <see cref="LastError.Guard"/>.</summary>
 internal static unsafe class Exports
 {
-    private const uint Version = (0 << 16) | (4 << 8) | 0;
+    private const uint Version = (0 << 16) | (5 << 8) | 0;
 
     /// <summary>ns_version.</summary>
     [UnmanagedCallersOnly(EntryPoint = "ns_version")]
@@ -188,16 +188,12 @@ internal static unsafe class Exports
     /// <summary>ns_engine_read_image.</summary>
     [UnmanagedCallersOnly(EntryPoint = "ns_engine_read_image")]
     public static int NsEngineReadImage(nint engine, byte* pixels, int width, int height, int stride, int format) => LastError.Guard(() =>
-    {
-        StyleTransfer transfer = HandleTable.Get(engine);
-        RgbImage image = transfer.CurrentImage();
-        Require(width == image.Width && height == image.Height, $"The buffer is {width}×{height}, but the image is {image.Width}×{image.Height}; ask ns_engine_get_size.");
-        Require(pixels != null, "pixels is NULL.");
-        Require(format is 3 or 4, $"format must be NS_PIXEL_RGB8 or NS_PIXEL_RGBA8, not {format}.");
-        Require(stride >= width * format, $"stride {stride} is less than width × {format} bytes.");
-        image.CopyToPixels(new Span<byte>(pixels, checked(((height - 1) * stride) + (width * format))), stride, format);
-        return NsStatus.Ok;
-    });
+        CopyOut(HandleTable.Get(engine).CurrentImage(), pixels, width, height, stride, format));
+
+    /// <summary>ns_engine_read_image_in_content_colors.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_engine_read_image_in_content_colors")]
+    public static int NsEngineReadImageInContentColors(nint engine, byte* pixels, int width, int height, int stride, int format) => LastError.Guard(() =>
+        CopyOut(HandleTable.Get(engine).CurrentImageInContentColors(), pixels, width, height, stride, format));
 
     /// <summary>ns_engine_save_checkpoint.</summary>
     [UnmanagedCallersOnly(EntryPoint = "ns_engine_save_checkpoint")]
@@ -260,6 +256,17 @@ internal static unsafe class Exports
         {
             throw new ArgumentException(message);
         }
+    }
+
+    /// <summary>Writes <paramref name="image"/> into the caller's buffer, which must be of its size.</summary>
+    private static NsStatus CopyOut(RgbImage image, byte* pixels, int width, int height, int stride, int format)
+    {
+        Require(width == image.Width && height == image.Height, $"The buffer is {width}×{height}, but the image is {image.Width}×{image.Height}; ask ns_engine_get_size.");
+        Require(pixels != null, "pixels is NULL.");
+        Require(format is 3 or 4, $"format must be NS_PIXEL_RGB8 or NS_PIXEL_RGBA8, not {format}.");
+        Require(stride >= width * format, $"stride {stride} is less than width × {format} bytes.");
+        image.CopyToPixels(new Span<byte>(pixels, checked(((height - 1) * stride) + (width * format))), stride, format);
+        return NsStatus.Ok;
     }
 
     private static int Resume(byte* path, int device, int precision, nint* engine) => LastError.Guard(() =>

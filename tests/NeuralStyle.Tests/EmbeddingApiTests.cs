@@ -50,6 +50,39 @@ public sealed class EmbeddingApiTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void The_image_in_the_contents_colours_needs_the_content_image()
+    {
+        var options = new StyleTransferOptions { Size = null, Weights = "random:0", Device = DeviceKind.Cpu };
+        using var transfer = new StyleTransfer(options);
+        Assert.Equal("Set a content image first.", Assert.Throws<InvalidOperationException>(() => transfer.CurrentImageInContentColors()).Message);
+        RgbImage content = RgbImage.FromPixels(Gradient(40, 32, 3, out int stride), 40, 32, stride, 3);
+        transfer.SetContent(content);
+        transfer.AddStyle(RgbImage.Noise(36, 28, 5));
+        transfer.Run(3);
+
+        // What the command line's --original-colors saves, from the image and the content set.
+        Assert.Equal(ColorTransfer.KeepColors(transfer.CurrentImage(), content).Planes, transfer.CurrentImageInContentColors().Planes);
+
+        // This API's checkpoints hold no content image; a command-line one made with --original-colors does.
+        string api = Path.Combine(Folder, "api.ckpt");
+        transfer.SaveCheckpoint(api);
+        using (StyleTransfer resumed = StyleTransfer.Resume(api, DeviceKind.Cpu))
+        {
+            Assert.Contains("holds no content image", Assert.Throws<InvalidOperationException>(() => resumed.CurrentImageInContentColors()).Message, StringComparison.Ordinal);
+        }
+
+        string image = Path.Combine(Folder, "kept.png");
+        using (var output = new StringWriter(System.Globalization.CultureInfo.InvariantCulture))
+        {
+            Assert.Equal(0, Cli.Program.Run(["render", "--size", "32", "--iterations", "2", "--weights", "random", "--original-colors", "--out", image], output, output, interactive: false));
+        }
+
+        using StyleTransfer fromCli = StyleTransfer.Resume(Path.ChangeExtension(image, ".ckpt"), DeviceKind.Cpu);
+        RgbImage cat = ImageFiles.Load(Path.Combine(Repository.Examples, "content-cat-chelsea.png"), 32);
+        Assert.Equal(ColorTransfer.KeepColors(fromCli.CurrentImage(), cat).Planes, fromCli.CurrentImageInContentColors().Planes);
+    }
+
+    [Fact]
     public void Image_files_in_give_what_the_same_images_loaded_by_hand_give()
     {
         // README's example: SetContentFile and AddStyleFile, with the size and style scale applied.

@@ -34,6 +34,8 @@ static int count_and_maybe_stop(int32_t iteration, int32_t target, double loss, 
     return c->stop_at > 0 && c->calls >= c->stop_at;
 }
 
+static double absolute(double v) { return v < 0 ? -v : v; } /* without libm */
+
 static double seconds(void)
 {
     struct timespec t;
@@ -139,6 +141,32 @@ int main(int argc, char** argv)
         }
     EXPECT(changed > W * H / 2, "only %d of %d pixels changed", changed, W * H);
 
+    /* In the content's colours (0.5): the image's luma with the content's chroma, within 8-bit rounding on average
+     * where saving clamped neither image (a channel at 0 or 255 was moved further than rounding). */
+    static uint8_t kept[H * W * 4];
+    EXPECT_STATUS(ns_engine_read_image_in_content_colors(engine, kept, W + 1, H, (W + 1) * 4, NS_PIXEL_RGBA8), NS_ERROR_INVALID_ARGUMENT);
+    EXPECT_STATUS(ns_engine_read_image_in_content_colors(engine, kept, W, H, W * 4, NS_PIXEL_RGBA8), NS_OK);
+    double luma_error = 0, chroma_error = 0;
+    int compared = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            const uint8_t* c = &content[y * STRIDE + x * 4];
+            const uint8_t* o = &out[(y * W + x) * 4];
+            const uint8_t* k = &kept[(y * W + x) * 4];
+            int clamped = 0;
+            for (int i = 0; i < 3; i++)
+                clamped |= o[i] == 0 || o[i] == 255 || k[i] == 0 || k[i] == 255;
+            if (clamped)
+                continue;
+            compared++;
+            luma_error += absolute((0.299 * k[0] + 0.587 * k[1] + 0.114 * k[2]) - (0.299 * o[0] + 0.587 * o[1] + 0.114 * o[2]));
+            chroma_error += absolute((-0.168736 * k[0] - 0.331264 * k[1] + 0.5 * k[2]) - (-0.168736 * c[0] - 0.331264 * c[1] + 0.5 * c[2]))
+                          + absolute((0.5 * k[0] - 0.418688 * k[1] - 0.081312 * k[2]) - (0.5 * c[0] - 0.418688 * c[1] - 0.081312 * c[2]));
+        }
+    EXPECT(compared >= W * H / 2 && luma_error / compared <= 0.75 && chroma_error / (2 * compared) <= 0.75,
+           "over %d unclamped pixels: mean luma error %g against the image, chroma %g against the content", compared,
+           luma_error / compared, chroma_error / (2 * compared));
+
     /* Checkpoint, resume, and go on. */
     char path[512];
     snprintf(path, sizeof path, "%s/smoke.ckpt", folder);
@@ -148,6 +176,8 @@ int main(int argc, char** argv)
     EXPECT_STATUS(ns_engine_run(resumed, 1, NULL, NULL), NS_OK);
     EXPECT_STATUS(ns_engine_get_iteration(resumed, &iteration), NS_OK);
     EXPECT(iteration == 6, "resumed iteration %d, expected 6", iteration);
+    /* This library's checkpoints hold no content image (only the command line's --original-colors keeps one). */
+    EXPECT_STATUS(ns_engine_read_image_in_content_colors(resumed, kept, W, H, W * 4, NS_PIXEL_RGBA8), NS_ERROR_INVALID_STATE);
     EXPECT_STATUS(ns_engine_resume("/no/such.ckpt", NS_DEVICE_CPU, &resumed), NS_ERROR_BAD_INPUT);
     ns_engine* resumed_tf32 = NULL;
     EXPECT_STATUS(ns_engine_resume_with_precision(path, NS_DEVICE_CPU, NS_PRECISION_TF32, &resumed_tf32), NS_OK);
