@@ -771,19 +771,33 @@ public sealed class CliTests : TemporaryFolderTest
     /// <summary>Mean absolute difference, in 0..255 levels, for colour measures of saved (8-bit) images; see its use.</summary>
     private const double ColourTolerance = 0.75;
 
+    /// <summary>
+    /// The mean difference of <paramref name="measure"/> over the pixels where neither image has a channel at 0 or 255:
+    /// saving clamps, which moves a pixel further than rounding does. In the 48 px render the luma differed by 0.70
+    /// on average over all pixels and by 0.29 over these; the chroma by 0, and the plain render's by 30. Most pixels
+    /// must be among them.
+    /// </summary>
     private static double MeanDifference(RgbImage a, RgbImage b, Func<double, double, double, (double, double)> measure)
     {
         Assert.Equal((a.Width, a.Height), (b.Width, b.Height));
-        int plane = a.Width * a.Height;
+        int plane = a.Width * a.Height, compared = 0;
         double total = 0;
         for (int i = 0; i < plane; i++)
         {
-            var (a1, a2) = measure(a.Planes[i], a.Planes[plane + i], a.Planes[(2 * plane) + i]);
-            var (b1, b2) = measure(b.Planes[i], b.Planes[plane + i], b.Planes[(2 * plane) + i]);
+            float[] pa = [a.Planes[i], a.Planes[plane + i], a.Planes[(2 * plane) + i]], pb = [b.Planes[i], b.Planes[plane + i], b.Planes[(2 * plane) + i]];
+            if (pa.Concat(pb).Any(v => v is 0 or 255))
+            {
+                continue;
+            }
+
+            var (a1, a2) = measure(pa[0], pa[1], pa[2]);
+            var (b1, b2) = measure(pb[0], pb[1], pb[2]);
             total += (Math.Abs(a1 - b1) + Math.Abs(a2 - b2)) / 2;
+            compared++;
         }
 
-        return total / plane;
+        Assert.True(compared >= plane / 2, $"only {compared} of {plane} pixels unclamped");
+        return total / compared;
     }
 
     /// <summary>JPEG's Cb and Cr.</summary>
