@@ -4,9 +4,9 @@ namespace NeuralStyle.Tests;
 
 /// <summary>
 /// <see cref="ColorTransfer"/> against the textbook recipe in float64: convert both images to JPEG's YCbCr, take Y
-/// from the stylized one and Cb, Cr from the other, convert back. The code takes a shortcut (RGB plus the luma
-/// difference), so this checks that the shortcut is that recipe. Tolerance 1e-3 of a level on the 0..255 scale:
-/// float32 rounding of values up to a few hundred, with room to spare.
+/// from the stylized one and Cb, Cr from the other, convert back; and, where that leaves 0..255, against what the
+/// code promises instead (the luma kept, the hue kept, the chroma scaled down just enough). Tolerance 1e-3 of a level
+/// on the 0..255 scale: float32 rounding of values up to a few hundred, with room to spare.
 /// </summary>
 public sealed class ColorTransferTests
 {
@@ -15,23 +15,68 @@ public sealed class ColorTransferTests
     [Theory]
     [InlineData(1, 1)]
     [InlineData(23, 17)]
-    public void The_result_is_the_stylized_luma_with_the_colour_images_chroma(int width, int height)
+    public void Within_0_to_255_the_result_is_the_stylized_luma_with_the_colour_images_chroma(int width, int height)
     {
-        RgbImage stylized = RgbImage.Noise(width, height, 1), colors = RgbImage.Noise(width, height, 2);
+        // A channel lies at most 0.886·50 = 44.3 levels from its pixel's luma in colours of 100..150, so with a luma
+        // of 80..170 the recipe stays within 0..255 everywhere.
+        RgbImage stylized = Noise(width, height, 1, 80, 170), colors = Noise(width, height, 2, 100, 150);
 
         RgbImage kept = ColorTransfer.KeepColors(stylized, colors);
 
-        int plane = width * height;
-        for (int i = 0; i < plane; i++)
+        int inRange = 0;
+        for (int i = 0; i < width * height; i++)
         {
             var (y, _, _) = YCbCr(stylized, i);
             var (_, cb, cr) = YCbCr(colors, i);
             double[] expected = [y + (1.402 * cr), y - (0.344136 * cb) - (0.714136 * cr), y + (1.772 * cb)];
+            if (expected.Any(v => v is < 0 or > 255))
+            {
+                continue;
+            }
+
+            inRange++;
+            double[] got = Pixel(kept, i);
             for (int c = 0; c < 3; c++)
             {
-                Assert.True(Math.Abs(kept.Planes[(c * plane) + i] - expected[c]) <= Tolerance, $"pixel {i} channel {c}: {kept.Planes[(c * plane) + i]} against {expected[c]}");
+                Assert.True(Math.Abs(got[c] - expected[c]) <= Tolerance, $"pixel {i} channel {c}: {got[c]} against {expected[c]}");
             }
         }
+
+        Assert.Equal(width * height, inRange);
+    }
+
+    [Fact]
+    public void Beyond_0_to_255_a_pixel_keeps_its_luma_and_hue_and_gives_up_saturation_only()
+    {
+        // Full-range noise, and a stylized image whose values (as an optimized image's may) leave 0..255 too.
+        RgbImage stylized = Noise(31, 29, 3, -40, 300), colors = Noise(31, 29, 4, 0, 255);
+
+        RgbImage kept = ColorTransfer.KeepColors(stylized, colors);
+
+        int scaled = 0;
+        for (int i = 0; i < 31 * 29; i++)
+        {
+            double[] got = Pixel(kept, i);
+            Assert.All(got, v => Assert.InRange(v, 0, 255));
+            var (y, cb, cr) = YCbCr(kept, i);
+            var (wantedY, _, _) = YCbCr(stylized, i);
+            var (_, colorCb, colorCr) = YCbCr(colors, i);
+            Assert.True(Math.Abs(y - Math.Clamp(wantedY, 0, 255)) <= Tolerance, $"pixel {i}: luma {y}, stylized {wantedY}");
+
+            // The chroma is the colour's times one factor in 0..1: the same direction (hue), no more saturation.
+            double length = Math.Sqrt((colorCb * colorCb) + (colorCr * colorCr));
+            double factor = length < 1e-6 ? 1 : ((cb * colorCb) + (cr * colorCr)) / (length * length);
+            Assert.InRange(factor, -Tolerance, 1 + Tolerance);
+            Assert.True(Math.Abs(cb - (factor * colorCb)) <= Tolerance && Math.Abs(cr - (factor * colorCr)) <= Tolerance, $"pixel {i}: chroma ({cb}, {cr}) against ({colorCb}, {colorCr})");
+            if (factor < 1 - Tolerance)
+            {
+                // Scaled no more than needed: one channel is at the edge it would have crossed.
+                Assert.Contains(got, v => v <= Tolerance || v >= 255 - Tolerance);
+                scaled++;
+            }
+        }
+
+        Assert.True(scaled > 100, $"only {scaled} pixels needed scaling: the test does not reach the case");
     }
 
     [Fact]
@@ -60,11 +105,24 @@ public sealed class ColorTransferTests
         Assert.Contains("4×3 and 3×4", e.Message, StringComparison.Ordinal);
     }
 
+    private static RgbImage Noise(int width, int height, ulong seed, float low, float high)
+    {
+        var planes = new float[3 * width * height];
+        new Model.DeterministicRandom(seed).FillUniform(planes, low, high);
+        return new RgbImage(width, height, planes);
+    }
+
+    private static double[] Pixel(RgbImage image, int i)
+    {
+        int plane = image.Width * image.Height;
+        return [image.Planes[i], image.Planes[plane + i], image.Planes[(2 * plane) + i]];
+    }
+
     /// <summary>JPEG's full-range YCbCr of pixel <paramref name="i"/>, in float64.</summary>
     private static (double Y, double Cb, double Cr) YCbCr(RgbImage image, int i)
     {
-        int plane = image.Width * image.Height;
-        double r = image.Planes[i], g = image.Planes[plane + i], b = image.Planes[(2 * plane) + i];
+        double[] p = Pixel(image, i);
+        double r = p[0], g = p[1], b = p[2];
         return ((0.299 * r) + (0.587 * g) + (0.114 * b), (-0.168736 * r) - (0.331264 * g) + (0.5 * b), (0.5 * r) - (0.418688 * g) - (0.081312 * b));
     }
 }
