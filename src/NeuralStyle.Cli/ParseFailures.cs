@@ -101,8 +101,6 @@ internal static class ParseFailures
         {
             case UnknownOptionError { Token: "iterations" } when verb == typeof(SweepOptions):
                 return "sweep takes no --iterations: it runs to the last of its --checkpoints (e.g. --checkpoints 100,500).";
-            case UnknownOptionError { Token: "original-colors" } when verb == typeof(SweepOptions):
-                return "sweep takes no --original-colors: its contact sheet and metrics compare the rates' own images; give it to the render that continues a rate (render --resume FOLDER/sweep.ckpt --lr RATE --original-colors).";
             case MissingRequiredOptionError missing when missing.NameInfo.Equals(NameInfo.EmptyName)
                 && verb.GetProperties().Select(p => p.GetCustomAttribute<ValueAttribute>()).FirstOrDefault(v => v is { Required: true }) is { } value:
                 return $"'{verb.GetCustomAttribute<VerbAttribute>()?.Name}' needs its {value.MetaName}: {value.HelpText}.";

@@ -729,9 +729,9 @@ public sealed class CliTests : TemporaryFolderTest
         RgbImage keptImage = ImageFiles.Load(kept, longSide: null), plainImage = ImageFiles.Load(plain, longSide: null);
         // Both renders optimize the same image; only the saved copy differs. Saving rounds each channel (±0.5, so
         // ±0.5 in luma and in chroma) and clamps to 0..255, which moves the few pixels it clamps further.
-        Assert.InRange(MeanDifference(keptImage, content, Chroma), 0, ColourTolerance);
-        Assert.InRange(MeanDifference(keptImage, plainImage, Luma), 0, ColourTolerance);
-        Assert.True(MeanDifference(plainImage, content, Chroma) > 10 * ColourTolerance, "the plain render's colours are the style's, so the measure can tell");
+        Assert.InRange(ColourMeasures.MeanDifference(keptImage, content, ColourMeasures.Chroma), 0, ColourMeasures.Tolerance);
+        Assert.InRange(ColourMeasures.MeanDifference(keptImage, plainImage, ColourMeasures.Luma), 0, ColourMeasures.Tolerance);
+        Assert.True(ColourMeasures.MeanDifference(plainImage, content, ColourMeasures.Chroma) > 10 * ColourMeasures.Tolerance, "the plain render's colours are the style's, so the measure can tell");
     }
 
     [Fact]
@@ -748,13 +748,13 @@ public sealed class CliTests : TemporaryFolderTest
 
         // A run that did not keep them takes them on resuming, reading the content image again, and keeps them from then on.
         Assert.Equal(0, Run("render", "--resume", Path.ChangeExtension(plain, ".ckpt"), "--iterations", "25", "--original-colors").Code);
-        Assert.InRange(MeanDifference(ImageFiles.Load(plain, longSide: null), colors, Chroma), 0, ColourTolerance);
+        Assert.InRange(ColourMeasures.MeanDifference(ImageFiles.Load(plain, longSide: null), colors, ColourMeasures.Chroma), 0, ColourMeasures.Tolerance);
         Assert.True(Engine.Checkpoint.ReadSettings(Path.ChangeExtension(plain, ".ckpt")).OriginalColors);
 
         File.Delete(content);
         var (code, stdout, stderr) = Run("render", "--resume", Path.ChangeExtension(kept, ".ckpt"), "--iterations", "25");
         Assert.True(code == 0, stderr + stdout); // the checkpoint holds the content image
-        Assert.InRange(MeanDifference(ImageFiles.Load(kept, longSide: null), colors, Chroma), 0, ColourTolerance);
+        Assert.InRange(ColourMeasures.MeanDifference(ImageFiles.Load(kept, longSide: null), colors, ColourMeasures.Chroma), 0, ColourMeasures.Tolerance);
 
         byte[] before = File.ReadAllBytes(later);
         (code, stdout, stderr) = Run("render", "--resume", Path.ChangeExtension(later, ".ckpt"), "--iterations", "25", "--original-colors");
@@ -765,46 +765,8 @@ public sealed class CliTests : TemporaryFolderTest
 
         // Without the colours, 25 iterations are far from the content's chroma: the checks above can tell.
         Assert.Equal(0, Run("render", "--resume", Path.ChangeExtension(later, ".ckpt"), "--iterations", "25").Code);
-        Assert.True(MeanDifference(ImageFiles.Load(later, longSide: null), colors, Chroma) > 10 * ColourTolerance);
+        Assert.True(ColourMeasures.MeanDifference(ImageFiles.Load(later, longSide: null), colors, ColourMeasures.Chroma) > 10 * ColourMeasures.Tolerance);
     }
-
-    /// <summary>Mean absolute difference, in 0..255 levels, for colour measures of saved (8-bit) images; see its use.</summary>
-    private const double ColourTolerance = 0.75;
-
-    /// <summary>
-    /// The mean difference of <paramref name="measure"/> over the pixels where neither image has a channel at 0 or 255,
-    /// which differ by more than rounding: saving clamps the plain render there, and the kept one's chroma may have been
-    /// scaled down to fit. In the 48 px render, over all pixels the luma differed by 0.71 on average and the chroma by
-    /// 0.51; over these by 0.29 and 0, and the plain render's chroma by 30. Most pixels must be among them.
-    /// </summary>
-    private static double MeanDifference(RgbImage a, RgbImage b, Func<double, double, double, (double, double)> measure)
-    {
-        Assert.Equal((a.Width, a.Height), (b.Width, b.Height));
-        int plane = a.Width * a.Height, compared = 0;
-        double total = 0;
-        for (int i = 0; i < plane; i++)
-        {
-            float[] pa = [a.Planes[i], a.Planes[plane + i], a.Planes[(2 * plane) + i]], pb = [b.Planes[i], b.Planes[plane + i], b.Planes[(2 * plane) + i]];
-            if (pa.Concat(pb).Any(v => v is 0 or 255))
-            {
-                continue;
-            }
-
-            var (a1, a2) = measure(pa[0], pa[1], pa[2]);
-            var (b1, b2) = measure(pb[0], pb[1], pb[2]);
-            total += (Math.Abs(a1 - b1) + Math.Abs(a2 - b2)) / 2;
-            compared++;
-        }
-
-        Assert.True(compared >= plane / 2, $"only {compared} of {plane} pixels unclamped");
-        return total / compared;
-    }
-
-    /// <summary>JPEG's Cb and Cr.</summary>
-    private static (double, double) Chroma(double r, double g, double b) => ((-0.168736 * r) - (0.331264 * g) + (0.5 * b), (0.5 * r) - (0.418688 * g) - (0.081312 * b));
-
-    /// <summary>Rec. 601 luma, twice, so it fits the same measure.</summary>
-    private static (double, double) Luma(double r, double g, double b) => ((0.299 * r) + (0.587 * g) + (0.114 * b), (0.299 * r) + (0.587 * g) + (0.114 * b));
 
     private static (int Code, string Stdout, string Stderr) Run(params string[] args) => Run(interactive: false, args);
 

@@ -29,6 +29,33 @@ public sealed partial class SweepTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void A_sweep_in_the_contents_colours_saves_measures_resumes_and_hands_on_in_them()
+    {
+        string sweep = Path.Combine(Folder, "kept");
+        Cli("sweep", "--size", "40", "--lr", "5,20", "--checkpoints", "10", "--out-dir", sweep, "--weights", "random", "--no-estimate", "--original-colors");
+        Cli("sweep", "--resume", sweep, "--checkpoints", "10,20");
+        string alone = Path.Combine(Folder, "alone.png");
+        Cli("render", "--resume", Path.Combine(sweep, "sweep.ckpt"), "--lr", "20", "--iterations", "25", "--out", alone);
+
+        RgbImage content = ImageFiles.Load(Path.Combine(Repository.Examples, "content-cat-chelsea.png"), 40);
+        var metrics = SweepReport.ReadMetrics(sweep);
+        Assert.Equal(4, metrics.Count);
+        foreach (Study.CheckpointMetrics m in metrics)
+        {
+            RgbImage saved = ImageFiles.Load(Path.Combine(sweep, m.Image), null);
+            Assert.InRange(ColourMeasures.MeanDifference(saved, content, ColourMeasures.Chroma), 0, ColourMeasures.Tolerance);
+            Assert.Equal(ImageMetrics.MeanLuminance(saved), m.MeanLuminance, 1e-9); // measured on the image saved, not the one optimized
+        }
+
+        Assert.InRange(ColourMeasures.MeanDifference(ImageFiles.Load(alone, null), content, ColourMeasures.Chroma), 0, ColourMeasures.Tolerance);
+
+        // The same sweep without them is far from the content's colours by then: the checks above can tell.
+        string plain = Path.Combine(Folder, "plain");
+        Cli("sweep", "--size", "40", "--lr", "20", "--checkpoints", "20", "--out-dir", plain, "--weights", "random", "--no-estimate");
+        Assert.True(ColourMeasures.MeanDifference(ImageFiles.Load(Path.Combine(plain, "lr20_it00020.png"), null), content, ColourMeasures.Chroma) > 10 * ColourMeasures.Tolerance);
+    }
+
+    [Fact]
     public void A_sweep_times_one_separate_render_and_states_what_the_separate_renders_would_cost()
     {
         string sweep = Path.Combine(Folder, "estimated");

@@ -44,6 +44,9 @@ internal abstract class OptimizationOptions
     [Option("seed", Default = 0UL, HelpText = "Seed for --init random.")]
     public ulong Seed { get; set; }
 
+    [Option("original-colors", HelpText = "Save images in the content image's colours: the result's luminance with the content's chroma (luminance-only transfer). The checkpoint keeps it; render --resume can turn it on for the rest of a run.")]
+    public bool OriginalColors { get; set; }
+
     [Option("weights", Default = "auto", HelpText = "VGG19 weights: auto (a pretrained file in the model cache, else random features), random[:SEED], or an ONNX file.")]
     public string Weights { get; set; } = "";
 

@@ -76,6 +76,7 @@ internal static class ProblemFactory
         Preprocess = problem.Preprocess ?? problem.Weights.Preprocess,
         Loss = problem.Loss,
         Adam = problem.Adam,
+        OriginalColors = o.OriginalColors,
         Notes = string.Create(CultureInfo.InvariantCulture,
             $"size {o.Size}, style-scale {o.StyleScale}, init {o.Init}, seed {o.Seed}, style-blend {(o.StyleBlend.Any() ? string.Join(",", o.StyleBlend) : "equal")}"),
     };

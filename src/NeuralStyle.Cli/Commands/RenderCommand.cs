@@ -109,7 +109,7 @@ internal static class RenderCommand
 
         StyleProblem problem = ProblemFactory.Build(o, output.WriteLine);
         StyleTransferEngine created = ProblemFactory.CreateEngine(problem, [o.LearningRate ?? RenderOptions.DefaultLearningRate], o.Device, o.Precision, output.WriteLine);
-        return (created, ProblemFactory.Settings(o, problem) with { OriginalColors = o.OriginalColors }, o.OriginalColors ? problem.Content : null);
+        return (created, ProblemFactory.Settings(o, problem), o.OriginalColors ? problem.Content : null);
     }
 
     /// <summary>Every multiple of --save-every past <paramref name="from"/>, and the final iteration.</summary>

@@ -21,9 +21,6 @@ internal sealed class RenderOptions : OptimizationOptions
     [Option("save-every", Default = 0, HelpText = "Also save the image every N iterations, as OUT_NNNNN.EXT (0: never).")]
     public int SaveEvery { get; set; }
 
-    [Option("original-colors", HelpText = "Save images in the content image's colours: the result's luminance with the content's chroma (luminance-only transfer). The checkpoint keeps it; with --resume it turns it on for the rest of the run.")]
-    public bool OriginalColors { get; set; }
-
     [Option("checkpoint", HelpText = "Where to keep the run's checkpoint (written with every saved image and at the end). Default: OUT with .ckpt.")]
     public string? Checkpoint { get; set; }
 

@@ -11,6 +11,7 @@ internal static class ResumeConflicts
     [
         "content", "style", "style-blend", "size", "style-scale", "lr", "content-weight", "style-weight", "tv-weight",
         "style-layers", "content-layers", "pooling", "init", "seed", "weights", "preprocess", "max-megapixels", "out-dir",
+        "original-colors",
     ];
 
     /// <summary>Throws a <see cref="UserInputException"/> naming every stored setting given on a resuming command line.</summary>
@@ -32,6 +33,7 @@ internal static class ResumeConflicts
             .Select(a => a[2..].Split('=')[0])
             .Where(Stored.Contains)
             .Where(name => !(name == "lr" && options is RenderOptions)) // render's --lr picks a sweep's item (ProblemFactory.Resume)
+            .Where(name => !(name == "original-colors" && options is RenderOptions)) // a render may take them up (RenderCommand.Start); a sweep's images must all be alike
             .Distinct()
             .Select(name => "--" + name)
             .ToArray();

@@ -16,7 +16,7 @@ internal static class SweepCommand
         int[] checkpoints = CheckArguments(o);
         string folder = o.Resume ?? o.OutDir;
         int last = checkpoints[^1];
-        var (engine, settings, metrics, estimate, clock) = Start(o, folder, last, output);
+        var (engine, settings, metrics, estimate, clock, colors) = Start(o, folder, last, output);
         using (engine)
         {
             // A resumed sweep goes on from where it is, and measures no checkpoint twice (its metrics hold those it reached).
@@ -32,10 +32,11 @@ internal static class SweepCommand
 
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Device: {engine.DeviceDescription}{(engine.EstimatedPeakBytes is double bytes ? $"; estimated peak memory {bytes / 1e6:F0} MB" : "")}."));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"Sweeping {engine.Width}×{engine.Height}, lr {string.Join(", ", engine.LearningRates)} as one batch, checkpoints {string.Join(", ", checkpoints)}, into {folder}."));
+                $"Sweeping {engine.Width}×{engine.Height}, lr {string.Join(", ", engine.LearningRates)} as one batch, checkpoints {string.Join(", ", checkpoints)}, into {folder}{(colors is null ? "" : ", saved in the content image's colours")}."));
 
             var progress = new ProgressReporter(engine.Iteration, last, o.PrintEvery, interactive, output);
-            var sweep = new LearningRateSweep(engine, PreviousImages(engine, metrics, folder, output));
+            var sweep = new LearningRateSweep(engine, PreviousImages(engine, metrics, folder, output), colors is null ? null : image => ColorTransfer.KeepColors(image, colors));
+            void SaveCheckpoint() => (engine.CreateCheckpoint(settings) with { ContentImage = colors }).Save(Path.Combine(folder, SweepReport.CheckpointFile));
             string summary = "";
             try
             {
@@ -53,7 +54,7 @@ internal static class SweepCommand
                         metrics.Add(keepEarlier ? m with { Image = earlier!.Image } : m);
                     }
 
-                    engine.CreateCheckpoint(settings).Save(Path.Combine(folder, SweepReport.CheckpointFile));
+                    SaveCheckpoint();
                     summary = Summary(engine, clock.Elapsed.TotalSeconds, estimate);
                     SweepReport.Write(folder, metrics, engine, summary);
                     progress.Line(string.Create(CultureInfo.InvariantCulture, $"Checkpoint {reached.Iteration}: ") +
@@ -63,7 +64,7 @@ internal static class SweepCommand
             catch (OperationCanceledException) when (cancel.IsCancellationRequested)
             {
                 // Images and reports stay as of the last checkpoint; the state of this iteration goes to sweep.ckpt.
-                engine.CreateCheckpoint(settings).Save(Path.Combine(folder, SweepReport.CheckpointFile));
+                SaveCheckpoint();
                 progress.Line($"Interrupted at iteration {engine.Iteration}; saved {Path.Combine(folder, SweepReport.CheckpointFile)}. Continue with: sweep --resume {folder} --checkpoints {string.Join(",", checkpoints)}");
                 return Interruption.ExitCode;
             }
@@ -210,14 +211,15 @@ internal static class SweepCommand
     /// once: together they peaked about 40% above the sweep alone (7 rates at 384 px). That render is not counted as
     /// part of the sweep.
     /// </summary>
-    private static (StyleTransferEngine, RunSettings, List<CheckpointMetrics>, double? SeparateSeconds, Stopwatch) Start(SweepOptions o, string folder, int last, TextWriter output)
+    /// <returns>The engine, the settings its checkpoints store, the metrics so far, the separate renders' estimated seconds, the sweep's clock, and the content image whose colours saved images take (--original-colors) or null.</returns>
+    private static (StyleTransferEngine, RunSettings, List<CheckpointMetrics>, double? SeparateSeconds, Stopwatch, RgbImage? Colors) Start(SweepOptions o, string folder, int last, TextWriter output)
     {
         var clock = Stopwatch.StartNew();
         if (o.Resume is not null)
         {
-            var (engine, settings, _) = ProblemFactory.Resume(Path.Combine(folder, SweepReport.CheckpointFile), o, output.WriteLine);
+            var (engine, settings, colors) = ProblemFactory.Resume(Path.Combine(folder, SweepReport.CheckpointFile), o, output.WriteLine);
             output.WriteLine($"Resuming the sweep in {folder} at iteration {engine.Iteration} with its stored settings ({settings.Notes}).");
-            return (engine, settings, SweepReport.ReadMetrics(folder).Where(m => m.Iteration <= engine.Iteration).ToList(), null, clock);
+            return (engine, settings, SweepReport.ReadMetrics(folder).Where(m => m.Iteration <= engine.Iteration).ToList(), null, clock, colors);
         }
 
         StyleProblem problem = ProblemFactory.Build(o, output.WriteLine);
@@ -233,7 +235,7 @@ internal static class SweepCommand
         }
 
         StyleTransferEngine created = ProblemFactory.CreateEngine(problem, rates, o.Device, o.Precision, output.WriteLine);
-        return (created, ProblemFactory.Settings(o, problem), [], separate, clock);
+        return (created, ProblemFactory.Settings(o, problem), [], separate, clock, o.OriginalColors ? problem.Content : null);
     }
 
     /// <summary>

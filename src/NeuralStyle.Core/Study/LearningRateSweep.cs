@@ -16,12 +16,18 @@ public sealed class LearningRateSweep
 {
     private readonly StyleTransferEngine _engine;
     private readonly RgbImage?[] _previous;
+    private readonly Func<RgbImage, RgbImage>? _present;
 
-    /// <summary>Drives <paramref name="engine"/> (not owned). <paramref name="previousImages"/> are the images of the last checkpoint before a resume, for SSIM.</summary>
-    public LearningRateSweep(StyleTransferEngine engine, IReadOnlyList<RgbImage?>? previousImages = null)
+    /// <summary>
+    /// Drives <paramref name="engine"/> (not owned). <paramref name="previousImages"/> are the images of the last
+    /// checkpoint before a resume, for SSIM. <paramref name="present"/> turns each item's image into the one that is
+    /// saved and measured (e.g. in the content's colours, <see cref="ColorTransfer"/>); null takes it as optimized.
+    /// </summary>
+    public LearningRateSweep(StyleTransferEngine engine, IReadOnlyList<RgbImage?>? previousImages = null, Func<RgbImage, RgbImage>? present = null)
     {
         _engine = engine ?? throw new ArgumentNullException(nameof(engine));
         _previous = previousImages?.ToArray() ?? new RgbImage?[engine.LearningRates.Count];
+        _present = present;
     }
 
     /// <summary>The file name of an item's image at a checkpoint, e.g. <c>lr5_it00500.png</c>.</summary>
@@ -73,7 +79,7 @@ public sealed class LearningRateSweep
         var metrics = new List<CheckpointMetrics>();
         for (int n = 0; n < _engine.LearningRates.Count; n++)
         {
-            RgbImage image = _engine.CurrentImage(n);
+            RgbImage image = _present is null ? _engine.CurrentImage(n) : _present(_engine.CurrentImage(n));
             IReadOnlyList<LossRecord> history = _engine.History(n);
             LossRecord last = history.Last(r => r.Loss.IsFinite);
             metrics.Add(new CheckpointMetrics
