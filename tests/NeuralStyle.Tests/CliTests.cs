@@ -759,7 +759,7 @@ public sealed class CliTests : TemporaryFolderTest
         byte[] before = File.ReadAllBytes(later);
         (code, stdout, stderr) = Run("render", "--resume", Path.ChangeExtension(later, ".ckpt"), "--iterations", "25", "--original-colors");
         Assert.Equal(2, code);
-        Assert.StartsWith("--original-colors takes the colours of the content image the run began with, and it cannot be read again", stderr.Trim(), StringComparison.Ordinal);
+        Assert.Equal($"--original-colors takes the colours of the content image the run began with, '{content}', which is not there (the path is kept as it was given). Resume from the folder the run began in, or without --original-colors.", stderr.Trim());
         Assert.DoesNotContain("Preparing the network", stdout, StringComparison.Ordinal);
         Assert.Equal(before, File.ReadAllBytes(later));
 

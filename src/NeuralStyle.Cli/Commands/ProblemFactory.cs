@@ -119,6 +119,8 @@ internal static class ProblemFactory
     public static RgbImage ReloadContent(RunSettings settings)
     {
         const string Why = "--original-colors takes the colours of the content image the run began with";
+        UserInputException.Require(File.Exists(settings.Content),
+            $"{Why}, '{settings.Content}', which is not there (the path is kept as it was given). Resume from the folder the run began in, or without --original-colors.");
         RgbImage content;
         try
         {
