@@ -1,4 +1,5 @@
 using NeuralStyle.Imaging;
+using NeuralStyle.Tests.Support;
 
 namespace NeuralStyle.Tests;
 
@@ -122,7 +123,8 @@ public sealed class ColorTransferTests
     private static (double Y, double Cb, double Cr) YCbCr(RgbImage image, int i)
     {
         double[] p = Pixel(image, i);
-        double r = p[0], g = p[1], b = p[2];
-        return ((0.299 * r) + (0.587 * g) + (0.114 * b), (-0.168736 * r) - (0.331264 * g) + (0.5 * b), (0.5 * r) - (0.418688 * g) - (0.081312 * b));
+        var (y, _) = ColourMeasures.Luma(p[0], p[1], p[2]);
+        var (cb, cr) = ColourMeasures.Chroma(p[0], p[1], p[2]);
+        return (y, cb, cr);
     }
 }
