@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define NS_VERSION_MAJOR 0
-#define NS_VERSION_MINOR 5
+#define NS_VERSION_MINOR 6
 #define NS_VERSION_PATCH 0
 /* (major << 16) | (minor << 8) | patch; compare with ns_version() to detect a mismatched library. */
 #define NS_VERSION ((NS_VERSION_MAJOR << 16) | (NS_VERSION_MINOR << 8) | NS_VERSION_PATCH)
@@ -152,11 +152,12 @@ NS_NODISCARD ns_status ns_engine_read_image(const ns_engine* engine, uint8_t* pi
 
 /* As ns_engine_read_image, in the content image's colours: the image's luma with the content's chroma (JPEG's YCbCr),
  * what the command line's --original-colors saves. Needs the content image: the one set, or the one a resumed
- * checkpoint holds (a command-line run with --original-colors keeps it); otherwise NS_ERROR_INVALID_STATE. Added in 0.5. */
+ * checkpoint holds (this library's keep it since 0.6, a command-line render's only with --original-colors); otherwise
+ * NS_ERROR_INVALID_STATE. Added in 0.5. */
 NS_NODISCARD ns_status ns_engine_read_image_in_content_colors(const ns_engine* engine, uint8_t* pixels, int32_t width, int32_t height,
                                                               int32_t stride, ns_pixel_format format);
 
-/* Writes the whole state to a file (atomically). */
+/* Writes the whole state to a file (atomically), with the content image since 0.6. */
 NS_NODISCARD ns_status ns_engine_save_checkpoint(const ns_engine* engine, const char* path);
 
 /* Frees the engine and everything it holds. NULL is accepted; releasing twice is harmless. */

@@ -219,26 +219,29 @@ public sealed class StyleTransfer : IDisposable
     /// <summary>
     /// A copy of the current image in the content image's colours (<see cref="ColorTransfer.KeepColors"/>): its luma
     /// with the content's chroma, what the command line's --original-colors saves. Needs the content image: the one
-    /// set, or the one a resumed checkpoint holds (from a command-line run with --original-colors); without one,
-    /// <see cref="InvalidOperationException"/>.
+    /// set, or the one a resumed checkpoint holds (this API's checkpoints always keep it, a command-line render's only
+    /// with --original-colors); without one, <see cref="InvalidOperationException"/>.
     /// </summary>
     public RgbImage CurrentImageInContentColors() => Locked(() =>
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         RgbImage content = _content ?? throw new InvalidOperationException(_engine is null
             ? "Set a content image first."
-            : "This run was resumed from a checkpoint that holds no content image (only a command-line run with --original-colors keeps one), so its colours are not known here.");
+            : "This run was resumed from a checkpoint that holds no content image (a command-line render keeps one only with --original-colors), so its colours are not known here.");
         return ColorTransfer.KeepColors(_engine?.CurrentImage(0) ?? content, content);
     });
 
-    /// <summary>Writes the whole state to <paramref name="path"/> (atomically); <see cref="Resume"/> continues it exactly.</summary>
+    /// <summary>
+    /// Writes the whole state to <paramref name="path"/> (atomically), with the content image where the transfer has
+    /// one; <see cref="Resume"/> continues it exactly.
+    /// </summary>
     public void SaveCheckpoint(string path)
     {
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             StyleTransferEngine engine = _engine ?? throw new InvalidOperationException("Nothing to save before the first run.");
-            engine.CreateCheckpoint(new RunSettings
+            (engine.CreateCheckpoint(new RunSettings
             {
                 WeightsSpec = _options.Weights,
                 WeightsIdentity = _weights!.Identity,
@@ -246,7 +249,7 @@ public sealed class StyleTransfer : IDisposable
                 Loss = _options.Loss,
                 Adam = _options.Adam,
                 Notes = "embedded",
-            }).Save(path);
+            }) with { ContentImage = _content }).Save(path);
         }
     }
 

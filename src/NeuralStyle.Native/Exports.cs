@@ -7,7 +7,7 @@ namespace NeuralStyle.Native;
 /// <summary>The C ABI of include/neuralstyle.h. Every export runs inside <see cref="LastError.Guard"/>.</summary>
 internal static unsafe class Exports
 {
-    private const uint Version = (0 << 16) | (5 << 8) | 0;
+    private const uint Version = (0 << 16) | (6 << 8) | 0;
 
     /// <summary>ns_version.</summary>
     [UnmanagedCallersOnly(EntryPoint = "ns_version")]

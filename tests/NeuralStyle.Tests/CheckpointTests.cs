@@ -26,19 +26,50 @@ public sealed class CheckpointTests : TemporaryFolderTest
     }
 
     [Fact]
-    public void The_content_image_is_stored_only_for_a_run_that_keeps_its_colours()
+    public void The_content_image_is_stored_where_given_and_named_in_the_header_only_then()
     {
         Checkpoint plain = Checkpoint.Load(Render());
         Assert.Null(plain.ContentImage);
+        Assert.DoesNotContain("ContentImageStored", Header(File.ReadAllBytes(Render())).Json, StringComparison.Ordinal); // as before it existed
+        Assert.False(Checkpoint.ReadHead(Render()).HoldsContentImage);
         var content = Imaging.RgbImage.Noise(plain.Settings.Width, plain.Settings.Height, 7);
-        string kept = Path.Combine(Folder, "kept.ckpt");
+
+        // A run that keeps its colours (the command line's --original-colors), and one that does not (the embedding API's).
+        foreach (bool keepColors in new[] { true, false })
+        {
+            string path = Path.Combine(Folder, $"held-{keepColors}.ckpt");
+            (plain with { Settings = plain.Settings with { OriginalColors = keepColors }, ContentImage = content }).Save(path);
+            Checkpoint loaded = Checkpoint.Load(path);
+            Assert.Equal(content.Planes, loaded.ContentImage!.Planes);
+            Assert.Equal(content.Planes, loaded.Item(0).ContentImage!.Planes); // a sweep's rate continued alone keeps it
+            Assert.Equal(keepColors, loaded.Settings.OriginalColors);
+            Assert.True(Checkpoint.ReadHead(path).HoldsContentImage);
+        }
+
+        Assert.Throws<InvalidOperationException>(() => (plain with { Settings = plain.Settings with { OriginalColors = true } }).Save(Path.Combine(Folder, "none.ckpt")));
+    }
+
+    [Fact]
+    public void A_checkpoint_from_before_the_header_named_the_content_image_holds_it_where_it_kept_the_colours()
+    {
+        Checkpoint plain = Checkpoint.Load(Render());
+        var content = Imaging.RgbImage.Noise(plain.Settings.Width, plain.Settings.Height, 7);
+        string kept = Path.Combine(Folder, "kept.ckpt"), older = Path.Combine(Folder, "older.ckpt");
         (plain with { Settings = plain.Settings with { OriginalColors = true }, ContentImage = content }).Save(kept);
 
-        Checkpoint loaded = Checkpoint.Load(kept);
-        Assert.Equal(content.Planes, loaded.ContentImage!.Planes);
-        Assert.Equal(content.Planes, loaded.Item(0).ContentImage!.Planes); // a sweep's rate continued alone keeps it
-        Assert.Equal(new FileInfo(Render()).Length + 4 + (content.Planes.Length * 4) - 1, new FileInfo(kept).Length); // its array with its length, and "true" one byte shorter than "false"
-        Assert.Throws<InvalidOperationException>(() => (plain with { Settings = plain.Settings with { OriginalColors = true } }).Save(Path.Combine(Folder, "none.ckpt")));
+        // The same file as the earlier format wrote it: the header without the field (and, simplest, without the checksum).
+        (string json, byte[] after) = Header(File.ReadAllBytes(kept));
+        string earlier = System.Text.RegularExpressions.Regex.Replace(json, @",\s*""ContentImageStored"": true", "");
+        Assert.NotEqual(json, earlier);
+        using (var writer = new BinaryWriter(File.Create(older)))
+        {
+            writer.Write("NSCKPT01"u8);
+            writer.Write(earlier);
+            writer.Write(after[..^32]);
+        }
+
+        Assert.True(Checkpoint.ReadHead(older).HoldsContentImage);
+        Assert.Equal(content.Planes, Checkpoint.Load(older).ContentImage!.Planes);
     }
 
     [Theory]
@@ -79,6 +110,15 @@ public sealed class CheckpointTests : TemporaryFolderTest
         Checkpoint saved = Checkpoint.Load(Render());
         var other = Assert.Throws<UserInputException>(() => StyleTransferEngine.Resume(saved, Model.NetworkWeights.Random(Model.NetworkArchitecture.Vgg19, 1), DeviceKind.Cpu));
         Assert.StartsWith("The checkpoint was made with weights random:0, not random:1;", other.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A checkpoint file's JSON header and the bytes after it.</summary>
+    private static (string Json, byte[] After) Header(byte[] file)
+    {
+        using var reader = new BinaryReader(new MemoryStream(file));
+        reader.ReadBytes(8); // the signature
+        string json = reader.ReadString();
+        return (json, file[(int)reader.BaseStream.Position..]);
     }
 
     /// <summary>The checkpoint of a two-iteration render at 40 px (made once per test).</summary>

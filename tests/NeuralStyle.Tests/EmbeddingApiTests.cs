@@ -63,23 +63,60 @@ public sealed class EmbeddingApiTests : TemporaryFolderTest
         // What the command line's --original-colors saves, from the image and the content set.
         Assert.Equal(ColorTransfer.KeepColors(transfer.CurrentImage(), content).Planes, transfer.CurrentImageInContentColors().Planes);
 
-        // This API's checkpoints hold no content image; a command-line one made with --original-colors does.
-        string api = Path.Combine(Folder, "api.ckpt");
+        // This API's checkpoints keep the content image, through a resume and the checkpoint saved after it.
+        string api = Path.Combine(Folder, "api.ckpt"), again = Path.Combine(Folder, "again.ckpt");
         transfer.SaveCheckpoint(api);
         using (StyleTransfer resumed = StyleTransfer.Resume(api, DeviceKind.Cpu))
         {
-            Assert.Contains("holds no content image", Assert.Throws<InvalidOperationException>(() => resumed.CurrentImageInContentColors()).Message, StringComparison.Ordinal);
+            resumed.Run(1);
+            resumed.SaveCheckpoint(again);
         }
 
-        string image = Path.Combine(Folder, "kept.png");
-        using (var output = new StringWriter(System.Globalization.CultureInfo.InvariantCulture))
+        using (StyleTransfer resumedAgain = StyleTransfer.Resume(again, DeviceKind.Cpu))
         {
-            Assert.Equal(0, Cli.Program.Run(["render", "--size", "32", "--iterations", "2", "--weights", "random", "--original-colors", "--out", image], output, output, interactive: false));
+            Assert.Equal(ColorTransfer.KeepColors(resumedAgain.CurrentImage(), content).Planes, resumedAgain.CurrentImageInContentColors().Planes);
         }
 
+        // A command-line render keeps it only with --original-colors.
+        string plain = Path.Combine(Folder, "plain.png"), image = Path.Combine(Folder, "kept.png");
+        Assert.Equal(0, Cli(["render", "--size", "32", "--iterations", "2", "--weights", "random", "--out", plain]));
+        using (StyleTransfer fromPlain = StyleTransfer.Resume(Path.ChangeExtension(plain, ".ckpt"), DeviceKind.Cpu))
+        {
+            Assert.Contains("holds no content image", Assert.Throws<InvalidOperationException>(() => fromPlain.CurrentImageInContentColors()).Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(0, Cli(["render", "--size", "32", "--iterations", "2", "--weights", "random", "--original-colors", "--out", image]));
         using StyleTransfer fromCli = StyleTransfer.Resume(Path.ChangeExtension(image, ".ckpt"), DeviceKind.Cpu);
         RgbImage cat = ImageFiles.Load(Path.Combine(Repository.Examples, "content-cat-chelsea.png"), 32);
         Assert.Equal(ColorTransfer.KeepColors(fromCli.CurrentImage(), cat).Planes, fromCli.CurrentImageInContentColors().Planes);
+    }
+
+    [Fact]
+    public void The_command_line_continues_this_APIs_checkpoint_in_the_content_colours_it_holds()
+    {
+        var options = new StyleTransferOptions { Size = null, Weights = "random:0", Device = DeviceKind.Cpu };
+        using var transfer = new StyleTransfer(options);
+        RgbImage content = RgbImage.FromPixels(Gradient(40, 32, 3, out int stride), 40, 32, stride, 3);
+        transfer.SetContent(content);
+        transfer.AddStyle(RgbImage.Noise(36, 28, 5));
+        transfer.Run(2);
+        string api = Path.Combine(Folder, "api.ckpt"), kept = Path.Combine(Folder, "kept.png"), plain = Path.Combine(Folder, "plain.png");
+        transfer.SaveCheckpoint(api);
+
+        // The checkpoint names no content file; the image it holds gives the colours.
+        Assert.Equal(0, Cli(["render", "--resume", api, "--iterations", "4", "--original-colors", "--out", kept]));
+        Assert.Equal(0, Cli(["render", "--resume", api, "--iterations", "4", "--out", plain]));
+        RgbImage keptImage = ImageFiles.Load(kept, null), plainImage = ImageFiles.Load(plain, null);
+        Assert.InRange(ColourMeasures.MeanDifference(keptImage, content, ColourMeasures.Chroma), 0, ColourMeasures.Tolerance);
+        Assert.InRange(ColourMeasures.MeanDifference(keptImage, plainImage, ColourMeasures.Luma), 0, ColourMeasures.Tolerance);
+        Assert.True(Checkpoint.Load(Path.ChangeExtension(kept, ".ckpt")).Settings.OriginalColors);
+        Assert.False(Checkpoint.Load(Path.ChangeExtension(plain, ".ckpt")).Settings.OriginalColors);
+    }
+
+    private static int Cli(string[] arguments)
+    {
+        using var output = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
+        return NeuralStyle.Cli.Program.Run(arguments, output, output, interactive: false);
     }
 
     [Fact]
@@ -198,8 +235,7 @@ public sealed class EmbeddingApiTests : TemporaryFolderTest
     public void Resume_refuses_a_sweeps_checkpoint_in_a_sentence()
     {
         string sweep = Path.Combine(Folder, "sweep");
-        using var output = new StringWriter();
-        Assert.Equal(0, Cli.Program.Run(["sweep", "--size", "32", "--lr", "1,2", "--checkpoints", "1", "--weights", "random", "--no-estimate", "--out-dir", sweep], output, output, interactive: false));
+        Assert.Equal(0, Cli(["sweep", "--size", "32", "--lr", "1,2", "--checkpoints", "1", "--weights", "random", "--no-estimate", "--out-dir", sweep]));
 
         string checkpoint = Path.Combine(sweep, "sweep.ckpt");
         var e = Assert.Throws<UserInputException>(() => StyleTransfer.Resume(checkpoint, DeviceKind.Cpu));

@@ -36,6 +36,34 @@ static int count_and_maybe_stop(int32_t iteration, int32_t target, double loss, 
 
 static double absolute(double v) { return v < 0 ? -v : v; } /* without libm */
 
+/* kept (RGBA, packed) must have image's luma (RGBA, packed) and content's chroma (RGBA, rows content_stride apart),
+ * within 8-bit rounding on average over the pixels where saving clamped neither image (a channel at 0 or 255 was
+ * moved further than rounding), and most pixels must be among them. */
+static void expect_in_content_colours(const uint8_t* content, int content_stride, const uint8_t* image, const uint8_t* kept,
+                                      int width, int height, const char* which)
+{
+    double luma_error = 0, chroma_error = 0;
+    int compared = 0;
+    for (int y = 0; y < height; y++)
+        for (int x = 0; x < width; x++) {
+            const uint8_t* c = &content[y * content_stride + x * 4];
+            const uint8_t* o = &image[(y * width + x) * 4];
+            const uint8_t* k = &kept[(y * width + x) * 4];
+            int clamped = 0;
+            for (int i = 0; i < 3; i++)
+                clamped |= o[i] == 0 || o[i] == 255 || k[i] == 0 || k[i] == 255;
+            if (clamped)
+                continue;
+            compared++;
+            luma_error += absolute((0.299 * k[0] + 0.587 * k[1] + 0.114 * k[2]) - (0.299 * o[0] + 0.587 * o[1] + 0.114 * o[2]));
+            chroma_error += absolute((-0.168736 * k[0] - 0.331264 * k[1] + 0.5 * k[2]) - (-0.168736 * c[0] - 0.331264 * c[1] + 0.5 * c[2]))
+                          + absolute((0.5 * k[0] - 0.418688 * k[1] - 0.081312 * k[2]) - (0.5 * c[0] - 0.418688 * c[1] - 0.081312 * c[2]));
+        }
+    EXPECT(compared >= width * height / 2 && luma_error / compared <= 0.75 && chroma_error / (2 * compared) <= 0.75,
+           "%s, over %d unclamped pixels: mean luma error %g against the image, chroma %g against the content", which, compared,
+           luma_error / compared, chroma_error / (2 * compared));
+}
+
 static double seconds(void)
 {
     struct timespec t;
@@ -141,31 +169,11 @@ int main(int argc, char** argv)
         }
     EXPECT(changed > W * H / 2, "only %d of %d pixels changed", changed, W * H);
 
-    /* In the content's colours (0.5): the image's luma with the content's chroma, within 8-bit rounding on average
-     * where saving clamped neither image (a channel at 0 or 255 was moved further than rounding). */
+    /* In the content's colours (0.5): the image's luma with the content's chroma. */
     static uint8_t kept[H * W * 4];
     EXPECT_STATUS(ns_engine_read_image_in_content_colors(engine, kept, W + 1, H, (W + 1) * 4, NS_PIXEL_RGBA8), NS_ERROR_INVALID_ARGUMENT);
     EXPECT_STATUS(ns_engine_read_image_in_content_colors(engine, kept, W, H, W * 4, NS_PIXEL_RGBA8), NS_OK);
-    double luma_error = 0, chroma_error = 0;
-    int compared = 0;
-    for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++) {
-            const uint8_t* c = &content[y * STRIDE + x * 4];
-            const uint8_t* o = &out[(y * W + x) * 4];
-            const uint8_t* k = &kept[(y * W + x) * 4];
-            int clamped = 0;
-            for (int i = 0; i < 3; i++)
-                clamped |= o[i] == 0 || o[i] == 255 || k[i] == 0 || k[i] == 255;
-            if (clamped)
-                continue;
-            compared++;
-            luma_error += absolute((0.299 * k[0] + 0.587 * k[1] + 0.114 * k[2]) - (0.299 * o[0] + 0.587 * o[1] + 0.114 * o[2]));
-            chroma_error += absolute((-0.168736 * k[0] - 0.331264 * k[1] + 0.5 * k[2]) - (-0.168736 * c[0] - 0.331264 * c[1] + 0.5 * c[2]))
-                          + absolute((0.5 * k[0] - 0.418688 * k[1] - 0.081312 * k[2]) - (0.5 * c[0] - 0.418688 * c[1] - 0.081312 * c[2]));
-        }
-    EXPECT(compared >= W * H / 2 && luma_error / compared <= 0.75 && chroma_error / (2 * compared) <= 0.75,
-           "over %d unclamped pixels: mean luma error %g against the image, chroma %g against the content", compared,
-           luma_error / compared, chroma_error / (2 * compared));
+    expect_in_content_colours(content, STRIDE, out, kept, W, H, "the engine");
 
     /* Checkpoint, resume, and go on. */
     char path[512];
@@ -176,8 +184,10 @@ int main(int argc, char** argv)
     EXPECT_STATUS(ns_engine_run(resumed, 1, NULL, NULL), NS_OK);
     EXPECT_STATUS(ns_engine_get_iteration(resumed, &iteration), NS_OK);
     EXPECT(iteration == 6, "resumed iteration %d, expected 6", iteration);
-    /* This library's checkpoints hold no content image (only the command line's --original-colors keeps one). */
-    EXPECT_STATUS(ns_engine_read_image_in_content_colors(resumed, kept, W, H, W * 4, NS_PIXEL_RGBA8), NS_ERROR_INVALID_STATE);
+    /* This library's checkpoints keep the content image (0.6), so the resumed engine knows its colours. */
+    EXPECT_STATUS(ns_engine_read_image(resumed, out, W, H, W * 4, NS_PIXEL_RGBA8), NS_OK);
+    EXPECT_STATUS(ns_engine_read_image_in_content_colors(resumed, kept, W, H, W * 4, NS_PIXEL_RGBA8), NS_OK);
+    expect_in_content_colours(content, STRIDE, out, kept, W, H, "the resumed engine");
     EXPECT_STATUS(ns_engine_resume("/no/such.ckpt", NS_DEVICE_CPU, &resumed), NS_ERROR_BAD_INPUT);
     ns_engine* resumed_tf32 = NULL;
     EXPECT_STATUS(ns_engine_resume_with_precision(path, NS_DEVICE_CPU, NS_PRECISION_TF32, &resumed_tf32), NS_OK);

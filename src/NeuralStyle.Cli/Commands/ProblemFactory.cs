@@ -98,7 +98,7 @@ internal static class ProblemFactory
     /// Loads a checkpoint and the weights it was made with, and starts an engine on them, saying so first: on all of
     /// its items, or on what <paramref name="select"/> makes of it (<see cref="OneRun"/> for a render).
     /// </summary>
-    /// <returns>The engine, the stored settings, and the content image where the run keeps its colours (<see cref="RunSettings.OriginalColors"/>).</returns>
+    /// <returns>The engine, the stored settings, and the content image where the checkpoint holds one (<see cref="Checkpoint.ContentImage"/>).</returns>
     public static (StyleTransferEngine Engine, RunSettings Settings, RgbImage? ContentImage) Resume(string path, OptimizationOptions o, Action<string> notice, Func<Checkpoint, Checkpoint>? select = null)
     {
         DeviceKind kind = ParseDevice(o.Device);

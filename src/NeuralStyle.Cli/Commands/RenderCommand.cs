@@ -98,13 +98,15 @@ internal static class RenderCommand
     {
         if (o.Resume is not null)
         {
-            // --original-colors on a run that did not keep them reads the content image again, and is refused before the engine is built.
-            RunSettings head = Checkpoint.ReadSettings(o.Resume);
-            RgbImage? reloaded = o.OriginalColors && !head.OriginalColors ? ProblemFactory.ReloadContent(head) : null;
+            // --original-colors on a run that did not keep them takes the content image the checkpoint holds (the
+            // embedding API's keep one) or reads it again, and is refused before the engine is built where it cannot.
+            var head = Checkpoint.ReadHead(o.Resume);
+            bool keepColors = o.OriginalColors || head.Settings.OriginalColors;
+            RgbImage? reloaded = keepColors && !head.HoldsContentImage ? ProblemFactory.ReloadContent(head.Settings) : null;
             var (engine, settings, stored) = ProblemFactory.Resume(o.Resume, o, output.WriteLine, c => ProblemFactory.OneRun(o.Resume, c, o.LearningRate, output.WriteLine));
             output.WriteLine($"Resuming {o.Resume} at iteration {engine.Iteration} with its stored settings ({settings.Notes}).");
-            RgbImage? colors = stored ?? reloaded;
-            return (engine, settings with { OriginalColors = colors is not null }, colors);
+            RgbImage? colors = keepColors ? stored ?? reloaded : null;
+            return (engine, settings with { OriginalColors = keepColors }, colors);
         }
 
         StyleProblem problem = ProblemFactory.Build(o, output.WriteLine);

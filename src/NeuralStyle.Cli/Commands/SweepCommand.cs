@@ -217,9 +217,9 @@ internal static class SweepCommand
         var clock = Stopwatch.StartNew();
         if (o.Resume is not null)
         {
-            var (engine, settings, colors) = ProblemFactory.Resume(Path.Combine(folder, SweepReport.CheckpointFile), o, output.WriteLine);
+            var (engine, settings, content) = ProblemFactory.Resume(Path.Combine(folder, SweepReport.CheckpointFile), o, output.WriteLine);
             output.WriteLine($"Resuming the sweep in {folder} at iteration {engine.Iteration} with its stored settings ({settings.Notes}).");
-            return (engine, settings, SweepReport.ReadMetrics(folder).Where(m => m.Iteration <= engine.Iteration).ToList(), null, clock, colors);
+            return (engine, settings, SweepReport.ReadMetrics(folder).Where(m => m.Iteration <= engine.Iteration).ToList(), null, clock, settings.OriginalColors ? content : null);
         }
 
         StyleProblem problem = ProblemFactory.Build(o, output.WriteLine);

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using NeuralStyle.Imaging;
 
 namespace NeuralStyle.Engine;
@@ -34,8 +35,9 @@ public sealed record Checkpoint
     public required IReadOnlyList<IReadOnlyList<LossRecord>> History { get; init; }
 
     /// <summary>
-    /// The content image at the run's size where <see cref="RunSettings.OriginalColors"/> is set (saved images take its
-    /// colours), else null. Stored after the loss histories only then, so checkpoints without it are as before.
+    /// The content image at the run's size, or null: the command line keeps it where <see cref="RunSettings.OriginalColors"/>
+    /// is set (saved images take its colours), the embedding API always (for its image in the content's colours). Stored
+    /// after the loss histories, and only when present, so checkpoints without it are as before.
     /// </summary>
     public RgbImage? ContentImage { get; init; }
 
@@ -74,12 +76,15 @@ public sealed record Checkpoint
     /// </summary>
     public static RunSettings ReadSettings(string path) => ReadHead(path).Settings;
 
-    /// <summary>The settings and the iteration at the head of a checkpoint, read as cheaply as <see cref="ReadSettings"/>.</summary>
-    public static (RunSettings Settings, int Iteration) ReadHead(string path) => Read(path, stream =>
+    /// <summary>
+    /// The settings, the iteration and whether a content image is stored (<see cref="ContentImage"/>), from the head of
+    /// a checkpoint, read as cheaply as <see cref="ReadSettings"/>.
+    /// </summary>
+    public static (RunSettings Settings, int Iteration, bool HoldsContentImage) ReadHead(string path) => Read(path, stream =>
     {
         using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
         CheckpointHeader header = ReadHeader(reader);
-        return (header.Settings, header.Iteration);
+        return (header.Settings, header.Iteration, header.HoldsContentImage());
     });
 
     private static T Read<T>(string path, Func<Stream, T> read)
@@ -140,8 +145,13 @@ public sealed record Checkpoint
     {
         using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
         writer.Write(Magic);
+        if (Settings.OriginalColors && ContentImage is null)
+        {
+            throw new InvalidOperationException("A checkpoint whose settings keep the original colours needs the content image.");
+        }
+
         var header = new CheckpointHeader(Settings, Iteration, Stopped.ToArray(), State.Steps.ToArray(),
-            Targets.Grams.Keys.ToArray(), Targets.ContentFeatures.Keys.ToArray());
+            Targets.Grams.Keys.ToArray(), Targets.ContentFeatures.Keys.ToArray(), ContentImage is null ? null : true);
         writer.Write(JsonSerializer.Serialize(header, EngineJsonContext.Default.CheckpointHeader));
         foreach (float[] gram in Targets.Grams.Values)
         {
@@ -169,10 +179,9 @@ public sealed record Checkpoint
             }
         }
 
-        if (Settings.OriginalColors)
+        if (ContentImage is not null)
         {
-            RgbImage content = ContentImage ?? throw new InvalidOperationException("A checkpoint whose settings keep the original colours needs the content image.");
-            WriteArray(writer, content.Planes);
+            WriteArray(writer, ContentImage.Planes);
         }
     }
 
@@ -205,7 +214,7 @@ public sealed record Checkpoint
         }
 
         RgbImage? contentImage = null;
-        if (header.Settings.OriginalColors)
+        if (header.HoldsContentImage())
         {
             float[] planes = ReadArray(reader);
             if (planes.Length != 3 * header.Settings.Width * header.Settings.Height)
@@ -259,5 +268,13 @@ public sealed record Checkpoint
     }
 }
 
-/// <summary>The JSON part of a checkpoint file.</summary>
-internal sealed record CheckpointHeader(RunSettings Settings, int Iteration, string?[] Stopped, int[] Steps, string[] GramLayers, string[] ContentLayers);
+/// <summary>
+/// The JSON part of a checkpoint file. <paramref name="ContentImageStored"/> is written only where a content image
+/// follows (true); files from before it existed held one exactly where the settings keep the original colours.
+/// </summary>
+internal sealed record CheckpointHeader(RunSettings Settings, int Iteration, string?[] Stopped, int[] Steps, string[] GramLayers, string[] ContentLayers,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? ContentImageStored = null)
+{
+    /// <summary>Whether the content image follows the loss histories.</summary>
+    public bool HoldsContentImage() => ContentImageStored ?? Settings.OriginalColors;
+}
