@@ -1,9 +1,10 @@
 """Render with libneuralstyle from Python through ctypes (no third-party packages).
 
-    NEURALSTYLE_LIB=/path/to/libneuralstyle.so python3 examples/python/neuralstyle_example.py CONTENT STYLE OUT.ppm
+    NEURALSTYLE_LIB=/path/to/libneuralstyle.so python3 examples/python/neuralstyle_example.py CONTENT STYLE OUT.ppm [--original-colors]
 
 Builds the engine from files, runs a few iterations with a progress callback, reads the image into a buffer
-that Python owns, and writes it as a binary PPM. Exits non-zero with the library's message on any error.
+that Python owns (with --original-colors, in the content image's colours, as the command line's option saves it),
+and writes it as a binary PPM. Exits non-zero with the library's message on any error.
 """
 import ctypes
 import os
@@ -31,7 +32,7 @@ class Options(ctypes.Structure):
 PROGRESS = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int32, ctypes.c_int32, ctypes.c_double, ctypes.c_void_p)
 
 
-def main(content, style, out, size=48, iterations=5):
+def main(content, style, out, original_colors=False, size=48, iterations=5):
     lib = ctypes.CDLL(os.environ.get("NEURALSTYLE_LIB", "libneuralstyle.so"))
     lib.ns_last_error.restype = ctypes.c_char_p
     lib.ns_version.restype = ctypes.c_uint32
@@ -65,7 +66,8 @@ def main(content, style, out, size=48, iterations=5):
         width, height = ctypes.c_int32(), ctypes.c_int32()
         check(lib.ns_engine_get_size(engine, ctypes.byref(width), ctypes.byref(height)))
         pixels = (ctypes.c_uint8 * (width.value * height.value * 3))()
-        check(lib.ns_engine_read_image(engine, pixels, width, height, width.value * 3, NS_PIXEL_RGB8))
+        read = lib.ns_engine_read_image_in_content_colors if original_colors else lib.ns_engine_read_image  # the first since 0.5
+        check(read(engine, pixels, width, height, width.value * 3, NS_PIXEL_RGB8))
         with open(out, "wb") as f:
             f.write(f"P6 {width.value} {height.value} 255\n".encode() + bytes(pixels))
         print(f"wrote {out} ({width.value}x{height.value}), library version {lib.ns_version():#08x}")
@@ -74,9 +76,10 @@ def main(content, style, out, size=48, iterations=5):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
+    arguments = [a for a in sys.argv[1:] if a != "--original-colors"]
+    if len(arguments) != 3:
         sys.exit(__doc__)
     try:
-        main(*sys.argv[1:])
+        main(*arguments, original_colors="--original-colors" in sys.argv[1:])
     except RuntimeError as error:
         sys.exit(str(error))

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using NeuralStyle.Imaging;
 using NeuralStyle.Tests.Support;
 
 namespace NeuralStyle.Tests;
@@ -61,20 +62,30 @@ public sealed class NativeLibraryTests(NativeLibraryFixture native) : IClassFixt
     }
 
     [SkippableFact]
-    public void The_python_ctypes_example_writes_an_image()
+    public void The_python_ctypes_example_writes_an_image_in_its_own_or_the_contents_colours()
     {
         Skip.IfNot(OperatingSystem.IsLinux(), "The native library test builds linux-x64.");
         Skip.If(Which("python3") is null, "No python3 on this machine.");
         Assert.True(native.Library is not null, "NativeAOT publish failed:\n" + native.PublishLog);
-        string output = Path.Combine(native.Folder!, "cat.ppm");
-        var (code, log) = Execute("python3", [Path.Combine(Repository.Root, "examples", "python", "neuralstyle_example.py"),
-            Path.Combine(Repository.Examples, "content-cat-chelsea.png"), Path.Combine(Repository.Examples, "style-van-gogh-starry-night.jpg"), output],
-            new Dictionary<string, string> { ["NEURALSTYLE_LIB"] = native.Library! }, TimeSpan.FromMinutes(5));
-        Assert.True(code == 0, log);
-        Assert.Contains("device: CPU (", log, StringComparison.Ordinal);
-        byte[] ppm = File.ReadAllBytes(output);
-        Assert.StartsWith("P6 48 32 255\n", System.Text.Encoding.ASCII.GetString(ppm, 0, 13), StringComparison.Ordinal);
-        Assert.Equal(13 + (48 * 32 * 3), ppm.Length);
+        string content = Path.Combine(Repository.Examples, "content-cat-chelsea.png");
+        RgbImage Example(string name, params string[] options)
+        {
+            string output = Path.Combine(native.Folder!, name);
+            var (code, log) = Execute("python3", [Path.Combine(Repository.Root, "examples", "python", "neuralstyle_example.py"),
+                content, Path.Combine(Repository.Examples, "style-van-gogh-starry-night.jpg"), output, .. options],
+                new Dictionary<string, string> { ["NEURALSTYLE_LIB"] = native.Library! }, TimeSpan.FromMinutes(5));
+            Assert.True(code == 0, log);
+            Assert.Contains("device: CPU (", log, StringComparison.Ordinal);
+            byte[] ppm = File.ReadAllBytes(output);
+            Assert.StartsWith("P6 48 32 255\n", System.Text.Encoding.ASCII.GetString(ppm, 0, 13), StringComparison.Ordinal);
+            Assert.Equal(13 + (48 * 32 * 3), ppm.Length);
+            return RgbImage.FromPixels(ppm.AsSpan(13), 48, 32, 48 * 3, 3);
+        }
+
+        RgbImage plain = Example("cat.ppm"), kept = Example("cat-kept.ppm", "--original-colors");
+        Assert.InRange(ColourMeasures.MeanDifference(kept, plain, ColourMeasures.Luma), 0, ColourMeasures.Tolerance);
+        Assert.InRange(ColourMeasures.MeanDifference(kept, ImageFiles.Load(content, 48), ColourMeasures.Chroma), 0, ColourMeasures.Tolerance);
+        Assert.True(ColourMeasures.MeanDifference(plain, ImageFiles.Load(content, 48), ColourMeasures.Chroma) > 5 * ColourMeasures.Tolerance);
     }
 
     internal static (int Code, string Output) Execute(string file, string[] args, Dictionary<string, string>? environment, TimeSpan limit)
