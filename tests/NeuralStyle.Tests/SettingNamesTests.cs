@@ -55,6 +55,18 @@ public sealed class SettingNamesTests
         Assert.EndsWith(remedy + ".", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [MemberData(nameof(FrontEnds))]
+    public void Loss_weights_out_of_range_are_named_as_the_front_end_names_them(string frontEnd)
+    {
+        SettingNames names = Named(frontEnd);
+        using IDisposable scope = SettingNames.Use(names);
+        Assert.Equal($"{names.TvWeight} must be a finite number ≥ 0, not -1.", new LossSettings { TvWeight = -1 }.Validate(NetworkArchitecture.Vgg19));
+        Assert.Equal($"{names.StyleWeight} must be a finite number ≥ 0, not NaN.", new LossSettings { StyleWeight = double.NaN }.Validate(NetworkArchitecture.Vgg19));
+        Assert.EndsWith($"set {names.ContentWeight}, {names.StyleWeight} or {names.TvWeight} above 0.",
+            new LossSettings { ContentWeight = 0, StyleWeight = 0, TvWeight = 0 }.Validate(NetworkArchitecture.Vgg19), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_scope_holds_for_the_work_it_starts_and_ends_where_it_was_set()
     {

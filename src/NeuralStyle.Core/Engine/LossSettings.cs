@@ -89,11 +89,12 @@ public sealed record LossSettings
             return $"{twiceContent.Key} is listed twice among the content layers; list it once, and raise {SettingNames.Current.ContentWeight} if it should count more.";
         }
 
-        foreach (var (label, value) in new[] { ("content weight", ContentWeight), ("style weight", StyleWeight), ("tv weight", TvWeight) })
+        SettingNames names = SettingNames.Current;
+        foreach (var (setting, value) in new[] { (names.ContentWeight, ContentWeight), (names.StyleWeight, StyleWeight), (names.TvWeight, TvWeight) })
         {
             if (!double.IsFinite(value) || value < 0)
             {
-                return $"The {label} must be a finite number ≥ 0, not {value}.";
+                return $"{setting} must be a finite number ≥ 0, not {value}.";
             }
         }
 
@@ -104,6 +105,6 @@ public sealed record LossSettings
         }
 
         bool anyTerm = (ContentWeight > 0 && ContentLayers.Count > 0) || (StyleWeight > 0 && StyleLayers.Any(l => l.Weight > 0)) || TvWeight > 0;
-        return anyTerm ? null : "Every term of the loss has weight 0, so there is nothing to optimize; give a content, style or tv weight > 0.";
+        return anyTerm ? null : $"Every term of the loss has weight 0, so there is nothing to optimize; set {names.ContentWeight}, {names.StyleWeight} or {names.TvWeight} above 0.";
     }
 }
