@@ -143,13 +143,13 @@ public sealed record Checkpoint
 
     private void WriteContent(Stream stream)
     {
-        using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
-        writer.Write(Magic);
         if (Settings.OriginalColors && ContentImage is null)
         {
             throw new InvalidOperationException("A checkpoint whose settings keep the original colours needs the content image.");
         }
 
+        using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+        writer.Write(Magic);
         var header = new CheckpointHeader(Settings, Iteration, Stopped.ToArray(), State.Steps.ToArray(),
             Targets.Grams.Keys.ToArray(), Targets.ContentFeatures.Keys.ToArray(), ContentImage is null ? null : true);
         writer.Write(JsonSerializer.Serialize(header, EngineJsonContext.Default.CheckpointHeader));
