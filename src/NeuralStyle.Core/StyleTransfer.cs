@@ -93,6 +93,12 @@ public sealed class StyleTransfer : IDisposable
     /// <summary>The loss at the start of the last iteration run, or null before the first.</summary>
     public IterationLosses? LastLoss => Locked<IterationLosses?>(() => _engine is { } e && e.History(0).Count > 0 ? e.History(0)[^1].Loss : null);
 
+    /// <summary>
+    /// A copy of the loss of every iteration so far (row k: the image after k updates), empty before the first run;
+    /// e.g. for a <see cref="Study.PlateauRule"/> that decides when more iterations stop paying.
+    /// </summary>
+    public IReadOnlyList<LossRecord> LossHistory => Locked<IReadOnlyList<LossRecord>>(() => _engine?.History(0).ToArray() ?? []);
+
     /// <summary>Why the optimization stopped on its own (e.g. "diverged at iteration 12"), or null.</summary>
     public string? StopReason => Locked(() => _engine?.StopReason(0));
 

@@ -113,6 +113,28 @@ public sealed class EmbeddingApiTests : TemporaryFolderTest
         Assert.False(Checkpoint.Load(Path.ChangeExtension(plain, ".ckpt")).Settings.OriginalColors);
     }
 
+    [Fact]
+    public void The_loss_history_lets_a_host_end_at_a_plateau()
+    {
+        var options = new StyleTransferOptions { Size = null, Weights = "random:0", Device = DeviceKind.Cpu };
+        using var transfer = new StyleTransfer(options);
+        transfer.SetContent(RgbImage.Noise(32, 24, 1));
+        transfer.AddStyle(RgbImage.Noise(32, 24, 2));
+        Assert.Empty(transfer.LossHistory);
+
+        var rule = new Study.PlateauRule(5, window: 10);
+        while (!rule.IsReached(transfer.LossHistory) && transfer.Iteration < 300)
+        {
+            transfer.Run(1);
+        }
+
+        IReadOnlyList<LossRecord> history = transfer.LossHistory;
+        Assert.InRange(transfer.Iteration, 11, 299);
+        Assert.Equal(Enumerable.Range(0, transfer.Iteration), history.Select(r => r.Iteration));
+        Assert.Equal(transfer.LastLoss, history[^1].Loss);
+        Assert.True(rule.Gain(history) < 5);
+    }
+
     private static int Cli(string[] arguments)
     {
         using var output = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);

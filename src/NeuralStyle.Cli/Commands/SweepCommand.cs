@@ -59,7 +59,7 @@ internal static class SweepCommand
                     SweepReport.Write(folder, metrics, engine, summary);
                     progress.Line(string.Create(CultureInfo.InvariantCulture, $"Checkpoint {reached.Iteration}: ") +
                         string.Join("; ", reached.Metrics.Select(m => string.Create(CultureInfo.InvariantCulture, $"lr {m.LearningRate:G6} {m.Total:E3}") + (m.Status == "ok" ? "" : " " + m.Status))));
-                }, (k, losses) => progress.Report(k, BestOf(engine, losses)), cancel);
+                }, (k, losses) => progress.Report(k, BestOf(engine, losses)), cancel: cancel);
             }
             catch (OperationCanceledException) when (cancel.IsCancellationRequested)
             {

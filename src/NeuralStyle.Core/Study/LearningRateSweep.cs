@@ -37,9 +37,12 @@ public sealed class LearningRateSweep
     /// <summary>
     /// Runs to every checkpoint in <paramref name="checkpoints"/> beyond the engine's current iteration, calling
     /// <paramref name="reached"/> at each (to save images, metrics and a checkpoint) and <paramref name="iterated"/>
-    /// after every iteration. Stops early, between iterations, when <paramref name="cancel"/> is signalled.
+    /// after every iteration. Stops early, between iterations, when <paramref name="cancel"/> is signalled (throwing
+    /// <see cref="OperationCanceledException"/>), and ends early, measured as at a checkpoint, when
+    /// <paramref name="enough"/> says after an iteration that the run has gone far enough (e.g. a <see cref="PlateauRule"/>).
     /// </summary>
-    public void Run(IReadOnlyList<int> checkpoints, Action<SweepCheckpoint> reached, Action<int, IterationLosses[]>? iterated = null, CancellationToken cancel = default)
+    public void Run(IReadOnlyList<int> checkpoints, Action<SweepCheckpoint> reached, Action<int, IterationLosses[]>? iterated = null,
+        Func<bool>? enough = null, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(checkpoints);
         ArgumentNullException.ThrowIfNull(reached);
@@ -55,6 +58,13 @@ public sealed class LearningRateSweep
                 if (Enumerable.Range(0, losses.Length).All(n => _engine.StopReason(n) is not null))
                 {
                     // Every item has stopped: report where they are and end the run.
+                    reached(Measure(_engine.Iteration));
+                    return;
+                }
+
+                if (enough?.Invoke() == true)
+                {
+                    _engine.Evaluate();
                     reached(Measure(_engine.Iteration));
                     return;
                 }

@@ -1,0 +1,89 @@
+using System.Globalization;
+using NeuralStyle.Cli;
+using NeuralStyle.Engine;
+using NeuralStyle.Study;
+using NeuralStyle.Tests.Support;
+
+namespace NeuralStyle.Tests;
+
+/// <summary>render --plateau: a run asked for many iterations ends where the loss stops falling enough.</summary>
+public sealed class PlateauTests : TemporaryFolderTest
+{
+    private static LossRecord At(int iteration, double total) => new(iteration, new IterationLosses(0, total, 0), iteration);
+
+    [Fact]
+    public void The_gain_is_the_fall_over_the_window_in_percent_of_its_start()
+    {
+        var rule = new PlateauRule(2, window: 3);
+        LossRecord[] history = [At(0, 1000), At(1, 400), At(2, 200), At(3, 150), At(4, 148), At(5, 147)];
+
+        Assert.Null(rule.Gain(history[..3])); // iteration 2 has no row 3 iterations back
+        Assert.Equal(85.0, rule.Gain(history[..4])!.Value, 12); // 1000 → 150
+        Assert.Equal(26.5, rule.Gain(history)!.Value, 12); // 200 → 147
+        Assert.False(rule.IsReached(history));
+        Assert.True(rule.IsReached([.. history, At(6, 148), At(7, 146), At(8, 145)])); // 147 → 145: 1.36%
+        Assert.True(rule.IsReached([.. history, At(6, 150), At(7, 151), At(8, 152)])); // risen: a negative gain
+        Assert.Null(rule.Gain([.. history, At(6, 150), At(7, 151), At(8, double.NaN)])); // divergence is another matter
+        Assert.Null(new PlateauRule(1).Gain([]));
+    }
+
+    [Fact]
+    public void A_resumed_history_measures_across_the_resume_and_by_iteration_not_by_row()
+    {
+        // A history that starts past 0 (a sweep's item continued alone keeps its rows; the rule looks them up by iteration).
+        var rule = new PlateauRule(10, window: 2);
+        LossRecord[] history = [At(7, 300), At(8, 200), At(9, 190)];
+        Assert.Equal(100.0 * 110 / 300, rule.Gain(history)!.Value, 12);
+        Assert.Null(rule.Gain(history[1..]));
+    }
+
+    [Theory]
+    [InlineData(0.0, 100)]
+    [InlineData(100.0, 100)]
+    [InlineData(double.NaN, 100)]
+    [InlineData(1.0, 0)]
+    public void A_rule_that_cannot_work_is_refused(double percent, int window) =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => new PlateauRule(percent, window));
+
+    [Fact]
+    public void A_render_ends_at_the_first_plateau_saves_there_and_resumes_past_it()
+    {
+        string image = Path.Combine(Folder, "r.png"), checkpoint = Path.ChangeExtension(image, ".ckpt");
+        string[] common = ["--size", "32", "--weights", "random:0", "--print-every", "0"];
+        var (code, stdout, stderr) = Run(["render", "--iterations", "400", "--plateau", "4:20", "--save-every", "50", "--out", image, .. common]);
+        Assert.True(code == 0, stderr + stdout);
+
+        // It ended at the first iteration whose window gained less than 4%, and saved the final image and checkpoint there.
+        Checkpoint saved = Checkpoint.Load(checkpoint);
+        int ended = saved.Iteration;
+        Assert.InRange(ended, 21, 399);
+        var rule = new PlateauRule(4, 20);
+        LossRecord[] history = saved.History[0].ToArray();
+        Assert.Equal(ended, history[^1].Iteration); // the loss of the image saved, evaluated
+        Assert.True(rule.IsReached(history.Where(r => r.Iteration < ended).ToArray()));
+        for (int k = 20; k < ended - 1; k++)
+        {
+            Assert.False(rule.IsReached(history.Where(r => r.Iteration <= k).ToArray()), $"the window ending at {k} had plateaued already");
+        }
+
+        Assert.Contains($"Ended at iteration {ended} of 400: the loss fell ", stdout, StringComparison.Ordinal);
+        Assert.Contains($"render --resume {checkpoint} --iterations 400", stdout, StringComparison.Ordinal);
+        Assert.True(File.Exists(image));
+        Assert.Equal(ended / 50, Directory.GetFiles(Folder, "r_*.png").Length); // --save-every's images before the end, none after
+        string again = Path.Combine(Folder, "again.png"); // the checkpoint's image, saved as the render saves it
+        Imaging.ImageFiles.Save(new Imaging.RgbImage(saved.Settings.Width, saved.Settings.Height, saved.State.Images), again);
+        Assert.Equal(Imaging.ImageFiles.Load(again, longSide: null).Planes, Imaging.ImageFiles.Load(image, longSide: null).Planes);
+
+        // Resuming without it goes on to the iterations asked for.
+        Assert.Equal(0, Run(["render", "--resume", checkpoint, "--iterations", (ended + 5).ToString(CultureInfo.InvariantCulture), "--print-every", "0"]).Code);
+        Assert.Equal(ended + 5, Checkpoint.Load(checkpoint).Iteration);
+    }
+
+    private static (int Code, string Stdout, string Stderr) Run(string[] args)
+    {
+        using var stdout = new StringWriter(CultureInfo.InvariantCulture);
+        using var stderr = new StringWriter(CultureInfo.InvariantCulture);
+        int code = Program.Run(args, stdout, stderr, interactive: false);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+}
