@@ -454,14 +454,15 @@ public sealed partial class SweepTests : TemporaryFolderTest
     }
 
     [Fact]
-    public void The_metrics_converged_at_column_follows_the_stored_history()
+    public void The_metrics_converged_at_and_recent_gain_columns_follow_the_stored_history()
     {
         string sweep = Path.Combine(Folder, "converged");
-        Cli("sweep", "--size", "40", "--lr", "1,8", "--checkpoints", "3,9", "--out-dir", sweep, "--weights", "random", "--no-estimate");
+        Cli("sweep", "--size", "40", "--lr", "1,8", "--checkpoints", "3,9,110", "--out-dir", sweep, "--weights", "random", "--no-estimate");
 
         Checkpoint stored = Checkpoint.Load(Path.Combine(sweep, "sweep.ckpt"));
         string[] rows = File.ReadAllLines(Path.Combine(sweep, "metrics.csv"));
-        int column = Array.IndexOf(rows[0].Split(','), "converged_at");
+        int convergedAt = Array.IndexOf(rows[0].Split(','), "converged_at"), recentGain = Array.IndexOf(rows[0].Split(','), "recent_gain_pct");
+        Assert.Equal(6, rows.Length - 1);
         foreach (string row in rows.Skip(1))
         {
             string[] cells = row.Split(',');
@@ -469,8 +470,14 @@ public sealed partial class SweepTests : TemporaryFolderTest
             LossRecord[] upTo = stored.History[item].Where(r => r.Iteration <= checkpoint).ToArray();
             double final = upTo.Last().Loss.Total;
             int expected = upTo.First(r => Math.Abs(r.Loss.Total - final) <= 0.01 * final).Iteration;
-            Assert.Equal(expected.ToString(CultureInfo.InvariantCulture), cells[column]);
+            Assert.Equal(expected.ToString(CultureInfo.InvariantCulture), cells[convergedAt]);
+
+            // The fall over the 100 iterations before the checkpoint, in percent; none before iteration 100.
+            double? gain = checkpoint < 100 ? null : 100 * (upTo.Single(r => r.Iteration == checkpoint - 100).Loss.Total - final) / upTo.Single(r => r.Iteration == checkpoint - 100).Loss.Total;
+            Assert.Equal(gain?.ToString("F3", CultureInfo.InvariantCulture) ?? "", cells[recentGain]);
         }
+
+        Assert.Contains("<th>recent gain</th>", File.ReadAllText(Path.Combine(sweep, "index.html")), StringComparison.Ordinal);
     }
 
     [GeneratedRegex("(?:src|href)=\"([^\"]+)\"")]

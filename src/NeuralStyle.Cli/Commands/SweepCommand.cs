@@ -58,7 +58,9 @@ internal static class SweepCommand
                     summary = Summary(engine, clock.Elapsed.TotalSeconds, estimate);
                     SweepReport.Write(folder, metrics, engine, summary);
                     progress.Line(string.Create(CultureInfo.InvariantCulture, $"Checkpoint {reached.Iteration}: ") +
-                        string.Join("; ", reached.Metrics.Select(m => string.Create(CultureInfo.InvariantCulture, $"lr {m.LearningRate:G6} {m.Total:E3}") + (m.Status == "ok" ? "" : " " + m.Status))));
+                        string.Join("; ", reached.Metrics.Select(m => string.Create(CultureInfo.InvariantCulture, $"lr {m.LearningRate:G6} {m.Total:E3}")
+                            + (m.Status != "ok" ? " " + m.Status
+                                : m.RecentGainPercent is double gain ? string.Create(CultureInfo.InvariantCulture, $" (fell {gain:F2}% in the last {PlateauRule.DefaultWindow} it)") : ""))));
                 }, (k, losses) => progress.Report(k, BestOf(engine, losses)), cancel: cancel);
             }
             catch (OperationCanceledException) when (cancel.IsCancellationRequested)

@@ -35,6 +35,13 @@ public sealed record CheckpointMetrics
     /// <summary>The first iteration whose loss was within 1% of the loss at this checkpoint.</summary>
     public int ConvergedAt { get; init; }
 
+    /// <summary>
+    /// How much the loss fell over the <see cref="PlateauRule.DefaultWindow"/> iterations before the checkpoint, in
+    /// percent (<see cref="PlateauRule.GainOver"/>); null before that many iterations or once the item diverged. Still
+    /// large: the rate is slow and more iterations pay; below about 1%: it has plateaued (render --plateau).
+    /// </summary>
+    public double? RecentGainPercent { get; init; }
+
     /// <summary>Seconds of optimization when the checkpoint was reached (the whole batch).</summary>
     public double Seconds { get; init; }
 

@@ -104,6 +104,7 @@ public sealed class LearningRateSweep
                 MeanLuminance = ImageMetrics.MeanLuminance(image),
                 SsimVsPrevious = _previous[n] is RgbImage previous ? ImageMetrics.Ssim(previous, image) : null,
                 ConvergedAt = FirstWithinOnePercent(history, last.Loss.Total),
+                RecentGainPercent = PlateauRule.GainOver(history, PlateauRule.DefaultWindow),
                 Seconds = _engine.ElapsedSeconds,
                 Image = ImageName(_engine.LearningRates[n], iteration),
             });

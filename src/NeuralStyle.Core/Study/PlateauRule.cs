@@ -32,12 +32,15 @@ public sealed record PlateauRule
     /// <summary>Iterations over which the gain is measured.</summary>
     public int Window { get; }
 
+    /// <summary>The loss's fall over this rule's window (see <see cref="GainOver"/>).</summary>
+    public double? Gain(IReadOnlyList<LossRecord> history) => GainOver(history, Window);
+
     /// <summary>
-    /// The loss's fall over the window that ends at the last row of <paramref name="history"/>, in percent of the loss at
-    /// its start (negative where it rose); null until the history reaches back a whole window, or where either loss is
-    /// not finite (divergence is another matter).
+    /// The loss's fall over the <paramref name="window"/> iterations that end at the last row of <paramref name="history"/>,
+    /// in percent of the loss at their start (negative where it rose); null until the history reaches back a whole
+    /// window, or where either loss is not finite (divergence is another matter).
     /// </summary>
-    public double? Gain(IReadOnlyList<LossRecord> history)
+    public static double? GainOver(IReadOnlyList<LossRecord> history, int window)
     {
         ArgumentNullException.ThrowIfNull(history);
         if (history.Count == 0)
@@ -46,7 +49,7 @@ public sealed record PlateauRule
         }
 
         LossRecord last = history[^1];
-        int start = last.Iteration - Window;
+        int start = last.Iteration - window;
         for (int i = history.Count - 1; i >= 0 && history[i].Iteration >= start; i--) // rows are in iteration order
         {
             if (history[i].Iteration == start)
