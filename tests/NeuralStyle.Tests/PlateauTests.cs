@@ -66,6 +66,7 @@ public sealed class PlateauTests : TemporaryFolderTest
             Assert.False(rule.IsReached(history.Where(r => r.Iteration <= k).ToArray()), $"the window ending at {k} had plateaued already");
         }
 
+        Assert.Contains("iterations 0 → 400 or a plateau (--plateau 4:20)", stdout, StringComparison.Ordinal);
         Assert.Contains($"Ended at iteration {ended} of 400: the loss fell ", stdout, StringComparison.Ordinal);
         Assert.Contains($"render --resume {checkpoint} --iterations 400", stdout, StringComparison.Ordinal);
         Assert.True(File.Exists(image));

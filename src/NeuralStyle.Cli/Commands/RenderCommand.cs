@@ -25,7 +25,7 @@ internal static class RenderCommand
 
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Device: {engine.DeviceDescription}{(engine.EstimatedPeakBytes is double bytes ? $"; estimated peak memory {bytes / 1e6:F0} MB" : "")}."));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"Rendering {engine.Width}×{engine.Height}, iterations {engine.Iteration} → {o.Iterations}, lr {engine.LearningRates[0]}, weights {settings.WeightsIdentity}{(colors is null ? "" : ", saved in the content image's colours")}."));
+                $"Rendering {engine.Width}×{engine.Height}, iterations {engine.Iteration} → {o.Iterations}{(plateau is null ? "" : $" or a plateau (--plateau {o.Plateau})")}, lr {engine.LearningRates[0]}, weights {settings.WeightsIdentity}{(colors is null ? "" : ", saved in the content image's colours")}."));
 
             int[] checkpoints = SaveIterations(o, engine.Iteration);
             var progress = new ProgressReporter(engine.Iteration, o.Iterations, o.PrintEvery, interactive, output);
