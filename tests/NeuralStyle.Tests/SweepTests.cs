@@ -168,10 +168,20 @@ public sealed partial class SweepTests : TemporaryFolderTest
         Assert.True(ended.History[1][^1].Loss.Total < ended.History[0][^1].Loss.Total, "lr 4 should have the lower loss"); // lr 1e30 diverged
         string hint = output.ToString().Split('\n').Single(l => l.StartsWith("Lowest loss now:", StringComparison.Ordinal)).TrimEnd();
         string command = hint[(hint.IndexOf("render ", StringComparison.Ordinal))..];
-        Assert.Equal($"render --resume {Path.Combine(sweep, "sweep.ckpt")} --lr 4 --iterations 12 --out {sweep}-lr4.png", command);
+        Assert.Equal($"render --resume {Path.Combine(sweep, "sweep.ckpt")} --lr 4 --iterations 12 --plateau 1 --out {sweep}-lr4.png", command);
 
         Cli(command.Split(' '));
-        Assert.Equal(12, Checkpoint.Load($"{sweep}-lr4.ckpt").Iteration);
+        Assert.Equal(12, Checkpoint.Load($"{sweep}-lr4.ckpt").Iteration); // 12 iterations reach back no window: no plateau yet
+    }
+
+    [Fact]
+    public void A_rate_that_has_plateaued_is_called_so_rather_than_continued_to_a_plateau()
+    {
+        Assert.Equal("Lowest loss now: lr 5, which has plateaued (its loss fell 0.84% in the last 100 iterations), so more iterations will change it little. To take it further alone all the same: render X --out Y",
+            NeuralStyle.Cli.Commands.SweepCommand.NextStepAdvice(5, 0.84, "render X", "Y"));
+        Assert.Equal("Lowest loss now: lr 5. To take it further alone, until its loss falls less than 1% per 100 iterations: render X --plateau 1 --out Y",
+            NeuralStyle.Cli.Commands.SweepCommand.NextStepAdvice(5, 1.5, "render X", "Y"));
+        Assert.EndsWith("render X --plateau 1 --out Y", NeuralStyle.Cli.Commands.SweepCommand.NextStepAdvice(5, null, "render X", "Y"), StringComparison.Ordinal); // before 100 iterations
     }
 
     [Fact]

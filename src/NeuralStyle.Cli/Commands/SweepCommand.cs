@@ -128,9 +128,25 @@ internal static class SweepCommand
     {
         int best = Enumerable.Range(0, engine.LearningRates.Count).Where(n => engine.StopReason(n) is null)
             .MinBy(n => engine.History(n)[^1].Loss.Total);
-        string rate = engine.LearningRates[best].ToString("G6", CultureInfo.InvariantCulture);
-        return string.Create(CultureInfo.InvariantCulture,
-            $"Lowest loss now: lr {rate}. To take it further alone: render --resume {Path.Combine(folder, SweepReport.CheckpointFile)} --lr {rate} --iterations {last * 4} --out {AloneImage(folder, engine.LearningRates[best])}");
+        double rate = engine.LearningRates[best];
+        string command = string.Create(CultureInfo.InvariantCulture,
+            $"render --resume {Path.Combine(folder, SweepReport.CheckpointFile)} --lr {rate:G6} --iterations {last * 4}");
+        return NextStepAdvice(rate, PlateauRule.GainOver(engine.History(best), PlateauRule.DefaultWindow), command, AloneImage(folder, rate));
+    }
+
+    /// <summary>
+    /// The sentence of <see cref="NextStep"/>. The continued render ends at a plateau of 1% (<see cref="PlateauRule"/>)
+    /// rather than spend all its iterations; where the rate has plateaued already, it says so instead, as that render
+    /// would end at once.
+    /// </summary>
+    internal static string NextStepAdvice(double rate, double? recentGainPercent, string command, string image)
+    {
+        const double Plateau = 1;
+        return recentGainPercent is double gain && gain < Plateau
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"Lowest loss now: lr {rate:G6}, which has plateaued (its loss fell {gain:G3}% in the last {PlateauRule.DefaultWindow} iterations), so more iterations will change it little. To take it further alone all the same: {command} --out {image}")
+            : string.Create(CultureInfo.InvariantCulture,
+                $"Lowest loss now: lr {rate:G6}. To take it further alone, until its loss falls less than {Plateau}% per {PlateauRule.DefaultWindow} iterations: {command} --plateau {Plateau} --out {image}");
     }
 
     /// <summary>
