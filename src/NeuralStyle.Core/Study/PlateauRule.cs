@@ -5,7 +5,7 @@ namespace NeuralStyle.Study;
 /// <summary>
 /// When more iterations stop paying for themselves: the total loss fell by less than <see cref="Percent"/> percent
 /// over the last <see cref="Window"/> iterations. Adam's loss falls steeply at first and then ever more slowly (the
-/// default render at 192 px: 10% over iterations 100–200, 1.1% over 400–500, 0.3% over 900–1000), so a run asked for
+/// default render at 192 px: 10% over iterations 100–200, 1.1% over 400–500, 0.3% over 850–950), so a run asked for
 /// many iterations can end where the gain no longer justifies the compute.
 /// </summary>
 public sealed record PlateauRule
