@@ -749,7 +749,7 @@ public sealed class CliTests : TemporaryFolderTest
         // A run that did not keep them takes them on resuming, reading the content image again, and keeps them from then on.
         Assert.Equal(0, Run("render", "--resume", Path.ChangeExtension(plain, ".ckpt"), "--iterations", "25", "--original-colors").Code);
         Assert.InRange(ColourMeasures.MeanDifference(ImageFiles.Load(plain, longSide: null), colors, ColourMeasures.Chroma), 0, ColourMeasures.Tolerance);
-        Assert.True(Engine.Checkpoint.ReadSettings(Path.ChangeExtension(plain, ".ckpt")).OriginalColors);
+        Assert.True(Engine.Checkpoint.ReadHead(Path.ChangeExtension(plain, ".ckpt")).Settings.OriginalColors);
 
         File.Delete(content);
         var (code, stdout, stderr) = Run("render", "--resume", Path.ChangeExtension(kept, ".ckpt"), "--iterations", "25");

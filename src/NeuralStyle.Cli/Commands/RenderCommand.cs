@@ -10,9 +10,9 @@ internal static class RenderCommand
 {
     public static int Run(RenderOptions o, TextWriter output, bool interactive, CancellationToken cancel)
     {
-        RenderOutputs files = CheckArguments(o);
+        var (files, resumed) = CheckArguments(o);
         PlateauRule? plateau = ParsePlateau(o.Plateau);
-        var (engine, settings, colors) = Start(o, output);
+        var (engine, settings, colors) = Start(o, resumed, output);
         using (engine)
         {
             // The output folders, with their parents, now that nothing can refuse the run: a refused run leaves none.
@@ -82,7 +82,8 @@ internal static class RenderCommand
         }
     }
 
-    private static RenderOutputs CheckArguments(RenderOptions o)
+    /// <summary>The outputs, and the head of the checkpoint --resume names (read once, before anything heavy), or null.</summary>
+    private static (RenderOutputs Files, CheckpointHead? Resumed) CheckArguments(RenderOptions o)
     {
         ProblemFactory.CheckArguments(o);
         UserInputException.Require(o.Iterations >= 1, $"--iterations must be at least 1, not {o.Iterations}.");
@@ -96,23 +97,20 @@ internal static class RenderCommand
             throw new UserInputException($"--save-every must be ≥ 0, not {o.SaveEvery}.");
         }
 
-        RenderOutputs outputs = RenderOutputs.Of(o); // first: it says what a sweep's checkpoint needs (--lr)
-
-        // From the checkpoint's head, before the weights load and the network is built.
-        int reached = o.Resume is null ? 0 : Checkpoint.ReadHead(o.Resume).Iteration;
+        CheckpointHead? head = o.Resume is null ? null : Checkpoint.ReadHead(o.Resume);
+        RenderOutputs outputs = RenderOutputs.Of(o, head?.Settings); // first: it says what a sweep's checkpoint needs (--lr)
+        int reached = head?.Iteration ?? 0;
         UserInputException.Require(o.Iterations > reached, $"The checkpoint is already at iteration {reached}; ask for more --iterations to continue.");
-
-        return outputs;
+        return (outputs, head);
     }
 
     /// <summary>The engine, the settings its checkpoints store, and the content image whose colours saved images take (null: their own).</summary>
-    private static (StyleTransferEngine Engine, RunSettings Settings, RgbImage? Colors) Start(RenderOptions o, TextWriter output)
+    private static (StyleTransferEngine Engine, RunSettings Settings, RgbImage? Colors) Start(RenderOptions o, CheckpointHead? head, TextWriter output)
     {
-        if (o.Resume is not null)
+        if (o.Resume is not null && head is not null)
         {
             // --original-colors on a run that did not keep them takes the content image the checkpoint holds (the
             // embedding API's keep one) or reads it again, and is refused before the engine is built where it cannot.
-            var head = Checkpoint.ReadHead(o.Resume);
             bool keepColors = o.OriginalColors || head.Settings.OriginalColors;
             RgbImage? reloaded = keepColors && !head.HoldsContentImage ? ProblemFactory.ReloadContent(head.Settings) : null;
             var (engine, settings, stored) = ProblemFactory.Resume(o.Resume, o, output.WriteLine, c => ProblemFactory.OneRun(o.Resume, c, o.LearningRate, output.WriteLine));

@@ -44,11 +44,10 @@ internal sealed class RenderOutputs
     /// and never onto the sweep's checkpoint, which keeps its other rates. Otherwise the checkpoint goes beside the
     /// image unless named.
     /// Throws a <see cref="UserInputException"/> for an output that cannot be written or would replace another file
-    /// the run reads or writes.
+    /// the run reads or writes. <paramref name="resumed"/>: the settings of the checkpoint <c>--resume</c> names.
     /// </summary>
-    public static RenderOutputs Of(RenderOptions o)
+    public static RenderOutputs Of(RenderOptions o, RunSettings? resumed)
     {
-        RunSettings? resumed = o.Resume is null ? null : Engine.Checkpoint.ReadSettings(o.Resume);
         if (resumed is not null)
         {
             _ = ProblemFactory.ChosenItem(o.Resume!, resumed.LearningRates, o.LearningRate); // a sweep needs --lr, a render refuses it

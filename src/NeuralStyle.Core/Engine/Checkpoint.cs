@@ -71,20 +71,14 @@ public sealed record Checkpoint
     public static Checkpoint Load(string path) => Read(path, ReadFrom);
 
     /// <summary>
-    /// Only the settings at the head of a checkpoint, without reading its arrays or checking its checksum (which
-    /// <see cref="Load"/> does): cheap, for deciding where a resumed run writes before it starts.
+    /// Only the head of a checkpoint (<see cref="CheckpointHead"/>), without reading its arrays or checking its checksum
+    /// (which <see cref="Load"/> does): cheap, for deciding where a resumed run writes before it starts.
     /// </summary>
-    public static RunSettings ReadSettings(string path) => ReadHead(path).Settings;
-
-    /// <summary>
-    /// The settings, the iteration and whether a content image is stored (<see cref="ContentImage"/>), from the head of
-    /// a checkpoint, read as cheaply as <see cref="ReadSettings"/>.
-    /// </summary>
-    public static (RunSettings Settings, int Iteration, bool HoldsContentImage) ReadHead(string path) => Read(path, stream =>
+    public static CheckpointHead ReadHead(string path) => Read(path, stream =>
     {
         using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
         CheckpointHeader header = ReadHeader(reader);
-        return (header.Settings, header.Iteration, header.HoldsContentImage());
+        return new CheckpointHead(header.Settings, header.Iteration, header.HoldsContentImage());
     });
 
     private static T Read<T>(string path, Func<Stream, T> read)
@@ -267,6 +261,13 @@ public sealed record Checkpoint
         return values;
     }
 }
+
+/// <summary>
+/// What a checkpoint says of itself before its arrays: its settings, the iteration it reached and whether it holds
+/// the content image (<see cref="Checkpoint.ContentImage"/>); enough to decide where a resumed run writes and what it
+/// needs before anything heavy is read or built.
+/// </summary>
+public sealed record CheckpointHead(RunSettings Settings, int Iteration, bool HoldsContentImage);
 
 /// <summary>
 /// The JSON part of a checkpoint file. <paramref name="ContentImageStored"/> is written only where a content image
