@@ -75,6 +75,13 @@ public sealed class PlateauTests : TemporaryFolderTest
         Imaging.ImageFiles.Save(new Imaging.RgbImage(saved.Settings.Width, saved.Settings.Height, saved.State.Images), again);
         Assert.Equal(Imaging.ImageFiles.Load(again, longSide: null).Planes, Imaging.ImageFiles.Load(image, longSide: null).Planes);
 
+        // Asked for exactly that many iterations, the plateau at the last one is just the end.
+        string exact = Path.Combine(Folder, "exact.png");
+        var atEnd = Run(["render", "--iterations", ended.ToString(CultureInfo.InvariantCulture), "--plateau", "4:20", "--out", exact, .. common]);
+        Assert.True(atEnd.Code == 0, atEnd.Stderr + atEnd.Stdout);
+        Assert.DoesNotContain("Ended at", atEnd.Stdout, StringComparison.Ordinal);
+        Assert.Equal(ended, Checkpoint.Load(Path.ChangeExtension(exact, ".ckpt")).Iteration);
+
         // Resuming without it goes on to the iterations asked for.
         Assert.Equal(0, Run(["render", "--resume", checkpoint, "--iterations", (ended + 5).ToString(CultureInfo.InvariantCulture), "--print-every", "0"]).Code);
         Assert.Equal(ended + 5, Checkpoint.Load(checkpoint).Iteration);

@@ -40,7 +40,9 @@ internal static class RenderCommand
                     SaveState(engine, settings, colors, files);
                 }, (k, losses) => progress.Report(k, LossSummary.Describe(losses[0])), () =>
                 {
-                    plateauGain = plateau is not null && plateau.IsReached(engine.History(0)) ? plateau.Gain(engine.History(0)) : null;
+                    // A plateau at the last iteration asked for is just the end.
+                    bool ends = plateau is not null && engine.Iteration < o.Iterations && plateau.IsReached(engine.History(0));
+                    plateauGain = ends ? plateau!.Gain(engine.History(0)) : null;
                     return plateauGain is not null;
                 }, cancel);
             }
