@@ -70,7 +70,7 @@ public sealed class PlateauTests : TemporaryFolderTest
         Assert.Contains($"Ended at iteration {ended} of 400: the loss fell ", stdout, StringComparison.Ordinal);
         Assert.Contains($"render --resume {checkpoint} --iterations 400", stdout, StringComparison.Ordinal);
         Assert.True(File.Exists(image));
-        Assert.Equal(ended / 50, Directory.GetFiles(Folder, "r_*.png").Length); // --save-every's images before the end, none after
+        Assert.Equal((ended - 1) / 50, Directory.GetFiles(Folder, "r_*.png").Length); // --save-every's images before the end, none after
         string again = Path.Combine(Folder, "again.png"); // the checkpoint's image, saved as the render saves it
         Imaging.ImageFiles.Save(new Imaging.RgbImage(saved.Settings.Width, saved.Settings.Height, saved.State.Images), again);
         Assert.Equal(Imaging.ImageFiles.Load(again, longSide: null).Planes, Imaging.ImageFiles.Load(image, longSide: null).Planes);
