@@ -483,7 +483,8 @@ public sealed partial class SweepTests : TemporaryFolderTest
             Assert.Equal(expected.ToString(CultureInfo.InvariantCulture), cells[convergedAt]);
 
             // The fall over the 100 iterations before the checkpoint, in percent; none before iteration 100.
-            double? gain = checkpoint < 100 ? null : 100 * (upTo.Single(r => r.Iteration == checkpoint - 100).Loss.Total - final) / upTo.Single(r => r.Iteration == checkpoint - 100).Loss.Total;
+            double? before = checkpoint < 100 ? null : upTo.Single(r => r.Iteration == checkpoint - 100).Loss.Total;
+            double? gain = 100 * (before - final) / before;
             Assert.Equal(gain?.ToString("F3", CultureInfo.InvariantCulture) ?? "", cells[recentGain]);
         }
 

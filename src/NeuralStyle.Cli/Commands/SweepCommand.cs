@@ -57,10 +57,7 @@ internal static class SweepCommand
                     SaveCheckpoint();
                     summary = Summary(engine, clock.Elapsed.TotalSeconds, estimate);
                     SweepReport.Write(folder, metrics, engine, summary);
-                    progress.Line(string.Create(CultureInfo.InvariantCulture, $"Checkpoint {reached.Iteration}: ") +
-                        string.Join("; ", reached.Metrics.Select(m => string.Create(CultureInfo.InvariantCulture, $"lr {m.LearningRate:G6} {m.Total:E3}")
-                            + (m.Status != "ok" ? " " + m.Status
-                                : m.RecentGainPercent is double gain ? string.Create(CultureInfo.InvariantCulture, $" (fell {gain:F2}% in the last {PlateauRule.DefaultWindow} it)") : ""))));
+                    progress.Line($"Checkpoint {reached.Iteration}: {string.Join("; ", reached.Metrics.Select(Describe))}");
                 }, (k, losses) => progress.Report(k, BestOf(engine, losses)), cancel: cancel);
             }
             catch (OperationCanceledException) when (cancel.IsCancellationRequested)
@@ -118,6 +115,15 @@ internal static class SweepCommand
         }
 
         return images;
+    }
+
+    /// <summary>One rate at a checkpoint, for the line printed there: its loss, and how it stopped or how fast it still falls.</summary>
+    private static string Describe(CheckpointMetrics m)
+    {
+        string state = m.Status != "ok" ? $" {m.Status}"
+            : m.RecentGainPercent is double gain ? string.Create(CultureInfo.InvariantCulture, $" (fell {gain:F2}% in the last {PlateauRule.DefaultWindow} it)")
+            : "";
+        return string.Create(CultureInfo.InvariantCulture, $"lr {m.LearningRate:G6} {m.Total:E3}{state}");
     }
 
     /// <summary>
