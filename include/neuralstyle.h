@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define NS_VERSION_MAJOR 0
-#define NS_VERSION_MINOR 6
+#define NS_VERSION_MINOR 7
 #define NS_VERSION_PATCH 0
 /* (major << 16) | (minor << 8) | patch; compare with ns_version() to detect a mismatched library. */
 #define NS_VERSION ((NS_VERSION_MAJOR << 16) | (NS_VERSION_MINOR << 8) | NS_VERSION_PATCH)
@@ -89,6 +89,19 @@ typedef int (*ns_progress_fn)(int32_t iteration, int32_t target, double loss, vo
 
 typedef struct ns_engine ns_engine;
 
+/* One row of an engine's loss history: the loss of the image after `iteration` updates (row 0: the starting image),
+ * its weighted terms (total = content + style + tv), and the seconds of optimization by then, a resumed run's
+ * including those before the resume. Added in 0.7. Its layout is fixed (an array's stride depends on it): a later
+ * version that records more adds a function rather than fields. */
+typedef struct ns_loss_record {
+    int32_t iteration;
+    double total;
+    double content;
+    double style;
+    double tv;
+    double seconds;
+} ns_loss_record;
+
 /* The library's version, NS_VERSION's encoding. */
 uint32_t ns_version(void);
 
@@ -145,6 +158,18 @@ NS_NODISCARD ns_status ns_engine_get_device(const ns_engine* engine, char* buffe
 
 /* Iterations completed so far. */
 NS_NODISCARD ns_status ns_engine_get_iteration(const ns_engine* engine, int32_t* iteration);
+
+/* Copies the loss history, oldest row first (after a resume, the checkpoint's rows too), into records[0..capacity)
+ * and sets *count (may be NULL) to the number of rows there are: call with capacity 0 and records NULL to learn it,
+ * then again with a buffer that large. Empty before the first run. Added in 0.7. */
+NS_NODISCARD ns_status ns_engine_get_loss_history(const ns_engine* engine, ns_loss_record* records, int32_t capacity, int32_t* count);
+
+/* How much the total loss fell over the last `window` iterations, in percent of the loss a window earlier (negative
+ * where it rose): what the command line's --plateau PCT:window compares with PCT to end a run (e.g. 1% over 100
+ * iterations), so a caller can stop running once more iterations stop paying. Counts rows across a resume.
+ * NS_ERROR_INVALID_STATE while the history does not reach back `window` iterations, and after a divergence (the
+ * loss is not finite). Added in 0.7. */
+NS_NODISCARD ns_status ns_engine_get_recent_gain(const ns_engine* engine, int32_t window, double* percent);
 
 /* Writes the current image into a caller-owned buffer of exactly the output's width and height. */
 NS_NODISCARD ns_status ns_engine_read_image(const ns_engine* engine, uint8_t* pixels, int32_t width, int32_t height,

@@ -2,9 +2,10 @@
 
     NEURALSTYLE_LIB=/path/to/libneuralstyle.so python3 examples/python/neuralstyle_example.py CONTENT STYLE OUT.ppm [--original-colors]
 
-Builds the engine from files, runs a few iterations with a progress callback, reads the image into a buffer
-that Python owns (with --original-colors, in the content image's colours, as the command line's option saves it),
-and writes it as a binary PPM. Exits non-zero with the library's message on any error.
+Builds the engine from files, runs a few iterations with a progress callback, prints how far the loss fell (from
+its history), reads the image into a buffer that Python owns (with --original-colors, in the content image's
+colours, as the command line's option saves it), and writes it as a binary PPM. Exits non-zero with the library's
+message on any error.
 """
 import ctypes
 import os
@@ -26,6 +27,17 @@ class Options(ctypes.Structure):
         ("precision", ctypes.c_int),
         ("style_scale", ctypes.c_double),     # 0.4
         ("max_megapixels", ctypes.c_double),  # 0.4
+    ]
+
+
+class LossRecord(ctypes.Structure):  # ns_loss_record, 0.7
+    _fields_ = [
+        ("iteration", ctypes.c_int32),
+        ("total", ctypes.c_double),
+        ("content", ctypes.c_double),
+        ("style", ctypes.c_double),
+        ("tv", ctypes.c_double),
+        ("seconds", ctypes.c_double),
     ]
 
 
@@ -60,6 +72,16 @@ def main(content, style, out, original_colors=False, size=48, iterations=5):
             return 0
 
         check(lib.ns_engine_run(engine, iterations, progress, None))
+        # The loss history and the gain over it (0.7): what --plateau weighs to decide whether more iterations pay.
+        count = ctypes.c_int32()
+        check(lib.ns_engine_get_loss_history(engine, None, 0, ctypes.byref(count)))
+        history = (LossRecord * count.value)()
+        check(lib.ns_engine_get_loss_history(engine, history, count, None))
+        first, last = history[0], history[-1]
+        gain = ctypes.c_double()
+        check(lib.ns_engine_get_recent_gain(engine, last.iteration - first.iteration, ctypes.byref(gain)))
+        print(f"loss {first.total:.6g} at iteration {first.iteration}, {last.total:.6g} at iteration {last.iteration}: "
+              f"fell {gain.value:.4f}% in {last.seconds:.2f} s")
         device = ctypes.create_string_buffer(256)
         check(lib.ns_engine_get_device(engine, device, len(device), None))
         print(f"device: {device.value.decode()}")

@@ -1,13 +1,14 @@
 using System.Runtime.InteropServices;
 using NeuralStyle.Engine;
 using NeuralStyle.Imaging;
+using NeuralStyle.Study;
 
 namespace NeuralStyle.Native;
 
 /// <summary>The C ABI of include/neuralstyle.h. Every export runs inside <see cref="LastError.Guard"/>.</summary>
 internal static unsafe class Exports
 {
-    private const uint Version = (0 << 16) | (6 << 8) | 0;
+    private const uint Version = (0 << 16) | (7 << 8) | 0;
 
     /// <summary>ns_version.</summary>
     [UnmanagedCallersOnly(EntryPoint = "ns_version")]
@@ -151,7 +152,7 @@ internal static unsafe class Exports
     public static int NsEngineGetDevice(nint engine, byte* buffer, int capacity, int* length) => LastError.Guard(() =>
     {
         StyleTransfer transfer = HandleTable.Get(engine);
-        Require(capacity >= 0 && (buffer != null || capacity == 0), $"buffer must hold capacity ({capacity}) bytes: a capacity ≥ 0, and a buffer unless it is 0.");
+        RequireBuffer(buffer != null, capacity, "buffer", "bytes");
         string description = transfer.DeviceDescription
             ?? throw new InvalidOperationException("The device is chosen by the first ns_engine_run; call it first.");
         byte[] utf8 = System.Text.Encoding.UTF8.GetBytes(description);
@@ -184,6 +185,68 @@ internal static unsafe class Exports
         *iteration = transfer.Iteration;
         return NsStatus.Ok;
     });
+
+    /// <summary>ns_engine_get_loss_history.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_engine_get_loss_history")]
+    public static int NsEngineGetLossHistory(nint engine, NsLossRecord* records, int capacity, int* count) => LastError.Guard(() =>
+    {
+        StyleTransfer transfer = HandleTable.Get(engine);
+        RequireBuffer(records != null, capacity, "records", "rows");
+        IReadOnlyList<LossRecord> history = transfer.LossHistory;
+        if (count != null)
+        {
+            *count = history.Count;
+        }
+
+        for (int i = 0; i < Math.Min(capacity, history.Count); i++)
+        {
+            records[i] = NsLossRecord.From(history[i]);
+        }
+
+        return NsStatus.Ok;
+    });
+
+    /// <summary>ns_engine_get_recent_gain: <see cref="PlateauRule.GainOver"/>, with the reason where there is none yet.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_engine_get_recent_gain")]
+    public static int NsEngineGetRecentGain(nint engine, int window, double* percent) => LastError.Guard(() =>
+    {
+        StyleTransfer transfer = HandleTable.Get(engine);
+        Require(window >= 1, $"window must be ≥ 1 iteration, not {window}.");
+        Require(percent != null, "percent must not be NULL.");
+        IReadOnlyList<LossRecord> history = transfer.LossHistory;
+        if (PlateauRule.GainOver(history, window) is double gain)
+        {
+            *percent = gain;
+            return NsStatus.Ok;
+        }
+
+        return LastError.Fail(NsStatus.InvalidState, NoGain(history, window));
+    });
+
+    /// <summary>Why <see cref="PlateauRule.GainOver"/> has no gain over <paramref name="window"/> for <paramref name="history"/>.</summary>
+    private static string NoGain(IReadOnlyList<LossRecord> history, int window)
+    {
+        if (history.Count == 0)
+        {
+            return "There is no loss yet: the history starts with the first ns_engine_run.";
+        }
+
+        LossRecord last = history[^1];
+        int reach = last.Iteration - history[0].Iteration;
+        if (!last.Loss.IsFinite)
+        {
+            return $"The loss at iteration {last.Iteration} is not finite (the run diverged), so it has no gain to measure.";
+        }
+
+        if (reach < window)
+        {
+            return $"The loss history reaches back {reach} iterations, not {window}: run {window - reach} more, or ask for a shorter window.";
+        }
+
+        LossRecord start = history.First(r => r.Iteration == last.Iteration - window);
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"The loss at iteration {start.Iteration} is {start.Loss.Total:G4}, so there is no gain relative to it.");
+    }
 
     /// <summary>ns_engine_read_image.</summary>
     [UnmanagedCallersOnly(EntryPoint = "ns_engine_read_image")]
@@ -249,6 +312,10 @@ internal static unsafe class Exports
         Buffer.MemoryCopy(options, &given, sizeof(NsOptions), options->StructSize);
         return given;
     }
+
+    /// <summary>A caller's buffer of <paramref name="capacity"/> elements: a capacity ≥ 0, and a buffer unless it is 0.</summary>
+    private static void RequireBuffer(bool given, int capacity, string name, string elements) =>
+        Require(capacity >= 0 && (given || capacity == 0), $"{name} must hold capacity ({capacity}) {elements}: a capacity ≥ 0, and a buffer unless it is 0.");
 
     private static void Require(bool condition, string message)
     {

@@ -43,3 +43,25 @@ internal unsafe struct NsOptions
     /// <summary>Whether <paramref name="structSize"/> is the size of a version's ns_options.</summary>
     public static bool IsKnownSize(uint structSize) => structSize == Version03Size || structSize == CurrentSize;
 }
+
+/// <summary>ns_loss_record of neuralstyle.h (0.7), field for field; its layout is fixed, as arrays of it are the caller's.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct NsLossRecord
+{
+    public int Iteration;
+    public double Total;
+    public double Content;
+    public double Style;
+    public double Tv;
+    public double Seconds;
+
+    public static NsLossRecord From(NeuralStyle.Engine.LossRecord record) => new()
+    {
+        Iteration = record.Iteration,
+        Total = record.Loss.Total,
+        Content = record.Loss.Content,
+        Style = record.Loss.Style,
+        Tv = record.Loss.Tv,
+        Seconds = record.Seconds,
+    };
+}

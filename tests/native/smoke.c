@@ -154,6 +154,32 @@ int main(int argc, char** argv)
     EXPECT_STATUS(ns_engine_get_iteration(engine, &iteration), NS_OK);
     EXPECT(iteration == 5, "iteration %d after a stop at 2 more, expected 5", iteration);
 
+    /* The loss history (0.7): a row per iteration, the image after k updates, and the gain over a window of it. */
+    int32_t rows = -1;
+    EXPECT_STATUS(ns_engine_get_loss_history(engine, NULL, 0, &rows), NS_OK);
+    EXPECT(rows == 5, "%d history rows after 5 iterations, expected 5", rows);
+    ns_loss_record history[8];
+    memset(history, 0xAB, sizeof history);
+    EXPECT_STATUS(ns_engine_get_loss_history(engine, history, 2, &rows), NS_OK);
+    EXPECT(rows == 5 && history[1].iteration == 1 && history[2].iteration == (int32_t)0xABABABAB,
+           "capacity 2: %d rows, row 1 is iteration %d, and row 2 must be untouched", rows, history[1].iteration);
+    EXPECT_STATUS(ns_engine_get_loss_history(engine, history, 8, NULL), NS_OK);
+    for (int i = 0; i < 5; i++) {
+        const ns_loss_record* r = &history[i];
+        EXPECT(r->iteration == i && r->total > 0 && absolute(r->total - (r->content + r->style + r->tv)) <= 1e-9 * r->total
+                   && r->seconds >= (i > 0 ? history[i - 1].seconds : 0),
+               "row %d: iteration %d, total %g = %g + %g + %g, %g s", i, r->iteration, r->total, r->content, r->style, r->tv, r->seconds);
+    }
+    EXPECT_STATUS(ns_engine_get_loss_history(engine, NULL, 3, &rows), NS_ERROR_INVALID_ARGUMENT);
+    double gain = 0;
+    EXPECT_STATUS(ns_engine_get_recent_gain(engine, 4, &gain), NS_OK);
+    double expected_gain = 100 * (history[0].total - history[4].total) / history[0].total;
+    EXPECT(absolute(gain - expected_gain) <= 1e-9 * absolute(expected_gain) && gain > 0, "gain over 4 iterations %g, expected %g", gain, expected_gain);
+    EXPECT_STATUS(ns_engine_get_recent_gain(engine, 5, &gain), NS_ERROR_INVALID_STATE);
+    EXPECT(strstr(ns_last_error(), "reaches back 4 iterations, not 5: run 1 more") != NULL, "message: %s", ns_last_error());
+    EXPECT_STATUS(ns_engine_get_recent_gain(engine, 0, &gain), NS_ERROR_INVALID_ARGUMENT);
+    EXPECT_STATUS(ns_engine_get_recent_gain(engine, 4, NULL), NS_ERROR_INVALID_ARGUMENT);
+
     EXPECT_STATUS(ns_engine_add_style(engine, style, SW, SH, SW * 3, NS_PIXEL_RGB8, 1.0), NS_ERROR_INVALID_STATE);
     EXPECT_STATUS(ns_engine_get_size(engine, &width, &height), NS_OK);
     EXPECT(width == W && height == H, "size %dx%d, expected %dx%d", width, height, W, H);
@@ -184,6 +210,13 @@ int main(int argc, char** argv)
     EXPECT_STATUS(ns_engine_run(resumed, 1, NULL, NULL), NS_OK);
     EXPECT_STATUS(ns_engine_get_iteration(resumed, &iteration), NS_OK);
     EXPECT(iteration == 6, "resumed iteration %d, expected 6", iteration);
+    /* A resumed engine's history goes on from the checkpoint's, so a window may reach back across the resume. */
+    ns_loss_record resumed_history[8];
+    EXPECT_STATUS(ns_engine_get_loss_history(resumed, resumed_history, 8, &rows), NS_OK);
+    EXPECT(rows == 6 && resumed_history[4].total == history[4].total && resumed_history[5].iteration == 5,
+           "resumed: %d rows, row 4 %g (before the resume %g), row 5 is iteration %d", rows, resumed_history[4].total, history[4].total,
+           resumed_history[5].iteration);
+    EXPECT_STATUS(ns_engine_get_recent_gain(resumed, 5, &gain), NS_OK);
     /* This library's checkpoints keep the content image (0.6), so the resumed engine knows its colours. */
     EXPECT_STATUS(ns_engine_read_image(resumed, out, W, H, W * 4, NS_PIXEL_RGBA8), NS_OK);
     EXPECT_STATUS(ns_engine_read_image_in_content_colors(resumed, kept, W, H, W * 4, NS_PIXEL_RGBA8), NS_OK);
