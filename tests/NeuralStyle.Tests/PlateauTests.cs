@@ -1,12 +1,13 @@
 using System.Globalization;
 using NeuralStyle.Cli;
+using NeuralStyle.Cli.Commands;
 using NeuralStyle.Engine;
 using NeuralStyle.Study;
 using NeuralStyle.Tests.Support;
 
 namespace NeuralStyle.Tests;
 
-/// <summary>render --plateau: a run asked for many iterations ends where the loss stops falling enough.</summary>
+/// <summary>--plateau: a render or sweep asked for many iterations ends where the loss stops falling enough.</summary>
 public sealed class PlateauTests : TemporaryFolderTest
 {
     private static LossRecord At(int iteration, double total) => new(iteration, new IterationLosses(0, total, 0), iteration);
@@ -85,6 +86,59 @@ public sealed class PlateauTests : TemporaryFolderTest
         // Resuming without it goes on to the iterations asked for.
         Assert.Equal(0, Run(["render", "--resume", checkpoint, "--iterations", (ended + 5).ToString(CultureInfo.InvariantCulture), "--print-every", "0"]).Code);
         Assert.Equal(ended + 5, Checkpoint.Load(checkpoint).Iteration);
+    }
+
+    [Fact]
+    public void A_sweep_ends_once_every_rate_has_plateaued_and_resumes_past_it()
+    {
+        string folder = Path.Combine(Folder, "sweep");
+        string[] common = ["--size", "32", "--weights", "random:0", "--lr", "5,20", "--no-estimate", "--print-every", "0"];
+        var (code, stdout, stderr) = Run(["sweep", "--checkpoints", "50,400", "--plateau", "4:20", "--out-dir", folder, .. common]);
+        Assert.True(code == 0, stderr + stdout);
+
+        // It ended at the first iteration where both rates' windows gained less than 4%: before it, one still gained more.
+        Checkpoint saved = Checkpoint.Load(Path.Combine(folder, "sweep.ckpt"));
+        int ended = saved.Iteration;
+        Assert.InRange(ended, 51, 399);
+        var rule = new PlateauRule(4, 20);
+        LossRecord[][] histories = saved.History.Select(h => h.ToArray()).ToArray();
+        Assert.All(histories, h => Assert.Equal(ended, h[^1].Iteration)); // the loss of the images saved, evaluated
+        Assert.All(histories, h => Assert.True(rule.IsReached(h.Where(r => r.Iteration < ended).ToArray())));
+        for (int k = 20; k < ended - 1; k++)
+        {
+            Assert.False(histories.All(h => rule.IsReached(h.Where(r => r.Iteration <= k).ToArray())), $"both windows ending at {k} had plateaued already");
+        }
+
+        // The gains it names are those it ended on, over the window before the image it then evaluated.
+        string gains = string.Join(", ", new[] { 5, 20 }.Zip(histories, (rate, h) =>
+            string.Create(CultureInfo.InvariantCulture, $"lr {rate} {rule.Gain(h.Where(r => r.Iteration < ended).ToArray()):G3}%")));
+        Assert.Contains($"Ended at iteration {ended} of 400: every running rate's loss fell less than 4% over iterations {ended - 21}–{ended - 1} ({gains}), as --plateau 4:20 asks.",
+            stdout, StringComparison.Ordinal);
+        Assert.Contains($"sweep --resume {folder} --checkpoints 400", stdout, StringComparison.Ordinal);
+        var measured = Cli.Reports.SweepReport.ReadMetrics(folder);
+        Assert.Equal([50, 50, ended, ended], measured.Select(m => m.Iteration).Order());
+        Assert.All(measured, m => Assert.True(File.Exists(Path.Combine(folder, m.Image)), m.Image));
+
+        // Resumed without it, it goes on to the last checkpoint.
+        var resumed = Run(["sweep", "--resume", folder, "--checkpoints", "400", "--print-every", "0"]);
+        Assert.True(resumed.Code == 0, resumed.Stderr + resumed.Stdout);
+        Assert.Equal(400, Checkpoint.Load(Path.Combine(folder, "sweep.ckpt")).Iteration);
+    }
+
+    [Fact]
+    public void A_sweep_that_may_end_at_a_plateau_counts_images_of_any_earlier_iteration_as_replaced()
+    {
+        // A plateau can end the sweep, and save, at iteration 123; a file of that name is not replaced without --force.
+        File.WriteAllText(Path.Combine(Folder, "lr5_it00123.png"), "the user's");
+        File.WriteAllText(Path.Combine(Folder, "lr5_it00500.png"), "past the last checkpoint: never written");
+        File.WriteAllText(Path.Combine(Folder, "lr5_it0123.png"), "not a name the sweep writes");
+        SweepFolder.RequireNothingReplaced(Folder, [5, 20], [50, 400], anyIteration: false, [], force: false);
+        var refused = Assert.Throws<UserInputException>(() =>
+            SweepFolder.RequireNothingReplaced(Folder, [5, 20], [50, 400], anyIteration: true, [], force: false));
+        Assert.Equal($"--out-dir '{Folder}' already holds lr5_it00123.png, which this sweep would replace; choose another --out-dir, or give --force to replace it.", refused.Message);
+        SweepFolder.RequireNothingReplaced(Folder, [5, 20], [50, 400], anyIteration: true, [], force: true);
+        Assert.Throws<UserInputException>(() => SweepFolder.RequireNothingReplaced(Folder, [5, 20], [50, 400], anyIteration: true,
+            [Path.Combine(Folder, "lr5_it00123.png")], force: true)); // an input is never replaced, even with --force
     }
 
     private static (int Code, string Stdout, string Stderr) Run(string[] args)

@@ -2,6 +2,7 @@ using System.Globalization;
 using NeuralStyle.Engine;
 using NeuralStyle.Imaging;
 using NeuralStyle.Model;
+using NeuralStyle.Study;
 using NeuralStyle.Weights;
 
 namespace NeuralStyle.Cli.Commands;
@@ -191,6 +192,26 @@ internal static class ProblemFactory
         string why = string.Join("; ", rates.Select((lr, n) => string.Create(CultureInfo.InvariantCulture, $"lr {lr:G6} {checkpoint.Stopped[n]}")));
         throw new UserInputException(string.Create(CultureInfo.InvariantCulture,
             $"'{path}' cannot go on: its run has stopped ({why}); start a new one with a lower --lr (e.g. {rates.Min() / 4:G3})."));
+    }
+
+    /// <summary>--plateau's PCT or PCT:N, or null where it is not given.</summary>
+    public static PlateauRule? ParsePlateau(string? text)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        string[] parts = text.Split(':');
+        double percent = 0;
+        int window = PlateauRule.DefaultWindow;
+        bool read = parts.Length <= 2
+            && double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out percent)
+            && (parts.Length == 1 || int.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out window));
+        UserInputException.Require(read, $"--plateau takes PCT or PCT:N (e.g. 1, or 0.5:200 for half a percent over 200 iterations), not '{text}'.");
+        UserInputException.Require(double.IsFinite(percent) && percent is > 0 and < 100, $"--plateau's percentage must be > 0 and < 100, not {parts[0]}.");
+        UserInputException.Require(window >= 1, $"--plateau's window must be at least 1 iteration, not {window}.");
+        return new PlateauRule(percent, window);
     }
 
     public static MathPrecision ParsePrecision(string text) => text switch

@@ -11,7 +11,7 @@ internal static class RenderCommand
     public static int Run(RenderOptions o, TextWriter output, bool interactive, CancellationToken cancel)
     {
         var (files, resumed) = CheckArguments(o);
-        PlateauRule? plateau = ParsePlateau(o.Plateau);
+        PlateauRule? plateau = ProblemFactory.ParsePlateau(o.Plateau);
         var (engine, settings, colors) = Start(o, resumed, output);
         using (engine)
         {
@@ -57,7 +57,7 @@ internal static class RenderCommand
             if (plateauGain is double gain)
             {
                 progress.Line(string.Create(CultureInfo.InvariantCulture,
-                    $"Ended at iteration {engine.Iteration} of {o.Iterations}: the loss fell {gain:G3}% over the last {plateau!.Window} iterations, less than --plateau {o.Plateau} asks. To go on regardless: render --resume {files.Checkpoint} --iterations {o.Iterations}"));
+                    $"Ended at iteration {engine.Iteration} of {o.Iterations}: the loss fell {gain:G3}% over iterations {engine.Iteration - 1 - plateau!.Window}–{engine.Iteration - 1}, less than --plateau {o.Plateau} asks. To go on regardless: render --resume {files.Checkpoint} --iterations {o.Iterations}"));
             }
 
             return Finish(engine, settings, progress, files);
@@ -124,26 +124,6 @@ internal static class RenderCommand
         StyleProblem problem = ProblemFactory.Build(o, output.WriteLine);
         StyleTransferEngine created = ProblemFactory.CreateEngine(problem, [o.LearningRate ?? RenderOptions.DefaultLearningRate], o.Device, o.Precision, output.WriteLine);
         return (created, ProblemFactory.Settings(o, problem), o.OriginalColors ? problem.Content : null);
-    }
-
-    /// <summary>--plateau's PCT or PCT:N, or null where it is not given.</summary>
-    private static PlateauRule? ParsePlateau(string? text)
-    {
-        if (text is null)
-        {
-            return null;
-        }
-
-        string[] parts = text.Split(':');
-        double percent = 0;
-        int window = PlateauRule.DefaultWindow;
-        bool read = parts.Length <= 2
-            && double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out percent)
-            && (parts.Length == 1 || int.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out window));
-        UserInputException.Require(read, $"--plateau takes PCT or PCT:N (e.g. 1, or 0.5:200 for half a percent over 200 iterations), not '{text}'.");
-        UserInputException.Require(double.IsFinite(percent) && percent is > 0 and < 100, $"--plateau's percentage must be > 0 and < 100, not {parts[0]}.");
-        UserInputException.Require(window >= 1, $"--plateau's window must be at least 1 iteration, not {window}.");
-        return new PlateauRule(percent, window);
     }
 
     /// <summary>Every multiple of --save-every past <paramref name="from"/>, and the final iteration.</summary>

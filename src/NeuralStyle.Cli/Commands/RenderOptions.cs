@@ -18,9 +18,6 @@ internal sealed class RenderOptions : OptimizationOptions
     [Option("lr", HelpText = "(Default: 10) Adam learning rate in 0..255 pixel units. With --resume of a sweep's checkpoint: which of its rates to continue alone.")]
     public double? LearningRate { get; set; }
 
-    [Option("plateau", HelpText = "End early once the loss fell by less than PCT percent over the last N iterations: PCT, or PCT:N (N defaults to 100), e.g. 1 or 0.5:200. The image and checkpoint are saved where it ends; --resume goes on from there.")]
-    public string? Plateau { get; set; }
-
     [Option("save-every", Default = 0, HelpText = "Also save the image every N iterations, as OUT_NNNNN.EXT (0: never).")]
     public int SaveEvery { get; set; }
 

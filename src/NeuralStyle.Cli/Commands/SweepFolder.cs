@@ -1,3 +1,4 @@
+using System.Globalization;
 using NeuralStyle.Cli.Reports;
 using NeuralStyle.Study;
 
@@ -12,11 +13,13 @@ internal static class SweepFolder
 {
     /// <summary>
     /// Refuses, before any work, a sweep into <paramref name="folder"/> that would write over one of its inputs, or,
-    /// without <paramref name="force"/>, over any file there.
+    /// without <paramref name="force"/>, over any file there. A sweep that may end at a plateau
+    /// (<paramref name="anyIteration"/>) saves its images at whatever iteration that is.
     /// </summary>
-    public static void RequireNothingReplaced(string folder, IReadOnlyList<double> rates, IReadOnlyList<int> checkpoints, IEnumerable<string> inputs, bool force)
+    public static void RequireNothingReplaced(string folder, IReadOnlyList<double> rates, IReadOnlyList<int> checkpoints, bool anyIteration,
+        IEnumerable<string> inputs, bool force)
     {
-        string[] written = Files(rates, checkpoints).Select(name => Path.GetFullPath(Path.Combine(folder, name))).ToArray();
+        string[] written = Files(folder, rates, checkpoints, anyIteration).Select(name => Path.GetFullPath(Path.Combine(folder, name))).ToArray();
         string? input = inputs.Where(File.Exists).FirstOrDefault(p => written.Contains(Path.GetFullPath(p)));
         if (input is not null)
         {
@@ -60,8 +63,30 @@ internal static class SweepFolder
         }
     }
 
-    /// <summary>The names of every file a sweep of <paramref name="rates"/> to <paramref name="checkpoints"/> writes.</summary>
-    private static IEnumerable<string> Files(IReadOnlyList<double> rates, IReadOnlyList<int> checkpoints) =>
-        new[] { SweepReport.CheckpointFile, SweepReport.MetricsCsv, SweepReport.MetricsJson, SweepReport.Sheet, SweepReport.Curves, SweepReport.Index }
-            .Concat(rates.SelectMany(rate => checkpoints.Select(k => LearningRateSweep.ImageName(rate, k))));
+    /// <summary>
+    /// The names of the files a sweep of <paramref name="rates"/> to <paramref name="checkpoints"/> writes; for one that
+    /// may end at any iteration (<paramref name="anyIteration"/>), also those of its images at other iterations up to
+    /// the last checkpoint that <paramref name="folder"/> holds already.
+    /// </summary>
+    private static IEnumerable<string> Files(string folder, IReadOnlyList<double> rates, IReadOnlyList<int> checkpoints, bool anyIteration)
+    {
+        IEnumerable<string> images = rates.SelectMany(rate => checkpoints.Select(k => LearningRateSweep.ImageName(rate, k)));
+        if (anyIteration && Directory.Exists(folder))
+        {
+            images = images.Concat(Directory.EnumerateFiles(folder, "lr*_it*.png").Select(path => Path.GetFileName(path))
+                .Where(name => rates.Any(rate => IsImageUpTo(name, rate, checkpoints[^1]))));
+        }
+
+        return new[] { SweepReport.CheckpointFile, SweepReport.MetricsCsv, SweepReport.MetricsJson, SweepReport.Sheet, SweepReport.Curves, SweepReport.Index }
+            .Concat(images).Distinct();
+    }
+
+    /// <summary>Whether <paramref name="name"/> is <see cref="LearningRateSweep.ImageName"/> of <paramref name="rate"/> at an iteration up to <paramref name="last"/>.</summary>
+    private static bool IsImageUpTo(string name, double rate, int last)
+    {
+        string prefix = LearningRateSweep.ImageName(rate, 0)[..^"00000.png".Length]; // "lr5_it"
+        return name.StartsWith(prefix, StringComparison.Ordinal) && name.EndsWith(".png", StringComparison.Ordinal)
+            && int.TryParse(name.AsSpan(prefix.Length, name.Length - prefix.Length - ".png".Length), NumberStyles.None, CultureInfo.InvariantCulture, out int k)
+            && k <= last && name == LearningRateSweep.ImageName(rate, k);
+    }
 }
