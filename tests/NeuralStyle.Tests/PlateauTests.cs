@@ -115,6 +115,7 @@ public sealed class PlateauTests : TemporaryFolderTest
         Assert.Contains($"Ended at iteration {ended} of 400: every running rate's loss fell less than 4% over iterations {ended - 21}–{ended - 1} ({gains}), as --plateau 4:20 asks.",
             stdout, StringComparison.Ordinal);
         Assert.Contains($"sweep --resume {folder} --checkpoints 400", stdout, StringComparison.Ordinal);
+        Assert.Contains($"Ended at iteration {ended} of 400: every running rate", File.ReadAllText(Path.Combine(folder, "index.html")), StringComparison.Ordinal); // the report says why
         var measured = Cli.Reports.SweepReport.ReadMetrics(folder);
         Assert.Equal([50, 50, ended, ended], measured.Select(m => m.Iteration).Order());
         Assert.All(measured, m => Assert.True(File.Exists(Path.Combine(folder, m.Image)), m.Image));

@@ -39,7 +39,7 @@ internal static class SweepCommand
             var sweep = new LearningRateSweep(engine, PreviousImages(engine, metrics, folder, output), colors is null ? null : image => ColorTransfer.KeepColors(image, colors));
             void SaveCheckpoint() => (engine.CreateCheckpoint(settings) with { ContentImage = colors }).Save(Path.Combine(folder, SweepReport.CheckpointFile));
             string summary = "";
-            string? plateauGains = null; // every running rate's gain over the plateau's window where the sweep ended on it
+            string? plateauEnd = null; // why the sweep ended where it did, when a plateau ended it
             try
             {
                 sweep.Run(checkpoints, reached =>
@@ -58,10 +58,10 @@ internal static class SweepCommand
 
                     SaveCheckpoint();
                     summary = Summary(engine, clock.Elapsed.TotalSeconds, estimate);
-                    SweepReport.Write(folder, metrics, engine, summary);
+                    SweepReport.Write(folder, metrics, engine, plateauEnd is null ? summary : $"{summary} {plateauEnd}");
                     progress.Line($"Checkpoint {reached.Iteration}: {string.Join("; ", reached.Metrics.Select(Describe))}");
                 }, (k, losses) => progress.Report(k, BestOf(engine, losses)),
-                    () => (plateauGains = plateau is not null && engine.Iteration < last ? GainsIfEveryRatePlateaued(engine, plateau) : null) is not null, cancel);
+                    () => (plateauEnd = plateau is not null && engine.Iteration < last ? PlateauEnd(engine, plateau, o.Plateau!, last) : null) is not null, cancel);
             }
             catch (OperationCanceledException) when (cancel.IsCancellationRequested)
             {
@@ -71,10 +71,9 @@ internal static class SweepCommand
                 return Interruption.ExitCode;
             }
 
-            if (plateauGains is not null)
+            if (plateauEnd is not null)
             {
-                progress.Line(string.Create(CultureInfo.InvariantCulture,
-                    $"Ended at iteration {engine.Iteration} of {last}: every running rate's loss fell less than {plateau!.Percent:G3}% over iterations {engine.Iteration - 1 - plateau.Window}–{engine.Iteration - 1} ({plateauGains}), as --plateau {o.Plateau} asks. To go on regardless: sweep --resume {folder} --checkpoints {string.Join(",", checkpoints.Where(c => c > engine.Iteration))}"));
+                progress.Line($"{plateauEnd} To go on regardless: sweep --resume {folder} --checkpoints {string.Join(",", checkpoints.Where(c => c > engine.Iteration))}");
             }
 
             output.WriteLine(summary + string.Create(CultureInfo.InvariantCulture, $" Peak memory {Runtime.ProcessMemory.PeakBytes() / 1e6:F0} MB."));
@@ -127,16 +126,23 @@ internal static class SweepCommand
     }
 
     /// <summary>
-    /// Where every rate still running has reached <paramref name="plateau"/>, their gains over its window ("lr 5
-    /// 0.9%, lr 10 0.65%"); else null. The batch costs the same while any rate runs, so the sweep can end only when
-    /// none of them gains enough any more. A stopped (diverged) rate gains nothing; at least one must run.
+    /// Where every rate still running has reached <paramref name="plateau"/> (given as <paramref name="asked"/>), the
+    /// sentence that says so with each one's gain over the window; else null. The batch costs the same while any rate
+    /// runs, so the sweep can end only when none of them gains enough any more. A stopped (diverged) rate gains
+    /// nothing; at least one must run.
     /// </summary>
-    private static string? GainsIfEveryRatePlateaued(StyleTransferEngine engine, PlateauRule plateau)
+    private static string? PlateauEnd(StyleTransferEngine engine, PlateauRule plateau, string asked, int last)
     {
         int[] running = Running(engine).ToArray();
-        return running.Length > 0 && running.All(n => plateau.IsReached(engine.History(n)))
-            ? string.Join(", ", running.Select(n => string.Create(CultureInfo.InvariantCulture, $"lr {engine.LearningRates[n]:G6} {plateau.Gain(engine.History(n)):G3}%")))
-            : null;
+        if (running.Length == 0 || !running.All(n => plateau.IsReached(engine.History(n))))
+        {
+            return null;
+        }
+
+        int k = engine.Iteration;
+        string gains = string.Join(", ", running.Select(n => string.Create(CultureInfo.InvariantCulture, $"lr {engine.LearningRates[n]:G6} {plateau.Gain(engine.History(n)):G3}%")));
+        return string.Create(CultureInfo.InvariantCulture,
+            $"Ended at iteration {k} of {last}: every running rate's loss fell less than {plateau.Percent:G3}% over iterations {k - 1 - plateau.Window}–{k - 1} ({gains}), as --plateau {asked} asks.");
     }
 
     /// <summary>The items that have not stopped.</summary>
