@@ -127,6 +127,26 @@ public sealed class PlateauTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void A_sweep_that_reaches_its_last_checkpoint_names_the_rates_that_kept_it_running()
+    {
+        string folder = Path.Combine(Folder, "sweep");
+        var (code, stdout, stderr) = Run(["sweep", "--size", "32", "--weights", "random:0", "--lr", "0.5,20", "--checkpoints", "60", "--plateau", "4:20",
+            "--out-dir", folder, "--no-estimate", "--print-every", "0"]);
+        Assert.True(code == 0, stderr + stdout);
+
+        Checkpoint saved = Checkpoint.Load(Path.Combine(folder, "sweep.ckpt"));
+        Assert.Equal(60, saved.Iteration);
+        var rule = new PlateauRule(4, 20);
+        string[] gaining = new[] { 0.5, 20 }.Zip(saved.History, (rate, h) => (rate, h))
+            .Where(x => !rule.IsReached(x.h))
+            .Select(x => string.Create(CultureInfo.InvariantCulture, $"lr {x.rate} still fell {rule.Gain(x.h):G3}%")).ToArray();
+        Assert.NotEmpty(gaining); // at 60 iterations, lr 0.5 is far from a plateau
+        Assert.Contains($"No plateau before the last checkpoint: {string.Join(", ", gaining)} over the last 20 iterations, more than --plateau 4:20 allows",
+            stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("Ended at", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_sweep_that_may_end_at_a_plateau_counts_images_of_any_earlier_iteration_as_replaced()
     {
         // A plateau can end the sweep, and save, at iteration 123; a file of that name is not replaced without --force.

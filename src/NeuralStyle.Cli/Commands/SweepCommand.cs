@@ -75,6 +75,10 @@ internal static class SweepCommand
             {
                 progress.Line($"{plateauEnd} To go on regardless: sweep --resume {folder} --checkpoints {string.Join(",", checkpoints.Where(c => c > engine.Iteration))}");
             }
+            else if (plateau is not null && engine.Iteration == last && NoPlateau(engine, plateau, o.Plateau!) is string why)
+            {
+                progress.Line(why);
+            }
 
             output.WriteLine(summary + string.Create(CultureInfo.InvariantCulture, $" Peak memory {Runtime.ProcessMemory.PeakBytes() / 1e6:F0} MB."));
             output.WriteLine($"Open {Path.Combine(folder, SweepReport.Index)} to see the contact sheet, loss curves and metrics.");
@@ -143,6 +147,28 @@ internal static class SweepCommand
         string gains = string.Join(", ", running.Select(n => string.Create(CultureInfo.InvariantCulture, $"lr {engine.LearningRates[n]:G6} {plateau.Gain(engine.History(n)):G3}%")));
         return string.Create(CultureInfo.InvariantCulture,
             $"Ended at iteration {k} of {last}: every running rate's loss fell less than {plateau.Percent:G3}% over iterations {k - 1 - plateau.Window}–{k - 1} ({gains}), as --plateau {asked} asks.");
+    }
+
+    /// <summary>
+    /// Why a sweep given <paramref name="plateau"/> (as <paramref name="asked"/>) ran to its last checkpoint: the rates
+    /// that had not reached it, which kept the batch running, with their gains; null where every rate reached it there.
+    /// </summary>
+    private static string? NoPlateau(StyleTransferEngine engine, PlateauRule plateau, string asked)
+    {
+        int[] gaining = Running(engine).Where(n => !plateau.IsReached(engine.History(n))).ToArray();
+        if (gaining.Length == 0)
+        {
+            return null;
+        }
+
+        if (gaining.Any(n => plateau.Gain(engine.History(n)) is null))
+        {
+            return $"No plateau before the last checkpoint: the sweep ran fewer iterations than the window --plateau {asked} measures over.";
+        }
+
+        string gains = string.Join(", ", gaining.Select(n => string.Create(CultureInfo.InvariantCulture, $"lr {engine.LearningRates[n]:G6} still fell {plateau.Gain(engine.History(n)):G3}%")));
+        return string.Create(CultureInfo.InvariantCulture,
+            $"No plateau before the last checkpoint: {gains} over the last {plateau.Window} iterations, more than --plateau {asked} allows, and kept the batch running.");
     }
 
     /// <summary>The items that have not stopped.</summary>
