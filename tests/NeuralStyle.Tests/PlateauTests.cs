@@ -89,6 +89,24 @@ public sealed class PlateauTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void A_render_that_runs_all_its_iterations_says_how_much_it_still_gains()
+    {
+        string image = Path.Combine(Folder, "r.png"), checkpoint = Path.ChangeExtension(image, ".ckpt");
+        string[] common = ["--size", "32", "--weights", "random:0", "--print-every", "0", "--out", image];
+        var (code, stdout, stderr) = Run(["render", "--iterations", "40", "--plateau", "0.01:20", .. common]);
+        Assert.True(code == 0, stderr + stdout);
+        double gain = new PlateauRule(0.01, 20).Gain(Checkpoint.Load(checkpoint).History[0])!.Value;
+        Assert.True(gain >= 0.01, $"the loss fell only {gain}% over iterations 20–40"); // 40 iterations in, it still falls fast
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture,
+            $"No plateau by iteration 40: the loss still fell {gain:G3}% over iterations 20–40, more than --plateau 0.01:20 allows. To take it further: render --resume {checkpoint} --iterations 160 --plateau 0.01:20"),
+            stdout, StringComparison.Ordinal);
+
+        var shorter = Run(["render", "--iterations", "5", "--plateau", "1", .. common]);
+        Assert.True(shorter.Code == 0, shorter.Stderr + shorter.Stdout);
+        Assert.Contains("No plateau by iteration 5: the run is shorter than the 100 iterations --plateau 1 measures over.", shorter.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_sweep_ends_once_every_rate_has_plateaued_and_resumes_past_it()
     {
         string folder = Path.Combine(Folder, "sweep");

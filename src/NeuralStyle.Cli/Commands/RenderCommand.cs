@@ -60,8 +60,25 @@ internal static class RenderCommand
                     $"Ended at iteration {engine.Iteration} of {o.Iterations}: the loss fell {gain:G3}% over iterations {engine.Iteration - 1 - plateau!.Window}–{engine.Iteration - 1}, less than --plateau {o.Plateau} asks. To go on regardless: render --resume {files.Checkpoint} --iterations {o.Iterations}"));
             }
 
-            return Finish(engine, settings, progress, files);
+            int code = Finish(engine, settings, progress, files);
+            if (code == 0 && plateau is not null && plateauGain is null && NoPlateau(engine, plateau, o, files) is string why)
+            {
+                progress.Line(why);
+            }
+
+            return code;
         }
+    }
+
+    /// <summary>Where a render given --plateau ran all its iterations without reaching it, how much it still gains and how to go on; else null.</summary>
+    private static string? NoPlateau(StyleTransferEngine engine, PlateauRule plateau, RenderOptions o, RenderOutputs files)
+    {
+        IReadOnlyList<LossRecord> history = engine.History(0);
+        int k = engine.Iteration;
+        return plateau.IsReached(history) ? null
+            : plateau.Gain(history) is double gain ? string.Create(CultureInfo.InvariantCulture,
+                $"No plateau by iteration {k}: the loss still fell {gain:G3}% over iterations {k - plateau.Window}–{k}, more than --plateau {o.Plateau} allows. To take it further: render --resume {files.Checkpoint} --iterations {k * 4} --plateau {o.Plateau}")
+            : $"No plateau by iteration {k}: the run is shorter than the {plateau.Window} iterations --plateau {o.Plateau} measures over.";
     }
 
     /// <summary>Saves <paramref name="image"/>, in the colours of <paramref name="colors"/> where given (--original-colors).</summary>
