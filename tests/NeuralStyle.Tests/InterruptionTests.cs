@@ -19,11 +19,11 @@ public sealed class InterruptionTests : TemporaryFolderTest
         Skip.If(OperatingSystem.IsWindows(), "POSIX signals are sent with kill(1).");
         string image = Path.Combine(Folder, "cat.png"), checkpoint = Path.Combine(Folder, "cat.ckpt");
         using Process process = Process.Start(WithDefaultDisposition(signal, CliProcess.StartInfo(
-            "render", "--size", "40", "--iterations", "100000", "--weights", "random", "--print-every", "1", "--out", image)))!;
+            "render", "--size", "40", "--iterations", "100000", "--plateau", "0.5:1000", "--weights", "random", "--print-every", "1", "--out", image)))!;
         string rest = await StopAfter(process, signal, "iteration     3/");
         Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}: {rest}");
         Assert.Contains("Interrupted at iteration", rest, StringComparison.Ordinal);
-        Assert.Contains($"continue with: render --resume {checkpoint} --iterations 100000", rest, StringComparison.Ordinal); // in place: no --out needed
+        Assert.Contains($"continue with: render --resume {checkpoint} --iterations 100000 --plateau 0.5:1000", rest, StringComparison.Ordinal); // in place: no --out needed
 
         Assert.True(File.Exists(image));
         Checkpoint saved = Checkpoint.Load(checkpoint);
@@ -44,11 +44,11 @@ public sealed class InterruptionTests : TemporaryFolderTest
         string folder = Path.Combine(Folder, "sweep");
         string[] settings = ["--size", "40", "--lr", "2,20", "--weights", "random", "--no-estimate"];
         using Process process = Process.Start(WithDefaultDisposition("TERM", CliProcess.StartInfo(
-            ["sweep", .. settings, "--checkpoints", "100000", "--print-every", "1", "--out-dir", folder])))!;
+            ["sweep", .. settings, "--checkpoints", "100000", "--plateau", "0.5:1000", "--print-every", "1", "--out-dir", folder])))!;
 
         string rest = await StopAfter(process, "TERM", "iteration     3/");
         Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}: {rest}");
-        Assert.Contains($"Continue with: sweep --resume {folder} --checkpoints 100000", rest, StringComparison.Ordinal);
+        Assert.Contains($"Continue with: sweep --resume {folder} --checkpoints 100000 --plateau 0.5:1000", rest, StringComparison.Ordinal); // as it was asked to end
 
         int stoppedAt = Checkpoint.Load(Path.Combine(folder, "sweep.ckpt")).Iteration;
         Assert.True(stoppedAt >= 4);

@@ -50,7 +50,7 @@ internal static class RenderCommand
             {
                 Save(engine.CurrentImage(0), colors, files.Image);
                 SaveState(engine, settings, colors, files);
-                progress.Line($"Interrupted at iteration {engine.Iteration}. Saved {files.Image} and {files.Checkpoint}; continue with: render --resume {files.Checkpoint} --iterations {o.Iterations}");
+                progress.Line($"Interrupted at iteration {engine.Iteration}. Saved {files.Image} and {files.Checkpoint}; continue with: render --resume {files.Checkpoint} --iterations {o.Iterations}{(o.Plateau is null ? "" : $" --plateau {o.Plateau}")}");
                 return Interruption.ExitCode;
             }
 

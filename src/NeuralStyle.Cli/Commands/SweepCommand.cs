@@ -67,7 +67,7 @@ internal static class SweepCommand
             {
                 // Images and reports stay as of the last checkpoint; the state of this iteration goes to sweep.ckpt.
                 SaveCheckpoint();
-                progress.Line($"Interrupted at iteration {engine.Iteration}; saved {Path.Combine(folder, SweepReport.CheckpointFile)}. Continue with: sweep --resume {folder} --checkpoints {string.Join(",", checkpoints)}");
+                progress.Line($"Interrupted at iteration {engine.Iteration}; saved {Path.Combine(folder, SweepReport.CheckpointFile)}. Continue with: sweep --resume {folder} --checkpoints {string.Join(",", checkpoints)}{(o.Plateau is null ? "" : $" --plateau {o.Plateau}")}");
                 return Interruption.ExitCode;
             }
 
