@@ -14,7 +14,7 @@ internal static class SweepCommand
     public static int Run(SweepOptions o, TextWriter output, bool interactive, CancellationToken cancel)
     {
         int[] checkpoints = CheckArguments(o);
-        PlateauRule? plateau = ProblemFactory.ParsePlateau(o.Plateau);
+        SweepPlateau? plateau = ProblemFactory.ParsePlateau(o.Plateau) is PlateauRule rule ? new SweepPlateau(rule, o.Plateau!) : null;
         string folder = o.Resume ?? o.OutDir;
         int last = checkpoints[^1];
         var (engine, settings, metrics, estimate, clock, colors) = Start(o, folder, last, output);
@@ -61,7 +61,7 @@ internal static class SweepCommand
                     SweepReport.Write(folder, metrics, engine, plateauEnd is null ? summary : $"{summary} {plateauEnd}");
                     progress.Line($"Checkpoint {reached.Iteration}: {string.Join("; ", reached.Metrics.Select(Describe))}");
                 }, (k, losses) => progress.Report(k, BestOf(engine, losses)),
-                    () => (plateauEnd = plateau is not null && engine.Iteration < last ? PlateauEnd(engine, plateau, o.Plateau!, last) : null) is not null, cancel);
+                    () => (plateauEnd = engine.Iteration < last ? plateau?.Ended(engine, last) : null) is not null, cancel);
             }
             catch (OperationCanceledException) when (cancel.IsCancellationRequested)
             {
@@ -75,14 +75,14 @@ internal static class SweepCommand
             {
                 progress.Line($"{plateauEnd} To go on regardless: sweep --resume {folder} --checkpoints {string.Join(",", checkpoints.Where(c => c > engine.Iteration))}");
             }
-            else if (plateau is not null && engine.Iteration == last && NoPlateau(engine, plateau, o.Plateau!) is string why)
+            else if (engine.Iteration == last && plateau?.NotReached(engine) is string why)
             {
                 progress.Line(why);
             }
 
             output.WriteLine(summary + string.Create(CultureInfo.InvariantCulture, $" Peak memory {Runtime.ProcessMemory.PeakBytes() / 1e6:F0} MB."));
             output.WriteLine($"Open {Path.Combine(folder, SweepReport.Index)} to see the contact sheet, loss curves and metrics.");
-            if (!Running(engine).Any())
+            if (!engine.RunningItems.Any())
             {
                 // Some rates falling apart is what a sweep shows; all of them is a run that found nothing.
                 output.WriteLine(LossSummary.HugeWeightAdvice(settings.Loss) is string weights
@@ -129,52 +129,6 @@ internal static class SweepCommand
         return images;
     }
 
-    /// <summary>
-    /// Where every rate still running has reached <paramref name="plateau"/> (given as <paramref name="asked"/>), the
-    /// sentence that says so with each one's gain over the window; else null. The batch costs the same while any rate
-    /// runs, so the sweep can end only when none of them gains enough any more. A stopped (diverged) rate gains
-    /// nothing; at least one must run.
-    /// </summary>
-    private static string? PlateauEnd(StyleTransferEngine engine, PlateauRule plateau, string asked, int last)
-    {
-        int[] running = Running(engine).ToArray();
-        if (running.Length == 0 || !running.All(n => plateau.IsReached(engine.History(n))))
-        {
-            return null;
-        }
-
-        int k = engine.Iteration;
-        string gains = string.Join(", ", running.Select(n => string.Create(CultureInfo.InvariantCulture, $"lr {engine.LearningRates[n]:G6} {plateau.Gain(engine.History(n)):G3}%")));
-        return string.Create(CultureInfo.InvariantCulture,
-            $"Ended at iteration {k} of {last}: every running rate's loss fell less than {plateau.Percent:G3}% over iterations {k - 1 - plateau.Window}–{k - 1} ({gains}), as --plateau {asked} asks.");
-    }
-
-    /// <summary>
-    /// Why a sweep given <paramref name="plateau"/> (as <paramref name="asked"/>) ran to its last checkpoint: the rates
-    /// that had not reached it, which kept the batch running, with their gains; null where every rate reached it there.
-    /// </summary>
-    private static string? NoPlateau(StyleTransferEngine engine, PlateauRule plateau, string asked)
-    {
-        int[] gaining = Running(engine).Where(n => !plateau.IsReached(engine.History(n))).ToArray();
-        if (gaining.Length == 0)
-        {
-            return null;
-        }
-
-        if (gaining.Any(n => plateau.Gain(engine.History(n)) is null))
-        {
-            return $"No plateau before the last checkpoint: the sweep ran fewer iterations than the window --plateau {asked} measures over.";
-        }
-
-        string gains = string.Join(", ", gaining.Select(n => string.Create(CultureInfo.InvariantCulture, $"lr {engine.LearningRates[n]:G6} still fell {plateau.Gain(engine.History(n)):G3}%")));
-        return string.Create(CultureInfo.InvariantCulture,
-            $"No plateau before the last checkpoint: {gains} over the last {plateau.Window} iterations, more than --plateau {asked} allows, and kept the batch running.");
-    }
-
-    /// <summary>The items that have not stopped.</summary>
-    private static IEnumerable<int> Running(StyleTransferEngine engine) =>
-        Enumerable.Range(0, engine.LearningRates.Count).Where(n => engine.StopReason(n) is null);
-
     /// <summary>One rate at a checkpoint, for the line printed there: its loss, and how it stopped or how fast it still falls.</summary>
     private static string Describe(CheckpointMetrics m)
     {
@@ -190,7 +144,7 @@ internal static class SweepCommand
     /// </summary>
     private static string NextStep(StyleTransferEngine engine, string folder, int last)
     {
-        int best = Running(engine).MinBy(n => engine.History(n)[^1].Loss.Total);
+        int best = engine.RunningItems.MinBy(n => engine.History(n)[^1].Loss.Total);
         double rate = engine.LearningRates[best];
         string command = string.Create(CultureInfo.InvariantCulture,
             $"render --resume {Path.Combine(folder, SweepReport.CheckpointFile)} --lr {rate:G6} --iterations {last * 4}");
@@ -365,7 +319,7 @@ internal static class SweepCommand
 
     private static string BestOf(StyleTransferEngine engine, IterationLosses[] losses)
     {
-        int running = Running(engine).Count();
+        int running = engine.RunningItems.Count();
         double best = losses.Where(l => l.IsFinite).Select(l => l.Total).DefaultIfEmpty(double.NaN).Min();
         return string.Create(CultureInfo.InvariantCulture, $"best loss {best:E3}, {running}/{losses.Length} running");
     }

@@ -207,6 +207,9 @@ public sealed class StyleTransferEngine : IDisposable
     /// <summary>Why item <paramref name="item"/> stopped, or null while it runs.</summary>
     public string? StopReason(int item) => _stopped[item];
 
+    /// <summary>The items that have not stopped, in batch order.</summary>
+    public IEnumerable<int> RunningItems => Enumerable.Range(0, _stopped.Length).Where(n => _stopped[n] is null);
+
     /// <summary>
     /// True when item <paramref name="item"/> diverged in this engine's first iteration. It then had no update of
     /// this run to undo and keeps the state it was resumed with, whose loss was never finite here (a checkpoint

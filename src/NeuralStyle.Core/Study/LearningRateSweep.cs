@@ -55,7 +55,7 @@ public sealed class LearningRateSweep
                 int k = _engine.Iteration;
                 IterationLosses[] losses = _engine.Step();
                 iterated?.Invoke(k, losses);
-                if (Enumerable.Range(0, losses.Length).All(n => _engine.StopReason(n) is not null))
+                if (!_engine.RunningItems.Any())
                 {
                     // Every item has stopped: report where they are and end the run.
                     reached(Measure(_engine.Iteration));
