@@ -142,6 +142,7 @@ public sealed class PlateauTests : TemporaryFolderTest
         var resumed = Run(["sweep", "--resume", folder, "--checkpoints", "400", "--print-every", "0"]);
         Assert.True(resumed.Code == 0, resumed.Stderr + resumed.Stdout);
         Assert.Equal(400, Checkpoint.Load(Path.Combine(folder, "sweep.ckpt")).Iteration);
+        Assert.Contains($"2 learning rates to iteration 400 (from {ended}) in ", resumed.Stdout, StringComparison.Ordinal); // its seconds are this run's
     }
 
     [Fact]

@@ -313,7 +313,8 @@ internal static class SweepCommand
     private static string Summary(StyleTransferEngine engine, double seconds, double? estimate)
     {
         int n = engine.LearningRates.Count;
-        return string.Create(CultureInfo.InvariantCulture, $"{n} learning rate{(n == 1 ? "" : "s")} to iteration {engine.Iteration} in {seconds:F1} s") +
+        string from = engine.StartIteration > 0 ? string.Create(CultureInfo.InvariantCulture, $" (from {engine.StartIteration})") : ""; // the seconds are this run's
+        return string.Create(CultureInfo.InvariantCulture, $"{n} learning rate{(n == 1 ? "" : "s")} to iteration {engine.Iteration}{from} in {seconds:F1} s") +
             (estimate is double e ? string.Create(CultureInfo.InvariantCulture, $"; {(n == 1 ? "a separate render" : $"{n} separate renders")} would take about {e:F1} s ({e / seconds:F2}× the sweep).") : ".");
     }
 
