@@ -164,9 +164,10 @@ NS_NODISCARD ns_status ns_engine_get_iteration(const ns_engine* engine, int32_t*
  * then again with a buffer that large. Empty before the first run. Added in 0.7. */
 NS_NODISCARD ns_status ns_engine_get_loss_history(const ns_engine* engine, ns_loss_record* records, int32_t capacity, int32_t* count);
 
-/* How much the total loss fell over the last `window` iterations, in percent of the loss a window earlier (negative
- * where it rose): what the command line's --plateau PCT:window compares with PCT to end a run (e.g. 1% over 100
- * iterations), so a caller can stop running once more iterations stop paying. Counts rows across a resume.
+/* How much the lowest total loss so far fell over the last `window` iterations, in percent of the lowest a window
+ * earlier (0 where they found no new low, as where a learning rate too high makes the loss swing): what the command
+ * line's --plateau PCT:window compares with PCT to end a run (e.g. 1% over 100 iterations), so a caller can stop
+ * running once more iterations stop paying. Counts rows across a resume.
  * NS_ERROR_INVALID_STATE while the history does not reach back `window` iterations, and after a divergence (the
  * loss is not finite). Added in 0.7. */
 NS_NODISCARD ns_status ns_engine_get_recent_gain(const ns_engine* engine, int32_t window, double* percent);

@@ -78,9 +78,10 @@ def main(content, style, out, original_colors=False, size=48, iterations=5):
         history = (LossRecord * count.value)()
         check(lib.ns_engine_get_loss_history(engine, history, count, None))
         first, last = history[0], history[-1]
+        lowest = min(history, key=lambda row: row.total)
         gain = ctypes.c_double()
         check(lib.ns_engine_get_recent_gain(engine, last.iteration - first.iteration, ctypes.byref(gain)))
-        print(f"loss {first.total:.6g} at iteration {first.iteration}, {last.total:.6g} at iteration {last.iteration}: "
+        print(f"loss {first.total:.6g} at iteration {first.iteration}, lowest {lowest.total:.6g} at iteration {lowest.iteration}: "
               f"fell {gain.value:.4f}% in {last.seconds:.2f} s")
         device = ctypes.create_string_buffer(256)
         check(lib.ns_engine_get_device(engine, device, len(device), None))

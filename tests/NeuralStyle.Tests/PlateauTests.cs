@@ -13,7 +13,7 @@ public sealed class PlateauTests : TemporaryFolderTest
     private static LossRecord At(int iteration, double total) => new(iteration, new IterationLosses(0, total, 0), iteration);
 
     [Fact]
-    public void The_gain_is_the_fall_over_the_window_in_percent_of_its_start()
+    public void The_gain_is_the_lowest_losss_fall_over_the_window_in_percent_of_its_start()
     {
         var rule = new PlateauRule(2, window: 3);
         LossRecord[] history = [At(0, 1000), At(1, 400), At(2, 200), At(3, 150), At(4, 148), At(5, 147)];
@@ -23,9 +23,20 @@ public sealed class PlateauTests : TemporaryFolderTest
         Assert.Equal(26.5, rule.Gain(history)!.Value, 12); // 200 → 147
         Assert.False(rule.IsReached(history));
         Assert.True(rule.IsReached([.. history, At(6, 148), At(7, 146), At(8, 145)])); // 147 → 145: 1.36%
-        Assert.True(rule.IsReached([.. history, At(6, 150), At(7, 151), At(8, 152)])); // risen: a negative gain
+        Assert.Equal(0.0, rule.Gain([.. history, At(6, 150), At(7, 151), At(8, 152)])); // risen: no new low, no gain
         Assert.Null(rule.Gain([.. history, At(6, 150), At(7, 151), At(8, double.NaN)])); // divergence is another matter
         Assert.Null(new PlateauRule(1).Gain([]));
+    }
+
+    [Fact]
+    public void An_oscillating_loss_gains_only_by_new_lows_not_by_its_swings()
+    {
+        var rule = new PlateauRule(1, window: 2);
+        LossRecord[] swinging = [At(0, 100), At(1, 90), At(2, 80), At(3, 95), At(4, 120), At(5, 81)];
+        Assert.Equal(0.0, rule.Gain(swinging)); // 95 → 81 from a peak to a trough, but nothing below 80
+        Assert.Equal(0.0, rule.Gain(swinging[..5])); // 80 → 120 at a peak: no new low either, not a loss of 50%
+        Assert.Equal(2.5, rule.Gain([.. swinging, At(6, 78)])!.Value, 12); // 80 → 78, the first new low
+        Assert.True(rule.IsReached(swinging));
     }
 
     [Fact]
@@ -68,7 +79,7 @@ public sealed class PlateauTests : TemporaryFolderTest
         }
 
         Assert.Contains("iterations 0 → 400 or a plateau (--plateau 4:20)", stdout, StringComparison.Ordinal);
-        Assert.Contains($"Ended at iteration {ended} of 400: the loss fell ", stdout, StringComparison.Ordinal);
+        Assert.Contains($"Ended at iteration {ended} of 400: the lowest loss fell ", stdout, StringComparison.Ordinal);
         Assert.Contains($"render --resume {checkpoint} --iterations 400", stdout, StringComparison.Ordinal);
         Assert.True(File.Exists(image));
         Assert.Equal((ended - 1) / 50, Directory.GetFiles(Folder, "r_*.png").Length); // --save-every's images before the end, none after
@@ -96,9 +107,9 @@ public sealed class PlateauTests : TemporaryFolderTest
         var (code, stdout, stderr) = Run(["render", "--iterations", "40", "--plateau", "0.01:20", .. common]);
         Assert.True(code == 0, stderr + stdout);
         double gain = new PlateauRule(0.01, 20).Gain(Checkpoint.Load(checkpoint).History[0])!.Value;
-        Assert.True(gain >= 0.01, $"the loss fell only {gain}% over iterations 20–40"); // 40 iterations in, it still falls fast
+        Assert.True(gain >= 0.01, $"the lowest loss fell only {gain}% over iterations 20–40"); // 40 iterations in, it still falls fast
         Assert.Contains(string.Create(CultureInfo.InvariantCulture,
-            $"No plateau by iteration 40: the loss still fell {gain:G3}% over iterations 20–40, more than --plateau 0.01:20 allows. To take it further: render --resume {checkpoint} --iterations 160 --plateau 0.01:20"),
+            $"No plateau by iteration 40: the lowest loss still fell {gain:G3}% over iterations 20–40, more than --plateau 0.01:20 allows. To take it further: render --resume {checkpoint} --iterations 160 --plateau 0.01:20"),
             stdout, StringComparison.Ordinal);
 
         var shorter = Run(["render", "--iterations", "5", "--plateau", "1", .. common]);
@@ -130,7 +141,7 @@ public sealed class PlateauTests : TemporaryFolderTest
         // The gains it names are those it ended on, over the window before the image it then evaluated.
         string gains = string.Join(", ", new[] { 5, 20 }.Zip(histories, (rate, h) =>
             string.Create(CultureInfo.InvariantCulture, $"lr {rate} {rule.Gain(h.Where(r => r.Iteration < ended).ToArray()):G3}%")));
-        Assert.Contains($"Ended at iteration {ended} of 400: every running rate's loss fell less than 4% over iterations {ended - 21}–{ended - 1} ({gains}), as --plateau 4:20 asks.",
+        Assert.Contains($"Ended at iteration {ended} of 400: every running rate's lowest loss fell less than 4% over iterations {ended - 21}–{ended - 1} ({gains}), as --plateau 4:20 asks.",
             stdout, StringComparison.Ordinal);
         Assert.Contains($"sweep --resume {folder} --checkpoints 400", stdout, StringComparison.Ordinal);
         Assert.Contains($"Ended at iteration {ended} of 400: every running rate", File.ReadAllText(Path.Combine(folder, "index.html")), StringComparison.Ordinal); // the report says why
@@ -158,9 +169,9 @@ public sealed class PlateauTests : TemporaryFolderTest
         var rule = new PlateauRule(4, 20);
         string[] gaining = new[] { 0.5, 20 }.Zip(saved.History, (rate, h) => (rate, h))
             .Where(x => !rule.IsReached(x.h))
-            .Select(x => string.Create(CultureInfo.InvariantCulture, $"lr {x.rate} still fell {rule.Gain(x.h):G3}%")).ToArray();
+            .Select(x => string.Create(CultureInfo.InvariantCulture, $"lr {x.rate} {rule.Gain(x.h):G3}%")).ToArray();
         Assert.NotEmpty(gaining); // at 60 iterations, lr 0.5 is far from a plateau
-        Assert.Contains($"No plateau before the last checkpoint: {string.Join(", ", gaining)} over the last 20 iterations, more than --plateau 4:20 allows",
+        Assert.Contains($"No plateau before the last checkpoint: over the last 20 iterations the lowest loss still fell more than --plateau 4:20 allows at {string.Join(", ", gaining)}, which kept the batch running.",
             stdout, StringComparison.Ordinal);
         Assert.DoesNotContain("Ended at", stdout, StringComparison.Ordinal);
     }

@@ -177,9 +177,9 @@ public sealed partial class SweepTests : TemporaryFolderTest
     [Fact]
     public void A_rate_that_has_plateaued_is_called_so_rather_than_continued_to_a_plateau()
     {
-        Assert.Equal("Lowest loss now: lr 5, which has plateaued (its loss fell 0.84% in the last 100 iterations), so more iterations will change it little. To take it further alone all the same: render X --out Y",
+        Assert.Equal("Lowest loss now: lr 5, which has plateaued (its lowest loss fell 0.84% in the last 100 iterations), so more iterations will change it little. To take it further alone all the same: render X --out Y",
             NeuralStyle.Cli.Commands.SweepCommand.NextStepAdvice(5, 0.84, "render X", "Y"));
-        Assert.Equal("Lowest loss now: lr 5. To take it further alone, until its loss falls less than 1% per 100 iterations: render X --plateau 1 --out Y",
+        Assert.Equal("Lowest loss now: lr 5. To take it further alone, until its lowest loss falls less than 1% per 100 iterations: render X --plateau 1 --out Y",
             NeuralStyle.Cli.Commands.SweepCommand.NextStepAdvice(5, 1.5, "render X", "Y"));
         Assert.EndsWith("render X --plateau 1 --out Y", NeuralStyle.Cli.Commands.SweepCommand.NextStepAdvice(5, null, "render X", "Y"), StringComparison.Ordinal); // before 100 iterations
     }
@@ -482,9 +482,9 @@ public sealed partial class SweepTests : TemporaryFolderTest
             int expected = upTo.First(r => Math.Abs(r.Loss.Total - final) <= 0.01 * final).Iteration;
             Assert.Equal(expected.ToString(CultureInfo.InvariantCulture), cells[convergedAt]);
 
-            // The fall over the 100 iterations before the checkpoint, in percent; none before iteration 100.
-            double? before = checkpoint < 100 ? null : upTo.Single(r => r.Iteration == checkpoint - 100).Loss.Total;
-            double? gain = 100 * (before - final) / before;
+            // The fall of the lowest loss so far over the 100 iterations before the checkpoint, in percent; none before iteration 100.
+            double? before = checkpoint < 100 ? null : upTo.Where(r => r.Iteration <= checkpoint - 100).Min(r => r.Loss.Total);
+            double? gain = 100 * (before - upTo.Min(r => r.Loss.Total)) / before;
             Assert.Equal(gain?.ToString("F3", CultureInfo.InvariantCulture) ?? "", cells[recentGain]);
         }
 

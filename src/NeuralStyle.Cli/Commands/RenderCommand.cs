@@ -57,7 +57,7 @@ internal static class RenderCommand
             if (plateauGain is double gain)
             {
                 progress.Line(string.Create(CultureInfo.InvariantCulture,
-                    $"Ended at iteration {engine.Iteration} of {o.Iterations}: the loss fell {gain:G3}% over iterations {engine.Iteration - 1 - plateau!.Window}–{engine.Iteration - 1}, less than --plateau {o.Plateau} asks. To go on regardless: render --resume {files.Checkpoint} --iterations {o.Iterations}"));
+                    $"Ended at iteration {engine.Iteration} of {o.Iterations}: the lowest loss fell {gain:G3}% over iterations {engine.Iteration - 1 - plateau!.Window}–{engine.Iteration - 1}, less than --plateau {o.Plateau} asks. To go on regardless: render --resume {files.Checkpoint} --iterations {o.Iterations}"));
             }
 
             int code = Finish(engine, settings, progress, files);
@@ -77,7 +77,7 @@ internal static class RenderCommand
         int k = engine.Iteration;
         return plateau.IsReached(history) ? null
             : plateau.Gain(history) is double gain ? string.Create(CultureInfo.InvariantCulture,
-                $"No plateau by iteration {k}: the loss still fell {gain:G3}% over iterations {k - plateau.Window}–{k}, more than --plateau {o.Plateau} allows. To take it further: render --resume {files.Checkpoint} --iterations {k * 4} --plateau {o.Plateau}")
+                $"No plateau by iteration {k}: the lowest loss still fell {gain:G3}% over iterations {k - plateau.Window}–{k}, more than --plateau {o.Plateau} allows. To take it further: render --resume {files.Checkpoint} --iterations {k * 4} --plateau {o.Plateau}")
             : $"No plateau by iteration {k}: the run is shorter than the {plateau.Window} iterations --plateau {o.Plateau} measures over.";
     }
 

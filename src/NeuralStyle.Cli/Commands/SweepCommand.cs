@@ -133,7 +133,7 @@ internal static class SweepCommand
     private static string Describe(CheckpointMetrics m)
     {
         string state = m.Status != "ok" ? $" {m.Status}"
-            : m.RecentGainPercent is double gain ? string.Create(CultureInfo.InvariantCulture, $" (fell {gain:F2}% in the last {PlateauRule.DefaultWindow} it)")
+            : m.RecentGainPercent is double gain ? string.Create(CultureInfo.InvariantCulture, $" (lowest fell {gain:F2}% in the last {PlateauRule.DefaultWindow} it)")
             : "";
         return string.Create(CultureInfo.InvariantCulture, $"lr {m.LearningRate:G6} {m.Total:E3}{state}");
     }
@@ -161,9 +161,9 @@ internal static class SweepCommand
         const double Plateau = 1;
         return recentGainPercent is double gain && gain < Plateau
             ? string.Create(CultureInfo.InvariantCulture,
-                $"Lowest loss now: lr {rate:G6}, which has plateaued (its loss fell {gain:G3}% in the last {PlateauRule.DefaultWindow} iterations), so more iterations will change it little. To take it further alone all the same: {command} --out {image}")
+                $"Lowest loss now: lr {rate:G6}, which has plateaued (its lowest loss fell {gain:G3}% in the last {PlateauRule.DefaultWindow} iterations), so more iterations will change it little. To take it further alone all the same: {command} --out {image}")
             : string.Create(CultureInfo.InvariantCulture,
-                $"Lowest loss now: lr {rate:G6}. To take it further alone, until its loss falls less than {Plateau}% per {PlateauRule.DefaultWindow} iterations: {command} --plateau {Plateau} --out {image}");
+                $"Lowest loss now: lr {rate:G6}. To take it further alone, until its lowest loss falls less than {Plateau}% per {PlateauRule.DefaultWindow} iterations: {command} --plateau {Plateau} --out {image}");
     }
 
     /// <summary>

@@ -21,9 +21,9 @@ internal sealed record SweepPlateau(PlateauRule Rule, string Asked)
         }
 
         int k = engine.Iteration;
-        string gains = string.Join(", ", running.Select(n => Gain(engine, n, "")));
+        string gains = string.Join(", ", running.Select(n => Gain(engine, n)));
         return string.Create(CultureInfo.InvariantCulture,
-            $"Ended at iteration {k} of {last}: every running rate's loss fell less than {Rule.Percent:G3}% over iterations {k - 1 - Rule.Window}–{k - 1} ({gains}), as --plateau {Asked} asks.");
+            $"Ended at iteration {k} of {last}: every running rate's lowest loss fell less than {Rule.Percent:G3}% over iterations {k - 1 - Rule.Window}–{k - 1} ({gains}), as --plateau {Asked} asks.");
     }
 
     /// <summary>Why a sweep ran to its last checkpoint: the rates that had not reached the rule, which kept the batch running, with their gains; null where every rate reached it there.</summary>
@@ -41,10 +41,10 @@ internal sealed record SweepPlateau(PlateauRule Rule, string Asked)
         }
 
         return string.Create(CultureInfo.InvariantCulture,
-            $"No plateau before the last checkpoint: {string.Join(", ", gaining.Select(n => Gain(engine, n, "still fell ")))} over the last {Rule.Window} iterations, more than --plateau {Asked} allows, and kept the batch running.");
+            $"No plateau before the last checkpoint: over the last {Rule.Window} iterations the lowest loss still fell more than --plateau {Asked} allows at {string.Join(", ", gaining.Select(n => Gain(engine, n)))}, which kept the batch running.");
     }
 
     /// <summary>"lr 5 0.9%": item <paramref name="n"/>'s gain over the rule's window.</summary>
-    private string Gain(StyleTransferEngine engine, int n, string verb) =>
-        string.Create(CultureInfo.InvariantCulture, $"lr {engine.LearningRates[n]:G6} {verb}{Rule.Gain(engine.History(n)):G3}%");
+    private string Gain(StyleTransferEngine engine, int n) =>
+        string.Create(CultureInfo.InvariantCulture, $"lr {engine.LearningRates[n]:G6} {Rule.Gain(engine.History(n)):G3}%");
 }

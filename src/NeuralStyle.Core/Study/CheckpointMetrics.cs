@@ -36,9 +36,10 @@ public sealed record CheckpointMetrics
     public int ConvergedAt { get; init; }
 
     /// <summary>
-    /// How much the loss fell over the <see cref="PlateauRule.DefaultWindow"/> iterations before the checkpoint, in
-    /// percent (<see cref="PlateauRule.GainOver"/>); null before that many iterations or once the item diverged. Still
-    /// large: the rate is slow and more iterations pay; below about 1%: it has plateaued (render --plateau).
+    /// How much the lowest loss so far fell over the <see cref="PlateauRule.DefaultWindow"/> iterations before the
+    /// checkpoint, in percent (<see cref="PlateauRule.GainOver"/>); null before that many iterations or once the item
+    /// diverged. Still large: the rate is slow and more iterations pay; below about 1%: it has plateaued (render
+    /// --plateau); 0: no new low (a rate too high swings).
     /// </summary>
     public double? RecentGainPercent { get; init; }
 
