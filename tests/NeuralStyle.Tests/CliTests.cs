@@ -2,8 +2,8 @@ using System.Globalization;
 using Microsoft.ML.OnnxRuntime;
 using NeuralStyle.Cli;
 using NeuralStyle.Imaging;
-
 using NeuralStyle.Tests.Support;
+using static NeuralStyle.Tests.Support.InProcessCli;
 
 namespace NeuralStyle.Tests;
 
@@ -766,15 +766,5 @@ public sealed class CliTests : TemporaryFolderTest
         // Without the colours, 25 iterations are far from the content's chroma: the checks above can tell.
         Assert.Equal(0, Run("render", "--resume", Path.ChangeExtension(later, ".ckpt"), "--iterations", "25").Code);
         Assert.True(ColourMeasures.MeanDifference(ImageFiles.Load(later, longSide: null), colors, ColourMeasures.Chroma) > 10 * ColourMeasures.Tolerance);
-    }
-
-    private static (int Code, string Stdout, string Stderr) Run(params string[] args) => Run(interactive: false, args);
-
-    private static (int Code, string Stdout, string Stderr) Run(bool interactive, params string[] args)
-    {
-        using var stdout = new StringWriter(CultureInfo.InvariantCulture);
-        using var stderr = new StringWriter(CultureInfo.InvariantCulture);
-        int code = Program.Run(args, stdout, stderr, interactive);
-        return (code, stdout.ToString(), stderr.ToString());
     }
 }

@@ -1,9 +1,9 @@
 using System.Globalization;
-using NeuralStyle.Cli;
 using NeuralStyle.Cli.Commands;
 using NeuralStyle.Engine;
 using NeuralStyle.Study;
 using NeuralStyle.Tests.Support;
+using static NeuralStyle.Tests.Support.InProcessCli;
 
 namespace NeuralStyle.Tests;
 
@@ -190,13 +190,5 @@ public sealed class PlateauTests : TemporaryFolderTest
         SweepFolder.RequireNothingReplaced(Folder, [5, 20], [50, 400], anyIteration: true, [], force: true);
         Assert.Throws<UserInputException>(() => SweepFolder.RequireNothingReplaced(Folder, [5, 20], [50, 400], anyIteration: true,
             [Path.Combine(Folder, "lr5_it00123.png")], force: true)); // an input is never replaced, even with --force
-    }
-
-    private static (int Code, string Stdout, string Stderr) Run(string[] args)
-    {
-        using var stdout = new StringWriter(CultureInfo.InvariantCulture);
-        using var stderr = new StringWriter(CultureInfo.InvariantCulture);
-        int code = Program.Run(args, stdout, stderr, interactive: false);
-        return (code, stdout.ToString(), stderr.ToString());
     }
 }

@@ -180,6 +180,13 @@ internal static class RenderCommand
 
         progress.Line(string.Create(CultureInfo.InvariantCulture,
             $"Wrote {files.Image} and {files.Checkpoint}: loss {first.Loss.Total:E4} → {last.Loss.Total:E4} (style {first.Loss.Style:E3} → {last.Loss.Style:E3}) in {engine.ElapsedSeconds:F1} s; peak memory {Runtime.ProcessMemory.PeakBytes() / 1e6:F0} MB."));
+        if (LossSwing.AboveLowest(history) is (double above, LossRecord lowest) && above >= LossSwing.NoticeablePercent)
+        {
+            double rate = engine.LearningRates[0];
+            progress.Line(string.Create(CultureInfo.InvariantCulture,
+                $"The loss ended {above:F0}% above the lowest it reached ({lowest.Loss.Total:E4} at iteration {lowest.Iteration}), so the image is not the best this run passed through: at lr {rate:G6} Adam's steps make the loss swing; a lower --lr (e.g. {rate / 2:G3}) settles."));
+        }
+
         return 0;
     }
 }

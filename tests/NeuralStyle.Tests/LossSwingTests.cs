@@ -1,0 +1,48 @@
+using System.Globalization;
+using NeuralStyle.Engine;
+using NeuralStyle.Study;
+using NeuralStyle.Tests.Support;
+using static NeuralStyle.Tests.Support.InProcessCli;
+
+namespace NeuralStyle.Tests;
+
+/// <summary>A run whose loss ended well above the lowest it reached says so: its image is not the best it passed through.</summary>
+public sealed class LossSwingTests : TemporaryFolderTest
+{
+    private static LossRecord At(int iteration, double total) => new(iteration, new IterationLosses(0, total, 0), iteration);
+
+    [Fact]
+    public void The_excess_is_the_last_finite_losss_over_the_lowest_in_percent_of_the_lowest()
+    {
+        var (above, lowest) = LossSwing.AboveLowest([At(0, 100), At(1, 80), At(2, 90)])!.Value;
+        Assert.Equal(12.5, above, 12);
+        Assert.Equal(1, lowest.Iteration);
+        Assert.Equal(0.0, LossSwing.AboveLowest([At(0, 100), At(1, 80), At(2, 70)])!.Value.Percent); // settling: at its lowest
+        Assert.Equal(12.5, LossSwing.AboveLowest([At(0, 100), At(1, 80), At(2, 90), At(3, double.NaN)])!.Value.Percent, 12); // the last finite row
+        Assert.Null(LossSwing.AboveLowest([]));
+        Assert.Null(LossSwing.AboveLowest([At(0, double.PositiveInfinity)]));
+    }
+
+    [Fact]
+    public void A_render_that_ends_well_above_its_lowest_loss_says_so_and_one_that_settles_does_not()
+    {
+        string image = Path.Combine(Folder, "r.png"), checkpoint = Path.ChangeExtension(image, ".ckpt");
+        var (code, stdout, stderr) = Run(["render", "--size", "32", "--weights", "random:0", "--iterations", "10", "--print-every", "0", "--out", image]);
+        Assert.True(code == 0, stderr + stdout);
+        Assert.DoesNotContain("above the lowest", stdout, StringComparison.Ordinal); // 10 iterations at lr 10 only fall
+
+        // The same run, as if it had passed through an image with half the loss it ends with at iteration 3.
+        Checkpoint saved = Checkpoint.Load(checkpoint);
+        LossRecord[] history = saved.History[0].ToArray();
+        double low = history[^1].Loss.Total / 2;
+        history[3] = history[3] with { Loss = new IterationLosses(0, low, 0) };
+        (saved with { History = [history] }).Save(checkpoint);
+
+        var resumed = Run(["render", "--resume", checkpoint, "--iterations", "11", "--print-every", "0"]);
+        Assert.True(resumed.Code == 0, resumed.Stderr + resumed.Stdout);
+        double last = Checkpoint.Load(checkpoint).History[0][^1].Loss.Total;
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture,
+            $"The loss ended {100 * (last - low) / low:F0}% above the lowest it reached ({low:E4} at iteration 3), so the image is not the best this run passed through: at lr 10 Adam's steps make the loss swing; a lower --lr (e.g. 5) settles."),
+            resumed.Stdout, StringComparison.Ordinal);
+    }
+}
