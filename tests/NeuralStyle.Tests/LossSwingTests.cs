@@ -45,4 +45,35 @@ public sealed class LossSwingTests : TemporaryFolderTest
             $"The loss ended {100 * (last - low) / low:F0}% above the lowest it reached ({low:E4} at iteration 3), so the image is not the best this run passed through: at lr 10 Adam's steps make the loss swing; a lower --lr (e.g. 5) settles."),
             resumed.Stdout, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_sweep_measures_how_far_each_rate_stands_above_its_lowest_and_names_one_that_swung()
+    {
+        string folder = Path.Combine(Folder, "sweep"), checkpoint = Path.Combine(folder, "sweep.ckpt");
+        var (code, stdout, stderr) = Run(["sweep", "--size", "32", "--weights", "random:0", "--lr", "5,20", "--checkpoints", "5", "--out-dir", folder,
+            "--no-estimate", "--print-every", "0"]);
+        Assert.True(code == 0, stderr + stdout);
+
+        // As if lr 20 had passed through an image with half the loss it has now, at iteration 2.
+        Checkpoint saved = Checkpoint.Load(checkpoint);
+        LossRecord[] swung = saved.History[1].ToArray();
+        double low = swung[^1].Loss.Total / 2;
+        swung[2] = swung[2] with { Loss = new IterationLosses(0, low, 0) };
+        (saved with { History = [saved.History[0], swung] }).Save(checkpoint);
+
+        var resumed = Run(["sweep", "--resume", folder, "--checkpoints", "6", "--print-every", "0"]);
+        Assert.True(resumed.Code == 0, resumed.Stderr + resumed.Stdout);
+        var measured = Cli.Reports.SweepReport.ReadMetrics(folder).Where(m => m.Iteration == 6).OrderBy(m => m.LearningRate).ToArray();
+        LossRecord[][] histories = Checkpoint.Load(checkpoint).History.Select(h => h.ToArray()).ToArray();
+        for (int n = 0; n < 2; n++)
+        {
+            double lowest = histories[n].Min(r => r.Loss.Total), now = histories[n][^1].Loss.Total;
+            Assert.Equal(100 * (now - lowest) / lowest, measured[n].AboveLowestPercent!.Value, 9);
+        }
+
+        Assert.Equal(0.0, measured[0].AboveLowestPercent); // lr 5 only fell
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"lr 20 {measured[1].Total:E3} ({measured[1].AboveLowestPercent:F0}% above its lowest)"),
+            resumed.Stdout, StringComparison.Ordinal);
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"lr 5 {measured[0].Total:E3};"), resumed.Stdout, StringComparison.Ordinal); // nothing to say
+    }
 }

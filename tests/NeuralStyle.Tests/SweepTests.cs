@@ -464,7 +464,7 @@ public sealed partial class SweepTests : TemporaryFolderTest
     }
 
     [Fact]
-    public void The_metrics_converged_at_and_recent_gain_columns_follow_the_stored_history()
+    public void The_metrics_converged_at_recent_gain_and_above_lowest_columns_follow_the_stored_history()
     {
         string sweep = Path.Combine(Folder, "converged");
         Cli("sweep", "--size", "40", "--lr", "1,8", "--checkpoints", "3,9,110", "--out-dir", sweep, "--weights", "random", "--no-estimate");
@@ -472,6 +472,7 @@ public sealed partial class SweepTests : TemporaryFolderTest
         Checkpoint stored = Checkpoint.Load(Path.Combine(sweep, "sweep.ckpt"));
         string[] rows = File.ReadAllLines(Path.Combine(sweep, "metrics.csv"));
         int convergedAt = Array.IndexOf(rows[0].Split(','), "converged_at"), recentGain = Array.IndexOf(rows[0].Split(','), "recent_gain_pct");
+        int aboveLowest = Array.IndexOf(rows[0].Split(','), "above_lowest_pct");
         Assert.Equal(6, rows.Length - 1);
         foreach (string row in rows.Skip(1))
         {
@@ -486,9 +487,13 @@ public sealed partial class SweepTests : TemporaryFolderTest
             double? before = checkpoint < 100 ? null : upTo.Where(r => r.Iteration <= checkpoint - 100).Min(r => r.Loss.Total);
             double? gain = 100 * (before - upTo.Min(r => r.Loss.Total)) / before;
             Assert.Equal(gain?.ToString("F3", CultureInfo.InvariantCulture) ?? "", cells[recentGain]);
+
+            // How far the loss at the checkpoint stands above the lowest so far, in percent.
+            double lowest = upTo.Min(r => r.Loss.Total);
+            Assert.Equal((100 * (final - lowest) / lowest).ToString("F3", CultureInfo.InvariantCulture), cells[aboveLowest]);
         }
 
-        Assert.Contains("<th>recent gain</th>", File.ReadAllText(Path.Combine(sweep, "index.html")), StringComparison.Ordinal);
+        Assert.Contains("<th>recent gain</th><th>above lowest</th>", File.ReadAllText(Path.Combine(sweep, "index.html")), StringComparison.Ordinal);
     }
 
     [GeneratedRegex("(?:src|href)=\"([^\"]+)\"")]

@@ -129,12 +129,24 @@ internal static class SweepCommand
         return images;
     }
 
-    /// <summary>One rate at a checkpoint, for the line printed there: its loss, and how it stopped or how fast it still falls.</summary>
+    /// <summary>
+    /// One rate at a checkpoint, for the line printed there: its loss, and how it stopped, or how fast it still falls
+    /// and, where it swings, how far above its lowest it stands.
+    /// </summary>
     private static string Describe(CheckpointMetrics m)
     {
-        string state = m.Status != "ok" ? $" {m.Status}"
-            : m.RecentGainPercent is double gain ? string.Create(CultureInfo.InvariantCulture, $" (lowest fell {gain:F2}% in the last {PlateauRule.DefaultWindow} it)")
-            : "";
+        var notes = new List<string>();
+        if (m.RecentGainPercent is double gain)
+        {
+            notes.Add(string.Create(CultureInfo.InvariantCulture, $"lowest fell {gain:F2}% in the last {PlateauRule.DefaultWindow} it"));
+        }
+
+        if (m.AboveLowestPercent is double above && above >= LossSwing.NoticeablePercent)
+        {
+            notes.Add(string.Create(CultureInfo.InvariantCulture, $"{above:F0}% above its lowest"));
+        }
+
+        string state = m.Status != "ok" ? $" {m.Status}" : notes.Count > 0 ? $" ({string.Join("; ", notes)})" : "";
         return string.Create(CultureInfo.InvariantCulture, $"lr {m.LearningRate:G6} {m.Total:E3}{state}");
     }
 

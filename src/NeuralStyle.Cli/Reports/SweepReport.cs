@@ -45,11 +45,11 @@ internal static class SweepReport
 
     public static string Csv(IEnumerable<CheckpointMetrics> metrics)
     {
-        var text = new StringBuilder("lr,iteration,status,total,content,style,tv,mean_luminance,ssim_vs_previous,converged_at,recent_gain_pct,seconds,image\n");
+        var text = new StringBuilder("lr,iteration,status,total,content,style,tv,mean_luminance,ssim_vs_previous,converged_at,recent_gain_pct,above_lowest_pct,seconds,image\n");
         foreach (CheckpointMetrics m in metrics)
         {
             text.Append(string.Create(CultureInfo.InvariantCulture,
-                $"{m.LearningRate:R},{m.Iteration},{m.Status},{m.Total:R},{m.Content:R},{m.Style:R},{m.Tv:R},{m.MeanLuminance:F3},{m.SsimVsPrevious?.ToString("F4", CultureInfo.InvariantCulture) ?? ""},{m.ConvergedAt},{m.RecentGainPercent?.ToString("F3", CultureInfo.InvariantCulture) ?? ""},{m.Seconds:F2},{m.Image}\n"));
+                $"{m.LearningRate:R},{m.Iteration},{m.Status},{m.Total:R},{m.Content:R},{m.Style:R},{m.Tv:R},{m.MeanLuminance:F3},{m.SsimVsPrevious?.ToString("F4", CultureInfo.InvariantCulture) ?? ""},{m.ConvergedAt},{m.RecentGainPercent?.ToString("F3", CultureInfo.InvariantCulture) ?? ""},{m.AboveLowestPercent?.ToString("F3", CultureInfo.InvariantCulture) ?? ""},{m.Seconds:F2},{m.Image}\n"));
         }
 
         return text.ToString();
@@ -91,16 +91,19 @@ internal static class SweepReport
         html.Append("<h1>Learning-rate sweep</h1>\n<p>").Append(WebUtility.HtmlEncode(summary)).Append("</p>\n");
         html.Append(CultureInfo.InvariantCulture, $"<h2>Contact sheet</h2>\n<p><img src=\"{Sheet}\" alt=\"contact sheet\"></p>\n");
         html.Append(CultureInfo.InvariantCulture, $"<h2>Loss curves</h2>\n<p><img src=\"{Curves}\" alt=\"loss curves\"></p>\n");
-        html.Append(CultureInfo.InvariantCulture, $"<h2>Metrics</h2>\n<p>Also as <a href=\"{MetricsCsv}\">{MetricsCsv}</a> and <a href=\"{MetricsJson}\">{MetricsJson}</a>. Losses are weighted terms; SSIM compares each image with the same learning rate's previous checkpoint; 'converged at' is the first iteration within 1% of the checkpoint's loss; 'recent gain' is how much the lowest loss so far fell over the {PlateauRule.DefaultWindow} iterations before the checkpoint (large: more iterations still pay; below about 1%: it has plateaued; 0: no new low, as where a rate too high swings).</p>\n");
-        html.Append("<table><tr><th>lr</th><th>iteration</th><th>status</th><th>total</th><th>content</th><th>style</th><th>tv</th><th>mean luminance</th><th>SSIM vs previous</th><th>converged at</th><th>recent gain</th><th>seconds</th><th>image</th></tr>\n");
+        html.Append(CultureInfo.InvariantCulture, $"<h2>Metrics</h2>\n<p>Also as <a href=\"{MetricsCsv}\">{MetricsCsv}</a> and <a href=\"{MetricsJson}\">{MetricsJson}</a>. Losses are weighted terms; SSIM compares each image with the same learning rate's previous checkpoint; 'converged at' is the first iteration within 1% of the checkpoint's loss; 'recent gain' is how much the lowest loss so far fell over the {PlateauRule.DefaultWindow} iterations before the checkpoint (large: more iterations still pay; below about 1%: it has plateaued; 0: no new low, as where a rate too high swings); 'above lowest' is how far the loss at the checkpoint stands above the lowest it reached (a rate that settles: 0 or nearly; one too high swings, and its image is worse than one it passed through).</p>\n");
+        html.Append("<table><tr><th>lr</th><th>iteration</th><th>status</th><th>total</th><th>content</th><th>style</th><th>tv</th><th>mean luminance</th><th>SSIM vs previous</th><th>converged at</th><th>recent gain</th><th>above lowest</th><th>seconds</th><th>image</th></tr>\n");
         foreach (CheckpointMetrics m in metrics.OrderBy(m => m.LearningRate).ThenBy(m => m.Iteration))
         {
             string image = WebUtility.HtmlEncode(m.Image);
             html.Append(CultureInfo.InvariantCulture,
-                $"<tr><td>{m.LearningRate:G6}</td><td>{m.Iteration}</td><td>{WebUtility.HtmlEncode(m.Status)}</td><td>{m.Total:E3}</td><td>{m.Content:E3}</td><td>{m.Style:E3}</td><td>{m.Tv:E3}</td><td>{m.MeanLuminance:F1}</td><td>{m.SsimVsPrevious?.ToString("F3", CultureInfo.InvariantCulture) ?? "–"}</td><td>{m.ConvergedAt}</td><td>{(m.RecentGainPercent is double gain ? gain.ToString("F2", CultureInfo.InvariantCulture) + "%" : "–")}</td><td>{m.Seconds:F1}</td><td><a href=\"{image}\"><img class=\"thumb\" src=\"{image}\" alt=\"{image}\"></a></td></tr>\n");
+                $"<tr><td>{m.LearningRate:G6}</td><td>{m.Iteration}</td><td>{WebUtility.HtmlEncode(m.Status)}</td><td>{m.Total:E3}</td><td>{m.Content:E3}</td><td>{m.Style:E3}</td><td>{m.Tv:E3}</td><td>{m.MeanLuminance:F1}</td><td>{m.SsimVsPrevious?.ToString("F3", CultureInfo.InvariantCulture) ?? "–"}</td><td>{m.ConvergedAt}</td><td>{Percent(m.RecentGainPercent)}</td><td>{Percent(m.AboveLowestPercent)}</td><td>{m.Seconds:F1}</td><td><a href=\"{image}\"><img class=\"thumb\" src=\"{image}\" alt=\"{image}\"></a></td></tr>\n");
         }
 
         html.Append("</table>\n</body></html>\n");
         return html.ToString();
     }
+
+    /// <summary>A percentage for the table, or a dash where there is none.</summary>
+    private static string Percent(double? value) => value is double v ? v.ToString("F2", CultureInfo.InvariantCulture) + "%" : "–";
 }

@@ -43,6 +43,13 @@ public sealed record CheckpointMetrics
     /// </summary>
     public double? RecentGainPercent { get; init; }
 
+    /// <summary>
+    /// How far <see cref="Total"/> stands above the lowest loss the item reached so far, in percent
+    /// (<see cref="LossSwing.AboveLowest"/>): 0 or nearly for a rate that settles; large for one too high, whose loss
+    /// swings, so that its image at the checkpoint is worse than one it passed through.
+    /// </summary>
+    public double? AboveLowestPercent { get; init; }
+
     /// <summary>Seconds of optimization when the checkpoint was reached (the whole batch).</summary>
     public double Seconds { get; init; }
 

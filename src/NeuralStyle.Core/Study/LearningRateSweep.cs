@@ -105,6 +105,7 @@ public sealed class LearningRateSweep
                 SsimVsPrevious = _previous[n] is RgbImage previous ? ImageMetrics.Ssim(previous, image) : null,
                 ConvergedAt = FirstWithinOnePercent(history, last.Loss.Total),
                 RecentGainPercent = PlateauRule.GainOver(history, PlateauRule.DefaultWindow),
+                AboveLowestPercent = LossSwing.AboveLowest(history)?.Percent,
                 Seconds = _engine.ElapsedSeconds,
                 Image = ImageName(_engine.LearningRates[n], iteration),
             });
