@@ -3,14 +3,13 @@ using NeuralStyle.Engine;
 using NeuralStyle.Study;
 using NeuralStyle.Tests.Support;
 using static NeuralStyle.Tests.Support.InProcessCli;
+using static NeuralStyle.Tests.Support.LossRows;
 
 namespace NeuralStyle.Tests;
 
 /// <summary>A run whose loss ended well above the lowest it reached says so: its image is not the best it passed through.</summary>
 public sealed class LossSwingTests : TemporaryFolderTest
 {
-    private static LossRecord At(int iteration, double total) => new(iteration, new IterationLosses(0, total, 0), iteration);
-
     [Fact]
     public void The_excess_is_the_last_finite_losss_over_the_lowest_in_percent_of_the_lowest()
     {

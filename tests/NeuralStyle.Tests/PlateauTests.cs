@@ -4,14 +4,13 @@ using NeuralStyle.Engine;
 using NeuralStyle.Study;
 using NeuralStyle.Tests.Support;
 using static NeuralStyle.Tests.Support.InProcessCli;
+using static NeuralStyle.Tests.Support.LossRows;
 
 namespace NeuralStyle.Tests;
 
 /// <summary>--plateau: a render or sweep asked for many iterations ends where the loss stops falling enough.</summary>
 public sealed class PlateauTests : TemporaryFolderTest
 {
-    private static LossRecord At(int iteration, double total) => new(iteration, new IterationLosses(0, total, 0), iteration);
-
     [Fact]
     public void The_gain_is_the_lowest_losss_fall_over_the_window_in_percent_of_its_start()
     {

@@ -8,6 +8,7 @@ using NeuralStyle.Model;
 using NeuralStyle.Tests.Support;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
+using static NeuralStyle.Tests.Support.LossRows;
 
 namespace NeuralStyle.Tests;
 
@@ -453,7 +454,6 @@ public sealed partial class SweepTests : TemporaryFolderTest
     [Fact]
     public void Converged_at_is_the_first_finite_loss_within_one_percent_of_the_checkpoints()
     {
-        static LossRecord At(int iteration, double style) => new(iteration, new IterationLosses(0, style, 0), iteration);
         LossRecord[] falling = [At(0, 1000), At(1, 300), At(2, 102), At(3, 100.8), At(4, 100)];
         Assert.Equal(3, Study.LearningRateSweep.FirstWithinOnePercent(falling, 100)); // 102 is 2% away, 100.8 within 1%
         Assert.Equal(2, Study.LearningRateSweep.FirstWithinOnePercent(falling, 101)); // |102 − 101| ≤ 1.01
