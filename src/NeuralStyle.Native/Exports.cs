@@ -243,9 +243,10 @@ internal static unsafe class Exports
             return $"The loss history reaches back {reach} iterations, not {window}: run {window - reach} more, or ask for a shorter window.";
         }
 
-        LossRecord start = history.First(r => r.Iteration == last.Iteration - window);
+        int start = last.Iteration - window;
+        double lowest = history.Where(r => r.Iteration <= start && r.Loss.IsFinite).Select(r => r.Loss.Total).DefaultIfEmpty(double.NaN).Min();
         return string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"The loss at iteration {start.Iteration} is {start.Loss.Total:G4}, so there is no gain relative to it.");
+            $"The lowest loss by iteration {start} is {lowest:G4}, so there is no gain relative to it.");
     }
 
     /// <summary>ns_engine_read_image.</summary>

@@ -244,6 +244,20 @@ int main(int argc, char** argv)
     EXPECT(strstr(ns_last_error(), "lower options->style_weight") != NULL && strstr(ns_last_error(), "--") == NULL, "message: %s", ns_last_error());
     ns_engine_release(overflowing);
 
+    /* A loss of 0 from the start (content weight only, starting from the content) has no gain to measure. */
+    options.style_weight = 0;
+    options.tv_weight = 0;
+    ns_engine* settled = NULL;
+    EXPECT_STATUS(ns_engine_create(&options, &settled), NS_OK);
+    options.style_weight = 100;
+    options.tv_weight = 1e-3;
+    EXPECT_STATUS(ns_engine_set_content(settled, content, W, H, STRIDE, NS_PIXEL_RGBA8), NS_OK);
+    EXPECT_STATUS(ns_engine_add_style(settled, style, SW, SH, SW * 3, NS_PIXEL_RGB8, 1.0), NS_OK);
+    EXPECT_STATUS(ns_engine_run(settled, 3, NULL, NULL), NS_OK);
+    EXPECT_STATUS(ns_engine_get_recent_gain(settled, 2, &gain), NS_ERROR_INVALID_STATE);
+    EXPECT(strstr(ns_last_error(), "The lowest loss by iteration 0 is 0, so there is no gain relative to it.") != NULL, "message: %s", ns_last_error());
+    ns_engine_release(settled);
+
     /* options->style_scale sizes the style image: a fifth of the content's 40 px leaves 8×6, too small for relu5_1. */
     options.style_scale = 0.2;
     ns_engine* small_style = NULL;
