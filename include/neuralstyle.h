@@ -161,7 +161,7 @@ NS_NODISCARD ns_status ns_engine_get_iteration(const ns_engine* engine, int32_t*
 
 /* Copies the loss history, oldest row first (after a resume, the checkpoint's rows too), into records[0..capacity)
  * and sets *count (may be NULL) to the number of rows there are: call with capacity 0 and records NULL to learn it,
- * then again with a buffer that large. Empty before the first run. Added in 0.7. */
+ * then again with a buffer that large. Empty for a created engine until its first run. Added in 0.7. */
 NS_NODISCARD ns_status ns_engine_get_loss_history(const ns_engine* engine, ns_loss_record* records, int32_t capacity, int32_t* count);
 
 /* How much the lowest total loss so far fell over the last `window` iterations, in percent of the lowest a window
