@@ -30,7 +30,7 @@ internal static class RenderCommand
             int[] checkpoints = SaveIterations(o, engine.Iteration);
             var progress = new ProgressReporter(engine.Iteration, o.Iterations, o.PrintEvery, interactive, output);
             var sweep = new LearningRateSweep(engine);
-            double? plateauGain = null; // the loss's fall over the plateau's window where the run ended on it
+            double? plateauGain = null; // the lowest loss's fall over the plateau's window where the run ended on it
             try
             {
                 sweep.Run(checkpoints, reached =>
