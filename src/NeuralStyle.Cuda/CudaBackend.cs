@@ -130,16 +130,16 @@ public sealed class CudaBackend : IStyleBackend
     }
 
     /// <inheritdoc/>
-    public void Start(StyleTargets targets, OptimizerState initial, int height, int width, IReadOnlyList<double> learningRates)
+    public void Start(StyleTargets targets, OptimizerState initial, int height, int width, IReadOnlyList<double> learningRates, float[]? bestImages = null)
     {
-        StartChecks.Require(_weights.Architecture, _loss, targets, initial, height, width, learningRates);
+        StartChecks.Require(_weights.Architecture, _loss, targets, initial, height, width, learningRates, bestImages);
         _loop?.Dispose(); // first: the new loop may need its memory
         _loop = null;
         Loop? loop = null;
         try
         {
             loop = new Loop(this, targets, height, width, learningRates);
-            loop.Load(initial);
+            loop.Load(initial, bestImages);
         }
         catch (Exception e)
         {
@@ -161,6 +161,12 @@ public sealed class CudaBackend : IStyleBackend
 
     /// <inheritdoc/>
     public void RevertLastUpdate(int item) => (_loop ?? throw new InvalidOperationException("Call Start first.")).Revert(item);
+
+    /// <inheritdoc/>
+    public void KeepAsBest(int item) => (_loop ?? throw new InvalidOperationException("Call Start first.")).KeepAsBest(item);
+
+    /// <inheritdoc/>
+    public float[] ReadBestImages() => (_loop ?? throw new InvalidOperationException("Call Start first.")).BestImages();
 
     /// <inheritdoc/>
     public OptimizerState ReadState() => (_loop ?? throw new InvalidOperationException("Call Start first.")).Save();
@@ -215,7 +221,7 @@ public sealed class CudaBackend : IStyleBackend
     {
         private readonly CudaBackend _owner;
         private readonly int _batch, _height, _width, _length;
-        private readonly DeviceBuffer _image, _gradient, _m, _v, _previousImage, _previousM, _previousV;
+        private readonly DeviceBuffer _image, _gradient, _m, _v, _previousImage, _previousM, _previousV, _bestImage;
         private readonly AdamBuffers _adamState;
         private readonly OwnedResources _owned = new(); // everything the loop creates
         private readonly Dictionary<string, (DeviceBuffer Buffer, int Channels, int Positions)> _activations = [];
@@ -226,7 +232,7 @@ public sealed class CudaBackend : IStyleBackend
         private readonly DeviceBuffer _lossValues; // every term's per-item loss gathered for one download: style terms, content terms, TV
         private readonly DeviceBuffer[] _lossTerms; // the per-term loss buffers in that order
         private readonly double[] _lossHost;
-        private readonly byte[] _active;
+        private readonly byte[] _active; // per item: whether the last Step updates it (Adam's mask, uploaded each step)
         private readonly InferenceSession _backward;
         private readonly OrtIoBinding _forwardBinding, _backwardBinding;
         private readonly int[] _steps, _previousSteps; // host copies: updates applied, and before the last update
@@ -258,6 +264,7 @@ public sealed class CudaBackend : IStyleBackend
                 _previousImage = Own(device.AllocateFloats((long)_batch * _length));
                 _previousM = Own(device.AllocateFloats((long)_batch * _length));
                 _previousV = Own(device.AllocateFloats((long)_batch * _length));
+                _bestImage = Own(device.AllocateFloats((long)_batch * _length));
                 _adamState = Own(new AdamBuffers(device, learningRates));
                 _forwardBinding = Own(owner._forward.CreateIoBinding());
                 _backwardBinding = Own(_backward.CreateIoBinding());
@@ -329,7 +336,7 @@ public sealed class CudaBackend : IStyleBackend
         /// <summary>Where each style layer's products run, e.g. "relu1_1 Gram cuBLAS, gradient ours; …".</summary>
         public string DescribeProducts() => string.Join("; ", _style.Select(s => $"{s.Layer.ReluName} {s.Products.Describe()}"));
 
-        public void Load(OptimizerState state)
+        public void Load(OptimizerState state, float[]? bestImages)
         {
             CudaDevice device = _owner._device;
             device.Upload<float>(state.Images, _image);
@@ -345,6 +352,8 @@ public sealed class CudaBackend : IStyleBackend
             device.Copy(_m, 0, _previousM, 0, bytes);
             device.Copy(_v, 0, _previousV, 0, bytes);
             state.Steps.CopyTo(_previousSteps, 0);
+            Array.Clear(_active); // no item has been updated by this loop yet
+            device.Upload<float>(bestImages ?? state.Images, _bestImage);
         }
 
         public OptimizerState Save()
@@ -357,6 +366,23 @@ public sealed class CudaBackend : IStyleBackend
             device.Download<float>(_m, m);
             device.Download<float>(_v, v);
             return new OptimizerState((int[])_steps.Clone(), images, m, v);
+        }
+
+        /// <summary>
+        /// An item the last Step updated has its evaluated image in the previous-image buffer (copied before Adam, on
+        /// the same stream), else in the image buffer: a device-side copy either way, queued behind that Adam.
+        /// </summary>
+        public void KeepAsBest(int n)
+        {
+            ulong bytes = (ulong)_length * sizeof(float), offset = (ulong)n * bytes;
+            _owner._device.Copy(_active[n] == 1 ? _previousImage : _image, offset, _bestImage, offset, bytes);
+        }
+
+        public float[] BestImages()
+        {
+            var images = new float[_batch * _length];
+            _owner._device.Download<float>(_bestImage, images);
+            return images;
         }
 
         public void Revert(int n)

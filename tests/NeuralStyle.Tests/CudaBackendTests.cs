@@ -50,6 +50,14 @@ public sealed class CudaBackendTests
     }
 
     [SkippableFact]
+    public void The_best_image_kept_is_the_one_the_last_iteration_evaluated()
+    {
+        Skip.IfNot(CudaRuntime.IsAvailable, $"No CUDA device: {CudaRuntime.Current.Reason}");
+        using var gpu = new CudaBackend(TinyProblem.Network, PreprocessPreset.Caffe, TinyProblem.Loss, new AdamSettings());
+        BestImageTests.KeepsTheEvaluatedImage(gpu);
+    }
+
+    [SkippableFact]
     public void Tf32_iterations_stay_within_a_percent_of_the_cpu_backend()
     {
         Skip.IfNot(CudaRuntime.IsAvailable, $"No CUDA device: {CudaRuntime.Current.Reason}");

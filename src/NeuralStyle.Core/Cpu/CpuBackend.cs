@@ -88,13 +88,13 @@ public sealed class CpuBackend : IStyleBackend
     }
 
     /// <inheritdoc/>
-    public void Start(StyleTargets targets, OptimizerState initial, int height, int width, IReadOnlyList<double> learningRates)
+    public void Start(StyleTargets targets, OptimizerState initial, int height, int width, IReadOnlyList<double> learningRates, float[]? bestImages = null)
     {
-        StartChecks.Require(_weights.Architecture, _loss, targets, initial, height, width, learningRates);
+        StartChecks.Require(_weights.Architecture, _loss, targets, initial, height, width, learningRates, bestImages);
         _loop?.Dispose();
         _loop = null; // until the new loop exists
         _loop = new LoopBuffers(this, targets, height, width, learningRates.ToArray());
-        _loop.Load(initial);
+        _loop.Load(initial, bestImages);
     }
 
     /// <inheritdoc/>
@@ -109,6 +109,12 @@ public sealed class CpuBackend : IStyleBackend
 
     /// <inheritdoc/>
     public void RevertLastUpdate(int item) => (_loop ?? throw new InvalidOperationException("Call Start first.")).Revert(item);
+
+    /// <inheritdoc/>
+    public void KeepAsBest(int item) => (_loop ?? throw new InvalidOperationException("Call Start first.")).KeepAsBest(item);
+
+    /// <inheritdoc/>
+    public float[] ReadBestImages() => (_loop ?? throw new InvalidOperationException("Call Start first.")).BestImages();
 
     /// <inheritdoc/>
     public OptimizerState ReadState()
@@ -149,6 +155,8 @@ public sealed class CpuBackend : IStyleBackend
         private readonly int[] _steps;
         private readonly float[] _previousImage, _previousM, _previousV;
         private readonly int[] _previousSteps;
+        private readonly bool[] _updated; // per item: whether the last Step updated it (its evaluated image is then the previous one)
+        private readonly float[] _bestImage;
 
         public LoopBuffers(CpuBackend owner, StyleTargets targets, int height, int width, double[] learningRates)
         {
@@ -160,6 +168,7 @@ public sealed class CpuBackend : IStyleBackend
             _learningRates = learningRates;
             _steps = new int[_batch];
             _previousSteps = new int[_batch];
+            _updated = new bool[_batch];
             try
             {
                 _forwardPass = _owned.Own(new ForwardPass(owner._stages, _batch, height, width, owner._loss.Taps.ToHashSet(), owner._bandFloats));
@@ -170,6 +179,7 @@ public sealed class CpuBackend : IStyleBackend
                 _previousImage = new float[_image.Array.Length];
                 _previousM = new float[_image.Array.Length];
                 _previousV = new float[_image.Array.Length];
+                _bestImage = new float[_image.Array.Length];
                 // One seed buffer for all the taps: the backward pass consumes a layer's seed before it reaches the next.
                 _seed = _owned.Own(new PinnedTensor<float>(owner._loss.Taps.Max(tap => (long)_activations[tap].Array.Length)));
                 _backwardPass = _owned.Own(new BackwardPass(_forwardPass, WriteSeed));
@@ -192,7 +202,7 @@ public sealed class CpuBackend : IStyleBackend
             }
         }
 
-        public void Load(OptimizerState state)
+        public void Load(OptimizerState state, float[]? bestImages)
         {
             state.Images.CopyTo(_image.Array, 0);
             state.FirstMoment.CopyTo(_m.Array, 0);
@@ -205,6 +215,8 @@ public sealed class CpuBackend : IStyleBackend
             state.FirstMoment.CopyTo(_previousM, 0);
             state.SecondMoment.CopyTo(_previousV, 0);
             state.Steps.CopyTo(_previousSteps, 0);
+            Array.Clear(_updated);
+            (bestImages ?? state.Images).CopyTo(_bestImage, 0);
         }
 
         public ReadOnlySpan<float> Gradient => _gradient.Array;
@@ -219,6 +231,15 @@ public sealed class CpuBackend : IStyleBackend
             _previousV.AsSpan(n * length, length).CopyTo(_v.Item(n));
             _steps[n] = _previousSteps[n];
         }
+
+        public void KeepAsBest(int n)
+        {
+            int length = _image.ItemLength;
+            ReadOnlySpan<float> evaluated = _updated[n] ? _previousImage.AsSpan(n * length, length) : _image.Item(n);
+            evaluated.CopyTo(_bestImage.AsSpan(n * length, length));
+        }
+
+        public float[] BestImages() => (float[])_bestImage.Clone();
 
         public OptimizerState Save() =>
             new((int[])_steps.Clone(), (float[])_image.Array.Clone(), (float[])_m.Array.Clone(), (float[])_v.Array.Clone());
@@ -261,7 +282,8 @@ public sealed class CpuBackend : IStyleBackend
                 // An item whose loss is not finite is not updated: the engine then takes it back to the state
                 // before its previous update, the last one whose loss was finite.
                 bool finite = double.IsFinite(content[n]) && double.IsFinite(style[n]) && double.IsFinite(tv[n]);
-                if (finite && (frozen is null || !frozen[n]))
+                _updated[n] = finite && (frozen is null || !frozen[n]);
+                if (_updated[n])
                 {
                     // Keep the state before this update: if it diverges, the item goes back to it.
                     _image.Item(n).CopyTo(_previousImage.AsSpan(n * _image.ItemLength, _image.ItemLength));

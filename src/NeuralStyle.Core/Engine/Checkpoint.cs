@@ -41,11 +41,17 @@ public sealed record Checkpoint
     /// </summary>
     public RgbImage? ContentImage { get; init; }
 
+    /// <summary>
+    /// Every item's image of the lowest loss so far, or null in checkpoints from before they were kept (a run resumed
+    /// from one keeps its best images from then on). Stored after the content image, and only when present.
+    /// </summary>
+    public BestImages? Best { get; init; }
+
     private static ReadOnlySpan<byte> Magic => "NSCKPT01"u8;
 
     /// <summary>
     /// Item <paramref name="n"/> of a batch alone: its learning rate, image, moments, step count, stop reason and loss
-    /// history as a checkpoint of one, to continue it without the others (e.g. the best rate of a sweep). It runs as
+    /// history and best image as a checkpoint of one, to continue it without the others (e.g. the best rate of a sweep). It runs as
     /// it would have in the batch, within float rounding: a batch's convolutions may round differently.
     /// </summary>
     public Checkpoint Item(int n)
@@ -61,6 +67,7 @@ public sealed record Checkpoint
             State = new OptimizerState([State.Steps[n]], Slice(State.Images), Slice(State.FirstMoment), Slice(State.SecondMoment)),
             Stopped = [Stopped[n]],
             History = [History[n]],
+            Best = Best is null ? null : new BestImages(Slice(Best.Images), [Best.Iterations[n]]),
         };
     }
 
@@ -145,7 +152,7 @@ public sealed record Checkpoint
         using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
         writer.Write(Magic);
         var header = new CheckpointHeader(Settings, Iteration, Stopped.ToArray(), State.Steps.ToArray(),
-            Targets.Grams.Keys.ToArray(), Targets.ContentFeatures.Keys.ToArray(), ContentImage is null ? null : true);
+            Targets.Grams.Keys.ToArray(), Targets.ContentFeatures.Keys.ToArray(), ContentImage is null ? null : true, Best?.Iterations.ToArray());
         writer.Write(JsonSerializer.Serialize(header, EngineJsonContext.Default.CheckpointHeader));
         foreach (float[] gram in Targets.Grams.Values)
         {
@@ -176,6 +183,11 @@ public sealed record Checkpoint
         if (ContentImage is not null)
         {
             WriteArray(writer, ContentImage.Planes);
+        }
+
+        if (Best is not null)
+        {
+            WriteArray(writer, Best.Images);
         }
     }
 
@@ -219,6 +231,26 @@ public sealed record Checkpoint
             contentImage = new RgbImage(header.Settings.Width, header.Settings.Height, planes);
         }
 
+        BestImages? best = null;
+        if (header.BestIterations is int?[] bestIterations)
+        {
+            float[] images = ReadArray(reader);
+            if (images.Length != expected || bestIterations.Length != items)
+            {
+                throw new InvalidDataException("the best images do not match the stored sizes");
+            }
+
+            for (int n = 0; n < items; n++)
+            {
+                if (bestIterations[n] is int k && !history[n].Any(r => r.Iteration == k && r.Loss.IsFinite))
+                {
+                    throw new InvalidDataException($"item {n}'s best image is of iteration {k}, which has no finite loss in its history");
+                }
+            }
+
+            best = new BestImages(images, bestIterations);
+        }
+
         return new Checkpoint
         {
             Settings = header.Settings,
@@ -228,6 +260,7 @@ public sealed record Checkpoint
             Stopped = header.Stopped,
             History = history,
             ContentImage = contentImage,
+            Best = best,
         };
     }
 
@@ -272,9 +305,11 @@ public sealed record CheckpointHead(RunSettings Settings, int Iteration, bool Ho
 /// <summary>
 /// The JSON part of a checkpoint file. <paramref name="ContentImageStored"/> is written only where a content image
 /// follows (true); files from before it existed held one exactly where the settings keep the original colours.
+/// <paramref name="BestIterations"/>, where written, says the best images follow (<see cref="Checkpoint.Best"/>).
 /// </summary>
 internal sealed record CheckpointHeader(RunSettings Settings, int Iteration, string?[] Stopped, int[] Steps, string[] GramLayers, string[] ContentLayers,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? ContentImageStored = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? ContentImageStored = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int?[]? BestIterations = null)
 {
     /// <summary>Whether the content image follows the loss histories.</summary>
     public bool HoldsContentImage() => ContentImageStored ?? Settings.OriginalColors;

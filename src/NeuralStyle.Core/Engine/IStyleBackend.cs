@@ -19,9 +19,10 @@ public interface IStyleBackend : IDisposable
     /// <summary>
     /// Allocates every buffer for a batch of <paramref name="learningRates"/>.Length images of
     /// <paramref name="height"/> × <paramref name="width"/> and sets the starting state. Buffers are bound once here;
-    /// <see cref="Iterate"/> allocates nothing.
+    /// <see cref="Iterate"/> allocates nothing. <paramref name="bestImages"/> ([N, 3, H, W]) are the images
+    /// <see cref="ReadBestImages"/> starts from, e.g. a checkpoint's; null starts from <paramref name="initial"/>'s.
     /// </summary>
-    void Start(StyleTargets targets, OptimizerState initial, int height, int width, IReadOnlyList<double> learningRates);
+    void Start(StyleTargets targets, OptimizerState initial, int height, int width, IReadOnlyList<double> learningRates, float[]? bestImages = null);
 
     /// <summary>
     /// One iteration: evaluates the loss of the current images (returned per item, before the update) and takes one
@@ -35,6 +36,17 @@ public interface IStyleBackend : IDisposable
     /// a run that just diverged keeps its last finite state. Only one update can be undone.
     /// </summary>
     void RevertLastUpdate(int item);
+
+    /// <summary>
+    /// Keeps, as item <paramref name="item"/>'s best image, the image whose loss the last <see cref="Iterate"/>
+    /// returned (the image before that call's update). The engine calls it at each new lowest loss, so a run that
+    /// swings or falls apart later still has the best image it passed through; a device backend copies on the
+    /// device, so nothing crosses to the host inside the loop.
+    /// </summary>
+    void KeepAsBest(int item);
+
+    /// <summary>A copy of every item's best image ([N, 3, H, W]); an item never kept holds the image it started from.</summary>
+    float[] ReadBestImages();
 
     /// <summary>Milliseconds each phase of the last <see cref="Iterate"/> took.</summary>
     PhaseTimes LastPhases { get; }

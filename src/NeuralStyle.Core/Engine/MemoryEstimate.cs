@@ -14,8 +14,8 @@ namespace NeuralStyle.Engine;
 /// Our own bytes per input pixel are counted exactly: the ReLU outputs the loss taps and those of graph layers
 /// (float), one bit per value of every other ReLU output (its sign, all the backward pass needs), one seed buffer the
 /// size of the largest tapped map (float), each pool's argmax (byte), the two buffers that hold the maps not kept and
-/// then the gradients between layers (the largest map, twice), and the image, gradient, Adam moments and their undo
-/// copies (7 × 3 floats), all per item; and once, not per item, the Winograd scratch V and M of the largest band
+/// then the gradients between layers (the largest map, twice), and the image, gradient, Adam moments, their undo
+/// copies and the best image (8 × 3 floats), all per item; and once, not per item, the Winograd scratch V and M of the largest band
 /// (<see cref="Cpu.WinogradBands"/>; 16 MB each at most, unless one tile row needs more). With every layer but the first done as Winograd, ONNX Runtime's own working memory is small
 /// but grows with the image (its copies of the graph layers' maps, as the targets' pass showed for conv1_1), hence a
 /// factor above 1. The two constants were fitted by least squares to four CPU runs: <c>render --iterations 2</c> of
@@ -146,7 +146,7 @@ public static class MemoryEstimate
 
     private static double OwnBytesPerPixel(NetworkArchitecture architecture, LossSettings loss)
     {
-        double bytes = 7 * 3 * sizeof(float), largestMap = 0, largestTap = 0, largestUpperGraphLayer = 0;
+        double bytes = 8 * 3 * sizeof(float), largestMap = 0, largestTap = 0, largestUpperGraphLayer = 0;
         IReadOnlyList<ConvLayer> layers = architecture.Layers;
         for (int i = 0; i < layers.Count; i++)
         {

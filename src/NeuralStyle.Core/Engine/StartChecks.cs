@@ -10,9 +10,9 @@ namespace NeuralStyle.Engine;
 /// </summary>
 public static class StartChecks
 {
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first target or state array that does not fit a batch of one item per learning rate.</summary>
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first target, state or best-image array that does not fit a batch of one item per learning rate.</summary>
     public static void Require(NetworkArchitecture architecture, LossSettings loss, StyleTargets targets, OptimizerState initial,
-        int height, int width, IReadOnlyList<double> learningRates)
+        int height, int width, IReadOnlyList<double> learningRates, float[]? bestImages = null)
     {
         ArgumentNullException.ThrowIfNull(architecture);
         ArgumentNullException.ThrowIfNull(loss);
@@ -45,6 +45,11 @@ public static class StartChecks
             throw new ArgumentException(
                 $"The state holds {initial.Steps.Length} step counts and {initial.Images.Length}, {initial.FirstMoment.Length} and {initial.SecondMoment.Length} "
                 + $"values (images, first and second moments); a batch of {batch} at {width}×{height} needs {batch} and {length} each.", nameof(initial));
+        }
+
+        if (bestImages is not null && bestImages.Length != length)
+        {
+            throw new ArgumentException($"The best images hold {bestImages.Length} values; a batch of {batch} at {width}×{height} needs {length}.", nameof(bestImages));
         }
     }
 

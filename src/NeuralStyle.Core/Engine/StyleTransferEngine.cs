@@ -8,7 +8,8 @@ namespace NeuralStyle.Engine;
 /// Optimizes a batch of images for one <see cref="StyleProblem"/>, one learning rate per item: computes the
 /// targets once, then runs iterations on a backend and keeps every item's loss history. The loss recorded for
 /// iteration k is that of the images at the start of iteration k (row 0 is the initial image). Items can be
-/// stopped one by one (a diverged item stops; the others go on). Owns its backend; dispose to free every buffer.
+/// stopped one by one (a diverged item stops; the others go on). Each item's image of the lowest loss so far is kept
+/// beside its current one (<see cref="BestImage"/>). Owns its backend; dispose to free every buffer.
 /// </summary>
 public sealed class StyleTransferEngine : IDisposable
 {
@@ -16,11 +17,12 @@ public sealed class StyleTransferEngine : IDisposable
     private readonly string?[] _stopped;
     private readonly bool[] _frozen;
     private readonly List<LossRecord>[] _history;
+    private readonly LossRecord?[] _best; // per item: the row of the image the backend keeps as its best, or null before one
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly double _secondsBefore;
 
     private StyleTransferEngine(IStyleBackend backend, StyleTargets targets, int width, int height, IReadOnlyList<double> learningRates,
-        int iteration, IReadOnlyList<string?>? stopped, IReadOnlyList<IReadOnlyList<LossRecord>>? history)
+        int iteration, IReadOnlyList<string?>? stopped, IReadOnlyList<IReadOnlyList<LossRecord>>? history, IReadOnlyList<int?>? bestIterations)
     {
         _backend = backend;
         Targets = targets;
@@ -34,6 +36,7 @@ public sealed class StyleTransferEngine : IDisposable
         _frozen = _stopped.Select(s => s is not null).ToArray();
         _history = Enumerable.Range(0, n).Select(i => history is null ? new List<LossRecord>() : history[i].ToList()).ToArray();
         _secondsBefore = _history.SelectMany(h => h).Select(r => r.Seconds).DefaultIfEmpty(0).Max();
+        _best = Enumerable.Range(0, n).Select(i => _history[i].Select(r => (LossRecord?)r).FirstOrDefault(r => r!.Value.Iteration == bestIterations?[i])).ToArray();
     }
 
     /// <summary>Width of the optimized images.</summary>
@@ -92,7 +95,7 @@ public sealed class StyleTransferEngine : IDisposable
 
             var state = new OptimizerState(new int[batch], images, new float[images.Length], new float[images.Length]);
             backend.Start(targets, state, content.Height, content.Width, learningRates);
-            return new StyleTransferEngine(backend, targets, content.Width, content.Height, learningRates, 0, null, null)
+            return new StyleTransferEngine(backend, targets, content.Width, content.Height, learningRates, 0, null, null, null)
             {
                 EstimatedPeakBytes = estimate,
             };
@@ -148,9 +151,10 @@ public sealed class StyleTransferEngine : IDisposable
         try
         {
             double? estimate = checkedBefore ?? memory.For(backend);
-            backend.Start(checkpoint.Targets, checkpoint.State, s.Height, s.Width, s.LearningRates);
+            // A checkpoint from before best images were kept starts them from its images, as a new run does.
+            backend.Start(checkpoint.Targets, checkpoint.State, s.Height, s.Width, s.LearningRates, checkpoint.Best?.Images);
             return new StyleTransferEngine(backend, checkpoint.Targets, s.Width, s.Height, s.LearningRates,
-                checkpoint.Iteration, checkpoint.Stopped, checkpoint.History)
+                checkpoint.Iteration, checkpoint.Stopped, checkpoint.History, checkpoint.Best?.Iterations)
             {
                 EstimatedPeakBytes = estimate,
             };
@@ -230,6 +234,20 @@ public sealed class StyleTransferEngine : IDisposable
         return new RgbImage(Width, Height, state.Images.AsSpan(item * length, length).ToArray());
     }
 
+    /// <summary>
+    /// The row of item <paramref name="item"/>'s lowest finite loss since its best image was kept: of the whole run,
+    /// or, resumed from a checkpoint that kept none, since the resume. Null before its first loss.
+    /// </summary>
+    public LossRecord? Best(int item) => _best[item];
+
+    /// <summary>A copy of the image of <see cref="Best"/> (unclamped), or, before its first loss, the image it starts from.</summary>
+    public RgbImage BestImage(int item)
+    {
+        float[] images = _backend.ReadBestImages();
+        int length = 3 * Width * Height;
+        return new RgbImage(Width, Height, images.AsSpan(item * length, length).ToArray());
+    }
+
     /// <summary>The whole run state, for <see cref="Checkpoint.Save"/>.</summary>
     public Checkpoint CreateCheckpoint(RunSettings settings) => new()
     {
@@ -239,6 +257,7 @@ public sealed class StyleTransferEngine : IDisposable
         Iteration = Iteration,
         Stopped = _stopped.ToArray(),
         History = _history.Select(h => (IReadOnlyList<LossRecord>)h.ToArray()).ToArray(),
+        Best = new BestImages(_backend.ReadBestImages(), _best.Select(r => r?.Iteration).ToArray()),
     };
 
     /// <summary>Frees the backend and its buffers.</summary>
@@ -260,7 +279,14 @@ public sealed class StyleTransferEngine : IDisposable
                 throw new UserInputException(NotFiniteAtStart(losses[n]));
             }
 
-            _history[n].Add(new LossRecord(Iteration, losses[n], seconds));
+            var row = new LossRecord(Iteration, losses[n], seconds);
+            _history[n].Add(row);
+            if (losses[n].IsFinite && (_best[n] is not LossRecord best || row.Loss.Total < best.Loss.Total))
+            {
+                _backend.KeepAsBest(n); // a new lowest loss: its image is the one this iteration evaluated
+                _best[n] = row;
+            }
+
             if (!losses[n].IsFinite)
             {
                 // The image at the start of this iteration is already bad; go back to the last finite one.

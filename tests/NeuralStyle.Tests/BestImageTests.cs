@@ -1,0 +1,170 @@
+using NeuralStyle.Engine;
+using NeuralStyle.Imaging;
+using NeuralStyle.Model;
+using NeuralStyle.Tests.Support;
+
+namespace NeuralStyle.Tests;
+
+/// <summary>
+/// The image of the lowest loss each item passed through: a backend keeps the image an iteration evaluated (the CPU
+/// backend here, the CUDA backend's loop in <see cref="EmulatedCudaBackendTests"/>), the engine keeps it at each new
+/// lowest loss, and checkpoints carry it across a resume.
+/// </summary>
+public sealed class BestImageTests : TemporaryFolderTest
+{
+    private const int H = TinyProblem.Height, W = TinyProblem.Width;
+    private static readonly Lazy<NetworkWeights> Vgg = new(() => NetworkWeights.Random(NetworkArchitecture.Vgg19, 0));
+
+    [Fact]
+    public void The_cpu_backend_keeps_the_image_the_last_iteration_evaluated_updated_or_not()
+    {
+        using var backend = TinyProblem.NewCpuBackend();
+        KeepsTheEvaluatedImage(backend);
+    }
+
+    /// <summary>
+    /// Keeps item 0 after two updated iterations and item 1 after one, then both after an iteration that updates
+    /// item 0 but not item 1 (frozen): each kept image must be the one that iteration started from. A backend that
+    /// kept the updated image, or the one before the previous update, fails.
+    /// </summary>
+    internal static void KeepsTheEvaluatedImage(IStyleBackend backend)
+    {
+        StyleTargets targets = TinyProblem.Targets(backend, TinyProblem.Image(6));
+        float[] images = [.. TinyProblem.Image(7), .. TinyProblem.Image(8)];
+        float[] given = [.. TinyProblem.Image(9), .. TinyProblem.Image(10)];
+        var start = new OptimizerState([0, 0], images, new float[images.Length], new float[images.Length]);
+        backend.Start(targets, start, H, W, [3.0, 50.0]);
+        Assert.Equal(images, backend.ReadBestImages()); // none given: the starting images
+        backend.Start(targets, start, H, W, [3.0, 50.0], given);
+        Assert.Equal(given, backend.ReadBestImages());
+
+        float[] expected = (float[])given.Clone();
+        int length = 3 * H * W;
+        for (int k = 0; k < 5; k++)
+        {
+            float[] before = backend.ReadState().Images;
+            bool[] frozen = [false, k == 4];
+            backend.Iterate(frozen);
+            foreach (int n in (int[])(k switch { 1 => [0], 2 => [1], 4 => [0, 1], _ => [] }))
+            {
+                backend.KeepAsBest(n);
+                before.AsSpan(n * length, length).CopyTo(expected.AsSpan(n * length, length));
+            }
+        }
+
+        float[] kept = backend.ReadBestImages();
+        Assert.Equal(expected, kept);
+        Assert.NotEqual(backend.ReadState().Images.AsSpan(0, length).ToArray(), kept.AsSpan(0, length).ToArray()); // item 0 moved on since
+    }
+
+    /// <summary>
+    /// At lr 60 the loss of this 40×32 problem climbs after its first steps and comes back down: the engine's best
+    /// is the lowest row of the history, not the last, and its image, run again from the start, has that loss
+    /// (the same float32 arithmetic on the same image: 1e-6 relative).
+    /// </summary>
+    [Fact]
+    public void The_engine_keeps_the_image_of_the_lowest_loss_and_that_image_has_that_loss()
+    {
+        StyleProblem problem = Problem();
+        using StyleTransferEngine engine = StyleTransferEngine.Create(problem, [60.0], DeviceKind.Cpu);
+        Assert.Null(engine.Best(0));
+        for (int k = 0; k < 8; k++)
+        {
+            engine.Step();
+        }
+
+        IReadOnlyList<LossRecord> history = engine.History(0);
+        LossRecord lowest = history.MinBy(r => r.Loss.Total);
+        Assert.Equal(lowest, engine.Best(0));
+        Assert.True(lowest.Iteration is > 0 and < 7, $"the lowest loss is at iteration {lowest.Iteration}: this test needs one between the ends");
+        Assert.True(history[^1].Loss.Total > lowest.Loss.Total * 1.05, "the loss must have risen since its lowest");
+
+        using StyleTransferEngine again = StyleTransferEngine.Create(problem with { Initial = engine.BestImage(0) }, [60.0], DeviceKind.Cpu);
+        Tolerance.AssertClose([lowest.Loss.Total], [again.Evaluate()[0].Total], 0, 1e-6, "the best image's loss");
+    }
+
+    [Fact]
+    public void A_checkpoint_carries_the_best_images_and_a_resumed_run_goes_on_from_them()
+    {
+        StyleProblem problem = Problem();
+        using StyleTransferEngine engine = StyleTransferEngine.Create(problem, [60.0, 5.0], DeviceKind.Cpu);
+        for (int k = 0; k < 5; k++)
+        {
+            engine.Step();
+        }
+
+        string path = Path.Combine(Folder, "run.ckpt");
+        engine.CreateCheckpoint(Settings(problem)).Save(path);
+        Checkpoint loaded = Checkpoint.Load(path);
+        Assert.Equal([engine.Best(0)!.Value.Iteration, engine.Best(1)!.Value.Iteration], loaded.Best!.Iterations);
+        Assert.Equal([.. engine.BestImage(0).Planes, .. engine.BestImage(1).Planes], loaded.Best.Images);
+        Assert.Equal(engine.BestImage(0).Planes, loaded.Item(0).Best!.Images); // a sweep's rate continued alone keeps its own
+        Assert.Equal([engine.Best(0)!.Value.Iteration], loaded.Item(0).Best!.Iterations);
+
+        using StyleTransferEngine resumed = StyleTransferEngine.Resume(loaded, problem.Weights, DeviceKind.Cpu);
+        Assert.Equal(engine.Best(0), resumed.Best(0));
+        Assert.Equal(engine.BestImage(0).Planes, resumed.BestImage(0).Planes);
+        for (int k = 0; k < 3; k++)
+        {
+            engine.Step();
+            resumed.Step();
+        }
+
+        // On the CPU a resumed run is the run that never stopped, best images included.
+        Assert.Equal(engine.Best(0)!.Value.Iteration, resumed.Best(0)!.Value.Iteration);
+        Assert.Equal(engine.BestImage(0).Planes, resumed.BestImage(0).Planes);
+        Assert.Equal(engine.BestImage(1).Planes, resumed.BestImage(1).Planes);
+    }
+
+    [Fact]
+    public void A_checkpoint_without_best_images_resumes_keeping_them_from_then_on()
+    {
+        StyleProblem problem = Problem();
+        using StyleTransferEngine engine = StyleTransferEngine.Create(problem, [60.0], DeviceKind.Cpu);
+        for (int k = 0; k < 3; k++)
+        {
+            engine.Step();
+        }
+
+        Checkpoint older = engine.CreateCheckpoint(Settings(problem)) with { Best = null };
+        string path = Path.Combine(Folder, "older.ckpt");
+        older.Save(path);
+        Assert.Null(Checkpoint.Load(path).Best);
+
+        using StyleTransferEngine resumed = StyleTransferEngine.Resume(Checkpoint.Load(path), problem.Weights, DeviceKind.Cpu);
+        Assert.Null(resumed.Best(0));
+        Assert.Equal(resumed.CurrentImage(0).Planes, resumed.BestImage(0).Planes);
+        resumed.Step();
+        Assert.Equal(3, resumed.Best(0)!.Value.Iteration); // the first row it evaluates, whatever the rows before
+    }
+
+    [Fact]
+    public void A_best_image_of_an_iteration_its_history_lacks_is_refused_as_damaged()
+    {
+        StyleProblem problem = Problem();
+        using StyleTransferEngine engine = StyleTransferEngine.Create(problem, [60.0], DeviceKind.Cpu);
+        engine.Step();
+        Checkpoint checkpoint = engine.CreateCheckpoint(Settings(problem));
+        string path = Path.Combine(Folder, "bad.ckpt");
+        (checkpoint with { Best = checkpoint.Best! with { Iterations = [7] } }).Save(path);
+
+        var e = Assert.Throws<UserInputException>(() => Checkpoint.Load(path));
+        Assert.Contains("item 0's best image is of iteration 7, which has no finite loss in its history", e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>What a checkpoint of <paramref name="problem"/> needs to resume it as it ran.</summary>
+    private static RunSettings Settings(StyleProblem problem) => new()
+    {
+        WeightsIdentity = problem.Weights.Identity,
+        Preprocess = problem.Preprocess ?? problem.Weights.Preprocess,
+        Loss = problem.Loss,
+        Adam = problem.Adam,
+    };
+
+    private static StyleProblem Problem()
+    {
+        var content = new RgbImage(40, 32, TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, 32, 40, 1)));
+        var style = new RgbImage(36, 28, TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, 28, 36, 2)));
+        return new StyleProblem { Content = content, Styles = [style], Weights = Vgg.Value };
+    }
+}
