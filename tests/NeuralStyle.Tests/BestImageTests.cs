@@ -1,7 +1,9 @@
+using System.Globalization;
 using NeuralStyle.Engine;
 using NeuralStyle.Imaging;
 using NeuralStyle.Model;
 using NeuralStyle.Tests.Support;
+using static NeuralStyle.Tests.Support.InProcessCli;
 
 namespace NeuralStyle.Tests;
 
@@ -151,6 +153,65 @@ public sealed class BestImageTests : TemporaryFolderTest
         var e = Assert.Throws<UserInputException>(() => Checkpoint.Load(path));
         Assert.Contains("item 0's best image is of iteration 7, which has no finite loss in its history", e.Message, StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// At lr 60 the default render at 40 px swings within 6 iterations (its loss more than doubles after iteration 3):
+    /// --keep-best saves the image of the lowest loss, which is the checkpoint's best image, not its last.
+    /// </summary>
+    [Fact]
+    public void A_render_with_keep_best_saves_the_image_of_the_lowest_loss_and_says_which()
+    {
+        string image = Path.Combine(Folder, "k.png"), checkpoint = Path.ChangeExtension(image, ".ckpt");
+        var (code, stdout, stderr) = Run(SwingingRender(image, "--keep-best"));
+        Assert.True(code == 0, stderr + stdout);
+
+        Checkpoint saved = Checkpoint.Load(checkpoint);
+        LossRecord lowest = saved.History[0].MinBy(r => r.Loss.Total);
+        Assert.True(lowest.Iteration is > 0 and < 6, $"the lowest loss is at iteration {lowest.Iteration}: this test needs one between the ends");
+        Assert.Equal([lowest.Iteration], saved.Best!.Iterations);
+        AssertSavedAs(saved.Best.Images, image);
+        Assert.True(MaxDifference(saved.Best.Images, saved.State.Images) > 10, "the best image must differ from the last");
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"Wrote {image} (the image of iteration {lowest.Iteration}, the lowest loss: {lowest.Loss.Total:E4})"), stdout, StringComparison.Ordinal);
+        Assert.Contains($"--keep-best saved the image of iteration {lowest.Iteration}.", stdout, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Without --keep-best the last image is saved, and the swing notice names the command that saves the best one
+    /// from the checkpoint: it runs no iteration and leaves the checkpoint at its iteration and history.
+    /// </summary>
+    [Fact]
+    public void A_render_without_keep_best_names_the_command_that_saves_the_best_image_which_runs_no_iteration()
+    {
+        string image = Path.Combine(Folder, "p.png"), checkpoint = Path.ChangeExtension(image, ".ckpt");
+        var (code, stdout, stderr) = Run(SwingingRender(image));
+        Assert.True(code == 0, stderr + stdout);
+        Checkpoint before = Checkpoint.Load(checkpoint);
+        AssertSavedAs(before.State.Images, image);
+        string command = $"render --resume {checkpoint} --iterations 6 --keep-best";
+        Assert.Contains($"The image saved is the last, not that one, which the checkpoint holds: {command} saves it.", stdout, StringComparison.Ordinal);
+
+        (code, stdout, stderr) = Run(command.Split(' '));
+        Assert.True(code == 0, stderr + stdout);
+        Assert.Contains($"No iterations to run: saving the image of the lowest loss the checkpoint holds, to {image}.", stdout, StringComparison.Ordinal);
+        Checkpoint after = Checkpoint.Load(checkpoint);
+        AssertSavedAs(before.Best!.Images, image);
+        Assert.Equal(6, after.Iteration);
+        Assert.Equal(before.History[0], after.History[0]);
+        Assert.Equal(before.State.Images, after.State.Images);
+    }
+
+    private static string[] SwingingRender(string image, params string[] more) =>
+        ["render", "--size", "40", "--lr", "60", "--iterations", "6", "--weights", "random:0", "--print-every", "0", "--out", image, .. more];
+
+    /// <summary>The PNG at <paramref name="path"/> is <paramref name="planes"/> as saving writes them: clamped to 0..255 and rounded (within 0.5).</summary>
+    private static void AssertSavedAs(float[] planes, string path)
+    {
+        RgbImage saved = ImageFiles.Load(path, longSide: null);
+        double[] expected = planes.Select(v => Math.Round(Math.Clamp((double)v, 0, 255))).ToArray();
+        Tolerance.AssertClose(expected, saved.Planes, 0.5, 0, path);
+    }
+
+    private static double MaxDifference(float[] a, float[] b) => a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
 
     /// <summary>What a checkpoint of <paramref name="problem"/> needs to resume it as it ran.</summary>
     private static RunSettings Settings(StyleProblem problem) => new()

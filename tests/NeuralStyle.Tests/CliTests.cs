@@ -41,7 +41,7 @@ public sealed class CliTests : TemporaryFolderTest
 
         var (code, stdout, stderr) = Run("render", "--resume", Path.ChangeExtension(image, ".ckpt"), "--iterations", "2");
         Assert.Equal(2, code);
-        Assert.Equal("The checkpoint is already at iteration 2; ask for more --iterations to continue.", stderr.Trim());
+        Assert.Equal("The checkpoint is already at iteration 2; ask for more --iterations to continue (or --iterations 2 --keep-best to save the best image it holds).", stderr.Trim());
         Assert.DoesNotContain("Preparing the network", stdout, StringComparison.Ordinal); // read from the checkpoint's head
 
         (code, stdout, stderr) = Run("sweep", "--resume", sweep, "--checkpoints", "1,2");

@@ -24,10 +24,14 @@ internal static class RenderCommand
             using OutputLock running = OutputLock.Take(files.Files, "give this one other outputs (--out, --checkpoint, --loss-log)");
 
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Device: {engine.DeviceDescription}{(engine.EstimatedPeakBytes is double bytes ? $"; estimated peak memory {bytes / 1e6:F0} MB" : "")}."));
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"Rendering {engine.Width}×{engine.Height}, iterations {engine.Iteration} → {o.Iterations}{(plateau is null ? "" : $" or a plateau (--plateau {o.Plateau})")}, lr {engine.LearningRates[0]}, weights {settings.WeightsIdentity}{(colors is null ? "" : ", saved in the content image's colours")}."));
+            string saving = o.KeepBest ? ", saving the image of the lowest loss" : "";
+            output.WriteLine(engine.Iteration == o.Iterations
+                ? $"No iterations to run: saving the image of the lowest loss the checkpoint holds, to {files.Image}."
+                : string.Create(CultureInfo.InvariantCulture,
+                    $"Rendering {engine.Width}×{engine.Height}, iterations {engine.Iteration} → {o.Iterations}{(plateau is null ? "" : $" or a plateau (--plateau {o.Plateau})")}, lr {engine.LearningRates[0]}, weights {settings.WeightsIdentity}{saving}{(colors is null ? "" : ", saved in the content image's colours")}."));
 
             int[] checkpoints = SaveIterations(o, engine.Iteration);
+            RgbImage ImageToSave() => o.KeepBest ? engine.BestImage(0) : engine.CurrentImage(0);
             var progress = new ProgressReporter(engine.Iteration, o.Iterations, o.PrintEvery, interactive, output);
             var sweep = new LearningRateSweep(engine);
             double? plateauGain = null; // the lowest loss's fall over the plateau's window where the run ended on it
@@ -36,7 +40,7 @@ internal static class RenderCommand
                 sweep.Run(checkpoints, reached =>
                 {
                     bool final = reached.Iteration == o.Iterations || engine.StopReason(0) is not null || plateauGain is not null;
-                    Save(reached.Images[0], colors, final ? files.Image : files.Intermediate(reached.Iteration));
+                    Save(ImageToSave(), colors, final ? files.Image : files.Intermediate(reached.Iteration));
                     SaveState(engine, settings, colors, files);
                 }, (k, losses) => progress.Report(k, LossSummary.Describe(losses[0])), () =>
                 {
@@ -48,19 +52,19 @@ internal static class RenderCommand
             }
             catch (OperationCanceledException) when (cancel.IsCancellationRequested)
             {
-                Save(engine.CurrentImage(0), colors, files.Image);
+                Save(ImageToSave(), colors, files.Image);
                 SaveState(engine, settings, colors, files);
-                progress.Line($"Interrupted at iteration {engine.Iteration}. Saved {files.Image} and {files.Checkpoint}; continue with: render --resume {files.Checkpoint} --iterations {o.Iterations}{(o.Plateau is null ? "" : $" --plateau {o.Plateau}")}");
+                progress.Line($"Interrupted at iteration {engine.Iteration}. Saved {files.Image} and {files.Checkpoint}; continue with: {ResumeCommand(files, o.Iterations, o.Plateau, o.KeepBest)}");
                 return Interruption.ExitCode;
             }
 
             if (plateauGain is double gain)
             {
                 progress.Line(string.Create(CultureInfo.InvariantCulture,
-                    $"Ended at iteration {engine.Iteration} of {o.Iterations}: the lowest loss fell {gain:G3}% over iterations {engine.Iteration - 1 - plateau!.Window}–{engine.Iteration - 1}, less than --plateau {o.Plateau} asks. To go on regardless: render --resume {files.Checkpoint} --iterations {o.Iterations}"));
+                    $"Ended at iteration {engine.Iteration} of {o.Iterations}: the lowest loss fell {gain:G3}% over iterations {engine.Iteration - 1 - plateau!.Window}–{engine.Iteration - 1}, less than --plateau {o.Plateau} asks. To go on regardless: {ResumeCommand(files, o.Iterations, null, o.KeepBest)}"));
             }
 
-            int code = Finish(engine, settings, progress, files);
+            int code = Finish(engine, settings, progress, files, o.KeepBest);
             if (code == 0 && plateau is not null && plateauGain is null && NoPlateau(engine, plateau, o, files) is string why)
             {
                 progress.Line(why);
@@ -77,9 +81,13 @@ internal static class RenderCommand
         int k = engine.Iteration;
         return plateau.IsReached(history) ? null
             : plateau.Gain(history) is double gain ? string.Create(CultureInfo.InvariantCulture,
-                $"No plateau by iteration {k}: the lowest loss still fell {gain:G3}% over iterations {k - plateau.Window}–{k}, more than --plateau {o.Plateau} allows. To take it further: render --resume {files.Checkpoint} --iterations {k * 4} --plateau {o.Plateau}")
+                $"No plateau by iteration {k}: the lowest loss still fell {gain:G3}% over iterations {k - plateau.Window}–{k}, more than --plateau {o.Plateau} allows. To take it further: {ResumeCommand(files, k * 4, o.Plateau, o.KeepBest)}")
             : $"No plateau by iteration {k}: the run is shorter than the {plateau.Window} iterations --plateau {o.Plateau} measures over.";
     }
+
+    /// <summary>The command that continues this render to <paramref name="iterations"/>, with the options that are not stored in its checkpoint.</summary>
+    private static string ResumeCommand(RenderOutputs files, int iterations, string? plateau, bool keepBest) =>
+        $"render --resume {files.Checkpoint} --iterations {iterations}{(plateau is null ? "" : $" --plateau {plateau}")}{(keepBest ? " --keep-best" : "")}";
 
     /// <summary>Saves <paramref name="image"/>, in the colours of <paramref name="colors"/> where given (--original-colors).</summary>
     private static void Save(RgbImage image, RgbImage? colors, string path) =>
@@ -119,7 +127,9 @@ internal static class RenderCommand
         CheckpointHead? head = o.Resume is null ? null : Checkpoint.ReadHead(o.Resume);
         RenderOutputs outputs = RenderOutputs.Of(o, head?.Settings); // first: it says what a sweep's checkpoint needs (--lr)
         int reached = head?.Iteration ?? 0;
-        UserInputException.Require(o.Iterations > reached, $"The checkpoint is already at iteration {reached}; ask for more --iterations to continue.");
+        // --keep-best may ask for no more iterations: the checkpoint's best image is then saved as it is.
+        UserInputException.Require(o.Iterations > reached || (o.KeepBest && o.Iterations == reached),
+            $"The checkpoint is already at iteration {reached}; ask for more --iterations to continue (or --iterations {reached} --keep-best to save the best image it holds).");
         return (outputs, head);
     }
 
@@ -159,34 +169,47 @@ internal static class RenderCommand
         return list.ToArray();
     }
 
-    private static int Finish(StyleTransferEngine engine, RunSettings settings, ProgressReporter progress, RenderOutputs files)
+    private static int Finish(StyleTransferEngine engine, RunSettings settings, ProgressReporter progress, RenderOutputs files, bool keepBest)
     {
         IReadOnlyList<LossRecord> history = engine.History(0);
         LossRecord first = history[0], last = history.Last(r => r.Loss.IsFinite);
+        LossRecord? best = keepBest ? engine.Best(0) : null; // the row of the image saved, where it is not the last
         if (engine.StopReason(0) is string reason)
         {
             // The diverged step was undone, so the image and checkpoint saved at the stop are the last finite state,
             // unless the run diverged at once after a resume: then they are the state it resumed with.
             string lowerRate = string.Create(CultureInfo.InvariantCulture, $"a lower --lr (e.g. {engine.LearningRates[0] / 4:G3})");
-            string kept = engine.DivergedAtStart(0)
-                ? $"No update of this run could be undone, so {files.Image} and {files.Checkpoint} keep the state it resumed with, which had already diverged; render again from the start with {lowerRate}"
-                : $"Saved the last finite image to {files.Image} and the state to {files.Checkpoint}; try {lowerRate}";
+            string image = best is LossRecord b ? $"the image of the lowest loss (iteration {b.Iteration})" : "the last finite image";
+            string kept = !engine.DivergedAtStart(0) ? $"Saved {image} to {files.Image} and the state to {files.Checkpoint}; try {lowerRate}"
+                : best is null ? $"No update of this run could be undone, so {files.Image} and {files.Checkpoint} keep the state it resumed with, which had already diverged; render again from the start with {lowerRate}"
+                : $"No update of this run could be undone, so {files.Checkpoint} keeps the state it resumed with, which had already diverged ({files.Image} has {image}); render again from the start with {lowerRate}";
             string advice = LossSummary.HugeWeightAdvice(settings.Loss) is string weights
-                ? $"Saved the last finite image to {files.Image} and the state to {files.Checkpoint}; {weights}"
+                ? $"Saved {image} to {files.Image} and the state to {files.Checkpoint}; {weights}"
                 : kept;
             progress.Line(string.Create(CultureInfo.InvariantCulture, $"The optimization {reason} (the loss became {history[^1].Loss.Total}). {advice}."));
             return 1;
         }
 
+        string saved = best is LossRecord row ? $" (the image of iteration {row.Iteration}, {BestSince(engine, row)}: {row.Loss.Total:E4})" : "";
         progress.Line(string.Create(CultureInfo.InvariantCulture,
-            $"Wrote {files.Image} and {files.Checkpoint}: loss {first.Loss.Total:E4} → {last.Loss.Total:E4} (style {first.Loss.Style:E3} → {last.Loss.Style:E3}) in {engine.ElapsedSeconds:F1} s; peak memory {Runtime.ProcessMemory.PeakBytes() / 1e6:F0} MB."));
+            $"Wrote {files.Image}{saved} and {files.Checkpoint}: loss {first.Loss.Total:E4} → {last.Loss.Total:E4} (style {first.Loss.Style:E3} → {last.Loss.Style:E3}) in {engine.ElapsedSeconds:F1} s; peak memory {Runtime.ProcessMemory.PeakBytes() / 1e6:F0} MB."));
         if (LossSwing.AboveLowest(history) is (double above, LossRecord lowest) && above >= LossSwing.NoticeablePercent)
         {
             double rate = engine.LearningRates[0];
+            string image = best is LossRecord b ? $"--keep-best saved the image of iteration {b.Iteration}."
+                : engine.Best(0)?.Iteration == lowest.Iteration
+                    ? $"The image saved is the last, not that one, which the checkpoint holds: {ResumeCommand(files, engine.Iteration, null, keepBest: true)} saves it."
+                    : "The image saved is the last, not that one.";
             progress.Line(string.Create(CultureInfo.InvariantCulture,
-                $"The loss ended {above:F0}% above the lowest it reached ({lowest.Loss.Total:E4} at iteration {lowest.Iteration}), so the image is not the best this run passed through: at lr {rate:G6} Adam's steps make the loss swing; a lower --lr (e.g. {rate / 2:G3}) settles."));
+                $"The loss ended {above:F0}% above the lowest it reached ({lowest.Loss.Total:E4} at iteration {lowest.Iteration}): at lr {rate:G6} Adam's steps make the loss swing, and a lower --lr (e.g. {rate / 2:G3}) settles. {image}"));
         }
 
         return 0;
     }
+
+    /// <summary>What the best image's loss is lowest of: the run's, or, resumed from a checkpoint that kept no best image, the losses since the resume.</summary>
+    private static string BestSince(StyleTransferEngine engine, LossRecord best) =>
+        engine.History(0).Any(r => r.Loss.IsFinite && r.Loss.Total < best.Loss.Total)
+            ? $"the lowest loss since the resume at iteration {engine.StartIteration}, as the checkpoint kept no earlier image"
+            : "the lowest loss";
 }

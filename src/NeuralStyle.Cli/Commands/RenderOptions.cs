@@ -27,6 +27,9 @@ internal sealed class RenderOptions : OptimizationOptions
     [Option("resume", HelpText = "Continue the run saved in this checkpoint up to --iterations in total, with its stored settings (giving one of them, e.g. --size, is refused); a sweep's sweep.ckpt continues the rate --lr names, alone.")]
     public string? Resume { get; set; }
 
+    [Option("keep-best", HelpText = "Save the image of the lowest loss the run has reached rather than its last one (at a too-high --lr the loss swings and the last image can be far from the best); the checkpoint holds both and the run goes on from its last. With --resume, --iterations may be the checkpoint's own: it then saves the best image the checkpoint holds.")]
+    public bool KeepBest { get; set; }
+
     [Option("loss-log", HelpText = "Write the loss per iteration to this CSV file (iteration,total,content,style,tv,elapsed_s). With --resume: the one the checkpoint records, if any.")]
     public string? LossLog { get; set; }
 }
