@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define NS_VERSION_MAJOR 0
-#define NS_VERSION_MINOR 7
+#define NS_VERSION_MINOR 8
 #define NS_VERSION_PATCH 0
 /* (major << 16) | (minor << 8) | patch; compare with ns_version() to detect a mismatched library. */
 #define NS_VERSION ((NS_VERSION_MAJOR << 16) | (NS_VERSION_MINOR << 8) | NS_VERSION_PATCH)
@@ -175,6 +175,13 @@ NS_NODISCARD ns_status ns_engine_get_recent_gain(const ns_engine* engine, int32_
 /* Writes the current image into a caller-owned buffer of exactly the output's width and height. */
 NS_NODISCARD ns_status ns_engine_read_image(const ns_engine* engine, uint8_t* pixels, int32_t width, int32_t height,
                                             int32_t stride, ns_pixel_format format);
+
+/* As ns_engine_read_image, the image of the lowest total loss so far (at a learning rate that makes the loss swing,
+ * better than the current one, from which the run goes on), and *iteration (may be NULL) its iteration; a resumed
+ * engine's includes the checkpoint's. NS_ERROR_INVALID_STATE before the first run, and for an engine resumed from a
+ * checkpoint made before 0.8 (which kept none) until it runs. Added in 0.8. */
+NS_NODISCARD ns_status ns_engine_read_best_image(const ns_engine* engine, uint8_t* pixels, int32_t width, int32_t height,
+                                                 int32_t stride, ns_pixel_format format, int32_t* iteration);
 
 /* As ns_engine_read_image, in the content image's colours: the image's luma with the content's chroma (JPEG's YCbCr),
  * what the command line's --original-colors saves. Needs the content image: the one set, or the one a resumed

@@ -223,6 +223,18 @@ public sealed class StyleTransfer : IDisposable
     });
 
     /// <summary>
+    /// A copy of the image of the lowest loss so far and that loss's row, or null where there is none: before the
+    /// first run, and after a <see cref="Resume"/> from a checkpoint that kept no best image until the next run. At a
+    /// learning rate that makes the loss swing it is better than <see cref="CurrentImage"/>; the run itself goes on
+    /// from the current image.
+    /// </summary>
+    public (RgbImage Image, LossRecord Loss)? BestImage() => Locked<(RgbImage, LossRecord)?>(() =>
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _engine is { } engine && engine.Best(0) is LossRecord best ? (engine.BestImage(0), best) : null;
+    });
+
+    /// <summary>
     /// A copy of the current image in the content image's colours (<see cref="ColorTransfer.KeepColors"/>): its luma
     /// with the content's chroma, what the command line's --original-colors saves. Needs the content image: the one
     /// set, or the one a resumed checkpoint holds (this API's checkpoints always keep it, a command-line render's only

@@ -8,7 +8,7 @@ namespace NeuralStyle.Native;
 /// <summary>The C ABI of include/neuralstyle.h. Every export runs inside <see cref="LastError.Guard"/>.</summary>
 internal static unsafe class Exports
 {
-    private const uint Version = (0 << 16) | (7 << 8) | 0;
+    private const uint Version = (0 << 16) | (8 << 8) | 0;
 
     /// <summary>ns_version.</summary>
     [UnmanagedCallersOnly(EntryPoint = "ns_version")]
@@ -253,6 +253,27 @@ internal static unsafe class Exports
     [UnmanagedCallersOnly(EntryPoint = "ns_engine_read_image")]
     public static int NsEngineReadImage(nint engine, byte* pixels, int width, int height, int stride, int format) => LastError.Guard(() =>
         CopyOut(HandleTable.Get(engine).CurrentImage(), pixels, width, height, stride, format));
+
+    /// <summary>ns_engine_read_best_image.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_engine_read_best_image")]
+    public static int NsEngineReadBestImage(nint engine, byte* pixels, int width, int height, int stride, int format, int* iteration) => LastError.Guard(() =>
+    {
+        StyleTransfer transfer = HandleTable.Get(engine);
+        if (transfer.BestImage() is not var (image, loss))
+        {
+            return LastError.Fail(NsStatus.InvalidState, transfer.Iteration == 0
+                ? "There is no loss yet, so no best image: run the engine first."
+                : "This engine was resumed from a checkpoint that kept no best image (made before 0.8): run it, and the best image is kept from then on.");
+        }
+
+        NsStatus status = CopyOut(image, pixels, width, height, stride, format);
+        if (status == NsStatus.Ok && iteration != null)
+        {
+            *iteration = loss.Iteration;
+        }
+
+        return status;
+    });
 
     /// <summary>ns_engine_read_image_in_content_colors.</summary>
     [UnmanagedCallersOnly(EntryPoint = "ns_engine_read_image_in_content_colors")]

@@ -125,6 +125,8 @@ int main(int argc, char** argv)
     }
 
     EXPECT_STATUS(ns_engine_run(engine, 1, NULL, NULL), NS_ERROR_INVALID_STATE); /* no content yet */
+    EXPECT_STATUS(ns_engine_read_best_image(engine, out, W, H, W * 4, NS_PIXEL_RGBA8, NULL), NS_ERROR_INVALID_STATE); /* no loss yet */
+    EXPECT(strstr(ns_last_error(), "no best image: run the engine first") != NULL, "message: %s", ns_last_error());
     EXPECT_STATUS(ns_engine_set_content(engine, content, W, H, W * 4 - 1, NS_PIXEL_RGBA8), NS_ERROR_INVALID_ARGUMENT);
     EXPECT_STATUS(ns_engine_set_content(engine, content, W, H, STRIDE, (ns_pixel_format)5), NS_ERROR_INVALID_ARGUMENT);
     EXPECT_STATUS(ns_engine_set_content(engine, NULL, W, H, STRIDE, NS_PIXEL_RGBA8), NS_ERROR_INVALID_ARGUMENT);
@@ -204,12 +206,27 @@ int main(int argc, char** argv)
     EXPECT_STATUS(ns_engine_read_image_in_content_colors(engine, kept, W, H, W * 4, NS_PIXEL_RGBA8), NS_OK);
     expect_in_content_colours(content, STRIDE, out, kept, W, H, "the engine");
 
+    /* The best image (0.8): that of the lowest loss so far, an image from before the last update. */
+    static uint8_t best[H * W * 4], resumed_best[H * W * 4];
+    int32_t best_iteration = -1, lowest_row = 0;
+    for (int i = 1; i < 5; i++)
+        lowest_row = history[i].total < history[lowest_row].total ? i : lowest_row;
+    EXPECT_STATUS(ns_engine_read_best_image(engine, best, W + 1, H, (W + 1) * 4, NS_PIXEL_RGBA8, NULL), NS_ERROR_INVALID_ARGUMENT);
+    EXPECT_STATUS(ns_engine_read_best_image(engine, best, W, H, W * 4, NS_PIXEL_RGBA8, &best_iteration), NS_OK);
+    EXPECT(best_iteration == lowest_row, "best image of iteration %d, but the lowest loss is row %d's", best_iteration, lowest_row);
+    EXPECT(memcmp(best, out, sizeof best) != 0, "the best image, of iteration %d, equals the current image, after 5 updates", best_iteration);
+
     /* Checkpoint, resume, and go on. */
     char path[512];
     snprintf(path, sizeof path, "%s/smoke.ckpt", folder);
     EXPECT_STATUS(ns_engine_save_checkpoint(engine, path), NS_OK);
     ns_engine* resumed = NULL;
     EXPECT_STATUS(ns_engine_resume(path, NS_DEVICE_CPU, &resumed), NS_OK);
+    int32_t resumed_best_iteration = -1; /* the checkpoint carries the best image */
+    EXPECT_STATUS(ns_engine_read_best_image(resumed, resumed_best, W, H, W * 4, NS_PIXEL_RGBA8, &resumed_best_iteration), NS_OK);
+    EXPECT(resumed_best_iteration == best_iteration && memcmp(resumed_best, best, sizeof best) == 0,
+           "resumed: best image of iteration %d (before the resume: %d), the same pixels: %d", resumed_best_iteration, best_iteration,
+           memcmp(resumed_best, best, sizeof best) == 0);
     EXPECT_STATUS(ns_engine_run(resumed, 1, NULL, NULL), NS_OK);
     EXPECT_STATUS(ns_engine_get_iteration(resumed, &iteration), NS_OK);
     EXPECT(iteration == 6, "resumed iteration %d, expected 6", iteration);
