@@ -200,6 +200,32 @@ public sealed class BestImageTests : TemporaryFolderTest
         Assert.Equal(before.State.Images, after.State.Images);
     }
 
+    /// <summary>
+    /// A sweep whose lr 60 swings names, at its end, the command that saves that rate's best image from the sweep's
+    /// checkpoint; the command writes the checkpoint's best image of that rate and leaves the sweep as it was.
+    /// </summary>
+    [Fact]
+    public void A_sweep_names_the_command_that_saves_a_swinging_rates_best_image()
+    {
+        string folder = Path.Combine(Folder, "sweep"), checkpoint = Path.Combine(folder, "sweep.ckpt");
+        var (code, stdout, stderr) = Run("sweep", "--size", "40", "--lr", "5,60", "--checkpoints", "6", "--weights", "random:0", "--out-dir", folder,
+            "--no-estimate", "--print-every", "0");
+        Assert.True(code == 0, stderr + stdout);
+        Checkpoint sweep = Checkpoint.Load(checkpoint);
+        LossRecord lowest = sweep.History[1].MinBy(r => r.Loss.Total);
+        string best = Path.Combine(Folder, "sweep-lr60-best.png");
+        string command = $"render --resume {checkpoint} --lr 60 --iterations 6 --keep-best --out {best}";
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"lr 60 ended {100 * (sweep.History[1][^1].Loss.Total - lowest.Loss.Total) / lowest.Loss.Total:F0}% above its lowest loss ({lowest.Loss.Total:E3} at iteration {lowest.Iteration}); to save its image of then: {command}"),
+            stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("lr 5 ended", stdout, StringComparison.Ordinal); // it only fell
+
+        byte[] before = File.ReadAllBytes(checkpoint);
+        (code, stdout, stderr) = Run(command.Split(' '));
+        Assert.True(code == 0, stderr + stdout);
+        AssertSavedAs(sweep.Item(1).Best!.Images, best);
+        Assert.Equal(before, File.ReadAllBytes(checkpoint));
+    }
+
     private static string[] SwingingRender(string image, params string[] more) =>
         ["render", "--size", "40", "--lr", "60", "--iterations", "6", "--weights", "random:0", "--print-every", "0", "--out", image, .. more];
 

@@ -92,6 +92,11 @@ internal static class SweepCommand
             }
 
             output.WriteLine(NextStep(engine, folder, last));
+            foreach (string line in BestImageCommands(engine, folder))
+            {
+                output.WriteLine(line);
+            }
+
             return 0;
         }
     }
@@ -161,6 +166,24 @@ internal static class SweepCommand
         string command = string.Create(CultureInfo.InvariantCulture,
             $"render --resume {Path.Combine(folder, SweepReport.CheckpointFile)} --lr {rate:G6} --iterations {last * 4}");
         return NextStepAdvice(rate, PlateauRule.GainOver(engine.History(best), PlateauRule.DefaultWindow), command, AloneImage(folder, rate));
+    }
+
+    /// <summary>
+    /// For each running rate whose loss ends well above its lowest (<see cref="LossSwing"/>), where its image of that
+    /// lowest loss is: in the sweep's checkpoint, which a render with --keep-best and no more iterations saves.
+    /// </summary>
+    private static IEnumerable<string> BestImageCommands(StyleTransferEngine engine, string folder)
+    {
+        foreach (int n in engine.RunningItems)
+        {
+            if (LossSwing.AboveLowest(engine.History(n)) is (double above, LossRecord lowest) && above >= LossSwing.NoticeablePercent
+                && engine.Best(n)?.Iteration == lowest.Iteration)
+            {
+                double rate = engine.LearningRates[n];
+                yield return string.Create(CultureInfo.InvariantCulture,
+                    $"lr {rate:G6} ended {above:F0}% above its lowest loss ({lowest.Loss.Total:E3} at iteration {lowest.Iteration}); to save its image of then: render --resume {Path.Combine(folder, SweepReport.CheckpointFile)} --lr {rate:G6} --iterations {engine.Iteration} --keep-best --out {Path.ChangeExtension(AloneImage(folder, rate), null)}-best.png");
+            }
+        }
     }
 
     /// <summary>
