@@ -36,7 +36,7 @@ public sealed class StyleTransferEngine : IDisposable
         _frozen = _stopped.Select(s => s is not null).ToArray();
         _history = Enumerable.Range(0, n).Select(i => history is null ? new List<LossRecord>() : history[i].ToList()).ToArray();
         _secondsBefore = _history.SelectMany(h => h).Select(r => r.Seconds).DefaultIfEmpty(0).Max();
-        _best = Enumerable.Range(0, n).Select(i => _history[i].Select(r => (LossRecord?)r).FirstOrDefault(r => r!.Value.Iteration == bestIterations?[i])).ToArray();
+        _best = Enumerable.Range(0, n).Select(i => RowOf(_history[i], bestIterations?[i])).ToArray();
     }
 
     /// <summary>Width of the optimized images.</summary>
@@ -295,6 +295,10 @@ public sealed class StyleTransferEngine : IDisposable
             }
         }
     }
+
+    /// <summary>The row of <paramref name="iteration"/> in <paramref name="history"/>, or null where none is given or there is no such row.</summary>
+    private static LossRecord? RowOf(List<LossRecord> history, int? iteration) =>
+        history.FindIndex(r => r.Iteration == iteration) is int i and >= 0 ? history[i] : null;
 
     /// <summary>
     /// Refuses a first update that left more than 1% of an item's image unchanged while its loss is huge: where the
