@@ -3,7 +3,7 @@
     NEURALSTYLE_LIB=/path/to/libneuralstyle.so python3 examples/python/neuralstyle_example.py CONTENT STYLE OUT.ppm [--original-colors]
 
 Builds the engine from files, runs a few iterations with a progress callback, prints how far the loss fell (from
-its history), reads the image into a buffer that Python owns (with --original-colors, in the content image's
+its history) and the iteration of its best image, reads the image into a buffer that Python owns (with --original-colors, in the content image's
 colours, as the command line's option saves it), and writes it as a binary PPM. Exits non-zero with the library's
 message on any error.
 """
@@ -83,11 +83,15 @@ def main(content, style, out, original_colors=False, size=48, iterations=5):
         check(lib.ns_engine_get_recent_gain(engine, last.iteration - first.iteration, ctypes.byref(gain)))
         print(f"loss {first.total:.6g} at iteration {first.iteration}, lowest {lowest.total:.6g} at iteration {lowest.iteration}: "
               f"fell {gain.value:.4f}% in {last.seconds:.2f} s")
+        width, height = ctypes.c_int32(), ctypes.c_int32()
+        check(lib.ns_engine_get_size(engine, ctypes.byref(width), ctypes.byref(height)))
+        # The image of the lowest loss (0.8): what --keep-best saves, better than the last where the loss swings.
+        best, best_iteration = (ctypes.c_uint8 * (width.value * height.value * 3))(), ctypes.c_int32()
+        check(lib.ns_engine_read_best_image(engine, best, width, height, width.value * 3, NS_PIXEL_RGB8, ctypes.byref(best_iteration)))
+        print(f"best image: iteration {best_iteration.value}")
         device = ctypes.create_string_buffer(256)
         check(lib.ns_engine_get_device(engine, device, len(device), None))
         print(f"device: {device.value.decode()}")
-        width, height = ctypes.c_int32(), ctypes.c_int32()
-        check(lib.ns_engine_get_size(engine, ctypes.byref(width), ctypes.byref(height)))
         pixels = (ctypes.c_uint8 * (width.value * height.value * 3))()
         read = lib.ns_engine_read_image_in_content_colors if original_colors else lib.ns_engine_read_image  # the first since 0.5
         check(read(engine, pixels, width, height, width.value * 3, NS_PIXEL_RGB8))

@@ -79,11 +79,12 @@ public sealed class NativeLibraryTests(NativeLibraryFixture native) : IClassFixt
             Assert.True(code == 0, log);
             Assert.Contains("device: CPU (", log, StringComparison.Ordinal);
             // The fall it prints from ns_engine_get_recent_gain is the one from the first row to the lowest it printed.
-            Match fall = Regex.Match(log, @"loss (\S+) at iteration 0, lowest (\S+) at iteration \d: fell (\S+)% in \S+ s");
+            Match fall = Regex.Match(log, @"loss (\S+) at iteration 0, lowest (\S+) at iteration (\d): fell (\S+)% in \S+ s");
             Assert.True(fall.Success, log);
             double first = Number(fall.Groups[1]), lowest = Number(fall.Groups[2]);
             static double Number(Group g) => double.Parse(g.Value, CultureInfo.InvariantCulture);
-            Assert.InRange(Number(fall.Groups[3]), (100 * (first - lowest) / first) - 1e-3, (100 * (first - lowest) / first) + 1e-3); // 6 digits printed
+            Assert.InRange(Number(fall.Groups[4]), (100 * (first - lowest) / first) - 1e-3, (100 * (first - lowest) / first) + 1e-3); // 6 digits printed
+            Assert.Contains($"best image: iteration {fall.Groups[3].Value}\n", log, StringComparison.Ordinal); // that of the lowest loss
             byte[] ppm = File.ReadAllBytes(output);
             Assert.StartsWith("P6 48 32 255\n", System.Text.Encoding.ASCII.GetString(ppm, 0, 13), StringComparison.Ordinal);
             Assert.Equal(13 + (48 * 32 * 3), ppm.Length);
