@@ -50,9 +50,9 @@ public sealed record Checkpoint
     private static ReadOnlySpan<byte> Magic => "NSCKPT01"u8;
 
     /// <summary>
-    /// Item <paramref name="n"/> of a batch alone: its learning rate, image, moments, step count, stop reason and loss
-    /// history and best image as a checkpoint of one, to continue it without the others (e.g. the best rate of a sweep). It runs as
-    /// it would have in the batch, within float rounding: a batch's convolutions may round differently.
+    /// Item <paramref name="n"/> of a batch alone: its learning rate, image, moments, step count, stop reason, loss
+    /// history and best image as a checkpoint of one, to continue it without the others (e.g. the best rate of a
+    /// sweep). It runs as it would have in the batch, within float rounding: a batch's convolutions may round differently.
     /// </summary>
     public Checkpoint Item(int n)
     {
