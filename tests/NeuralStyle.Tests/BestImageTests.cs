@@ -25,9 +25,9 @@ public sealed class BestImageTests : TemporaryFolderTest
     }
 
     /// <summary>
-    /// Keeps item 0 after two updated iterations and item 1 after one, then both after an iteration that updates
-    /// item 0 but not item 1 (frozen): each kept image must be the one that iteration started from. A backend that
-    /// kept the updated image, or the one before the previous update, fails.
+    /// Keeps item 0 after the second iteration and item 1 after the third, then both after a fifth that updates item 0
+    /// but not item 1 (frozen): each kept image must be the one that iteration started from. A backend that kept the
+    /// updated image, or the one before the previous update, fails.
     /// </summary>
     internal static void KeepsTheEvaluatedImage(IStyleBackend backend)
     {
