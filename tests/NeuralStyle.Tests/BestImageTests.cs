@@ -226,6 +226,20 @@ public sealed class BestImageTests : TemporaryFolderTest
         Assert.Equal(before, File.ReadAllBytes(checkpoint));
     }
 
+    [Fact]
+    public void Keep_best_on_a_checkpoint_without_best_images_saves_its_last_image_and_says_so()
+    {
+        string image = Path.Combine(Folder, "o.png"), checkpoint = Path.ChangeExtension(image, ".ckpt");
+        Assert.Equal(0, Run(SwingingRender(image)).Code);
+        Checkpoint older = Checkpoint.Load(checkpoint) with { Best = null };
+        older.Save(checkpoint);
+
+        var (code, stdout, stderr) = Run("render", "--resume", checkpoint, "--iterations", "6", "--keep-best");
+        Assert.True(code == 0, stderr + stdout);
+        Assert.Contains($"The checkpoint holds no best image (it was written before they were kept), so {image} is its last image", stdout, StringComparison.Ordinal);
+        AssertSavedAs(older.State.Images, image);
+    }
+
     private static string[] SwingingRender(string image, params string[] more) =>
         ["render", "--size", "40", "--lr", "60", "--iterations", "6", "--weights", "random:0", "--print-every", "0", "--out", image, .. more];
 

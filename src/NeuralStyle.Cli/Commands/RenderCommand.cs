@@ -193,6 +193,12 @@ internal static class RenderCommand
         string saved = best is LossRecord row ? $" (the image of iteration {row.Iteration}, {BestSince(engine, row)}: {row.Loss.Total:E4})" : "";
         progress.Line(string.Create(CultureInfo.InvariantCulture,
             $"Wrote {files.Image}{saved} and {files.Checkpoint}: loss {first.Loss.Total:E4} → {last.Loss.Total:E4} (style {first.Loss.Style:E3} → {last.Loss.Style:E3}) in {engine.ElapsedSeconds:F1} s; peak memory {Runtime.ProcessMemory.PeakBytes() / 1e6:F0} MB."));
+        if (keepBest && best is null)
+        {
+            // Resumed from a checkpoint written before best images were kept, and no loss evaluated since.
+            progress.Line($"The checkpoint holds no best image (it was written before they were kept), so {files.Image} is its last image; runs keep the best image from now on.");
+        }
+
         if (LossSwing.AboveLowest(history) is (double above, LossRecord lowest) && above >= LossSwing.NoticeablePercent)
         {
             double rate = engine.LearningRates[0];
