@@ -37,18 +37,27 @@ internal static class RenderCommand
             double? plateauGain = null; // the lowest loss's fall over the plateau's window where the run ended on it
             try
             {
-                sweep.Run(checkpoints, reached =>
+                if (engine.Iteration == o.Iterations)
                 {
-                    bool final = reached.Iteration == o.Iterations || engine.StopReason(0) is not null || plateauGain is not null;
-                    Save(ImageToSave(), colors, final ? files.Image : files.Intermediate(reached.Iteration));
+                    // --keep-best and no iterations to run: the best image the checkpoint holds, with no pass over it.
+                    Save(ImageToSave(), colors, files.Image);
                     SaveState(engine, settings, colors, files);
-                }, (k, losses) => progress.Report(k, LossSummary.Describe(losses[0])), () =>
+                }
+                else
                 {
-                    // A plateau at the last iteration asked for is just the end.
-                    bool ends = plateau is not null && engine.Iteration < o.Iterations && plateau.IsReached(engine.History(0));
-                    plateauGain = ends ? plateau!.Gain(engine.History(0)) : null;
-                    return plateauGain is not null;
-                }, cancel);
+                    sweep.Run(checkpoints, reached =>
+                {
+                        bool final = reached.Iteration == o.Iterations || engine.StopReason(0) is not null || plateauGain is not null;
+                        Save(ImageToSave(), colors, final ? files.Image : files.Intermediate(reached.Iteration));
+                        SaveState(engine, settings, colors, files);
+                    }, (k, losses) => progress.Report(k, LossSummary.Describe(losses[0])), () =>
+                    {
+                        // A plateau at the last iteration asked for is just the end.
+                        bool ends = plateau is not null && engine.Iteration < o.Iterations && plateau.IsReached(engine.History(0));
+                        plateauGain = ends ? plateau!.Gain(engine.History(0)) : null;
+                        return plateauGain is not null;
+                    }, cancel);
+                }
             }
             catch (OperationCanceledException) when (cancel.IsCancellationRequested)
             {
@@ -199,7 +208,7 @@ internal static class RenderCommand
             progress.Line($"The checkpoint holds no best image (it was written before they were kept), so {files.Image} is its last image; runs keep the best image from now on.");
         }
 
-        if (LossSwing.AboveLowest(history) is (double above, LossRecord lowest) && above >= LossSwing.NoticeablePercent)
+        if (LossSwing.Noticeable(history) is (double above, LossRecord lowest))
         {
             double rate = engine.LearningRates[0];
             string image = best is LossRecord b ? $"--keep-best saved the image of iteration {b.Iteration}."

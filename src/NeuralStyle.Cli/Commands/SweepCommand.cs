@@ -176,8 +176,7 @@ internal static class SweepCommand
     {
         foreach (int n in engine.RunningItems)
         {
-            if (LossSwing.AboveLowest(engine.History(n)) is (double above, LossRecord lowest) && above >= LossSwing.NoticeablePercent
-                && engine.Best(n)?.Iteration == lowest.Iteration)
+            if (LossSwing.Noticeable(engine.History(n)) is (double above, LossRecord lowest) && engine.Best(n)?.Iteration == lowest.Iteration)
             {
                 double rate = engine.LearningRates[n];
                 yield return string.Create(CultureInfo.InvariantCulture,

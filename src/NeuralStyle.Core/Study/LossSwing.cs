@@ -12,6 +12,10 @@ public static class LossSwing
     /// <summary>The excess worth a word: a run that settles ends at its lowest loss, or a fraction of a percent above.</summary>
     public const double NoticeablePercent = 5;
 
+    /// <summary><see cref="AboveLowest"/> where it is at least <see cref="NoticeablePercent"/>; else null.</summary>
+    public static (double Percent, LossRecord Lowest)? Noticeable(IReadOnlyList<LossRecord> history) =>
+        AboveLowest(history) is { Percent: >= NoticeablePercent } swing ? swing : null;
+
     /// <summary>
     /// How far the last finite loss of <paramref name="history"/> stands above its lowest finite one, in percent of the
     /// lowest, with the row of the lowest; null for a history with no finite positive loss.
