@@ -20,6 +20,8 @@ public sealed class LossSwingTests : TemporaryFolderTest
         Assert.Equal(12.5, LossSwing.AboveLowest([At(0, 100), At(1, 80), At(2, 90), At(3, double.NaN)])!.Value.Percent, 12); // the last finite row
         Assert.Null(LossSwing.AboveLowest([]));
         Assert.Null(LossSwing.AboveLowest([At(0, double.PositiveInfinity)]));
+        Assert.Null(LossSwing.Noticeable([At(0, 100), At(1, 104.9)])); // below the 5% worth a word
+        Assert.Equal(5.0, LossSwing.Noticeable([At(0, 100), At(1, 105)])!.Value.Percent, 12);
     }
 
     [Fact]
