@@ -96,7 +96,7 @@ public sealed class BestImageTests : TemporaryFolderTest
         }
 
         string path = Path.Combine(Folder, "run.ckpt");
-        engine.CreateCheckpoint(Settings(problem)).Save(path);
+        engine.CreateCheckpoint(ProblemSettings.For(problem)).Save(path);
         Checkpoint loaded = Checkpoint.Load(path);
         Assert.Equal([engine.Best(0)!.Value.Iteration, engine.Best(1)!.Value.Iteration], loaded.Best!.Iterations);
         Assert.Equal([.. engine.BestImage(0).Planes, .. engine.BestImage(1).Planes], loaded.Best.Images);
@@ -128,7 +128,7 @@ public sealed class BestImageTests : TemporaryFolderTest
             engine.Step();
         }
 
-        Checkpoint older = engine.CreateCheckpoint(Settings(problem)) with { Best = null };
+        Checkpoint older = engine.CreateCheckpoint(ProblemSettings.For(problem)) with { Best = null };
         string path = Path.Combine(Folder, "older.ckpt");
         older.Save(path);
         Assert.Null(Checkpoint.Load(path).Best);
@@ -146,7 +146,7 @@ public sealed class BestImageTests : TemporaryFolderTest
         StyleProblem problem = Problem();
         using StyleTransferEngine engine = StyleTransferEngine.Create(problem, [60.0], DeviceKind.Cpu);
         engine.Step();
-        Checkpoint checkpoint = engine.CreateCheckpoint(Settings(problem));
+        Checkpoint checkpoint = engine.CreateCheckpoint(ProblemSettings.For(problem));
         string path = Path.Combine(Folder, "bad.ckpt");
         (checkpoint with { Best = checkpoint.Best! with { Iterations = [7] } }).Save(path);
 
@@ -256,15 +256,6 @@ public sealed class BestImageTests : TemporaryFolderTest
     }
 
     private static double MaxDifference(float[] a, float[] b) => a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
-
-    /// <summary>What a checkpoint of <paramref name="problem"/> needs to resume it as it ran.</summary>
-    private static RunSettings Settings(StyleProblem problem) => new()
-    {
-        WeightsIdentity = problem.Weights.Identity,
-        Preprocess = problem.Preprocess ?? problem.Weights.Preprocess,
-        Loss = problem.Loss,
-        Adam = problem.Adam,
-    };
 
     private static StyleProblem Problem()
     {

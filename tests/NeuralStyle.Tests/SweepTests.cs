@@ -366,26 +366,74 @@ public sealed partial class SweepTests : TemporaryFolderTest
     }
 
     [Fact]
-    public void A_diverging_item_stops_at_its_last_finite_state_and_does_not_disturb_the_others()
+    public void A_diverging_item_stops_at_its_last_finite_state_and_leaves_the_batch_without_disturbing_the_others()
+    {
+        StyleProblem problem = DivergingProblem();
+        using StyleTransferEngine three = StyleTransferEngine.Create(problem, [5, 1e30, 2], DeviceKind.Cpu);
+        using StyleTransferEngine five = StyleTransferEngine.Create(problem, [5], DeviceKind.Cpu);
+        using StyleTransferEngine two = StyleTransferEngine.Create(problem, [2], DeviceKind.Cpu);
+        RgbImage start = three.CurrentImage(1);
+        Assert.Equal(3, three.BatchSize);
+        for (int k = 0; k < 4; k++)
+        {
+            three.Step();
+            five.Step();
+            two.Step();
+        }
+
+        Assert.Null(three.StopReason(0));
+        Assert.Equal("diverged at iteration 1", three.StopReason(1));
+        Assert.Equal(2, three.BatchSize); // the diverged item costs nothing from the iteration after it stopped
+        Assert.Equal(start.Planes, three.CurrentImage(1).Planes); // back to the state whose loss was finite
+        Assert.Equal(start.Planes, three.BestImage(1).Planes);
+        AssertImagesClose(five.CurrentImage(0), three.CurrentImage(0), 1e-3f);
+        AssertImagesClose(two.CurrentImage(0), three.CurrentImage(2), 1e-3f); // items after the one taken out keep their own state
+        Assert.Equal(3, two.Best(0)?.Iteration); // the loss fell at every iteration, so the best image is the last one evaluated
+        Assert.Equal(3, three.Best(2)?.Iteration);
+        AssertImagesClose(two.BestImage(0), three.BestImage(2), 1e-3f);
+        Assert.Equal(five.History(0).Count, three.History(0).Count);
+        Assert.Equal(2, three.History(1).Count); // rows 0 (finite) and 1 (the divergence)
+        Assert.Equal(two.History(0).Select(r => r.Loss.Total), three.History(2).Select(r => r.Loss.Total), (a, b) => Math.Abs(a - b) <= 1e-4 * Math.Abs(a));
+
+        Checkpoint saved = three.CreateCheckpoint(ProblemSettings.For(problem));
+        Assert.Equal(new[] { 4, 0, 4 }, saved.State.Steps); // the whole run's state: the item taken out included
+        Assert.Equal(start.Planes, saved.State.Images.AsSpan(start.Planes.Length, start.Planes.Length).ToArray());
+    }
+
+    [Fact]
+    public void A_run_resumed_after_an_item_left_the_batch_goes_on_bit_for_bit_as_the_one_that_never_stopped()
+    {
+        StyleProblem problem = DivergingProblem();
+        using StyleTransferEngine straight = StyleTransferEngine.Create(problem, [5, 1e30, 2], DeviceKind.Cpu);
+        for (int k = 0; k < 3; k++)
+        {
+            straight.Step();
+        }
+
+        Checkpoint saved = straight.CreateCheckpoint(ProblemSettings.For(problem));
+        using StyleTransferEngine resumed = StyleTransferEngine.Resume(saved, problem.Weights, DeviceKind.Cpu);
+        Assert.Equal(2, resumed.BatchSize); // started without the stopped item
+        for (int k = 0; k < 3; k++)
+        {
+            straight.Step();
+            resumed.Step();
+        }
+
+        for (int n = 0; n < 3; n++)
+        {
+            Assert.Equal(straight.CurrentImage(n).Planes, resumed.CurrentImage(n).Planes);
+            Assert.Equal(straight.BestImage(n).Planes, resumed.BestImage(n).Planes);
+            Assert.Equal(straight.History(n).Select(r => r.Loss.Total), resumed.History(n).Select(r => r.Loss.Total));
+        }
+    }
+
+    /// <summary>A 40×32 problem in which a learning rate of 1e30 diverges in its first iteration and small ones lower the loss.</summary>
+    private static StyleProblem DivergingProblem()
     {
         var vgg = NetworkWeights.Random(NetworkArchitecture.Vgg19, 0);
         var content = new RgbImage(40, 32, TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, 32, 40, 1)));
-        var problem = new StyleProblem { Content = content, Styles = [content], Weights = vgg, Loss = new LossSettings { StyleWeight = 1e6 } };
-        using StyleTransferEngine both = StyleTransferEngine.Create(problem, [5, 1e30], DeviceKind.Cpu);
-        using StyleTransferEngine alone = StyleTransferEngine.Create(problem, [5], DeviceKind.Cpu);
-        RgbImage start = both.CurrentImage(1);
-        for (int k = 0; k < 4; k++)
-        {
-            both.Step();
-            alone.Step();
-        }
-
-        Assert.Null(both.StopReason(0));
-        Assert.Equal("diverged at iteration 1", both.StopReason(1));
-        Assert.Equal(start.Planes, both.CurrentImage(1).Planes); // back to the state whose loss was finite
-        AssertImagesClose(alone.CurrentImage(0), both.CurrentImage(0), 1e-3f);
-        Assert.Equal(alone.History(0).Count, both.History(0).Count);
-        Assert.Equal(2, both.History(1).Count); // rows 0 (finite) and 1 (the divergence)
+        var style = new RgbImage(40, 32, TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, 32, 40, 2)));
+        return new StyleProblem { Content = content, Styles = [style], Weights = vgg, Loss = new LossSettings { StyleWeight = 1e6 } };
     }
 
     [Fact]

@@ -8,8 +8,10 @@ namespace NeuralStyle.Engine;
 /// Optimizes a batch of images for one <see cref="StyleProblem"/>, one learning rate per item: computes the
 /// targets once, then runs iterations on a backend and keeps every item's loss history. The loss recorded for
 /// iteration k is that of the images at the start of iteration k (row 0 is the initial image). Items can be
-/// stopped one by one (a diverged item stops; the others go on). Each item's image of the lowest loss so far is kept
-/// beside its current one (<see cref="BestImage"/>). Owns its backend; dispose to free every buffer.
+/// stopped one by one (a diverged item stops; the others go on), and a stopped item costs nothing from the next
+/// iteration on: the backend's batch is started again without it (<see cref="BatchMembers"/>). Each item's image of
+/// the lowest loss so far is kept beside its current one (<see cref="BestImage"/>). Owns its backend; dispose to free
+/// every buffer.
 /// </summary>
 public sealed class StyleTransferEngine : IDisposable
 {
@@ -18,12 +20,14 @@ public sealed class StyleTransferEngine : IDisposable
     private readonly bool[] _frozen;
     private readonly List<LossRecord>[] _history;
     private readonly LossRecord?[] _best; // per item: the row of the image the backend keeps as its best, or null before one
+    private readonly BatchMembers _members;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly double _secondsBefore;
 
-    private StyleTransferEngine(IStyleBackend backend, StyleTargets targets, int width, int height, IReadOnlyList<double> learningRates,
+    private StyleTransferEngine(IStyleBackend backend, BatchMembers members, StyleTargets targets, int width, int height, IReadOnlyList<double> learningRates,
         int iteration, IReadOnlyList<string?>? stopped, IReadOnlyList<IReadOnlyList<LossRecord>>? history, IReadOnlyList<int?>? bestIterations)
     {
+        _members = members;
         _backend = backend;
         Targets = targets;
         Width = width;
@@ -95,7 +99,7 @@ public sealed class StyleTransferEngine : IDisposable
 
             var state = new OptimizerState(new int[batch], images, new float[images.Length], new float[images.Length]);
             backend.Start(targets, state, content.Height, content.Width, learningRates);
-            return new StyleTransferEngine(backend, targets, content.Width, content.Height, learningRates, 0, null, null, null)
+            return new StyleTransferEngine(backend, new BatchMembers(batch, start.Length), targets, content.Width, content.Height, learningRates, 0, null, null, null)
             {
                 EstimatedPeakBytes = estimate,
             };
@@ -151,9 +155,15 @@ public sealed class StyleTransferEngine : IDisposable
         try
         {
             double? estimate = checkedBefore ?? memory.For(backend);
-            // A checkpoint from before best images were kept starts them from its images, as a new run does.
-            backend.Start(checkpoint.Targets, checkpoint.State, s.Height, s.Width, s.LearningRates, checkpoint.Best?.Images);
-            return new StyleTransferEngine(backend, checkpoint.Targets, s.Width, s.Height, s.LearningRates,
+            // The batch holds only the items still running (all of them where none is). A checkpoint from before best
+            // images were kept starts them from its images, as a new run does.
+            var members = new BatchMembers(s.LearningRates.Count, 3 * s.Width * s.Height);
+            int[] stopped = Enumerable.Range(0, s.LearningRates.Count).Where(n => checkpoint.Stopped[n] is not null).ToArray();
+            BatchMembers.Reduced batch = members.Without(stopped.Length < s.LearningRates.Count ? stopped : [],
+                checkpoint.State, checkpoint.Best?.Images ?? checkpoint.State.Images);
+            backend.Start(checkpoint.Targets, batch.State, s.Height, s.Width, batch.Batch.Select(n => s.LearningRates[n]).ToArray(), batch.Best);
+            members.Commit(batch);
+            return new StyleTransferEngine(backend, members, checkpoint.Targets, s.Width, s.Height, s.LearningRates,
                 checkpoint.Iteration, checkpoint.Stopped, checkpoint.History, checkpoint.Best?.Iterations)
             {
                 EstimatedPeakBytes = estimate,
@@ -175,8 +185,9 @@ public sealed class StyleTransferEngine : IDisposable
     /// </summary>
     public IterationLosses[] Step()
     {
-        float[]? before = Iteration == 0 ? _backend.ReadState().Images : null;
-        IterationLosses[] losses = _backend.Iterate(_frozen);
+        TakeOutStopped();
+        float[]? before = Iteration == 0 ? ReadState().Images : null;
+        IterationLosses[] losses = Iterate(_frozen);
         Record(losses);
         if (before is not null)
         {
@@ -190,7 +201,8 @@ public sealed class StyleTransferEngine : IDisposable
     /// <summary>The loss of the current images without changing them (one forward and backward pass); recorded as row <see cref="Iteration"/>.</summary>
     public IterationLosses[] Evaluate()
     {
-        IterationLosses[] losses = _backend.Iterate(Enumerable.Repeat(true, LearningRates.Count).ToArray());
+        TakeOutStopped();
+        IterationLosses[] losses = Iterate(Enumerable.Repeat(true, LearningRates.Count).ToArray());
         Record(losses);
         return losses;
     }
@@ -211,6 +223,12 @@ public sealed class StyleTransferEngine : IDisposable
     /// <summary>Why item <paramref name="item"/> stopped, or null while it runs.</summary>
     public string? StopReason(int item) => _stopped[item];
 
+    /// <summary>
+    /// How many images the backend computes per iteration: the items still running, once those that stopped have left
+    /// the batch (at the next iteration), or all of them where none runs.
+    /// </summary>
+    public int BatchSize => _members.InBatch.Count;
+
     /// <summary>The items that have not stopped, in batch order.</summary>
     public IEnumerable<int> RunningItems => Enumerable.Range(0, _stopped.Length).Where(n => _stopped[n] is null);
 
@@ -229,7 +247,7 @@ public sealed class StyleTransferEngine : IDisposable
     /// <summary>A copy of item <paramref name="item"/>'s current image (unclamped; saving clamps to 0..255).</summary>
     public RgbImage CurrentImage(int item)
     {
-        OptimizerState state = _backend.ReadState();
+        OptimizerState state = ReadState();
         int length = 3 * Width * Height;
         return new RgbImage(Width, Height, state.Images.AsSpan(item * length, length).ToArray());
     }
@@ -243,7 +261,7 @@ public sealed class StyleTransferEngine : IDisposable
     /// <summary>A copy of the image of <see cref="Best"/> (unclamped), or, before its first loss, the image it starts from.</summary>
     public RgbImage BestImage(int item)
     {
-        float[] images = _backend.ReadBestImages();
+        float[] images = _members.WholeBest(_backend.ReadBestImages());
         int length = 3 * Width * Height;
         return new RgbImage(Width, Height, images.AsSpan(item * length, length).ToArray());
     }
@@ -253,15 +271,54 @@ public sealed class StyleTransferEngine : IDisposable
     {
         Settings = settings with { LearningRates = LearningRates, Width = Width, Height = Height },
         Targets = Targets,
-        State = _backend.ReadState(),
+        State = ReadState(),
         Iteration = Iteration,
         Stopped = _stopped.ToArray(),
         History = _history.Select(h => (IReadOnlyList<LossRecord>)h.ToArray()).ToArray(),
-        Best = new BestImages(_backend.ReadBestImages(), _best.Select(r => r?.Iteration).ToArray()),
+        Best = new BestImages(_members.WholeBest(_backend.ReadBestImages()), _best.Select(r => r?.Iteration).ToArray()),
     };
 
     /// <summary>Frees the backend and its buffers.</summary>
     public void Dispose() => _backend.Dispose();
+
+    /// <summary>
+    /// Starts the backend's batch again without the items that stopped, where any still runs: from then on an iteration
+    /// costs what the running items cost. Their state stays on the host for checkpoints and images.
+    /// </summary>
+    private void TakeOutStopped()
+    {
+        int[] stopped = _members.InBatch.Where(n => _stopped[n] is not null).ToArray();
+        if (stopped.Length == 0 || stopped.Length == _members.InBatch.Count)
+        {
+            return;
+        }
+
+        BatchMembers.Reduced batch = _members.Without(stopped, _backend.ReadState(), _backend.ReadBestImages());
+        _backend.Start(Targets, batch.State, Height, Width, batch.Batch.Select(n => LearningRates[n]).ToArray(), batch.Best);
+        _members.Commit(batch);
+    }
+
+    /// <summary>The whole run's optimizer state, the items taken out of the batch included.</summary>
+    private OptimizerState ReadState() => _members.Whole(_backend.ReadState());
+
+    /// <summary>
+    /// One backend iteration over the batch, <paramref name="frozen"/> given per item; the losses per item. An item
+    /// taken out of the batch is not evaluated: its loss is that of its last finite row, which is its image's.
+    /// </summary>
+    private IterationLosses[] Iterate(bool[] frozen)
+    {
+        IterationLosses[] evaluated = _backend.Iterate(_members.InBatch.Select(n => frozen[n]).ToArray());
+        var losses = new IterationLosses[LearningRates.Count];
+        for (int n = 0; n < losses.Length; n++)
+        {
+            losses[n] = _members.Holds(n) ? evaluated[_members.SlotOf(n)] : LastFiniteOrLast(_history[n]).Loss;
+        }
+
+        return losses;
+    }
+
+    private static LossRecord LastFiniteOrLast(List<LossRecord> history) =>
+        history.FindLastIndex(r => r.Loss.IsFinite) is int i and >= 0 ? history[i] : history[^1];
 
     private void Record(IterationLosses[] losses)
     {
@@ -283,14 +340,14 @@ public sealed class StyleTransferEngine : IDisposable
             _history[n].Add(row);
             if (losses[n].IsFinite && (_best[n] is not LossRecord best || row.Loss.Total < best.Loss.Total))
             {
-                _backend.KeepAsBest(n); // a new lowest loss: its image is the one this iteration evaluated
+                _backend.KeepAsBest(_members.SlotOf(n)); // a new lowest loss: its image is the one this iteration evaluated
                 _best[n] = row;
             }
 
             if (!losses[n].IsFinite)
             {
                 // The image at the start of this iteration is already bad; go back to the last finite one.
-                _backend.RevertLastUpdate(n);
+                _backend.RevertLastUpdate(_members.SlotOf(n));
                 Stop(n, $"diverged at iteration {Iteration}");
             }
         }
@@ -310,7 +367,7 @@ public sealed class StyleTransferEngine : IDisposable
     /// </summary>
     private void RefuseAStall(float[] before, IterationLosses[] losses)
     {
-        float[] after = _backend.ReadState().Images;
+        float[] after = ReadState().Images;
         int length = 3 * Width * Height;
         for (int n = 0; n < losses.Length; n++)
         {
