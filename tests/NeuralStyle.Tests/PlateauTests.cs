@@ -1,6 +1,8 @@
 using System.Globalization;
 using NeuralStyle.Cli.Commands;
 using NeuralStyle.Engine;
+using NeuralStyle.Imaging;
+using NeuralStyle.Model;
 using NeuralStyle.Study;
 using NeuralStyle.Tests.Support;
 using static NeuralStyle.Tests.Support.InProcessCli;
@@ -83,7 +85,7 @@ public sealed class PlateauTests : TemporaryFolderTest
         Assert.True(File.Exists(image));
         Assert.Equal((ended - 1) / 50, Directory.GetFiles(Folder, "r_*.png").Length); // --save-every's images before the end, none after
         string again = Path.Combine(Folder, "again.png"); // the checkpoint's image, saved as the render saves it
-        Imaging.ImageFiles.Save(new Imaging.RgbImage(saved.Settings.Width, saved.Settings.Height, saved.State.Images), again);
+        Imaging.ImageFiles.Save(new RgbImage(saved.Settings.Width, saved.Settings.Height, saved.State.Images), again);
         Assert.Equal(Imaging.ImageFiles.Load(again, longSide: null).Planes, Imaging.ImageFiles.Load(image, longSide: null).Planes);
 
         // Asked for exactly that many iterations, the plateau at the last one is just the end.
@@ -117,46 +119,88 @@ public sealed class PlateauTests : TemporaryFolderTest
     }
 
     [Fact]
-    public void A_sweep_ends_once_every_rate_has_plateaued_and_resumes_past_it()
+    public void Each_rate_of_a_sweep_stops_at_its_own_plateau_and_goes_on_alone_from_there()
     {
         string folder = Path.Combine(Folder, "sweep");
         string[] common = ["--size", "32", "--weights", "random:0", "--lr", "5,20", "--no-estimate", "--print-every", "0"];
         var (code, stdout, stderr) = Run(["sweep", "--checkpoints", "50,400", "--plateau", "4:20", "--out-dir", folder, .. common]);
         Assert.True(code == 0, stderr + stdout);
 
-        // It ended at the first iteration where both rates' windows gained less than 4%: before it, one still gained more.
+        // Each rate stopped at the first iteration whose window gained less than 4%, with the image of that iteration.
         Checkpoint saved = Checkpoint.Load(Path.Combine(folder, "sweep.ckpt"));
-        int ended = saved.Iteration;
-        Assert.InRange(ended, 51, 399);
         var rule = new PlateauRule(4, 20);
-        LossRecord[][] histories = saved.History.Select(h => h.ToArray()).ToArray();
-        Assert.All(histories, h => Assert.Equal(ended, h[^1].Iteration)); // the loss of the images saved, evaluated
-        Assert.All(histories, h => Assert.True(rule.IsReached(h.Where(r => r.Iteration < ended).ToArray())));
-        for (int k = 20; k < ended - 1; k++)
+        int[] stops = new int[2];
+        for (int n = 0; n < 2; n++)
         {
-            Assert.False(histories.All(h => rule.IsReached(h.Where(r => r.Iteration <= k).ToArray())), $"both windows ending at {k} had plateaued already");
+            LossRecord[] history = [.. saved.History[n]];
+            int k = stops[n] = history[^1].Iteration;
+            Assert.Equal(StopReasons.Plateaued(k), saved.Stopped[n]);
+            Assert.Equal(k, saved.State.Steps[n]); // the update after row k was undone
+            Assert.True(rule.IsReached(history));
+            Assert.All(Enumerable.Range(20, k - 20), j => Assert.False(rule.IsReached(history.Where(r => r.Iteration <= j).ToArray()), $"lr {saved.Settings.LearningRates[n]} had plateaued at {j}"));
+            string gain = string.Create(CultureInfo.InvariantCulture, $"{rule.Gain(history):G4}");
+            Assert.Contains($"lr {saved.Settings.LearningRates[n]} plateaued at iteration {k}: its lowest loss fell {gain}% over iterations {k - 20}–{k}, less than --plateau 4:20 asks;", stdout, StringComparison.Ordinal);
         }
 
-        // The gains it names are those it ended on, over the window before the image it then evaluated.
-        string gains = string.Join(", ", new[] { 5, 20 }.Zip(histories, (rate, h) =>
-            string.Create(CultureInfo.InvariantCulture, $"lr {rate} {rule.Gain(h.Where(r => r.Iteration < ended).ToArray()):G3}%")));
-        Assert.Contains($"Ended at iteration {ended} of 400: every running rate's lowest loss fell less than 4% over iterations {ended - 21}–{ended - 1} ({gains}), as --plateau 4:20 asks.",
-            stdout, StringComparison.Ordinal);
-        Assert.Contains($"sweep --resume {folder} --checkpoints 400", stdout, StringComparison.Ordinal);
-        Assert.Contains($"Ended at iteration {ended} of 400: every running rate", File.ReadAllText(Path.Combine(folder, "index.html")), StringComparison.Ordinal); // the report says why
+        Assert.NotEqual(stops[0], stops[1]); // lr 20 plateaus sooner: each stops on its own
+        int ended = saved.Iteration;
+        Assert.Equal(stops.Max() + 1, ended); // the sweep ended with the iteration in which its last rate stopped
+        string why = $"Ended at iteration {ended} of 400: every rate had stopped (lr 5 plateaued at iteration {stops[0]}, lr 20 plateaued at iteration {stops[1]}).";
+        Assert.Contains(why, stdout, StringComparison.Ordinal);
+        Assert.Contains(why, File.ReadAllText(Path.Combine(folder, "index.html")), StringComparison.Ordinal); // the report says why
         var measured = Cli.Reports.SweepReport.ReadMetrics(folder);
         Assert.Equal([50, 50, ended, ended], measured.Select(m => m.Iteration).Order());
+        Assert.All(measured.Where(m => m.Iteration == ended), m => Assert.Equal(saved.History[m.LearningRate == 5 ? 0 : 1][^1].Loss.Total, m.Total));
         Assert.All(measured, m => Assert.True(File.Exists(Path.Combine(folder, m.Image)), m.Image));
 
-        // Resumed without it, it goes on to the last checkpoint.
+        // The sweep cannot go on as one; each rate goes on alone from where it stopped, its image being that of its last row.
         var resumed = Run(["sweep", "--resume", folder, "--checkpoints", "400", "--print-every", "0"]);
-        Assert.True(resumed.Code == 0, resumed.Stderr + resumed.Stdout);
-        Assert.Equal(400, Checkpoint.Load(Path.Combine(folder, "sweep.ckpt")).Iteration);
-        Assert.Contains($"2 learning rates to iteration 400 (from {ended}) in ", resumed.Stdout, StringComparison.Ordinal); // its seconds are this run's
+        Assert.Equal(2, resumed.Code);
+        Assert.Contains($"every rate has stopped (lr 5 plateaued at iteration {stops[0]}; lr 20 plateaued at iteration {stops[1]}); a rate that plateaued goes on alone, e.g. render --resume {Path.Combine(folder, "sweep.ckpt")} --lr 5 --iterations {4 * ended}.", resumed.Stderr, StringComparison.Ordinal);
+        Checkpoint alone = saved.Item(1);
+        Assert.Equal((stops[1], (string?)null), (alone.Iteration, alone.Stopped[0]));
+        Assert.Equal(stops[1], Checkpoint.ReadHead(Path.Combine(folder, "sweep.ckpt")).ItemIterations[1]);
+        using (StyleTransferEngine engine = StyleTransferEngine.Resume(alone, NetworkWeights.Random(NetworkArchitecture.Vgg19, 0), DeviceKind.Cpu))
+        {
+            double evaluated = engine.Evaluate()[0].Total, recorded = saved.History[1][^1].Loss.Total;
+            Assert.True(Math.Abs(evaluated - recorded) <= 1e-4 * recorded, $"the image kept has loss {evaluated}, its last row {recorded}");
+        }
+
+        string image = Path.Combine(Folder, "alone.png");
+        var render = Run(["render", "--resume", Path.Combine(folder, "sweep.ckpt"), "--lr", "20", "--iterations", $"{stops[1] + 3}", "--out", image, "--print-every", "0"]);
+        Assert.True(render.Code == 0, render.Stderr + render.Stdout);
+        Assert.Contains($"Resuming {Path.Combine(folder, "sweep.ckpt")} at iteration {stops[1]} ", render.Stdout, StringComparison.Ordinal);
+        Checkpoint continued = Checkpoint.Load(Path.ChangeExtension(image, ".ckpt"));
+        Assert.Equal(stops[1] + 3, continued.Iteration);
+        Assert.Equal(Enumerable.Range(0, stops[1] + 4), continued.History[0].Select(r => r.Iteration)); // rows to the stop, then the render's own, to its image at the end
     }
 
     [Fact]
-    public void A_sweep_that_reaches_its_last_checkpoint_names_the_rates_that_kept_it_running()
+    public void A_rate_stopped_at_its_plateau_keeps_the_image_of_its_last_row_and_leaves_the_batch()
+    {
+        var content = new RgbImage(40, 32, TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, 32, 40, 1)));
+        var style = new RgbImage(40, 32, TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, 32, 40, 2)));
+        var problem = new StyleProblem { Content = content, Styles = [style], Weights = NetworkWeights.Random(NetworkArchitecture.Vgg19, 0) };
+        using StyleTransferEngine engine = StyleTransferEngine.Create(problem, [2, 5], DeviceKind.Cpu);
+        engine.Step();
+        engine.Step();
+        float[] measured = engine.CurrentImage(0).Planes; // the image row 2 will be the loss of
+        engine.Step();
+        engine.StopAtPlateau(0);
+
+        Assert.Equal("plateaued at iteration 2", engine.StopReason(0));
+        Assert.Equal(measured, engine.CurrentImage(0).Planes);
+        Checkpoint saved = engine.CreateCheckpoint(ProblemSettings.For(problem));
+        Assert.Equal([2, 3], saved.State.Steps);
+        engine.Step();
+        Assert.Equal(1, engine.BatchSize);
+        Assert.Equal(measured, engine.CurrentImage(0).Planes);
+        Assert.Equal(2, engine.History(0)[^1].Iteration);
+        Assert.Equal(3, engine.History(1)[^1].Iteration);
+    }
+
+    [Fact]
+    public void A_sweep_that_reaches_its_last_checkpoint_names_the_rates_still_gaining()
     {
         string folder = Path.Combine(Folder, "sweep");
         var (code, stdout, stderr) = Run(["sweep", "--size", "32", "--weights", "random:0", "--lr", "0.5,20", "--checkpoints", "60", "--plateau", "4:20",
@@ -170,7 +214,8 @@ public sealed class PlateauTests : TemporaryFolderTest
             .Where(x => !rule.IsReached(x.h))
             .Select(x => string.Create(CultureInfo.InvariantCulture, $"lr {x.rate} {rule.Gain(x.h):G3}%")).ToArray();
         Assert.NotEmpty(gaining); // at 60 iterations, lr 0.5 is far from a plateau
-        Assert.Contains($"No plateau before the last checkpoint: over the last 20 iterations the lowest loss still fell more than --plateau 4:20 allows at {string.Join(", ", gaining)}, which kept the batch running.",
+        Assert.Equal(saved.Stopped.Count(s => s is null), gaining.Length); // the others stopped at theirs
+        Assert.Contains($"Reached the last checkpoint before a plateau: over the last 20 iterations the lowest loss still fell more than --plateau 4:20 allows at {string.Join(", ", gaining)}.",
             stdout, StringComparison.Ordinal);
         Assert.DoesNotContain("Ended at", stdout, StringComparison.Ordinal);
     }

@@ -190,8 +190,12 @@ internal static class ProblemFactory
         }
 
         string why = string.Join("; ", rates.Select((lr, n) => string.Create(CultureInfo.InvariantCulture, $"lr {lr:G6} {checkpoint.Stopped[n]}")));
-        throw new UserInputException(string.Create(CultureInfo.InvariantCulture,
-            $"'{path}' cannot go on: its run has stopped ({why}); start a new one with a lower --lr (e.g. {rates.Min() / 4:G3})."));
+        int plateaued = Enumerable.Range(0, rates.Count).FirstOrDefault(n => StopReasons.IsPlateau(checkpoint.Stopped[n]), -1);
+        throw new UserInputException(plateaued >= 0
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"'{path}' cannot go on as a sweep: every rate has stopped ({why}); a rate that plateaued goes on alone, e.g. render --resume {path} --lr {rates[plateaued]:G6} --iterations {4 * checkpoint.Iteration}.")
+            : string.Create(CultureInfo.InvariantCulture,
+                $"'{path}' cannot go on: its run has stopped ({why}); start a new one with a lower --lr (e.g. {rates.Min() / 4:G3})."));
     }
 
     /// <summary>--plateau's PCT or PCT:N, or null where it is not given.</summary>

@@ -135,7 +135,8 @@ internal static class RenderCommand
 
         CheckpointHead? head = o.Resume is null ? null : Checkpoint.ReadHead(o.Resume);
         RenderOutputs outputs = RenderOutputs.Of(o, head?.Settings); // first: it says what a sweep's checkpoint needs (--lr)
-        int reached = head?.Iteration ?? 0;
+        // A sweep's rate that plateaued goes on from the iteration it stopped at, not the sweep's.
+        int reached = head is null ? 0 : ProblemFactory.ChosenItem(o.Resume!, head.Settings.LearningRates, o.LearningRate) is int n ? head.ItemIterations[n] : head.Iteration;
         // --keep-best may ask for no more iterations: the checkpoint's best image is then saved as it is.
         UserInputException.Require(o.Iterations > reached || (o.KeepBest && o.Iterations == reached),
             $"The checkpoint is already at iteration {reached}; ask for more --iterations to continue (or --iterations {reached} --keep-best to save the best image it holds).");

@@ -33,21 +33,21 @@ internal static class SweepCommand
 
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Device: {engine.DeviceDescription}{(engine.EstimatedPeakBytes is double bytes ? $"; estimated peak memory {bytes / 1e6:F0} MB" : "")}."));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"Sweeping {engine.Width}×{engine.Height}, lr {string.Join(", ", engine.LearningRates)} as one batch, checkpoints {string.Join(", ", checkpoints)}{(plateau is null ? "" : $" or a plateau of every rate (--plateau {o.Plateau})")}, into {folder}{(colors is null ? "" : ", saved in the content image's colours")}."));
+                $"Sweeping {engine.Width}×{engine.Height}, lr {string.Join(", ", engine.LearningRates)} as one batch, checkpoints {string.Join(", ", checkpoints)}{(plateau is null ? "" : $", each rate stopping at its plateau (--plateau {o.Plateau})")}, into {folder}{(colors is null ? "" : ", saved in the content image's colours")}."));
 
             var progress = new ProgressReporter(engine.Iteration, last, o.PrintEvery, interactive, output);
             var sweep = new LearningRateSweep(engine, PreviousImages(engine, metrics, folder, output), colors is null ? null : image => ColorTransfer.KeepColors(image, colors));
             void SaveCheckpoint() => (engine.CreateCheckpoint(settings) with { ContentImage = colors }).Save(Path.Combine(folder, SweepReport.CheckpointFile));
             string summary = "";
-            string? plateauEnd = null; // why the sweep ended where it did, when a plateau ended it
             try
             {
                 sweep.Run(checkpoints, reached =>
                 {
                     foreach (var (m, image) in reached.Metrics.Zip(reached.Images))
                     {
-                        CheckpointMetrics? earlier = metrics.LastOrDefault(x => x.LearningRate == m.LearningRate && x.Status == "ok");
-                        bool keepEarlier = m.Status != "ok" && earlier is not null;
+                        // A stopped rate's image is saved at the first checkpoint after it stopped, and named from then on.
+                        CheckpointMetrics? earlier = metrics.LastOrDefault(x => x.LearningRate == m.LearningRate);
+                        bool keepEarlier = m.Status != "ok" && earlier?.Status == m.Status;
                         if (!keepEarlier)
                         {
                             ImageFiles.Save(image, Path.Combine(folder, m.Image));
@@ -58,10 +58,14 @@ internal static class SweepCommand
 
                     SaveCheckpoint();
                     summary = Summary(engine, clock.Elapsed.TotalSeconds, estimate);
-                    SweepReport.Write(folder, metrics, engine, plateauEnd is null ? summary : $"{summary} {plateauEnd}");
+                    SweepReport.Write(folder, metrics, engine, reached.Iteration < last ? $"{summary} {EndedEarly(engine, last)}" : summary);
                     progress.Line($"Checkpoint {reached.Iteration}: {string.Join("; ", reached.Metrics.Select(Describe))}");
                 }, (k, losses) => progress.Report(k, BestOf(engine, losses)),
-                    () => (plateauEnd = engine.Iteration < last ? plateau?.Ended(engine, last) : null) is not null, cancel);
+                    () =>
+                    {
+                        Array.ForEach([.. plateau?.StopReached(engine) ?? []], progress.Line);
+                        return false; // the sweep ends once no rate runs
+                    }, cancel);
             }
             catch (OperationCanceledException) when (cancel.IsCancellationRequested)
             {
@@ -71,18 +75,18 @@ internal static class SweepCommand
                 return Interruption.ExitCode;
             }
 
-            if (plateauEnd is not null)
+            if (engine.Iteration < last)
             {
-                progress.Line($"{plateauEnd} To go on regardless: sweep --resume {folder} --checkpoints {string.Join(",", checkpoints.Where(c => c > engine.Iteration))}");
+                progress.Line(EndedEarly(engine, last));
             }
-            else if (engine.Iteration == last && plateau?.NotReached(engine) is string why)
+            else if (plateau?.NotReached(engine) is string why)
             {
                 progress.Line(why);
             }
 
             output.WriteLine(summary + string.Create(CultureInfo.InvariantCulture, $" Peak memory {Runtime.ProcessMemory.PeakBytes() / 1e6:F0} MB."));
             output.WriteLine($"Open {Path.Combine(folder, SweepReport.Index)} to see the contact sheet, loss curves and metrics.");
-            if (!engine.RunningItems.Any())
+            if (!Undiverged(engine).Any())
             {
                 // Some rates falling apart is what a sweep shows; all of them is a run that found nothing.
                 output.WriteLine(LossSummary.HugeWeightAdvice(settings.Loss) is string weights
@@ -161,7 +165,7 @@ internal static class SweepCommand
     /// </summary>
     private static string NextStep(StyleTransferEngine engine, string folder, int last)
     {
-        int best = engine.RunningItems.MinBy(n => engine.History(n)[^1].Loss.Total);
+        int best = Undiverged(engine).MinBy(n => engine.History(n)[^1].Loss.Total);
         double rate = engine.LearningRates[best];
         string command = string.Create(CultureInfo.InvariantCulture,
             $"render --resume {Path.Combine(folder, SweepReport.CheckpointFile)} --lr {rate:G6} --iterations {last * 4}");
@@ -169,21 +173,30 @@ internal static class SweepCommand
     }
 
     /// <summary>
-    /// For each running rate whose loss ends well above its lowest (<see cref="LossSwing"/>), where its image of that
-    /// lowest loss is: in the sweep's checkpoint, which a render with --keep-best and no more iterations saves.
+    /// For each rate that did not diverge whose loss ends well above its lowest (<see cref="LossSwing"/>), where its
+    /// image of that lowest loss is: in the sweep's checkpoint, which a render with --keep-best and no more iterations
+    /// (the rate's own: a plateaued rate stopped before the sweep did) saves.
     /// </summary>
     private static IEnumerable<string> BestImageCommands(StyleTransferEngine engine, string folder)
     {
-        foreach (int n in engine.RunningItems)
+        foreach (int n in Undiverged(engine))
         {
             if (LossSwing.Noticeable(engine.History(n)) is (double above, LossRecord lowest) && engine.Best(n)?.Iteration == lowest.Iteration)
             {
                 double rate = engine.LearningRates[n];
                 yield return string.Create(CultureInfo.InvariantCulture,
-                    $"lr {rate:G6} ended {above:F0}% above its lowest loss ({lowest.Loss.Total:E3} at iteration {lowest.Iteration}); to save its image of then: render --resume {Path.Combine(folder, SweepReport.CheckpointFile)} --lr {rate:G6} --iterations {engine.Iteration} --keep-best --out {Path.ChangeExtension(AloneImage(folder, rate), null)}-best.png");
+                    $"lr {rate:G6} ended {above:F0}% above its lowest loss ({lowest.Loss.Total:E3} at iteration {lowest.Iteration}); to save its image of then: render --resume {Path.Combine(folder, SweepReport.CheckpointFile)} --lr {rate:G6} --iterations {engine.History(n)[^1].Iteration} --keep-best --out {Path.ChangeExtension(AloneImage(folder, rate), null)}-best.png");
             }
         }
     }
+
+    /// <summary>The rates that did not diverge: those running and those stopped at a plateau, which can go on alone.</summary>
+    private static IEnumerable<int> Undiverged(StyleTransferEngine engine) =>
+        Enumerable.Range(0, engine.LearningRates.Count).Where(n => !StopReasons.IsDivergence(engine.StopReason(n)));
+
+    /// <summary>Why a sweep ended before its last checkpoint: no rate ran any more.</summary>
+    private static string EndedEarly(StyleTransferEngine engine, int last) => string.Create(CultureInfo.InvariantCulture,
+        $"Ended at iteration {engine.Iteration} of {last}: every rate had stopped ({string.Join(", ", Enumerable.Range(0, engine.LearningRates.Count).Select(n => $"lr {engine.LearningRates[n]:G6} {engine.StopReason(n)}"))}).");
 
     /// <summary>
     /// The sentence of <see cref="NextStep"/>. The continued render ends at a plateau of 1% (<see cref="PlateauRule"/>)
@@ -288,6 +301,12 @@ internal static class SweepCommand
         {
             var (engine, settings, content) = ProblemFactory.Resume(Path.Combine(folder, SweepReport.CheckpointFile), o, output.WriteLine);
             output.WriteLine($"Resuming the sweep in {folder} at iteration {engine.Iteration} with its stored settings ({settings.Notes}).");
+            foreach (int n in Enumerable.Range(0, engine.LearningRates.Count).Where(n => StopReasons.IsPlateau(engine.StopReason(n))))
+            {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"lr {engine.LearningRates[n]:G6} {engine.StopReason(n)} and stays there; to take it further alone: render --resume {Path.Combine(folder, SweepReport.CheckpointFile)} --lr {engine.LearningRates[n]:G6} --iterations N --out {AloneImage(folder, engine.LearningRates[n])}, N beyond {engine.History(n)[^1].Iteration}"));
+            }
+
             return (engine, settings, SweepReport.ReadMetrics(folder).Where(m => m.Iteration <= engine.Iteration).ToList(), null, clock, settings.OriginalColors ? content : null);
         }
 

@@ -5,31 +5,33 @@ using NeuralStyle.Study;
 namespace NeuralStyle.Cli.Commands;
 
 /// <summary>
-/// sweep --plateau: the sweep ends once every rate still running has reached <paramref name="Rule"/> (given on the
-/// command line as <paramref name="Asked"/>). The batch costs the same while any rate runs, so it can end only when
-/// none of them gains enough any more. A stopped (diverged) rate gains nothing; at least one must run.
+/// sweep --plateau: each rate stops once it has reached <paramref name="Rule"/> (given on the command line as
+/// <paramref name="Asked"/>) and leaves the batch, so the rates still gaining go on without paying for it; the sweep
+/// ends before its last checkpoint once none runs. A rate stopped so keeps its state and can be taken further alone
+/// (<see cref="Checkpoint.Item"/>).
 /// </summary>
 internal sealed record SweepPlateau(PlateauRule Rule, string Asked)
 {
-    /// <summary>Where every running rate has reached the rule, the sentence that ends the sweep there, with each one's gain over the window; else null.</summary>
-    public string? Ended(StyleTransferEngine engine, int last)
+    /// <summary>Stops every running rate that has reached the rule; a line for each, saying where and why.</summary>
+    public IReadOnlyList<string> StopReached(StyleTransferEngine engine)
     {
-        int[] running = engine.RunningItems.ToArray();
-        if (running.Length == 0 || !running.All(n => Rule.IsReached(engine.History(n))))
+        int[] reached = engine.RunningItems.Where(n => Rule.IsReached(engine.History(n))).ToArray();
+        var lines = new List<string>();
+        foreach (int n in reached)
         {
-            return null;
+            engine.StopAtPlateau(n);
+            int left = engine.RunningItems.Count();
+            lines.Add(string.Create(CultureInfo.InvariantCulture,
+                $"lr {engine.LearningRates[n]:G6} {engine.StopReason(n)}: its lowest loss fell {Rule.Gain(engine.History(n)):G4}% over iterations {Window(engine, n)}, less than --plateau {Asked} asks; {(left == 0 ? "no rate runs now" : $"{left} rate{(left == 1 ? "" : "s")} go{(left == 1 ? "es" : "")} on without it")}."));
         }
 
-        int k = engine.Iteration;
-        string gains = string.Join(", ", running.Select(n => Gain(engine, n)));
-        return string.Create(CultureInfo.InvariantCulture,
-            $"Ended at iteration {k} of {last}: every running rate's lowest loss fell less than {Rule.Percent:G3}% over iterations {k - 1 - Rule.Window}–{k - 1} ({gains}), as --plateau {Asked} asks.");
+        return lines;
     }
 
-    /// <summary>Why a sweep ran to its last checkpoint: the rates that had not reached the rule, which kept the batch running, with their gains; null where every rate reached it there.</summary>
+    /// <summary>Why rates ran to the last checkpoint: those still running, which had not reached the rule, with their gains; null where none runs.</summary>
     public string? NotReached(StyleTransferEngine engine)
     {
-        int[] gaining = engine.RunningItems.Where(n => !Rule.IsReached(engine.History(n))).ToArray();
+        int[] gaining = engine.RunningItems.ToArray();
         if (gaining.Length == 0)
         {
             return null;
@@ -40,11 +42,15 @@ internal sealed record SweepPlateau(PlateauRule Rule, string Asked)
             return $"No plateau before the last checkpoint: the sweep ran fewer iterations than the window --plateau {Asked} measures over.";
         }
 
+        string gains = string.Join(", ", gaining.Select(n => string.Create(CultureInfo.InvariantCulture, $"lr {engine.LearningRates[n]:G6} {Rule.Gain(engine.History(n)):G3}%")));
         return string.Create(CultureInfo.InvariantCulture,
-            $"No plateau before the last checkpoint: over the last {Rule.Window} iterations the lowest loss still fell more than --plateau {Asked} allows at {string.Join(", ", gaining.Select(n => Gain(engine, n)))}, which kept the batch running.");
+            $"Reached the last checkpoint before a plateau: over the last {Rule.Window} iterations the lowest loss still fell more than --plateau {Asked} allows at {gains}.");
     }
 
-    /// <summary>"lr 5 0.9%": item <paramref name="n"/>'s gain over the rule's window.</summary>
-    private string Gain(StyleTransferEngine engine, int n) =>
-        string.Create(CultureInfo.InvariantCulture, $"lr {engine.LearningRates[n]:G6} {Rule.Gain(engine.History(n)):G3}%");
+    /// <summary>"352–452": the iterations item <paramref name="n"/>'s gain was measured over, ending at its last row.</summary>
+    private string Window(StyleTransferEngine engine, int n)
+    {
+        int last = engine.History(n)[^1].Iteration;
+        return string.Create(CultureInfo.InvariantCulture, $"{last - Rule.Window}–{last}");
+    }
 }

@@ -53,6 +53,7 @@ public sealed record Checkpoint
     /// Item <paramref name="n"/> of a batch alone: its learning rate, image, moments, step count, stop reason, loss
     /// history and best image as a checkpoint of one, to continue it without the others (e.g. the best rate of a
     /// sweep). It runs as it would have in the batch, within float rounding: a batch's convolutions may round differently.
+    /// An item that plateaued (<see cref="StopReasons.IsPlateau"/>) runs again, from the iteration it stopped at.
     /// </summary>
     public Checkpoint Item(int n)
     {
@@ -65,11 +66,18 @@ public sealed record Checkpoint
         {
             Settings = Settings with { LearningRates = [Settings.LearningRates[n]] },
             State = new OptimizerState([State.Steps[n]], Slice(State.Images), Slice(State.FirstMoment), Slice(State.SecondMoment)),
-            Stopped = [Stopped[n]],
+            Iteration = ItemIteration(Iteration, Stopped[n], State.Steps[n]),
+            Stopped = [StopReasons.IsPlateau(Stopped[n]) ? null : Stopped[n]],
             History = [History[n]],
             Best = Best is null ? null : new BestImages(Slice(Best.Images), [Best.Iterations[n]]),
         };
     }
+
+    /// <summary>
+    /// The iteration an item of a checkpoint at <paramref name="iteration"/> is at: that one, or for an item that
+    /// plateaued the one it stopped at, which its <paramref name="steps"/> count (one update per iteration run).
+    /// </summary>
+    internal static int ItemIteration(int iteration, string? stopped, int steps) => StopReasons.IsPlateau(stopped) ? steps : iteration;
 
     /// <summary>Writes the checkpoint atomically.</summary>
     public void Save(string path) => AtomicFile.Write(path, WriteTo);
@@ -85,7 +93,8 @@ public sealed record Checkpoint
     {
         using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
         CheckpointHeader header = ReadHeader(reader);
-        return new CheckpointHead(header.Settings, header.Iteration, header.HoldsContentImage());
+        int[] items = header.Steps.Select((steps, n) => ItemIteration(header.Iteration, header.Stopped[n], steps)).ToArray();
+        return new CheckpointHead(header.Settings, header.Iteration, header.HoldsContentImage(), items);
     });
 
     private static T Read<T>(string path, Func<Stream, T> read)
@@ -296,11 +305,12 @@ public sealed record Checkpoint
 }
 
 /// <summary>
-/// What a checkpoint says of itself before its arrays: its settings, the iteration it reached and whether it holds
-/// the content image (<see cref="Checkpoint.ContentImage"/>); enough to decide where a resumed run writes and what it
-/// needs before anything heavy is read or built.
+/// What a checkpoint says of itself before its arrays: its settings, the iteration it reached, whether it holds the
+/// content image (<see cref="Checkpoint.ContentImage"/>) and the iteration each item is at (a plateaued one stopped
+/// earlier; see <see cref="Checkpoint.Item"/>); enough to decide where a resumed run writes and what it needs before
+/// anything heavy is read or built.
 /// </summary>
-public sealed record CheckpointHead(RunSettings Settings, int Iteration, bool HoldsContentImage);
+public sealed record CheckpointHead(RunSettings Settings, int Iteration, bool HoldsContentImage, IReadOnlyList<int> ItemIterations);
 
 /// <summary>
 /// The JSON part of a checkpoint file. <paramref name="ContentImageStored"/> is written only where a content image

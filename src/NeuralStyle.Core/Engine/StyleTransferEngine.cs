@@ -220,6 +220,28 @@ public sealed class StyleTransferEngine : IDisposable
         _frozen[item] = true;
     }
 
+    /// <summary>
+    /// Stops item <paramref name="item"/> as plateaued (<see cref="StopReasons.Plateaued"/>) at the last iteration its
+    /// history records, keeping the image whose loss that is: called after <see cref="Step"/>, it undoes that step's
+    /// update, so the image, its loss and its step count agree and the item can go on alone from there
+    /// (<see cref="Checkpoint.Item"/>).
+    /// </summary>
+    public void StopAtPlateau(int item)
+    {
+        if (_stopped[item] is not null)
+        {
+            return;
+        }
+
+        LossRecord last = _history[item][^1];
+        if (ReadState().Steps[item] > last.Iteration)
+        {
+            _backend.RevertLastUpdate(_members.SlotOf(item));
+        }
+
+        Stop(item, StopReasons.Plateaued(last.Iteration));
+    }
+
     /// <summary>Why item <paramref name="item"/> stopped, or null while it runs.</summary>
     public string? StopReason(int item) => _stopped[item];
 
@@ -348,7 +370,7 @@ public sealed class StyleTransferEngine : IDisposable
             {
                 // The image at the start of this iteration is already bad; go back to the last finite one.
                 _backend.RevertLastUpdate(_members.SlotOf(n));
-                Stop(n, $"diverged at iteration {Iteration}");
+                Stop(n, StopReasons.Diverged(Iteration));
             }
         }
     }

@@ -9,8 +9,8 @@ public sealed record SweepCheckpoint(int Iteration, IReadOnlyList<RgbImage> Imag
 
 /// <summary>
 /// Runs a batch engine (one item per learning rate) to a list of checkpoint iterations and measures each item at
-/// each one. A diverged item stops where it diverged, keeps its last finite state, and is reported as such;
-/// the others go on.
+/// each one. A diverged item stops where it diverged, keeps its last finite state, and is reported as such; one
+/// stopped at a plateau keeps the state it stopped in; the others go on, without them in the batch.
 /// </summary>
 public sealed class LearningRateSweep
 {
@@ -39,7 +39,8 @@ public sealed class LearningRateSweep
     /// <paramref name="reached"/> at each (to save images, metrics and a checkpoint) and <paramref name="iterated"/>
     /// after every iteration. Stops early, between iterations, when <paramref name="cancel"/> is signalled (throwing
     /// <see cref="OperationCanceledException"/>), and ends early, measured as at a checkpoint, when
-    /// <paramref name="enough"/> says after an iteration that the run has gone far enough (e.g. a <see cref="PlateauRule"/>).
+    /// <paramref name="enough"/> says after an iteration that the run has gone far enough (e.g. a <see cref="PlateauRule"/>),
+    /// or once no item runs: <paramref name="enough"/> may also stop items (a sweep's rates at their plateaus).
     /// </summary>
     public void Run(IReadOnlyList<int> checkpoints, Action<SweepCheckpoint> reached, Action<int, IterationLosses[]>? iterated = null,
         Func<bool>? enough = null, CancellationToken cancel = default)
@@ -55,6 +56,7 @@ public sealed class LearningRateSweep
                 int k = _engine.Iteration;
                 IterationLosses[] losses = _engine.Step();
                 iterated?.Invoke(k, losses);
+                bool ends = _engine.RunningItems.Any() && enough?.Invoke() == true;
                 if (!_engine.RunningItems.Any())
                 {
                     // Every item has stopped: report where they are and end the run.
@@ -62,7 +64,7 @@ public sealed class LearningRateSweep
                     return;
                 }
 
-                if (enough?.Invoke() == true)
+                if (ends)
                 {
                     _engine.Evaluate();
                     reached(Measure(_engine.Iteration));
