@@ -63,7 +63,11 @@ internal static class SweepCommand
                 }, (k, losses) => progress.Report(k, BestOf(engine, losses)),
                     () =>
                     {
-                        Array.ForEach([.. plateau?.StopReached(engine) ?? []], progress.Line);
+                        foreach (string stopped in plateau?.StopReached(engine) ?? [])
+                        {
+                            progress.Line(stopped);
+                        }
+
                         return false; // the sweep ends once no rate runs
                     }, cancel);
             }

@@ -91,8 +91,15 @@ public sealed class CpuBackend : IStyleBackend
     public void Start(StyleTargets targets, OptimizerState initial, int height, int width, IReadOnlyList<double> learningRates, float[]? bestImages = null)
     {
         StartChecks.Require(_weights.Architecture, _loss, targets, initial, height, width, learningRates, bestImages);
-        _loop?.Dispose();
-        _loop = null; // until the new loop exists
+        if (_loop is not null)
+        {
+            // A batch started again (the engine drops stopped items): the old loop's arrays are garbage now; collect
+            // them before the new loop allocates its own, or the peak holds both.
+            _loop.Dispose();
+            _loop = null;
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        }
+
         _loop = new LoopBuffers(this, targets, height, width, learningRates.ToArray());
         _loop.Load(initial, bestImages);
     }
