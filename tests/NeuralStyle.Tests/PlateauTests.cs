@@ -154,8 +154,12 @@ public sealed class PlateauTests : TemporaryFolderTest
         Assert.All(measured, m => Assert.True(File.Exists(Path.Combine(folder, m.Image)), m.Image));
 
         // The sweep cannot go on as one; each rate goes on alone from where it stopped, its image being that of its last row.
+        byte[] before = File.ReadAllBytes(Path.Combine(folder, "sweep.ckpt"));
+        string[] files = Directory.GetFiles(folder);
         var resumed = Run(["sweep", "--resume", folder, "--checkpoints", "400", "--print-every", "0"]);
         Assert.Equal(2, resumed.Code);
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(folder, "sweep.ckpt"))); // refused before anything was written
+        Assert.Equal(files, Directory.GetFiles(folder));
         Assert.Contains($"every rate has stopped (lr 5 plateaued at iteration {stops[0]}; lr 20 plateaued at iteration {stops[1]}); a rate that plateaued goes on alone, e.g. render --resume {Path.Combine(folder, "sweep.ckpt")} --lr 5 --iterations {4 * ended}.", resumed.Stderr, StringComparison.Ordinal);
         Checkpoint alone = saved.Item(1);
         Assert.Equal((stops[1], (string?)null), (alone.Iteration, alone.Stopped[0]));

@@ -233,8 +233,10 @@ public sealed class StyleTransferEngine : IDisposable
             return;
         }
 
+        // A running item takes one update per iteration, so where the engine is past its last row, the last Step
+        // updated it (and after Evaluate it is not).
         LossRecord last = _history[item][^1];
-        if (ReadState().Steps[item] > last.Iteration)
+        if (Iteration > last.Iteration)
         {
             _backend.RevertLastUpdate(_members.SlotOf(item));
         }
@@ -247,7 +249,7 @@ public sealed class StyleTransferEngine : IDisposable
 
     /// <summary>
     /// How many images the backend computes per iteration: the items still running, once those that stopped have left
-    /// the batch (at the next iteration), or all of them where none runs.
+    /// the batch (at the next iteration). Where none runs, the batch is left as it was.
     /// </summary>
     public int BatchSize => _members.InBatch.Count;
 
