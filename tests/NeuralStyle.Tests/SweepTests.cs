@@ -401,6 +401,36 @@ public sealed partial class SweepTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void A_stopped_item_stays_in_the_batch_where_the_iterations_left_do_not_pay_for_a_start_and_that_changes_no_result()
+    {
+        StyleProblem problem = DivergingProblem();
+        using StyleTransferEngine kept = StyleTransferEngine.Create(problem, [5, 1e30, 2], DeviceKind.Cpu);
+        using StyleTransferEngine leaving = StyleTransferEngine.Create(problem, [5, 1e30, 2], DeviceKind.Cpu);
+        kept.PlannedIterations = 1; // past iteration 1 nothing is left to save, and any start costs some time
+        leaving.PlannedIterations = 1_000_000;
+        RgbImage start = kept.CurrentImage(1);
+        for (int k = 0; k < 4; k++)
+        {
+            kept.Step();
+            leaving.Step();
+        }
+
+        Assert.Equal("diverged at iteration 1", kept.StopReason(1));
+        Assert.Equal(3, kept.BatchSize);
+        Assert.Equal(2, leaving.BatchSize);
+        Assert.Equal(start.Planes, kept.CurrentImage(1).Planes); // frozen in the batch at its last finite state
+        Assert.Equal(kept.History(1).Select(r => r.Loss.Total), leaving.History(1).Select(r => r.Loss.Total));
+        foreach (int n in new[] { 0, 2 })
+        {
+            AssertImagesClose(leaving.CurrentImage(n), kept.CurrentImage(n), 1e-3f);
+            AssertImagesClose(leaving.BestImage(n), kept.BestImage(n), 1e-3f);
+            Assert.Equal(leaving.History(n).Select(r => r.Loss.Total), kept.History(n).Select(r => r.Loss.Total), (a, b) => Math.Abs(a - b) <= 1e-4 * Math.Abs(a));
+        }
+
+        Assert.Equal(new[] { 4, 0, 4 }, kept.CreateCheckpoint(ProblemSettings.For(problem)).State.Steps);
+    }
+
+    [Fact]
     public void A_run_resumed_after_an_item_left_the_batch_goes_on_bit_for_bit_as_the_one_that_never_stopped()
     {
         StyleProblem problem = DivergingProblem();

@@ -9,7 +9,8 @@ namespace NeuralStyle.Engine;
 /// targets once, then runs iterations on a backend and keeps every item's loss history. The loss recorded for
 /// iteration k is that of the images at the start of iteration k (row 0 is the initial image). Items can be
 /// stopped one by one (a diverged item stops; the others go on), and a stopped item costs nothing from the next
-/// iteration on: the backend's batch is started again without it (<see cref="BatchMembers"/>). Each item's image of
+/// iteration on: the backend's batch is started again without it (<see cref="BatchMembers"/>), unless the iterations
+/// left to <see cref="PlannedIterations"/> would save less than the start costs (<see cref="RestartCost"/>). Each item's image of
 /// the lowest loss so far is kept beside its current one (<see cref="BestImage"/>). Owns its backend; dispose to free
 /// every buffer.
 /// </summary>
@@ -21,13 +22,15 @@ public sealed class StyleTransferEngine : IDisposable
     private readonly List<LossRecord>[] _history;
     private readonly LossRecord?[] _best; // per item: the row of the image the backend keeps as its best, or null before one
     private readonly BatchMembers _members;
+    private readonly RestartCost _restartCost = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly double _secondsBefore;
 
-    private StyleTransferEngine(IStyleBackend backend, BatchMembers members, StyleTargets targets, int width, int height, IReadOnlyList<double> learningRates,
+    private StyleTransferEngine(IStyleBackend backend, BatchMembers members, double startSeconds, StyleTargets targets, int width, int height, IReadOnlyList<double> learningRates,
         int iteration, IReadOnlyList<string?>? stopped, IReadOnlyList<IReadOnlyList<LossRecord>>? history, IReadOnlyList<int?>? bestIterations)
     {
         _members = members;
+        _restartCost.Started(startSeconds);
         _backend = backend;
         Targets = targets;
         Width = width;
@@ -60,6 +63,14 @@ public sealed class StyleTransferEngine : IDisposable
 
     /// <summary>The targets the loss matches.</summary>
     public StyleTargets Targets { get; }
+
+    /// <summary>
+    /// The iteration the caller means to run to, where it knows it (null: unknown). An item that stopped leaves the
+    /// batch at the next iteration only where the iterations left would save more than starting the batch again costs,
+    /// both as measured on this run (<see cref="RestartCost"/>); otherwise it stays in the batch, frozen. It changes
+    /// no result, only the time.
+    /// </summary>
+    public int? PlannedIterations { get; set; }
 
     /// <summary>The estimated peak host memory of this run in bytes (see <see cref="MemoryEstimate"/>), or null for a
     /// run on a device, whose backend refuses a batch its device has no memory for when it allocates it.</summary>
@@ -98,8 +109,8 @@ public sealed class StyleTransferEngine : IDisposable
             }
 
             var state = new OptimizerState(new int[batch], images, new float[images.Length], new float[images.Length]);
-            backend.Start(targets, state, content.Height, content.Width, learningRates);
-            return new StyleTransferEngine(backend, new BatchMembers(batch, start.Length), targets, content.Width, content.Height, learningRates, 0, null, null, null)
+            double startSeconds = Seconds(() => backend.Start(targets, state, content.Height, content.Width, learningRates));
+            return new StyleTransferEngine(backend, new BatchMembers(batch, start.Length), startSeconds, targets, content.Width, content.Height, learningRates, 0, null, null, null)
             {
                 EstimatedPeakBytes = estimate,
             };
@@ -161,9 +172,9 @@ public sealed class StyleTransferEngine : IDisposable
             int[] stopped = Enumerable.Range(0, s.LearningRates.Count).Where(n => checkpoint.Stopped[n] is not null).ToArray();
             BatchMembers.Reduced batch = members.Without(stopped.Length < s.LearningRates.Count ? stopped : [],
                 checkpoint.State, checkpoint.Best?.Images ?? checkpoint.State.Images);
-            backend.Start(checkpoint.Targets, batch.State, s.Height, s.Width, batch.Batch.Select(n => s.LearningRates[n]).ToArray(), batch.Best);
+            double startSeconds = Seconds(() => backend.Start(checkpoint.Targets, batch.State, s.Height, s.Width, batch.Batch.Select(n => s.LearningRates[n]).ToArray(), batch.Best));
             members.Commit(batch);
-            return new StyleTransferEngine(backend, members, checkpoint.Targets, s.Width, s.Height, s.LearningRates,
+            return new StyleTransferEngine(backend, members, startSeconds, checkpoint.Targets, s.Width, s.Height, s.LearningRates,
                 checkpoint.Iteration, checkpoint.Stopped, checkpoint.History, checkpoint.Best?.Iterations)
             {
                 EstimatedPeakBytes = estimate,
@@ -249,7 +260,8 @@ public sealed class StyleTransferEngine : IDisposable
 
     /// <summary>
     /// How many images the backend computes per iteration: the items still running, once those that stopped have left
-    /// the batch (at the next iteration). Where none runs, the batch is left as it was.
+    /// the batch (at the next iteration, where that pays: <see cref="PlannedIterations"/>). Where none runs, the batch
+    /// is left as it was.
     /// </summary>
     public int BatchSize => _members.InBatch.Count;
 
@@ -306,20 +318,29 @@ public sealed class StyleTransferEngine : IDisposable
     public void Dispose() => _backend.Dispose();
 
     /// <summary>
-    /// Starts the backend's batch again without the items that stopped, where any still runs: from then on an iteration
-    /// costs what the running items cost. Their state stays on the host for checkpoints and images.
+    /// Starts the backend's batch again without the items that stopped, where any still runs and the iterations left
+    /// pay for the start: from then on an iteration costs what the running items cost. Their state stays on the host
+    /// for checkpoints and images.
     /// </summary>
     private void TakeOutStopped()
     {
         int[] stopped = _members.InBatch.Where(n => _stopped[n] is not null).ToArray();
-        if (stopped.Length == 0 || stopped.Length == _members.InBatch.Count)
+        if (stopped.Length == 0 || stopped.Length == _members.InBatch.Count
+            || !_restartCost.Pays(stopped.Length, _members.InBatch.Count, PlannedIterations - Iteration))
         {
             return;
         }
 
         BatchMembers.Reduced batch = _members.Without(stopped, _backend.ReadState(), _backend.ReadBestImages());
-        _backend.Start(Targets, batch.State, Height, Width, batch.Batch.Select(n => LearningRates[n]).ToArray(), batch.Best);
+        _restartCost.Started(Seconds(() => _backend.Start(Targets, batch.State, Height, Width, batch.Batch.Select(n => LearningRates[n]).ToArray(), batch.Best)));
         _members.Commit(batch);
+    }
+
+    private static double Seconds(Action work)
+    {
+        long start = Stopwatch.GetTimestamp();
+        work();
+        return Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
 
     /// <summary>The whole run's optimizer state, the items taken out of the batch included.</summary>
@@ -331,7 +352,9 @@ public sealed class StyleTransferEngine : IDisposable
     /// </summary>
     private IterationLosses[] Iterate(bool[] frozen)
     {
-        IterationLosses[] evaluated = _backend.Iterate(_members.InBatch.Select(n => frozen[n]).ToArray());
+        bool[] batchFrozen = _members.InBatch.Select(n => frozen[n]).ToArray();
+        IterationLosses[] evaluated = [];
+        _restartCost.Iterated(Seconds(() => evaluated = _backend.Iterate(batchFrozen)));
         var losses = new IterationLosses[LearningRates.Count];
         for (int n = 0; n < losses.Length; n++)
         {

@@ -10,7 +10,8 @@ public sealed record SweepCheckpoint(int Iteration, IReadOnlyList<RgbImage> Imag
 /// <summary>
 /// Runs a batch engine (one item per learning rate) to a list of checkpoint iterations and measures each item at
 /// each one. A diverged item stops where it diverged, keeps its last finite state, and is reported as such; one
-/// stopped at a plateau keeps the state it stopped in; the others go on, without them in the batch.
+/// stopped at a plateau keeps the state it stopped in; the others go on, without them in the batch where the
+/// iterations left to the last checkpoint pay for starting it again (<see cref="StyleTransferEngine.PlannedIterations"/>).
 /// </summary>
 public sealed class LearningRateSweep
 {
@@ -48,6 +49,7 @@ public sealed class LearningRateSweep
         ArgumentNullException.ThrowIfNull(checkpoints);
         ArgumentNullException.ThrowIfNull(reached);
         int[] pending = checkpoints.Where(c => c >= _engine.Iteration).Order().Distinct().ToArray();
+        _engine.PlannedIterations = pending.Length > 0 ? pending[^1] : _engine.Iteration;
         foreach (int checkpoint in pending)
         {
             while (_engine.Iteration < checkpoint)
