@@ -138,6 +138,7 @@ public sealed class CliTests : TemporaryFolderTest
         double total = json.RootElement.GetProperty("total_ms").GetProperty("median").GetDouble();
         Assert.True(total > 0, stdout);
         Assert.Equal(2, json.RootElement.GetProperty("repeat").GetInt32());
+        Assert.True(json.RootElement.GetProperty("start_ms").GetDouble() > 0, stdout); // what a batch start costs, measured
         Assert.Contains("  2/2: ", stderr, StringComparison.Ordinal);
     }
 

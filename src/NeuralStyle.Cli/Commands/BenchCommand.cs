@@ -119,6 +119,7 @@ internal static class BenchCommand
         };
         var samples = new List<PhaseTimes>();
         long? peakDevice = null;
+        double startSeconds = 0;
         string device;
         using (StyleTransferEngine engine = ProblemFactory.CreateEngine(problem, Enumerable.Repeat(1.0, o.Batch).ToArray(), o.Device, o.Precision, progress.WriteLine))
         {
@@ -136,6 +137,8 @@ internal static class BenchCommand
                 progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {i + 1}/{o.Repeat}: {engine.LastPhases.Total:F1} ms"));
                 peakDevice = engine.DeviceMemoryInUse is long inUse ? Math.Max(inUse, peakDevice ?? 0) : null;
             }
+
+            startSeconds = engine.StartSeconds;
         } // disposing the sessions writes their profiles
 
         if (samples.Count == 0)
@@ -162,7 +165,7 @@ internal static class BenchCommand
             var json = new Dictionary<string, object>
             {
                 ["device"] = device, ["size"] = o.Size, ["batch"] = o.Batch, ["repeat"] = timed, ["interrupted"] = timed < o.Repeat,
-                ["gflop"] = flops / 1e9, ["gflops"] = flops / 1e9 / medianSeconds, ["peak_memory_mb"] = peak / 1e6,
+                ["gflop"] = flops / 1e9, ["gflops"] = flops / 1e9 / medianSeconds, ["peak_memory_mb"] = peak / 1e6, ["start_ms"] = startSeconds * 1000,
             };
             if (peakDevice is long bytes)
             {
@@ -187,6 +190,8 @@ internal static class BenchCommand
         string devicePeak = peakDevice is long d ? string.Create(CultureInfo.InvariantCulture, $"; peak device memory in use {d / 1e6:F0} MB (whole device)") : "";
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{flops / 1e9:F1} GFLOP per iteration as direct convolutions (2·9·C_in·C_out·H·W per conv, forward and backward) → {flops / 1e9 / medianSeconds:F1} GFLOP/s effective; peak memory {peak / 1e6:F0} MB{devicePeak}"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Starting the batch: {startSeconds * 1000:F0} ms (the start and its first iteration's time beyond the second's), what a sweep pays when a stopped rate leaves the batch"));
         if (o.Profile is not null)
         {
             WriteProfiles(o.Profile, output);

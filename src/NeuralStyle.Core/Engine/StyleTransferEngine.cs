@@ -72,6 +72,12 @@ public sealed class StyleTransferEngine : IDisposable
     /// </summary>
     public int? PlannedIterations { get; set; }
 
+    /// <summary>
+    /// What starting the batch is measured to cost on this run, in seconds: the last start (at creation, resume or an
+    /// item's leaving) and, once two iterations have followed it, the first one's time beyond the second's.
+    /// </summary>
+    public double StartSeconds => _restartCost.Seconds;
+
     /// <summary>The estimated peak host memory of this run in bytes (see <see cref="MemoryEstimate"/>), or null for a
     /// run on a device, whose backend refuses a batch its device has no memory for when it allocates it.</summary>
     public double? EstimatedPeakBytes { get; private init; }
