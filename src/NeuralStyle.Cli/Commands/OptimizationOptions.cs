@@ -59,7 +59,7 @@ internal abstract class OptimizationOptions
     [Option("precision", Default = "fp32", HelpText = "fp32, or tf32 to let CUDA use TF32 tensor cores for the convolutions (faster, about 1e-3 relative); the CPU always uses fp32.")]
     public string Precision { get; set; } = "";
 
-    [Option("plateau", HelpText = "End early once the lowest loss so far fell by less than PCT percent over the last N iterations: PCT, or PCT:N (N defaults to 100), e.g. 1 or 0.5:200. Images and checkpoint are saved where it ends; --resume goes on from there. In a sweep each rate stops at its own and leaves the batch; render --resume takes it further alone.")]
+    [Option("plateau", HelpText = "End early once the lowest loss so far fell by less than PCT percent over the last N iterations: PCT, or PCT:N (N defaults to 100), e.g. 1 or 0.5:200. Images and checkpoint are saved where it ends; --resume goes on from there. In a sweep each rate stops at its own and leaves the batch (unless so near the end that restarting the batch costs more than it saves); render --resume takes it further alone.")]
     public string? Plateau { get; set; }
 
     [Option("print-every", Default = 25, HelpText = "Print the loss every N iterations when output is not a terminal (0: never).")]
