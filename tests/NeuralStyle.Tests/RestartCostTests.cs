@@ -30,12 +30,12 @@ public class RestartCostTests
     {
         var cost = new RestartCost();
         cost.Started(1.0);
-        cost.Iterated(0.4);
-        cost.Iterated(0.4); // a batch of 4 at 0.1 s per image; one image out saves 0.1 s per iteration
-        Assert.Equal(1.0, cost.Saving(1, 4, 10), 12);
-        Assert.False(cost.Pays(1, 4, 10)); // saves exactly what the start costs
-        Assert.True(cost.Pays(1, 4, 11));
-        Assert.True(cost.Pays(2, 4, 6)); // two images out: 0.2 s per iteration
+        cost.Iterated(0.5);
+        cost.Iterated(0.5); // a batch of 4 at 0.125 s per image (exact in binary, so the tie below is exact)
+        Assert.Equal(1.0, cost.Saving(1, 4, 8));
+        Assert.False(cost.Pays(1, 4, 8)); // saves exactly what the start costs
+        Assert.True(cost.Pays(1, 4, 9));
+        Assert.True(cost.Pays(2, 4, 5)); // two images out: 0.25 s per iteration
         Assert.False(cost.Pays(3, 4, 0));
         Assert.False(cost.Pays(3, 4, -5)); // past the planned end nothing is left to save
         Assert.True(cost.Pays(1, 4, null)); // an unknown end is taken as far away

@@ -46,7 +46,7 @@ internal static class RenderCommand
                 else
                 {
                     sweep.Run(checkpoints, reached =>
-                {
+                    {
                         bool final = reached.Iteration == o.Iterations || engine.StopReason(0) is not null || plateauGain is not null;
                         Save(ImageToSave(), colors, final ? files.Image : files.Intermediate(reached.Iteration));
                         SaveState(engine, settings, colors, files);

@@ -10,9 +10,9 @@ namespace NeuralStyle.Engine;
 /// iteration k is that of the images at the start of iteration k (row 0 is the initial image). Items can be
 /// stopped one by one (a diverged item stops; the others go on), and a stopped item costs nothing from the next
 /// iteration on: the backend's batch is started again without it (<see cref="BatchMembers"/>), unless the iterations
-/// left to <see cref="PlannedIterations"/> would save less than the start costs (<see cref="RestartCost"/>). Each item's image of
-/// the lowest loss so far is kept beside its current one (<see cref="BestImage"/>). Owns its backend; dispose to free
-/// every buffer.
+/// left to <see cref="PlannedIterations"/> would save less than the start costs (<see cref="RestartCost"/>). Each
+/// item's image of the lowest loss so far is kept beside its current one (<see cref="BestImage"/>). Owns its backend;
+/// dispose to free every buffer.
 /// </summary>
 public sealed class StyleTransferEngine : IDisposable
 {
