@@ -149,7 +149,7 @@ for name in ["512", "1024", "512-tf32", "512-exhaustive", "1024-exhaustive"]:
     print(f"{name:<16}{ms('forward'):9.2f}{ms('loss_kernels'):8.2f}{ms('backward'):10.2f}{ms('tv'):7.2f}{ms('adam'):7.2f}{ms('host_sync'):7.2f}{ms('total'):9.2f}{j['gflops']:9.0f}{j.get('peak_device_memory_mb', float('nan')):11.0f}{j.get('start_ms', float('nan')):8.0f}")
     if name == "1024":
         print(f"  device at 1024 px (with each style layer's product choice): {j['device']}")
-print("  start: ms to start the batch (backward session, product timing, first iteration's excess): a rate leaving a sweep's batch pays it")
+print("  start: ms to start the batch (backward session, product timing, first iteration's excess), what a sweep weighs a stopped rate's leaving against")
 print()
 print(f"{'size':<12}{'ours ms':>9}{'PyTorch ms':>12}{'ours/PyTorch':>14}")
 for size in ["512", "1024"]:

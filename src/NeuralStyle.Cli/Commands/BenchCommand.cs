@@ -191,7 +191,7 @@ internal static class BenchCommand
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{flops / 1e9:F1} GFLOP per iteration as direct convolutions (2·9·C_in·C_out·H·W per conv, forward and backward) → {flops / 1e9 / medianSeconds:F1} GFLOP/s effective; peak memory {peak / 1e6:F0} MB{devicePeak}"));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Starting the batch: {startSeconds * 1000:F0} ms (the start and its first iteration's time beyond the second's), what a sweep pays when a stopped rate leaves the batch"));
+            $"Starting the batch: {startSeconds * 1000:F0} ms (the start and its first iteration's time beyond the second's); a sweep weighs a stopped rate's leaving the batch against this"));
         if (o.Profile is not null)
         {
             WriteProfiles(o.Profile, output);
