@@ -215,6 +215,7 @@ public sealed partial class SweepTests : TemporaryFolderTest
 
     [Theory]
     [InlineData("index.html", null)] // a page of the user's own, in --out-dir .
+    [InlineData("iterations_to_quality.csv", null)]
     [InlineData("contact_sheet.png", "--content")] // an input is kept even with --force
     public void A_new_sweep_never_writes_over_a_file_it_did_not_make(string name, string? usedAs)
     {

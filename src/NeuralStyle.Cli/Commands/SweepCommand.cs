@@ -99,6 +99,11 @@ internal static class SweepCommand
                 return 1;
             }
 
+            foreach (string line in QualityTable.Text(engine))
+            {
+                output.WriteLine(line);
+            }
+
             output.WriteLine(NextStep(engine, folder, last));
             foreach (string line in BestImageCommands(engine, folder))
             {

@@ -77,8 +77,7 @@ internal static class SweepFolder
                 .Where(name => rates.Any(rate => IsImageUpTo(name, rate, checkpoints[^1]))));
         }
 
-        return new[] { SweepReport.CheckpointFile, SweepReport.MetricsCsv, SweepReport.MetricsJson, SweepReport.Sheet, SweepReport.Curves, SweepReport.Index }
-            .Concat(images).Distinct();
+        return SweepReport.Files.Concat(images).Distinct();
     }
 
     /// <summary>Whether <paramref name="name"/> is <see cref="LearningRateSweep.ImageName"/> of <paramref name="rate"/> at an iteration up to <paramref name="last"/>.</summary>

@@ -10,11 +10,15 @@ namespace NeuralStyle.Cli.Reports;
 
 /// <summary>
 /// Writes a sweep folder's reports from its metrics and images: metrics.csv, metrics.json, contact_sheet.png,
-/// loss_curves.png and index.html. Every file is written atomically, so a folder is always consistent.
+/// loss_curves.png, iterations_to_quality.csv and index.html. Every file is written atomically, so a folder is always consistent.
 /// </summary>
 internal static class SweepReport
 {
     public const string MetricsJson = "metrics.json", MetricsCsv = "metrics.csv", Sheet = "contact_sheet.png", Curves = "loss_curves.png", Index = "index.html", CheckpointFile = "sweep.ckpt";
+    public const string QualityCsv = "iterations_to_quality.csv";
+
+    /// <summary>Every file a sweep writes into its folder besides its images.</summary>
+    public static IReadOnlyList<string> Files { get; } = [CheckpointFile, MetricsCsv, MetricsJson, Sheet, Curves, QualityCsv, Index];
 
     /// <summary>
     /// The metrics written earlier (a resumed sweep keeps its rows), or none; a <see cref="UserInputException"/> if
@@ -40,7 +44,8 @@ internal static class SweepReport
         AtomicFile.Write(Path.Combine(folder, Sheet), s => s.Write(SheetPng(folder, metrics, engine)));
         var histories = Enumerable.Range(0, engine.LearningRates.Count).Select(engine.History).ToArray();
         AtomicFile.Write(Path.Combine(folder, Curves), s => s.Write(LossCurvePlot.Render(engine.LearningRates, histories)));
-        AtomicFile.WriteText(Path.Combine(folder, Index), Html(metrics, summary));
+        AtomicFile.WriteText(Path.Combine(folder, QualityCsv), QualityTable.Csv(engine));
+        AtomicFile.WriteText(Path.Combine(folder, Index), Html(metrics, summary, QualityTable.Html(engine)));
     }
 
     public static string Csv(IEnumerable<CheckpointMetrics> metrics)
@@ -83,7 +88,7 @@ internal static class SweepReport
         return ContactSheet.Render(rows, labels, cellWidth, cellHeight);
     }
 
-    private static string Html(IReadOnlyList<CheckpointMetrics> metrics, string summary)
+    private static string Html(IReadOnlyList<CheckpointMetrics> metrics, string summary, string quality)
     {
         var html = new StringBuilder();
         html.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>NeuralStyle learning-rate sweep</title>\n");
@@ -91,6 +96,7 @@ internal static class SweepReport
         html.Append("<h1>Learning-rate sweep</h1>\n<p>").Append(WebUtility.HtmlEncode(summary)).Append("</p>\n");
         html.Append(CultureInfo.InvariantCulture, $"<h2>Contact sheet</h2>\n<p><img src=\"{Sheet}\" alt=\"contact sheet\"></p>\n");
         html.Append(CultureInfo.InvariantCulture, $"<h2>Loss curves</h2>\n<p><img src=\"{Curves}\" alt=\"loss curves\"></p>\n");
+        html.Append(quality);
         html.Append(CultureInfo.InvariantCulture, $"<h2>Metrics</h2>\n<p>Also as <a href=\"{MetricsCsv}\">{MetricsCsv}</a> and <a href=\"{MetricsJson}\">{MetricsJson}</a>. Losses are weighted terms; SSIM compares each image with the same learning rate's previous checkpoint; 'converged at' is the first iteration within 1% of the checkpoint's loss; 'recent gain' is how much the lowest loss so far fell over the {PlateauRule.DefaultWindow} iterations before the checkpoint (large: more iterations still pay; below about 1%: it has plateaued; 0: no new low, as where a rate too high swings); 'above lowest' is how far the loss at the checkpoint stands above the lowest it reached (a rate that settles: 0 or nearly; one too high swings, and its image is worse than one it passed through).</p>\n");
         html.Append("<table><tr><th>lr</th><th>iteration</th><th>status</th><th>total</th><th>content</th><th>style</th><th>tv</th><th>mean luminance</th><th>SSIM vs previous</th><th>converged at</th><th>recent gain</th><th>above lowest</th><th>seconds</th><th>image</th></tr>\n");
         foreach (CheckpointMetrics m in metrics.OrderBy(m => m.LearningRate).ThenBy(m => m.Iteration))

@@ -1,0 +1,98 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using NeuralStyle.Engine;
+using NeuralStyle.Study;
+
+namespace NeuralStyle.Cli.Reports;
+
+/// <summary>
+/// <see cref="IterationsToQuality"/> as a sweep shows it: a table with a row per learning rate and a column per level,
+/// as text for the terminal, HTML for the report and CSV for scripts, each measured from an engine's histories. A dash
+/// marks a level a rate never reached; a rate that stopped has its reason beside its row, as it may have stopped first.
+/// </summary>
+internal static class QualityTable
+{
+    /// <summary>The heading and the table as aligned lines of text, ending with the rate that was fastest to each level; none where no rate has a finite loss.</summary>
+    public static IEnumerable<string> Text(StyleTransferEngine engine) =>
+        Measure(engine) is IterationsToQuality q ? Text(q, engine.LearningRates, Stopped(engine)).Prepend(Heading(q, engine.LearningRates)) : [];
+
+    /// <summary>The section of index.html (each level's fastest rate in bold, with a link to the CSV); empty where no rate has a finite loss.</summary>
+    public static string Html(StyleTransferEngine engine) =>
+        Measure(engine) is IterationsToQuality q ? Html(q, engine.LearningRates, Stopped(engine)) : "";
+
+    /// <summary>A row per rate and level: the loss the level allows and the first iteration at or below it (empty: never); only the header where no rate has a finite loss.</summary>
+    public static string Csv(StyleTransferEngine engine) => Csv(Measure(engine), engine.LearningRates);
+
+    private static IterationsToQuality? Measure(StyleTransferEngine engine) =>
+        IterationsToQuality.Measure(Enumerable.Range(0, engine.LearningRates.Count).Select(engine.History).ToArray());
+
+    private static string?[] Stopped(StyleTransferEngine engine) => Enumerable.Range(0, engine.LearningRates.Count).Select(engine.StopReason).ToArray();
+
+    /// <summary>The sentence above the table: what it counts, and the loss it counts from.</summary>
+    private static string Heading(IterationsToQuality q, IReadOnlyList<double> rates) => string.Create(CultureInfo.InvariantCulture,
+        $"Iterations each rate took to come within {string.Join(", ", q.Levels.SkipLast(1).Select(Percent))}{(q.Levels.Count > 1 ? " and " : "")}{Percent(q.Levels[^1])} of the sweep's lowest loss, {q.LowestLoss:E3} (lr {rates[q.LowestItem]:G6} at iteration {q.LowestIteration}); an iteration costs the same at every rate, so fewer is cheaper:");
+
+    private static IEnumerable<string> Text(IterationsToQuality q, IReadOnlyList<double> rates, string?[] stopped)
+    {
+        string[] fastest = q.Fastest.Select(n => Rate(rates[n])).ToArray();
+        int width = Math.Max(6, fastest.Max(f => f.Length)) + 2;
+        string Row(string label, IEnumerable<string> cells) => "  " + label.PadRight(8) + string.Concat(cells.Select(c => c.PadLeft(width)));
+        yield return Row("lr", q.Levels.Select(p => "+" + Percent(p)));
+        for (int n = 0; n < rates.Count; n++)
+        {
+            yield return Row(rates[n].ToString("G6", CultureInfo.InvariantCulture), q.FirstReached[n].Select(Cell)) + (stopped[n] is string why ? $"  ({why})" : "");
+        }
+
+        yield return Row("fastest", fastest);
+    }
+
+    private static string Html(IterationsToQuality q, IReadOnlyList<double> rates, string?[] stopped)
+    {
+        var html = new StringBuilder("<h2>Compute to quality</h2>\n<p>");
+        html.Append(WebUtility.HtmlEncode(Heading(q, rates).TrimEnd(':')));
+        html.Append(CultureInfo.InvariantCulture,
+            $". A dash: not reached (by a rate that stopped, perhaps not before it stopped). The target is this sweep's best rate, so where every rate is too low it is too. Also as <a href=\"{SweepReport.QualityCsv}\">{SweepReport.QualityCsv}</a>.</p>\n<table><tr><th>lr</th>");
+        foreach (double level in q.Levels)
+        {
+            html.Append(CultureInfo.InvariantCulture, $"<th>within {Percent(level)}</th>");
+        }
+
+        html.Append("<th>stopped</th></tr>\n");
+        IReadOnlyList<int> fastest = q.Fastest;
+        for (int n = 0; n < rates.Count; n++)
+        {
+            html.Append(CultureInfo.InvariantCulture, $"<tr><td>{rates[n]:G6}</td>");
+            for (int level = 0; level < q.Levels.Count; level++)
+            {
+                string cell = Cell(q.FirstReached[n][level]);
+                html.Append(fastest[level] == n ? $"<td><b>{cell}</b></td>" : $"<td>{cell}</td>");
+            }
+
+            html.Append(CultureInfo.InvariantCulture, $"<td>{WebUtility.HtmlEncode(stopped[n] ?? "")}</td></tr>\n");
+        }
+
+        return html.Append("</table>\n").ToString();
+    }
+
+    private static string Csv(IterationsToQuality? q, IReadOnlyList<double> rates)
+    {
+        var csv = new StringBuilder("lr,within_pct,loss_at_most,first_iteration\n");
+        for (int n = 0; q is not null && n < rates.Count; n++)
+        {
+            for (int level = 0; level < q.Levels.Count; level++)
+            {
+                csv.Append(string.Create(CultureInfo.InvariantCulture,
+                    $"{rates[n]:R},{q.Levels[level]:R},{q.AllowedLoss(level):R},{q.FirstReached[n][level]}\n"));
+            }
+        }
+
+        return csv.ToString();
+    }
+
+    private static string Percent(double level) => level.ToString("G4", CultureInfo.InvariantCulture) + "%";
+
+    private static string Cell(int? iteration) => iteration?.ToString(CultureInfo.InvariantCulture) ?? "–";
+
+    private static string Rate(double rate) => string.Create(CultureInfo.InvariantCulture, $"lr {rate:G6}");
+}
