@@ -478,6 +478,8 @@ public sealed partial class SweepTests : TemporaryFolderTest
         Assert.Contains("contact_sheet.png", referenced);
         Assert.Contains("loss_curves.png", referenced);
         Assert.Contains("metrics.csv", referenced);
+        Assert.Contains("loss_above_lowest.png", referenced);
+        Assert.Contains("iterations_to_quality.csv", referenced);
         Assert.All(referenced, file => Assert.True(File.Exists(Path.Combine(sweep, file)), $"index.html names {file}, which is missing"));
 
         string[] csv = File.ReadAllLines(Path.Combine(sweep, "metrics.csv"));
@@ -491,6 +493,8 @@ public sealed partial class SweepTests : TemporaryFolderTest
         Assert.Equal((6 + (2 * (160 + 6)), 6 + (3 * (cellHeight + ContactSheet.LabelHeight + 6))), (sheet.Width, sheet.Height));
         using var plot = Image.Load<Rgb24>(Path.Combine(sweep, "loss_curves.png"));
         Assert.Equal((LossCurvePlot.Width, LossCurvePlot.Height), (plot.Width, plot.Height));
+        using var above = Image.Load<Rgb24>(Path.Combine(sweep, "loss_above_lowest.png"));
+        Assert.Equal((LossCurvePlot.Width, LossCurvePlot.Height), (above.Width, above.Height));
     }
 
     [Fact]
@@ -514,6 +518,8 @@ public sealed partial class SweepTests : TemporaryFolderTest
 
         LossRecord[] history = [new(0, new IterationLosses(1, 100, 1), 0), new(1, new IterationLosses(1, 10, 1), 1)];
         Assert.NotEqual(LossCurvePlot.Render([5], [history]), LossCurvePlot.Render([7], [history]));
+        Study.IterationsToQuality quality = Study.IterationsToQuality.Measure([history])!;
+        Assert.NotEqual(LossCurvePlot.RenderAboveLowest([5], [history], quality), LossCurvePlot.RenderAboveLowest([5], [history], quality with { Levels = [50, 20, 10, 4] }));
     }
 
     [Fact]

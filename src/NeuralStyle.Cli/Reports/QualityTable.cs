@@ -17,15 +17,17 @@ internal static class QualityTable
     public static IEnumerable<string> Text(StyleTransferEngine engine) =>
         Measure(engine) is IterationsToQuality q ? Text(q, engine.LearningRates, Stopped(engine)).Prepend(Heading(q, engine.LearningRates)) : [];
 
-    /// <summary>The section of index.html (each level's fastest rate in bold, with a link to the CSV); empty where no rate has a finite loss.</summary>
-    public static string Html(StyleTransferEngine engine) =>
-        Measure(engine) is IterationsToQuality q ? Html(q, engine.LearningRates, Stopped(engine)) : "";
+    /// <summary>The section of index.html for <paramref name="q"/> (<see cref="Measure"/>): the heading, <see cref="SweepReport.AboveLowest"/>, the table (each level's fastest rate in bold) and a link to the CSV; empty for null.</summary>
+    public static string Html(IterationsToQuality? q, StyleTransferEngine engine) => q is null ? "" : Html(q, engine.LearningRates, Stopped(engine));
 
-    /// <summary>A row per rate and level: the loss the level allows and the first iteration at or below it (empty: never); only the header where no rate has a finite loss.</summary>
-    public static string Csv(StyleTransferEngine engine) => Csv(Measure(engine), engine.LearningRates);
+    /// <summary>A row per rate and level of <paramref name="q"/> (<see cref="Measure"/>): the loss the level allows and the first iteration at or below it (empty: never); only the header for null.</summary>
+    public static string Csv(IterationsToQuality? q, StyleTransferEngine engine) => Csv(q, engine.LearningRates);
 
-    private static IterationsToQuality? Measure(StyleTransferEngine engine) =>
-        IterationsToQuality.Measure(Enumerable.Range(0, engine.LearningRates.Count).Select(engine.History).ToArray());
+    /// <summary>The engine's histories measured; null where no rate has a finite loss above 0.</summary>
+    public static IterationsToQuality? Measure(StyleTransferEngine engine) => IterationsToQuality.Measure(Histories(engine));
+
+    /// <summary>Every item's loss history, in item order.</summary>
+    public static IReadOnlyList<LossRecord>[] Histories(StyleTransferEngine engine) => Enumerable.Range(0, engine.LearningRates.Count).Select(engine.History).ToArray();
 
     private static string?[] Stopped(StyleTransferEngine engine) => Enumerable.Range(0, engine.LearningRates.Count).Select(engine.StopReason).ToArray();
 
@@ -52,7 +54,8 @@ internal static class QualityTable
         var html = new StringBuilder("<h2>Compute to quality</h2>\n<p>");
         html.Append(WebUtility.HtmlEncode(Heading(q, rates).TrimEnd(':')));
         html.Append(CultureInfo.InvariantCulture,
-            $". A dash: not reached (by a rate that stopped, perhaps not before it stopped). The target is this sweep's best rate, so where every rate is too low it is too. Also as <a href=\"{SweepReport.QualityCsv}\">{SweepReport.QualityCsv}</a>.</p>\n<table><tr><th>lr</th>");
+            $". Where a rate's line below first crosses a dashed level is its iteration in the table. A dash: not reached (by a rate that stopped, perhaps not before it stopped). The target is this sweep's best rate, so where every rate is too low it is too. Also as <a href=\"{SweepReport.QualityCsv}\">{SweepReport.QualityCsv}</a>.</p>\n");
+        html.Append(CultureInfo.InvariantCulture, $"<p><img src=\"{SweepReport.AboveLowest}\" alt=\"loss above the lowest\"></p>\n<table><tr><th>lr</th>");
         foreach (double level in q.Levels)
         {
             html.Append(CultureInfo.InvariantCulture, $"<th>within {Percent(level)}</th>");

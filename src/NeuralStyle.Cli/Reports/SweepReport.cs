@@ -10,15 +10,15 @@ namespace NeuralStyle.Cli.Reports;
 
 /// <summary>
 /// Writes a sweep folder's reports from its metrics and images: metrics.csv, metrics.json, contact_sheet.png,
-/// loss_curves.png, iterations_to_quality.csv and index.html. Every file is written atomically, so a folder is always consistent.
+/// loss_curves.png, loss_above_lowest.png, iterations_to_quality.csv and index.html. Every file is written atomically, so a folder is always consistent.
 /// </summary>
 internal static class SweepReport
 {
     public const string MetricsJson = "metrics.json", MetricsCsv = "metrics.csv", Sheet = "contact_sheet.png", Curves = "loss_curves.png", Index = "index.html", CheckpointFile = "sweep.ckpt";
-    public const string QualityCsv = "iterations_to_quality.csv";
+    public const string QualityCsv = "iterations_to_quality.csv", AboveLowest = "loss_above_lowest.png";
 
     /// <summary>Every file a sweep writes into its folder besides its images.</summary>
-    public static IReadOnlyList<string> Files { get; } = [CheckpointFile, MetricsCsv, MetricsJson, Sheet, Curves, QualityCsv, Index];
+    public static IReadOnlyList<string> Files { get; } = [CheckpointFile, MetricsCsv, MetricsJson, Sheet, Curves, AboveLowest, QualityCsv, Index];
 
     /// <summary>
     /// The metrics written earlier (a resumed sweep keeps its rows), or none; a <see cref="UserInputException"/> if
@@ -42,10 +42,16 @@ internal static class SweepReport
         AtomicFile.WriteText(Path.Combine(folder, MetricsJson), JsonSerializer.Serialize(metrics.ToList(), StudyJsonContext.Default.ListCheckpointMetrics));
         AtomicFile.WriteText(Path.Combine(folder, MetricsCsv), Csv(metrics));
         AtomicFile.Write(Path.Combine(folder, Sheet), s => s.Write(SheetPng(folder, metrics, engine)));
-        var histories = Enumerable.Range(0, engine.LearningRates.Count).Select(engine.History).ToArray();
+        var histories = QualityTable.Histories(engine);
         AtomicFile.Write(Path.Combine(folder, Curves), s => s.Write(LossCurvePlot.Render(engine.LearningRates, histories)));
-        AtomicFile.WriteText(Path.Combine(folder, QualityCsv), QualityTable.Csv(engine));
-        AtomicFile.WriteText(Path.Combine(folder, Index), Html(metrics, summary, QualityTable.Html(engine)));
+        IterationsToQuality? quality = QualityTable.Measure(engine);
+        if (quality is not null) // else no loss above 0 to measure from, and the page shows no such plot
+        {
+            AtomicFile.Write(Path.Combine(folder, AboveLowest), s => s.Write(LossCurvePlot.RenderAboveLowest(engine.LearningRates, histories, quality)));
+        }
+
+        AtomicFile.WriteText(Path.Combine(folder, QualityCsv), QualityTable.Csv(quality, engine));
+        AtomicFile.WriteText(Path.Combine(folder, Index), Html(metrics, summary, QualityTable.Html(quality, engine)));
     }
 
     public static string Csv(IEnumerable<CheckpointMetrics> metrics)
