@@ -69,6 +69,7 @@ public sealed class IterationsToQualityTests : TemporaryFolderTest
         Assert.Equal("  lr          +50%    +20%    +10%     +5%", lines[heading + 1]);
         Assert.Matches(@"^  1E\+30 +– +– +– +–  \(diverged at iteration \d+\)$", lines[heading + 4]); // why its dashes
         Assert.Equal("  fastest     lr 8    lr 8    lr 8    lr 8", lines[heading + 5]); // 12 iterations at lr 1 reach no level
+        Assert.DoesNotContain("As a render of its own", stdout, StringComparison.Ordinal); // with --no-estimate no render was timed to say it in seconds
 
         string html = File.ReadAllText(Path.Combine(folder, "index.html"));
         Assert.Contains("<h2>Compute to quality</h2>", html, StringComparison.Ordinal);

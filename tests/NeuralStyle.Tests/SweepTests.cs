@@ -73,6 +73,15 @@ public sealed partial class SweepTests : TemporaryFolderTest
         Assert.Equal(3 * (Number(measured, 1) + (40 * Number(measured, 2))), Number(summary, 2), (3 * (0.05 + (40 * 0.0005))) + 0.05);
         Assert.Equal(Number(summary, 2) / Number(summary, 1), Number(summary, 3), 0.1 + (Number(summary, 3) * 0.1));
         Assert.Contains(System.Net.WebUtility.HtmlEncode(summary.Value), File.ReadAllText(Path.Combine(sweep, "index.html")), StringComparison.Ordinal);
+
+        // The tightest quality level in seconds, as a render of its own at the rate that got there first: that render's setup and iterations.
+        Match alone = Regex.Match(text, @"As a render of its own, lr (\d+) would come within 5% in about (\d+\.\d) s here \((\d+\.\d) s setup \+ (\d+) iterations × (\d+\.\d{3}) s, timed before the sweep\)\.");
+        Assert.True(alone.Success, text);
+        string[] fifth = File.ReadAllLines(Path.Combine(sweep, "iterations_to_quality.csv")).Where(l => l.Split(',')[1] == "5" && l.Split(',')[3].Length > 0)
+            .MinBy(l => int.Parse(l.Split(',')[3], CultureInfo.InvariantCulture))!.Split(',');
+        Assert.Equal((fifth[0], fifth[3]), (alone.Groups[1].Value, alone.Groups[4].Value));
+        Assert.Equal((Number(measured, 1), Number(measured, 2)), (Number(alone, 3), Number(alone, 5)));
+        Assert.Equal(Number(alone, 3) + (Number(alone, 4) * Number(alone, 5)), Number(alone, 2), 0.05 + (Number(alone, 4) * 0.0005) + 0.05);
     }
 
     /// <summary>

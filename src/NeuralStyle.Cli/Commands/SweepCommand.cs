@@ -17,7 +17,7 @@ internal static class SweepCommand
         SweepPlateau? plateau = ProblemFactory.ParsePlateau(o.Plateau) is PlateauRule rule ? new SweepPlateau(rule, o.Plateau!) : null;
         string folder = o.Resume ?? o.OutDir;
         int last = checkpoints[^1];
-        var (engine, settings, metrics, estimate, clock, colors) = Start(o, folder, last, output);
+        var (engine, settings, metrics, separate, clock, colors) = Start(o, folder, last, output);
         using (engine)
         {
             // A resumed sweep goes on from where it is, and measures no checkpoint twice (its metrics hold those it reached).
@@ -57,7 +57,7 @@ internal static class SweepCommand
                     }
 
                     SaveCheckpoint();
-                    summary = Summary(engine, clock.Elapsed.TotalSeconds, estimate);
+                    summary = Summary(engine, clock.Elapsed.TotalSeconds, separate, last);
                     SweepReport.Write(folder, metrics, engine, reached.Iteration < last ? $"{summary} {EndedEarly(engine, last)}" : summary);
                     progress.Line($"Checkpoint {reached.Iteration}: {string.Join("; ", reached.Metrics.Select(Describe))}");
                 }, (k, losses) => progress.Report(k, BestOf(engine, losses)),
@@ -99,7 +99,7 @@ internal static class SweepCommand
                 return 1;
             }
 
-            foreach (string line in QualityTable.Text(engine))
+            foreach (string line in QualityTable.Text(engine, separate))
             {
                 output.WriteLine(line);
             }
@@ -302,8 +302,8 @@ internal static class SweepCommand
     /// once: together they peaked about 40% above the sweep alone (7 rates at 384 px). That render is not counted as
     /// part of the sweep.
     /// </summary>
-    /// <returns>The engine, the settings its checkpoints store, the metrics so far, the separate renders' estimated seconds, the sweep's clock, and the content image whose colours saved images take (--original-colors) or null.</returns>
-    private static (StyleTransferEngine, RunSettings, List<CheckpointMetrics>, double? SeparateSeconds, Stopwatch, RgbImage? Colors) Start(SweepOptions o, string folder, int last, TextWriter output)
+    /// <returns>The engine, the settings its checkpoints store, the metrics so far, the separate render timed (or null), the sweep's clock, and the content image whose colours saved images take (--original-colors) or null.</returns>
+    private static (StyleTransferEngine, RunSettings, List<CheckpointMetrics>, SeparateRender? Separate, Stopwatch, RgbImage? Colors) Start(SweepOptions o, string folder, int last, TextWriter output)
     {
         var clock = Stopwatch.StartNew();
         if (o.Resume is not null)
@@ -322,12 +322,12 @@ internal static class SweepCommand
         StyleProblem problem = ProblemFactory.Build(o, output.WriteLine);
         double loading = clock.Elapsed.TotalSeconds; // each separate render would load the images too
         double[] rates = o.LearningRates.ToArray();
-        double? separate = null;
+        SeparateRender? separate = null;
         if (!o.NoEstimate)
         {
             StyleTransferEngine.RequireFits(problem, rates.Length, ProblemFactory.ParseDevice(o.Device)); // not after the timing
             clock.Stop();
-            separate = EstimateSeparateRenders(problem, loading, o, rates.Length, last, output);
+            separate = TimeSeparateRender(problem, loading, o, output);
             clock.Start();
         }
 
@@ -337,11 +337,10 @@ internal static class SweepCommand
 
     /// <summary>
     /// Times one single-image render of <paramref name="problem"/> at the first learning rate (setup plus two
-    /// iterations after a warm-up) and scales it, with the <paramref name="loading"/> seconds its images took, to
-    /// <paramref name="items"/> renders of <paramref name="iterations"/> iterations. Its memory is handed back before it
-    /// returns.
+    /// iterations after a warm-up), its setup including the <paramref name="loading"/> seconds its images took. Its
+    /// memory is handed back before it returns.
     /// </summary>
-    private static double EstimateSeparateRenders(StyleProblem problem, double loading, SweepOptions o, int items, int iterations, TextWriter output)
+    private static SeparateRender TimeSeparateRender(StyleProblem problem, double loading, SweepOptions o, TextWriter output)
     {
         output.WriteLine("Timing one separate render of the same settings to compare with (--no-estimate skips this)…");
         var (setup, perIteration) = TimeOneRender(problem, o);
@@ -351,7 +350,7 @@ internal static class SweepCommand
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"One separate render: {setup:F1} s setup + {perIteration:F3} s per iteration (measured)."));
-        return items * (setup + (iterations * perIteration));
+        return new SeparateRender(setup, perIteration);
     }
 
     /// <summary>
@@ -372,9 +371,11 @@ internal static class SweepCommand
         return (setup, clock.Elapsed.TotalSeconds / 2);
     }
 
-    private static string Summary(StyleTransferEngine engine, double seconds, double? estimate)
+    /// <summary>The sweep's seconds so far, against those of one <paramref name="separate"/> render per rate to <paramref name="last"/> iterations where one was timed.</summary>
+    private static string Summary(StyleTransferEngine engine, double seconds, SeparateRender? separate, int last)
     {
         int n = engine.LearningRates.Count;
+        double? estimate = n * separate?.Seconds(last);
         string from = engine.StartIteration > 0 ? string.Create(CultureInfo.InvariantCulture, $" (from {engine.StartIteration})") : ""; // the seconds are this run's
         return string.Create(CultureInfo.InvariantCulture, $"{n} learning rate{(n == 1 ? "" : "s")} to iteration {engine.Iteration}{from} in {seconds:F1} s") +
             (estimate is double e ? string.Create(CultureInfo.InvariantCulture, $"; {(n == 1 ? "a separate render" : $"{n} separate renders")} would take about {e:F1} s ({e / seconds:F2}× the sweep).") : ".");

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using NeuralStyle.Cli.Commands;
 using NeuralStyle.Engine;
 using NeuralStyle.Study;
 
@@ -13,9 +14,28 @@ namespace NeuralStyle.Cli.Reports;
 /// </summary>
 internal static class QualityTable
 {
-    /// <summary>The heading and the table as aligned lines of text, ending with the rate that was fastest to each level; none where no rate has a finite loss.</summary>
-    public static IEnumerable<string> Text(StyleTransferEngine engine) =>
-        Measure(engine) is IterationsToQuality q ? Text(q, engine.LearningRates, Stopped(engine)).Prepend(Heading(q, engine.LearningRates)) : [];
+    /// <summary>
+    /// The heading and the table as aligned lines of text, ending with the rate that was fastest to each level, and,
+    /// where a <paramref name="separate"/> render was timed, what the tightest level costs in seconds as a render of its
+    /// own; none where no rate has a finite loss.
+    /// </summary>
+    public static IEnumerable<string> Text(StyleTransferEngine engine, SeparateRender? separate)
+    {
+        if (Measure(engine) is not IterationsToQuality q)
+        {
+            return [];
+        }
+
+        IEnumerable<string> lines = Text(q, engine.LearningRates, Stopped(engine)).Prepend(Heading(q, engine.LearningRates));
+        if (separate is null)
+        {
+            return lines;
+        }
+
+        int fastest = q.Fastest[^1], iterations = q.FirstReached[fastest][^1]!.Value;
+        return lines.Append(string.Create(CultureInfo.InvariantCulture,
+            $"As a render of its own, {Rate(engine.LearningRates[fastest])} would come within {Percent(q.Levels[^1])} in about {separate.Seconds(iterations):F1} s here ({separate.SetupSeconds:F1} s setup + {iterations} iterations × {separate.IterationSeconds:F3} s, timed before the sweep)."));
+    }
 
     /// <summary>The section of index.html for <paramref name="q"/> (<see cref="Measure"/>): the heading, <see cref="SweepReport.AboveLowest"/>, the table (each level's fastest rate in bold) and a link to the CSV; empty for null.</summary>
     public static string Html(IterationsToQuality? q, StyleTransferEngine engine) => q is null ? "" : Html(q, engine.LearningRates, Stopped(engine));
