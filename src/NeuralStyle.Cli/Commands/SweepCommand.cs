@@ -89,7 +89,7 @@ internal static class SweepCommand
             }
 
             output.WriteLine(summary + string.Create(CultureInfo.InvariantCulture, $" Peak memory {Runtime.ProcessMemory.PeakBytes() / 1e6:F0} MB."));
-            output.WriteLine($"Open {Path.Combine(folder, SweepReport.Index)} to see the contact sheet, loss curves and metrics.");
+            output.WriteLine($"Open {Path.Combine(folder, SweepReport.Index)} to see the contact sheet, loss curves, what quality cost at each rate, and metrics.");
             if (!Undiverged(engine).Any())
             {
                 // Some rates falling apart is what a sweep shows; all of them is a run that found nothing.

@@ -37,14 +37,21 @@ internal static class QualityTable
             $"As a render of its own, {Rate(engine.LearningRates[fastest])} would come within {Percent(q.Levels[^1])} in about {separate.Seconds(iterations):F1} s here ({separate.SetupSeconds:F1} s setup + {iterations} iterations × {separate.IterationSeconds:F3} s, timed before the sweep)."));
     }
 
-    /// <summary>The section of index.html for <paramref name="q"/> (<see cref="Measure"/>): the heading, <see cref="SweepReport.AboveLowest"/>, the table (each level's fastest rate in bold) and a link to the CSV; empty for null.</summary>
+    /// <summary>
+    /// The section of index.html for <paramref name="q"/> (<see cref="IterationsToQuality.Measure"/> of
+    /// <see cref="Histories"/>): the heading, <see cref="SweepReport.AboveLowest"/>, the table (each level's fastest
+    /// rate in bold) and a link to the CSV; empty for null.
+    /// </summary>
     public static string Html(IterationsToQuality? q, StyleTransferEngine engine) => q is null ? "" : Html(q, engine.LearningRates, Stopped(engine));
 
-    /// <summary>A row per rate and level of <paramref name="q"/> (<see cref="Measure"/>): the loss the level allows and the first iteration at or below it (empty: never); only the header for null.</summary>
+    /// <summary>
+    /// A row per rate and level of <paramref name="q"/> (as for <see cref="Html(IterationsToQuality?, StyleTransferEngine)"/>): the loss the level allows and the
+    /// first iteration at or below it (empty: never); only the header for null.
+    /// </summary>
     public static string Csv(IterationsToQuality? q, StyleTransferEngine engine) => Csv(q, engine.LearningRates);
 
     /// <summary>The engine's histories measured; null where no rate has a finite loss above 0.</summary>
-    public static IterationsToQuality? Measure(StyleTransferEngine engine) => IterationsToQuality.Measure(Histories(engine));
+    private static IterationsToQuality? Measure(StyleTransferEngine engine) => IterationsToQuality.Measure(Histories(engine));
 
     /// <summary>Every item's loss history, in item order.</summary>
     public static IReadOnlyList<LossRecord>[] Histories(StyleTransferEngine engine) => Enumerable.Range(0, engine.LearningRates.Count).Select(engine.History).ToArray();

@@ -10,7 +10,8 @@ namespace NeuralStyle.Cli.Reports;
 
 /// <summary>
 /// Writes a sweep folder's reports from its metrics and images: metrics.csv, metrics.json, contact_sheet.png,
-/// loss_curves.png, loss_above_lowest.png, iterations_to_quality.csv and index.html. Every file is written atomically, so a folder is always consistent.
+/// loss_curves.png, loss_above_lowest.png, iterations_to_quality.csv and index.html. Every file is written atomically,
+/// so a folder is always consistent.
 /// </summary>
 internal static class SweepReport
 {
@@ -44,7 +45,7 @@ internal static class SweepReport
         AtomicFile.Write(Path.Combine(folder, Sheet), s => s.Write(SheetPng(folder, metrics, engine)));
         var histories = QualityTable.Histories(engine);
         AtomicFile.Write(Path.Combine(folder, Curves), s => s.Write(LossCurvePlot.Render(engine.LearningRates, histories)));
-        IterationsToQuality? quality = QualityTable.Measure(engine);
+        IterationsToQuality? quality = IterationsToQuality.Measure(histories);
         if (quality is not null) // else no loss above 0 to measure from, and the page shows no such plot
         {
             AtomicFile.Write(Path.Combine(folder, AboveLowest), s => s.Write(LossCurvePlot.RenderAboveLowest(engine.LearningRates, histories, quality)));
