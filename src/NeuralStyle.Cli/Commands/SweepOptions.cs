@@ -2,7 +2,7 @@ using CommandLine;
 
 namespace NeuralStyle.Cli.Commands;
 
-[Verb("sweep", HelpText = "Render one content/style pair at several learning rates as one batch, with checkpoints, a contact sheet, loss curves and metrics.")]
+[Verb("sweep", HelpText = "Render one content/style pair at several learning rates as one batch, with checkpoints, a contact sheet, loss curves, metrics and the iterations each rate took to each quality.")]
 internal sealed class SweepOptions : OptimizationOptions
 {
     [Option("lr", Separator = ',', Default = new[] { 0.1, 0.5, 1, 5, 10, 20, 100 }, HelpText = "Learning rates, comma-separated; all run as one batch.")]
@@ -11,7 +11,7 @@ internal sealed class SweepOptions : OptimizationOptions
     [Option("checkpoints", Separator = ',', Default = new[] { 50, 200 }, HelpText = "Iterations at which every item is saved and measured, comma-separated; the last is where the sweep ends.")]
     public IEnumerable<int> Checkpoints { get; set; } = [];
 
-    [Option("out-dir", Default = "out/sweep", HelpText = "Folder for images, contact_sheet.png, loss_curves.png, metrics.csv/json, index.html and sweep.ckpt.")]
+    [Option("out-dir", Default = "out/sweep", HelpText = "Folder for images, contact_sheet.png, loss_curves.png, loss_above_lowest.png, metrics.csv/json, iterations_to_quality.csv, index.html and sweep.ckpt.")]
     public string OutDir { get; set; } = "";
 
     [Option("resume", HelpText = "Continue the sweep in this folder (its sweep.ckpt) up to the new --checkpoints, with its stored settings (giving one of them, e.g. --lr, is refused).")]
@@ -20,6 +20,6 @@ internal sealed class SweepOptions : OptimizationOptions
     [Option("force", HelpText = "Start the sweep even where --out-dir holds files it would replace (an earlier sweep: its images are removed).")]
     public bool Force { get; set; }
 
-    [Option("no-estimate", HelpText = "Skip timing a single render to compare against.")]
+    [Option("no-estimate", HelpText = "Skip timing a single render to compare against (and to put the quality table's tightest level in seconds).")]
     public bool NoEstimate { get; set; }
 }
