@@ -81,7 +81,7 @@ internal static class QualityTable
         var html = new StringBuilder("<h2>Compute to quality</h2>\n<p>");
         html.Append(WebUtility.HtmlEncode(Heading(q, rates).TrimEnd(':')));
         html.Append(CultureInfo.InvariantCulture,
-            $". Where a rate's line below first crosses a dashed level is its iteration in the table. A dash: not reached (by a rate that stopped, perhaps not before it stopped). The target is this sweep's best rate, so where every rate is too low it is too. Also as <a href=\"{SweepReport.QualityCsv}\">{SweepReport.QualityCsv}</a>.</p>\n");
+            $". Where a rate's line below first crosses a dashed level is its iteration in the table. A dash: not reached (a rate that stopped may have stopped before it could). The levels are measured from this sweep's best rate: where every rate is too low, they ask little. Also as <a href=\"{SweepReport.QualityCsv}\">{SweepReport.QualityCsv}</a>.</p>\n");
         html.Append(CultureInfo.InvariantCulture, $"<p><img src=\"{SweepReport.AboveLowest}\" alt=\"loss above the lowest\"></p>\n<table><tr><th>lr</th>");
         foreach (double level in q.Levels)
         {
