@@ -65,12 +65,13 @@ internal static class QualityTable
     private static IEnumerable<string> Text(IterationsToQuality q, IReadOnlyList<double> rates, string?[] stopped)
     {
         string[] fastest = q.Fastest.Select(n => Rate(rates[n])).ToArray();
-        int width = Math.Max(6, fastest.Max(f => f.Length)) + 2;
-        string Row(string label, IEnumerable<string> cells) => "  " + label.PadRight(8) + string.Concat(cells.Select(c => c.PadLeft(width)));
+        string[] labels = rates.Select(r => r.ToString("G6", CultureInfo.InvariantCulture)).ToArray();
+        int width = Math.Max(6, fastest.Max(f => f.Length)) + 2, labelWidth = Math.Max(8, labels.Max(l => l.Length) + 1);
+        string Row(string label, IEnumerable<string> cells) => "  " + label.PadRight(labelWidth) + string.Concat(cells.Select(c => c.PadLeft(width)));
         yield return Row("lr", q.Levels.Select(p => "+" + Percent(p)));
         for (int n = 0; n < rates.Count; n++)
         {
-            yield return Row(rates[n].ToString("G6", CultureInfo.InvariantCulture), q.FirstReached[n].Select(Cell)) + (stopped[n] is string why ? $"  ({why})" : "");
+            yield return Row(labels[n], q.FirstReached[n].Select(Cell)) + (stopped[n] is string why ? $"  ({why})" : "");
         }
 
         yield return Row("fastest", fastest);
