@@ -6,7 +6,7 @@ namespace NeuralStyle.Study;
 /// What quality costs at each learning rate: how many iterations each item of a batch took to first come within given
 /// percentages of the lowest loss any item reached. An iteration costs the same at every rate (one forward and one
 /// backward pass per image), so these compare compute: a rate too low falls slowly and reaches the tighter levels late
-/// or never; one too high falls fast at first, then swings above the tighter ones. The levels are relative to the best
+/// or never; one too high swings, and may not settle within the tighter ones. The levels are relative to the best
 /// rate of this batch, so a batch of rates that are all too low makes a poor target.
 /// </summary>
 /// <param name="LowestLoss">The lowest finite total loss of any item.</param>
@@ -56,6 +56,13 @@ public sealed record IterationsToQuality(double LowestLoss, int LowestItem, int 
         return new IterationsToQuality(best, bestItem, bestRow.Iteration, percents, reached);
     }
 
+    /// <summary>
+    /// Per level, the item that reached it in the fewest iterations (the first, on a tie); every level has one, the
+    /// lowest loss's own item at the latest.
+    /// </summary>
+    public IReadOnlyList<int> Fastest => Levels.Select((_, level) => Enumerable.Range(0, FirstReached.Count)
+        .Where(item => FirstReached[item][level] is not null).MinBy(item => FirstReached[item][level]!.Value)).ToArray();
+
     /// <summary>The highest loss that counts as within level <paramref name="level"/> (an index into <see cref="Levels"/>).</summary>
     public double AllowedLoss(int level) => Allowed(LowestLoss, Levels[level]);
 
@@ -73,8 +80,4 @@ public sealed record IterationsToQuality(double LowestLoss, int LowestItem, int 
 
         return null;
     }
-
-    /// <summary>Per level, the item that reached it in the fewest iterations (the first, on a tie); every level has one, the lowest loss's own item at the latest.</summary>
-    public IReadOnlyList<int> Fastest => Levels.Select((_, level) => Enumerable.Range(0, FirstReached.Count)
-        .Where(item => FirstReached[item][level] is not null).MinBy(item => FirstReached[item][level]!.Value)).ToArray();
 }
