@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using NeuralStyle.Cli.Reports;
 using NeuralStyle.Engine;
 using NeuralStyle.Imaging;
@@ -327,48 +326,12 @@ internal static class SweepCommand
         {
             StyleTransferEngine.RequireFits(problem, rates.Length, ProblemFactory.ParseDevice(o.Device)); // not after the timing
             clock.Stop();
-            separate = TimeSeparateRender(problem, loading, o, output);
+            separate = SeparateRender.Time(problem, loading, o, output);
             clock.Start();
         }
 
         StyleTransferEngine created = ProblemFactory.CreateEngine(problem, rates, o.Device, o.Precision, output.WriteLine);
         return (created, ProblemFactory.Settings(o, problem), [], separate, clock, o.OriginalColors ? problem.Content : null);
-    }
-
-    /// <summary>
-    /// Times one single-image render of <paramref name="problem"/> at the first learning rate (setup plus two
-    /// iterations after a warm-up), its setup including the <paramref name="loading"/> seconds its images took. Its
-    /// memory is handed back before it returns.
-    /// </summary>
-    private static SeparateRender TimeSeparateRender(StyleProblem problem, double loading, SweepOptions o, TextWriter output)
-    {
-        output.WriteLine("Timing one separate render of the same settings to compare with (--no-estimate skips this)…");
-        var (setup, perIteration) = TimeOneRender(problem, o);
-        setup += loading;
-
-        // The engine is unreachable now (see TimeOneRender): collect its buffers before the sweep allocates its own.
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"One separate render: {setup:F1} s setup + {perIteration:F3} s per iteration (measured)."));
-        return new SeparateRender(setup, perIteration);
-    }
-
-    /// <summary>
-    /// Seconds to set up one single-image render and per iteration (the mean of two after a warm-up). A method of its
-    /// own so that the engine is unreachable once it returns: the JIT may keep a local of the caller alive to the
-    /// caller's end, and the collection after it would then find the engine's buffers still in use.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static (double Setup, double PerIteration) TimeOneRender(StyleProblem problem, SweepOptions o)
-    {
-        var clock = Stopwatch.StartNew();
-        using StyleTransferEngine single = ProblemFactory.CreateEngine(problem, [o.LearningRates.First()], o.Device, o.Precision, _ => { });
-        double setup = clock.Elapsed.TotalSeconds;
-        single.Step();
-        clock.Restart();
-        single.Step();
-        single.Step();
-        return (setup, clock.Elapsed.TotalSeconds / 2);
     }
 
     /// <summary>The sweep's seconds so far, against those of one <paramref name="separate"/> render per rate to <paramref name="last"/> iterations where one was timed.</summary>
