@@ -178,6 +178,20 @@ internal static class ProblemFactory
             : throw new UserInputException(string.Create(CultureInfo.InvariantCulture, $"'{path}' holds the learning rates {listed}, not {wanted:G6}; give --lr one of them."));
     }
 
+    /// <summary>
+    /// The items of a sweep with <paramref name="rates"/> whose learning rates are <paramref name="wanted"/> (a resumed
+    /// sweep's --only); refuses a rate the sweep does not have, listing its rates, and a rate given twice.
+    /// </summary>
+    public static int[] ChosenItems(string path, IReadOnlyList<double> rates, IReadOnlyList<double> wanted)
+    {
+        string listed = string.Join(", ", rates.Select(r => r.ToString("G6", CultureInfo.InvariantCulture)));
+        UserInputException.Require(wanted.Distinct().Count() == wanted.Count, "--only lists a learning rate twice; name each once.");
+        double[] missing = wanted.Where(r => !rates.Contains(r)).ToArray();
+        UserInputException.Require(missing.Length == 0, string.Create(CultureInfo.InvariantCulture,
+            $"'{path}' holds the learning rates {listed}, not {string.Join(", ", missing.Select(r => r.ToString("G6", CultureInfo.InvariantCulture)))}; give --only some of them."));
+        return wanted.Select(r => rates.ToList().IndexOf(r)).ToArray();
+    }
+
     private static long? MemoryLimitBytes(OptimizationOptions o) => o.MaxMemoryMb is double mb ? (long)(mb * 1e6) : null;
 
     /// <summary>Refuses, before any work, a checkpoint whose every item has stopped: resuming it could not run an iteration.</summary>
@@ -190,10 +204,10 @@ internal static class ProblemFactory
         }
 
         string why = string.Join("; ", rates.Select((lr, n) => string.Create(CultureInfo.InvariantCulture, $"lr {lr:G6} {checkpoint.Stopped[n]}")));
-        int plateaued = Enumerable.Range(0, rates.Count).FirstOrDefault(n => StopReasons.IsPlateau(checkpoint.Stopped[n]), -1);
-        throw new UserInputException(plateaued >= 0
+        int alone = Enumerable.Range(0, rates.Count).FirstOrDefault(n => StopReasons.CanGoOnAlone(checkpoint.Stopped[n]), -1);
+        throw new UserInputException(alone >= 0
             ? string.Create(CultureInfo.InvariantCulture,
-                $"'{path}' cannot go on as a sweep: every rate has stopped ({why}); a rate that plateaued goes on alone, e.g. render --resume {path} --lr {rates[plateaued]:G6} --iterations {4 * checkpoint.Iteration}.")
+                $"'{path}' cannot go on as a sweep: every rate has stopped ({why}); a rate that plateaued or was set aside goes on alone, e.g. render --resume {path} --lr {rates[alone]:G6} --iterations {4 * checkpoint.Iteration}.")
             : string.Create(CultureInfo.InvariantCulture,
                 $"'{path}' cannot go on: its run has stopped ({why}); start a new one with a lower --lr (e.g. {rates.Min() / 4:G3})."));
     }

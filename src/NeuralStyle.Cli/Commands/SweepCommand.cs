@@ -32,7 +32,7 @@ internal static class SweepCommand
 
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Device: {engine.DeviceDescription}{(engine.EstimatedPeakBytes is double bytes ? $"; estimated peak memory {bytes / 1e6:F0} MB" : "")}."));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"Sweeping {engine.Width}×{engine.Height}, lr {string.Join(", ", engine.LearningRates)} as one batch, checkpoints {string.Join(", ", checkpoints)}{(plateau is null ? "" : $", each rate stopping at its plateau (--plateau {o.Plateau})")}, into {folder}{(colors is null ? "" : ", saved in the content image's colours")}."));
+                $"Sweeping {engine.Width}×{engine.Height}, lr {string.Join(", ", engine.RunningItems.Select(n => engine.LearningRates[n]))} as one batch, checkpoints {string.Join(", ", checkpoints)}{(plateau is null ? "" : $", each rate stopping at its plateau (--plateau {o.Plateau})")}, into {folder}{(colors is null ? "" : ", saved in the content image's colours")}."));
 
             var progress = new ProgressReporter(engine.Iteration, last, o.PrintEvery, interactive, output);
             var sweep = new LearningRateSweep(engine, PreviousImages(engine, metrics, folder, output), colors is null ? null : image => ColorTransfer.KeepColors(image, colors));
@@ -225,11 +225,13 @@ internal static class SweepCommand
     /// Where one rate of the sweep in <paramref name="folder"/> goes when continued alone: FOLDER-lrRATE.png beside
     /// the folder (out/study → out/study-lr5.png), outside it, so the sweep's own files stay as the sweep left them.
     /// </summary>
-    public static string AloneImage(string folder, double rate)
+    public static string AloneImage(string folder, double rate) => AloneImage(folder, rate.ToString("G6", CultureInfo.InvariantCulture));
+
+    /// <summary>As <see cref="AloneImage(string, double)"/>, for a rate as written (or a placeholder, "RATE").</summary>
+    private static string AloneImage(string folder, string rate)
     {
         string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder.Length == 0 ? "." : folder));
-        string image = Path.Combine(Path.GetDirectoryName(full) ?? full,
-            string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(full)}-lr{rate:G6}.png"));
+        string image = Path.Combine(Path.GetDirectoryName(full) ?? full, $"{Path.GetFileName(full)}-lr{rate}.png");
         return Path.IsPathRooted(folder) ? image : Path.GetRelativePath(Environment.CurrentDirectory, image); // as the user wrote it
     }
 
@@ -261,6 +263,8 @@ internal static class SweepCommand
             throw new UserInputException("--checkpoints needs one or more iteration counts ≥ 1, e.g. 500,2000.");
         }
 
+        UserInputException.Require(o.Resume is not null || !o.Only.Any(),
+            "--only picks which rates of a resumed sweep go on (sweep --resume FOLDER --only 5,10); a new sweep takes its rates from --lr.");
         string folder = o.Resume ?? o.OutDir;
         if (o.Resume is not null && !File.Exists(Path.Combine(folder, SweepReport.CheckpointFile)))
         {
@@ -307,12 +311,18 @@ internal static class SweepCommand
         var clock = Stopwatch.StartNew();
         if (o.Resume is not null)
         {
-            var (engine, settings, content) = ProblemFactory.Resume(Path.Combine(folder, SweepReport.CheckpointFile), o, output.WriteLine);
+            string path = Path.Combine(folder, SweepReport.CheckpointFile);
+            var (engine, settings, content) = ProblemFactory.Resume(path, o, output.WriteLine,
+                o.Only.Any() ? checkpoint => checkpoint.SetAsideAllBut(ProblemFactory.ChosenItems(path, checkpoint.Settings.LearningRates, o.Only.ToArray())) : null);
             output.WriteLine($"Resuming the sweep in {folder} at iteration {engine.Iteration} with its stored settings ({settings.Notes}).");
-            foreach (int n in Enumerable.Range(0, engine.LearningRates.Count).Where(n => StopReasons.IsPlateau(engine.StopReason(n))))
+            // Rates stopped at the same iteration for the same reason (those --only left out) in one line.
+            foreach (var stopped in Enumerable.Range(0, engine.LearningRates.Count).Where(n => StopReasons.CanGoOnAlone(engine.StopReason(n))).GroupBy(engine.StopReason))
             {
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"lr {engine.LearningRates[n]:G6} {engine.StopReason(n)} and stays there; to take it further alone: render --resume {Path.Combine(folder, SweepReport.CheckpointFile)} --lr {engine.LearningRates[n]:G6} --iterations N --out {AloneImage(folder, engine.LearningRates[n])}, N beyond {engine.History(n)[^1].Iteration}"));
+                string[] named = stopped.Select(n => engine.LearningRates[n].ToString("G6", CultureInfo.InvariantCulture)).ToArray();
+                bool one = named.Length == 1;
+                string rate = one ? named[0] : "RATE";
+                output.WriteLine(
+                    $"lr {string.Join(", ", named)} {stopped.Key} and {(one ? "stays" : "stay")} there; to take {(one ? "it" : "one")} further alone: render --resume {path} --lr {rate} --iterations N --out {AloneImage(folder, rate)}, N beyond {engine.History(stopped.First())[^1].Iteration}");
             }
 
             return (engine, settings, SweepReport.ReadMetrics(folder).Where(m => m.Iteration <= engine.Iteration).ToList(), null, clock, settings.OriginalColors ? content : null);

@@ -17,6 +17,9 @@ internal sealed class SweepOptions : OptimizationOptions
     [Option("resume", HelpText = "Continue the sweep in this folder (its sweep.ckpt) up to the new --checkpoints, with its stored settings (giving one of them, e.g. --lr, is refused).")]
     public string? Resume { get; set; }
 
+    [Option("only", Separator = ',', HelpText = "With --resume: take only these of the sweep's rates on, as one batch; the others are set aside where the sweep is, and can go on alone (render --resume … --lr RATE).")]
+    public IEnumerable<double> Only { get; set; } = [];
+
     [Option("force", HelpText = "Start the sweep even where --out-dir holds files it would replace (an earlier sweep: its images are removed).")]
     public bool Force { get; set; }
 

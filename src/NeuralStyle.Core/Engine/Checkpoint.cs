@@ -53,7 +53,8 @@ public sealed record Checkpoint
     /// Item <paramref name="n"/> of a batch alone: its learning rate, image, moments, step count, stop reason, loss
     /// history and best image as a checkpoint of one, to continue it without the others (e.g. the best rate of a
     /// sweep). It runs as it would have in the batch, within float rounding: a batch's convolutions may round differently.
-    /// An item that plateaued (<see cref="StopReasons.IsPlateau"/>) runs again, from the iteration it stopped at.
+    /// An item that plateaued or was set aside (<see cref="StopReasons.CanGoOnAlone"/>) runs again, from the iteration it
+    /// stopped at.
     /// </summary>
     public Checkpoint Item(int n)
     {
@@ -67,17 +68,44 @@ public sealed record Checkpoint
             Settings = Settings with { LearningRates = [Settings.LearningRates[n]] },
             State = new OptimizerState([State.Steps[n]], Slice(State.Images), Slice(State.FirstMoment), Slice(State.SecondMoment)),
             Iteration = ItemIteration(Iteration, Stopped[n], State.Steps[n]),
-            Stopped = [StopReasons.IsPlateau(Stopped[n]) ? null : Stopped[n]],
+            Stopped = [StopReasons.CanGoOnAlone(Stopped[n]) ? null : Stopped[n]],
             History = [History[n]],
             Best = Best is null ? null : new BestImages(Slice(Best.Images), [Best.Iterations[n]]),
         };
     }
 
     /// <summary>
-    /// The iteration an item of a checkpoint at <paramref name="iteration"/> is at: that one, or for an item that
-    /// plateaued the one it stopped at, which its <paramref name="steps"/> count (one update per iteration run).
+    /// The iteration an item of a checkpoint at <paramref name="iteration"/> is at: that one, or for an item that can
+    /// go on alone (<see cref="StopReasons.CanGoOnAlone"/>) the one it stopped at, which its <paramref name="steps"/>
+    /// count (one update per iteration run).
     /// </summary>
-    internal static int ItemIteration(int iteration, string? stopped, int steps) => StopReasons.IsPlateau(stopped) ? steps : iteration;
+    internal static int ItemIteration(int iteration, string? stopped, int steps) => StopReasons.CanGoOnAlone(stopped) ? steps : iteration;
+
+    /// <summary>
+    /// The run with only <paramref name="items"/> going on: every other item still running is set aside
+    /// (<see cref="StopReasons.SetAside"/>) at this checkpoint's iteration, keeping its state, so a resumed batch holds
+    /// only the items named (a sweep continuing its best rates) while the others can still go on alone
+    /// (<see cref="Item"/>). An item set aside must have the loss of the state it keeps: a checkpoint written between
+    /// two of a sweep's checkpoints (on an interruption) holds images whose loss is not yet known, and is refused.
+    /// </summary>
+    public Checkpoint SetAsideAllBut(IReadOnlyCollection<int> items)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        string?[] stopped = Stopped.ToArray();
+        for (int n = 0; n < stopped.Length; n++)
+        {
+            if (stopped[n] is not null || items.Contains(n))
+            {
+                continue;
+            }
+
+            UserInputException.Require(History[n] is [.., LossRecord last] && last.Iteration == Iteration,
+                $"The run was saved at iteration {Iteration}, between checkpoints, before the loss of its last images was measured, so its items cannot be set aside there; resume it whole to its next checkpoint first.");
+            stopped[n] = StopReasons.SetAside(Iteration);
+        }
+
+        return this with { Stopped = stopped };
+    }
 
     /// <summary>Writes the checkpoint atomically.</summary>
     public void Save(string path) => AtomicFile.Write(path, WriteTo);

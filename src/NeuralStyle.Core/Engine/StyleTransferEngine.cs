@@ -166,18 +166,18 @@ public sealed class StyleTransferEngine : IDisposable
             throw new UserInputException($"The checkpoint was made with weights {s.WeightsIdentity}, not {weights.Identity}; resume it with the weights it was made with (WeightSource.ForResume finds them).");
         }
 
-        var memory = new HostMemoryCheck(weights, s.Loss, s.LearningRates.Count, s.Width, s.Height, memoryLimitBytes, LargestTarget: (0, 0)); // targets are stored
+        // The batch holds only the items still running (all of them where none is), and needs the memory of those.
+        int[] stopped = Enumerable.Range(0, s.LearningRates.Count).Where(n => checkpoint.Stopped[n] is not null).ToArray();
+        int[] leaving = stopped.Length < s.LearningRates.Count ? stopped : [];
+        var memory = new HostMemoryCheck(weights, s.Loss, s.LearningRates.Count - leaving.Length, s.Width, s.Height, memoryLimitBytes, LargestTarget: (0, 0)); // targets are stored
         double? checkedBefore = memory.BeforeBuilding(device);
         IStyleBackend backend = BackendFactory.Create(device, weights, s.Preprocess, s.Loss, s.Adam, precision);
         try
         {
             double? estimate = checkedBefore ?? memory.For(backend);
-            // The batch holds only the items still running (all of them where none is). A checkpoint from before best
-            // images were kept starts them from its images, as a new run does.
+            // A checkpoint from before best images were kept starts them from its images, as a new run does.
             var members = new BatchMembers(s.LearningRates.Count, 3 * s.Width * s.Height);
-            int[] stopped = Enumerable.Range(0, s.LearningRates.Count).Where(n => checkpoint.Stopped[n] is not null).ToArray();
-            BatchMembers.Reduced batch = members.Without(stopped.Length < s.LearningRates.Count ? stopped : [],
-                checkpoint.State, checkpoint.Best?.Images ?? checkpoint.State.Images);
+            BatchMembers.Reduced batch = members.Without(leaving, checkpoint.State, checkpoint.Best?.Images ?? checkpoint.State.Images);
             double startSeconds = Seconds(() => backend.Start(checkpoint.Targets, batch.State, s.Height, s.Width, batch.Batch.Select(n => s.LearningRates[n]).ToArray(), batch.Best));
             members.Commit(batch);
             return new StyleTransferEngine(backend, members, startSeconds, checkpoint.Targets, s.Width, s.Height, s.LearningRates,

@@ -1,0 +1,84 @@
+using NeuralStyle.Engine;
+using NeuralStyle.Tests.Support;
+using static NeuralStyle.Tests.Support.InProcessCli;
+
+namespace NeuralStyle.Tests;
+
+/// <summary>
+/// sweep --resume --only: a sweep continues some of its rates as one batch and sets the others aside as they are,
+/// each able to go on alone later; nothing of a rate set aside is lost.
+/// </summary>
+public sealed class SetAsideTests : TemporaryFolderTest
+{
+    private static readonly string[] Common = ["--size", "40", "--weights", "random:0", "--lr", "2,5,10", "--no-estimate", "--print-every", "0"];
+
+    [Fact]
+    public void A_resumed_sweep_takes_only_the_rates_named_on_and_a_rate_set_aside_goes_on_alone_as_it_would_have()
+    {
+        string straight = Path.Combine(Folder, "straight"), split = Path.Combine(Folder, "split");
+        Succeeds(Run(["sweep", .. Common, "--checkpoints", "3,6", "--out-dir", straight]));
+        Succeeds(Run(["sweep", .. Common, "--checkpoints", "3", "--out-dir", split]));
+        Checkpoint atThree = Checkpoint.Load(Path.Combine(split, "sweep.ckpt"));
+
+        var (_, stdout, _) = Succeeds(Run(["sweep", "--resume", split, "--checkpoints", "6", "--only", "5,10", "--print-every", "0"]));
+
+        string checkpoint = Path.Combine(split, "sweep.ckpt");
+        Assert.Contains($"lr 2 set aside at iteration 3 and stays there; to take it further alone: render --resume {checkpoint} --lr 2 --iterations N --out {split}-lr2.png, N beyond 3", stdout, StringComparison.Ordinal);
+        Assert.Contains("Sweeping 40×27, lr 5, 10 as one batch", stdout, StringComparison.Ordinal);
+        Checkpoint reference = Checkpoint.Load(Path.Combine(straight, "sweep.ckpt")), continued = Checkpoint.Load(checkpoint);
+        Assert.Equal(["set aside at iteration 3", null, null], continued.Stopped);
+        Assert.Equal([3, 6, 6], continued.State.Steps);
+        int length = continued.State.Images.Length / 3;
+        Assert.Equal(atThree.State.Images[..length], continued.State.Images[..length]); // kept as it was
+        Assert.Equal(reference.State.Images[length..], continued.State.Images[length..]); // on the CPU a batch's size changes no item's result
+        Assert.Equal(reference.History[1].Select(r => r.Loss.Total), continued.History[1].Select(r => r.Loss.Total));
+        Assert.Contains(File.ReadAllLines(Path.Combine(split, "metrics.csv")), row => row.StartsWith("2,6,set aside at iteration 3,", StringComparison.Ordinal));
+
+        // Taken on alone from where it was set aside, lr 2 reaches the state it has in the sweep that never split.
+        Succeeds(Run(["render", "--resume", checkpoint, "--lr", "2", "--iterations", "6", "--print-every", "0"]));
+        Checkpoint alone = Checkpoint.Load($"{split}-lr2.ckpt");
+        Assert.Equal(reference.State.Images[..length], alone.State.Images);
+        Assert.Equal(reference.History[0].Select(r => r.Loss.Total), alone.History[0].Select(r => r.Loss.Total));
+    }
+
+    [Theory]
+    [InlineData("7", "holds the learning rates 2, 5, 10, not 7; give --only some of them.")]
+    [InlineData("5,5", "--only lists a learning rate twice; name each once.")]
+    public void Only_takes_rates_the_sweep_has_each_once(string only, string expected)
+    {
+        string folder = Path.Combine(Folder, "sweep");
+        Succeeds(Run(["sweep", .. Common, "--checkpoints", "2", "--out-dir", folder]));
+        byte[] before = File.ReadAllBytes(Path.Combine(folder, "sweep.ckpt"));
+
+        var (code, _, stderr) = Run(["sweep", "--resume", folder, "--checkpoints", "4", "--only", only]);
+
+        Assert.Equal(2, code);
+        Assert.EndsWith(expected, stderr.TrimEnd(), StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(folder, "sweep.ckpt")));
+    }
+
+    [Fact]
+    public void Only_is_refused_for_a_new_sweep_and_where_the_sweep_stopped_between_checkpoints()
+    {
+        string folder = Path.Combine(Folder, "sweep"), checkpoint = Path.Combine(folder, "sweep.ckpt");
+        var (code, _, stderr) = Run(["sweep", .. Common, "--checkpoints", "2", "--out-dir", folder, "--only", "5"]);
+        Assert.Equal(2, code);
+        Assert.Contains("--only picks which rates of a resumed sweep go on", stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(folder));
+
+        // As if interrupted after iteration 2: the images' loss (row 2) not yet measured.
+        Succeeds(Run(["sweep", .. Common, "--checkpoints", "2", "--out-dir", folder]));
+        Checkpoint saved = Checkpoint.Load(checkpoint);
+        (saved with { History = saved.History.Select(h => (IReadOnlyList<LossRecord>)h.SkipLast(1).ToArray()).ToArray(), Best = null }).Save(checkpoint);
+
+        (code, _, stderr) = Run(["sweep", "--resume", folder, "--checkpoints", "4", "--only", "5"]);
+        Assert.Equal(2, code);
+        Assert.Contains("between checkpoints, before the loss of its last images was measured, so its items cannot be set aside there; resume it whole to its next checkpoint first.", stderr, StringComparison.Ordinal);
+    }
+
+    private static (int Code, string Stdout, string Stderr) Succeeds((int Code, string Stdout, string Stderr) run)
+    {
+        Assert.True(run.Code == 0, run.Stderr + run.Stdout);
+        return run;
+    }
+}
