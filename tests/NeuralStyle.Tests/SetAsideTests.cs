@@ -41,6 +41,25 @@ public sealed class SetAsideTests : TemporaryFolderTest
         Assert.Equal(reference.History[0].Select(r => r.Loss.Total), alone.History[0].Select(r => r.Loss.Total));
     }
 
+    [Fact]
+    public void A_resumed_batch_is_estimated_at_the_memory_of_the_rates_it_runs()
+    {
+        // At 128 px three images' buffers outweigh the fixed part of the estimate (at 40 px the targets' pass is the peak).
+        string folder = Path.Combine(Folder, "sweep");
+        Succeeds(Run(["sweep", .. Common[2..], "--size", "128", "--checkpoints", "1", "--out-dir", folder]));
+        Checkpoint saved = Checkpoint.Load(Path.Combine(folder, "sweep.ckpt"));
+        Model.NetworkWeights weights = Model.NetworkWeights.Random(Model.NetworkArchitecture.Vgg19, 0);
+        double? Estimate(Checkpoint checkpoint)
+        {
+            using StyleTransferEngine engine = StyleTransferEngine.Resume(checkpoint, weights, DeviceKind.Cpu);
+            return engine.EstimatedPeakBytes;
+        }
+
+        double? one = Estimate(saved.SetAsideAllBut([1]));
+        Assert.Equal(Estimate(saved.Item(1)), one); // a batch of one, whatever the checkpoint holds besides
+        Assert.True(one < Estimate(saved), $"{one} bytes for one rate of three");
+    }
+
     [Theory]
     [InlineData("7", "holds the learning rates 2, 5, 10, not 7; give --only some of them.")]
     [InlineData("5,5", "--only lists a learning rate twice; name each once.")]
