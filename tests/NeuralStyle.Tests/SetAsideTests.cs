@@ -25,6 +25,7 @@ public sealed class SetAsideTests : TemporaryFolderTest
         string checkpoint = Path.Combine(split, "sweep.ckpt");
         Assert.Contains($"lr 2 set aside at iteration 3 and stays there; to take it further alone: render --resume {checkpoint} --lr 2 --iterations N --out {split}-lr2.png, N beyond 3", stdout, StringComparison.Ordinal);
         Assert.Contains("Sweeping 40×27, lr 5, 10 as one batch", stdout, StringComparison.Ordinal);
+        Assert.Contains("3 learning rates to iteration 6 (from 3; lr 5, 10 went on) in ", stdout, StringComparison.Ordinal);
         Checkpoint reference = Checkpoint.Load(Path.Combine(straight, "sweep.ckpt")), continued = Checkpoint.Load(checkpoint);
         Assert.Equal(["set aside at iteration 3", null, null], continued.Stopped);
         Assert.Equal([3, 6, 6], continued.State.Steps);

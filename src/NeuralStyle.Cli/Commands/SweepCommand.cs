@@ -349,7 +349,10 @@ internal static class SweepCommand
     {
         int n = engine.LearningRates.Count;
         double? estimate = n * separate?.Seconds(last);
-        string from = engine.StartIteration > 0 ? string.Create(CultureInfo.InvariantCulture, $" (from {engine.StartIteration})") : ""; // the seconds are this run's
+        // The seconds are this run's, which may have taken only some of the rates on (the others stopped before it).
+        int[] ran = Enumerable.Range(0, n).Where(i => engine.History(i)[^1].Iteration > engine.StartIteration).ToArray();
+        string some = ran.Length < n ? $"; lr {string.Join(", ", ran.Select(i => engine.LearningRates[i].ToString("G6", CultureInfo.InvariantCulture)))} went on" : "";
+        string from = engine.StartIteration > 0 ? string.Create(CultureInfo.InvariantCulture, $" (from {engine.StartIteration}{some})") : "";
         return string.Create(CultureInfo.InvariantCulture, $"{n} learning rate{(n == 1 ? "" : "s")} to iteration {engine.Iteration}{from} in {seconds:F1} s") +
             (estimate is double e ? string.Create(CultureInfo.InvariantCulture, $"; {(n == 1 ? "a separate render" : $"{n} separate renders")} would take about {e:F1} s ({e / seconds:F2}× the sweep).") : ".");
     }
