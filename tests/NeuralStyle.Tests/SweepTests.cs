@@ -525,6 +525,12 @@ public sealed partial class SweepTests : TemporaryFolderTest
         Assert.True(dark > 20, $"only {dark} dark pixels in the label strip");
         Assert.NotEqual(labelled, blank);
 
+        // A stopped rate's cells say how it stopped.
+        Assert.Equal("lr 5 · 500 it", SweepReport.CellLabel(5, 500, "ok"));
+        Assert.Equal("lr 100 · 500 it (diverged)", SweepReport.CellLabel(100, 500, StopReasons.Diverged(3)));
+        Assert.Equal("lr 20 · 500 it (plateaued)", SweepReport.CellLabel(20, 500, StopReasons.Plateaued(452)));
+        Assert.Equal("lr 0.1 · 500 it (set aside)", SweepReport.CellLabel(0.1, 500, StopReasons.SetAside(200)));
+
         LossRecord[] history = [new(0, new IterationLosses(1, 100, 1), 0), new(1, new IterationLosses(1, 10, 1), 1)];
         Assert.NotEqual(LossCurvePlot.Render([5], [history]), LossCurvePlot.Render([7], [history]));
         Study.IterationsToQuality quality = Study.IterationsToQuality.Measure([history])!;

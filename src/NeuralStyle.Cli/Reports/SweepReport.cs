@@ -84,8 +84,7 @@ internal static class SweepReport
                 CheckpointMetrics? m = metrics.FirstOrDefault(x => x.LearningRate == lr && x.Iteration == iteration);
                 string file = Path.Combine(folder, m?.Image ?? "");
                 row.Add(m is not null && File.Exists(file) ? ImageFiles.Load(file, null) : null);
-                string status = m is null || m.Status == "ok" ? "" : " (diverged)";
-                rowLabels.Add(string.Create(CultureInfo.InvariantCulture, $"lr {lr:G6} · {iteration} it{status}"));
+                rowLabels.Add(CellLabel(lr, iteration, m?.Status));
             }
 
             rows.Add(row);
@@ -93,6 +92,19 @@ internal static class SweepReport
         }
 
         return ContactSheet.Render(rows, labels, cellWidth, cellHeight);
+    }
+
+    /// <summary>A contact sheet cell's label: the rate, the checkpoint and, for a rate that stopped, how (the metrics say where).</summary>
+    internal static string CellLabel(double rate, int iteration, string? status)
+    {
+        string how = status switch
+        {
+            null or "ok" => "",
+            _ when StopReasons.IsDivergence(status) => " (diverged)",
+            _ when StopReasons.IsPlateau(status) => " (plateaued)",
+            _ => " (set aside)",
+        };
+        return string.Create(CultureInfo.InvariantCulture, $"lr {rate:G6} · {iteration} it{how}");
     }
 
     private static string Html(IReadOnlyList<CheckpointMetrics> metrics, string summary, string quality)
