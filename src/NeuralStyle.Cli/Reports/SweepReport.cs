@@ -102,7 +102,8 @@ internal static class SweepReport
             null or "ok" => "",
             _ when StopReasons.IsDivergence(status) => " (diverged)",
             _ when StopReasons.IsPlateau(status) => " (plateaued)",
-            _ => " (set aside)",
+            _ when StopReasons.CanGoOnAlone(status) => " (set aside)",
+            _ => $" ({status})",
         };
         return string.Create(CultureInfo.InvariantCulture, $"lr {rate:G6} · {iteration} it{how}");
     }
