@@ -82,6 +82,7 @@ public sealed partial class SweepTests : TemporaryFolderTest
         Assert.Equal((fifth[0], fifth[3]), (alone.Groups[1].Value, alone.Groups[4].Value));
         Assert.Equal((Number(measured, 1), Number(measured, 2)), (Number(alone, 3), Number(alone, 5)));
         Assert.Equal(Number(alone, 3) + (Number(alone, 4) * Number(alone, 5)), Number(alone, 2), 0.05 + (Number(alone, 4) * 0.0005) + 0.05);
+        Assert.Contains(System.Net.WebUtility.HtmlEncode(alone.Value), File.ReadAllText(Path.Combine(sweep, "index.html")), StringComparison.Ordinal); // the page says so too
     }
 
     /// <summary>

@@ -57,7 +57,7 @@ internal static class SweepCommand
 
                     SaveCheckpoint();
                     summary = Summary(engine, clock.Elapsed.TotalSeconds, separate, last);
-                    SweepReport.Write(folder, metrics, engine, reached.Iteration < last ? $"{summary} {EndedEarly(engine, last)}" : summary);
+                    SweepReport.Write(folder, metrics, engine, reached.Iteration < last ? $"{summary} {EndedEarly(engine, last)}" : summary, separate);
                     progress.Line($"Checkpoint {reached.Iteration}: {string.Join("; ", reached.Metrics.Select(Describe))}");
                 }, (k, losses) => progress.Report(k, BestOf(engine, losses)),
                     () =>

@@ -27,25 +27,19 @@ internal static class QualityTable
         }
 
         IEnumerable<string> lines = Text(q, engine.LearningRates, Stopped(engine)).Prepend(Heading(q, engine.LearningRates));
-        if (separate is null)
-        {
-            return lines;
-        }
-
-        int fastest = q.Fastest[^1], iterations = q.FirstReached[fastest][^1]!.Value;
-        return lines.Append(string.Create(CultureInfo.InvariantCulture,
-            $"As a render of its own, {Rate(engine.LearningRates[fastest])} would come within {Percent(q.Levels[^1])} in about {separate.Seconds(iterations):F1} s here ({separate.SetupSeconds:F1} s setup + {iterations} iterations × {separate.IterationSeconds:F3} s, timed before the sweep)."));
+        return InSeconds(q, engine.LearningRates, separate) is string seconds ? lines.Append(seconds) : lines;
     }
 
     /// <summary>
     /// The section of index.html for <paramref name="q"/> (<see cref="IterationsToQuality.Measure"/> of
     /// <see cref="Histories"/>): the heading, <see cref="SweepReport.AboveLowest"/>, the table (each level's fastest
-    /// rate in bold) and a link to the CSV; empty for null.
+    /// rate in bold), the tightest level in seconds as <see cref="Text(StyleTransferEngine, SeparateRender?)"/> gives it, and a link to the CSV; empty for null.
     /// </summary>
-    public static string Html(IterationsToQuality? q, StyleTransferEngine engine) => q is null ? "" : Html(q, engine.LearningRates, Stopped(engine));
+    public static string Html(IterationsToQuality? q, StyleTransferEngine engine, SeparateRender? separate) =>
+        q is null ? "" : Html(q, engine.LearningRates, Stopped(engine)) + (InSeconds(q, engine.LearningRates, separate) is string seconds ? $"<p>{WebUtility.HtmlEncode(seconds)}</p>\n" : "");
 
     /// <summary>
-    /// A row per rate and level of <paramref name="q"/> (as for <see cref="Html(IterationsToQuality?, StyleTransferEngine)"/>): the loss the level allows and the
+    /// A row per rate and level of <paramref name="q"/> (as for <see cref="Html(IterationsToQuality?, StyleTransferEngine, SeparateRender?)"/>): the loss the level allows and the
     /// first iteration at or below it (empty: never); only the header for null.
     /// </summary>
     public static string Csv(IterationsToQuality? q, StyleTransferEngine engine) => Csv(q, engine.LearningRates);
@@ -119,6 +113,19 @@ internal static class QualityTable
         }
 
         return csv.ToString();
+    }
+
+    /// <summary>What the tightest level costs in seconds as a render of its own at the rate fastest to it, where a <paramref name="separate"/> render was timed; else null.</summary>
+    private static string? InSeconds(IterationsToQuality q, IReadOnlyList<double> rates, SeparateRender? separate)
+    {
+        if (separate is null)
+        {
+            return null;
+        }
+
+        int fastest = q.Fastest[^1], iterations = q.FirstReached[fastest][^1]!.Value;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"As a render of its own, {Rate(rates[fastest])} would come within {Percent(q.Levels[^1])} in about {separate.Seconds(iterations):F1} s here ({separate.SetupSeconds:F1} s setup + {iterations} iterations × {separate.IterationSeconds:F3} s, timed before the sweep).");
     }
 
     private static string Percent(double level) => level.ToString("G4", CultureInfo.InvariantCulture) + "%";

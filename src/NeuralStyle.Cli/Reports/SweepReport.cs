@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using NeuralStyle.Cli.Commands;
 using NeuralStyle.Engine;
 using NeuralStyle.Imaging;
 using NeuralStyle.Study;
@@ -38,7 +39,8 @@ internal static class SweepReport
         }
     }
 
-    public static void Write(string folder, IReadOnlyList<CheckpointMetrics> metrics, StyleTransferEngine engine, string summary)
+    /// <summary>Writes every report of the sweep <paramref name="engine"/> runs; <paramref name="separate"/>, where one was timed, puts its quality in seconds too.</summary>
+    public static void Write(string folder, IReadOnlyList<CheckpointMetrics> metrics, StyleTransferEngine engine, string summary, SeparateRender? separate)
     {
         AtomicFile.WriteText(Path.Combine(folder, MetricsJson), JsonSerializer.Serialize(metrics.ToList(), StudyJsonContext.Default.ListCheckpointMetrics));
         AtomicFile.WriteText(Path.Combine(folder, MetricsCsv), Csv(metrics));
@@ -52,7 +54,7 @@ internal static class SweepReport
         }
 
         AtomicFile.WriteText(Path.Combine(folder, QualityCsv), QualityTable.Csv(quality, engine));
-        AtomicFile.WriteText(Path.Combine(folder, Index), Html(metrics, summary, QualityTable.Html(quality, engine)));
+        AtomicFile.WriteText(Path.Combine(folder, Index), Html(metrics, summary, QualityTable.Html(quality, engine, separate)));
     }
 
     public static string Csv(IEnumerable<CheckpointMetrics> metrics)
