@@ -43,6 +43,26 @@ public sealed class SetAsideTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void A_sweep_names_the_rates_within_ten_percent_of_its_lowest_loss_and_how_to_take_only_them_further()
+    {
+        string folder = Path.Combine(Folder, "sweep");
+        var (_, stdout, _) = Succeeds(Run(["sweep", .. Common[..4], "--lr", "0.01,8,9", "--no-estimate", "--print-every", "0", "--checkpoints", "30", "--out-dir", folder]));
+
+        // The reference: each rate's lowest loss against 1.1 times the sweep's.
+        Checkpoint swept = Checkpoint.Load(Path.Combine(folder, "sweep.ckpt"));
+        double lowest = swept.History.SelectMany(h => h).Min(r => r.Loss.Total);
+        Assert.Equal([false, true, true], swept.History.Select(h => h.Min(r => r.Loss.Total) <= 1.1 * lowest));
+        string line = stdout.Split('\n').Single(l => l.StartsWith("Rates whose lowest loss came within 10% of the sweep's: lr 8, 9.", StringComparison.Ordinal)).TrimEnd();
+        string command = line[line.IndexOf("sweep --resume", StringComparison.Ordinal)..];
+        Assert.Equal($"sweep --resume {folder} --checkpoints 120 --only 8,9", command);
+
+        Succeeds(Run([.. command.Split(' '), "--print-every", "0"]));
+        Checkpoint further = Checkpoint.Load(Path.Combine(folder, "sweep.ckpt"));
+        Assert.Equal(120, further.Iteration);
+        Assert.Equal(["set aside at iteration 30", null, null], further.Stopped);
+    }
+
+    [Fact]
     public void A_resumed_batch_is_estimated_at_the_memory_of_the_rates_it_runs()
     {
         // At 128 px three images' buffers outweigh the fixed part of the estimate (at 40 px the targets' pass is the peak).

@@ -104,6 +104,11 @@ internal static class SweepCommand
             }
 
             output.WriteLine(NextStep(engine, folder, last));
+            if (SideBySide(engine, folder, last) is string contenders)
+            {
+                output.WriteLine(contenders);
+            }
+
             foreach (string line in BestImageCommands(engine, folder))
             {
                 output.WriteLine(line);
@@ -178,6 +183,30 @@ internal static class SweepCommand
         string command = string.Create(CultureInfo.InvariantCulture,
             $"render --resume {Path.Combine(folder, SweepReport.CheckpointFile)} --lr {rate:G6} --iterations {last * 4}");
         return NextStepAdvice(rate, PlateauRule.GainOver(engine.History(best), PlateauRule.DefaultWindow), command, AloneImage(folder, rate));
+    }
+
+    /// <summary>
+    /// Where more than one running rate has come within 10% of the sweep's lowest loss but not every one has, how to
+    /// take just those further side by side (--only), setting the others aside; else null.
+    /// </summary>
+    private static string? SideBySide(StyleTransferEngine engine, string folder, int last)
+    {
+        const double Within = 10;
+        if (IterationsToQuality.Measure(QualityTable.Histories(engine), [Within]) is not IterationsToQuality quality)
+        {
+            return null;
+        }
+
+        int[] running = engine.RunningItems.ToArray();
+        int[] contenders = running.Where(n => quality.FirstReached[n][0] is not null).ToArray();
+        if (contenders.Length < 2 || contenders.Length == running.Length)
+        {
+            return null;
+        }
+
+        string rates = string.Join(",", contenders.Select(n => engine.LearningRates[n].ToString("G6", CultureInfo.InvariantCulture)));
+        return string.Create(CultureInfo.InvariantCulture,
+            $"Rates whose lowest loss came within {Within}% of the sweep's: lr {rates.Replace(",", ", ", StringComparison.Ordinal)}. To take them further side by side, setting the others aside: sweep --resume {folder} --checkpoints {last * 4} --only {rates}");
     }
 
     /// <summary>
