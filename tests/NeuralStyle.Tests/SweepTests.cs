@@ -533,9 +533,10 @@ public sealed partial class SweepTests : TemporaryFolderTest
         Assert.Equal("lr 0.1 · 500 it (set aside)", SweepReport.CellLabel(0.1, 500, StopReasons.SetAside(200)));
 
         LossRecord[] history = [new(0, new IterationLosses(1, 100, 1), 0), new(1, new IterationLosses(1, 10, 1), 1)];
-        Assert.NotEqual(LossCurvePlot.Render([5], [history]), LossCurvePlot.Render([7], [history]));
+        Assert.NotEqual(LossCurvePlot.Render([5], [history], [null]), LossCurvePlot.Render([7], [history], [null]));
+        Assert.NotEqual(LossCurvePlot.Render([5], [history], [null]), LossCurvePlot.Render([5], [history], [StopReasons.Plateaued(1)])); // its marker and legend
         Study.IterationsToQuality quality = Study.IterationsToQuality.Measure([history])!;
-        Assert.NotEqual(LossCurvePlot.RenderAboveLowest([5], [history], quality), LossCurvePlot.RenderAboveLowest([5], [history], quality with { Levels = [50, 20, 10, 4] }));
+        Assert.NotEqual(LossCurvePlot.RenderAboveLowest([5], [history], [null], quality), LossCurvePlot.RenderAboveLowest([5], [history], [null], quality with { Levels = [50, 20, 10, 4] }));
     }
 
     [Fact]

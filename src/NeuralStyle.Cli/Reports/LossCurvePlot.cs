@@ -17,9 +17,10 @@ internal static class LossCurvePlot
     /// <summary>Where the distance to the lowest loss is drawn when it is smaller (the lowest itself is 0): 0.1%.</summary>
     private const double FloorPercent = 0.1;
 
-    public static byte[] Render(IReadOnlyList<double> learningRates, IReadOnlyList<IReadOnlyList<LossRecord>> histories)
+    /// <summary>log10 of each rate's total loss against iteration; a rate that stopped (<paramref name="stopped"/>: why, or null) ends in a marker, its reason in the legend.</summary>
+    public static byte[] Render(IReadOnlyList<double> learningRates, IReadOnlyList<IReadOnlyList<LossRecord>> histories, IReadOnlyList<string?> stopped)
     {
-        Plot plot = Lines(learningRates, histories, Math.Log10);
+        Plot plot = Lines(learningRates, histories, stopped, Math.Log10);
         plot.Title("Total loss per learning rate");
         plot.YLabel("log10 total loss");
         return Png(plot);
@@ -29,10 +30,11 @@ internal static class LossCurvePlot
     /// How far each rate's loss stands above <paramref name="quality"/>'s lowest loss, in percent on a log axis, with a
     /// dashed line at each of its levels: where a rate's line first crosses one is the iteration its table gives.
     /// </summary>
-    public static byte[] RenderAboveLowest(IReadOnlyList<double> learningRates, IReadOnlyList<IReadOnlyList<LossRecord>> histories, IterationsToQuality quality)
+    public static byte[] RenderAboveLowest(IReadOnlyList<double> learningRates, IReadOnlyList<IReadOnlyList<LossRecord>> histories, IReadOnlyList<string?> stopped,
+        IterationsToQuality quality)
     {
         double lowest = quality.LowestLoss;
-        Plot plot = Lines(learningRates, histories, loss => Math.Log10(Math.Max(FloorPercent, 100 * (loss - lowest) / lowest)));
+        Plot plot = Lines(learningRates, histories, stopped, loss => Math.Log10(Math.Max(FloorPercent, 100 * (loss - lowest) / lowest)));
         // Each level's name just above its line at the left edge, where the curves are still high above it.
         double first = histories.SelectMany(h => h).Select(r => (double)r.Iteration).DefaultIfEmpty(0).Min();
         foreach (double level in quality.Levels)
@@ -58,8 +60,13 @@ internal static class LossCurvePlot
         return Png(plot);
     }
 
-    /// <summary>A plot with a line per rate of <paramref name="y"/> of each finite positive total loss against its iteration.</summary>
-    private static Plot Lines(IReadOnlyList<double> learningRates, IReadOnlyList<IReadOnlyList<LossRecord>> histories, Func<double, double> y)
+    /// <summary>
+    /// A plot with a line per rate of <paramref name="y"/> of each finite positive total loss against its iteration. A
+    /// rate that stopped ends in a marker of its line's colour (a cross where it diverged, else a dot), and its legend
+    /// entry says why ("lr 20, plateaued at iteration 369"), so a line that ends early is not read as a sweep that did.
+    /// </summary>
+    private static Plot Lines(IReadOnlyList<double> learningRates, IReadOnlyList<IReadOnlyList<LossRecord>> histories, IReadOnlyList<string?> stopped,
+        Func<double, double> y)
     {
         var plot = new Plot();
         for (int n = 0; n < learningRates.Count; n++)
@@ -71,8 +78,13 @@ internal static class LossCurvePlot
             }
 
             var line = plot.Add.ScatterLine(finite.Select(r => (double)r.Iteration).ToArray(), finite.Select(r => y(r.Loss.Total)).ToArray());
-            line.LegendText = $"lr {learningRates[n]:G6}";
+            line.LegendText = string.Create(CultureInfo.InvariantCulture, $"lr {learningRates[n]:G6}{(stopped[n] is string why ? $", {why}" : "")}");
             line.LineWidth = 2;
+            if (stopped[n] is string reason)
+            {
+                MarkerShape shape = StopReasons.IsDivergence(reason) ? MarkerShape.Eks : MarkerShape.FilledCircle;
+                plot.Add.Marker(finite[^1].Iteration, y(finite[^1].Loss.Total), shape, 9, line.Color);
+            }
         }
 
         // Iterations are whole numbers: a short sweep would otherwise get ticks at 0.5, 1.5, …

@@ -50,7 +50,8 @@ internal static class QualityTable
     /// <summary>Every item's loss history, in item order.</summary>
     public static IReadOnlyList<LossRecord>[] Histories(StyleTransferEngine engine) => Enumerable.Range(0, engine.LearningRates.Count).Select(engine.History).ToArray();
 
-    private static string?[] Stopped(StyleTransferEngine engine) => Enumerable.Range(0, engine.LearningRates.Count).Select(engine.StopReason).ToArray();
+    /// <summary>Why each item stopped, in item order; null for one still running.</summary>
+    public static string?[] Stopped(StyleTransferEngine engine) => Enumerable.Range(0, engine.LearningRates.Count).Select(engine.StopReason).ToArray();
 
     /// <summary>The sentence above the table: what it counts, and the loss it counts from.</summary>
     private static string Heading(IterationsToQuality q, IReadOnlyList<double> rates) => string.Create(CultureInfo.InvariantCulture,

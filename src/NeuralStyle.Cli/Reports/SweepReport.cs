@@ -46,11 +46,12 @@ internal static class SweepReport
         AtomicFile.WriteText(Path.Combine(folder, MetricsCsv), Csv(metrics));
         AtomicFile.Write(Path.Combine(folder, Sheet), s => s.Write(SheetPng(folder, metrics, engine)));
         var histories = QualityTable.Histories(engine);
-        AtomicFile.Write(Path.Combine(folder, Curves), s => s.Write(LossCurvePlot.Render(engine.LearningRates, histories)));
+        string?[] stopped = QualityTable.Stopped(engine);
+        AtomicFile.Write(Path.Combine(folder, Curves), s => s.Write(LossCurvePlot.Render(engine.LearningRates, histories, stopped)));
         IterationsToQuality? quality = IterationsToQuality.Measure(histories);
         if (quality is not null) // else no loss above 0 to measure from, and the page shows no such plot
         {
-            AtomicFile.Write(Path.Combine(folder, AboveLowest), s => s.Write(LossCurvePlot.RenderAboveLowest(engine.LearningRates, histories, quality)));
+            AtomicFile.Write(Path.Combine(folder, AboveLowest), s => s.Write(LossCurvePlot.RenderAboveLowest(engine.LearningRates, histories, stopped, quality)));
         }
 
         AtomicFile.WriteText(Path.Combine(folder, QualityCsv), QualityTable.Csv(quality, engine));
