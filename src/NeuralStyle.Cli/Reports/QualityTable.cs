@@ -33,25 +33,25 @@ internal static class QualityTable
     /// <summary>
     /// The section of index.html for <paramref name="q"/> (<see cref="IterationsToQuality.Measure"/> of
     /// <see cref="Histories"/>): the heading, <see cref="SweepReport.AboveLowest"/>, the table (each level's fastest
-    /// rate in bold), the tightest level in seconds as <see cref="Text(StyleTransferEngine, SeparateRender?)"/> gives it, and a link to the CSV; empty for null.
+    /// rate in bold), the tightest level in seconds as the terminal gets it, and a link to the CSV; empty for null.
     /// </summary>
     public static string Html(IterationsToQuality? q, StyleTransferEngine engine, SeparateRender? separate) =>
         q is null ? "" : Html(q, engine.LearningRates, Stopped(engine)) + (InSeconds(q, engine.LearningRates, separate) is string seconds ? $"<p>{WebUtility.HtmlEncode(seconds)}</p>\n" : "");
 
     /// <summary>
-    /// A row per rate and level of <paramref name="q"/> (as for <see cref="Html(IterationsToQuality?, StyleTransferEngine, SeparateRender?)"/>): the loss the level allows and the
+    /// A row per rate and level of <paramref name="q"/> (measured as for the page): the loss the level allows and the
     /// first iteration at or below it (empty: never); only the header for null.
     /// </summary>
     public static string Csv(IterationsToQuality? q, StyleTransferEngine engine) => Csv(q, engine.LearningRates);
-
-    /// <summary>The engine's histories measured; null where no rate has a finite loss above 0.</summary>
-    private static IterationsToQuality? Measure(StyleTransferEngine engine) => IterationsToQuality.Measure(Histories(engine));
 
     /// <summary>Every item's loss history, in item order.</summary>
     public static IReadOnlyList<LossRecord>[] Histories(StyleTransferEngine engine) => Enumerable.Range(0, engine.LearningRates.Count).Select(engine.History).ToArray();
 
     /// <summary>Why each item stopped, in item order; null for one still running.</summary>
     public static string?[] Stopped(StyleTransferEngine engine) => Enumerable.Range(0, engine.LearningRates.Count).Select(engine.StopReason).ToArray();
+
+    /// <summary>The engine's histories measured; null where no rate has a finite loss above 0.</summary>
+    private static IterationsToQuality? Measure(StyleTransferEngine engine) => IterationsToQuality.Measure(Histories(engine));
 
     /// <summary>The sentence above the table: what it counts, and the loss it counts from.</summary>
     private static string Heading(IterationsToQuality q, IReadOnlyList<double> rates) => string.Create(CultureInfo.InvariantCulture,
