@@ -189,7 +189,8 @@ internal static class ProblemFactory
         double[] missing = wanted.Where(r => !rates.Contains(r)).ToArray();
         UserInputException.Require(missing.Length == 0, string.Create(CultureInfo.InvariantCulture,
             $"'{path}' holds the learning rates {listed}, not {string.Join(", ", missing.Select(r => r.ToString("G6", CultureInfo.InvariantCulture)))}; give --only some of them."));
-        return wanted.Select(r => rates.ToList().IndexOf(r)).ToArray();
+        var items = rates.ToList();
+        return wanted.Select(r => items.IndexOf(r)).ToArray();
     }
 
     private static long? MemoryLimitBytes(OptimizationOptions o) => o.MaxMemoryMb is double mb ? (long)(mb * 1e6) : null;

@@ -11,7 +11,10 @@ public sealed record CheckpointMetrics
     /// <summary>The checkpoint's iteration.</summary>
     public int Iteration { get; init; }
 
-    /// <summary>"ok", "diverged at iteration k" (the values are then those of its last finite state) or "plateaued at iteration k" (those of the state it stopped in).</summary>
+    /// <summary>
+    /// "ok", "diverged at iteration k" (the values are then those of its last finite state), or "plateaued at iteration
+    /// k" or "set aside at iteration k" (those of the state it stopped in).
+    /// </summary>
     public string Status { get; init; } = "ok";
 
     /// <summary>Total loss.</summary>
