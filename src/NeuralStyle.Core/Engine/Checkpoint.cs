@@ -56,22 +56,77 @@ public sealed record Checkpoint
     /// An item that plateaued or was set aside (<see cref="StopReasons.CanGoOnAlone"/>) runs again, from the iteration it
     /// stopped at.
     /// </summary>
-    public Checkpoint Item(int n)
+    public Checkpoint Item(int n) => Items([n]);
+
+    /// <summary>
+    /// Items <paramref name="items"/> of a batch as a batch of their own, in that order, as <see cref="Item"/> takes one:
+    /// they must all be at the same iteration (<see cref="ItemIteration(int)"/>), e.g. rates set aside together.
+    /// </summary>
+    public Checkpoint Items(IReadOnlyList<int> items)
     {
-        int items = Settings.LearningRates.Count;
-        ArgumentOutOfRangeException.ThrowIfNegative(n);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(n, items);
-        int length = State.Images.Length / items;
-        float[] Slice(float[] values) => values.AsSpan(n * length, length).ToArray();
+        ArgumentNullException.ThrowIfNull(items);
+        int count = Settings.LearningRates.Count;
+        foreach (int n in items)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(n);
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(n, count);
+        }
+
+        int[] iterations = items.Select(ItemIteration).Distinct().ToArray();
+        if (iterations.Length != 1)
+        {
+            throw new ArgumentException($"Items {string.Join(", ", items)} are at iterations {string.Join(", ", iterations)}, not at one.", nameof(items));
+        }
+
+        int length = State.Images.Length / count;
+        float[] Gather(float[] values) => items.SelectMany(n => values.AsSpan(n * length, length).ToArray()).ToArray();
         return this with
         {
-            Settings = Settings with { LearningRates = [Settings.LearningRates[n]] },
-            State = new OptimizerState([State.Steps[n]], Slice(State.Images), Slice(State.FirstMoment), Slice(State.SecondMoment)),
-            Iteration = ItemIteration(Iteration, Stopped[n], State.Steps[n]),
-            Stopped = [StopReasons.CanGoOnAlone(Stopped[n]) ? null : Stopped[n]],
-            History = [History[n]],
-            Best = Best is null ? null : new BestImages(Slice(Best.Images), [Best.Iterations[n]]),
+            Settings = Settings with { LearningRates = items.Select(n => Settings.LearningRates[n]).ToArray() },
+            State = new OptimizerState(items.Select(n => State.Steps[n]).ToArray(), Gather(State.Images), Gather(State.FirstMoment), Gather(State.SecondMoment)),
+            Iteration = iterations[0],
+            Stopped = items.Select(n => StopReasons.CanGoOnAlone(Stopped[n]) ? null : Stopped[n]).ToArray(),
+            History = items.Select(n => History[n]).ToArray(),
+            Best = Best is null ? null : new BestImages(Gather(Best.Images), items.Select(n => Best.Iterations[n]).ToArray()),
         };
+    }
+
+    /// <summary>
+    /// The run with <paramref name="part"/>, a batch of <see cref="Items"/> taken further on its own, put back in their
+    /// places: their state, loss histories and best images. An item still running in the part is back in the run where
+    /// the part reached this run's iteration, and otherwise set aside where the part is (<see cref="StopReasons.SetAside"/>),
+    /// to be taken further again; one that stopped in the part keeps its reason.
+    /// </summary>
+    public Checkpoint WithItems(Checkpoint part, IReadOnlyList<int> items)
+    {
+        ArgumentNullException.ThrowIfNull(part);
+        ArgumentNullException.ThrowIfNull(items);
+        if (!part.Settings.LearningRates.SequenceEqual(items.Select(n => Settings.LearningRates[n])) || part.Iteration > Iteration)
+        {
+            throw new ArgumentException($"The part's rates ({string.Join(", ", part.Settings.LearningRates)}, at iteration {part.Iteration}) are not items {string.Join(", ", items)} of this run at or before iteration {Iteration}.", nameof(part));
+        }
+
+        int length = State.Images.Length / Settings.LearningRates.Count;
+        var state = new OptimizerState(State.Steps.ToArray(), State.Images.ToArray(), State.FirstMoment.ToArray(), State.SecondMoment.ToArray());
+        float[] bestImages = (Best?.Images ?? State.Images).ToArray(); // a checkpoint from before best images starts them from its images
+        int?[] bestIterations = Best?.Iterations.ToArray() ?? new int?[Settings.LearningRates.Count];
+        string?[] stopped = Stopped.ToArray();
+        var history = History.ToArray();
+        for (int i = 0; i < items.Count; i++)
+        {
+            int n = items[i];
+            void Put(float[] from, float[] to) => from.AsSpan(i * length, length).CopyTo(to.AsSpan(n * length));
+            Put(part.State.Images, state.Images);
+            Put(part.State.FirstMoment, state.FirstMoment);
+            Put(part.State.SecondMoment, state.SecondMoment);
+            Put(part.Best?.Images ?? part.State.Images, bestImages);
+            state.Steps[n] = part.State.Steps[i];
+            bestIterations[n] = part.Best?.Iterations[i];
+            history[n] = part.History[i];
+            stopped[n] = part.Stopped[i] ?? (part.Iteration == Iteration ? null : StopReasons.SetAside(part.Iteration));
+        }
+
+        return this with { State = state, Stopped = stopped, History = history, Best = new BestImages(bestImages, bestIterations) };
     }
 
     /// <summary>
@@ -80,6 +135,9 @@ public sealed record Checkpoint
     /// count (one update per iteration run).
     /// </summary>
     internal static int ItemIteration(int iteration, string? stopped, int steps) => StopReasons.CanGoOnAlone(stopped) ? steps : iteration;
+
+    /// <summary>The iteration item <paramref name="n"/> is at (<see cref="ItemIteration(int, string?, int)"/>).</summary>
+    public int ItemIteration(int n) => ItemIteration(Iteration, Stopped[n], State.Steps[n]);
 
     /// <summary>
     /// The run with only <paramref name="items"/> going on: every other item still running is set aside

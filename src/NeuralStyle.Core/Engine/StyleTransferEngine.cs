@@ -243,7 +243,16 @@ public sealed class StyleTransferEngine : IDisposable
     /// update, so the image, its loss and its step count agree and the item can go on alone from there
     /// (<see cref="Checkpoint.Item"/>).
     /// </summary>
-    public void StopAtPlateau(int item)
+    public void StopAtPlateau(int item) => StopAtLastRow(item, StopReasons.Plateaued);
+
+    /// <summary>
+    /// Stops item <paramref name="item"/> as set aside (<see cref="StopReasons.SetAside"/>) at the last iteration its
+    /// history records, as <see cref="StopAtPlateau"/> does: its state is then that of its last measured loss, to be
+    /// taken further later (a sweep interrupted while a rate caught up with the others).
+    /// </summary>
+    public void SetAside(int item) => StopAtLastRow(item, StopReasons.SetAside);
+
+    private void StopAtLastRow(int item, Func<int, string> reason)
     {
         if (_stopped[item] is not null)
         {
@@ -258,7 +267,7 @@ public sealed class StyleTransferEngine : IDisposable
             _backend.RevertLastUpdate(_members.SlotOf(item));
         }
 
-        Stop(item, StopReasons.Plateaued(last.Iteration));
+        Stop(item, reason(last.Iteration));
     }
 
     /// <summary>Why item <paramref name="item"/> stopped, or null while it runs.</summary>
