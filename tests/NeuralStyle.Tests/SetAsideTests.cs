@@ -43,6 +43,54 @@ public sealed class SetAsideTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void Rates_set_aside_rejoin_the_batch_after_catching_up_and_end_as_in_a_sweep_that_never_split()
+    {
+        // lr 2 is set aside at 3 and lr 5 at 6 while lr 10 goes on to 9; then all three go on to 12 as one batch.
+        string straight = Path.Combine(Folder, "straight"), split = Path.Combine(Folder, "split"), checkpoint = Path.Combine(split, "sweep.ckpt");
+        Succeeds(Run(["sweep", .. Common, "--checkpoints", "3,6,9,12", "--out-dir", straight]));
+        Succeeds(Run(["sweep", .. Common, "--checkpoints", "3", "--out-dir", split]));
+        Succeeds(Run(["sweep", "--resume", split, "--checkpoints", "6", "--only", "5,10", "--print-every", "0"]));
+        var (_, aside, _) = Succeeds(Run(["sweep", "--resume", split, "--checkpoints", "9", "--only", "10", "--print-every", "0"]));
+        Assert.Contains($"lr 2 set aside at iteration 3 and stays there; to take it further alone: render --resume {checkpoint} --lr 2 --iterations N --out {split}-lr2.png, N beyond 3; or back into the batch, where it catches up first: sweep --resume {split} --checkpoints N --only 10,2", aside, StringComparison.Ordinal);
+        Assert.Equal(["set aside at iteration 3", "set aside at iteration 6", null], Checkpoint.Load(checkpoint).Stopped);
+
+        var (_, stdout, _) = Succeeds(Run(["sweep", "--resume", split, "--checkpoints", "12", "--only", "2,5,10", "--print-every", "0"]));
+
+        Assert.Contains("lr 2 set aside at iteration 3: catching up alone from 3 to 6, measured at checkpoint 6, then it rejoins the batch.", stdout, StringComparison.Ordinal);
+        Assert.Contains("lr 2, 5 set aside at iteration 6: catching up alone from 6 to 9, measured at checkpoint 9, then they rejoin the batch.", stdout, StringComparison.Ordinal);
+        Assert.Contains("lr 2, 5 rejoin the batch at iteration 9.", stdout, StringComparison.Ordinal);
+        Assert.Contains("Sweeping 40×27, lr 2, 5, 10 as one batch", stdout, StringComparison.Ordinal);
+        Checkpoint reference = Checkpoint.Load(Path.Combine(straight, "sweep.ckpt")), joined = Checkpoint.Load(checkpoint);
+        Assert.Equal([null, null, null], joined.Stopped);
+        Assert.Equal([12, 12, 12], joined.State.Steps);
+        Assert.Equal(reference.State.Images, joined.State.Images); // on the CPU a batch's size changes no item's result
+        Assert.Equal(reference.State.SecondMoment, joined.State.SecondMoment);
+        for (int n = 0; n < 3; n++)
+        {
+            Assert.Equal(reference.History[n].Select(r => (r.Iteration, r.Loss.Total)), joined.History[n].Select(r => (r.Iteration, r.Loss.Total)));
+        }
+
+        // The rows that said lr 2 and 5 were set aside are replaced by their measures there, as the straight sweep's.
+        string[] Rows(string folder) => File.ReadAllLines(Path.Combine(folder, "metrics.csv")).Select(row => string.Join(',', row.Split(',')[..8].Append(row.Split(',')[^1]))).Order().ToArray();
+        Assert.Equal(Rows(straight), Rows(split));
+        Assert.True(File.Exists(Path.Combine(split, "lr2_it00006.png")) && File.Exists(Path.Combine(split, "lr5_it00009.png")));
+    }
+
+    [Fact]
+    public void Only_refuses_a_rate_that_diverged()
+    {
+        string folder = Path.Combine(Folder, "sweep");
+        Succeeds(Run(["sweep", .. Common[..4], "--lr", "5,1e30", "--no-estimate", "--print-every", "0", "--checkpoints", "2", "--out-dir", folder]));
+        byte[] before = File.ReadAllBytes(Path.Combine(folder, "sweep.ckpt"));
+
+        var (code, _, stderr) = Run(["sweep", "--resume", folder, "--checkpoints", "4", "--only", "5,1e30"]);
+
+        Assert.Equal(2, code);
+        Assert.EndsWith("lr 1E+30 diverged at iteration 1, so it cannot go on; leave it out of --only.", stderr.TrimEnd(), StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(folder, "sweep.ckpt")));
+    }
+
+    [Fact]
     public void A_sweep_names_the_rates_within_ten_percent_of_its_lowest_loss_and_how_to_take_only_them_further()
     {
         string folder = Path.Combine(Folder, "sweep");

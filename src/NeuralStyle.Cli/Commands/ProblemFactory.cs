@@ -102,14 +102,23 @@ internal static class ProblemFactory
     /// <returns>The engine, the stored settings, and the content image where the checkpoint holds one (<see cref="Checkpoint.ContentImage"/>).</returns>
     public static (StyleTransferEngine Engine, RunSettings Settings, RgbImage? ContentImage) Resume(string path, OptimizationOptions o, Action<string> notice, Func<Checkpoint, Checkpoint>? select = null)
     {
-        DeviceKind kind = ParseDevice(o.Device);
-        MathPrecision math = ParsePrecision(o.Precision);
+        _ = ParseDevice(o.Device);
+        _ = ParsePrecision(o.Precision);
         Checkpoint checkpoint = Checkpoint.Load(path);
         checkpoint = select?.Invoke(checkpoint) ?? checkpoint;
         RefuseIfNothingRuns(path, checkpoint);
-        NetworkWeights weights = WeightSource.ForResume(checkpoint.Settings, notice);
+        return Continue(checkpoint, WeightSource.ForResume(checkpoint.Settings, notice), o, notice);
+    }
+
+    /// <summary>
+    /// Starts an engine on <paramref name="checkpoint"/> with <paramref name="weights"/> (those it was made with), on the
+    /// device and precision <paramref name="o"/> names, saying so first.
+    /// </summary>
+    public static (StyleTransferEngine Engine, RunSettings Settings, RgbImage? ContentImage) Continue(Checkpoint checkpoint, NetworkWeights weights, OptimizationOptions o, Action<string> notice)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
         notice($"Preparing the network for {checkpoint.Settings.Width}×{checkpoint.Settings.Height} (--device {o.Device})…");
-        return (StyleTransferEngine.Resume(checkpoint, weights, kind, math, MemoryLimitBytes(o)), checkpoint.Settings, checkpoint.ContentImage);
+        return (StyleTransferEngine.Resume(checkpoint, weights, ParseDevice(o.Device), ParsePrecision(o.Precision), MemoryLimitBytes(o)), checkpoint.Settings, checkpoint.ContentImage);
     }
 
     /// <summary>
@@ -193,10 +202,10 @@ internal static class ProblemFactory
         return wanted.Select(r => items.IndexOf(r)).ToArray();
     }
 
-    private static long? MemoryLimitBytes(OptimizationOptions o) => o.MaxMemoryMb is double mb ? (long)(mb * 1e6) : null;
+    public static long? MemoryLimitBytes(OptimizationOptions o) => o.MaxMemoryMb is double mb ? (long)(mb * 1e6) : null;
 
     /// <summary>Refuses, before any work, a checkpoint whose every item has stopped: resuming it could not run an iteration.</summary>
-    private static void RefuseIfNothingRuns(string path, Checkpoint checkpoint)
+    public static void RefuseIfNothingRuns(string path, Checkpoint checkpoint)
     {
         IReadOnlyList<double> rates = checkpoint.Settings.LearningRates;
         if (checkpoint.Stopped.Any(reason => reason is null))

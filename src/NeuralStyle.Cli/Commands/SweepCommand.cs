@@ -3,7 +3,9 @@ using System.Globalization;
 using NeuralStyle.Cli.Reports;
 using NeuralStyle.Engine;
 using NeuralStyle.Imaging;
+using NeuralStyle.Model;
 using NeuralStyle.Study;
+using NeuralStyle.Weights;
 
 namespace NeuralStyle.Cli.Commands;
 
@@ -13,18 +15,31 @@ internal static class SweepCommand
     public static int Run(SweepOptions o, TextWriter output, bool interactive, CancellationToken cancel)
     {
         int[] checkpoints = CheckArguments(o);
-        SweepPlateau? plateau = ProblemFactory.ParsePlateau(o.Plateau) is PlateauRule rule ? new SweepPlateau(rule, o.Plateau!) : null;
         string folder = o.Resume ?? o.OutDir;
+        // A resumed sweep's folder is there already, and rates catching up write into it before the sweep starts.
+        using OutputLock? resumed = o.Resume is null ? null : Lock(o, folder);
+        try
+        {
+            return Sweep(o, checkpoints, folder, output, interactive, cancel);
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            return Interruption.ExitCode; // while a rate caught up, which saved the sweep and said how to go on
+        }
+    }
+
+    private static int Sweep(SweepOptions o, int[] checkpoints, string folder, TextWriter output, bool interactive, CancellationToken cancel)
+    {
+        SweepPlateau? plateau = ProblemFactory.ParsePlateau(o.Plateau) is PlateauRule rule ? new SweepPlateau(rule, o.Plateau!) : null;
         int last = checkpoints[^1];
-        var (engine, settings, metrics, separate, clock, colors) = Start(o, folder, last, output);
+        var (engine, settings, metrics, separate, clock, colors) = Start(o, folder, last, plateau, interactive, output, cancel);
         using (engine)
         {
             // A resumed sweep goes on from where it is, and measures no checkpoint twice (its metrics hold those it reached).
             checkpoints = checkpoints.Where(c => c > engine.Iteration || (c == engine.Iteration && !metrics.Any(m => m.Iteration == c))).ToArray();
 
             Directory.CreateDirectory(folder); // with its parents, now: a sweep refused while starting leaves no folder behind
-            using OutputLock running = OutputLock.Take(Path.Combine(folder, SweepReport.CheckpointFile),
-                o.Resume is null ? "give this one another --out-dir" : "stop it (Ctrl-C saves it) and resume again");
+            using OutputLock? created = o.Resume is null ? Lock(o, folder) : null;
             if (o.Force && o.Resume is null)
             {
                 SweepFolder.RemoveEarlierImages(folder, Inputs(o));
@@ -44,20 +59,12 @@ internal static class SweepCommand
                 {
                     foreach (var (m, image) in reached.Metrics.Zip(reached.Images))
                     {
-                        // A stopped rate's image is saved at the first checkpoint after it stopped, and named from then on.
-                        CheckpointMetrics? earlier = metrics.LastOrDefault(x => x.LearningRate == m.LearningRate);
-                        bool keepEarlier = m.Status != "ok" && earlier?.Status == m.Status;
-                        if (!keepEarlier)
-                        {
-                            ImageFiles.Save(image, Path.Combine(folder, m.Image));
-                        }
-
-                        metrics.Add(keepEarlier ? m with { Image = earlier!.Image } : m);
+                        Record(folder, metrics, m, image);
                     }
 
                     SaveCheckpoint();
                     summary = Summary(engine, clock.Elapsed.TotalSeconds, separate, last);
-                    SweepReport.Write(folder, metrics, engine, reached.Iteration < last ? $"{summary} {EndedEarly(engine, last)}" : summary, separate);
+                    SweepReport.Write(folder, metrics, SweepRates.Of(engine), reached.Iteration < last ? $"{summary} {EndedEarly(engine, last)}" : summary, separate);
                     progress.Line($"Checkpoint {reached.Iteration}: {string.Join("; ", reached.Metrics.Select(Describe))}");
                 }, (k, losses) => progress.Report(k, BestOf(engine, losses)),
                     () =>
@@ -98,7 +105,7 @@ internal static class SweepCommand
                 return 1;
             }
 
-            foreach (string line in QualityTable.Text(engine, separate))
+            foreach (string line in QualityTable.Text(SweepRates.Of(engine), separate))
             {
                 output.WriteLine(line);
             }
@@ -119,11 +126,41 @@ internal static class SweepCommand
     }
 
     /// <summary>
+    /// Records rate <paramref name="m"/>'s row at its checkpoint in <paramref name="metrics"/>, in place of a row there
+    /// already (a rate that caught up replaces those that said it was set aside), and saves its image: for a rate that
+    /// stopped, only at the first checkpoint after it stopped, its later rows naming that image.
+    /// </summary>
+    internal static void Record(string folder, List<CheckpointMetrics> metrics, CheckpointMetrics m, RgbImage image)
+    {
+        CheckpointMetrics? earlier = metrics.Where(x => x.LearningRate == m.LearningRate && x.Iteration < m.Iteration).MaxBy(x => x.Iteration);
+        bool keepEarlier = m.Status != "ok" && earlier?.Status == m.Status;
+        if (!keepEarlier)
+        {
+            ImageFiles.Save(image, Path.Combine(folder, m.Image));
+        }
+
+        CheckpointMetrics row = keepEarlier ? m with { Image = earlier!.Image } : m;
+        int at = metrics.FindIndex(x => x.LearningRate == m.LearningRate && x.Iteration == m.Iteration);
+        if (at >= 0)
+        {
+            metrics[at] = row;
+        }
+        else
+        {
+            metrics.Add(row);
+        }
+    }
+
+    /// <summary>Takes the lock of the sweep's checkpoint in <paramref name="folder"/>, which must exist.</summary>
+    private static OutputLock Lock(SweepOptions o, string folder) => OutputLock.Take(Path.Combine(folder, SweepReport.CheckpointFile),
+        o.Resume is null ? "give this one another --out-dir" : "stop it (Ctrl-C saves it) and resume again");
+
+    /// <summary>
     /// Each rate's image at its last checkpoint, which the next checkpoint's SSIM compares with (the state may be past
     /// it after an interruption). One that is gone, unreadable or of another size leaves that SSIM empty, with a
     /// notice, rather than stopping the sweep: the checkpoint, not the images, holds the state.
     /// </summary>
-    private static RgbImage?[] PreviousImages(StyleTransferEngine engine, List<CheckpointMetrics> metrics, string folder, TextWriter output)
+    internal static RgbImage?[] PreviousImages(StyleTransferEngine engine, List<CheckpointMetrics> metrics, string folder, TextWriter output)
     {
         var images = new RgbImage?[engine.LearningRates.Count];
         for (int n = 0; n < images.Length; n++)
@@ -192,7 +229,7 @@ internal static class SweepCommand
     private static string? SideBySide(StyleTransferEngine engine, string folder, int last)
     {
         const double Within = 10;
-        if (IterationsToQuality.Measure(QualityTable.Histories(engine), [Within]) is not IterationsToQuality quality)
+        if (IterationsToQuality.Measure(SweepRates.Of(engine).Histories, [Within]) is not IterationsToQuality quality)
         {
             return null;
         }
@@ -335,26 +372,14 @@ internal static class SweepCommand
     /// part of the sweep.
     /// </summary>
     /// <returns>The engine, the settings its checkpoints store, the metrics so far, the separate render timed (or null), the sweep's clock, and the content image whose colours saved images take (--original-colors) or null.</returns>
-    private static (StyleTransferEngine, RunSettings, List<CheckpointMetrics>, SeparateRender? Separate, Stopwatch, RgbImage? Colors) Start(SweepOptions o, string folder, int last, TextWriter output)
+    private static (StyleTransferEngine, RunSettings, List<CheckpointMetrics>, SeparateRender? Separate, Stopwatch, RgbImage? Colors) Start(SweepOptions o, string folder, int last,
+        SweepPlateau? plateau, bool interactive, TextWriter output, CancellationToken cancel)
     {
         var clock = Stopwatch.StartNew();
         if (o.Resume is not null)
         {
-            string path = Path.Combine(folder, SweepReport.CheckpointFile);
-            var (engine, settings, content) = ProblemFactory.Resume(path, o, output.WriteLine,
-                o.Only.Any() ? checkpoint => checkpoint.SetAsideAllBut(ProblemFactory.ChosenItems(path, checkpoint.Settings.LearningRates, o.Only.ToArray())) : null);
-            output.WriteLine($"Resuming the sweep in {folder} at iteration {engine.Iteration} with its stored settings ({settings.Notes}).");
-            // Rates stopped at the same iteration for the same reason (those --only left out) in one line.
-            foreach (var stopped in Enumerable.Range(0, engine.LearningRates.Count).Where(n => StopReasons.CanGoOnAlone(engine.StopReason(n))).GroupBy(engine.StopReason))
-            {
-                string[] named = stopped.Select(n => engine.LearningRates[n].ToString("G6", CultureInfo.InvariantCulture)).ToArray();
-                bool one = named.Length == 1;
-                string rate = one ? named[0] : "RATE";
-                output.WriteLine(
-                    $"lr {string.Join(", ", named)} {stopped.Key} and {(one ? "stays" : "stay")} there; to take {(one ? "it" : "one")} further alone: render --resume {path} --lr {rate} --iterations N --out {AloneImage(folder, rate)}, N beyond {engine.History(stopped.First())[^1].Iteration}");
-            }
-
-            return (engine, settings, SweepReport.ReadMetrics(folder).Where(m => m.Iteration <= engine.Iteration).ToList(), null, clock, settings.OriginalColors ? content : null);
+            var (engine, settings, metrics, colors) = Resume(o, folder, plateau, interactive, output, cancel);
+            return (engine, settings, metrics, null, clock, colors);
         }
 
         StyleProblem problem = ProblemFactory.Build(o, output.WriteLine);
@@ -373,6 +398,51 @@ internal static class SweepCommand
         return (created, ProblemFactory.Settings(o, problem), [], separate, clock, o.OriginalColors ? problem.Content : null);
     }
 
+    /// <summary>
+    /// Starts the engine of a resumed sweep: on its running rates, or those --only names (the others set aside), after
+    /// bringing back any rate --only names that was set aside or plateaued (<see cref="SweepCatchUp"/>).
+    /// </summary>
+    /// <returns>The engine, the stored settings, the metrics so far, and the content image whose colours saved images take (--original-colors) or null.</returns>
+    private static (StyleTransferEngine, RunSettings, List<CheckpointMetrics>, RgbImage? Colors) Resume(SweepOptions o, string folder, SweepPlateau? plateau, bool interactive,
+        TextWriter output, CancellationToken cancel)
+    {
+        string path = Path.Combine(folder, SweepReport.CheckpointFile);
+        Checkpoint checkpoint = Checkpoint.Load(path);
+        int[] rejoining = [];
+        if (o.Only.Any())
+        {
+            int[] only = ProblemFactory.ChosenItems(path, checkpoint.Settings.LearningRates, o.Only.ToArray());
+            rejoining = SweepCatchUp.Rejoining(checkpoint, only);
+            checkpoint = checkpoint.SetAsideAllBut(only);
+        }
+
+        if (rejoining.Length == 0)
+        {
+            ProblemFactory.RefuseIfNothingRuns(path, checkpoint); // before the weights load
+        }
+
+        output.WriteLine($"Resuming the sweep in {folder} at iteration {checkpoint.Iteration} with its stored settings ({checkpoint.Settings.Notes}).");
+        List<CheckpointMetrics> metrics = SweepReport.ReadMetrics(folder).Where(m => m.Iteration <= checkpoint.Iteration).ToList();
+        NetworkWeights weights = WeightSource.ForResume(checkpoint.Settings, output.WriteLine);
+        RgbImage? colors = checkpoint.Settings.OriginalColors ? checkpoint.ContentImage : null;
+        checkpoint = new SweepCatchUp(folder, o, weights, metrics, colors, plateau, interactive, output).Run(checkpoint, rejoining, cancel);
+        ProblemFactory.RefuseIfNothingRuns(path, checkpoint); // the rates brought back may have stopped again on their way
+        var (engine, settings, _) = ProblemFactory.Continue(checkpoint, weights, o, output.WriteLine);
+
+        // Rates stopped at the same iteration for the same reason (those --only left out) in one line.
+        string runningRates = string.Join(",", engine.RunningItems.Select(n => engine.LearningRates[n].ToString("G6", CultureInfo.InvariantCulture)));
+        foreach (var stopped in Enumerable.Range(0, engine.LearningRates.Count).Where(n => StopReasons.CanGoOnAlone(engine.StopReason(n))).GroupBy(engine.StopReason))
+        {
+            string[] named = stopped.Select(n => engine.LearningRates[n].ToString("G6", CultureInfo.InvariantCulture)).ToArray();
+            bool one = named.Length == 1;
+            string rate = one ? named[0] : "RATE";
+            output.WriteLine(
+                $"lr {string.Join(", ", named)} {stopped.Key} and {(one ? "stays" : "stay")} there; to take {(one ? "it" : "one")} further alone: render --resume {path} --lr {rate} --iterations N --out {AloneImage(folder, rate)}, N beyond {engine.History(stopped.First())[^1].Iteration}; or back into the batch, where {(one ? "it catches" : "they catch")} up first: sweep --resume {folder} --checkpoints N --only {runningRates},{string.Join(",", named)}");
+        }
+
+        return (engine, settings, metrics, colors);
+    }
+
     /// <summary>The sweep's seconds so far, against those of one <paramref name="separate"/> render per rate to <paramref name="last"/> iterations where one was timed.</summary>
     private static string Summary(StyleTransferEngine engine, double seconds, SeparateRender? separate, int last)
     {
@@ -386,7 +456,8 @@ internal static class SweepCommand
             (estimate is double e ? string.Create(CultureInfo.InvariantCulture, $"; {(n == 1 ? "a separate render" : $"{n} separate renders")} would take about {e:F1} s ({e / seconds:F2}× the sweep).") : ".");
     }
 
-    private static string BestOf(StyleTransferEngine engine, IterationLosses[] losses)
+    /// <summary>The progress line's summary of an iteration: the lowest loss of the batch and how many rates run.</summary>
+    internal static string BestOf(StyleTransferEngine engine, IterationLosses[] losses)
     {
         int running = engine.RunningItems.Count();
         double best = losses.Where(l => l.IsFinite).Select(l => l.Total).DefaultIfEmpty(double.NaN).Min();

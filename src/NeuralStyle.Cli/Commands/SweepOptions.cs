@@ -17,7 +17,7 @@ internal sealed class SweepOptions : OptimizationOptions
     [Option("resume", HelpText = "Continue the sweep in this folder (its sweep.ckpt) up to the new --checkpoints, with its stored settings (giving one of them, e.g. --lr, is refused).")]
     public string? Resume { get; set; }
 
-    [Option("only", Separator = ',', HelpText = "With --resume: take only these of the sweep's rates on, as one batch; the others are set aside where the sweep is, and can go on alone (render --resume … --lr RATE).")]
+    [Option("only", Separator = ',', HelpText = "With --resume: take only these of the sweep's rates on, as one batch; the others are set aside where the sweep is, and can go on alone (render --resume … --lr RATE). A rate named here that was set aside or plateaued earlier first catches up alone to the sweep's iteration, then rejoins.")]
     public IEnumerable<double> Only { get; set; } = [];
 
     [Option("force", HelpText = "Start the sweep even where --out-dir holds files it would replace (an earlier sweep: its images are removed).")]

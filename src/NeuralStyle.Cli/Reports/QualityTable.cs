@@ -19,45 +19,49 @@ internal static class QualityTable
     /// where a <paramref name="separate"/> render was timed, what the tightest level costs in seconds as a render of its
     /// own; none where no rate has a finite loss.
     /// </summary>
-    public static IEnumerable<string> Text(StyleTransferEngine engine, SeparateRender? separate)
+    public static IEnumerable<string> Text(SweepRates sweep, SeparateRender? separate)
     {
-        if (Measure(engine) is not IterationsToQuality q)
+        if (IterationsToQuality.Measure(sweep.Histories) is not IterationsToQuality q)
         {
             return [];
         }
 
-        IEnumerable<string> lines = Text(q, engine.LearningRates, Stopped(engine)).Prepend(Heading(q, engine.LearningRates));
-        return InSeconds(q, engine.LearningRates, separate) is string seconds ? lines.Append(seconds) : lines;
+        IEnumerable<string> lines = Text(q, sweep.LearningRates, sweep.Stopped).Prepend(Heading(q, sweep.LearningRates));
+        return InSeconds(q, sweep.LearningRates, separate) is string seconds ? lines.Append(seconds) : lines;
     }
 
     /// <summary>
     /// The section of index.html for <paramref name="q"/> (<see cref="IterationsToQuality.Measure"/> of
-    /// <see cref="Histories"/>): the heading, <see cref="SweepReport.AboveLowest"/>, the table (each level's fastest
+    /// <see cref="SweepRates.Histories"/>): the heading, <see cref="SweepReport.AboveLowest"/>, the table (each level's fastest
     /// rate in bold), the tightest level in seconds as the terminal gets it, and a link to the CSV; empty for null.
     /// </summary>
-    public static string Html(IterationsToQuality? q, StyleTransferEngine engine, SeparateRender? separate) =>
-        q is null ? "" : Html(q, engine.LearningRates, Stopped(engine)) + (InSeconds(q, engine.LearningRates, separate) is string seconds ? $"<p>{WebUtility.HtmlEncode(seconds)}</p>\n" : "");
+    public static string Html(IterationsToQuality? q, SweepRates sweep, SeparateRender? separate) =>
+        q is null ? "" : Html(q, sweep.LearningRates, sweep.Stopped) + (InSeconds(q, sweep.LearningRates, separate) is string seconds ? $"<p>{WebUtility.HtmlEncode(seconds)}</p>\n" : "");
 
     /// <summary>
     /// A row per rate and level of <paramref name="q"/> (measured as for the page): the loss the level allows and the
     /// first iteration at or below it (empty: never); only the header for null.
     /// </summary>
-    public static string Csv(IterationsToQuality? q, StyleTransferEngine engine) => Csv(q, engine.LearningRates);
+    public static string Csv(IterationsToQuality? q, SweepRates sweep)
+    {
+        var csv = new StringBuilder("lr,within_pct,loss_at_most,first_iteration\n");
+        for (int n = 0; q is not null && n < sweep.LearningRates.Count; n++)
+        {
+            for (int level = 0; level < q.Levels.Count; level++)
+            {
+                csv.Append(string.Create(CultureInfo.InvariantCulture,
+                    $"{sweep.LearningRates[n]:R},{q.Levels[level]:R},{q.AllowedLoss(level):R},{q.FirstReached[n][level]}\n"));
+            }
+        }
 
-    /// <summary>Every item's loss history, in item order.</summary>
-    public static IReadOnlyList<LossRecord>[] Histories(StyleTransferEngine engine) => Enumerable.Range(0, engine.LearningRates.Count).Select(engine.History).ToArray();
-
-    /// <summary>Why each item stopped, in item order; null for one still running.</summary>
-    public static string?[] Stopped(StyleTransferEngine engine) => Enumerable.Range(0, engine.LearningRates.Count).Select(engine.StopReason).ToArray();
-
-    /// <summary>The engine's histories measured; null where no rate has a finite loss above 0.</summary>
-    private static IterationsToQuality? Measure(StyleTransferEngine engine) => IterationsToQuality.Measure(Histories(engine));
+        return csv.ToString();
+    }
 
     /// <summary>The sentence above the table: what it counts, and the loss it counts from.</summary>
     private static string Heading(IterationsToQuality q, IReadOnlyList<double> rates) => string.Create(CultureInfo.InvariantCulture,
         $"Iterations each rate took to come within {string.Join(", ", q.Levels.SkipLast(1).Select(Percent))}{(q.Levels.Count > 1 ? " and " : "")}{Percent(q.Levels[^1])} of the sweep's lowest loss, {q.LowestLoss:E3} (lr {rates[q.LowestItem]:G6} at iteration {q.LowestIteration}); an iteration costs the same at every rate, so fewer is cheaper:");
 
-    private static IEnumerable<string> Text(IterationsToQuality q, IReadOnlyList<double> rates, string?[] stopped)
+    private static IEnumerable<string> Text(IterationsToQuality q, IReadOnlyList<double> rates, IReadOnlyList<string?> stopped)
     {
         string[] fastest = q.Fastest.Select(n => Rate(rates[n])).ToArray();
         string[] labels = rates.Select(r => r.ToString("G6", CultureInfo.InvariantCulture)).ToArray();
@@ -72,7 +76,7 @@ internal static class QualityTable
         yield return Row("fastest", fastest);
     }
 
-    private static string Html(IterationsToQuality q, IReadOnlyList<double> rates, string?[] stopped)
+    private static string Html(IterationsToQuality q, IReadOnlyList<double> rates, IReadOnlyList<string?> stopped)
     {
         var html = new StringBuilder("<h2>Compute to quality</h2>\n<p>");
         html.Append(WebUtility.HtmlEncode(Heading(q, rates).TrimEnd(':')));
@@ -99,21 +103,6 @@ internal static class QualityTable
         }
 
         return html.Append("</table>\n").ToString();
-    }
-
-    private static string Csv(IterationsToQuality? q, IReadOnlyList<double> rates)
-    {
-        var csv = new StringBuilder("lr,within_pct,loss_at_most,first_iteration\n");
-        for (int n = 0; q is not null && n < rates.Count; n++)
-        {
-            for (int level = 0; level < q.Levels.Count; level++)
-            {
-                csv.Append(string.Create(CultureInfo.InvariantCulture,
-                    $"{rates[n]:R},{q.Levels[level]:R},{q.AllowedLoss(level):R},{q.FirstReached[n][level]}\n"));
-            }
-        }
-
-        return csv.ToString();
     }
 
     /// <summary>What the tightest level costs in seconds as a render of its own at the rate fastest to it, where a <paramref name="separate"/> render was timed; else null.</summary>

@@ -39,23 +39,23 @@ internal static class SweepReport
         }
     }
 
-    /// <summary>Writes every report of the sweep <paramref name="engine"/> runs; <paramref name="separate"/>, where one was timed, puts its quality in seconds too.</summary>
-    public static void Write(string folder, IReadOnlyList<CheckpointMetrics> metrics, StyleTransferEngine engine, string summary, SeparateRender? separate)
+    /// <summary>Writes every report of the sweep of <paramref name="sweep"/>; <paramref name="separate"/>, where one was timed, puts its quality in seconds too.</summary>
+    public static void Write(string folder, IReadOnlyList<CheckpointMetrics> metrics, SweepRates sweep, string summary, SeparateRender? separate)
     {
         AtomicFile.WriteText(Path.Combine(folder, MetricsJson), JsonSerializer.Serialize(metrics.ToList(), StudyJsonContext.Default.ListCheckpointMetrics));
         AtomicFile.WriteText(Path.Combine(folder, MetricsCsv), Csv(metrics));
-        AtomicFile.Write(Path.Combine(folder, Sheet), s => s.Write(SheetPng(folder, metrics, engine)));
-        var histories = QualityTable.Histories(engine);
-        string?[] stopped = QualityTable.Stopped(engine);
-        AtomicFile.Write(Path.Combine(folder, Curves), s => s.Write(LossCurvePlot.Render(engine.LearningRates, histories, stopped)));
+        AtomicFile.Write(Path.Combine(folder, Sheet), s => s.Write(SheetPng(folder, metrics, sweep)));
+        var histories = sweep.Histories;
+        var stopped = sweep.Stopped;
+        AtomicFile.Write(Path.Combine(folder, Curves), s => s.Write(LossCurvePlot.Render(sweep.LearningRates, histories, stopped)));
         IterationsToQuality? quality = IterationsToQuality.Measure(histories);
         if (quality is not null) // else no loss above 0 to measure from, and the page shows no such plot
         {
-            AtomicFile.Write(Path.Combine(folder, AboveLowest), s => s.Write(LossCurvePlot.RenderAboveLowest(engine.LearningRates, histories, stopped, quality)));
+            AtomicFile.Write(Path.Combine(folder, AboveLowest), s => s.Write(LossCurvePlot.RenderAboveLowest(sweep.LearningRates, histories, stopped, quality)));
         }
 
-        AtomicFile.WriteText(Path.Combine(folder, QualityCsv), QualityTable.Csv(quality, engine));
-        AtomicFile.WriteText(Path.Combine(folder, Index), Html(metrics, summary, QualityTable.Html(quality, engine, separate)));
+        AtomicFile.WriteText(Path.Combine(folder, QualityCsv), QualityTable.Csv(quality, sweep));
+        AtomicFile.WriteText(Path.Combine(folder, Index), Html(metrics, summary, QualityTable.Html(quality, sweep, separate)));
     }
 
     public static string Csv(IEnumerable<CheckpointMetrics> metrics)
@@ -70,15 +70,15 @@ internal static class SweepReport
         return text.ToString();
     }
 
-    private static byte[] SheetPng(string folder, IReadOnlyList<CheckpointMetrics> metrics, StyleTransferEngine engine)
+    private static byte[] SheetPng(string folder, IReadOnlyList<CheckpointMetrics> metrics, SweepRates sweep)
     {
         int[] iterations = metrics.Select(m => m.Iteration).Distinct().Order().ToArray();
         // Cells 160 to 256 px on their long side: labels fit, and a 7×3 sheet stays a reasonable size.
-        double scale = Math.Clamp(engine.Width, 160, 256) / (double)Math.Max(engine.Width, engine.Height);
-        int cellWidth = Math.Max(1, (int)(engine.Width * scale)), cellHeight = Math.Max(1, (int)(engine.Height * scale));
+        double scale = Math.Clamp(sweep.Width, 160, 256) / (double)Math.Max(sweep.Width, sweep.Height);
+        int cellWidth = Math.Max(1, (int)(sweep.Width * scale)), cellHeight = Math.Max(1, (int)(sweep.Height * scale));
         var rows = new List<IReadOnlyList<RgbImage?>>();
         var labels = new List<IReadOnlyList<string>>();
-        foreach (double lr in engine.LearningRates)
+        foreach (double lr in sweep.LearningRates)
         {
             var row = new List<RgbImage?>();
             var rowLabels = new List<string>();

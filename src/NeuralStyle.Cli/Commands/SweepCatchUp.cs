@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using System.Globalization;
+using NeuralStyle.Cli.Reports;
+using NeuralStyle.Engine;
+using NeuralStyle.Imaging;
+using NeuralStyle.Model;
+using NeuralStyle.Study;
+
+namespace NeuralStyle.Cli.Commands;
+
+/// <summary>
+/// Brings rates a sweep set aside or stopped at a plateau back into its batch (sweep --resume --only naming them). The
+/// batch runs in lockstep, so a rate behind the sweep's iteration first goes on without the others, with any rate at
+/// its iteration, to where the sweep is: measured and saved at the sweep's checkpoints it passes, as the sweep would
+/// have measured it, so the reports read as if it had never left. Rates behind at different iterations catch up in
+/// turn, the furthest behind first. After each step the sweep's checkpoint and reports are saved, so an interruption
+/// loses nothing: a rate interrupted on its way is set aside where it got to, and catches up from there next time.
+/// </summary>
+internal sealed class SweepCatchUp(string folder, SweepOptions options, NetworkWeights weights, List<CheckpointMetrics> metrics, RgbImage? colors,
+    SweepPlateau? plateau, bool interactive, TextWriter output)
+{
+    private string CheckpointPath => Path.Combine(folder, SweepReport.CheckpointFile);
+
+    /// <summary>
+    /// The items of <paramref name="only"/> that rejoin the batch: those that stopped but can go on
+    /// (<see cref="StopReasons.CanGoOnAlone"/>). Refuses a rate that diverged, which cannot.
+    /// </summary>
+    public static int[] Rejoining(Checkpoint checkpoint, IReadOnlyList<int> only)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        foreach (int n in only.Where(n => StopReasons.IsDivergence(checkpoint.Stopped[n])))
+        {
+            throw new UserInputException(string.Create(CultureInfo.InvariantCulture,
+                $"lr {checkpoint.Settings.LearningRates[n]:G6} {checkpoint.Stopped[n]}, so it cannot go on; leave it out of --only."));
+        }
+
+        return only.Where(n => checkpoint.Stopped[n] is not null).ToArray();
+    }
+
+    /// <summary>
+    /// Takes <paramref name="rejoining"/> (from <see cref="Rejoining"/>) to <paramref name="checkpoint"/>'s iteration and
+    /// returns the sweep with them running again (a rate that stopped again on its way, at a plateau or diverging, stays
+    /// stopped). Throws <see cref="OperationCanceledException"/> once it has saved the sweep where an interruption found it.
+    /// </summary>
+    public Checkpoint Run(Checkpoint checkpoint, IReadOnlyList<int> rejoining, CancellationToken cancel)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        var coming = rejoining.ToList();
+        while (Behind(checkpoint, coming) is { Length: > 0 } behind)
+        {
+            int from = behind.Min(checkpoint.ItemIteration);
+            int[] group = behind.Where(n => checkpoint.ItemIteration(n) == from).ToArray();
+            int to = behind.Select(checkpoint.ItemIteration).Where(k => k > from).Append(checkpoint.Iteration).Min();
+            (checkpoint, int[] stoppedOnTheWay) = CatchUp(checkpoint, group, from, to, cancel);
+
+            // The engine that caught them up is unreachable now: collect its buffers before the next one allocates its
+            // own, or the peak holds both (measured: 1262 MB where the sweep's batch alone is estimated at 783 MB).
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            coming.RemoveAll(stoppedOnTheWay.Contains);
+        }
+
+        string?[] stopped = checkpoint.Stopped.ToArray();
+        foreach (int n in coming)
+        {
+            stopped[n] = null; // at the sweep's iteration now, with its image measured there
+        }
+
+        if (coming.Count > 0)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"lr {string.Join(", ", coming.Select(n => checkpoint.Settings.LearningRates[n].ToString("G6", CultureInfo.InvariantCulture)))} {(coming.Count == 1 ? "rejoins" : "rejoin")} the batch at iteration {checkpoint.Iteration}."));
+        }
+
+        return checkpoint with { Stopped = stopped };
+    }
+
+    /// <summary>The rejoining items still behind the sweep's iteration and able to go on.</summary>
+    private static int[] Behind(Checkpoint checkpoint, IReadOnlyList<int> rejoining) =>
+        rejoining.Where(n => StopReasons.CanGoOnAlone(checkpoint.Stopped[n]) && checkpoint.ItemIteration(n) < checkpoint.Iteration).ToArray();
+
+    /// <summary>
+    /// Runs <paramref name="group"/>, all at <paramref name="from"/>, as a batch of their own to <paramref name="to"/>, and
+    /// puts them back; also returns those of them that stopped on the way (at a plateau, or diverging).
+    /// </summary>
+    private (Checkpoint, int[] StoppedOnTheWay) CatchUp(Checkpoint checkpoint, int[] group, int from, int to, CancellationToken cancel)
+    {
+        IReadOnlyList<double> rates = checkpoint.Settings.LearningRates;
+        string named = string.Join(", ", group.Select(n => rates[n].ToString("G6", CultureInfo.InvariantCulture)));
+        int[] measured = metrics.Select(m => m.Iteration).Where(k => k > from && k <= to).Distinct().Order().ToArray();
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"lr {named} {checkpoint.Stopped[group[0]]}: catching up alone from {from} to {to}{(measured.Length > 0 ? $", measured at checkpoint{(measured.Length == 1 ? "" : "s")} {string.Join(", ", measured)}" : "")}, then {(group.Length == 1 ? "it rejoins" : "they rejoin")} the batch."));
+
+        var clock = Stopwatch.StartNew();
+        var (engine, _, _) = ProblemFactory.Continue(checkpoint.Items(group), weights, options, output.WriteLine);
+        using (engine)
+        {
+            var progress = new ProgressReporter(from, to, options.PrintEvery, interactive, output);
+            RgbImage?[] previous = SweepCommand.PreviousImages(engine, metrics.Where(m => m.Iteration <= from).ToList(), folder, output);
+            var sweep = new LearningRateSweep(engine, previous, colors is null ? null : image => ColorTransfer.KeepColors(image, colors));
+            try
+            {
+                sweep.Run(measured.Append(to).ToArray(), reached => Record(reached, measured, engine),
+                    (k, losses) => progress.Report(k, SweepCommand.BestOf(engine, losses)),
+                    () =>
+                    {
+                        foreach (string line in plateau?.StopReached(engine) ?? [])
+                        {
+                            progress.Line(line);
+                        }
+
+                        return false;
+                    }, cancel);
+            }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+            {
+                foreach (int n in engine.RunningItems.ToArray())
+                {
+                    engine.SetAside(n); // where its image's loss was last measured
+                }
+
+                Save(checkpoint.WithItems(engine.CreateCheckpoint(checkpoint.Settings), group), $"Interrupted at iteration {engine.Iteration} while lr {named} caught up.");
+                progress.Line($"Interrupted at iteration {engine.Iteration} while lr {named} caught up; saved {CheckpointPath} with {(group.Length == 1 ? "it" : "them")} set aside where {(group.Length == 1 ? "it" : "they")} got to. Continue with: sweep --resume {folder} --checkpoints {string.Join(",", options.Checkpoints)} --only {string.Join(",", options.Only.Select(r => r.ToString("G6", CultureInfo.InvariantCulture)))}{(options.Plateau is null ? "" : $" --plateau {options.Plateau}")}");
+                throw;
+            }
+
+            Checkpoint caughtUp = checkpoint.WithItems(engine.CreateCheckpoint(checkpoint.Settings), group);
+            Save(caughtUp, $"lr {named} went on alone from iteration {from} to {engine.Iteration} to catch up with the sweep, in {clock.Elapsed.TotalSeconds:F1} s.");
+            return (caughtUp, group.Where((_, i) => engine.StopReason(i) is not null).ToArray());
+        }
+    }
+
+    /// <summary>
+    /// Records the catching-up rates' rows at the sweep's checkpoints, in place of the rows that said they were set
+    /// aside; where every one stopped before the last of them, their rows at the checkpoints left say so, as the
+    /// sweep's would.
+    /// </summary>
+    private void Record(SweepCheckpoint reached, int[] measured, StyleTransferEngine engine)
+    {
+        bool ended = !engine.RunningItems.Any();
+        foreach (int k in measured.Where(k => k == reached.Iteration || (ended && k > reached.Iteration)))
+        {
+            foreach (var (m, image) in reached.Metrics.Zip(reached.Images))
+            {
+                SweepCommand.Record(folder, metrics, m with { Iteration = k, Image = LearningRateSweep.ImageName(m.LearningRate, k) }, image);
+            }
+        }
+    }
+
+    /// <summary>Saves the sweep's checkpoint and, from it, its reports: the two always agree.</summary>
+    private void Save(Checkpoint checkpoint, string summary)
+    {
+        checkpoint.Save(CheckpointPath);
+        SweepReport.Write(folder, metrics, SweepRates.Of(checkpoint), summary, separate: null);
+    }
+}
