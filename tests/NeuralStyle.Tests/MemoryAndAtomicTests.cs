@@ -29,13 +29,8 @@ public sealed partial class MemoryAndAtomicTests : TemporaryFolderTest
     {
         Skip.IfNot(File.Exists("/proc/self/status"), "The peak is read from /proc (Linux).");
         // Five items: what grows with the batch and what is shared by it (the Winograd scratch) both count.
-        var (code, stdout, stderr) = await CliProcess.RunAsync(CliProcess.StartInfo("sweep", "--size", "256", "--lr", "1,2,5,10,20", "--checkpoints", "2",
-            "--no-estimate", "--weights", "random", "--out-dir", Path.Combine(Folder, "sweep")));
-        string output = stdout + stderr;
-        Assert.True(code == 0, output);
-        double estimate = double.Parse(Estimated().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
-        double peak = double.Parse(SweepPeak().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
-        Assert.InRange(estimate / peak, 0.75, 1.25);
+        SweepPeakIsNearItsEstimate(await CliProcess.RunAsync(CliProcess.StartInfo("sweep", "--size", "256", "--lr", "1,2,5,10,20", "--checkpoints", "2",
+            "--no-estimate", "--weights", "random", "--out-dir", Path.Combine(Folder, "sweep"))));
     }
 
     [SkippableFact]
@@ -44,14 +39,8 @@ public sealed partial class MemoryAndAtomicTests : TemporaryFolderTest
         Skip.IfNot(File.Exists("/proc/self/status"), "The peak is read from /proc (Linux).");
         // The separate render timed first (no --no-estimate) once stayed reachable through the sweep: 1108 MB peak at
         // this size against 697 MB without it, and an estimate of 748.
-        var (code, stdout, stderr) = await CliProcess.RunAsync(CliProcess.StartInfo("sweep", "--size", "96", "--lr", "1,10,100", "--checkpoints", "2",
-            "--weights", "random", "--out-dir", Path.Combine(Folder, "timed")));
-        string output = stdout + stderr;
-        Assert.True(code == 0, output);
-        Assert.Contains("One separate render: ", output, StringComparison.Ordinal);
-        double estimate = double.Parse(Estimated().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
-        double peak = double.Parse(SweepPeak().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
-        Assert.InRange(estimate / peak, 0.75, 1.25);
+        SweepPeakIsNearItsEstimate(await CliProcess.RunAsync(CliProcess.StartInfo("sweep", "--size", "96", "--lr", "1,10,100", "--checkpoints", "2",
+            "--weights", "random", "--out-dir", Path.Combine(Folder, "timed"))), "One separate render: ");
     }
 
     [SkippableFact]
@@ -70,10 +59,16 @@ public sealed partial class MemoryAndAtomicTests : TemporaryFolderTest
             Assert.True(done == 0, error);
         }
 
-        var (code, stdout, stderr) = await CliProcess.RunAsync(CliProcess.StartInfo("sweep", "--resume", folder, "--checkpoints", "30", "--only", "5,10,20"));
-        string output = stdout + stderr;
-        Assert.True(code == 0, output);
-        Assert.Contains("lr 5 rejoins the batch at iteration 20.", output, StringComparison.Ordinal);
+        SweepPeakIsNearItsEstimate(await CliProcess.RunAsync(CliProcess.StartInfo("sweep", "--resume", folder, "--checkpoints", "30", "--only", "5,10,20")),
+            "lr 5 rejoins the batch at iteration 20.");
+    }
+
+    /// <summary>The sweep <paramref name="run"/> succeeded, printed <paramref name="expected"/>, and peaked within 25% of its memory estimate.</summary>
+    private static void SweepPeakIsNearItsEstimate((int ExitCode, string Stdout, string Stderr) run, string expected = "")
+    {
+        string output = run.Stdout + run.Stderr;
+        Assert.True(run.ExitCode == 0, output);
+        Assert.Contains(expected, output, StringComparison.Ordinal);
         double estimate = double.Parse(Estimated().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
         double peak = double.Parse(SweepPeak().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
         Assert.InRange(estimate / peak, 0.75, 1.25);
