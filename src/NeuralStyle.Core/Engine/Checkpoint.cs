@@ -47,6 +47,13 @@ public sealed record Checkpoint
     /// </summary>
     public BestImages? Best { get; init; }
 
+    /// <summary>
+    /// The image every item started from (the content image, noise, or an --init file, at the run's size), or null: a
+    /// sweep keeps it so that rates can be added to it later (<see cref="WithNewItems"/>). Stored after the best images,
+    /// and only when present.
+    /// </summary>
+    public RgbImage? StartImage { get; init; }
+
     private static ReadOnlySpan<byte> Magic => "NSCKPT01"u8;
 
     /// <summary>
@@ -135,6 +142,34 @@ public sealed record Checkpoint
     /// count (one update per iteration run).
     /// </summary>
     internal static int ItemIteration(int iteration, string? stopped, int steps) => StopReasons.CanGoOnAlone(stopped) ? steps : iteration;
+
+    /// <summary>
+    /// The run with items added at <paramref name="learningRates"/>, after the others: each at iteration 0, from
+    /// <see cref="StartImage"/> with Adam's moments at 0 and no loss yet, set aside there
+    /// (<see cref="StopReasons.SetAside"/>), to be taken to the run's iteration as an item set aside is
+    /// (<see cref="Items"/>, <see cref="WithItems"/>). They then run as they would have from the start.
+    /// </summary>
+    public Checkpoint WithNewItems(IReadOnlyList<double> learningRates)
+    {
+        ArgumentNullException.ThrowIfNull(learningRates);
+        if (StartImage is not RgbImage start)
+        {
+            throw new InvalidOperationException("Items can be added only to a checkpoint that holds the image its items started from.");
+        }
+
+        int added = learningRates.Count;
+        float[] Appended(float[] values, Func<int, float[]> item) => values.Concat(Enumerable.Range(0, added).SelectMany(item)).ToArray();
+        float[] zeros = new float[start.Planes.Length];
+        return this with
+        {
+            Settings = Settings with { LearningRates = Settings.LearningRates.Concat(learningRates).ToArray() },
+            State = new OptimizerState(State.Steps.Concat(new int[added]).ToArray(), Appended(State.Images, _ => start.Planes),
+                Appended(State.FirstMoment, _ => zeros), Appended(State.SecondMoment, _ => zeros)),
+            Stopped = Stopped.Concat(Enumerable.Repeat(StopReasons.SetAside(0), added)).ToArray(),
+            History = History.Concat(Enumerable.Range(0, added).Select(_ => (IReadOnlyList<LossRecord>)[])).ToArray(),
+            Best = new BestImages(Appended(Best?.Images ?? State.Images, _ => start.Planes), (Best?.Iterations ?? new int?[Stopped.Count]).Concat(new int?[added]).ToArray()),
+        };
+    }
 
     /// <summary>The iteration item <paramref name="n"/> is at (<see cref="ItemIteration(int, string?, int)"/>).</summary>
     public int ItemIteration(int n) => ItemIteration(Iteration, Stopped[n], State.Steps[n]);
@@ -247,7 +282,8 @@ public sealed record Checkpoint
         using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
         writer.Write(Magic);
         var header = new CheckpointHeader(Settings, Iteration, Stopped.ToArray(), State.Steps.ToArray(),
-            Targets.Grams.Keys.ToArray(), Targets.ContentFeatures.Keys.ToArray(), ContentImage is null ? null : true, Best?.Iterations.ToArray());
+            Targets.Grams.Keys.ToArray(), Targets.ContentFeatures.Keys.ToArray(), ContentImage is null ? null : true, Best?.Iterations.ToArray(),
+            StartImage is null ? null : true);
         writer.Write(JsonSerializer.Serialize(header, EngineJsonContext.Default.CheckpointHeader));
         foreach (float[] gram in Targets.Grams.Values)
         {
@@ -284,6 +320,11 @@ public sealed record Checkpoint
         {
             WriteArray(writer, Best.Images);
         }
+
+        if (StartImage is not null)
+        {
+            WriteArray(writer, StartImage.Planes);
+        }
     }
 
     private static Checkpoint ReadContent(Stream stream)
@@ -314,17 +355,7 @@ public sealed record Checkpoint
             history.Add(records);
         }
 
-        RgbImage? contentImage = null;
-        if (header.HoldsContentImage())
-        {
-            float[] planes = ReadArray(reader);
-            if (planes.Length != 3 * header.Settings.Width * header.Settings.Height)
-            {
-                throw new InvalidDataException("the content image does not match the stored size");
-            }
-
-            contentImage = new RgbImage(header.Settings.Width, header.Settings.Height, planes);
-        }
+        RgbImage? contentImage = header.HoldsContentImage() ? ImageOfRunSize(header, ReadArray(reader), "the content image") : null;
 
         BestImages? best = null;
         if (header.BestIterations is int?[] bestIterations)
@@ -346,6 +377,8 @@ public sealed record Checkpoint
             best = new BestImages(images, bestIterations);
         }
 
+        RgbImage? startImage = header.StartImageStored == true ? ImageOfRunSize(header, ReadArray(reader), "the starting image") : null;
+
         return new Checkpoint
         {
             Settings = header.Settings,
@@ -356,8 +389,14 @@ public sealed record Checkpoint
             History = history,
             ContentImage = contentImage,
             Best = best,
+            StartImage = startImage,
         };
     }
+
+    private static RgbImage ImageOfRunSize(CheckpointHeader header, float[] planes, string what) =>
+        planes.Length == 3 * header.Settings.Width * header.Settings.Height
+            ? new RgbImage(header.Settings.Width, header.Settings.Height, planes)
+            : throw new InvalidDataException($"{what} does not match the stored size");
 
     private static CheckpointHeader ReadHeader(BinaryReader reader)
     {
@@ -401,11 +440,13 @@ public sealed record CheckpointHead(RunSettings Settings, int Iteration, bool Ho
 /// <summary>
 /// The JSON part of a checkpoint file. <paramref name="ContentImageStored"/> is written only where a content image
 /// follows (true); files from before it existed held one exactly where the settings keep the original colours.
-/// <paramref name="BestIterations"/>, where written, says the best images follow (<see cref="Checkpoint.Best"/>).
+/// <paramref name="BestIterations"/>, where written, says the best images follow (<see cref="Checkpoint.Best"/>), and
+/// <paramref name="StartImageStored"/> that the starting image follows them (<see cref="Checkpoint.StartImage"/>).
 /// </summary>
 internal sealed record CheckpointHeader(RunSettings Settings, int Iteration, string?[] Stopped, int[] Steps, string[] GramLayers, string[] ContentLayers,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? ContentImageStored = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int?[]? BestIterations = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int?[]? BestIterations = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? StartImageStored = null)
 {
     /// <summary>Whether the content image follows the loss histories.</summary>
     public bool HoldsContentImage() => ContentImageStored ?? Settings.OriginalColors;

@@ -259,6 +259,12 @@ public sealed class StyleTransferEngine : IDisposable
             return;
         }
 
+        if (_history[item] is [])
+        {
+            Stop(item, reason(Iteration)); // it has not run yet, so nothing is to be undone
+            return;
+        }
+
         // A running item takes one update per iteration, so where the engine is past its last row, the last Step
         // updated it (and after Evaluate it is not).
         LossRecord last = _history[item][^1];
