@@ -60,7 +60,7 @@ public sealed partial class MemoryAndAtomicTests : TemporaryFolderTest
         }
 
         SweepPeakIsNearItsEstimate(await CliProcess.RunAsync(CliProcess.StartInfo("sweep", "--resume", folder, "--checkpoints", "30", "--only", "5,10,20")),
-            "lr 5 rejoins the batch at iteration 20.");
+            "lr 5 joins the batch at iteration 20.");
     }
 
     /// <summary>The sweep <paramref name="run"/> succeeded, printed <paramref name="expected"/>, and peaked within 25% of its memory estimate.</summary>

@@ -6,7 +6,8 @@ namespace NeuralStyle.Tests;
 
 /// <summary>
 /// sweep --resume --only: a sweep continues some of its rates as one batch and sets the others aside as they are,
-/// each able to go on alone later; nothing of a rate set aside is lost.
+/// each able to go on alone later or to rejoin; nothing of a rate set aside is lost. --add-lr: a rate added later
+/// catches up from the start and ends as if the sweep had had it all along.
 /// </summary>
 public sealed class SetAsideTests : TemporaryFolderTest
 {
@@ -56,9 +57,9 @@ public sealed class SetAsideTests : TemporaryFolderTest
 
         var (_, stdout, _) = Succeeds(Run(["sweep", "--resume", split, "--checkpoints", "12", "--only", "2,5,10", "--print-every", "0"]));
 
-        Assert.Contains("lr 2 set aside at iteration 3: catching up alone from 3 to 6, measured at checkpoint 6, then it rejoins the batch.", stdout, StringComparison.Ordinal);
-        Assert.Contains("lr 2, 5 set aside at iteration 6: catching up alone from 6 to 9, measured at checkpoint 9, then they rejoin the batch.", stdout, StringComparison.Ordinal);
-        Assert.Contains("lr 2, 5 rejoin the batch at iteration 9.", stdout, StringComparison.Ordinal);
+        Assert.Contains("lr 2 (set aside at iteration 3): catching up alone from 3 to 6, measured at checkpoint 6, then it joins the batch.", stdout, StringComparison.Ordinal);
+        Assert.Contains("lr 2, 5 (set aside at iteration 6): catching up alone from 6 to 9, measured at checkpoint 9, then they join the batch.", stdout, StringComparison.Ordinal);
+        Assert.Contains("lr 2, 5 join the batch at iteration 9.", stdout, StringComparison.Ordinal);
         Assert.Contains("Sweeping 40×27, lr 2, 5, 10 as one batch", stdout, StringComparison.Ordinal);
         Checkpoint reference = Checkpoint.Load(Path.Combine(straight, "sweep.ckpt")), joined = Checkpoint.Load(checkpoint);
         Assert.Equal([null, null, null], joined.Stopped);
@@ -74,6 +75,81 @@ public sealed class SetAsideTests : TemporaryFolderTest
         string[] Rows(string folder) => File.ReadAllLines(Path.Combine(folder, "metrics.csv")).Select(row => string.Join(',', row.Split(',')[..8].Append(row.Split(',')[^1]))).Order().ToArray();
         Assert.Equal(Rows(straight), Rows(split));
         Assert.True(File.Exists(Path.Combine(split, "lr2_it00006.png")) && File.Exists(Path.Combine(split, "lr5_it00009.png")));
+    }
+
+    [Fact]
+    public void A_rate_added_to_a_sweep_catches_up_from_its_start_and_ends_as_if_the_sweep_had_had_it_all_along()
+    {
+        string straight = Path.Combine(Folder, "straight"), grown = Path.Combine(Folder, "grown"), checkpoint = Path.Combine(grown, "sweep.ckpt");
+        Succeeds(Run(["sweep", .. Common, "--checkpoints", "3,6,9", "--out-dir", straight]));
+        Succeeds(Run(["sweep", .. Common[..4], "--lr", "2,5", .. Common[6..], "--checkpoints", "3,6", "--out-dir", grown]));
+
+        var (_, stdout, _) = Succeeds(Run(["sweep", "--resume", grown, "--checkpoints", "9", "--add-lr", "10", "--print-every", "0"]));
+
+        Assert.Contains("lr 10 (added): catching up alone from 0 to 6, measured at checkpoints 3, 6, then it joins the batch.", stdout, StringComparison.Ordinal);
+        Assert.Contains("Sweeping 40×27, lr 2, 5, 10 as one batch", stdout, StringComparison.Ordinal);
+        Checkpoint reference = Checkpoint.Load(Path.Combine(straight, "sweep.ckpt")), joined = Checkpoint.Load(checkpoint);
+        Assert.Equal([2.0, 5, 10], joined.Settings.LearningRates);
+        Assert.Equal([null, null, null], joined.Stopped);
+        Assert.Equal(reference.State.Images, joined.State.Images);
+        Assert.Equal(reference.State.FirstMoment, joined.State.FirstMoment);
+        Assert.Equal(reference.Best!.Images, joined.Best!.Images);
+        Assert.Equal(reference.StartImage!.Planes, joined.StartImage!.Planes);
+        Assert.Equal(reference.History[2].Select(r => (r.Iteration, r.Loss.Total)), joined.History[2].Select(r => (r.Iteration, r.Loss.Total)));
+        string[] Rows(string folder) => File.ReadAllLines(Path.Combine(folder, "metrics.csv")).Select(row => string.Join(',', row.Split(',')[..8].Append(row.Split(',')[^1]))).Order().ToArray();
+        Assert.Equal(Rows(straight), Rows(grown));
+    }
+
+    [Fact]
+    public void A_rate_added_and_set_aside_before_its_first_iteration_keeps_its_start()
+    {
+        // As where a sweep is interrupted as soon as an added rate begins to catch up.
+        string folder = Path.Combine(Folder, "sweep");
+        Succeeds(Run(["sweep", .. Common, "--checkpoints", "2", "--out-dir", folder]));
+        Checkpoint grown = Checkpoint.Load(Path.Combine(folder, "sweep.ckpt")).WithNewItems([7]);
+        Checkpoint part = grown.Items([3]);
+        using StyleTransferEngine engine = StyleTransferEngine.Resume(part, Model.NetworkWeights.Random(Model.NetworkArchitecture.Vgg19, 0), DeviceKind.Cpu);
+
+        engine.SetAside(0);
+
+        Checkpoint back = grown.WithItems(engine.CreateCheckpoint(part.Settings), [3]);
+        int length = grown.StartImage!.Planes.Length;
+        Assert.Equal("set aside at iteration 0", back.Stopped[3]);
+        Assert.Equal(0, back.State.Steps[3]);
+        Assert.Equal(grown.StartImage.Planes, back.State.Images[(3 * length)..]);
+        Assert.Empty(back.History[3]);
+    }
+
+    [Theory]
+    [InlineData("5", "has lr 5 already; --add-lr takes rates the sweep does not have (it has 2, 5, 10).")]
+    [InlineData("7,7", "--add-lr lists a learning rate twice; each item needs its own rate.")]
+    [InlineData("-1", "--add-lr needs one or more finite learning rates > 0, got '-1'.")]
+    public void Add_lr_takes_new_rates_once_each(string added, string expected)
+    {
+        string folder = Path.Combine(Folder, "sweep");
+        Succeeds(Run(["sweep", .. Common, "--checkpoints", "2", "--out-dir", folder]));
+        byte[] before = File.ReadAllBytes(Path.Combine(folder, "sweep.ckpt"));
+
+        var (code, _, stderr) = Run(["sweep", "--resume", folder, "--checkpoints", "4", "--add-lr", added]);
+
+        Assert.Equal(2, code);
+        Assert.EndsWith(expected, stderr.TrimEnd(), StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(folder, "sweep.ckpt")));
+    }
+
+    [Fact]
+    public void Add_lr_is_refused_for_a_new_sweep_and_a_sweep_saved_without_its_starting_image()
+    {
+        string folder = Path.Combine(Folder, "sweep"), checkpoint = Path.Combine(folder, "sweep.ckpt");
+        var (code, _, stderr) = Run(["sweep", .. Common, "--checkpoints", "2", "--out-dir", folder, "--add-lr", "7"]);
+        Assert.Equal(2, code);
+        Assert.Contains("--add-lr adds rates to a resumed sweep", stderr, StringComparison.Ordinal);
+
+        Succeeds(Run(["sweep", .. Common, "--checkpoints", "2", "--out-dir", folder]));
+        (Checkpoint.Load(checkpoint) with { StartImage = null }).Save(checkpoint); // as sweeps saved before they kept it
+        (code, _, stderr) = Run(["sweep", "--resume", folder, "--checkpoints", "4", "--add-lr", "7"]);
+        Assert.Equal(2, code);
+        Assert.Contains("was saved before sweeps kept the image their rates start from, so it cannot take new rates; start a new sweep with them (sweep --lr 2,5,10,7).", stderr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -9,7 +9,8 @@ using NeuralStyle.Study;
 namespace NeuralStyle.Cli.Commands;
 
 /// <summary>
-/// Brings rates a sweep set aside or stopped at a plateau back into its batch (sweep --resume --only naming them). The
+/// Brings rates a sweep set aside or stopped at a plateau back into its batch (sweep --resume --only naming them), and
+/// takes rates added to it (--add-lr, set aside at iteration 0: <see cref="Checkpoint.WithNewItems"/>) into it. The
 /// batch runs in lockstep, so a rate behind the sweep's iteration first goes on without the others, with any rate at
 /// its iteration, to where the sweep is: measured and saved at the sweep's checkpoints it passes, as the sweep would
 /// have measured it, so the reports read as if it had never left. Rates behind at different iterations catch up in
@@ -68,7 +69,7 @@ internal sealed class SweepCatchUp(string folder, SweepOptions options, NetworkW
         if (coming.Count > 0)
         {
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"lr {string.Join(", ", coming.Select(n => checkpoint.Settings.LearningRates[n].ToString("G6", CultureInfo.InvariantCulture)))} {(coming.Count == 1 ? "rejoins" : "rejoin")} the batch at iteration {checkpoint.Iteration}."));
+                $"lr {string.Join(", ", coming.Select(n => checkpoint.Settings.LearningRates[n].ToString("G6", CultureInfo.InvariantCulture)))} {(coming.Count == 1 ? "joins" : "join")} the batch at iteration {checkpoint.Iteration}."));
         }
 
         return checkpoint with { Stopped = stopped };
@@ -88,7 +89,7 @@ internal sealed class SweepCatchUp(string folder, SweepOptions options, NetworkW
         string named = string.Join(", ", group.Select(n => rates[n].ToString("G6", CultureInfo.InvariantCulture)));
         int[] measured = metrics.Select(m => m.Iteration).Where(k => k > from && k <= to).Distinct().Order().ToArray();
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"lr {named} {checkpoint.Stopped[group[0]]}: catching up alone from {from} to {to}{(measured.Length > 0 ? $", measured at checkpoint{(measured.Length == 1 ? "" : "s")} {string.Join(", ", measured)}" : "")}, then {(group.Length == 1 ? "it rejoins" : "they rejoin")} the batch."));
+            $"lr {named} ({(checkpoint.History[group[0]] is [] ? "added" : checkpoint.Stopped[group[0]])}): catching up alone from {from} to {to}{(measured.Length > 0 ? $", measured at checkpoint{(measured.Length == 1 ? "" : "s")} {string.Join(", ", measured)}" : "")}, then {(group.Length == 1 ? "it joins" : "they join")} the batch."));
 
         var clock = Stopwatch.StartNew();
         var (engine, _, _) = ProblemFactory.Continue(checkpoint.Items(group), weights, options, output.WriteLine);

@@ -32,7 +32,7 @@ internal static class SweepCommand
     {
         SweepPlateau? plateau = ProblemFactory.ParsePlateau(o.Plateau) is PlateauRule rule ? new SweepPlateau(rule, o.Plateau!) : null;
         int last = checkpoints[^1];
-        var (engine, settings, metrics, separate, clock, colors) = Start(o, folder, last, plateau, interactive, output, cancel);
+        var (engine, settings, metrics, separate, clock, colors, start) = Start(o, folder, last, plateau, interactive, output, cancel);
         using (engine)
         {
             // A resumed sweep goes on from where it is, and measures no checkpoint twice (its metrics hold those it reached).
@@ -51,7 +51,7 @@ internal static class SweepCommand
 
             var progress = new ProgressReporter(engine.Iteration, last, o.PrintEvery, interactive, output);
             var sweep = new LearningRateSweep(engine, PreviousImages(engine, metrics, folder, output), colors is null ? null : image => ColorTransfer.KeepColors(image, colors));
-            void SaveCheckpoint() => (engine.CreateCheckpoint(settings) with { ContentImage = colors }).Save(Path.Combine(folder, SweepReport.CheckpointFile));
+            void SaveCheckpoint() => (engine.CreateCheckpoint(settings) with { ContentImage = colors, StartImage = start }).Save(Path.Combine(folder, SweepReport.CheckpointFile));
             string summary = "";
             try
             {
@@ -305,22 +305,12 @@ internal static class SweepCommand
     {
         ProblemFactory.CheckArguments(o);
         double[] rates = o.LearningRates.ToArray();
-        if (rates.Length == 0 || rates.Any(r => !double.IsFinite(r) || r <= 0))
+        RequireRates(rates, "--lr");
+        UserInputException.Require(o.Resume is not null || !o.AddLearningRates.Any(),
+            "--add-lr adds rates to a resumed sweep (sweep --resume FOLDER --add-lr 15); a new sweep takes its rates from --lr.");
+        if (o.AddLearningRates.Any())
         {
-            throw new UserInputException($"--lr needs one or more finite learning rates > 0, got '{string.Join(",", rates)}'.");
-        }
-
-        if (rates.Distinct().Count() != rates.Length)
-        {
-            throw new UserInputException("--lr lists a learning rate twice; each item needs its own rate.");
-        }
-
-        // Rates name the images (lr5_it00500.png) and are named in the reports to 6 significant digits.
-        string[] named = rates.Select(r => r.ToString("G6", CultureInfo.InvariantCulture)).ToArray();
-        if (named.Distinct().Count() != named.Length)
-        {
-            string same = named.GroupBy(n => n).First(g => g.Count() > 1).Key;
-            throw new UserInputException($"--lr lists rates that agree to 6 significant digits (each is {same} in file names and reports, so one image would replace another); give rates that differ sooner.");
+            RequireRates(o.AddLearningRates.ToArray(), "--add-lr");
         }
 
         int[] checkpoints = o.Checkpoints.Order().Distinct().ToArray();
@@ -361,6 +351,28 @@ internal static class SweepCommand
         return checkpoints;
     }
 
+    /// <summary>Refuses learning rates given to <paramref name="option"/> that are none, not finite and above 0, or given twice.</summary>
+    private static void RequireRates(double[] rates, string option)
+    {
+        if (rates.Length == 0 || rates.Any(r => !double.IsFinite(r) || r <= 0))
+        {
+            throw new UserInputException($"{option} needs one or more finite learning rates > 0, got '{string.Join(",", rates)}'.");
+        }
+
+        if (rates.Distinct().Count() != rates.Length)
+        {
+            throw new UserInputException($"{option} lists a learning rate twice; each item needs its own rate.");
+        }
+
+        // Rates name the images (lr5_it00500.png) and are named in the reports to 6 significant digits.
+        string[] named = rates.Select(r => r.ToString("G6", CultureInfo.InvariantCulture)).ToArray();
+        if (named.Distinct().Count() != named.Length)
+        {
+            string same = named.GroupBy(n => n).First(g => g.Count() > 1).Key;
+            throw new UserInputException($"{option} lists rates that agree to 6 significant digits (each is {same} in file names and reports, so one image would replace another); give rates that differ sooner.");
+        }
+    }
+
     /// <summary>The image files a new sweep reads.</summary>
     private static IEnumerable<string> Inputs(SweepOptions o) =>
         new[] { o.Content ?? ProblemFactory.DefaultContent, o.Init }.Concat(o.Styles).OfType<string>();
@@ -371,15 +383,19 @@ internal static class SweepCommand
     /// once: together they peaked about 40% above the sweep alone (7 rates at 384 px). That render is not counted as
     /// part of the sweep.
     /// </summary>
-    /// <returns>The engine, the settings its checkpoints store, the metrics so far, the separate render timed (or null), the sweep's clock, and the content image whose colours saved images take (--original-colors) or null.</returns>
-    private static (StyleTransferEngine, RunSettings, List<CheckpointMetrics>, SeparateRender? Separate, Stopwatch, RgbImage? Colors) Start(SweepOptions o, string folder, int last,
+    /// <returns>
+    /// The engine, the settings its checkpoints store, the metrics so far, the separate render timed (or null), the
+    /// sweep's clock, the content image whose colours saved images take (--original-colors) or null, and the image every
+    /// rate started from, which the checkpoint keeps so that rates can be added later (null for a sweep saved before).
+    /// </returns>
+    private static (StyleTransferEngine, RunSettings, List<CheckpointMetrics>, SeparateRender? Separate, Stopwatch, RgbImage? Colors, RgbImage? Start) Start(SweepOptions o, string folder, int last,
         SweepPlateau? plateau, bool interactive, TextWriter output, CancellationToken cancel)
     {
         var clock = Stopwatch.StartNew();
         if (o.Resume is not null)
         {
-            var (engine, settings, metrics, colors) = Resume(o, folder, plateau, interactive, output, cancel);
-            return (engine, settings, metrics, null, clock, colors);
+            var (engine, settings, metrics, colors, start) = Resume(o, folder, plateau, interactive, output, cancel);
+            return (engine, settings, metrics, null, clock, colors, start);
         }
 
         StyleProblem problem = ProblemFactory.Build(o, output.WriteLine);
@@ -395,25 +411,36 @@ internal static class SweepCommand
         }
 
         StyleTransferEngine created = ProblemFactory.CreateEngine(problem, rates, o.Device, o.Precision, output.WriteLine);
-        return (created, ProblemFactory.Settings(o, problem), [], separate, clock, o.OriginalColors ? problem.Content : null);
+        return (created, ProblemFactory.Settings(o, problem), [], separate, clock, o.OriginalColors ? problem.Content : null, problem.Initial ?? problem.Content);
     }
 
     /// <summary>
     /// Starts the engine of a resumed sweep: on its running rates, or those --only names (the others set aside), after
     /// bringing back any rate --only names that was set aside or plateaued (<see cref="SweepCatchUp"/>).
     /// </summary>
-    /// <returns>The engine, the stored settings, the metrics so far, and the content image whose colours saved images take (--original-colors) or null.</returns>
-    private static (StyleTransferEngine, RunSettings, List<CheckpointMetrics>, RgbImage? Colors) Resume(SweepOptions o, string folder, SweepPlateau? plateau, bool interactive,
+    /// <returns>The engine, the stored settings, the metrics so far, the content image whose colours saved images take (--original-colors) or null, and the image the rates started from where the checkpoint keeps it.</returns>
+    private static (StyleTransferEngine, RunSettings, List<CheckpointMetrics>, RgbImage? Colors, RgbImage? Start) Resume(SweepOptions o, string folder, SweepPlateau? plateau, bool interactive,
         TextWriter output, CancellationToken cancel)
     {
         string path = Path.Combine(folder, SweepReport.CheckpointFile);
         Checkpoint checkpoint = Checkpoint.Load(path);
-        int[] rejoining = [];
-        if (o.Only.Any())
+        int[] only = o.Only.Any() ? ProblemFactory.ChosenItems(path, checkpoint.Settings.LearningRates, o.Only.ToArray()) : [];
+        int[] added = [];
+        if (o.AddLearningRates.Any())
         {
-            int[] only = ProblemFactory.ChosenItems(path, checkpoint.Settings.LearningRates, o.Only.ToArray());
-            rejoining = SweepCatchUp.Rejoining(checkpoint, only);
-            checkpoint = checkpoint.SetAsideAllBut(only);
+            // A rate added is set aside at iteration 0, from where it catches up as one set aside does.
+            double[] rates = o.AddLearningRates.ToArray();
+            RequireNew(path, checkpoint, rates);
+            added = Enumerable.Range(checkpoint.Settings.LearningRates.Count, rates.Length).ToArray();
+            checkpoint = checkpoint.WithNewItems(rates);
+        }
+
+        int[] rejoining = added;
+        if (only.Length > 0)
+        {
+            int[] going = only.Concat(added).ToArray();
+            rejoining = SweepCatchUp.Rejoining(checkpoint, going);
+            checkpoint = checkpoint.SetAsideAllBut(going);
         }
 
         if (rejoining.Length == 0)
@@ -440,7 +467,20 @@ internal static class SweepCommand
                 $"lr {string.Join(", ", named)} {stopped.Key} and {(one ? "stays" : "stay")} there; to take {(one ? "it" : "one")} further alone: render --resume {path} --lr {rate} --iterations N --out {AloneImage(folder, rate)}, N beyond {engine.History(stopped.First())[^1].Iteration}; or back into the batch, where {(one ? "it catches" : "they catch")} up first: sweep --resume {folder} --checkpoints N --only {runningRates},{string.Join(",", named)}");
         }
 
-        return (engine, settings, metrics, colors);
+        return (engine, settings, metrics, colors, checkpoint.StartImage);
+    }
+
+    /// <summary>
+    /// Refuses --add-lr's <paramref name="rates"/> where the sweep cannot take them: a rate it has already, and a sweep
+    /// saved before checkpoints kept the image every rate started from, which a rate added starts from.
+    /// </summary>
+    private static void RequireNew(string path, Checkpoint checkpoint, double[] rates)
+    {
+        string[] had = checkpoint.Settings.LearningRates.Select(r => r.ToString("G6", CultureInfo.InvariantCulture)).ToArray();
+        string? again = rates.Select(r => r.ToString("G6", CultureInfo.InvariantCulture)).FirstOrDefault(had.Contains);
+        UserInputException.Require(again is null, $"'{path}' has lr {again} already; --add-lr takes rates the sweep does not have (it has {string.Join(", ", had)}).");
+        UserInputException.Require(checkpoint.StartImage is not null,
+            $"'{path}' was saved before sweeps kept the image their rates start from, so it cannot take new rates; start a new sweep with them (sweep --lr {string.Join(",", had.Append(rates[0].ToString("G6", CultureInfo.InvariantCulture)))}).");
     }
 
     /// <summary>The sweep's seconds so far, against those of one <paramref name="separate"/> render per rate to <paramref name="last"/> iterations where one was timed.</summary>

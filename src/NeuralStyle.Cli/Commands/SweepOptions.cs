@@ -20,6 +20,9 @@ internal sealed class SweepOptions : OptimizationOptions
     [Option("only", Separator = ',', HelpText = "With --resume: take only these of the sweep's rates on, as one batch; the others are set aside where the sweep is, and can go on alone (render --resume … --lr RATE). A rate named here that was set aside or plateaued earlier first catches up alone to the sweep's iteration, then rejoins.")]
     public IEnumerable<double> Only { get; set; } = [];
 
+    [Option("add-lr", Separator = ',', HelpText = "With --resume: add these learning rates to the sweep; each starts from the image the others started from, catches up alone to the sweep's iteration, measured at its checkpoints, and joins the batch.")]
+    public IEnumerable<double> AddLearningRates { get; set; } = [];
+
     [Option("force", HelpText = "Start the sweep even where --out-dir holds files it would replace (an earlier sweep: its images are removed).")]
     public bool Force { get; set; }
 
