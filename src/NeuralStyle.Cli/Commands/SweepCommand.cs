@@ -229,7 +229,8 @@ internal static class SweepCommand
     private static string? SideBySide(StyleTransferEngine engine, string folder, int last)
     {
         const double Within = 10;
-        if (IterationsToQuality.Measure(SweepRates.Of(engine).Histories, [Within]) is not IterationsToQuality quality)
+        var histories = Enumerable.Range(0, engine.LearningRates.Count).Select(engine.History).ToArray(); // in item order, as below
+        if (IterationsToQuality.Measure(histories, [Within]) is not IterationsToQuality quality)
         {
             return null;
         }
