@@ -108,6 +108,29 @@ public sealed class SetAsideTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void A_sweep_suggests_rates_between_its_best_and_their_neighbours_which_catch_up_to_where_it_is()
+    {
+        string folder = Path.Combine(Folder, "sweep"), checkpoint = Path.Combine(folder, "sweep.ckpt");
+        var (_, stdout, _) = Succeeds(Run(["sweep", .. Common, "--checkpoints", "6", "--out-dir", folder]));
+
+        // The reference: the rate of the lowest last loss, and the geometric means with its neighbours, to 3 digits.
+        Checkpoint swept = Checkpoint.Load(checkpoint);
+        int best = Enumerable.Range(0, 3).MinBy(n => swept.History[n][^1].Loss.Total);
+        Assert.Equal(10, swept.Settings.LearningRates[best]); // the highest of 2, 5 and 10: one neighbour
+        string line = stdout.Split('\n').Single(l => l.StartsWith("To look closer around lr 10,", StringComparison.Ordinal)).TrimEnd();
+        Assert.EndsWith($"sweep --resume {folder} --checkpoints 6 --add-lr {Math.Sqrt(5 * 10):G3}", line, StringComparison.Ordinal);
+
+        var (_, added, _) = Succeeds(Run([.. line[line.IndexOf("sweep --resume", StringComparison.Ordinal)..].Split(' '), "--print-every", "0"]));
+
+        Assert.Contains("The sweep is at iteration 6, its last checkpoint: no iteration is left to run.", added, StringComparison.Ordinal);
+        Checkpoint grown = Checkpoint.Load(checkpoint);
+        Assert.Equal([2, 5, 10, 7.07], grown.Settings.LearningRates);
+        Assert.Equal(6, grown.Iteration);
+        Assert.Equal(Enumerable.Range(0, 7), grown.History[3].Select(r => r.Iteration));
+        Assert.Contains(File.ReadAllLines(Path.Combine(folder, "metrics.csv")), row => row.StartsWith("7.07,6,ok,", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_rate_added_and_set_aside_before_its_first_iteration_keeps_its_start()
     {
         // As where a sweep is interrupted as soon as an added rate begins to catch up.

@@ -46,7 +46,7 @@ internal static class SweepCommand
             }
 
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Device: {engine.DeviceDescription}{(engine.EstimatedPeakBytes is double bytes ? $"; estimated peak memory {bytes / 1e6:F0} MB" : "")}."));
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            output.WriteLine(checkpoints.Length == 0 ? $"The sweep is at iteration {engine.Iteration}, its last checkpoint: no iteration is left to run." : string.Create(CultureInfo.InvariantCulture,
                 $"Sweeping {engine.Width}×{engine.Height}, lr {string.Join(", ", engine.RunningItems.Select(n => engine.LearningRates[n]))} as one batch, checkpoints {string.Join(", ", checkpoints)}{(plateau is null ? "" : $", each rate stopping at its plateau (--plateau {o.Plateau})")}, into {folder}{(colors is null ? "" : ", saved in the content image's colours")}."));
 
             var progress = new ProgressReporter(engine.Iteration, last, o.PrintEvery, interactive, output);
@@ -94,6 +94,11 @@ internal static class SweepCommand
                 progress.Line(why);
             }
 
+            if (summary.Length == 0)
+            {
+                summary = Summary(engine, clock.Elapsed.TotalSeconds, separate, last); // no checkpoint was left to run: rates added only caught up
+            }
+
             output.WriteLine(summary + string.Create(CultureInfo.InvariantCulture, $" Peak memory {Runtime.ProcessMemory.PeakBytes() / 1e6:F0} MB."));
             output.WriteLine($"Open {Path.Combine(folder, SweepReport.Index)} to see the contact sheet, loss curves, what quality cost at each rate, and metrics.");
             if (!Undiverged(engine).Any())
@@ -114,6 +119,11 @@ internal static class SweepCommand
             if (SideBySide(engine, folder, last) is string contenders)
             {
                 output.WriteLine(contenders);
+            }
+
+            if (Between(engine, folder) is string closer)
+            {
+                output.WriteLine(closer);
             }
 
             foreach (string line in BestImageCommands(engine, folder))
@@ -215,7 +225,7 @@ internal static class SweepCommand
     /// </summary>
     private static string NextStep(StyleTransferEngine engine, string folder, int last)
     {
-        int best = Undiverged(engine).MinBy(n => engine.History(n)[^1].Loss.Total);
+        int best = Lowest(engine);
         double rate = engine.LearningRates[best];
         string command = string.Create(CultureInfo.InvariantCulture,
             $"render --resume {Path.Combine(folder, SweepReport.CheckpointFile)} --lr {rate:G6} --iterations {last * 4}");
@@ -248,6 +258,26 @@ internal static class SweepCommand
     }
 
     /// <summary>
+    /// How to look closer around the rate with the lowest loss: add the rates halfway (on a log scale) between it and its
+    /// neighbours in the sweep (--add-lr), which catch up to where the sweep is; null where the sweep has no such rate
+    /// to add (the midpoints, to 3 significant digits, are rates it has already).
+    /// </summary>
+    private static string? Between(StyleTransferEngine engine, string folder)
+    {
+        int best = Lowest(engine);
+        double rate = engine.LearningRates[best];
+        double[] below = engine.LearningRates.Where(r => r < rate).ToArray(), above = engine.LearningRates.Where(r => r > rate).ToArray();
+        string[] had = engine.LearningRates.Select(Named).ToArray();
+        string[] midpoints = new[] { below.Length > 0 ? below.Max() : (double?)null, above.Length > 0 ? above.Min() : null }
+            .OfType<double>().Select(neighbour => Named(double.Parse(Math.Sqrt(rate * neighbour).ToString("G3", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture)))
+            .Where(r => !had.Contains(r)).ToArray();
+        return midpoints.Length == 0 ? null : string.Create(CultureInfo.InvariantCulture,
+            $"To look closer around lr {Named(rate)}, add rates between it and its neighbours; they catch up to where the sweep is: sweep --resume {folder} --checkpoints {engine.Iteration} --add-lr {string.Join(",", midpoints)}");
+
+        static string Named(double r) => r.ToString("G6", CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
     /// For each rate that did not diverge whose loss ends well above its lowest (<see cref="LossSwing"/>), where its
     /// image of that lowest loss is: in the sweep's checkpoint, which a render with --keep-best and no more iterations
     /// (the rate's own: a plateaued rate stopped before the sweep did) saves.
@@ -264,6 +294,9 @@ internal static class SweepCommand
             }
         }
     }
+
+    /// <summary>The rate whose last loss is the lowest of those that did not diverge (one must not have).</summary>
+    private static int Lowest(StyleTransferEngine engine) => Undiverged(engine).MinBy(n => engine.History(n)[^1].Loss.Total);
 
     /// <summary>The rates that did not diverge: those running and those stopped at a plateau, which can go on alone.</summary>
     private static IEnumerable<int> Undiverged(StyleTransferEngine engine) =>
@@ -346,7 +379,9 @@ internal static class SweepCommand
         {
             // From the checkpoint's head, before the weights load and the network is built.
             int reached = Checkpoint.ReadHead(Path.Combine(folder, SweepReport.CheckpointFile)).Iteration;
-            UserInputException.Require(checkpoints[^1] > reached, $"The sweep is already at iteration {reached}; give --checkpoints beyond it.");
+            // Rates added may just catch up with the others, to be compared where the sweep is.
+            UserInputException.Require(checkpoints[^1] > reached || (checkpoints[^1] == reached && o.AddLearningRates.Any()),
+                $"The sweep is already at iteration {reached}; give --checkpoints beyond it{(o.AddLearningRates.Any() ? " or at it" : "")}.");
         }
 
         return checkpoints;
@@ -491,7 +526,7 @@ internal static class SweepCommand
         double? estimate = n * separate?.Seconds(last);
         // The seconds are this run's, which may have taken only some of the rates on (the others stopped before it).
         int[] ran = Enumerable.Range(0, n).Where(i => engine.History(i)[^1].Iteration > engine.StartIteration).ToArray();
-        string some = ran.Length < n ? $"; lr {string.Join(", ", ran.Select(i => engine.LearningRates[i].ToString("G6", CultureInfo.InvariantCulture)))} went on" : "";
+        string some = ran.Length > 0 && ran.Length < n ? $"; lr {string.Join(", ", ran.Select(i => engine.LearningRates[i].ToString("G6", CultureInfo.InvariantCulture)))} went on" : "";
         string from = engine.StartIteration > 0 ? string.Create(CultureInfo.InvariantCulture, $" (from {engine.StartIteration}{some})") : "";
         return string.Create(CultureInfo.InvariantCulture, $"{n} learning rate{(n == 1 ? "" : "s")} to iteration {engine.Iteration}{from} in {seconds:F1} s") +
             (estimate is double e ? string.Create(CultureInfo.InvariantCulture, $"; {(n == 1 ? "a separate render" : $"{n} separate renders")} would take about {e:F1} s ({e / seconds:F2}× the sweep).") : ".");
