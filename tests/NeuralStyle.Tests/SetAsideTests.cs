@@ -151,33 +151,24 @@ public sealed class SetAsideTests : TemporaryFolderTest
     }
 
     [Theory]
-    [InlineData("5", "has lr 5 already; --add-lr takes rates the sweep does not have (it has 2, 5, 10).")]
-    [InlineData("7,7", "--add-lr lists a learning rate twice; each item needs its own rate.")]
-    [InlineData("-1", "--add-lr needs one or more finite learning rates > 0, got '-1'.")]
-    public void Add_lr_takes_new_rates_once_each(string added, string expected)
+    [InlineData("--only", "--only picks which rates of a resumed sweep go on")]
+    [InlineData("--add-lr", "--add-lr adds rates to a resumed sweep")]
+    public void A_new_sweep_refuses_the_options_of_a_resumed_one(string option, string expected)
     {
         string folder = Path.Combine(Folder, "sweep");
-        Succeeds(Run(["sweep", .. Common, "--checkpoints", "2", "--out-dir", folder]));
-        byte[] before = File.ReadAllBytes(Path.Combine(folder, "sweep.ckpt"));
-
-        var (code, _, stderr) = Run(["sweep", "--resume", folder, "--checkpoints", "4", "--add-lr", added]);
-
+        var (code, _, stderr) = Run(["sweep", .. Common, "--checkpoints", "2", "--out-dir", folder, option, "5"]);
         Assert.Equal(2, code);
-        Assert.EndsWith(expected, stderr.TrimEnd(), StringComparison.Ordinal);
-        Assert.Equal(before, File.ReadAllBytes(Path.Combine(folder, "sweep.ckpt")));
+        Assert.Contains(expected, stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(folder));
     }
 
     [Fact]
-    public void Add_lr_is_refused_for_a_new_sweep_and_a_sweep_saved_without_its_starting_image()
+    public void Add_lr_is_refused_for_a_sweep_saved_without_its_starting_image()
     {
         string folder = Path.Combine(Folder, "sweep"), checkpoint = Path.Combine(folder, "sweep.ckpt");
-        var (code, _, stderr) = Run(["sweep", .. Common, "--checkpoints", "2", "--out-dir", folder, "--add-lr", "7"]);
-        Assert.Equal(2, code);
-        Assert.Contains("--add-lr adds rates to a resumed sweep", stderr, StringComparison.Ordinal);
-
         Succeeds(Run(["sweep", .. Common, "--checkpoints", "2", "--out-dir", folder]));
         (Checkpoint.Load(checkpoint) with { StartImage = null }).Save(checkpoint); // as sweeps saved before they kept it
-        (code, _, stderr) = Run(["sweep", "--resume", folder, "--checkpoints", "4", "--add-lr", "7"]);
+        var (code, _, stderr) = Run(["sweep", "--resume", folder, "--checkpoints", "4", "--add-lr", "7"]);
         Assert.Equal(2, code);
         Assert.Contains("was saved before sweeps kept the image their rates start from, so it cannot take new rates; start a new sweep with them (sweep --lr 2,5,10,7).", stderr, StringComparison.Ordinal);
     }
@@ -236,15 +227,18 @@ public sealed class SetAsideTests : TemporaryFolderTest
     }
 
     [Theory]
-    [InlineData("7", "holds the learning rates 2, 5, 10, not 7; give --only some of them.")]
-    [InlineData("5,5", "--only lists a learning rate twice; name each once.")]
-    public void Only_takes_rates_the_sweep_has_each_once(string only, string expected)
+    [InlineData("--only", "7", "holds the learning rates 2, 5, 10, not 7; give --only some of them.")]
+    [InlineData("--only", "5,5", "--only lists a learning rate twice; name each once.")]
+    [InlineData("--add-lr", "5", "has lr 5 already; --add-lr takes rates the sweep does not have (it has 2, 5, 10).")]
+    [InlineData("--add-lr", "7,7", "--add-lr lists a learning rate twice; each item needs its own rate.")]
+    [InlineData("--add-lr", "-1", "--add-lr needs one or more finite learning rates > 0, got '-1'.")]
+    public void Only_takes_rates_the_sweep_has_and_add_lr_rates_it_has_not_each_once(string option, string rates, string expected)
     {
         string folder = Path.Combine(Folder, "sweep");
         Succeeds(Run(["sweep", .. Common, "--checkpoints", "2", "--out-dir", folder]));
         byte[] before = File.ReadAllBytes(Path.Combine(folder, "sweep.ckpt"));
 
-        var (code, _, stderr) = Run(["sweep", "--resume", folder, "--checkpoints", "4", "--only", only]);
+        var (code, _, stderr) = Run(["sweep", "--resume", folder, "--checkpoints", "4", option, rates]);
 
         Assert.Equal(2, code);
         Assert.EndsWith(expected, stderr.TrimEnd(), StringComparison.Ordinal);
@@ -252,20 +246,15 @@ public sealed class SetAsideTests : TemporaryFolderTest
     }
 
     [Fact]
-    public void Only_is_refused_for_a_new_sweep_and_where_the_sweep_stopped_between_checkpoints()
+    public void Only_is_refused_where_the_sweep_stopped_between_checkpoints()
     {
-        string folder = Path.Combine(Folder, "sweep"), checkpoint = Path.Combine(folder, "sweep.ckpt");
-        var (code, _, stderr) = Run(["sweep", .. Common, "--checkpoints", "2", "--out-dir", folder, "--only", "5"]);
-        Assert.Equal(2, code);
-        Assert.Contains("--only picks which rates of a resumed sweep go on", stderr, StringComparison.Ordinal);
-        Assert.False(Directory.Exists(folder));
-
         // As if interrupted after iteration 2: the images' loss (row 2) not yet measured.
+        string folder = Path.Combine(Folder, "sweep"), checkpoint = Path.Combine(folder, "sweep.ckpt");
         Succeeds(Run(["sweep", .. Common, "--checkpoints", "2", "--out-dir", folder]));
         Checkpoint saved = Checkpoint.Load(checkpoint);
         (saved with { History = saved.History.Select(h => (IReadOnlyList<LossRecord>)h.SkipLast(1).ToArray()).ToArray(), Best = null }).Save(checkpoint);
 
-        (code, _, stderr) = Run(["sweep", "--resume", folder, "--checkpoints", "4", "--only", "5"]);
+        var (code, _, stderr) = Run(["sweep", "--resume", folder, "--checkpoints", "4", "--only", "5"]);
         Assert.Equal(2, code);
         Assert.Contains("between checkpoints, before the loss of its last images was measured, so its items cannot be set aside there; resume it whole to its next checkpoint first.", stderr, StringComparison.Ordinal);
     }
