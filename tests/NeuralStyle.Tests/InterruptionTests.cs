@@ -63,26 +63,25 @@ public sealed class InterruptionTests : TemporaryFolderTest
     {
         Skip.If(OperatingSystem.IsWindows(), "POSIX signals are sent with kill(1).");
         string folder = Path.Combine(Folder, "sweep"), checkpoint = Path.Combine(folder, "sweep.ckpt");
-        string[] settings = ["--size", "40", "--lr", "2,20", "--weights", "random", "--no-estimate"];
-        await Run(["sweep", .. settings, "--checkpoints", "1", "--out-dir", folder]);
-        await Run("sweep", "--resume", folder, "--checkpoints", "300", "--only", "20"); // lr 2 set aside at 1
+        string[] settings = ["--size", "40", "--weights", "random", "--no-estimate"];
+        await Run(["sweep", .. settings, "--lr", "20", "--checkpoints", "300", "--out-dir", folder]);
         using Process process = Process.Start(WithDefaultDisposition("INT", CliProcess.StartInfo(
-            "sweep", "--resume", folder, "--checkpoints", "310", "--only", "2,20", "--print-every", "1")))!;
+            "sweep", "--resume", folder, "--checkpoints", "310", "--add-lr", "2", "--print-every", "1")))!;
 
-        string rest = await StopAfter(process, "INT", "iteration     5/"); // lr 2 on its way from 1 to 300
+        string rest = await StopAfter(process, "INT", "iteration     5/"); // lr 2, added, on its way from 0 to 300
         Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}: {rest}");
-        Assert.Contains($"while lr 2 caught up; saved {checkpoint} with it set aside where it got to. Continue with: sweep --resume {folder} --checkpoints 310 --only 2,20", rest, StringComparison.Ordinal);
+        Assert.Contains($"while lr 2 caught up; saved {checkpoint} with it set aside where it got to. Continue with: sweep --resume {folder} --checkpoints 310 --only 20,2", rest, StringComparison.Ordinal);
         Checkpoint saved = Checkpoint.Load(checkpoint);
-        int reached = saved.State.Steps[0];
+        int reached = saved.State.Steps[1];
         Assert.Equal(300, saved.Iteration);
         Assert.InRange(reached, 5, 299);
-        Assert.Equal([$"set aside at iteration {reached}", null], saved.Stopped);
-        Assert.Equal(reached, saved.History[0][^1].Iteration); // its image is the one whose loss was measured last
+        Assert.Equal([null, $"set aside at iteration {reached}"], saved.Stopped);
+        Assert.Equal(reached, saved.History[1][^1].Iteration); // its image is the one whose loss was measured last
 
-        // Continued as it says, it ends as a sweep that never split.
-        await Run("sweep", "--resume", folder, "--checkpoints", "310", "--only", "2,20");
+        // Continued as it says, it ends as a sweep that had both rates all along.
+        await Run("sweep", "--resume", folder, "--checkpoints", "310", "--only", "20,2");
         string straight = Path.Combine(Folder, "straight");
-        await Run(["sweep", .. settings, "--checkpoints", "310", "--out-dir", straight]);
+        await Run(["sweep", .. settings, "--lr", "20,2", "--checkpoints", "310", "--out-dir", straight]);
         Assert.Equal(Checkpoint.Load(Path.Combine(straight, "sweep.ckpt")).State.Images, Checkpoint.Load(checkpoint).State.Images);
     }
 

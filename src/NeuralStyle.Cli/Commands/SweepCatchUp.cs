@@ -52,7 +52,7 @@ internal sealed class SweepCatchUp(string folder, SweepOptions options, NetworkW
             int from = behind.Min(checkpoint.ItemIteration);
             int[] group = behind.Where(n => checkpoint.ItemIteration(n) == from).ToArray();
             int to = behind.Select(checkpoint.ItemIteration).Where(k => k > from).Append(checkpoint.Iteration).Min();
-            (checkpoint, int[] stoppedOnTheWay) = CatchUp(checkpoint, group, from, to, cancel);
+            (checkpoint, int[] stoppedOnTheWay) = CatchUp(checkpoint, group, from, to, coming, cancel);
 
             // The engine that caught them up is unreachable now: collect its buffers before the next one allocates its
             // own, or the peak holds both (measured: 1262 MB where the sweep's batch alone is estimated at 783 MB).
@@ -81,9 +81,10 @@ internal sealed class SweepCatchUp(string folder, SweepOptions options, NetworkW
 
     /// <summary>
     /// Runs <paramref name="group"/>, all at <paramref name="from"/>, as a batch of their own to <paramref name="to"/>, and
-    /// puts them back; also returns those of them that stopped on the way (at a plateau, or diverging).
+    /// puts them back; also returns those of them that stopped on the way (at a plateau, or diverging). Where it is
+    /// interrupted, it says how to go on with the sweep's running rates and those still <paramref name="coming"/>.
     /// </summary>
-    private (Checkpoint, int[] StoppedOnTheWay) CatchUp(Checkpoint checkpoint, int[] group, int from, int to, CancellationToken cancel)
+    private (Checkpoint, int[] StoppedOnTheWay) CatchUp(Checkpoint checkpoint, int[] group, int from, int to, IReadOnlyList<int> coming, CancellationToken cancel)
     {
         IReadOnlyList<double> rates = checkpoint.Settings.LearningRates;
         string named = string.Join(", ", group.Select(n => rates[n].ToString("G6", CultureInfo.InvariantCulture)));
@@ -120,7 +121,7 @@ internal sealed class SweepCatchUp(string folder, SweepOptions options, NetworkW
                 }
 
                 Save(checkpoint.WithItems(engine.CreateCheckpoint(checkpoint.Settings), group), $"Interrupted at iteration {engine.Iteration} while lr {named} caught up.");
-                progress.Line($"Interrupted at iteration {engine.Iteration} while lr {named} caught up; saved {CheckpointPath} with {(group.Length == 1 ? "it" : "them")} set aside where {(group.Length == 1 ? "it" : "they")} got to. Continue with: sweep --resume {folder} --checkpoints {string.Join(",", options.Checkpoints)} --only {string.Join(",", options.Only.Select(r => r.ToString("G6", CultureInfo.InvariantCulture)))}{(options.Plateau is null ? "" : $" --plateau {options.Plateau}")}");
+                progress.Line($"Interrupted at iteration {engine.Iteration} while lr {named} caught up; saved {CheckpointPath} with {(group.Length == 1 ? "it" : "them")} set aside where {(group.Length == 1 ? "it" : "they")} got to. Continue with: sweep --resume {folder} --checkpoints {string.Join(",", options.Checkpoints)} --only {Going(checkpoint, coming)}{(options.Plateau is null ? "" : $" --plateau {options.Plateau}")}");
                 throw;
             }
 
@@ -129,6 +130,11 @@ internal sealed class SweepCatchUp(string folder, SweepOptions options, NetworkW
             return (caughtUp, group.Where((_, i) => engine.StopReason(i) is not null).ToArray());
         }
     }
+
+    /// <summary>The rates that go on once caught up, as --only takes them: those running in the sweep and those <paramref name="coming"/> (a rate added is set aside until then).</summary>
+    private static string Going(Checkpoint checkpoint, IReadOnlyList<int> coming) => string.Join(",",
+        Enumerable.Range(0, checkpoint.Stopped.Count).Where(n => checkpoint.Stopped[n] is null || coming.Contains(n))
+            .Select(n => checkpoint.Settings.LearningRates[n].ToString("G6", CultureInfo.InvariantCulture)));
 
     /// <summary>
     /// Records the catching-up rates' rows at the sweep's checkpoints, in place of the rows that said they were set
