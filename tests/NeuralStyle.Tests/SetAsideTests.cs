@@ -123,6 +123,7 @@ public sealed class SetAsideTests : TemporaryFolderTest
         var (_, added, _) = Succeeds(Run([.. line[line.IndexOf("sweep --resume", StringComparison.Ordinal)..].Split(' '), "--print-every", "0"]));
 
         Assert.Contains("The sweep is at iteration 6, its last checkpoint: no iteration is left to run.", added, StringComparison.Ordinal);
+        Assert.DoesNotContain("To look closer", added, StringComparison.Ordinal); // lr 7.07 is within 1.5 times lr 10: no closer rate is worth adding
         Checkpoint grown = Checkpoint.Load(checkpoint);
         Assert.Equal([2, 5, 10, 7.07], grown.Settings.LearningRates);
         Assert.Equal(6, grown.Iteration);

@@ -259,14 +259,17 @@ internal static class SweepCommand
 
     /// <summary>
     /// How to look closer around the rate with the lowest loss: add the rates halfway (on a log scale) between it and its
-    /// neighbours in the sweep (--add-lr), which catch up to where the sweep is; null where the sweep has no such rate
-    /// to add (the midpoints, to 3 significant digits, are rates it has already).
+    /// neighbours in the sweep (--add-lr), which catch up to where the sweep is. Not for a neighbour within 1.5 times
+    /// the rate, where rates so close differ less than a run's own swings do; null where no rate is left to add.
     /// </summary>
     private static string? Between(StyleTransferEngine engine, string folder)
     {
+        const double Apart = 1.5;
         int best = Lowest(engine);
         double rate = engine.LearningRates[best];
         double[] below = engine.LearningRates.Where(r => r < rate).ToArray(), above = engine.LearningRates.Where(r => r > rate).ToArray();
+        below = below.Length > 0 && below.Max() * Apart < rate ? below : [];
+        above = above.Length > 0 && above.Min() > rate * Apart ? above : [];
         string[] had = engine.LearningRates.Select(Named).ToArray();
         string[] midpoints = new[] { below.Length > 0 ? below.Max() : (double?)null, above.Length > 0 ? above.Min() : null }
             .OfType<double>().Select(neighbour => Named(double.Parse(Math.Sqrt(rate * neighbour).ToString("G3", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture)))
