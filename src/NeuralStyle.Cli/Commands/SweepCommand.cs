@@ -47,7 +47,7 @@ internal static class SweepCommand
 
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Device: {engine.DeviceDescription}{(engine.EstimatedPeakBytes is double bytes ? $"; estimated peak memory {bytes / 1e6:F0} MB" : "")}."));
             output.WriteLine(checkpoints.Length == 0 ? $"The sweep is at iteration {engine.Iteration}, its last checkpoint: no iteration is left to run." : string.Create(CultureInfo.InvariantCulture,
-                $"Sweeping {engine.Width}×{engine.Height}, lr {string.Join(", ", engine.RunningItems.Select(n => engine.LearningRates[n]))} as one batch, checkpoints {string.Join(", ", checkpoints)}{(plateau is null ? "" : $", each rate stopping at its plateau (--plateau {o.Plateau})")}, into {folder}{(colors is null ? "" : ", saved in the content image's colours")}."));
+                $"Sweeping {engine.Width}×{engine.Height}, lr {string.Join(", ", engine.RunningItems.Select(n => engine.LearningRates[n]).Order())} as one batch, checkpoints {string.Join(", ", checkpoints)}{(plateau is null ? "" : $", each rate stopping at its plateau (--plateau {o.Plateau})")}, into {folder}{(colors is null ? "" : ", saved in the content image's colours")}."));
 
             var progress = new ProgressReporter(engine.Iteration, last, o.PrintEvery, interactive, output);
             var sweep = new LearningRateSweep(engine, PreviousImages(engine, metrics, folder, output), colors is null ? null : image => ColorTransfer.KeepColors(image, colors));
@@ -65,7 +65,7 @@ internal static class SweepCommand
                     SaveCheckpoint();
                     summary = Summary(engine, clock.Elapsed.TotalSeconds, separate, last);
                     SweepReport.Write(folder, metrics, SweepRates.Of(engine), reached.Iteration < last ? $"{summary} {EndedEarly(engine, last)}" : summary, separate);
-                    progress.Line($"Checkpoint {reached.Iteration}: {string.Join("; ", reached.Metrics.Select(Describe))}");
+                    progress.Line($"Checkpoint {reached.Iteration}: {string.Join("; ", reached.Metrics.OrderBy(m => m.LearningRate).Select(Describe))}");
                 }, (k, losses) => progress.Report(k, BestOf(engine, losses)),
                     () =>
                     {
@@ -136,9 +136,10 @@ internal static class SweepCommand
     }
 
     /// <summary>
-    /// Records rate <paramref name="m"/>'s row at its checkpoint in <paramref name="metrics"/>, in place of a row there
-    /// already (a rate that caught up replaces those that said it was set aside), and saves its image: for a rate that
-    /// stopped, only at the first checkpoint after it stopped, its later rows naming that image.
+    /// Records rate <paramref name="m"/>'s row at its checkpoint in <paramref name="metrics"/> (ordered by checkpoint,
+    /// then rate), in place of a row there already (a rate that caught up replaces those that said it was set aside), and
+    /// saves its image: for a rate that stopped, only at the first checkpoint after it stopped, its later rows naming
+    /// that image.
     /// </summary>
     internal static void Record(string folder, List<CheckpointMetrics> metrics, CheckpointMetrics m, RgbImage image)
     {
@@ -154,11 +155,12 @@ internal static class SweepCommand
         if (at >= 0)
         {
             metrics[at] = row;
+            return;
         }
-        else
-        {
-            metrics.Add(row);
-        }
+
+        // By checkpoint, then rate, as the files list them: a rate added later takes its place at each checkpoint.
+        int after = metrics.FindLastIndex(x => x.Iteration < m.Iteration || (x.Iteration == m.Iteration && x.LearningRate < m.LearningRate));
+        metrics.Insert(after + 1, row);
     }
 
     /// <summary>Takes the lock of the sweep's checkpoint in <paramref name="folder"/>, which must exist.</summary>
