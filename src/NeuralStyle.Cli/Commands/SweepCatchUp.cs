@@ -90,7 +90,7 @@ internal sealed class SweepCatchUp(string folder, SweepOptions options, NetworkW
         string named = string.Join(", ", group.Select(n => rates[n].ToString("G6", CultureInfo.InvariantCulture)));
         int[] measured = metrics.Select(m => m.Iteration).Where(k => k > from && k <= to).Distinct().Order().ToArray();
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"lr {named} ({(checkpoint.History[group[0]] is [] ? "added" : checkpoint.Stopped[group[0]])}): catching up alone from {from} to {to}{(measured.Length > 0 ? $", measured at checkpoint{(measured.Length == 1 ? "" : "s")} {string.Join(", ", measured)}" : "")}, then {(group.Length == 1 ? "it joins" : "they join")} the batch."));
+            $"lr {named} ({string.Join("; ", group.Select(n => checkpoint.History[n] is [] ? "added" : checkpoint.Stopped[n]).Distinct())}): catching up alone from {from} to {to}{(measured.Length > 0 ? $", measured at checkpoint{(measured.Length == 1 ? "" : "s")} {string.Join(", ", measured)}" : "")}, then {(group.Length == 1 ? "it joins" : "they join")} the batch."));
 
         var clock = Stopwatch.StartNew();
         var (engine, _, _) = ProblemFactory.Continue(checkpoint.Items(group), weights, options, output.WriteLine);
