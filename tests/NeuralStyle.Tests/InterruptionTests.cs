@@ -86,6 +86,24 @@ public sealed class InterruptionTests : TemporaryFolderTest
     }
 
     [SkippableFact]
+    public async Task A_sweep_killed_while_a_rate_catches_up_keeps_it_as_of_the_last_checkpoint_it_passed()
+    {
+        // SIGKILL leaves no handler a chance: what is kept is what was saved at the checkpoints the rate passed.
+        Skip.If(OperatingSystem.IsWindows(), "POSIX signals are sent with kill(1).");
+        string folder = Path.Combine(Folder, "sweep"), checkpoint = Path.Combine(folder, "sweep.ckpt");
+        await Run("sweep", "--size", "40", "--weights", "random", "--no-estimate", "--lr", "20", "--checkpoints", "100,400", "--out-dir", folder);
+        using Process process = Process.Start(CliProcess.StartInfo("sweep", "--resume", folder, "--checkpoints", "410", "--add-lr", "2", "--print-every", "1"))!;
+
+        await StopAfter(process, "KILL", "iteration   110/"); // lr 2, added, past the checkpoint at 100 on its way to 400
+
+        Checkpoint saved = Checkpoint.Load(checkpoint);
+        Assert.Equal([20.0, 2], saved.Settings.LearningRates);
+        Assert.Equal([null, "set aside at iteration 100"], saved.Stopped);
+        Assert.Equal(100, saved.State.Steps[1]);
+        Assert.Contains(File.ReadAllLines(Path.Combine(folder, "metrics.csv")), row => row.StartsWith("2,100,ok,", StringComparison.Ordinal));
+    }
+
+    [SkippableFact]
     public async Task A_benchmark_stops_at_sigterm_and_reports_the_iterations_it_timed()
     {
         // It used to take no notice: a single SIGTERM (as timeout(1) sends) left it running to its --repeat.

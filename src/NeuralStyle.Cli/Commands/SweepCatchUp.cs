@@ -14,8 +14,9 @@ namespace NeuralStyle.Cli.Commands;
 /// batch runs in lockstep, so a rate behind the sweep's iteration first goes on without the others, with any rate at
 /// its iteration, to where the sweep is: measured and saved at the sweep's checkpoints it passes, as the sweep would
 /// have measured it, so the reports read as if it had never left. Rates behind at different iterations catch up in
-/// turn, the furthest behind first. After each step the sweep's checkpoint and reports are saved, so an interruption
-/// loses nothing: a rate interrupted on its way is set aside where it got to, and catches up from there next time.
+/// turn, the furthest behind first. The sweep's checkpoint and reports are saved at every checkpoint a rate passes and
+/// where it ends, so an interruption loses nothing: a rate interrupted on its way is set aside where it got to (a
+/// killed run: at the last checkpoint it passed), and catches up from there next time.
 /// </summary>
 internal sealed class SweepCatchUp(string folder, SweepOptions options, NetworkWeights weights, List<CheckpointMetrics> metrics, RgbImage? colors,
     SweepPlateau? plateau, bool interactive, TextWriter output)
@@ -99,19 +100,18 @@ internal sealed class SweepCatchUp(string folder, SweepOptions options, NetworkW
             var progress = new ProgressReporter(from, to, options.PrintEvery, interactive, output);
             RgbImage?[] previous = SweepCommand.PreviousImages(engine, metrics.Where(m => m.Iteration <= from).ToList(), folder, output);
             var sweep = new LearningRateSweep(engine, previous, colors is null ? null : image => ColorTransfer.KeepColors(image, colors));
+            // Saved at every checkpoint it passes, as the sweep is, so a run killed on the way loses no more than the
+            // sweep's would: until they reach the sweep's iteration, the rates are set aside where they got to.
+            Checkpoint saved = checkpoint;
             try
             {
-                sweep.Run(measured.Append(to).ToArray(), reached => Record(reached, measured, engine),
-                    (k, losses) => progress.Report(k, SweepCommand.BestOf(engine, losses)),
-                    () =>
-                    {
-                        foreach (string line in plateau?.StopReached(engine) ?? [])
-                        {
-                            progress.Line(line);
-                        }
-
-                        return false;
-                    }, cancel);
+                sweep.Run(measured.Append(to).ToArray(), reached =>
+                {
+                    Record(reached, measured, engine);
+                    saved = checkpoint.WithItems(engine.CreateCheckpoint(checkpoint.Settings), group);
+                    Save(saved, string.Create(CultureInfo.InvariantCulture,
+                        $"lr {named} went on alone from iteration {from} to {reached.Iteration} to catch up with the sweep, in {clock.Elapsed.TotalSeconds:F1} s."));
+                }, (k, losses) => progress.Report(k, SweepCommand.BestOf(engine, losses)), SweepPlateau.AfterEachIteration(plateau, engine, progress.Line), cancel);
             }
             catch (OperationCanceledException) when (cancel.IsCancellationRequested)
             {
@@ -121,13 +121,11 @@ internal sealed class SweepCatchUp(string folder, SweepOptions options, NetworkW
                 }
 
                 Save(checkpoint.WithItems(engine.CreateCheckpoint(checkpoint.Settings), group), $"Interrupted at iteration {engine.Iteration} while lr {named} caught up.");
-                progress.Line($"Interrupted at iteration {engine.Iteration} while lr {named} caught up; saved {CheckpointPath} with {(group.Length == 1 ? "it" : "them")} set aside where {(group.Length == 1 ? "it" : "they")} got to. Continue with: sweep --resume {folder} --checkpoints {string.Join(",", options.Checkpoints)} --only {Going(checkpoint, coming)}{(options.Plateau is null ? "" : $" --plateau {options.Plateau}")}");
+                progress.Line($"Interrupted at iteration {engine.Iteration} while lr {named} caught up; saved {CheckpointPath} with {(group.Length == 1 ? "it" : "them")} set aside where {(group.Length == 1 ? "it" : "they")} got to. Continue with: {SweepCommand.ContinueCommand(folder, options.Checkpoints, options.Plateau, Going(checkpoint, coming))}");
                 throw;
             }
 
-            Checkpoint caughtUp = checkpoint.WithItems(engine.CreateCheckpoint(checkpoint.Settings), group);
-            Save(caughtUp, $"lr {named} went on alone from iteration {from} to {engine.Iteration} to catch up with the sweep, in {clock.Elapsed.TotalSeconds:F1} s.");
-            return (caughtUp, group.Where((_, i) => engine.StopReason(i) is not null).ToArray());
+            return (saved, group.Where((_, i) => engine.StopReason(i) is not null).ToArray()); // the run ends measured and saved
         }
     }
 

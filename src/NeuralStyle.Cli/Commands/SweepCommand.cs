@@ -66,22 +66,13 @@ internal static class SweepCommand
                     summary = Summary(engine, clock.Elapsed.TotalSeconds, separate, last);
                     SweepReport.Write(folder, metrics, SweepRates.Of(engine), reached.Iteration < last ? $"{summary} {EndedEarly(engine, last)}" : summary, separate);
                     progress.Line($"Checkpoint {reached.Iteration}: {string.Join("; ", reached.Metrics.OrderBy(m => m.LearningRate).Select(Describe))}");
-                }, (k, losses) => progress.Report(k, BestOf(engine, losses)),
-                    () =>
-                    {
-                        foreach (string stopped in plateau?.StopReached(engine) ?? [])
-                        {
-                            progress.Line(stopped);
-                        }
-
-                        return false; // the sweep ends once no rate runs
-                    }, cancel);
+                }, (k, losses) => progress.Report(k, BestOf(engine, losses)), SweepPlateau.AfterEachIteration(plateau, engine, progress.Line), cancel);
             }
             catch (OperationCanceledException) when (cancel.IsCancellationRequested)
             {
                 // Images and reports stay as of the last checkpoint; the state of this iteration goes to sweep.ckpt.
                 SaveCheckpoint();
-                progress.Line($"Interrupted at iteration {engine.Iteration}; saved {Path.Combine(folder, SweepReport.CheckpointFile)}. Continue with: sweep --resume {folder} --checkpoints {string.Join(",", checkpoints)}{(o.Plateau is null ? "" : $" --plateau {o.Plateau}")}");
+                progress.Line($"Interrupted at iteration {engine.Iteration}; saved {Path.Combine(folder, SweepReport.CheckpointFile)}. Continue with: {ContinueCommand(folder, checkpoints, o.Plateau)}");
                 return Interruption.ExitCode;
             }
 
@@ -162,6 +153,13 @@ internal static class SweepCommand
         int after = metrics.FindLastIndex(x => x.Iteration < m.Iteration || (x.Iteration == m.Iteration && x.LearningRate < m.LearningRate));
         metrics.Insert(after + 1, row);
     }
+
+    /// <summary>
+    /// The command that continues an interrupted sweep in <paramref name="folder"/> to <paramref name="checkpoints"/>,
+    /// with --only <paramref name="only"/> where rates set aside are to come back, and the --plateau asked.
+    /// </summary>
+    internal static string ContinueCommand(string folder, IEnumerable<int> checkpoints, string? plateau, string? only = null) =>
+        $"sweep --resume {folder} --checkpoints {string.Join(",", checkpoints)}{(only is null ? "" : $" --only {only}")}{(plateau is null ? "" : $" --plateau {plateau}")}";
 
     /// <summary>Takes the lock of the sweep's checkpoint in <paramref name="folder"/>, which must exist.</summary>
     private static OutputLock Lock(SweepOptions o, string folder) => OutputLock.Take(Path.Combine(folder, SweepReport.CheckpointFile),

@@ -28,6 +28,21 @@ internal sealed record SweepPlateau(PlateauRule Rule, string Asked)
         return lines;
     }
 
+    /// <summary>
+    /// What a sweep checks after each iteration (<see cref="LearningRateSweep.Run"/>'s enough): the rates of
+    /// <paramref name="engine"/> that reached <paramref name="plateau"/>, where one is asked, stop, each with a
+    /// <paramref name="line"/>; it never ends the sweep itself, which ends once no rate runs.
+    /// </summary>
+    public static Func<bool> AfterEachIteration(SweepPlateau? plateau, StyleTransferEngine engine, Action<string> line) => () =>
+    {
+        foreach (string stopped in plateau?.StopReached(engine) ?? [])
+        {
+            line(stopped);
+        }
+
+        return false;
+    };
+
     /// <summary>Why rates ran to the last checkpoint: those still running, which had not reached the rule, with their gains; null where none runs.</summary>
     public string? NotReached(StyleTransferEngine engine)
     {
