@@ -102,7 +102,7 @@ internal static class ProblemFactory
     /// <returns>The engine, the stored settings, and the content image where the checkpoint holds one (<see cref="Checkpoint.ContentImage"/>).</returns>
     public static (StyleTransferEngine Engine, RunSettings Settings, RgbImage? ContentImage) Resume(string path, OptimizationOptions o, Action<string> notice, Func<Checkpoint, Checkpoint>? select = null)
     {
-        _ = ParseDevice(o.Device);
+        _ = ParseDevice(o.Device); // a bad --device or --precision is refused before the checkpoint is read
         _ = ParsePrecision(o.Precision);
         Checkpoint checkpoint = Checkpoint.Load(path);
         checkpoint = select?.Invoke(checkpoint) ?? checkpoint;
