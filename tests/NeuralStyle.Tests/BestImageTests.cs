@@ -15,7 +15,6 @@ namespace NeuralStyle.Tests;
 public sealed class BestImageTests : TemporaryFolderTest
 {
     private const int H = TinyProblem.Height, W = TinyProblem.Width;
-    private static readonly Lazy<NetworkWeights> Vgg = new(() => NetworkWeights.Random(NetworkArchitecture.Vgg19, 0));
 
     [Fact]
     public void The_cpu_backend_keeps_the_image_the_last_iteration_evaluated_updated_or_not()
@@ -67,7 +66,7 @@ public sealed class BestImageTests : TemporaryFolderTest
     [Fact]
     public void The_engine_keeps_the_image_of_the_lowest_loss_and_that_image_has_that_loss()
     {
-        StyleProblem problem = Problem();
+        StyleProblem problem = SmallVggProblem.Create();
         using StyleTransferEngine engine = StyleTransferEngine.Create(problem, [60.0], DeviceKind.Cpu);
         Assert.Null(engine.Best(0));
         for (int k = 0; k < 8; k++)
@@ -88,7 +87,7 @@ public sealed class BestImageTests : TemporaryFolderTest
     [Fact]
     public void A_checkpoint_carries_the_best_images_and_a_resumed_run_goes_on_from_them()
     {
-        StyleProblem problem = Problem();
+        StyleProblem problem = SmallVggProblem.Create();
         using StyleTransferEngine engine = StyleTransferEngine.Create(problem, [60.0, 5.0], DeviceKind.Cpu);
         for (int k = 0; k < 5; k++)
         {
@@ -121,7 +120,7 @@ public sealed class BestImageTests : TemporaryFolderTest
     [Fact]
     public void A_checkpoint_without_best_images_resumes_keeping_them_from_then_on()
     {
-        StyleProblem problem = Problem();
+        StyleProblem problem = SmallVggProblem.Create();
         using StyleTransferEngine engine = StyleTransferEngine.Create(problem, [60.0], DeviceKind.Cpu);
         for (int k = 0; k < 3; k++)
         {
@@ -143,7 +142,7 @@ public sealed class BestImageTests : TemporaryFolderTest
     [Fact]
     public void A_best_image_of_an_iteration_its_history_lacks_is_refused_as_damaged()
     {
-        StyleProblem problem = Problem();
+        StyleProblem problem = SmallVggProblem.Create();
         using StyleTransferEngine engine = StyleTransferEngine.Create(problem, [60.0], DeviceKind.Cpu);
         engine.Step();
         Checkpoint checkpoint = engine.CreateCheckpoint(ProblemSettings.For(problem));
@@ -256,11 +255,4 @@ public sealed class BestImageTests : TemporaryFolderTest
     }
 
     private static double MaxDifference(float[] a, float[] b) => a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
-
-    private static StyleProblem Problem()
-    {
-        var content = new RgbImage(40, 32, TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, 32, 40, 1)));
-        var style = new RgbImage(36, 28, TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, 28, 36, 2)));
-        return new StyleProblem { Content = content, Styles = [style], Weights = Vgg.Value };
-    }
 }

@@ -8,13 +8,12 @@ namespace NeuralStyle.Tests;
 /// <summary>The engine over the real VGG19 table (random features) at small sizes.</summary>
 public sealed class EngineTests
 {
-    private static readonly Lazy<NetworkWeights> Vgg = new(() => NetworkWeights.Random(NetworkArchitecture.Vgg19, 0));
 
     [Fact]
     public void A_batch_of_three_equals_three_single_runs()
     {
         double[] rates = [1, 5, 20];
-        StyleProblem problem = Problem(40, 32);
+        StyleProblem problem = SmallVggProblem.Create(40, 32);
         const int Iterations = 4;
         using StyleTransferEngine batch = StyleTransferEngine.Create(problem, rates, DeviceKind.Cpu);
         var batchLosses = Enumerable.Range(0, Iterations).Select(_ => batch.Step()).ToArray();
@@ -41,9 +40,9 @@ public sealed class EngineTests
         // A = Σ w_i G_i with w = blend / Σ blend, each G_i = F Fᵀ / (C·H·W) of that style image's own size.
         var loss = new LossSettings { StyleLayers = [new LayerWeight("relu1_1", 1), new LayerWeight("relu2_1", 1)], ContentLayers = [] };
         RgbImage[] styles = [RgbImage.Noise(20, 18, 1), RgbImage.Noise(24, 16, 2)];
-        var problem = new StyleProblem { Content = RgbImage.Noise(20, 20, 3), Styles = styles, StyleBlend = [3, 1], Weights = Vgg.Value, Loss = loss };
+        var problem = new StyleProblem { Content = RgbImage.Noise(20, 20, 3), Styles = styles, StyleBlend = [3, 1], Weights = SmallVggProblem.Vgg, Loss = loss };
         using StyleTransferEngine engine = StyleTransferEngine.Create(problem, [1.0], DeviceKind.Cpu);
-        using var backend = BackendFactory.Create(DeviceKind.Cpu, Vgg.Value, PreprocessPreset.Caffe, loss, new AdamSettings());
+        using var backend = BackendFactory.Create(DeviceKind.Cpu, SmallVggProblem.Vgg, PreprocessPreset.Caffe, loss, new AdamSettings());
 
         foreach (string layer in new[] { "relu1_1", "relu2_1" })
         {
@@ -78,7 +77,7 @@ public sealed class EngineTests
     public void Random_features_keep_a_useful_scale_through_all_sixteen_layers()
     {
         RgbImage cat = ImageFiles.Load(Path.Combine(Repository.Examples, "content-cat-chelsea.png"), 96);
-        using var backend = BackendFactory.Create(DeviceKind.Cpu, Vgg.Value, PreprocessPreset.Caffe,
+        using var backend = BackendFactory.Create(DeviceKind.Cpu, SmallVggProblem.Vgg, PreprocessPreset.Caffe,
             new LossSettings { StyleLayers = [new LayerWeight("relu5_4", 1)], ContentLayers = [] }, new AdamSettings());
         var features = backend.Features(cat.Planes, cat.Height, cat.Width, NetworkArchitecture.Vgg19.ReluNames);
         double Rms(string layer) => Math.Sqrt(features[layer].Data.Average(v => (double)v * v));
@@ -95,15 +94,15 @@ public sealed class EngineTests
     public void Random_features_are_the_same_for_the_same_seed_and_differ_across_seeds()
     {
         NetworkWeights again = NetworkWeights.Random(NetworkArchitecture.Vgg19, 0);
-        Assert.Equal(Vgg.Value.Kernels[7], again.Kernels[7]);
-        Assert.NotEqual(Vgg.Value.Kernels[7], NetworkWeights.Random(NetworkArchitecture.Vgg19, 1).Kernels[7]);
-        Assert.Equal(Vgg.Value.Kernels[3], Vgg.Value.TruncatedAt("relu2_2").Kernels[3]);
+        Assert.Equal(SmallVggProblem.Vgg.Kernels[7], again.Kernels[7]);
+        Assert.NotEqual(SmallVggProblem.Vgg.Kernels[7], NetworkWeights.Random(NetworkArchitecture.Vgg19, 1).Kernels[7]);
+        Assert.Equal(SmallVggProblem.Vgg.Kernels[3], SmallVggProblem.Vgg.TruncatedAt("relu2_2").Kernels[3]);
     }
 
     [Fact]
     public void Too_small_an_image_for_the_deepest_layer_is_refused_before_work()
     {
-        var e = Assert.Throws<UserInputException>(() => StyleTransferEngine.Create(Problem(40, 12), [1.0], DeviceKind.Cpu));
+        var e = Assert.Throws<UserInputException>(() => StyleTransferEngine.Create(SmallVggProblem.Create(40, 12), [1.0], DeviceKind.Cpu));
         Assert.Contains("relu5_1", e.Message, StringComparison.Ordinal);
         Assert.Contains("16 px", e.Message, StringComparison.Ordinal);
     }
@@ -113,21 +112,14 @@ public sealed class EngineTests
     [InlineData(-1.0)]
     [InlineData(double.NaN)]
     public void Bad_learning_rates_are_refused(double lr) =>
-        Assert.Throws<UserInputException>(() => StyleTransferEngine.Create(Problem(32, 32), [lr], DeviceKind.Cpu));
+        Assert.Throws<UserInputException>(() => StyleTransferEngine.Create(SmallVggProblem.Create(32, 32), [lr], DeviceKind.Cpu));
 
     [SkippableFact]
     public void Cuda_where_it_cannot_run_is_a_clear_error()
     {
         Skip.If(Cuda.CudaRuntime.IsAvailable, "CUDA works on this machine.");
-        var e = Assert.Throws<UserInputException>(() => StyleTransferEngine.Create(Problem(32, 32), [1.0], DeviceKind.Cuda));
+        var e = Assert.Throws<UserInputException>(() => StyleTransferEngine.Create(SmallVggProblem.Create(32, 32), [1.0], DeviceKind.Cuda));
         Assert.StartsWith("DeviceKind.Cuda ", e.Message, StringComparison.Ordinal); // "is not available" where nothing registered CUDA, else "cannot run here"
         Assert.Contains(" Use DeviceKind.Cpu", e.Message, StringComparison.Ordinal);
-    }
-
-    private static StyleProblem Problem(int width, int height)
-    {
-        var content = new RgbImage(width, height, TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, height, width, 1)));
-        var style = new RgbImage(36, 28, TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, 28, 36, 2)));
-        return new StyleProblem { Content = content, Styles = [style], Weights = Vgg.Value };
     }
 }
