@@ -16,11 +16,15 @@ namespace NeuralStyle.Cli.Commands;
 /// have measured it, so the reports read as if it had never left. Rates behind at different iterations catch up in
 /// turn, the furthest behind first. The sweep's checkpoint and reports are saved at every checkpoint a rate passes and
 /// where it ends, so an interruption loses nothing: a rate interrupted on its way is set aside where it got to (a
-/// killed run: at the last checkpoint it passed), and catches up from there next time.
+/// killed run: at the last checkpoint it passed), and catches up from there next time. One backend serves it all: each
+/// batch takes over the last one's (<see cref="StyleTransferEngine.HandOver"/>), the sweep's own batch too
+/// (<see cref="Start"/>), so the network is built once.
 /// </summary>
 internal sealed class SweepCatchUp(string folder, SweepOptions options, NetworkWeights weights, List<CheckpointMetrics> metrics, RgbImage? colors,
-    SweepPlateau? plateau, bool interactive, TextWriter output)
+    SweepPlateau? plateau, bool interactive, TextWriter output) : IDisposable
 {
+    private StyleTransferEngine? _last; // the last batch's engine, whose backend the next batch takes over
+
     private string CheckpointPath => Path.Combine(folder, SweepReport.CheckpointFile);
 
     /// <summary>
@@ -54,10 +58,6 @@ internal sealed class SweepCatchUp(string folder, SweepOptions options, NetworkW
             int[] group = behind.Where(n => checkpoint.ItemIteration(n) == from).ToArray();
             int to = behind.Select(checkpoint.ItemIteration).Where(k => k > from).Append(checkpoint.Iteration).Min();
             (checkpoint, int[] stoppedOnTheWay) = CatchUp(checkpoint, group, from, to, coming, cancel);
-
-            // The engine that caught them up is unreachable now: collect its buffers before the next one allocates its
-            // own, or the peak holds both (measured: 1262 MB where the sweep's batch alone is estimated at 783 MB).
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             coming.RemoveAll(stoppedOnTheWay.Contains);
         }
 
@@ -75,6 +75,27 @@ internal sealed class SweepCatchUp(string folder, SweepOptions options, NetworkW
 
         return checkpoint with { Stopped = stopped };
     }
+
+    /// <summary>
+    /// The engine that continues <paramref name="checkpoint"/>: on the backend of the last batch that caught up where
+    /// there was one (its network already built), else on a new one.
+    /// </summary>
+    public StyleTransferEngine Start(Checkpoint checkpoint)
+    {
+        if (_last is not StyleTransferEngine last)
+        {
+            return ProblemFactory.Continue(checkpoint, weights, options, output.WriteLine).Engine;
+        }
+
+        _last = null;
+        using (last)
+        {
+            return last.HandOver(checkpoint, ProblemFactory.MemoryLimitBytes(options));
+        }
+    }
+
+    /// <summary>Frees the last batch's backend where no engine took it over.</summary>
+    public void Dispose() => _last?.Dispose();
 
     /// <summary>The rejoining items still behind the sweep's iteration and able to go on.</summary>
     private static int[] Behind(Checkpoint checkpoint, IReadOnlyList<int> rejoining) =>
@@ -94,39 +115,36 @@ internal sealed class SweepCatchUp(string folder, SweepOptions options, NetworkW
             $"lr {named} ({string.Join("; ", group.Select(n => checkpoint.History[n] is [] ? "added" : checkpoint.Stopped[n]).Distinct())}): catching up alone from {from} to {to}{(measured.Length > 0 ? $", measured at checkpoint{(measured.Length == 1 ? "" : "s")} {string.Join(", ", measured)}" : "")}, then {(group.Length == 1 ? "it joins" : "they join")} the batch."));
 
         var clock = Stopwatch.StartNew();
-        var (engine, _, _) = ProblemFactory.Continue(checkpoint.Items(group), weights, options, output.WriteLine);
-        using (engine)
+        StyleTransferEngine engine = _last = Start(checkpoint.Items(group));
+        var progress = new ProgressReporter(from, to, options.PrintEvery, interactive, output);
+        RgbImage?[] previous = SweepCommand.PreviousImages(engine, metrics.Where(m => m.Iteration <= from).ToList(), folder, output);
+        var sweep = new LearningRateSweep(engine, previous, colors is null ? null : image => ColorTransfer.KeepColors(image, colors));
+        // Saved at every checkpoint it passes, as the sweep is, so a run killed on the way loses no more than the
+        // sweep's would: until they reach the sweep's iteration, the rates are set aside where they got to.
+        Checkpoint saved = checkpoint;
+        try
         {
-            var progress = new ProgressReporter(from, to, options.PrintEvery, interactive, output);
-            RgbImage?[] previous = SweepCommand.PreviousImages(engine, metrics.Where(m => m.Iteration <= from).ToList(), folder, output);
-            var sweep = new LearningRateSweep(engine, previous, colors is null ? null : image => ColorTransfer.KeepColors(image, colors));
-            // Saved at every checkpoint it passes, as the sweep is, so a run killed on the way loses no more than the
-            // sweep's would: until they reach the sweep's iteration, the rates are set aside where they got to.
-            Checkpoint saved = checkpoint;
-            try
+            sweep.Run(measured.Append(to).ToArray(), reached =>
             {
-                sweep.Run(measured.Append(to).ToArray(), reached =>
-                {
-                    Record(reached, measured, engine);
-                    saved = checkpoint.WithItems(engine.CreateCheckpoint(checkpoint.Settings), group);
-                    Save(saved, string.Create(CultureInfo.InvariantCulture,
-                        $"lr {named} went on alone from iteration {from} to {reached.Iteration} to catch up with the sweep, in {clock.Elapsed.TotalSeconds:F1} s."));
-                }, (k, losses) => progress.Report(k, SweepCommand.BestOf(engine, losses)), SweepPlateau.AfterEachIteration(plateau, engine, progress.Line), cancel);
-            }
-            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
-            {
-                foreach (int n in engine.RunningItems.ToArray())
-                {
-                    engine.SetAside(n); // where its image's loss was last measured
-                }
-
-                Save(checkpoint.WithItems(engine.CreateCheckpoint(checkpoint.Settings), group), $"Interrupted at iteration {engine.Iteration} while lr {named} caught up.");
-                progress.Line($"Interrupted at iteration {engine.Iteration} while lr {named} caught up; saved {CheckpointPath} with {(group.Length == 1 ? "it" : "them")} set aside where {(group.Length == 1 ? "it" : "they")} got to. Continue with: {SweepCommand.ContinueCommand(folder, options.Checkpoints, options.Plateau, Going(checkpoint, coming))}");
-                throw;
-            }
-
-            return (saved, group.Where((_, i) => engine.StopReason(i) is not null).ToArray()); // the run ends measured and saved
+                Record(reached, measured, engine);
+                saved = checkpoint.WithItems(engine.CreateCheckpoint(checkpoint.Settings), group);
+                Save(saved, string.Create(CultureInfo.InvariantCulture,
+                    $"lr {named} went on alone from iteration {from} to {reached.Iteration} to catch up with the sweep, in {clock.Elapsed.TotalSeconds:F1} s."));
+            }, (k, losses) => progress.Report(k, SweepCommand.BestOf(engine, losses)), SweepPlateau.AfterEachIteration(plateau, engine, progress.Line), cancel);
         }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            foreach (int n in engine.RunningItems.ToArray())
+            {
+                engine.SetAside(n); // where its image's loss was last measured
+            }
+
+            Save(checkpoint.WithItems(engine.CreateCheckpoint(checkpoint.Settings), group), $"Interrupted at iteration {engine.Iteration} while lr {named} caught up.");
+            progress.Line($"Interrupted at iteration {engine.Iteration} while lr {named} caught up; saved {CheckpointPath} with {(group.Length == 1 ? "it" : "them")} set aside where {(group.Length == 1 ? "it" : "they")} got to. Continue with: {SweepCommand.ContinueCommand(folder, options.Checkpoints, options.Plateau, Going(checkpoint, coming))}");
+            throw;
+        }
+
+        return (saved, group.Where((_, i) => engine.StopReason(i) is not null).ToArray()); // the run ends measured and saved
     }
 
     /// <summary>The rates that go on once caught up, as --only takes them: those running in the sweep and those <paramref name="coming"/> (a rate added is set aside until then).</summary>

@@ -491,9 +491,11 @@ internal static class SweepCommand
         List<CheckpointMetrics> metrics = SweepReport.ReadMetrics(folder).Where(m => m.Iteration <= checkpoint.Iteration).ToList();
         NetworkWeights weights = WeightSource.ForResume(checkpoint.Settings, output.WriteLine);
         RgbImage? colors = checkpoint.Settings.OriginalColors ? checkpoint.ContentImage : null;
-        checkpoint = new SweepCatchUp(folder, o, weights, metrics, colors, plateau, interactive, output).Run(checkpoint, rejoining, cancel);
+        using var catchUp = new SweepCatchUp(folder, o, weights, metrics, colors, plateau, interactive, output);
+        checkpoint = catchUp.Run(checkpoint, rejoining, cancel);
         ProblemFactory.RefuseIfNothingRuns(path, checkpoint); // the rates brought back may have stopped again on their way
-        var (engine, settings, _) = ProblemFactory.Continue(checkpoint, weights, o, output.WriteLine);
+        StyleTransferEngine engine = catchUp.Start(checkpoint);
+        RunSettings settings = checkpoint.Settings;
 
         // Rates stopped at the same iteration for the same reason (those --only left out) in one line.
         string runningRates = string.Join(",", engine.RunningItems.Select(n => engine.LearningRates[n].ToString("G6", CultureInfo.InvariantCulture)));

@@ -33,6 +33,14 @@ public sealed record LossSettings
     /// <summary>Pooling between blocks, default max.</summary>
     public PoolingMode Pooling { get; init; } = PoolingMode.Max;
 
+    /// <summary>Equal settings: the layer lists compared item by item (a record alone would compare their references).</summary>
+    public bool Equals(LossSettings? other) =>
+        other is not null && StyleLayers.SequenceEqual(other.StyleLayers) && ContentLayers.SequenceEqual(other.ContentLayers) && ContentWeight.Equals(other.ContentWeight)
+        && StyleWeight.Equals(other.StyleWeight) && TvWeight.Equals(other.TvWeight) && Pooling == other.Pooling;
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(StyleLayers.Count, ContentLayers.Count, ContentWeight, StyleWeight, TvWeight, Pooling);
+
     /// <summary>Every tapped layer, style or content, without repeats.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public IReadOnlyList<string> Taps => StyleLayers.Select(l => l.ReluName).Concat(ContentLayers).Distinct().ToArray();

@@ -11,12 +11,15 @@ namespace NeuralStyle.Engine;
 /// stopped one by one (a diverged item stops; the others go on), and a stopped item costs nothing from the next
 /// iteration on: the backend's batch is started again without it (<see cref="BatchMembers"/>), unless the iterations
 /// left to <see cref="PlannedIterations"/> would save less than the start costs (<see cref="RestartCost"/>). Each
-/// item's image of the lowest loss so far is kept beside its current one (<see cref="BestImage"/>). Owns its backend;
-/// dispose to free every buffer.
+/// item's image of the lowest loss so far is kept beside its current one (<see cref="BestImage"/>). Owns its backend
+/// (until it hands it over: <see cref="HandOver"/>); dispose to free every buffer.
 /// </summary>
 public sealed class StyleTransferEngine : IDisposable
 {
     private readonly IStyleBackend _backend;
+    private readonly NetworkWeights _weights;
+    private readonly BuiltFor _builtFor;
+    private bool _handedOver;
     private readonly string?[] _stopped;
     private readonly bool[] _frozen;
     private readonly List<LossRecord>[] _history;
@@ -26,12 +29,14 @@ public sealed class StyleTransferEngine : IDisposable
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly double _secondsBefore;
 
-    private StyleTransferEngine(IStyleBackend backend, BatchMembers members, double startSeconds, StyleTargets targets, int width, int height, IReadOnlyList<double> learningRates,
-        int iteration, IReadOnlyList<string?>? stopped, IReadOnlyList<IReadOnlyList<LossRecord>>? history, IReadOnlyList<int?>? bestIterations)
+    private StyleTransferEngine(IStyleBackend backend, NetworkWeights weights, BuiltFor builtFor, BatchMembers members, double startSeconds, StyleTargets targets, int width, int height,
+        IReadOnlyList<double> learningRates, int iteration, IReadOnlyList<string?>? stopped, IReadOnlyList<IReadOnlyList<LossRecord>>? history, IReadOnlyList<int?>? bestIterations)
     {
         _members = members;
         _restartCost.Started(startSeconds);
         _backend = backend;
+        _weights = weights;
+        _builtFor = builtFor;
         Targets = targets;
         Width = width;
         Height = height;
@@ -83,7 +88,7 @@ public sealed class StyleTransferEngine : IDisposable
     public double? EstimatedPeakBytes { get; private init; }
 
     /// <summary>The backend's description, e.g. "CPU (ONNX Runtime 1.31.0, 2 threads)".</summary>
-    public string DeviceDescription => _backend.Description;
+    public string DeviceDescription => Backend.Description;
 
     /// <summary>Seconds of optimization so far, including the time before a resume.</summary>
     public double ElapsedSeconds => _secondsBefore + _clock.Elapsed.TotalSeconds;
@@ -116,7 +121,8 @@ public sealed class StyleTransferEngine : IDisposable
 
             var state = new OptimizerState(new int[batch], images, new float[images.Length], new float[images.Length]);
             double startSeconds = Seconds(() => backend.Start(targets, state, content.Height, content.Width, learningRates));
-            return new StyleTransferEngine(backend, new BatchMembers(batch, start.Length), startSeconds, targets, content.Width, content.Height, learningRates, 0, null, null, null)
+            var builtFor = new BuiltFor(problem.Weights.Identity, preprocess, problem.Loss, problem.Adam);
+            return new StyleTransferEngine(backend, problem.Weights, builtFor, new BatchMembers(batch, start.Length), startSeconds, targets, content.Width, content.Height, learningRates, 0, null, null, null)
             {
                 EstimatedPeakBytes = estimate,
             };
@@ -166,31 +172,70 @@ public sealed class StyleTransferEngine : IDisposable
             throw new UserInputException($"The checkpoint was made with weights {s.WeightsIdentity}, not {weights.Identity}; resume it with the weights it was made with (WeightSource.ForResume finds them).");
         }
 
-        // The batch holds only the items still running (all of them where none is), and needs the memory of those.
-        int[] stopped = Enumerable.Range(0, s.LearningRates.Count).Where(n => checkpoint.Stopped[n] is not null).ToArray();
-        int[] leaving = stopped.Length < s.LearningRates.Count ? stopped : [];
-        var memory = new HostMemoryCheck(weights, s.Loss, s.LearningRates.Count - leaving.Length, s.Width, s.Height, memoryLimitBytes, LargestTarget: (0, 0)); // targets are stored
+        HostMemoryCheck memory = MemoryOfBatch(checkpoint, weights, memoryLimitBytes);
         double? checkedBefore = memory.BeforeBuilding(device);
         IStyleBackend backend = BackendFactory.Create(device, weights, s.Preprocess, s.Loss, s.Adam, precision);
         try
         {
-            double? estimate = checkedBefore ?? memory.For(backend);
-            // A checkpoint from before best images were kept starts them from its images, as a new run does.
-            var members = new BatchMembers(s.LearningRates.Count, 3 * s.Width * s.Height);
-            BatchMembers.Reduced batch = members.Without(leaving, checkpoint.State, checkpoint.Best?.Images ?? checkpoint.State.Images);
-            double startSeconds = Seconds(() => backend.Start(checkpoint.Targets, batch.State, s.Height, s.Width, batch.Batch.Select(n => s.LearningRates[n]).ToArray(), batch.Best));
-            members.Commit(batch);
-            return new StyleTransferEngine(backend, members, startSeconds, checkpoint.Targets, s.Width, s.Height, s.LearningRates,
-                checkpoint.Iteration, checkpoint.Stopped, checkpoint.History, checkpoint.Best?.Iterations)
-            {
-                EstimatedPeakBytes = estimate,
-            };
+            return Continue(backend, weights, checkpoint, checkedBefore ?? memory.For(backend));
         }
         catch
         {
             backend.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Continues <paramref name="next"/>, another batch of this engine's run (some of its items, or all of them put
+    /// back together: <see cref="Checkpoint.Items"/>, <see cref="Checkpoint.WithItems"/>), on this engine's backend:
+    /// its network, sessions and compiled kernels carry over, so the new batch costs only its start, not a second
+    /// backend's (a sweep's rates catching up, then joining the others). <paramref name="next"/> must be of the same
+    /// weights, preprocessing, loss and Adam constants. This engine is then done: dispose it (its backend lives on in
+    /// the engine returned); any other call throws. <paramref name="memoryLimitBytes"/> is as for <see cref="Resume"/>;
+    /// on the host the memory is read while this batch still holds its own, so the check is the stricter for it.
+    /// </summary>
+    public StyleTransferEngine HandOver(Checkpoint next, long? memoryLimitBytes = null)
+    {
+        ArgumentNullException.ThrowIfNull(next);
+        RunSettings s = next.Settings;
+        IStyleBackend backend = Backend;
+        if (new BuiltFor(s.WeightsIdentity, s.Preprocess, s.Loss, s.Adam) != _builtFor)
+        {
+            throw new ArgumentException($"The checkpoint is of another network or loss ({s.WeightsIdentity}, {s.Preprocess}) than this engine's backend was built for ({_builtFor.WeightsIdentity}, {_builtFor.Preprocess}); resume it in an engine of its own.", nameof(next));
+        }
+
+        StyleTransferEngine continued = Continue(backend, _weights, next, MemoryOfBatch(next, _weights, memoryLimitBytes).For(backend));
+        _handedOver = true;
+        return continued;
+    }
+
+    /// <summary>The host memory check of <paramref name="checkpoint"/>'s batch: only the items still running (all of them where none is).</summary>
+    private static HostMemoryCheck MemoryOfBatch(Checkpoint checkpoint, NetworkWeights weights, long? memoryLimitBytes)
+    {
+        RunSettings s = checkpoint.Settings;
+        int running = checkpoint.Stopped.Count(r => r is null);
+        int batch = running > 0 ? running : s.LearningRates.Count;
+        return new HostMemoryCheck(weights, s.Loss, batch, s.Width, s.Height, memoryLimitBytes, LargestTarget: (0, 0)); // targets are stored
+    }
+
+    /// <summary>Starts <paramref name="backend"/> on <paramref name="checkpoint"/>'s running items and returns the engine that continues it; <paramref name="estimate"/> is its memory estimate.</summary>
+    private static StyleTransferEngine Continue(IStyleBackend backend, NetworkWeights weights, Checkpoint checkpoint, double? estimate)
+    {
+        RunSettings s = checkpoint.Settings;
+        int[] stopped = Enumerable.Range(0, s.LearningRates.Count).Where(n => checkpoint.Stopped[n] is not null).ToArray();
+        int[] leaving = stopped.Length < s.LearningRates.Count ? stopped : [];
+
+        // A checkpoint from before best images were kept starts them from its images, as a new run does.
+        var members = new BatchMembers(s.LearningRates.Count, 3 * s.Width * s.Height);
+        BatchMembers.Reduced batch = members.Without(leaving, checkpoint.State, checkpoint.Best?.Images ?? checkpoint.State.Images);
+        double startSeconds = Seconds(() => backend.Start(checkpoint.Targets, batch.State, s.Height, s.Width, batch.Batch.Select(n => s.LearningRates[n]).ToArray(), batch.Best));
+        members.Commit(batch);
+        return new StyleTransferEngine(backend, weights, new BuiltFor(s.WeightsIdentity, s.Preprocess, s.Loss, s.Adam), members, startSeconds, checkpoint.Targets, s.Width, s.Height,
+            s.LearningRates, checkpoint.Iteration, checkpoint.Stopped, checkpoint.History, checkpoint.Best?.Iterations)
+        {
+            EstimatedPeakBytes = estimate,
+        };
     }
 
     /// <summary>
@@ -225,10 +270,10 @@ public sealed class StyleTransferEngine : IDisposable
     }
 
     /// <summary>Milliseconds per phase of the last iteration.</summary>
-    public PhaseTimes LastPhases => _backend.LastPhases;
+    public PhaseTimes LastPhases => Backend.LastPhases;
 
     /// <summary>Bytes of device memory in use now (CUDA: the whole device, context included); null on the CPU.</summary>
-    public long? DeviceMemoryInUse => _backend.DeviceMemoryInUse;
+    public long? DeviceMemoryInUse => Backend.DeviceMemoryInUse;
 
     /// <summary>Stops updating item <paramref name="item"/>; <paramref name="reason"/> is kept in checkpoints and reports.</summary>
     public void Stop(int item, string reason)
@@ -270,7 +315,7 @@ public sealed class StyleTransferEngine : IDisposable
         LossRecord last = _history[item][^1];
         if (Iteration > last.Iteration)
         {
-            _backend.RevertLastUpdate(_members.SlotOf(item));
+            Backend.RevertLastUpdate(_members.SlotOf(item));
         }
 
         Stop(item, reason(last.Iteration));
@@ -318,7 +363,7 @@ public sealed class StyleTransferEngine : IDisposable
     /// <summary>A copy of the image of <see cref="Best"/> (unclamped), or, before its first loss, the image it starts from.</summary>
     public RgbImage BestImage(int item)
     {
-        float[] images = _members.WholeBest(_backend.ReadBestImages());
+        float[] images = _members.WholeBest(Backend.ReadBestImages());
         int length = 3 * Width * Height;
         return new RgbImage(Width, Height, images.AsSpan(item * length, length).ToArray());
     }
@@ -332,11 +377,25 @@ public sealed class StyleTransferEngine : IDisposable
         Iteration = Iteration,
         Stopped = _stopped.ToArray(),
         History = _history.Select(h => (IReadOnlyList<LossRecord>)h.ToArray()).ToArray(),
-        Best = new BestImages(_members.WholeBest(_backend.ReadBestImages()), _best.Select(r => r?.Iteration).ToArray()),
+        Best = new BestImages(_members.WholeBest(Backend.ReadBestImages()), _best.Select(r => r?.Iteration).ToArray()),
     };
 
-    /// <summary>Frees the backend and its buffers.</summary>
-    public void Dispose() => _backend.Dispose();
+    /// <summary>Frees the backend and its buffers, unless it was handed over (<see cref="HandOver"/>).</summary>
+    public void Dispose()
+    {
+        if (!_handedOver)
+        {
+            _backend.Dispose();
+        }
+    }
+
+    /// <summary>The backend, while this engine has it.</summary>
+    private IStyleBackend Backend => _handedOver
+        ? throw new InvalidOperationException("This engine handed its backend over to another (HandOver): go on with that one.")
+        : _backend;
+
+    /// <summary>What a backend is built for: another batch can continue on it only where all of these are the same.</summary>
+    private sealed record BuiltFor(string WeightsIdentity, PreprocessPreset Preprocess, LossSettings Loss, AdamSettings Adam);
 
     /// <summary>
     /// Starts the backend's batch again without the items that stopped, where any still runs and the iterations left
@@ -352,8 +411,8 @@ public sealed class StyleTransferEngine : IDisposable
             return;
         }
 
-        BatchMembers.Reduced batch = _members.Without(stopped, _backend.ReadState(), _backend.ReadBestImages());
-        _restartCost.Started(Seconds(() => _backend.Start(Targets, batch.State, Height, Width, batch.Batch.Select(n => LearningRates[n]).ToArray(), batch.Best)));
+        BatchMembers.Reduced batch = _members.Without(stopped, Backend.ReadState(), Backend.ReadBestImages());
+        _restartCost.Started(Seconds(() => Backend.Start(Targets, batch.State, Height, Width, batch.Batch.Select(n => LearningRates[n]).ToArray(), batch.Best)));
         _members.Commit(batch);
     }
 
@@ -365,7 +424,7 @@ public sealed class StyleTransferEngine : IDisposable
     }
 
     /// <summary>The whole run's optimizer state, the items taken out of the batch included.</summary>
-    private OptimizerState ReadState() => _members.Whole(_backend.ReadState());
+    private OptimizerState ReadState() => _members.Whole(Backend.ReadState());
 
     /// <summary>
     /// One backend iteration over the batch, <paramref name="frozen"/> given per item; the losses per item. An item
@@ -375,7 +434,7 @@ public sealed class StyleTransferEngine : IDisposable
     {
         bool[] batchFrozen = _members.InBatch.Select(n => frozen[n]).ToArray();
         IterationLosses[] evaluated = [];
-        _restartCost.Iterated(Seconds(() => evaluated = _backend.Iterate(batchFrozen)));
+        _restartCost.Iterated(Seconds(() => evaluated = Backend.Iterate(batchFrozen)));
         var losses = new IterationLosses[LearningRates.Count];
         for (int n = 0; n < losses.Length; n++)
         {
@@ -408,14 +467,14 @@ public sealed class StyleTransferEngine : IDisposable
             _history[n].Add(row);
             if (losses[n].IsFinite && (_best[n] is not LossRecord best || row.Loss.Total < best.Loss.Total))
             {
-                _backend.KeepAsBest(_members.SlotOf(n)); // a new lowest loss: its image is the one this iteration evaluated
+                Backend.KeepAsBest(_members.SlotOf(n)); // a new lowest loss: its image is the one this iteration evaluated
                 _best[n] = row;
             }
 
             if (!losses[n].IsFinite)
             {
                 // The image at the start of this iteration is already bad; go back to the last finite one.
-                _backend.RevertLastUpdate(_members.SlotOf(n));
+                Backend.RevertLastUpdate(_members.SlotOf(n));
                 Stop(n, StopReasons.Diverged(Iteration));
             }
         }
