@@ -10,7 +10,8 @@ internal static class BackendAgreement
     /// Starts both backends on a batch of two copies of <paramref name="content"/> (learning rates 2 and 10), with the
     /// targets the CPU backend computes, runs 3 iterations and compares every loss term (1e-4 relative), the steps,
     /// the images (1e-4 relative) and Adam's first moments (1e-3 relative). Then both start again on item 1 alone, from
-    /// the state the CPU backend reached (as the engine does once item 0 stops), and are compared again after 2 more.
+    /// the state the CPU backend reached (as the engine does once item 0 stops), and are compared again after 2 more;
+    /// then once more on a batch of three, that item between two new ones, for 2 more.
     /// </summary>
     public static void AssertIterationsMatch(CpuBackend cpu, IStyleBackend other, LossSettings loss, float[] content, float[] style, int height, int width)
     {
@@ -35,6 +36,20 @@ internal static class BackendAgreement
         }
 
         AssertSameIterations(cpu, other, 3, 5);
+
+        // Started again larger, as a batch that rates catching up join (StyleTransferEngine.HandOver): the item beside
+        // two images starting from the content.
+        OptimizerState further = cpu.ReadState();
+        float[] zeros = new float[length];
+        var grown = new OptimizerState([0, further.Steps[0], 0], [.. content, .. further.Images, .. content], [.. zeros, .. further.FirstMoment, .. zeros],
+            [.. zeros, .. further.SecondMoment, .. zeros]);
+        float[] grownBest = [.. content, .. cpu.ReadBestImages(), .. content];
+        foreach (IStyleBackend backend in new[] { cpu, other })
+        {
+            backend.Start(targets, grown, height, width, [5.0, 10.0, 20.0], grownBest);
+        }
+
+        AssertSameIterations(cpu, other, 5, 7);
     }
 
     /// <summary>Runs iterations <paramref name="from"/> to <paramref name="to"/> on both and compares their losses, then their states.</summary>
