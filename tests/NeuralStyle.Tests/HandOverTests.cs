@@ -57,9 +57,12 @@ public sealed class HandOverTests
         LossSettings loss = settings.Loss;
 
         var e = Assert.Throws<ArgumentException>(() => engine.HandOver(checkpoint with { Settings = settings with { Loss = loss with { StyleWeight = 1 } } }));
-        Assert.Contains("resume it in an engine of its own", e.Message, StringComparison.Ordinal);
+        Assert.Equal("The checkpoint differs from the run this engine's backend was built for in its loss; resume it in an engine of its own. (Parameter 'next')", e.Message);
         Assert.Throws<ArgumentException>(() => engine.HandOver(checkpoint with { Settings = settings with { Loss = loss with { StyleLayers = [.. loss.StyleLayers.SkipLast(1)] } } }));
-        Assert.Throws<ArgumentException>(() => engine.HandOver(checkpoint with { Settings = settings with { Adam = new AdamSettings { Beta2 = 0.99 } } }));
+        e = Assert.Throws<ArgumentException>(() => engine.HandOver(checkpoint with { Settings = settings with { Adam = new AdamSettings { Beta2 = 0.99 } } }));
+        Assert.Contains(" in its Adam constants;", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<ArgumentException>(() => engine.HandOver(checkpoint with { Settings = settings with { WeightsIdentity = "random:1" } }));
+        Assert.Contains($" in its weights (random:1, not {settings.WeightsIdentity});", e.Message, StringComparison.Ordinal);
         engine.Step();
         Assert.Equal(2, engine.Iteration);
 

@@ -192,17 +192,22 @@ public sealed class StyleTransferEngine : IDisposable
     /// its network, sessions and compiled kernels carry over, so the new batch costs only its start, not a second
     /// backend's (a sweep's rates catching up, then joining the others). <paramref name="next"/> must be of the same
     /// weights, preprocessing, loss and Adam constants. This engine is then done: dispose it (its backend lives on in
-    /// the engine returned); any other call throws. <paramref name="memoryLimitBytes"/> is as for <see cref="Resume"/>;
-    /// on the host the memory is read while this batch still holds its own, so the check is the stricter for it.
+    /// the engine returned); any other call throws. Where the new batch cannot start (no memory for it), this engine can
+    /// only be disposed too. <paramref name="memoryLimitBytes"/> is as for <see cref="Resume"/>; on the host the memory
+    /// is read while this batch still holds its own, so the check is the stricter for it.
     /// </summary>
     public StyleTransferEngine HandOver(Checkpoint next, long? memoryLimitBytes = null)
     {
         ArgumentNullException.ThrowIfNull(next);
         RunSettings s = next.Settings;
         IStyleBackend backend = Backend;
-        if (new BuiltFor(s.WeightsIdentity, s.Preprocess, s.Loss, s.Adam) != _builtFor)
+        var wanted = new BuiltFor(s.WeightsIdentity, s.Preprocess, s.Loss, s.Adam);
+        if (wanted != _builtFor)
         {
-            throw new ArgumentException($"The checkpoint is of another network or loss ({s.WeightsIdentity}, {s.Preprocess}) than this engine's backend was built for ({_builtFor.WeightsIdentity}, {_builtFor.Preprocess}); resume it in an engine of its own.", nameof(next));
+            string part = wanted.WeightsIdentity != _builtFor.WeightsIdentity ? $"weights ({wanted.WeightsIdentity}, not {_builtFor.WeightsIdentity})"
+                : wanted.Preprocess != _builtFor.Preprocess ? $"preprocessing ({wanted.Preprocess}, not {_builtFor.Preprocess})"
+                : wanted.Loss != _builtFor.Loss ? "loss" : "Adam constants";
+            throw new ArgumentException($"The checkpoint differs from the run this engine's backend was built for in its {part}; resume it in an engine of its own.", nameof(next));
         }
 
         StyleTransferEngine continued = Continue(backend, _weights, next, MemoryOfBatch(next, _weights, memoryLimitBytes).For(backend));
