@@ -106,6 +106,11 @@ public sealed class SetAsideTests : TemporaryFolderTest
         Assert.Equal(Rows(straight), Rows(grown)); // in the same order too: by checkpoint, then rate
         Assert.Equal(File.ReadAllText(Path.Combine(straight, "iterations_to_quality.csv")), File.ReadAllText(Path.Combine(grown, "iterations_to_quality.csv")));
         Assert.StartsWith("  5 ", stdout.Split('\n').SkipWhile(l => !l.StartsWith("  lr ", StringComparison.Ordinal)).ElementAt(2), StringComparison.Ordinal); // the table's second rate
+
+        // Lines that name some of the rates name them lowest first too, the rate added among the others.
+        var (_, further, _) = Succeeds(Run(["sweep", "--resume", grown, "--checkpoints", "12", "--only", "10,5", "--print-every", "0"]));
+        Assert.Contains("3 learning rates to iteration 12 (from 9; lr 5, 10 went on) in ", further, StringComparison.Ordinal);
+        Assert.Contains($"sweep --resume {grown} --checkpoints N --only 5,10,2", further, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -70,7 +70,7 @@ internal sealed class SweepCatchUp(string folder, SweepOptions options, NetworkW
         if (coming.Count > 0)
         {
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"lr {string.Join(", ", coming.Select(n => checkpoint.Settings.LearningRates[n].ToString("G6", CultureInfo.InvariantCulture)))} {(coming.Count == 1 ? "joins" : "join")} the batch at iteration {checkpoint.Iteration}."));
+                $"lr {SweepRates.Named(checkpoint.Settings.LearningRates, coming, ", ")} {(coming.Count == 1 ? "joins" : "join")} the batch at iteration {checkpoint.Iteration}."));
         }
 
         return checkpoint with { Stopped = stopped };
@@ -109,7 +109,7 @@ internal sealed class SweepCatchUp(string folder, SweepOptions options, NetworkW
     private (Checkpoint, int[] StoppedOnTheWay) CatchUp(Checkpoint checkpoint, int[] group, int from, int to, IReadOnlyList<int> coming, CancellationToken cancel)
     {
         IReadOnlyList<double> rates = checkpoint.Settings.LearningRates;
-        string named = string.Join(", ", group.Select(n => rates[n].ToString("G6", CultureInfo.InvariantCulture)));
+        string named = SweepRates.Named(rates, group, ", ");
         int[] measured = metrics.Select(m => m.Iteration).Where(k => k > from && k <= to).Distinct().Order().ToArray();
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"lr {named} ({string.Join("; ", group.Select(n => checkpoint.History[n] is [] ? "added" : checkpoint.Stopped[n]).Distinct())}): catching up alone from {from} to {to}{(measured.Length > 0 ? $", measured at checkpoint{(measured.Length == 1 ? "" : "s")} {string.Join(", ", measured)}" : "")}, then {(group.Length == 1 ? "it joins" : "they join")} the batch."));
@@ -148,9 +148,8 @@ internal sealed class SweepCatchUp(string folder, SweepOptions options, NetworkW
     }
 
     /// <summary>The rates that go on once caught up, as --only takes them: those running in the sweep and those <paramref name="coming"/> (a rate added is set aside until then).</summary>
-    private static string Going(Checkpoint checkpoint, IReadOnlyList<int> coming) => string.Join(",",
-        Enumerable.Range(0, checkpoint.Stopped.Count).Where(n => checkpoint.Stopped[n] is null || coming.Contains(n))
-            .Select(n => checkpoint.Settings.LearningRates[n].ToString("G6", CultureInfo.InvariantCulture)));
+    private static string Going(Checkpoint checkpoint, IReadOnlyList<int> coming) =>
+        SweepRates.Named(checkpoint.Settings.LearningRates, Enumerable.Range(0, checkpoint.Stopped.Count).Where(n => checkpoint.Stopped[n] is null || coming.Contains(n)), ",");
 
     /// <summary>
     /// Records the catching-up rates' rows at the sweep's checkpoints, in place of the rows that said they were set

@@ -252,9 +252,8 @@ internal static class SweepCommand
             return null;
         }
 
-        string rates = string.Join(",", contenders.Select(n => engine.LearningRates[n].ToString("G6", CultureInfo.InvariantCulture)));
         return string.Create(CultureInfo.InvariantCulture,
-            $"Rates whose lowest loss came within {Within}% of the sweep's: lr {rates.Replace(",", ", ", StringComparison.Ordinal)}. To take them further side by side, setting the others aside: sweep --resume {folder} --checkpoints {last * 4} --only {rates}");
+            $"Rates whose lowest loss came within {Within}% of the sweep's: lr {SweepRates.Named(engine.LearningRates, contenders, ", ")}. To take them further side by side, setting the others aside: sweep --resume {folder} --checkpoints {last * 4} --only {SweepRates.Named(engine.LearningRates, contenders, ",")}");
     }
 
     /// <summary>
@@ -307,7 +306,7 @@ internal static class SweepCommand
 
     /// <summary>Why a sweep ended before its last checkpoint: no rate ran any more.</summary>
     private static string EndedEarly(StyleTransferEngine engine, int last) => string.Create(CultureInfo.InvariantCulture,
-        $"Ended at iteration {engine.Iteration} of {last}: every rate had stopped ({string.Join(", ", Enumerable.Range(0, engine.LearningRates.Count).Select(n => $"lr {engine.LearningRates[n]:G6} {engine.StopReason(n)}"))}).");
+        $"Ended at iteration {engine.Iteration} of {last}: every rate had stopped ({string.Join(", ", SweepRates.ByRate(engine.LearningRates, Enumerable.Range(0, engine.LearningRates.Count)).Select(n => $"lr {engine.LearningRates[n]:G6} {engine.StopReason(n)}"))}).");
 
     /// <summary>
     /// The sentence of <see cref="NextStep"/>. The continued render ends at a plateau of 1% (<see cref="PlateauRule"/>)
@@ -498,10 +497,10 @@ internal static class SweepCommand
         RunSettings settings = checkpoint.Settings;
 
         // Rates stopped at the same iteration for the same reason (those --only left out) in one line.
-        string runningRates = string.Join(",", engine.RunningItems.Select(n => engine.LearningRates[n].ToString("G6", CultureInfo.InvariantCulture)));
+        string runningRates = SweepRates.Named(engine.LearningRates, engine.RunningItems, ",");
         foreach (var stopped in Enumerable.Range(0, engine.LearningRates.Count).Where(n => StopReasons.CanGoOnAlone(engine.StopReason(n))).GroupBy(engine.StopReason))
         {
-            string[] named = stopped.Select(n => engine.LearningRates[n].ToString("G6", CultureInfo.InvariantCulture)).ToArray();
+            string[] named = SweepRates.ByRate(engine.LearningRates, stopped).Select(n => engine.LearningRates[n].ToString("G6", CultureInfo.InvariantCulture)).ToArray();
             bool one = named.Length == 1;
             string rate = one ? named[0] : "RATE";
             output.WriteLine(
@@ -531,7 +530,7 @@ internal static class SweepCommand
         double? estimate = n * separate?.Seconds(last);
         // The seconds are this run's, which may have taken only some of the rates on (the others stopped before it).
         int[] ran = Enumerable.Range(0, n).Where(i => engine.History(i)[^1].Iteration > engine.StartIteration).ToArray();
-        string some = ran.Length > 0 && ran.Length < n ? $"; lr {string.Join(", ", ran.Select(i => engine.LearningRates[i].ToString("G6", CultureInfo.InvariantCulture)))} went on" : "";
+        string some = ran.Length > 0 && ran.Length < n ? $"; lr {SweepRates.Named(engine.LearningRates, ran, ", ")} went on" : "";
         string from = engine.StartIteration > 0 ? string.Create(CultureInfo.InvariantCulture, $" (from {engine.StartIteration}{some})") : "";
         return string.Create(CultureInfo.InvariantCulture, $"{n} learning rate{(n == 1 ? "" : "s")} to iteration {engine.Iteration}{from} in {seconds:F1} s") +
             (estimate is double e ? string.Create(CultureInfo.InvariantCulture, $"; {(n == 1 ? "a separate render" : $"{n} separate renders")} would take about {e:F1} s ({e / seconds:F2}× the sweep).") : ".");

@@ -1,4 +1,5 @@
 using System.Globalization;
+using NeuralStyle.Cli.Reports;
 using NeuralStyle.Engine;
 using NeuralStyle.Study;
 
@@ -57,7 +58,7 @@ internal sealed record SweepPlateau(PlateauRule Rule, string Asked)
             return $"No plateau before the last checkpoint: the sweep ran fewer iterations than the window --plateau {Asked} measures over.";
         }
 
-        string gains = string.Join(", ", gaining.Select(n => string.Create(CultureInfo.InvariantCulture, $"lr {engine.LearningRates[n]:G6} {Rule.Gain(engine.History(n)):G3}%")));
+        string gains = string.Join(", ", SweepRates.ByRate(engine.LearningRates, gaining).Select(n => string.Create(CultureInfo.InvariantCulture, $"lr {engine.LearningRates[n]:G6} {Rule.Gain(engine.History(n)):G3}%")));
         return string.Create(CultureInfo.InvariantCulture,
             $"Reached the last checkpoint before a plateau: over the last {Rule.Window} iterations the lowest loss still fell more than --plateau {Asked} allows at {gains}.");
     }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using NeuralStyle.Engine;
 
 namespace NeuralStyle.Cli.Reports;
@@ -21,6 +22,17 @@ internal sealed record SweepRates(IReadOnlyList<double> LearningRates, IReadOnly
         ArgumentNullException.ThrowIfNull(checkpoint);
         return InRateOrder(checkpoint.Settings.LearningRates, n => checkpoint.History[n], n => checkpoint.Stopped[n], checkpoint.Settings.Width, checkpoint.Settings.Height);
     }
+
+    /// <summary>
+    /// The rates of <paramref name="items"/> as a sweep names them everywhere, lowest first (items are in the order
+    /// the rates were given, and an added rate comes last), joined by <paramref name="separator"/>: ", " in a sentence,
+    /// "," in an option.
+    /// </summary>
+    public static string Named(IReadOnlyList<double> rates, IEnumerable<int> items, string separator) =>
+        string.Join(separator, items.Select(n => rates[n]).Order().Select(r => r.ToString("G6", CultureInfo.InvariantCulture)));
+
+    /// <summary>Items <paramref name="items"/> from the lowest rate to the highest.</summary>
+    public static IEnumerable<int> ByRate(IReadOnlyList<double> rates, IEnumerable<int> items) => items.OrderBy(n => rates[n]);
 
     private static SweepRates InRateOrder(IReadOnlyList<double> rates, Func<int, IReadOnlyList<LossRecord>> history, Func<int, string?> stopped, int width, int height)
     {
