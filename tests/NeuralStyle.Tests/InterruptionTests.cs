@@ -70,7 +70,7 @@ public sealed class InterruptionTests : TemporaryFolderTest
 
         string rest = await StopAfter(process, "INT", "iteration     5/"); // lr 2, added, on its way from 0 to 300
         Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}: {rest}");
-        Assert.Contains($"while lr 2 caught up; saved {checkpoint} with it set aside where it got to. Continue with: sweep --resume {folder} --checkpoints 310 --only 20,2", rest, StringComparison.Ordinal);
+        Assert.Contains($"while lr 2 caught up; saved {checkpoint} with it set aside where it got to. Continue with: sweep --resume {folder} --checkpoints 310 --only 2,20", rest, StringComparison.Ordinal);
         Checkpoint saved = Checkpoint.Load(checkpoint);
         int reached = saved.State.Steps[1];
         Assert.Equal(300, saved.Iteration);
@@ -79,7 +79,7 @@ public sealed class InterruptionTests : TemporaryFolderTest
         Assert.Equal(reached, saved.History[1][^1].Iteration); // its image is the one whose loss was measured last
 
         // Continued as it says, it ends as a sweep that had both rates all along.
-        await Run("sweep", "--resume", folder, "--checkpoints", "310", "--only", "20,2");
+        await Run("sweep", "--resume", folder, "--checkpoints", "310", "--only", "2,20");
         string straight = Path.Combine(Folder, "straight");
         await Run(["sweep", .. settings, "--lr", "20,2", "--checkpoints", "310", "--out-dir", straight]);
         Assert.Equal(Checkpoint.Load(Path.Combine(straight, "sweep.ckpt")).State.Images, Checkpoint.Load(checkpoint).State.Images);
