@@ -60,7 +60,12 @@ public sealed class SetAsideTests : TemporaryFolderTest
         Assert.Contains("lr 2 (set aside at iteration 3): catching up alone from 3 to 6, measured at checkpoint 6, then it joins the batch.", stdout, StringComparison.Ordinal);
         Assert.Contains("lr 2, 5 (set aside at iteration 6): catching up alone from 6 to 9, measured at checkpoint 9, then they join the batch.", stdout, StringComparison.Ordinal);
         Assert.Contains("lr 2, 5 join the batch at iteration 9.", stdout, StringComparison.Ordinal);
-        Assert.Single(stdout.Split('\n'), line => line.StartsWith("Preparing the network", StringComparison.Ordinal)); // one backend for the three batches
+        string[] lines = stdout.Split('\n');
+        Assert.Single(lines, line => line.StartsWith("Preparing the network", StringComparison.Ordinal)); // one backend for the three batches
+        // Where it runs is said before the rates catch up (their way alone can be long), and again for the batch.
+        int[] deviceLines = Enumerable.Range(0, lines.Length).Where(i => lines[i].StartsWith("Device: CPU", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(2, deviceLines.Length);
+        Assert.True(deviceLines[0] < Array.FindIndex(lines, line => line.StartsWith("lr 2, 5 (set aside at iteration 6)", StringComparison.Ordinal)));
         Assert.Contains("Sweeping 40×27, lr 2, 5, 10 as one batch", stdout, StringComparison.Ordinal);
         Checkpoint reference = Checkpoint.Load(Path.Combine(straight, "sweep.ckpt")), joined = Checkpoint.Load(checkpoint);
         Assert.Equal([null, null, null], joined.Stopped);

@@ -121,6 +121,10 @@ internal static class ProblemFactory
         return (StyleTransferEngine.Resume(checkpoint, weights, ParseDevice(o.Device), ParsePrecision(o.Precision), MemoryLimitBytes(o)), checkpoint.Settings, checkpoint.ContentImage);
     }
 
+    /// <summary>The line that says where <paramref name="engine"/> runs (and why, where CUDA was not used) and, on the host, the memory it expects to need at most.</summary>
+    public static string DeviceLine(StyleTransferEngine engine) =>
+        string.Create(CultureInfo.InvariantCulture, $"Device: {engine.DeviceDescription}{(engine.EstimatedPeakBytes is double bytes ? $"; estimated peak memory {bytes / 1e6:F0} MB" : "")}.");
+
     /// <summary>
     /// The content image of a checkpoint's run, read again at the run's size: for --original-colors given on resuming
     /// a run that did not keep its colours, whose checkpoint holds no content image. Refused in a sentence where the

@@ -23,7 +23,7 @@ internal static class RenderCommand
 
             using OutputLock running = OutputLock.Take(files.Files, "give this one other outputs (--out, --checkpoint, --loss-log)");
 
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Device: {engine.DeviceDescription}{(engine.EstimatedPeakBytes is double bytes ? $"; estimated peak memory {bytes / 1e6:F0} MB" : "")}."));
+            output.WriteLine(ProblemFactory.DeviceLine(engine));
             string saving = o.KeepBest ? ", saving the image of the lowest loss" : "";
             output.WriteLine(engine.Iteration == o.Iterations
                 ? $"No iterations to run: saving the image of the lowest loss the checkpoint holds, to {files.Image}."

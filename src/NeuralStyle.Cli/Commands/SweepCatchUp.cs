@@ -115,7 +115,13 @@ internal sealed class SweepCatchUp(string folder, SweepOptions options, NetworkW
             $"lr {named} ({string.Join("; ", group.Select(n => checkpoint.History[n] is [] ? "added" : checkpoint.Stopped[n]).Distinct())}): catching up alone from {from} to {to}{(measured.Length > 0 ? $", measured at checkpoint{(measured.Length == 1 ? "" : "s")} {string.Join(", ", measured)}" : "")}, then {(group.Length == 1 ? "it joins" : "they join")} the batch."));
 
         var clock = Stopwatch.StartNew();
+        bool building = _last is null;
         StyleTransferEngine engine = _last = Start(checkpoint.Items(group));
+        if (building)
+        {
+            output.WriteLine(ProblemFactory.DeviceLine(engine)); // before what may be a long way alone (an added rate: from 0)
+        }
+
         var progress = new ProgressReporter(from, to, options.PrintEvery, interactive, output);
         RgbImage?[] previous = SweepCommand.PreviousImages(engine, metrics.Where(m => m.Iteration <= from).ToList(), folder, output);
         var sweep = new LearningRateSweep(engine, previous, colors is null ? null : image => ColorTransfer.KeepColors(image, colors));

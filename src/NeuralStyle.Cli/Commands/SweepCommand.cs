@@ -45,7 +45,7 @@ internal static class SweepCommand
                 SweepFolder.RemoveEarlierImages(folder, Inputs(o));
             }
 
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Device: {engine.DeviceDescription}{(engine.EstimatedPeakBytes is double bytes ? $"; estimated peak memory {bytes / 1e6:F0} MB" : "")}."));
+            output.WriteLine(ProblemFactory.DeviceLine(engine));
             output.WriteLine(checkpoints.Length == 0 ? $"The sweep is at iteration {engine.Iteration}, its last checkpoint: no iteration is left to run." : string.Create(CultureInfo.InvariantCulture,
                 $"Sweeping {engine.Width}×{engine.Height}, lr {string.Join(", ", engine.RunningItems.Select(n => engine.LearningRates[n]).Order())} as one batch, checkpoints {string.Join(", ", checkpoints)}{(plateau is null ? "" : $", each rate stopping at its plateau (--plateau {o.Plateau})")}, into {folder}{(colors is null ? "" : ", saved in the content image's colours")}."));
 
