@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define NS_VERSION_MAJOR 0
-#define NS_VERSION_MINOR 8
+#define NS_VERSION_MINOR 9
 #define NS_VERSION_PATCH 0
 /* (major << 16) | (minor << 8) | patch; compare with ns_version() to detect a mismatched library. */
 #define NS_VERSION ((NS_VERSION_MAJOR << 16) | (NS_VERSION_MINOR << 8) | NS_VERSION_PATCH)
@@ -130,6 +130,15 @@ NS_NODISCARD ns_status ns_engine_resume(const char* checkpoint_path, ns_device d
  * with it did; the CPU computes in FP32 either way. Added in 0.3. */
 NS_NODISCARD ns_status ns_engine_resume_with_precision(const char* checkpoint_path, ns_device device, ns_precision precision,
                                                        ns_engine** engine);
+
+/* Continues one learning rate of a sweep the command line saved (FOLDER/sweep.ckpt) alone, from where the sweep left
+ * it, as `neuralstyle render --resume FOLDER/sweep.ckpt --lr RATE` does: a rate set aside or stopped at a plateau goes
+ * on from its own iteration; one that diverged stays where it stopped. The sweep's file is only read: save this run's
+ * checkpoint elsewhere. NS_ERROR_BAD_INPUT for a rate the checkpoint does not hold (ns_last_error() lists those it
+ * does); a checkpoint of one run continues as with ns_engine_resume_with_precision where its rate is learning_rate.
+ * ns_engine_resume refuses a sweep. Added in 0.9. */
+NS_NODISCARD ns_status ns_engine_resume_rate(const char* checkpoint_path, double learning_rate, ns_device device, ns_precision precision,
+                                             ns_engine** engine);
 
 /* Sets the content image from caller-owned pixels (copied); rows are stride bytes apart. Before the first run only. */
 NS_NODISCARD ns_status ns_engine_set_content(ns_engine* engine, const uint8_t* pixels, int32_t width, int32_t height,

@@ -1,3 +1,4 @@
+using System.Globalization;
 using NeuralStyle.Engine;
 using NeuralStyle.Imaging;
 using NeuralStyle.Model;
@@ -102,7 +103,7 @@ public sealed class StyleTransfer : IDisposable
     /// <summary>Why the optimization stopped on its own (e.g. "diverged at iteration 12"), or null.</summary>
     public string? StopReason => Locked(() => _engine?.StopReason(0));
 
-    /// <summary>True when the run diverged in the first iteration after <see cref="Resume"/>; see <see cref="StyleTransferEngine.DivergedAtStart"/>.</summary>
+    /// <summary>True when the run diverged in the first iteration after a resume; see <see cref="StyleTransferEngine.DivergedAtStart"/>.</summary>
     public bool DivergedAtStart => Locked(() => _engine?.DivergedAtStart(0) ?? false);
 
     /// <summary>
@@ -224,7 +225,7 @@ public sealed class StyleTransfer : IDisposable
 
     /// <summary>
     /// A copy of the image of the lowest loss so far and that loss's row, or null where there is none: before the
-    /// first run, and after a <see cref="Resume"/> from a checkpoint that kept no best image until the next run. At a
+    /// first run, and after a resume from a checkpoint that kept no best image until the next run. At a
     /// learning rate that makes the loss swing it is better than <see cref="CurrentImage"/>; the run itself goes on
     /// from the current image.
     /// </summary>
@@ -251,7 +252,7 @@ public sealed class StyleTransfer : IDisposable
 
     /// <summary>
     /// Writes the whole state to <paramref name="path"/> (atomically), with the content image where the transfer has
-    /// one; <see cref="Resume"/> continues it exactly.
+    /// one; <see cref="Resume(string, DeviceKind, MathPrecision)"/> continues it exactly.
     /// </summary>
     public void SaveCheckpoint(string path)
     {
@@ -271,15 +272,47 @@ public sealed class StyleTransfer : IDisposable
         }
     }
 
-    /// <summary>Continues the run saved in <paramref name="path"/> (by this API or the command line).</summary>
+    /// <summary>Continues the run saved in <paramref name="path"/> (by this API or the command line's render).</summary>
     public static StyleTransfer Resume(string path, DeviceKind device = DeviceKind.Auto, MathPrecision precision = MathPrecision.Fp32)
     {
         Checkpoint checkpoint = Checkpoint.Load(path);
-        if (checkpoint.Settings.LearningRates.Count != 1)
+        IReadOnlyList<double> rates = checkpoint.Settings.LearningRates;
+        if (rates.Count != 1)
         {
-            throw new UserInputException($"'{path}' holds a sweep of {checkpoint.Settings.LearningRates.Count} learning rates; resume it with the sweep command.");
+            string example = SettingNames.Current.ResumeSweepRate.Replace("PATH", path, StringComparison.Ordinal)
+                .Replace("RATE", rates[rates.Count / 2].ToString("G6", CultureInfo.InvariantCulture), StringComparison.Ordinal);
+            throw new UserInputException($"'{path}' holds a sweep of {rates.Count} learning rates ({Listed(rates)}); continue one of them alone, e.g. {example}.");
         }
 
+        return Resume(checkpoint, device, precision);
+    }
+
+    /// <summary>
+    /// Continues learning rate <paramref name="learningRate"/> of the sweep saved in <paramref name="path"/> (by the
+    /// command line's sweep) alone, from where the sweep left it, as <c>render --resume PATH --lr RATE</c> does: a rate
+    /// set aside or stopped at a plateau goes on from its own iteration, and one that diverged stays stopped
+    /// (<see cref="StopReason"/>). The sweep's file is only read; save this run's checkpoint elsewhere. A checkpoint of
+    /// one run continues as <see cref="Resume(string, DeviceKind, MathPrecision)"/> does, where its rate is
+    /// <paramref name="learningRate"/>.
+    /// </summary>
+    public static StyleTransfer Resume(string path, double learningRate, DeviceKind device = DeviceKind.Auto, MathPrecision precision = MathPrecision.Fp32)
+    {
+        Checkpoint checkpoint = Checkpoint.Load(path);
+        IReadOnlyList<double> rates = checkpoint.Settings.LearningRates;
+        int n = rates.ToList().IndexOf(learningRate);
+        if (n < 0)
+        {
+            throw new UserInputException(string.Create(CultureInfo.InvariantCulture,
+                $"'{path}' holds the learning rate{(rates.Count == 1 ? "" : "s")} {Listed(rates)}, not {learningRate:G6}; give {(rates.Count == 1 ? "that one" : "one of them")}."));
+        }
+
+        return Resume(rates.Count == 1 ? checkpoint : checkpoint.Item(n), device, precision);
+    }
+
+    private static string Listed(IReadOnlyList<double> rates) => string.Join(", ", rates.Select(r => r.ToString("G6", CultureInfo.InvariantCulture)));
+
+    private static StyleTransfer Resume(Checkpoint checkpoint, DeviceKind device, MathPrecision precision)
+    {
         RunSettings s = checkpoint.Settings;
         NetworkWeights weights = WeightSource.ForResume(s);
         var options = new StyleTransferOptions

@@ -8,7 +8,7 @@ namespace NeuralStyle.Native;
 /// <summary>The C ABI of include/neuralstyle.h. Every export runs inside <see cref="LastError.Guard"/>.</summary>
 internal static unsafe class Exports
 {
-    private const uint Version = (0 << 16) | (8 << 8) | 0;
+    private const uint Version = (0 << 16) | (9 << 8) | 0;
 
     /// <summary>ns_version.</summary>
     [UnmanagedCallersOnly(EntryPoint = "ns_version")]
@@ -71,6 +71,15 @@ internal static unsafe class Exports
     /// <summary>ns_engine_resume_with_precision.</summary>
     [UnmanagedCallersOnly(EntryPoint = "ns_engine_resume_with_precision")]
     public static int NsEngineResumeWithPrecision(byte* path, int device, int precision, nint* engine) => Resume(path, device, precision, engine);
+
+    /// <summary>ns_engine_resume_rate.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_engine_resume_rate")]
+    public static int NsEngineResumeRate(byte* path, double learningRate, int device, int precision, nint* engine) => LastError.Guard(() =>
+    {
+        Require(path != null && engine != null, "checkpoint_path and engine must not be NULL.");
+        *engine = HandleTable.Add(StyleTransfer.Resume(Text(path), learningRate, Device(device), Precision(precision)));
+        return NsStatus.Ok;
+    });
 
     /// <summary>ns_engine_set_content.</summary>
     [UnmanagedCallersOnly(EntryPoint = "ns_engine_set_content")]

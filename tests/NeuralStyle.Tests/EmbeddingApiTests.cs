@@ -256,14 +256,42 @@ public sealed class EmbeddingApiTests : TemporaryFolderTest
     }
 
     [Fact]
-    public void Resume_refuses_a_sweeps_checkpoint_in_a_sentence()
+    public void A_rate_of_a_command_line_sweep_continues_alone_as_render_resume_continues_it_and_the_sweep_is_left_as_it_was()
     {
-        string sweep = Path.Combine(Folder, "sweep");
-        Assert.Equal(0, Cli(["sweep", "--size", "32", "--lr", "1,2", "--checkpoints", "1", "--weights", "random", "--no-estimate", "--out-dir", sweep]));
+        string sweep = Path.Combine(Folder, "sweep"), checkpoint = Path.Combine(sweep, "sweep.ckpt");
+        Assert.Equal(0, Cli(["sweep", "--size", "32", "--lr", "1,2,4", "--checkpoints", "2", "--weights", "random", "--no-estimate", "--out-dir", sweep]));
+        byte[] swept = File.ReadAllBytes(checkpoint);
 
-        string checkpoint = Path.Combine(sweep, "sweep.ckpt");
-        var e = Assert.Throws<UserInputException>(() => StyleTransfer.Resume(checkpoint, DeviceKind.Cpu));
-        Assert.Equal($"'{checkpoint}' holds a sweep of 2 learning rates; resume it with the sweep command.", e.Message);
+        string api = Path.Combine(Folder, "api.ckpt");
+        using (StyleTransfer resumed = StyleTransfer.Resume(checkpoint, learningRate: 2, DeviceKind.Cpu))
+        {
+            Assert.Equal(2, resumed.Iteration);
+            Assert.Equal(2, resumed.Run(2));
+            resumed.SaveCheckpoint(api);
+        }
+
+        string cli = Path.Combine(Folder, "cli.png");
+        Assert.Equal(0, Cli(["render", "--resume", checkpoint, "--lr", "2", "--iterations", "4", "--out", cli]));
+        Checkpoint expected = Checkpoint.Load(Path.ChangeExtension(cli, ".ckpt")), actual = Checkpoint.Load(api);
+        Assert.Equal([2.0], actual.Settings.LearningRates);
+        Assert.Equal(expected.State.Images, actual.State.Images);
+        Assert.Equal(expected.History[0].Take(4).Select(r => r.Loss.Total), actual.History[0].Select(r => r.Loss.Total)); // render also measures its last image
+        Assert.Equal(swept, File.ReadAllBytes(checkpoint)); // only read
+
+        // A rate the sweep lacks, and the sweep without a rate, in a sentence that says what to give.
+        var e = Assert.Throws<UserInputException>(() => StyleTransfer.Resume(checkpoint, learningRate: 3, DeviceKind.Cpu));
+        Assert.Equal($"'{checkpoint}' holds the learning rates 1, 2, 4, not 3; give one of them.", e.Message);
+        e = Assert.Throws<UserInputException>(() => StyleTransfer.Resume(checkpoint, DeviceKind.Cpu));
+        Assert.Equal($"'{checkpoint}' holds a sweep of 3 learning rates (1, 2, 4); continue one of them alone, e.g. StyleTransfer.Resume({checkpoint}, learningRate: 2).", e.Message);
+
+        // A checkpoint of one run: its own rate continues it, another is refused.
+        using (StyleTransfer again = StyleTransfer.Resume(api, learningRate: 2, DeviceKind.Cpu))
+        {
+            Assert.Equal(4, again.Iteration);
+        }
+
+        e = Assert.Throws<UserInputException>(() => StyleTransfer.Resume(api, learningRate: 4, DeviceKind.Cpu));
+        Assert.Equal($"'{api}' holds the learning rate 2, not 4; give that one.", e.Message);
     }
 
     [Fact]

@@ -57,6 +57,14 @@ public sealed class NativeLibraryTests(NativeLibraryFixture native) : IClassFixt
         var (compiled, compileLog) = Execute("cc", ["-std=c11", "-pthread", "-Wall", "-Wextra", "-Werror", "-I", Path.Combine(Repository.Root, "include"),
             Path.Combine(Repository.Root, "tests", "native", name + ".c"), "-L", native.Folder!, "-lneuralstyle", $"-Wl,-rpath,{native.Folder}", "-o", program], null, TimeSpan.FromMinutes(2));
         Assert.True(compiled == 0, compileLog);
+        if (name == "smoke")
+        {
+            // A sweep of the command line's, one of whose rates smoke.c continues alone.
+            using var log = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
+            string sweep = Path.Combine(native.Folder!, "sweep");
+            int swept = NeuralStyle.Cli.Program.Run(["sweep", "--size", "32", "--lr", "1,2,4", "--checkpoints", "2", "--weights", "random:0", "--no-estimate", "--force", "--out-dir", sweep], log, log, interactive: false);
+            Assert.True(swept == 0, log.ToString());
+        }
 
         var (code, output) = Execute(program, [native.Folder!], null, TimeSpan.FromMinutes(5));
         Assert.True(code == 0, output);

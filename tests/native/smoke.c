@@ -64,6 +64,31 @@ static void expect_in_content_colours(const uint8_t* content, int content_stride
            luma_error / compared, chroma_error / (2 * compared));
 }
 
+/* A rate of a sweep the command line saved (the test wrote FOLDER/sweep/sweep.ckpt: lr 1, 2 and 4 at iteration 2)
+ * continues alone with ns_engine_resume_rate; ns_engine_resume refuses the sweep, naming the call to make instead. */
+static void resume_a_sweeps_rate(const char* folder)
+{
+    char sweep[1024];
+    snprintf(sweep, sizeof sweep, "%s/sweep/sweep.ckpt", folder);
+    ns_engine* engine = NULL;
+    EXPECT_STATUS(ns_engine_resume(sweep, NS_DEVICE_CPU, &engine), NS_ERROR_BAD_INPUT);
+    EXPECT(strstr(ns_last_error(), "holds a sweep of 3 learning rates (1, 2, 4); continue one of them alone, e.g. ns_engine_resume_rate(") != NULL,
+           "message: %s", ns_last_error());
+    EXPECT_STATUS(ns_engine_resume_rate(sweep, 3.0, NS_DEVICE_CPU, NS_PRECISION_FP32, &engine), NS_ERROR_BAD_INPUT);
+    EXPECT(strstr(ns_last_error(), "holds the learning rates 1, 2, 4, not 3; give one of them.") != NULL, "message: %s", ns_last_error());
+    EXPECT_STATUS(ns_engine_resume_rate(NULL, 2.0, NS_DEVICE_CPU, NS_PRECISION_FP32, &engine), NS_ERROR_INVALID_ARGUMENT);
+    EXPECT_STATUS(ns_engine_resume_rate(sweep, 2.0, NS_DEVICE_CPU, (ns_precision)7, &engine), NS_ERROR_INVALID_ARGUMENT);
+    EXPECT_STATUS(ns_engine_resume_rate(sweep, 2.0, NS_DEVICE_CPU, NS_PRECISION_FP32, &engine), NS_OK);
+    int32_t iteration = -1, rows = -1;
+    EXPECT_STATUS(ns_engine_get_iteration(engine, &iteration), NS_OK);
+    EXPECT(iteration == 2, "the sweep's rate resumed at iteration %d, expected 2", iteration);
+    EXPECT_STATUS(ns_engine_run(engine, 1, NULL, NULL), NS_OK);
+    EXPECT_STATUS(ns_engine_get_iteration(engine, &iteration), NS_OK);
+    EXPECT_STATUS(ns_engine_get_loss_history(engine, NULL, 0, &rows), NS_OK);
+    EXPECT(iteration == 3 && rows == 3, "after one more: iteration %d, %d rows of history (expected 3 and 3: the sweep's 0-2)", iteration, rows);
+    ns_engine_release(engine);
+}
+
 static double seconds(void)
 {
     struct timespec t;
@@ -321,6 +346,8 @@ int main(int argc, char** argv)
     EXPECT_STATUS(ns_engine_run(engine, 1, NULL, NULL), NS_ERROR_INVALID_HANDLE);
     EXPECT_STATUS(ns_engine_get_size(engine, &width, &height), NS_ERROR_INVALID_HANDLE);
     ns_engine_release(resumed);
+
+    resume_a_sweeps_rate(folder);
 
     if (failures == 0)
         printf("smoke: ok (3 iterations at %dx%d in %.2f s, including setup)\n", W, H, elapsed);
