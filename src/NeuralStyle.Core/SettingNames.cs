@@ -85,7 +85,7 @@ public sealed record SettingNames
         RandomWeights = "StyleTransferOptions.Weights = \"random\"",
         DeviceCpu = "DeviceKind.Cpu",
         DeviceCuda = "DeviceKind.Cuda",
-        ResumeSweepRate = "StyleTransfer.Resume(PATH, learningRate: RATE)",
+        ResumeSweepRate = "StyleTransfer.Resume(\"PATH\", learningRate: RATE)",
     };
 
     /// <summary>The C API's (include/neuralstyle.h), which has no memory limit.</summary>
@@ -103,7 +103,7 @@ public sealed record SettingNames
         RandomWeights = "options->weights = \"random\"",
         DeviceCpu = "NS_DEVICE_CPU",
         DeviceCuda = "NS_DEVICE_CUDA",
-        ResumeSweepRate = "ns_engine_resume_rate(PATH, RATE, …)",
+        ResumeSweepRate = "ns_engine_resume_rate(\"PATH\", RATE, …)",
     };
 
     private static readonly Runtime.FlowLocal<SettingNames> Ambient = new();

@@ -282,7 +282,7 @@ public sealed class EmbeddingApiTests : TemporaryFolderTest
         var e = Assert.Throws<UserInputException>(() => StyleTransfer.Resume(checkpoint, learningRate: 3, DeviceKind.Cpu));
         Assert.Equal($"'{checkpoint}' holds the learning rates 1, 2, 4, not 3; give one of them.", e.Message);
         e = Assert.Throws<UserInputException>(() => StyleTransfer.Resume(checkpoint, DeviceKind.Cpu));
-        Assert.Equal($"'{checkpoint}' holds a sweep of 3 learning rates (1, 2, 4); continue one of them alone, e.g. StyleTransfer.Resume({checkpoint}, learningRate: 2).", e.Message);
+        Assert.Equal($"'{checkpoint}' holds a sweep of 3 learning rates (1, 2, 4); continue one of them alone, e.g. StyleTransfer.Resume(\"{checkpoint}\", learningRate: 2).", e.Message);
 
         // A checkpoint of one run: its own rate continues it, another is refused.
         using (StyleTransfer again = StyleTransfer.Resume(api, learningRate: 2, DeviceKind.Cpu))

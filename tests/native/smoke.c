@@ -72,7 +72,7 @@ static void resume_a_sweeps_rate(const char* folder)
     snprintf(sweep, sizeof sweep, "%s/sweep/sweep.ckpt", folder);
     ns_engine* engine = NULL;
     EXPECT_STATUS(ns_engine_resume(sweep, NS_DEVICE_CPU, &engine), NS_ERROR_BAD_INPUT);
-    EXPECT(strstr(ns_last_error(), "holds a sweep of 3 learning rates (1, 2, 4); continue one of them alone, e.g. ns_engine_resume_rate(") != NULL,
+    EXPECT(strstr(ns_last_error(), "holds a sweep of 3 learning rates (1, 2, 4); continue one of them alone, e.g. ns_engine_resume_rate(\"") != NULL,
            "message: %s", ns_last_error());
     EXPECT_STATUS(ns_engine_resume_rate(sweep, 3.0, NS_DEVICE_CPU, NS_PRECISION_FP32, &engine), NS_ERROR_BAD_INPUT);
     EXPECT(strstr(ns_last_error(), "holds the learning rates 1, 2, 4, not 3; give one of them.") != NULL, "message: %s", ns_last_error());
