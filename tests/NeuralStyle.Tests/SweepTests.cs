@@ -83,6 +83,16 @@ public sealed partial class SweepTests : TemporaryFolderTest
         Assert.Equal((Number(measured, 1), Number(measured, 2)), (Number(alone, 3), Number(alone, 5)));
         Assert.Equal(Number(alone, 3) + (Number(alone, 4) * Number(alone, 5)), Number(alone, 2), 0.05 + (Number(alone, 4) * 0.0005) + 0.05);
         Assert.Contains(System.Net.WebUtility.HtmlEncode(alone.Value), File.ReadAllText(Path.Combine(sweep, "index.html")), StringComparison.Ordinal); // the page says so too
+
+        // The sweep takes over the timed render's network: built once, and the sweep ends as one without the timing.
+        Assert.Single(text.Split('\n'), line => line.StartsWith("Preparing the network", StringComparison.Ordinal));
+        string untimed = Path.Combine(Folder, "untimed");
+        Assert.Equal(0, Program.Run(["sweep", "--size", "32", "--lr", "1,3,9", "--checkpoints", "2,40", "--out-dir", untimed, "--weights", "random", "--no-estimate"], output, error, interactive: false));
+        Checkpoint expected = Checkpoint.Load(Path.Combine(untimed, "sweep.ckpt")), actual = Checkpoint.Load(Path.Combine(sweep, "sweep.ckpt"));
+        Assert.Equal(expected.State.Images, actual.State.Images);
+        Assert.Equal(expected.Best!.Images, actual.Best!.Images);
+        Assert.Equal(expected.StartImage!.Planes, actual.StartImage!.Planes);
+        Assert.Equal(expected.History.Select(h => h.Select(r => r.Loss.Total)), actual.History.Select(h => h.Select(r => r.Loss.Total)));
     }
 
     /// <summary>

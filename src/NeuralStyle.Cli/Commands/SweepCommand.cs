@@ -417,9 +417,10 @@ internal static class SweepCommand
 
     /// <summary>
     /// Starts the sweep's engine, or resumes it, and the sweep's clock. A new sweep first times one separate render to
-    /// compare with (unless --no-estimate), before the sweep's own buffers exist, so that the two never hold memory at
-    /// once: together they peaked about 40% above the sweep alone (7 rates at 384 px). That render is not counted as
-    /// part of the sweep.
+    /// compare with (unless --no-estimate), then takes over its backend (network and targets) for its own batch
+    /// (<see cref="StyleTransferEngine.HandOver"/>): the network is built once, the two batches never hold memory at
+    /// once (together they once peaked about 40% above the sweep alone, 7 rates at 384 px), and the render's set-up,
+    /// its images' loading included, counts as the sweep's own; the render's timed iterations do not.
     /// </summary>
     /// <returns>
     /// The engine, the settings its checkpoints store, the metrics so far, the separate render timed (or null), the
@@ -437,19 +438,23 @@ internal static class SweepCommand
         }
 
         StyleProblem problem = ProblemFactory.Build(o, output.WriteLine);
-        double loading = clock.Elapsed.TotalSeconds; // each separate render would load the images too
         double[] rates = o.LearningRates.ToArray();
-        SeparateRender? separate = null;
-        if (!o.NoEstimate)
+        RunSettings stored = ProblemFactory.Settings(o, problem);
+        RgbImage initial = problem.Initial ?? problem.Content;
+        RgbImage? keptColors = o.OriginalColors ? problem.Content : null;
+        if (o.NoEstimate)
         {
-            StyleTransferEngine.RequireFits(problem, rates.Length, ProblemFactory.ParseDevice(o.Device)); // not after the timing
-            clock.Stop();
-            separate = SeparateRender.Time(problem, loading, o, output);
-            clock.Start();
+            return (ProblemFactory.CreateEngine(problem, rates, o.Device, o.Precision, output.WriteLine), stored, [], null, clock, keptColors, initial);
         }
 
-        StyleTransferEngine created = ProblemFactory.CreateEngine(problem, rates, o.Device, o.Precision, output.WriteLine);
-        return (created, ProblemFactory.Settings(o, problem), [], separate, clock, o.OriginalColors ? problem.Content : null, problem.Initial ?? problem.Content);
+        StyleTransferEngine.RequireFits(problem, rates.Length, ProblemFactory.ParseDevice(o.Device)); // before any of it
+        output.WriteLine("Timing one separate render of the same settings to compare with (--no-estimate skips this)…");
+        using StyleTransferEngine single = ProblemFactory.CreateEngine(problem, [rates[0]], o.Device, o.Precision, output.WriteLine);
+        clock.Stop();
+        SeparateRender separate = SeparateRender.Time(single, clock.Elapsed.TotalSeconds, output);
+        clock.Start();
+        StyleTransferEngine sweep = single.HandOver(Checkpoint.AtStart(stored, single.Targets, initial, rates), ProblemFactory.MemoryLimitBytes(o));
+        return (sweep, stored, [], separate, clock, keptColors, initial);
     }
 
     /// <summary>

@@ -171,6 +171,29 @@ public sealed record Checkpoint
         };
     }
 
+    /// <summary>
+    /// A run of <paramref name="learningRates"/> before its first iteration, every item at <paramref name="start"/>
+    /// (the state <see cref="StyleTransferEngine.Create"/> starts from), with <paramref name="targets"/> already
+    /// computed: for an engine of the same problem to take up with <see cref="StyleTransferEngine.HandOver"/> (a sweep
+    /// on the backend of the single render timed before it).
+    /// </summary>
+    public static Checkpoint AtStart(RunSettings settings, StyleTargets targets, RgbImage start, IReadOnlyList<double> learningRates)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(start);
+        ArgumentNullException.ThrowIfNull(learningRates);
+        return new Checkpoint
+        {
+            Settings = settings with { LearningRates = learningRates.ToArray(), Width = start.Width, Height = start.Height },
+            Targets = targets,
+            State = OptimizerState.AtStart(start.Planes, learningRates.Count),
+            Iteration = 0,
+            Stopped = new string?[learningRates.Count],
+            History = Enumerable.Range(0, learningRates.Count).Select(_ => (IReadOnlyList<LossRecord>)[]).ToArray(),
+            StartImage = start,
+        };
+    }
+
     /// <summary>The iteration item <paramref name="n"/> is at (<see cref="ItemIteration(int, string?, int)"/>).</summary>
     public int ItemIteration(int n) => ItemIteration(Iteration, Stopped[n], State.Steps[n]);
 

@@ -113,13 +113,7 @@ public sealed class StyleTransferEngine : IDisposable
             StyleTargets targets = ComputeTargets(backend, problem, blend);
             int batch = learningRates.Count;
             float[] start = (problem.Initial ?? content).Planes;
-            var images = new float[batch * start.Length];
-            for (int n = 0; n < batch; n++)
-            {
-                start.CopyTo(images, n * start.Length);
-            }
-
-            var state = new OptimizerState(new int[batch], images, new float[images.Length], new float[images.Length]);
+            OptimizerState state = OptimizerState.AtStart(start, batch);
             double startSeconds = Seconds(() => backend.Start(targets, state, content.Height, content.Width, learningRates));
             var builtFor = new BuiltFor(problem.Weights.Identity, preprocess, problem.Loss, problem.Adam);
             return new StyleTransferEngine(backend, problem.Weights, builtFor, new BatchMembers(batch, start.Length), startSeconds, targets, content.Width, content.Height, learningRates, 0, null, null, null)
