@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using NeuralStyle.Engine;
+using NeuralStyle.Model;
 using NeuralStyle.Tests.Support;
 
 namespace NeuralStyle.Tests;
@@ -72,6 +74,25 @@ public sealed partial class MemoryAndAtomicTests : TemporaryFolderTest
         double estimate = double.Parse(Estimated().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
         double peak = double.Parse(SweepPeak().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
         Assert.InRange(estimate / peak, 0.75, 1.25);
+    }
+
+    [SkippableFact]
+    public void A_batch_taken_over_may_use_what_the_process_holds_as_well_as_the_machines_free_memory()
+    {
+        // The estimate is of the whole process; a batch that takes over a backend (StyleTransferEngine.HandOver) finds
+        // the network and the batch it replaces in memory already, and may count them as its own.
+        NetworkWeights vgg = SmallVggProblem.Vgg;
+        var loss = new LossSettings();
+        long available = Runtime.ProcessMemory.AvailableBytes();
+        int batch = Enumerable.Range(1, 64).FirstOrDefault(n => MemoryEstimate.Bytes(vgg, loss, n, 512, 512) > 1.2 * available);
+        Skip.If(batch == 0 || MemoryEstimate.LargestArray(vgg, loss, batch, 512, 512) > Array.MaxLength, "This machine has memory for 64 images of 512 px.");
+        double estimate = MemoryEstimate.Bytes(vgg, loss, batch, 512, 512);
+        using var cpu = TinyProblem.NewCpuBackend();
+        var check = new HostMemoryCheck(vgg, loss, batch, 512, 512, Limit: null, LargestTarget: (0, 0));
+
+        Assert.Throws<UserInputException>(() => check.For(cpu));
+        Assert.Equal(estimate, (check with { HeldBytes = (long)estimate }).For(cpu));
+        Assert.Throws<UserInputException>(() => (check with { HeldBytes = (long)estimate, Limit = (long)(estimate / 2) }).For(cpu)); // a limit is the whole process's
     }
 
     [Fact]

@@ -19,6 +19,13 @@ namespace NeuralStyle.Engine;
 internal sealed record HostMemoryCheck(NetworkWeights Weights, LossSettings Loss, int Batch, int Width, int Height, long? Limit, (int Width, int Height) LargestTarget)
 {
     /// <summary>
+    /// Bytes this process holds already and the run goes on using or gives back before it allocates (a batch taken
+    /// over by <see cref="StyleTransferEngine.HandOver"/>: the network, and the batch it replaces), which the estimate of
+    /// the whole process counts too: available to the run as well as the machine's free memory. 0 for a run of its own.
+    /// </summary>
+    public long HeldBytes { get; init; }
+
+    /// <summary>
     /// Refuses, before any backend is built (seconds of work), a run that will surely be on the host, and returns its
     /// estimate; null when the device decides only once the backend exists (then call <see cref="For"/>).
     /// </summary>
@@ -51,7 +58,7 @@ internal sealed record HostMemoryCheck(NetworkWeights Weights, LossSettings Loss
         double run = MemoryEstimate.Bytes(Weights, Loss, Batch, Width, Height);
         double targets = MemoryEstimate.TargetPassBytes(Weights, Loss, (long)LargestTarget.Width * LargestTarget.Height);
         double estimate = Math.Max(run, targets);
-        double budget = Limit ?? Runtime.ProcessMemory.AvailableBytes();
+        double budget = Limit ?? (Runtime.ProcessMemory.AvailableBytes() + (double)HeldBytes);
         if (estimate <= budget)
         {
             return estimate;

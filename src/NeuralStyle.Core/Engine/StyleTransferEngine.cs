@@ -187,8 +187,8 @@ public sealed class StyleTransferEngine : IDisposable
     /// backend's (a sweep's rates catching up, then joining the others). <paramref name="next"/> must be of the same
     /// weights, preprocessing, loss and Adam constants. This engine is then done: dispose it (its backend lives on in
     /// the engine returned); any other call throws. Where the new batch cannot start (no memory for it), this engine can
-    /// only be disposed too. <paramref name="memoryLimitBytes"/> is as for <see cref="Resume"/>; on the host the memory
-    /// is read while this batch still holds its own, so the check is the stricter for it.
+    /// only be disposed too. <paramref name="memoryLimitBytes"/> is as for <see cref="Resume"/>; on the host, without a
+    /// limit, the check counts what this process holds now (the network and this batch) as available to the next batch.
     /// </summary>
     public StyleTransferEngine HandOver(Checkpoint next, long? memoryLimitBytes = null)
     {
@@ -204,7 +204,9 @@ public sealed class StyleTransferEngine : IDisposable
             throw new ArgumentException($"The checkpoint differs from the run this engine's backend was built for in its {part}; resume it in an engine of its own.", nameof(next));
         }
 
-        StyleTransferEngine continued = Continue(backend, _weights, next, MemoryOfBatch(next, _weights, memoryLimitBytes).For(backend));
+        // The estimate is of the whole process, which holds the network and this batch now: they count as available.
+        HostMemoryCheck memory = MemoryOfBatch(next, _weights, memoryLimitBytes) with { HeldBytes = Runtime.ProcessMemory.ResidentBytes() };
+        StyleTransferEngine continued = Continue(backend, _weights, next, memory.For(backend));
         _handedOver = true;
         return continued;
     }

@@ -19,6 +19,19 @@ public static class ProcessMemory
         return process.PeakWorkingSet64;
     }
 
+    /// <summary>Resident memory of this process now (Linux VmRSS; elsewhere the working set).</summary>
+    public static long ResidentBytes()
+    {
+        long? fromProc = ReadStatusKilobytes("/proc/self/status", "VmRSS:");
+        if (fromProc is long kb)
+        {
+            return kb * 1024;
+        }
+
+        using var process = Process.GetCurrentProcess();
+        return process.WorkingSet64;
+    }
+
     /// <summary>Memory available to a new job: Linux MemAvailable, elsewhere what the GC reports as available.</summary>
     public static long AvailableBytes()
     {
