@@ -7,36 +7,28 @@ namespace NeuralStyle.Runtime;
 public static class ProcessMemory
 {
     /// <summary>Peak resident memory of this process so far (Linux VmHWM; elsewhere the peak working set).</summary>
-    public static long PeakBytes()
-    {
-        long? fromProc = ReadStatusKilobytes("/proc/self/status", "VmHWM:");
-        if (fromProc is long kb)
-        {
-            return kb * 1024;
-        }
-
-        using var process = Process.GetCurrentProcess();
-        return process.PeakWorkingSet64;
-    }
+    public static long PeakBytes() => OwnFigure("VmHWM:", process => process.PeakWorkingSet64);
 
     /// <summary>Resident memory of this process now (Linux VmRSS; elsewhere the working set).</summary>
-    public static long ResidentBytes()
-    {
-        long? fromProc = ReadStatusKilobytes("/proc/self/status", "VmRSS:");
-        if (fromProc is long kb)
-        {
-            return kb * 1024;
-        }
-
-        using var process = Process.GetCurrentProcess();
-        return process.WorkingSet64;
-    }
+    public static long ResidentBytes() => OwnFigure("VmRSS:", process => process.WorkingSet64);
 
     /// <summary>Memory available to a new job: Linux MemAvailable, elsewhere what the GC reports as available.</summary>
     public static long AvailableBytes()
     {
         long? available = ReadStatusKilobytes("/proc/meminfo", "MemAvailable:");
         return available is long kb ? kb * 1024 : GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+    }
+
+    /// <summary>This process's figure <paramref name="key"/> from /proc/self/status where there is one (Linux), else <paramref name="elsewhere"/>'s.</summary>
+    private static long OwnFigure(string key, Func<Process, long> elsewhere)
+    {
+        if (ReadStatusKilobytes("/proc/self/status", key) is long kb)
+        {
+            return kb * 1024;
+        }
+
+        using var process = Process.GetCurrentProcess();
+        return elsewhere(process);
     }
 
     private static long? ReadStatusKilobytes(string file, string key)
