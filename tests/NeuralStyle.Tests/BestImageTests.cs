@@ -142,10 +142,8 @@ public sealed class BestImageTests : TemporaryFolderTest
     [Fact]
     public void A_best_image_of_an_iteration_its_history_lacks_is_refused_as_damaged()
     {
-        StyleProblem problem = SmallVggProblem.Create();
-        using StyleTransferEngine engine = StyleTransferEngine.Create(problem, [60.0], DeviceKind.Cpu);
-        engine.Step();
-        Checkpoint checkpoint = engine.CreateCheckpoint(ProblemSettings.For(problem));
+        var (engine, checkpoint) = SmallVggProblem.AfterOneIteration(60);
+        engine.Dispose(); // only its checkpoint is needed
         string path = Path.Combine(Folder, "bad.ckpt");
         (checkpoint with { Best = checkpoint.Best! with { Iterations = [7] } }).Save(path);
 

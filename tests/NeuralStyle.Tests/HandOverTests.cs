@@ -49,10 +49,8 @@ public sealed class HandOverTests
     [Fact]
     public void A_batch_of_another_loss_is_refused_and_the_engine_goes_on_with_its_own()
     {
-        StyleProblem problem = SmallVggProblem.Create();
-        using StyleTransferEngine engine = StyleTransferEngine.Create(problem, [5], DeviceKind.Cpu);
-        engine.Step();
-        Checkpoint checkpoint = engine.CreateCheckpoint(ProblemSettings.For(problem));
+        var (stepped, checkpoint) = SmallVggProblem.AfterOneIteration(5);
+        using StyleTransferEngine engine = stepped;
         RunSettings settings = checkpoint.Settings;
         LossSettings loss = settings.Loss;
 

@@ -269,14 +269,12 @@ internal static class SweepCommand
         double[] below = engine.LearningRates.Where(r => r < rate).ToArray(), above = engine.LearningRates.Where(r => r > rate).ToArray();
         below = below.Length > 0 && below.Max() * Apart < rate ? below : [];
         above = above.Length > 0 && above.Min() > rate * Apart ? above : [];
-        string[] had = engine.LearningRates.Select(Named).ToArray();
+        string[] had = engine.LearningRates.Select(SweepRates.Name).ToArray();
         string[] midpoints = new[] { below.Length > 0 ? below.Max() : (double?)null, above.Length > 0 ? above.Min() : null }
-            .OfType<double>().Select(neighbour => Named(double.Parse(Math.Sqrt(rate * neighbour).ToString("G3", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture)))
+            .OfType<double>().Select(neighbour => SweepRates.Name(double.Parse(Math.Sqrt(rate * neighbour).ToString("G3", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture)))
             .Where(r => !had.Contains(r)).ToArray();
         return midpoints.Length == 0 ? null : string.Create(CultureInfo.InvariantCulture,
-            $"To look closer around lr {Named(rate)}, add rates between it and its neighbours; they catch up to where the sweep is: sweep --resume {folder} --checkpoints {engine.Iteration} --add-lr {string.Join(",", midpoints)}");
-
-        static string Named(double r) => r.ToString("G6", CultureInfo.InvariantCulture);
+            $"To look closer around lr {SweepRates.Name(rate)}, add rates between it and its neighbours; they catch up to where the sweep is: sweep --resume {folder} --checkpoints {engine.Iteration} --add-lr {string.Join(",", midpoints)}");
     }
 
     /// <summary>
@@ -327,7 +325,7 @@ internal static class SweepCommand
     /// Where one rate of the sweep in <paramref name="folder"/> goes when continued alone: FOLDER-lrRATE.png beside
     /// the folder (out/study → out/study-lr5.png), outside it, so the sweep's own files stay as the sweep left them.
     /// </summary>
-    public static string AloneImage(string folder, double rate) => AloneImage(folder, rate.ToString("G6", CultureInfo.InvariantCulture));
+    public static string AloneImage(string folder, double rate) => AloneImage(folder, SweepRates.Name(rate));
 
     /// <summary>As <see cref="AloneImage(string, double)"/>, for a rate as written (or a placeholder, "RATE").</summary>
     private static string AloneImage(string folder, string rate)
@@ -403,7 +401,7 @@ internal static class SweepCommand
         }
 
         // Rates name the images (lr5_it00500.png) and are named in the reports to 6 significant digits.
-        string[] named = rates.Select(r => r.ToString("G6", CultureInfo.InvariantCulture)).ToArray();
+        string[] named = rates.Select(SweepRates.Name).ToArray();
         if (named.Distinct().Count() != named.Length)
         {
             string same = named.GroupBy(n => n).First(g => g.Count() > 1).Key;
@@ -505,7 +503,7 @@ internal static class SweepCommand
         string runningRates = SweepRates.Named(engine.LearningRates, engine.RunningItems, ",");
         foreach (var stopped in Enumerable.Range(0, engine.LearningRates.Count).Where(n => StopReasons.CanGoOnAlone(engine.StopReason(n))).GroupBy(engine.StopReason))
         {
-            string[] named = SweepRates.ByRate(engine.LearningRates, stopped).Select(n => engine.LearningRates[n].ToString("G6", CultureInfo.InvariantCulture)).ToArray();
+            string[] named = SweepRates.ByRate(engine.LearningRates, stopped).Select(n => SweepRates.Name(engine.LearningRates[n])).ToArray();
             bool one = named.Length == 1;
             string rate = one ? named[0] : "RATE";
             output.WriteLine(
@@ -521,11 +519,11 @@ internal static class SweepCommand
     /// </summary>
     private static void RequireNew(string path, Checkpoint checkpoint, double[] rates)
     {
-        string[] had = checkpoint.Settings.LearningRates.Select(r => r.ToString("G6", CultureInfo.InvariantCulture)).ToArray();
-        string? again = rates.Select(r => r.ToString("G6", CultureInfo.InvariantCulture)).FirstOrDefault(had.Contains);
+        string[] had = checkpoint.Settings.LearningRates.Select(SweepRates.Name).ToArray();
+        string? again = rates.Select(SweepRates.Name).FirstOrDefault(had.Contains);
         UserInputException.Require(again is null, $"'{path}' has lr {again} already; --add-lr takes rates the sweep does not have (it has {string.Join(", ", had)}).");
         UserInputException.Require(checkpoint.StartImage is not null,
-            $"'{path}' was saved before sweeps kept the image their rates start from, so it cannot take new rates; start a new sweep with them (sweep --lr {string.Join(",", had.Append(rates[0].ToString("G6", CultureInfo.InvariantCulture)))}).");
+            $"'{path}' was saved before sweeps kept the image their rates start from, so it cannot take new rates; start a new sweep with them (sweep --lr {string.Join(",", had.Append(SweepRates.Name(rates[0])))}).");
     }
 
     /// <summary>The sweep's seconds so far, against those of one <paramref name="separate"/> render per rate to <paramref name="last"/> iterations where one was timed.</summary>

@@ -29,14 +29,17 @@ internal sealed record SweepRates(IReadOnlyList<double> LearningRates, IReadOnly
     /// "," in an option.
     /// </summary>
     public static string Named(IReadOnlyList<double> rates, IEnumerable<int> items, string separator) =>
-        string.Join(separator, items.Select(n => rates[n]).Order().Select(r => r.ToString("G6", CultureInfo.InvariantCulture)));
+        string.Join(separator, items.Select(n => rates[n]).Order().Select(Name));
+
+    /// <summary>A rate as a sweep names it in its files, reports and lines: 6 significant digits.</summary>
+    public static string Name(double rate) => rate.ToString("G6", CultureInfo.InvariantCulture);
 
     /// <summary>Items <paramref name="items"/> from the lowest rate to the highest.</summary>
     public static IEnumerable<int> ByRate(IReadOnlyList<double> rates, IEnumerable<int> items) => items.OrderBy(n => rates[n]);
 
     private static SweepRates InRateOrder(IReadOnlyList<double> rates, Func<int, IReadOnlyList<LossRecord>> history, Func<int, string?> stopped, int width, int height)
     {
-        int[] order = Enumerable.Range(0, rates.Count).OrderBy(n => rates[n]).ToArray();
+        int[] order = ByRate(rates, Enumerable.Range(0, rates.Count)).ToArray();
         return new SweepRates(order.Select(n => rates[n]).ToArray(), order.Select(history).ToArray(), order.Select(stopped).ToArray(), width, height);
     }
 }

@@ -158,16 +158,15 @@ public sealed record Checkpoint
         }
 
         int added = learningRates.Count;
-        float[] Appended(float[] values, Func<int, float[]> item) => values.Concat(Enumerable.Range(0, added).SelectMany(item)).ToArray();
-        float[] zeros = new float[start.Planes.Length];
+        OptimizerState fresh = OptimizerState.AtStart(start.Planes, added);
         return this with
         {
-            Settings = Settings with { LearningRates = Settings.LearningRates.Concat(learningRates).ToArray() },
-            State = new OptimizerState(State.Steps.Concat(new int[added]).ToArray(), Appended(State.Images, _ => start.Planes),
-                Appended(State.FirstMoment, _ => zeros), Appended(State.SecondMoment, _ => zeros)),
-            Stopped = Stopped.Concat(Enumerable.Repeat(StopReasons.SetAside(0), added)).ToArray(),
-            History = History.Concat(Enumerable.Range(0, added).Select(_ => (IReadOnlyList<LossRecord>)[])).ToArray(),
-            Best = new BestImages(Appended(Best?.Images ?? State.Images, _ => start.Planes), (Best?.Iterations ?? new int?[Stopped.Count]).Concat(new int?[added]).ToArray()),
+            Settings = Settings with { LearningRates = [.. Settings.LearningRates, .. learningRates] },
+            State = new OptimizerState([.. State.Steps, .. fresh.Steps], [.. State.Images, .. fresh.Images], [.. State.FirstMoment, .. fresh.FirstMoment],
+                [.. State.SecondMoment, .. fresh.SecondMoment]),
+            Stopped = [.. Stopped, .. Enumerable.Repeat(StopReasons.SetAside(0), added)],
+            History = [.. History, .. Enumerable.Range(0, added).Select(_ => (IReadOnlyList<LossRecord>)[])],
+            Best = new BestImages([.. Best?.Images ?? State.Images, .. fresh.Images], [.. Best?.Iterations ?? new int?[Stopped.Count], .. new int?[added]]),
         };
     }
 

@@ -195,7 +195,7 @@ public sealed class StyleTransferEngine : IDisposable
         ArgumentNullException.ThrowIfNull(next);
         RunSettings s = next.Settings;
         IStyleBackend backend = Backend;
-        var wanted = new BuiltFor(s.WeightsIdentity, s.Preprocess, s.Loss, s.Adam);
+        BuiltFor wanted = BuiltFor.Of(s);
         if (wanted != _builtFor)
         {
             string part = wanted.WeightsIdentity != _builtFor.WeightsIdentity ? $"weights ({wanted.WeightsIdentity}, not {_builtFor.WeightsIdentity})"
@@ -232,7 +232,7 @@ public sealed class StyleTransferEngine : IDisposable
         BatchMembers.Reduced batch = members.Without(leaving, checkpoint.State, checkpoint.Best?.Images ?? checkpoint.State.Images);
         double startSeconds = Seconds(() => backend.Start(checkpoint.Targets, batch.State, s.Height, s.Width, batch.Batch.Select(n => s.LearningRates[n]).ToArray(), batch.Best));
         members.Commit(batch);
-        return new StyleTransferEngine(backend, weights, new BuiltFor(s.WeightsIdentity, s.Preprocess, s.Loss, s.Adam), members, startSeconds, checkpoint.Targets, s.Width, s.Height,
+        return new StyleTransferEngine(backend, weights, BuiltFor.Of(s), members, startSeconds, checkpoint.Targets, s.Width, s.Height,
             s.LearningRates, checkpoint.Iteration, checkpoint.Stopped, checkpoint.History, checkpoint.Best?.Iterations)
         {
             EstimatedPeakBytes = estimate,
@@ -396,7 +396,10 @@ public sealed class StyleTransferEngine : IDisposable
         : _backend;
 
     /// <summary>What a backend is built for: another batch can continue on it only where all of these are the same.</summary>
-    private sealed record BuiltFor(string WeightsIdentity, PreprocessPreset Preprocess, LossSettings Loss, AdamSettings Adam);
+    private sealed record BuiltFor(string WeightsIdentity, PreprocessPreset Preprocess, LossSettings Loss, AdamSettings Adam)
+    {
+        public static BuiltFor Of(RunSettings s) => new(s.WeightsIdentity, s.Preprocess, s.Loss, s.Adam);
+    }
 
     /// <summary>
     /// Starts the backend's batch again without the items that stopped, where any still runs and the iterations left

@@ -19,4 +19,13 @@ internal static class SmallVggProblem
         var style = new RgbImage(36, 28, TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, 28, 36, 2)));
         return new StyleProblem { Content = content, Styles = [style], Weights = Vgg };
     }
+
+    /// <summary>An engine of <see cref="Create"/>'s problem at <paramref name="learningRate"/> after one iteration, and its checkpoint then; the caller disposes the engine.</summary>
+    public static (StyleTransferEngine Engine, Checkpoint Checkpoint) AfterOneIteration(double learningRate)
+    {
+        StyleProblem problem = Create();
+        StyleTransferEngine engine = StyleTransferEngine.Create(problem, [learningRate], DeviceKind.Cpu);
+        engine.Step();
+        return (engine, engine.CreateCheckpoint(ProblemSettings.For(problem)));
+    }
 }
