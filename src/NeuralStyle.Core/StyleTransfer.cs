@@ -24,6 +24,14 @@ public sealed record StyleTransferOptions
     /// <summary>Adam learning rate in 0..255 pixel units.</summary>
     public double LearningRate { get; init; } = 10;
 
+    /// <summary>
+    /// Several learning rates to run as one batch, a sweep, in place of <see cref="LearningRate"/>: one network pass
+    /// per iteration computes them all, and the targets are computed once. Read each through
+    /// <see cref="StyleTransfer.Rate"/>; set one aside when it stops paying (<see cref="StyleTransferRate.SetAside"/>).
+    /// Null (the default) runs <see cref="LearningRate"/> alone.
+    /// </summary>
+    public IReadOnlyList<double>? LearningRates { get; init; }
+
     /// <summary>Weights: <c>auto</c>, <c>random[:SEED]</c> or an ONNX VGG19 file.</summary>
     public string Weights { get; init; } = "auto";
 
@@ -46,17 +54,25 @@ public sealed record StyleTransferOptions
     public double MaxMegapixels { get; init; } = ImageFiles.DefaultMaxMegapixels;
 }
 
-/// <summary>Where a <see cref="StyleTransfer.Run"/> is: the iteration just done and the loss at its start.</summary>
+/// <summary>Where a <see cref="StyleTransfer.Run"/> is: the iteration just done and the losses at its start.</summary>
 /// <param name="Iteration">Iterations completed.</param>
 /// <param name="Target">The iteration count this run is heading for.</param>
-/// <param name="Loss">The loss at the start of the iteration just done.</param>
-public sealed record StyleTransferProgress(int Iteration, int Target, IterationLosses Loss);
+/// <param name="Losses">
+/// Each rate's loss at the start of the iteration just done, in <see cref="StyleTransfer.LearningRates"/>' order; a
+/// rate that has stopped repeats its last finite loss.
+/// </param>
+public sealed record StyleTransferProgress(int Iteration, int Target, IReadOnlyList<IterationLosses> Losses)
+{
+    /// <summary>The loss of a transfer's one rate; of a sweep, the lowest finite total of its rates (the first rate's where none is finite).</summary>
+    public IterationLosses Loss => Losses.Any(l => l.IsFinite) ? Losses.Where(l => l.IsFinite).MinBy(l => l.Total) : Losses[0];
+}
 
 /// <summary>
-/// The embedding API: one styled image, driven step by step. Set a content image and one or more style images
-/// (files or caller-owned pixel buffers, which are copied), then <see cref="Run"/> any number of iterations with
-/// progress and cancellation, read the image, save and resume checkpoints. The command line drives the same
-/// <see cref="StyleTransferEngine"/> underneath. Dispose to free every buffer at once.
+/// The embedding API: one styled image, or one per learning rate of a sweep, driven step by step. Set a content image
+/// and one or more style images (files or caller-owned pixel buffers, which are copied), then <see cref="Run"/> any
+/// number of iterations with progress and cancellation, read the image, save and resume checkpoints. A sweep's rates
+/// are read one by one through <see cref="Rate"/>; a transfer of one rate reads it through its own members too. The
+/// command line drives the same <see cref="StyleTransferEngine"/> underneath. Dispose to free every buffer at once.
 /// While <see cref="Run"/> runs on one thread, another may read the image, the loss or the iteration, save a
 /// checkpoint or dispose (a user's Cancel): each waits for the current iteration to end, so an image is never read
 /// half-updated and no buffer is freed under a running iteration. A second <see cref="Run"/> at once is refused.
@@ -64,6 +80,7 @@ public sealed record StyleTransferProgress(int Iteration, int Target, IterationL
 public sealed class StyleTransfer : IDisposable
 {
     private readonly StyleTransferOptions _options;
+    private readonly StyleTransferRate[] _rates;
     private readonly List<(RgbImage Image, double Weight)> _styles = [];
     private RgbImage? _content;
     private NetworkWeights? _weights;
@@ -78,7 +95,11 @@ public sealed class StyleTransfer : IDisposable
     /// Creates an idle transfer; nothing heavy happens until the first <see cref="Run"/>. Options that cannot work
     /// (a size, scale, rate or limit out of range) throw <see cref="UserInputException"/> here.
     /// </summary>
-    public StyleTransfer(StyleTransferOptions options) => _options = Checked(options);
+    public StyleTransfer(StyleTransferOptions options)
+    {
+        _options = Checked(options);
+        _rates = RatesOf(options).Select((rate, n) => new StyleTransferRate(this, n, rate)).ToArray();
+    }
 
     private StyleTransfer(StyleTransferOptions options, StyleTransferEngine engine, NetworkWeights weights, RgbImage? content)
         : this(options)
@@ -91,20 +112,40 @@ public sealed class StyleTransfer : IDisposable
     /// <summary>Iterations completed so far.</summary>
     public int Iteration => Locked(() => _engine?.Iteration ?? 0);
 
-    /// <summary>The loss at the start of the last iteration run, or null before the first.</summary>
-    public IterationLosses? LastLoss => Locked<IterationLosses?>(() => _engine is { } e && e.History(0).Count > 0 ? e.History(0)[^1].Loss : null);
+    /// <summary>The learning rates, in the order given (one, unless <see cref="StyleTransferOptions.LearningRates"/> lists several).</summary>
+    public IReadOnlyList<double> LearningRates => _rates.Select(r => r.LearningRate).ToArray();
+
+    /// <summary>Each learning rate's loss, images and state, in <see cref="LearningRates"/>' order.</summary>
+    public IReadOnlyList<StyleTransferRate> Rates => _rates;
+
+    /// <summary>
+    /// The learning rate <paramref name="learningRate"/> of this transfer (exactly as given);
+    /// <see cref="UserInputException"/> naming the rates there are for one it lacks.
+    /// </summary>
+    public StyleTransferRate Rate(double learningRate) => _rates.FirstOrDefault(r => r.LearningRate.Equals(learningRate))
+        ?? throw new UserInputException(RateNotHeld("This transfer runs", LearningRates, learningRate));
+
+    /// <summary>The loss at the start of the last iteration run, or null before the first. One rate only (<see cref="OnlyRate"/>).</summary>
+    public IterationLosses? LastLoss => OnlyRate.LastLoss;
 
     /// <summary>
     /// A copy of the loss of every iteration so far (row k: the image after k updates), empty before the first run;
-    /// e.g. for a <see cref="Study.PlateauRule"/> that decides when more iterations stop paying.
+    /// e.g. for a <see cref="Study.PlateauRule"/> that decides when more iterations stop paying. One rate only.
     /// </summary>
-    public IReadOnlyList<LossRecord> LossHistory => Locked<IReadOnlyList<LossRecord>>(() => _engine?.History(0).ToArray() ?? []);
+    public IReadOnlyList<LossRecord> LossHistory => OnlyRate.LossHistory;
 
-    /// <summary>Why the optimization stopped on its own (e.g. "diverged at iteration 12"), or null.</summary>
-    public string? StopReason => Locked(() => _engine?.StopReason(0));
+    /// <summary>Why the optimization stopped on its own (e.g. "diverged at iteration 12"), or null. One rate only.</summary>
+    public string? StopReason => OnlyRate.StopReason;
 
-    /// <summary>True when the run diverged in the first iteration after a resume; see <see cref="StyleTransferEngine.DivergedAtStart"/>.</summary>
-    public bool DivergedAtStart => Locked(() => _engine?.DivergedAtStart(0) ?? false);
+    /// <summary>True when the run diverged in the first iteration after a resume; see <see cref="StyleTransferEngine.DivergedAtStart"/>. One rate only.</summary>
+    public bool DivergedAtStart => OnlyRate.DivergedAtStart;
+
+    /// <summary>
+    /// The transfer's one learning rate, which its own members (<see cref="LastLoss"/>, <see cref="CurrentImage"/>, …)
+    /// read; for a sweep, <see cref="InvalidOperationException"/> saying to name a rate with <see cref="Rate"/>.
+    /// </summary>
+    public StyleTransferRate OnlyRate => _rates.Length == 1 ? _rates[0] : throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+        $"This transfer runs {_rates.Length} learning rates ({Listed(LearningRates)}); name the one to read, e.g. Rate({_rates[_rates.Length / 2].LearningRate:G6})."));
 
     /// <summary>
     /// The device the run uses, e.g. "CPU (ONNX Runtime 1.31.0, 2 threads) (CUDA not used: …)" when
@@ -164,8 +205,9 @@ public sealed class StyleTransfer : IDisposable
     /// <summary>
     /// Runs up to <paramref name="iterations"/> more iterations (the first call also computes the targets).
     /// Reports after each one; stops early, between iterations, when <paramref name="cancellationToken"/> is
-    /// cancelled (throwing <see cref="OperationCanceledException"/>) or when the loss diverges (see
-    /// <see cref="StopReason"/>). Returns the number of iterations run.
+    /// cancelled (throwing <see cref="OperationCanceledException"/>) or once no rate runs: each stops where its loss
+    /// diverges (see <see cref="StyleTransferRate.StopReason"/>), and a sweep's other rates go on. Returns the number
+    /// of iterations run.
     /// </summary>
     public int Run(int iterations, IProgress<StyleTransferProgress>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -193,15 +235,16 @@ public sealed class StyleTransfer : IDisposable
                 {
                     ObjectDisposedException.ThrowIf(_disposed, this); // disposed between two iterations
                     StyleTransferEngine engine = _engine ??= Start();
-                    if (engine.Iteration >= target || engine.StopReason(0) is not null)
+                    if (engine.Iteration >= target || !engine.RunningItems.Any())
                     {
                         return done;
                     }
 
                     cancellationToken.ThrowIfCancellationRequested();
-                    IterationLosses loss = engine.Step()[0];
+                    engine.PlannedIterations = target; // a rate that stops leaves the batch where the iterations left pay for it
+                    IterationLosses[] losses = engine.Step();
                     done++;
-                    reached = new StyleTransferProgress(engine.Iteration, target, loss);
+                    reached = new StyleTransferProgress(engine.Iteration, target, losses);
                 }
 
                 progress?.Report(reached); // outside the lock: a handler on another thread may read the image
@@ -216,43 +259,19 @@ public sealed class StyleTransfer : IDisposable
         }
     }
 
-    /// <summary>A copy of the current image (the content image before the first run).</summary>
-    public RgbImage CurrentImage() => Locked(() =>
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        return _engine?.CurrentImage(0) ?? _content ?? throw new InvalidOperationException("Set a content image first.");
-    });
+    /// <summary>A copy of the current image (the content image before the first run). One rate only (<see cref="OnlyRate"/>).</summary>
+    public RgbImage CurrentImage() => OnlyRate.CurrentImage();
+
+    /// <summary>The image of the lowest loss so far and its row; see <see cref="StyleTransferRate.BestImage"/>. One rate only.</summary>
+    public (RgbImage Image, LossRecord Loss)? BestImage() => OnlyRate.BestImage();
+
+    /// <summary>The current image in the content image's colours; see <see cref="StyleTransferRate.CurrentImageInContentColors"/>. One rate only.</summary>
+    public RgbImage CurrentImageInContentColors() => OnlyRate.CurrentImageInContentColors();
 
     /// <summary>
-    /// A copy of the image of the lowest loss so far and that loss's row, or null where there is none: before the
-    /// first run, and after a resume from a checkpoint that kept no best image until the next run. At a
-    /// learning rate that makes the loss swing it is better than <see cref="CurrentImage"/>; the run itself goes on
-    /// from the current image.
-    /// </summary>
-    public (RgbImage Image, LossRecord Loss)? BestImage() => Locked<(RgbImage, LossRecord)?>(() =>
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        return _engine is { } engine && engine.Best(0) is LossRecord best ? (engine.BestImage(0), best) : null;
-    });
-
-    /// <summary>
-    /// A copy of the current image in the content image's colours (<see cref="ColorTransfer.KeepColors"/>): its luma
-    /// with the content's chroma, what the command line's --original-colors saves. Needs the content image: the one
-    /// set, or the one a resumed checkpoint holds (this API's checkpoints always keep it, a command-line render's only
-    /// with --original-colors); without one, <see cref="InvalidOperationException"/>.
-    /// </summary>
-    public RgbImage CurrentImageInContentColors() => Locked(() =>
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        RgbImage content = _content ?? throw new InvalidOperationException(_engine is null
-            ? "Set a content image first."
-            : "This run was resumed from a checkpoint that holds no content image (a command-line render keeps one only with --original-colors), so its colours are not known here.");
-        return ColorTransfer.KeepColors(_engine?.CurrentImage(0) ?? content, content);
-    });
-
-    /// <summary>
-    /// Writes the whole state to <paramref name="path"/> (atomically), with the content image where the transfer has
-    /// one; <see cref="Resume(string, DeviceKind, MathPrecision)"/> continues it exactly.
+    /// Writes the whole state to <paramref name="path"/> (atomically), every rate's, with the content image where the
+    /// transfer has one; <see cref="Resume(string, DeviceKind, MathPrecision)"/> continues it exactly, and one rate of
+    /// a sweep goes on alone with <see cref="Resume(string, double, DeviceKind, MathPrecision)"/>.
     /// </summary>
     public void SaveCheckpoint(string path)
     {
@@ -272,20 +291,13 @@ public sealed class StyleTransfer : IDisposable
         }
     }
 
-    /// <summary>Continues the run saved in <paramref name="path"/> (by this API or the command line's render).</summary>
-    public static StyleTransfer Resume(string path, DeviceKind device = DeviceKind.Auto, MathPrecision precision = MathPrecision.Fp32)
-    {
-        Checkpoint checkpoint = Checkpoint.Load(path);
-        IReadOnlyList<double> rates = checkpoint.Settings.LearningRates;
-        if (rates.Count != 1)
-        {
-            string example = SettingNames.Current.ResumeSweepRate.Replace("PATH", path, StringComparison.Ordinal)
-                .Replace("RATE", rates[rates.Count / 2].ToString("G6", CultureInfo.InvariantCulture), StringComparison.Ordinal);
-            throw new UserInputException($"'{path}' holds a sweep of {rates.Count} learning rates ({Listed(rates)}); continue one of them alone, e.g. {example}.");
-        }
-
-        return Resume(checkpoint, device, precision);
-    }
+    /// <summary>
+    /// Continues the run saved in <paramref name="path"/> (by this API, or the command line's render or sweep), every
+    /// rate of it: those that stopped (diverged, set aside, plateaued) stay where they are; one of them goes on alone
+    /// with <see cref="Resume(string, double, DeviceKind, MathPrecision)"/>.
+    /// </summary>
+    public static StyleTransfer Resume(string path, DeviceKind device = DeviceKind.Auto, MathPrecision precision = MathPrecision.Fp32) =>
+        Resume(Checkpoint.Load(path), device, precision);
 
     /// <summary>
     /// Continues learning rate <paramref name="learningRate"/> of the sweep saved in <paramref name="path"/> (by the
@@ -302,8 +314,7 @@ public sealed class StyleTransfer : IDisposable
         int n = rates.ToList().IndexOf(learningRate);
         if (n < 0)
         {
-            throw new UserInputException(string.Create(CultureInfo.InvariantCulture,
-                $"'{path}' holds the learning rate{(rates.Count == 1 ? "" : "s")} {Listed(rates)}, not {learningRate:G6}; give {(rates.Count == 1 ? "that one" : "one of them")}."));
+            throw new UserInputException(RateNotHeld($"'{path}' holds", rates, learningRate));
         }
 
         return Resume(rates.Count == 1 ? checkpoint : checkpoint.Item(n), device, precision);
@@ -311,13 +322,17 @@ public sealed class StyleTransfer : IDisposable
 
     private static string Listed(IReadOnlyList<double> rates) => string.Join(", ", rates.Select(r => r.ToString("G6", CultureInfo.InvariantCulture)));
 
+    /// <summary>"HOLDER the learning rates 1, 2, 4, not 3; give one of them."</summary>
+    private static string RateNotHeld(string holder, IReadOnlyList<double> rates, double learningRate) => string.Create(CultureInfo.InvariantCulture,
+        $"{holder} the learning rate{(rates.Count == 1 ? "" : "s")} {Listed(rates)}, not {learningRate:G6}; give {(rates.Count == 1 ? "that one" : "one of them")}.");
+
     private static StyleTransfer Resume(Checkpoint checkpoint, DeviceKind device, MathPrecision precision)
     {
         RunSettings s = checkpoint.Settings;
         NetworkWeights weights = WeightSource.ForResume(s);
         var options = new StyleTransferOptions
         {
-            Size = null, LearningRate = s.LearningRates[0], Weights = s.WeightsSpec, Preprocess = s.Preprocess, Loss = s.Loss, Adam = s.Adam, Device = device, Precision = precision,
+            Size = null, LearningRate = s.LearningRates[0], LearningRates = s.LearningRates.Count > 1 ? s.LearningRates : null, Weights = s.WeightsSpec, Preprocess = s.Preprocess, Loss = s.Loss, Adam = s.Adam, Device = device, Precision = precision,
         };
         return new StyleTransfer(options, StyleTransferEngine.Resume(checkpoint, weights, device, precision), weights, checkpoint.ContentImage);
     }
@@ -352,7 +367,7 @@ public sealed class StyleTransfer : IDisposable
             Loss = _options.Loss,
             Adam = _options.Adam,
         };
-        return StyleTransferEngine.Create(problem, [_options.LearningRate], _options.Device, _options.Precision);
+        return StyleTransferEngine.Create(problem, LearningRates, _options.Device, _options.Precision);
     }
 
     private int StyleSide(RgbImage style)
@@ -369,11 +384,19 @@ public sealed class StyleTransfer : IDisposable
         UserInputException.Require(double.IsFinite(options.StyleScale) && options.StyleScale is > 0 and <= StyleTransferOptions.LargestStyleScale,
             $"StyleScale must be > 0 and ≤ {StyleTransferOptions.LargestStyleScale}, not {options.StyleScale}.");
         UserInputException.Require(double.IsFinite(options.LearningRate) && options.LearningRate > 0, $"LearningRate must be a finite number > 0, not {options.LearningRate}.");
+        if (options.LearningRates is { } rates)
+        {
+            LearningRateList.Require(rates, "LearningRates");
+        }
+
         UserInputException.Require(double.IsFinite(options.MaxMegapixels) && options.MaxMegapixels > 0, $"MaxMegapixels must be > 0, not {options.MaxMegapixels}.");
         return options;
     }
 
-    private T Locked<T>(Func<T> read)
+    private static double[] RatesOf(StyleTransferOptions options) => options.LearningRates?.ToArray() ?? [options.LearningRate];
+
+    /// <summary>Runs <paramref name="read"/> under the transfer's lock, between iterations: how <see cref="StyleTransferRate"/> reads <see cref="Engine"/> and <see cref="Content"/>.</summary>
+    internal T Locked<T>(Func<T> read)
     {
         lock (_gate)
         {
@@ -381,9 +404,17 @@ public sealed class StyleTransfer : IDisposable
         }
     }
 
+    /// <summary>The engine, from the first run on; read under <see cref="Locked"/>.</summary>
+    internal StyleTransferEngine? Engine => _engine;
+
+    /// <summary>The content image (set, or held by a resumed checkpoint); read under <see cref="Locked"/>.</summary>
+    internal RgbImage? Content => _content;
+
+    internal void RequireNotDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
     private void RequireNotStarted()
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        RequireNotDisposed();
         if (_engine is not null)
         {
             throw new InvalidOperationException("The images are fixed once the transfer has started; create a new StyleTransfer.");

@@ -18,13 +18,13 @@ public sealed class EmbeddingApiTests : TemporaryFolderTest
 
         Assert.Null(transfer.DeviceDescription); // chosen by the first run
         var seen = new List<int>();
-        Assert.Equal(3, transfer.Run(3, new SynchronousProgress(p => seen.Add(p.Iteration))));
+        Assert.Equal(3, transfer.Run(3, new SynchronousProgress<StyleTransferProgress>(p => seen.Add(p.Iteration))));
         Assert.Equal([1, 2, 3], seen);
         Assert.NotNull(transfer.LastLoss);
         Assert.StartsWith("CPU (", transfer.DeviceDescription, StringComparison.Ordinal);
 
         using var cancel = new CancellationTokenSource();
-        Assert.Throws<OperationCanceledException>(() => transfer.Run(10, new SynchronousProgress(p =>
+        Assert.Throws<OperationCanceledException>(() => transfer.Run(10, new SynchronousProgress<StyleTransferProgress>(p =>
         {
             if (p.Iteration == 5)
             {
@@ -184,7 +184,7 @@ public sealed class EmbeddingApiTests : TemporaryFolderTest
         transfer.AddStyle(RgbImage.Noise(64, 48, 2));
         using var started = new SemaphoreSlim(0);
         // Its own thread, not the pool's, which the other tests' parallel loops may keep busy.
-        Task<int> running = Task.Factory.StartNew(() => transfer.Run(100_000, new SynchronousProgress(p => started.Release())),
+        Task<int> running = Task.Factory.StartNew(() => transfer.Run(100_000, new SynchronousProgress<StyleTransferProgress>(p => started.Release())),
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         Assert.True(await started.WaitAsync(TimeSpan.FromMinutes(2)) || running.IsFaulted, "the run reported no iteration in two minutes");
         Assert.False(running.IsFaulted, running.Exception?.ToString());
@@ -278,11 +278,20 @@ public sealed class EmbeddingApiTests : TemporaryFolderTest
         Assert.Equal(expected.History[0].Take(4).Select(r => r.Loss.Total), actual.History[0].Select(r => r.Loss.Total)); // render also measures its last image
         Assert.Equal(swept, File.ReadAllBytes(checkpoint)); // only read
 
-        // A rate the sweep lacks, and the sweep without a rate, in a sentence that says what to give.
+        // A rate the sweep lacks, in a sentence that says what to give; without a rate, the whole sweep goes on.
         var e = Assert.Throws<UserInputException>(() => StyleTransfer.Resume(checkpoint, learningRate: 3, DeviceKind.Cpu));
         Assert.Equal($"'{checkpoint}' holds the learning rates 1, 2, 4, not 3; give one of them.", e.Message);
-        e = Assert.Throws<UserInputException>(() => StyleTransfer.Resume(checkpoint, DeviceKind.Cpu));
-        Assert.Equal($"'{checkpoint}' holds a sweep of 3 learning rates (1, 2, 4); continue one of them alone, e.g. StyleTransfer.Resume(\"{checkpoint}\", learningRate: 2).", e.Message);
+        using (StyleTransfer whole = StyleTransfer.Resume(checkpoint, DeviceKind.Cpu))
+        {
+            Assert.Equal([1.0, 2, 4], whole.LearningRates);
+            Assert.Equal(2, whole.Iteration);
+            Assert.Equal(2, whole.Run(2));
+
+            // Its rate 2 is where the render took it alone, to the batch's summation order (EngineTests' tolerance).
+            Tolerance.AssertClose(expected.State.Images.Select(v => (double)v).ToArray(), whole.Rate(2).CurrentImage().Planes, 1e-3, 1e-5, "lr 2 at iteration 4");
+            Tolerance.AssertClose(expected.History[0].Take(4).Select(r => r.Loss.Total).ToArray(), whole.Rate(2).LossHistory.Select(r => r.Loss.Total).ToArray(), 1e-6, 1e-5, "lr 2's losses");
+        }
+
 
         // A checkpoint of one run: its own rate continues it, another is refused.
         using (StyleTransfer again = StyleTransfer.Resume(api, learningRate: 2, DeviceKind.Cpu))
@@ -342,10 +351,5 @@ public sealed class EmbeddingApiTests : TemporaryFolderTest
         }
 
         return pixels;
-    }
-
-    private sealed class SynchronousProgress(Action<StyleTransferProgress> report) : IProgress<StyleTransferProgress>
-    {
-        public void Report(StyleTransferProgress value) => report(value);
     }
 }

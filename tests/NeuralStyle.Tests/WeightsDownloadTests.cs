@@ -26,7 +26,7 @@ public sealed class WeightsDownloadTests : TemporaryFolderTest
     public async Task A_file_of_the_expected_size_and_hash_is_saved_under_its_name()
     {
         var reported = new List<long>();
-        string path = await Fetch(Serve(_content), new SynchronousProgress(reported.Add));
+        string path = await Fetch(Serve(_content), new SynchronousProgress<long>(reported.Add));
 
         Assert.Equal(Path.Combine(Cache, "vgg-test.onnx"), path);
         Assert.Equal(_content, await File.ReadAllBytesAsync(path));
@@ -93,7 +93,7 @@ public sealed class WeightsDownloadTests : TemporaryFolderTest
             var rest = new ByteArrayContent(_content[(int)from..]);
             rest.Headers.ContentRange = new System.Net.Http.Headers.ContentRangeHeaderValue(from, _content.Length - 1, _content.Length);
             return new HttpResponseMessage(HttpStatusCode.PartialContent) { Content = rest };
-        }), new SynchronousProgress(reported.Add));
+        }), new SynchronousProgress<long>(reported.Add));
 
         Assert.Equal(Arrived, askedFrom);
         Assert.Equal(serverHonoursRanges ? Arrived : 0, reported[0]); // where the second attempt started
@@ -352,10 +352,5 @@ public sealed class WeightsDownloadTests : TemporaryFolderTest
             length = 0;
             return false;
         }
-    }
-
-    private sealed class SynchronousProgress(Action<long> report) : IProgress<long>
-    {
-        public void Report(long value) => report(value);
     }
 }

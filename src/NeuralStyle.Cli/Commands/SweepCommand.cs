@@ -387,18 +387,13 @@ internal static class SweepCommand
         return checkpoints;
     }
 
-    /// <summary>Refuses learning rates given to <paramref name="option"/> that are none, not finite and above 0, or given twice.</summary>
+    /// <summary>
+    /// Refuses learning rates given to <paramref name="option"/> that are none, not finite and above 0, or given twice
+    /// (<see cref="LearningRateList.Require"/>), or that a sweep's files could not tell apart.
+    /// </summary>
     private static void RequireRates(double[] rates, string option)
     {
-        if (rates.Length == 0 || rates.Any(r => !double.IsFinite(r) || r <= 0))
-        {
-            throw new UserInputException($"{option} needs one or more finite learning rates > 0, got '{string.Join(",", rates)}'.");
-        }
-
-        if (rates.Distinct().Count() != rates.Length)
-        {
-            throw new UserInputException($"{option} lists a learning rate twice; each item needs its own rate.");
-        }
+        LearningRateList.Require(rates, option);
 
         // Rates name the images (lr5_it00500.png) and are named in the reports to 6 significant digits.
         string[] named = rates.Select(SweepRates.Name).ToArray();
