@@ -14,6 +14,10 @@
  *    then makes the run return NS_ERROR_INVALID_HANDLE). A second ns_engine_run on one handle at once fails with
  *    NS_ERROR_INVALID_STATE; other calls that change an engine (content, styles) are for before its first run.
  *  - Strings are UTF-8, NUL-terminated.
+ *  - An engine runs one learning rate, or several as one batch, a sweep (options->learning_rates, 0.10): one network
+ *    pass per iteration computes them all. A sweep's rates are read with the functions named *_rate_*, which take
+ *    the rate (exactly as given); the others read an engine of one rate, and on a sweep return
+ *    NS_ERROR_INVALID_STATE. The *_rate_* functions read an engine of one rate too, given its rate.
  */
 #ifndef NEURALSTYLE_H
 #define NEURALSTYLE_H
@@ -21,7 +25,7 @@
 #include <stdint.h>
 
 #define NS_VERSION_MAJOR 0
-#define NS_VERSION_MINOR 9
+#define NS_VERSION_MINOR 10
 #define NS_VERSION_PATCH 0
 /* (major << 16) | (minor << 8) | patch; compare with ns_version() to detect a mismatched library. */
 #define NS_VERSION ((NS_VERSION_MAJOR << 16) | (NS_VERSION_MINOR << 8) | NS_VERSION_PATCH)
@@ -81,10 +85,16 @@ typedef struct ns_options {
     double style_scale;        /* the style images' long side is the output's (or the content's) times this; > 0
                                   and ≤ 16 (default 1) */
     double max_megapixels;     /* largest image accepted from a file, in megapixels (default 100) */
+    /* Added in 0.10. */
+    const double* learning_rates; /* a sweep: these rates, each finite, > 0 and given once, run as one batch in place of
+                                     learning_rate; read only by ns_engine_create (copied). NULL (the default) runs
+                                     learning_rate alone */
+    int32_t learning_rate_count;  /* how many learning_rates holds (default 0) */
 } ns_options;
 
 /* Called after every iteration with the iterations done, the target, and the total loss at the start of the
- * iteration just done. Return 0 to go on, non-zero to stop (ns_engine_run then returns NS_ERROR_CANCELLED). */
+ * iteration just done (a sweep's: the lowest finite total of its rates). Return 0 to go on, non-zero to stop
+ * (ns_engine_run then returns NS_ERROR_CANCELLED). */
 typedef int (*ns_progress_fn)(int32_t iteration, int32_t target, double loss, void* user_data);
 
 typedef struct ns_engine ns_engine;
@@ -110,7 +120,7 @@ const char* ns_last_error(void);
 
 /* Fills the first struct_size bytes of *options with the defaults and sets options->struct_size to it: the fields
  * a caller's ns_options has, which a library newer than the caller's header must not write past. struct_size is
- * one of the sizes this header's versions have had (0.1–0.3: 56 bytes); a larger one, from a
+ * one of the sizes this header's versions have had (0.1–0.3: 56 bytes; 0.4–0.9: 72); a larger one, from a
  * newer header than the library's, is NS_ERROR_INVALID_ARGUMENT. Added in 0.4. */
 NS_NODISCARD ns_status ns_options_init_sized(ns_options* options, uint32_t struct_size);
 
@@ -123,7 +133,8 @@ NS_NODISCARD ns_status ns_options_init(ns_options* options);
  * *options as far as options->struct_size goes (as ns_options_init set it); fields past it take their defaults. */
 NS_NODISCARD ns_status ns_engine_create(const ns_options* options, ns_engine** engine);
 
-/* Continues a checkpoint written by ns_engine_save_checkpoint or the command line, in NS_PRECISION_FP32. */
+/* Continues a checkpoint written by ns_engine_save_checkpoint or the command line, in NS_PRECISION_FP32: every rate of
+ * a sweep's (since 0.10; until then refused), where those that stopped stay where they are. */
 NS_NODISCARD ns_status ns_engine_resume(const char* checkpoint_path, ns_device device, ns_engine** engine);
 
 /* As ns_engine_resume, in the given precision: NS_PRECISION_TF32 lets CUDA use TF32 tensor cores, as a run created
@@ -136,7 +147,7 @@ NS_NODISCARD ns_status ns_engine_resume_with_precision(const char* checkpoint_pa
  * on from its own iteration; one that diverged stays where it stopped. The sweep's file is only read: save this run's
  * checkpoint elsewhere. NS_ERROR_BAD_INPUT for a rate the checkpoint does not hold (ns_last_error() lists those it
  * does); a checkpoint of one run continues as with ns_engine_resume_with_precision where its rate is learning_rate.
- * ns_engine_resume refuses a sweep. Added in 0.9. */
+ * Added in 0.9. */
 NS_NODISCARD ns_status ns_engine_resume_rate(const char* checkpoint_path, double learning_rate, ns_device device, ns_precision precision,
                                              ns_engine** engine);
 
@@ -152,7 +163,9 @@ NS_NODISCARD ns_status ns_engine_add_style_file(ns_engine* engine, const char* p
 
 /* Runs up to `iterations` more iterations; progress may be NULL. NS_ERROR_DIVERGED when the loss became NaN or
  * infinite (the run stops there); NS_ERROR_BAD_INPUT when the starting image's loss is already not finite, which no
- * learning rate can help (a loss weight so large that the numbers overflow; ns_last_error() names it). */
+ * learning rate can help (a loss weight so large that the numbers overflow; ns_last_error() names it). In a sweep a
+ * rate that diverges stops alone and the others go on (ns_engine_get_rate_stop_reason): NS_ERROR_DIVERGED once no
+ * rate runs and one of them diverged; where none runs and none diverged (all set aside), NS_OK with nothing run. */
 NS_NODISCARD ns_status ns_engine_run(ns_engine* engine, int32_t iterations, ns_progress_fn progress, void* user_data);
 
 /* The output size (known once the content is set). */
@@ -199,7 +212,35 @@ NS_NODISCARD ns_status ns_engine_read_best_image(const ns_engine* engine, uint8_
 NS_NODISCARD ns_status ns_engine_read_image_in_content_colors(const ns_engine* engine, uint8_t* pixels, int32_t width, int32_t height,
                                                               int32_t stride, ns_pixel_format format);
 
-/* Writes the whole state to a file (atomically), with the content image since 0.6. */
+/* The engine's learning rates, in the order given: copies them into rates[0..capacity) and sets *count (may be NULL)
+ * to how many there are (1 for an engine of one rate); call with capacity 0 and rates NULL to learn it. Added in 0.10. */
+NS_NODISCARD ns_status ns_engine_get_rates(const ns_engine* engine, double* rates, int32_t capacity, int32_t* count);
+
+/* Why learning rate `learning_rate` stopped, e.g. "diverged at iteration 12" or "set aside at iteration 40", or ""
+ * while it runs; written as ns_engine_get_device writes. NS_ERROR_BAD_INPUT for a rate the engine does not run
+ * (ns_last_error() lists those it does), as for every *_rate_* function. Added in 0.10. */
+NS_NODISCARD ns_status ns_engine_get_rate_stop_reason(const ns_engine* engine, double learning_rate, char* buffer, int32_t capacity,
+                                                      int32_t* length);
+
+/* Stops learning rate `learning_rate` where its loss was last measured while the sweep's other rates go on (one that
+ * diverges or no longer pays saves its share of every iteration); its images stay readable, a checkpoint keeps it,
+ * and ns_engine_resume_rate continues it alone. Harmless for a rate stopped already; NS_ERROR_INVALID_STATE before
+ * the first run. Added in 0.10. */
+NS_NODISCARD ns_status ns_engine_set_aside_rate(ns_engine* engine, double learning_rate);
+
+/* The per-rate forms of the reads above, for a sweep (added in 0.10): each as the function of the same name without
+ * "rate_", of learning rate `learning_rate`. */
+NS_NODISCARD ns_status ns_engine_read_rate_image(const ns_engine* engine, double learning_rate, uint8_t* pixels, int32_t width,
+                                                 int32_t height, int32_t stride, ns_pixel_format format);
+NS_NODISCARD ns_status ns_engine_read_rate_best_image(const ns_engine* engine, double learning_rate, uint8_t* pixels, int32_t width,
+                                                      int32_t height, int32_t stride, ns_pixel_format format, int32_t* iteration);
+NS_NODISCARD ns_status ns_engine_read_rate_image_in_content_colors(const ns_engine* engine, double learning_rate, uint8_t* pixels,
+                                                                   int32_t width, int32_t height, int32_t stride, ns_pixel_format format);
+NS_NODISCARD ns_status ns_engine_get_rate_loss_history(const ns_engine* engine, double learning_rate, ns_loss_record* records,
+                                                       int32_t capacity, int32_t* count);
+NS_NODISCARD ns_status ns_engine_get_rate_recent_gain(const ns_engine* engine, double learning_rate, int32_t window, double* percent);
+
+/* Writes the whole state to a file (atomically), every rate's, with the content image since 0.6. */
 NS_NODISCARD ns_status ns_engine_save_checkpoint(const ns_engine* engine, const char* path);
 
 /* Frees the engine and everything it holds. NULL is accepted; releasing twice is harmless. */

@@ -46,8 +46,8 @@ public sealed record SettingNames
     /// <summary>The choice of the CUDA backend.</summary>
     public required string DeviceCuda { get; init; }
 
-    /// <summary>How to continue one learning rate of a sweep's checkpoint alone (PATH and RATE stand for the values).</summary>
-    public required string ResumeSweepRate { get; init; }
+    /// <summary>How to read one learning rate of a sweep (RATE stands for it).</summary>
+    public required string ReadSweepRate { get; init; }
 
     /// <summary>The command line's options.</summary>
     public static SettingNames CommandLine { get; } = new()
@@ -64,7 +64,7 @@ public sealed record SettingNames
         RandomWeights = "--weights random",
         DeviceCpu = "--device cpu",
         DeviceCuda = "--device cuda",
-        ResumeSweepRate = "render --resume PATH --lr RATE",
+        ReadSweepRate = "--lr RATE",
     };
 
     /// <summary>
@@ -85,7 +85,7 @@ public sealed record SettingNames
         RandomWeights = "StyleTransferOptions.Weights = \"random\"",
         DeviceCpu = "DeviceKind.Cpu",
         DeviceCuda = "DeviceKind.Cuda",
-        ResumeSweepRate = "StyleTransfer.Resume(\"PATH\", learningRate: RATE)",
+        ReadSweepRate = "Rate(RATE)",
     };
 
     /// <summary>The C API's (include/neuralstyle.h), which has no memory limit.</summary>
@@ -103,7 +103,7 @@ public sealed record SettingNames
         RandomWeights = "options->weights = \"random\"",
         DeviceCpu = "NS_DEVICE_CPU",
         DeviceCuda = "NS_DEVICE_CUDA",
-        ResumeSweepRate = "ns_engine_resume_rate(\"PATH\", RATE, …)",
+        ReadSweepRate = "ns_engine_read_rate_image(engine, RATE, …)",
     };
 
     private static readonly Runtime.FlowLocal<SettingNames> Ambient = new();

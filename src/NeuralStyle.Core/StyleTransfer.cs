@@ -144,8 +144,8 @@ public sealed class StyleTransfer : IDisposable
     /// The transfer's one learning rate, which its own members (<see cref="LastLoss"/>, <see cref="CurrentImage"/>, …)
     /// read; for a sweep, <see cref="InvalidOperationException"/> saying to name a rate with <see cref="Rate"/>.
     /// </summary>
-    public StyleTransferRate OnlyRate => _rates.Length == 1 ? _rates[0] : throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-        $"This transfer runs {_rates.Length} learning rates ({Listed(LearningRates)}); name the one to read, e.g. Rate({_rates[_rates.Length / 2].LearningRate:G6})."));
+    public StyleTransferRate OnlyRate => _rates.Length == 1 ? _rates[0] : throw new InvalidOperationException(
+        $"This transfer runs {_rates.Length} learning rates ({Listed(LearningRates)}); name the one to read, e.g. {SettingNames.Current.ReadSweepRate.Replace("RATE", Listed([_rates[_rates.Length / 2].LearningRate]), StringComparison.Ordinal)}.");
 
     /// <summary>
     /// The device the run uses, e.g. "CPU (ONNX Runtime 1.31.0, 2 threads) (CUDA not used: …)" when

@@ -8,7 +8,7 @@ namespace NeuralStyle.Native;
 /// <summary>The C ABI of include/neuralstyle.h. Every export runs inside <see cref="LastError.Guard"/>.</summary>
 internal static unsafe class Exports
 {
-    private const uint Version = (0 << 16) | (9 << 8) | 0;
+    private const uint Version = (0 << 16) | (10 << 8) | 0;
 
     /// <summary>ns_version.</summary>
     [UnmanagedCallersOnly(EntryPoint = "ns_version")]
@@ -27,7 +27,7 @@ internal static unsafe class Exports
     public static int NsOptionsInitSized(NsOptions* options, uint structSize) => LastError.Guard(() =>
     {
         Require(NsOptions.IsKnownSize(structSize),
-            $"struct_size {structSize} is not the size of any version's ns_options ({NsOptions.Version03Size} until 0.3, {NsOptions.CurrentSize} since 0.4): this library is older than the header you compiled with; use the header that came with it.");
+            $"struct_size {structSize} is not the size of any version's ns_options ({NsOptions.Version03Size} until 0.3, {NsOptions.Version04Size} in 0.4–0.9, {NsOptions.CurrentSize} since 0.10): this library is older than the header you compiled with; use the header that came with it.");
         return InitOptions(options, structSize);
     });
 
@@ -43,6 +43,7 @@ internal static unsafe class Exports
         Require(double.IsFinite(given.StyleScale) && given.StyleScale is > 0 and <= StyleTransferOptions.LargestStyleScale,
             $"options->style_scale must be > 0 and ≤ {StyleTransferOptions.LargestStyleScale}, not {given.StyleScale}.");
         Require(double.IsFinite(given.MaxMegapixels) && given.MaxMegapixels > 0, $"options->max_megapixels must be finite and > 0, not {given.MaxMegapixels}.");
+        double[]? rates = SweptRates(given);
         var loss = new LossSettings { ContentWeight = given.ContentWeight, StyleWeight = given.StyleWeight, TvWeight = given.TvWeight };
         if (loss.Validate(Model.NetworkArchitecture.Vgg19) is string problem)
         {
@@ -55,6 +56,7 @@ internal static unsafe class Exports
             StyleScale = given.StyleScale,
             MaxMegapixels = given.MaxMegapixels,
             LearningRate = given.LearningRate,
+            LearningRates = rates,
             Loss = loss,
             Weights = given.Weights == IntPtr.Zero ? "auto" : Marshal.PtrToStringUTF8(given.Weights)!,
             Device = Device(given.Device),
@@ -138,12 +140,27 @@ internal static unsafe class Exports
             return LastError.Fail(NsStatus.Cancelled, $"The progress callback asked to stop after iteration {transfer.Iteration}.");
         }
 
-        return transfer.StopReason is string reason
-            ? LastError.Fail(NsStatus.Diverged, transfer.DivergedAtStart
-                ? $"The optimization {reason}, right after the resume: the image is the one it resumed with, which had already diverged. Start again with a lower learning rate."
-                : $"The optimization {reason}; the image is the last finite one. Try a lower learning rate.")
-            : NsStatus.Ok;
+        return Diverged(transfer) is string message ? LastError.Fail(NsStatus.Diverged, message) : NsStatus.Ok;
     });
+
+    /// <summary>
+    /// Why ns_engine_run returns NS_ERROR_DIVERGED: no rate runs any more and one of them diverged (a sweep's rate that
+    /// diverges stops alone, and the others go on); null otherwise.
+    /// </summary>
+    private static string? Diverged(StyleTransfer transfer)
+    {
+        IReadOnlyList<StyleTransferRate> rates = transfer.Rates;
+        if (rates.Any(r => r.StopReason is null) || rates.FirstOrDefault(r => StopReasons.IsDivergence(r.StopReason)) is not { } diverged)
+        {
+            return null;
+        }
+
+        string which = rates.Count == 1 ? "The optimization" : $"Learning rate {Named(diverged.LearningRate)}";
+        string rest = rates.Count == 1 ? "" : " and no rate runs any more (ns_engine_get_rate_stop_reason says why for each)";
+        return diverged.DivergedAtStart
+            ? $"{which} {diverged.StopReason}, right after the resume{rest}: the image is the one it resumed with, which had already diverged. Start again with a lower learning rate."
+            : $"{which} {diverged.StopReason}{rest}; the image is the last finite one. Try a lower learning rate.";
+    }
 
     /// <summary>ns_engine_get_size.</summary>
     [UnmanagedCallersOnly(EntryPoint = "ns_engine_get_size")]
@@ -164,25 +181,7 @@ internal static unsafe class Exports
         RequireBuffer(buffer != null, capacity, "buffer", "bytes");
         string description = transfer.DeviceDescription
             ?? throw new InvalidOperationException("The device is chosen by the first ns_engine_run; call it first.");
-        byte[] utf8 = System.Text.Encoding.UTF8.GetBytes(description);
-        if (length != null)
-        {
-            *length = utf8.Length;
-        }
-
-        if (capacity > 0)
-        {
-            int fits = Math.Min(utf8.Length, capacity - 1);
-            while (fits < utf8.Length && fits > 0 && (utf8[fits] & 0xC0) == 0x80)
-            {
-                fits--; // never end inside a UTF-8 sequence: back up to the start of the cut character
-            }
-
-            utf8.AsSpan(0, fits).CopyTo(new Span<byte>(buffer, fits));
-            buffer[fits] = 0;
-        }
-
-        return NsStatus.Ok;
+        return CopyText(description, buffer, capacity, length);
     });
 
     /// <summary>ns_engine_get_iteration.</summary>
@@ -198,10 +197,17 @@ internal static unsafe class Exports
     /// <summary>ns_engine_get_loss_history.</summary>
     [UnmanagedCallersOnly(EntryPoint = "ns_engine_get_loss_history")]
     public static int NsEngineGetLossHistory(nint engine, NsLossRecord* records, int capacity, int* count) => LastError.Guard(() =>
+        LossHistory(HandleTable.Get(engine).OnlyRate, records, capacity, count));
+
+    /// <summary>ns_engine_get_rate_loss_history.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_engine_get_rate_loss_history")]
+    public static int NsEngineGetRateLossHistory(nint engine, double learningRate, NsLossRecord* records, int capacity, int* count) => LastError.Guard(() =>
+        LossHistory(HandleTable.Get(engine).Rate(learningRate), records, capacity, count));
+
+    private static NsStatus LossHistory(StyleTransferRate rate, NsLossRecord* records, int capacity, int* count)
     {
-        StyleTransfer transfer = HandleTable.Get(engine);
         RequireBuffer(records != null, capacity, "records", "rows");
-        IReadOnlyList<LossRecord> history = transfer.LossHistory;
+        IReadOnlyList<LossRecord> history = rate.LossHistory;
         if (count != null)
         {
             *count = history.Count;
@@ -213,16 +219,23 @@ internal static unsafe class Exports
         }
 
         return NsStatus.Ok;
-    });
+    }
 
     /// <summary>ns_engine_get_recent_gain: <see cref="PlateauRule.GainOver"/>, with the reason where there is none yet.</summary>
     [UnmanagedCallersOnly(EntryPoint = "ns_engine_get_recent_gain")]
     public static int NsEngineGetRecentGain(nint engine, int window, double* percent) => LastError.Guard(() =>
+        RecentGain(HandleTable.Get(engine).OnlyRate, window, percent));
+
+    /// <summary>ns_engine_get_rate_recent_gain.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_engine_get_rate_recent_gain")]
+    public static int NsEngineGetRateRecentGain(nint engine, double learningRate, int window, double* percent) => LastError.Guard(() =>
+        RecentGain(HandleTable.Get(engine).Rate(learningRate), window, percent));
+
+    private static NsStatus RecentGain(StyleTransferRate rate, int window, double* percent)
     {
-        StyleTransfer transfer = HandleTable.Get(engine);
         Require(window >= 1, $"window must be ≥ 1 iteration, not {window}.");
         Require(percent != null, "percent must not be NULL.");
-        IReadOnlyList<LossRecord> history = transfer.LossHistory;
+        IReadOnlyList<LossRecord> history = rate.LossHistory;
         if (PlateauRule.GainOver(history, window) is double gain)
         {
             *percent = gain;
@@ -230,7 +243,7 @@ internal static unsafe class Exports
         }
 
         return LastError.Fail(NsStatus.InvalidState, NoGain(history, window));
-    });
+    }
 
     /// <summary>Why <see cref="PlateauRule.GainOver"/> has no gain over <paramref name="window"/> for <paramref name="history"/>.</summary>
     private static string NoGain(IReadOnlyList<LossRecord> history, int window)
@@ -261,14 +274,33 @@ internal static unsafe class Exports
     /// <summary>ns_engine_read_image.</summary>
     [UnmanagedCallersOnly(EntryPoint = "ns_engine_read_image")]
     public static int NsEngineReadImage(nint engine, byte* pixels, int width, int height, int stride, int format) => LastError.Guard(() =>
-        CopyOut(HandleTable.Get(engine).CurrentImage(), pixels, width, height, stride, format));
+        CopyOut(HandleTable.Get(engine).OnlyRate.CurrentImage(), pixels, width, height, stride, format));
+
+    /// <summary>ns_engine_read_rate_image.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_engine_read_rate_image")]
+    public static int NsEngineReadRateImage(nint engine, double learningRate, byte* pixels, int width, int height, int stride, int format) => LastError.Guard(() =>
+        CopyOut(HandleTable.Get(engine).Rate(learningRate).CurrentImage(), pixels, width, height, stride, format));
 
     /// <summary>ns_engine_read_best_image.</summary>
     [UnmanagedCallersOnly(EntryPoint = "ns_engine_read_best_image")]
     public static int NsEngineReadBestImage(nint engine, byte* pixels, int width, int height, int stride, int format, int* iteration) => LastError.Guard(() =>
     {
         StyleTransfer transfer = HandleTable.Get(engine);
-        if (transfer.BestImage() is not var (image, loss))
+        return BestImage(transfer, transfer.OnlyRate, pixels, width, height, stride, format, iteration);
+    });
+
+    /// <summary>ns_engine_read_rate_best_image.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_engine_read_rate_best_image")]
+    public static int NsEngineReadRateBestImage(nint engine, double learningRate, byte* pixels, int width, int height, int stride, int format, int* iteration) =>
+        LastError.Guard(() =>
+        {
+            StyleTransfer transfer = HandleTable.Get(engine);
+            return BestImage(transfer, transfer.Rate(learningRate), pixels, width, height, stride, format, iteration);
+        });
+
+    private static NsStatus BestImage(StyleTransfer transfer, StyleTransferRate rate, byte* pixels, int width, int height, int stride, int format, int* iteration)
+    {
+        if (rate.BestImage() is not var (image, loss))
         {
             return LastError.Fail(NsStatus.InvalidState, transfer.Iteration == 0
                 ? "There is no loss yet, so no best image: run the engine first."
@@ -282,12 +314,54 @@ internal static unsafe class Exports
         }
 
         return status;
-    });
+    }
 
     /// <summary>ns_engine_read_image_in_content_colors.</summary>
     [UnmanagedCallersOnly(EntryPoint = "ns_engine_read_image_in_content_colors")]
     public static int NsEngineReadImageInContentColors(nint engine, byte* pixels, int width, int height, int stride, int format) => LastError.Guard(() =>
-        CopyOut(HandleTable.Get(engine).CurrentImageInContentColors(), pixels, width, height, stride, format));
+        CopyOut(HandleTable.Get(engine).OnlyRate.CurrentImageInContentColors(), pixels, width, height, stride, format));
+
+    /// <summary>ns_engine_read_rate_image_in_content_colors.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_engine_read_rate_image_in_content_colors")]
+    public static int NsEngineReadRateImageInContentColors(nint engine, double learningRate, byte* pixels, int width, int height, int stride, int format) =>
+        LastError.Guard(() => CopyOut(HandleTable.Get(engine).Rate(learningRate).CurrentImageInContentColors(), pixels, width, height, stride, format));
+
+    /// <summary>ns_engine_get_rates.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_engine_get_rates")]
+    public static int NsEngineGetRates(nint engine, double* rates, int capacity, int* count) => LastError.Guard(() =>
+    {
+        StyleTransfer transfer = HandleTable.Get(engine);
+        RequireBuffer(rates != null, capacity, "rates", "values");
+        IReadOnlyList<double> all = transfer.LearningRates;
+        if (count != null)
+        {
+            *count = all.Count;
+        }
+
+        for (int i = 0; i < Math.Min(capacity, all.Count); i++)
+        {
+            rates[i] = all[i];
+        }
+
+        return NsStatus.Ok;
+    });
+
+    /// <summary>ns_engine_get_rate_stop_reason.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_engine_get_rate_stop_reason")]
+    public static int NsEngineGetRateStopReason(nint engine, double learningRate, byte* buffer, int capacity, int* length) => LastError.Guard(() =>
+    {
+        StyleTransferRate rate = HandleTable.Get(engine).Rate(learningRate);
+        RequireBuffer(buffer != null, capacity, "buffer", "bytes");
+        return CopyText(rate.StopReason ?? "", buffer, capacity, length);
+    });
+
+    /// <summary>ns_engine_set_aside_rate.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "ns_engine_set_aside_rate")]
+    public static int NsEngineSetAsideRate(nint engine, double learningRate) => LastError.Guard(() =>
+    {
+        HandleTable.Get(engine).Rate(learningRate).SetAside();
+        return NsStatus.Ok;
+    });
 
     /// <summary>ns_engine_save_checkpoint.</summary>
     [UnmanagedCallersOnly(EntryPoint = "ns_engine_save_checkpoint")]
@@ -324,6 +398,8 @@ internal static unsafe class Exports
             Precision = 0,
             StyleScale = defaults.StyleScale,
             MaxMegapixels = defaults.MaxMegapixels,
+            LearningRates = IntPtr.Zero,
+            LearningRateCount = 0,
         };
     }
 
@@ -355,6 +431,61 @@ internal static unsafe class Exports
             throw new ArgumentException(message);
         }
     }
+
+    /// <summary>
+    /// Writes <paramref name="text"/> into the caller's buffer as UTF-8, NUL-terminated and cut at a character boundary
+    /// to fit <paramref name="capacity"/> bytes, and its whole length in bytes into *<paramref name="length"/> (may be NULL).
+    /// </summary>
+    private static NsStatus CopyText(string text, byte* buffer, int capacity, int* length)
+    {
+        byte[] utf8 = System.Text.Encoding.UTF8.GetBytes(text);
+        if (length != null)
+        {
+            *length = utf8.Length;
+        }
+
+        if (capacity > 0)
+        {
+            int fits = Math.Min(utf8.Length, capacity - 1);
+            while (fits < utf8.Length && fits > 0 && (utf8[fits] & 0xC0) == 0x80)
+            {
+                fits--; // never end inside a UTF-8 sequence: back up to the start of the cut character
+            }
+
+            utf8.AsSpan(0, fits).CopyTo(new Span<byte>(buffer, fits));
+            buffer[fits] = 0;
+        }
+
+        return NsStatus.Ok;
+    }
+
+    /// <summary>
+    /// options->learning_rates, where the caller's struct has it and gives any (NULL and 0: learning_rate alone), checked
+    /// as the .NET API checks a sweep's rates.
+    /// </summary>
+    private static double[]? SweptRates(NsOptions given)
+    {
+        Require(given.LearningRateCount >= 0 && (given.LearningRates != IntPtr.Zero || given.LearningRateCount == 0),
+            $"options->learning_rates must hold options->learning_rate_count ({given.LearningRateCount}) rates: a count ≥ 0, and an array unless it is 0.");
+        if (given.LearningRateCount == 0)
+        {
+            return null;
+        }
+
+        double[] rates = new ReadOnlySpan<double>((void*)given.LearningRates, given.LearningRateCount).ToArray();
+        try
+        {
+            LearningRateList.Require(rates, "options->learning_rates");
+        }
+        catch (UserInputException e)
+        {
+            throw new ArgumentException(e.Message); // a bad option value, as the other fields' are
+        }
+
+        return rates;
+    }
+
+    private static string Named(double learningRate) => learningRate.ToString("G6", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Writes <paramref name="image"/> into the caller's buffer, which must be of its size.</summary>
     private static NsStatus CopyOut(RgbImage image, byte* pixels, int width, int height, int stride, int format)

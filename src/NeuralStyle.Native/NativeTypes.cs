@@ -23,10 +23,16 @@ internal unsafe struct NsOptions
     public static readonly uint CurrentSize = (uint)sizeof(NsOptions);
 
     /// <summary>
-    /// sizeof(ns_options) in 0.1–0.3, whose programs still call ns_options_init and ns_engine_create with it: every
-    /// field before <see cref="StyleScale"/>, the two doubles that 0.4 added at the end.
+    /// sizeof(ns_options) in 0.4–0.9: every field before <see cref="LearningRates"/>, the pointer and count that 0.10
+    /// added at the end (a count padded to the pointer's alignment).
     /// </summary>
-    public static readonly uint Version03Size = CurrentSize - (2 * sizeof(double));
+    public static readonly uint Version04Size = CurrentSize - (2 * (uint)sizeof(IntPtr));
+
+    /// <summary>
+    /// sizeof(ns_options) in 0.1–0.3, whose programs still call ns_options_init and ns_engine_create with it: every
+    /// field before <see cref="StyleScale"/>, the two doubles that 0.4 added.
+    /// </summary>
+    public static readonly uint Version03Size = Version04Size - (2 * sizeof(double));
 
     public uint StructSize;
     public int Size;
@@ -39,9 +45,11 @@ internal unsafe struct NsOptions
     public int Precision;  // ns_precision (0.2; in 0.1's padding)
     public double StyleScale;    // 0.4
     public double MaxMegapixels; // 0.4
+    public IntPtr LearningRates;  // const double*, 0.10
+    public int LearningRateCount; // 0.10
 
     /// <summary>Whether <paramref name="structSize"/> is the size of a version's ns_options.</summary>
-    public static bool IsKnownSize(uint structSize) => structSize == Version03Size || structSize == CurrentSize;
+    public static bool IsKnownSize(uint structSize) => structSize == Version03Size || structSize == Version04Size || structSize == CurrentSize;
 }
 
 /// <summary>ns_loss_record of neuralstyle.h (0.7), field for field; its layout is fixed, as arrays of it are the caller's.</summary>

@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 199309L
 #include "neuralstyle.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,15 +66,28 @@ static void expect_in_content_colours(const uint8_t* content, int content_stride
 }
 
 /* A rate of a sweep the command line saved (the test wrote FOLDER/sweep/sweep.ckpt: lr 1, 2 and 4 at iteration 2)
- * continues alone with ns_engine_resume_rate; ns_engine_resume refuses the sweep, naming the call to make instead. */
+ * continues alone with ns_engine_resume_rate; ns_engine_resume continues the whole sweep, whose rates are read by name. */
 static void resume_a_sweeps_rate(const char* folder)
 {
     char sweep[1024];
     snprintf(sweep, sizeof sweep, "%s/sweep/sweep.ckpt", folder);
     ns_engine* engine = NULL;
-    EXPECT_STATUS(ns_engine_resume(sweep, NS_DEVICE_CPU, &engine), NS_ERROR_BAD_INPUT);
-    EXPECT(strstr(ns_last_error(), "holds a sweep of 3 learning rates (1, 2, 4); continue one of them alone, e.g. ns_engine_resume_rate(\"") != NULL,
+    EXPECT_STATUS(ns_engine_resume(sweep, NS_DEVICE_CPU, &engine), NS_OK);
+    double rates[4] = {0};
+    int32_t count = -1;
+    EXPECT_STATUS(ns_engine_get_rates(engine, rates, 4, &count), NS_OK);
+    EXPECT(count == 3 && rates[0] == 1 && rates[1] == 2 && rates[2] == 4, "the sweep's %d rates: %g, %g, %g", count, rates[0], rates[1], rates[2]);
+    EXPECT_STATUS(ns_engine_run(engine, 1, NULL, NULL), NS_OK);
+    static uint8_t image[32 * 32 * 3];
+    EXPECT_STATUS(ns_engine_read_image(engine, image, 32, 21, 32 * 3, NS_PIXEL_RGB8), NS_ERROR_INVALID_STATE); /* which rate? */
+    EXPECT(strstr(ns_last_error(), "runs 3 learning rates (1, 2, 4); name the one to read, e.g. ns_engine_read_rate_image(engine, 2, ") != NULL,
            "message: %s", ns_last_error());
+    int32_t width = 0, height = 0;
+    EXPECT_STATUS(ns_engine_get_size(engine, &width, &height), NS_OK);
+    EXPECT_STATUS(ns_engine_read_rate_image(engine, 4.0, image, width, height, width * 3, NS_PIXEL_RGB8), NS_OK);
+    EXPECT_STATUS(ns_engine_read_rate_image(engine, 3.0, image, width, height, width * 3, NS_PIXEL_RGB8), NS_ERROR_BAD_INPUT);
+    ns_engine_release(engine);
+
     EXPECT_STATUS(ns_engine_resume_rate(sweep, 3.0, NS_DEVICE_CPU, NS_PRECISION_FP32, &engine), NS_ERROR_BAD_INPUT);
     EXPECT(strstr(ns_last_error(), "holds the learning rates 1, 2, 4, not 3; give one of them.") != NULL, "message: %s", ns_last_error());
     EXPECT_STATUS(ns_engine_resume_rate(NULL, 2.0, NS_DEVICE_CPU, NS_PRECISION_FP32, &engine), NS_ERROR_INVALID_ARGUMENT);
@@ -87,6 +101,106 @@ static void resume_a_sweeps_rate(const char* folder)
     EXPECT_STATUS(ns_engine_get_loss_history(engine, NULL, 0, &rows), NS_OK);
     EXPECT(iteration == 3 && rows == 3, "after one more: iteration %d, %d rows of history (expected 3 and 3: the sweep's 0-2)", iteration, rows);
     ns_engine_release(engine);
+}
+
+/* A sweep made here: lr 4, 1 and 16 as one batch, each rate read by name and the same (to 8-bit rounding) as an engine
+ * of that rate alone; a rate set aside stops where it was measured while the others go on. */
+static void sweep_in_one_batch(const uint8_t* content, int width, int height, int stride, const uint8_t* style, int style_width,
+                               int style_height)
+{
+    enum { MAX_PIXELS = 64 * 64 };
+    static uint8_t swept[MAX_PIXELS * 3], alone_image[MAX_PIXELS * 3];
+    const double rates[] = {4, 1, 16};
+    ns_options options;
+    EXPECT_STATUS(ns_options_init(&options), NS_OK);
+    options.size = 0;
+    options.weights = "random:0";
+    options.device = NS_DEVICE_CPU;
+    ns_engine* sweep = NULL;
+    options.learning_rate_count = 3; /* without the array */
+    EXPECT_STATUS(ns_engine_create(&options, &sweep), NS_ERROR_INVALID_ARGUMENT);
+    const double twice[] = {4, 1, 4};
+    options.learning_rates = twice;
+    EXPECT_STATUS(ns_engine_create(&options, &sweep), NS_ERROR_INVALID_ARGUMENT);
+    EXPECT(strstr(ns_last_error(), "options->learning_rates lists a learning rate twice") != NULL, "message: %s", ns_last_error());
+    options.learning_rates = rates;
+    EXPECT_STATUS(ns_engine_create(&options, &sweep), NS_OK);
+    EXPECT_STATUS(ns_engine_set_content(sweep, content, width, height, stride, NS_PIXEL_RGBA8), NS_OK);
+    EXPECT_STATUS(ns_engine_add_style(sweep, style, style_width, style_height, style_width * 3, NS_PIXEL_RGB8, 1.0), NS_OK);
+    EXPECT_STATUS(ns_engine_set_aside_rate(sweep, 16.0), NS_ERROR_INVALID_STATE); /* nothing runs yet */
+    EXPECT_STATUS(ns_engine_run(sweep, 2, NULL, NULL), NS_OK);
+
+    for (int n = 0; n < 3; n++) {
+        ns_options one;
+        EXPECT_STATUS(ns_options_init(&one), NS_OK);
+        one.size = 0;
+        one.weights = "random:0";
+        one.device = NS_DEVICE_CPU;
+        one.learning_rate = rates[n];
+        ns_engine* alone = NULL;
+        EXPECT_STATUS(ns_engine_create(&one, &alone), NS_OK);
+        EXPECT_STATUS(ns_engine_set_content(alone, content, width, height, stride, NS_PIXEL_RGBA8), NS_OK);
+        EXPECT_STATUS(ns_engine_add_style(alone, style, style_width, style_height, style_width * 3, NS_PIXEL_RGB8, 1.0), NS_OK);
+        EXPECT_STATUS(ns_engine_run(alone, 2, NULL, NULL), NS_OK);
+        EXPECT_STATUS(ns_engine_read_image(alone, alone_image, width, height, width * 3, NS_PIXEL_RGB8), NS_OK);
+        EXPECT_STATUS(ns_engine_read_rate_image(alone, rates[n], swept, width, height, width * 3, NS_PIXEL_RGB8), NS_OK); /* its own rate */
+        ns_engine_release(alone);
+        EXPECT_STATUS(ns_engine_read_rate_image(sweep, rates[n], swept, width, height, width * 3, NS_PIXEL_RGB8), NS_OK);
+        int off = 0; /* a batch sums in another order than one image: at most 1 apart after rounding to 8 bits */
+        for (int i = 0; i < width * height * 3; i++)
+            off += swept[i] > alone_image[i] + 1 || alone_image[i] > swept[i] + 1;
+        EXPECT(off == 0, "lr %g: %d bytes of the sweep's image more than 1 from the engine of that rate alone", rates[n], off);
+    }
+
+    ns_loss_record rows[8];
+    int32_t count = -1, length = -1;
+    char reason[64];
+    EXPECT_STATUS(ns_engine_set_aside_rate(sweep, 16.0), NS_OK);
+    EXPECT_STATUS(ns_engine_read_rate_image(sweep, 16.0, alone_image, width, height, width * 3, NS_PIXEL_RGB8), NS_OK);
+    EXPECT_STATUS(ns_engine_run(sweep, 2, NULL, NULL), NS_OK);
+    EXPECT_STATUS(ns_engine_get_rate_stop_reason(sweep, 16.0, reason, sizeof reason, &length), NS_OK);
+    EXPECT(strcmp(reason, "set aside at iteration 1") == 0 && length == (int32_t)strlen(reason), "lr 16 stopped: \"%s\" (%d)", reason, length);
+    EXPECT_STATUS(ns_engine_get_rate_stop_reason(sweep, 4.0, reason, sizeof reason, &length), NS_OK);
+    EXPECT(reason[0] == 0 && length == 0, "lr 4 runs, but its stop reason is \"%s\"", reason);
+    EXPECT_STATUS(ns_engine_get_rate_loss_history(sweep, 16.0, rows, 8, &count), NS_OK);
+    EXPECT(count == 2 && rows[1].iteration == 1, "lr 16 set aside: %d rows, the last at %d (expected 2, at 1)", count, rows[count - 1].iteration);
+    EXPECT_STATUS(ns_engine_get_rate_loss_history(sweep, 4.0, rows, 8, &count), NS_OK);
+    EXPECT(count == 4 && rows[3].iteration == 3, "lr 4 went on: %d rows (expected 4)", count);
+    EXPECT_STATUS(ns_engine_read_rate_image(sweep, 16.0, swept, width, height, width * 3, NS_PIXEL_RGB8), NS_OK);
+    EXPECT(memcmp(swept, alone_image, (size_t)(width * height * 3)) == 0, "lr 16's image changed after it was set aside");
+    int32_t best = -1;
+    EXPECT_STATUS(ns_engine_read_rate_best_image(sweep, 1.0, swept, width, height, width * 3, NS_PIXEL_RGB8, &best), NS_OK);
+    EXPECT(best >= 0 && best <= 3, "lr 1's best image at iteration %d", best);
+    EXPECT_STATUS(ns_engine_read_rate_image_in_content_colors(sweep, 1.0, swept, width, height, width * 3, NS_PIXEL_RGB8), NS_OK);
+    double gain = -1;
+    EXPECT_STATUS(ns_engine_get_rate_recent_gain(sweep, 1.0, 3, &gain), NS_OK);
+    EXPECT(gain >= 0, "lr 1's gain over 3 iterations: %g", gain);
+    EXPECT_STATUS(ns_engine_get_rate_recent_gain(sweep, 2.0, 3, &gain), NS_ERROR_BAD_INPUT);
+    EXPECT(strstr(ns_last_error(), "runs the learning rates 4, 1, 16, not 2; give one of them.") != NULL, "message: %s", ns_last_error());
+
+    /* Every rate set aside: a run does nothing, and says so by its status only. */
+    EXPECT_STATUS(ns_engine_set_aside_rate(sweep, 4.0), NS_OK);
+    EXPECT_STATUS(ns_engine_set_aside_rate(sweep, 1.0), NS_OK);
+    EXPECT_STATUS(ns_engine_set_aside_rate(sweep, 1.0), NS_OK); /* again: harmless */
+    int32_t before = -1, after = -1;
+    EXPECT_STATUS(ns_engine_get_iteration(sweep, &before), NS_OK);
+    EXPECT_STATUS(ns_engine_run(sweep, 2, NULL, NULL), NS_OK);
+    EXPECT_STATUS(ns_engine_get_iteration(sweep, &after), NS_OK);
+    EXPECT(before == 4 && after == 4, "iterations %d then %d with every rate set aside (expected 4 and 4)", before, after);
+    ns_engine_release(sweep);
+
+    /* A 0.4–0.9 program's ns_options ends before learning_rates: the library writes nothing past it and runs one rate. */
+    unsigned char guard[sizeof(ns_options) + 16];
+    const uint32_t size_04 = (uint32_t)offsetof(ns_options, learning_rates);
+    memset(guard, 0xAB, sizeof guard);
+    EXPECT_STATUS(ns_options_init_sized((ns_options*)(void*)guard, size_04), NS_OK);
+    for (size_t i = size_04; i < sizeof guard; i++)
+        EXPECT(guard[i] == 0xAB, "ns_options_init_sized wrote byte %u past a 0.4 struct of %u", (unsigned)i, (unsigned)size_04);
+    ns_engine* old_engine = NULL;
+    EXPECT_STATUS(ns_engine_create((const ns_options*)(const void*)guard, &old_engine), NS_OK);
+    EXPECT_STATUS(ns_engine_get_rates(old_engine, NULL, 0, &count), NS_OK);
+    EXPECT(count == 1, "a 0.4 struct's engine runs %d rates", count);
+    ns_engine_release(old_engine);
 }
 
 static double seconds(void)
@@ -348,6 +462,7 @@ int main(int argc, char** argv)
     ns_engine_release(resumed);
 
     resume_a_sweeps_rate(folder);
+    sweep_in_one_batch(content, W, H, STRIDE, style, SW, SH);
 
     if (failures == 0)
         printf("smoke: ok (3 iterations at %dx%d in %.2f s, including setup)\n", W, H, elapsed);
