@@ -27,6 +27,8 @@ class Options(ctypes.Structure):
         ("precision", ctypes.c_int),
         ("style_scale", ctypes.c_double),     # 0.4
         ("max_megapixels", ctypes.c_double),  # 0.4
+        ("learning_rates", ctypes.POINTER(ctypes.c_double)),  # 0.10: a sweep (sweep_example.py)
+        ("learning_rate_count", ctypes.c_int32),              # 0.10
     ]
 
 
@@ -44,7 +46,8 @@ class LossRecord(ctypes.Structure):  # ns_loss_record, 0.7
 PROGRESS = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int32, ctypes.c_int32, ctypes.c_double, ctypes.c_void_p)
 
 
-def main(content, style, out, original_colors=False, size=48, iterations=5):
+def open_library():
+    """The library NEURALSTYLE_LIB names (else libneuralstyle.so on the loader's path), and a check of its statuses."""
     lib = ctypes.CDLL(os.environ.get("NEURALSTYLE_LIB", "libneuralstyle.so"))
     lib.ns_last_error.restype = ctypes.c_char_p
     lib.ns_version.restype = ctypes.c_uint32
@@ -53,13 +56,29 @@ def main(content, style, out, original_colors=False, size=48, iterations=5):
         if status != NS_OK:
             raise RuntimeError(f"libneuralstyle status {status}: {lib.ns_last_error().decode()}")
 
+    return lib, check
+
+
+def default_options(lib, check, size):
+    """ns_options with the library's defaults, at `size` px, on the CPU with the random-feature weights."""
     options = Options()
     # The C header's ns_options_init is a macro that passes sizeof(ns_options); from ctypes, pass it ourselves.
     check(lib.ns_options_init_sized(ctypes.byref(options), ctypes.c_uint32(ctypes.sizeof(Options))))
     options.size = size
-    options.style_scale = 1.0
     options.weights = b"random:0"
     options.device = NS_DEVICE_CPU
+    return options
+
+
+def write_ppm(path, pixels, width, height):
+    with open(path, "wb") as f:
+        f.write(f"P6 {width} {height} 255\n".encode() + bytes(pixels))
+
+
+def main(content, style, out, original_colors=False, size=48, iterations=5):
+    lib, check = open_library()
+    options = default_options(lib, check, size)
+    options.style_scale = 1.0
     engine = ctypes.c_void_p()
     check(lib.ns_engine_create(ctypes.byref(options), ctypes.byref(engine)))
     try:
@@ -95,8 +114,7 @@ def main(content, style, out, original_colors=False, size=48, iterations=5):
         pixels = (ctypes.c_uint8 * (width.value * height.value * 3))()
         read = lib.ns_engine_read_image_in_content_colors if original_colors else lib.ns_engine_read_image  # the first since 0.5
         check(read(engine, pixels, width, height, width.value * 3, NS_PIXEL_RGB8))
-        with open(out, "wb") as f:
-            f.write(f"P6 {width.value} {height.value} 255\n".encode() + bytes(pixels))
+        write_ppm(out, pixels, width.value, height.value)
         print(f"wrote {out} ({width.value}x{height.value}), library version {lib.ns_version():#08x}")
     finally:
         lib.ns_engine_release(engine)

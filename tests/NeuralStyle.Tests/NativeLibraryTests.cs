@@ -105,6 +105,45 @@ public sealed class NativeLibraryTests(NativeLibraryFixture native) : IClassFixt
         Assert.True(ColourMeasures.MeanDifference(plain, ImageFiles.Load(content, 48), ColourMeasures.Chroma) > 5 * ColourMeasures.Tolerance);
     }
 
+    [SkippableFact]
+    public void The_python_sweep_example_runs_its_rates_as_one_batch_and_writes_each_rates_best_image()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "The native library test builds linux-x64.");
+        Skip.If(Which("python3") is null, "No python3 on this machine.");
+        Assert.True(native.Library is not null, "NativeAOT publish failed:\n" + native.PublishLog);
+        string prefix = Path.Combine(native.Folder!, "cat-sweep");
+        var (code, log) = Execute("python3", [Path.Combine(Repository.Root, "examples", "python", "sweep_example.py"),
+            Path.Combine(Repository.Examples, "content-cat-chelsea.png"), Path.Combine(Repository.Examples, "style-van-gogh-starry-night.jpg"), prefix, "2,8,30"],
+            new Dictionary<string, string> { ["NEURALSTYLE_LIB"] = native.Library! }, TimeSpan.FromMinutes(5));
+        Assert.True(code == 0, log);
+
+        // A line per rate: its lowest loss, that loss's iteration (its best image's) within its history, and whether it
+        // runs or was set aside after a round (at its last row).
+        var lines = Regex.Matches(log, @"lr (\S+): lowest loss \S+ at iteration (\d+) of (\d+), (running|set aside at iteration (\d+)); wrote (\S+)\n");
+        Assert.True(lines.Count == 3, log);
+        Assert.Equal(["2", "8", "30"], lines.Select(m => m.Groups[1].Value));
+        var images = new List<byte[]>();
+        foreach (Match line in lines)
+        {
+            int best = int.Parse(line.Groups[2].Value, CultureInfo.InvariantCulture), last = int.Parse(line.Groups[3].Value, CultureInfo.InvariantCulture);
+            Assert.InRange(best, 0, last);
+            Assert.True(line.Groups[5].Value is "" || line.Groups[5].Value == line.Groups[3].Value, line.Value);
+            Assert.Equal($"{prefix}-lr{line.Groups[1].Value}.ppm", line.Groups[6].Value);
+            byte[] ppm = File.ReadAllBytes(line.Groups[6].Value);
+            Assert.StartsWith("P6 32 21 255\n", System.Text.Encoding.ASCII.GetString(ppm, 0, 13), StringComparison.Ordinal);
+            Assert.Equal(13 + (32 * 21 * 3), ppm.Length);
+            images.Add(ppm);
+        }
+
+        Assert.Equal(3, images.Select(Convert.ToHexString).Distinct().Count()); // each rate's own image
+
+        // A rate given twice: the library's sentence, and a failing exit.
+        (code, log) = Execute("python3", [Path.Combine(Repository.Root, "examples", "python", "sweep_example.py"), "content.png", "style.png", prefix, "2,2"],
+            new Dictionary<string, string> { ["NEURALSTYLE_LIB"] = native.Library! }, TimeSpan.FromMinutes(1));
+        Assert.True(code != 0, log);
+        Assert.Contains("libneuralstyle status 1: options->learning_rates lists a learning rate twice; each item needs its own rate.", log, StringComparison.Ordinal);
+    }
+
     internal static (int Code, string Output) Execute(string file, string[] args, Dictionary<string, string>? environment, TimeSpan limit)
     {
         var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
