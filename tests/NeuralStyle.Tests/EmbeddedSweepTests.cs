@@ -72,6 +72,26 @@ public sealed class EmbeddedSweepTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void A_rate_set_aside_from_the_progress_handler_stops_at_the_row_it_reported()
+    {
+        using StyleTransfer sweep = Started(new StyleTransferOptions { LearningRates = SweptRates, Size = null, Weights = "random:0", Device = DeviceKind.Cpu });
+        int reports = 0;
+        Assert.Equal(4, sweep.Run(4, new SynchronousProgress<StyleTransferProgress>(p =>
+        {
+            reports++;
+            if (p.Iteration == 2)
+            {
+                sweep.Rate(16).SetAside(); // e.g. a user's "drop this rate" while the run goes on
+            }
+        })));
+
+        Assert.Equal(4, reports);
+        Assert.Equal("set aside at iteration 1", sweep.Rate(16).StopReason);
+        Assert.Equal([0, 1], sweep.Rate(16).LossHistory.Select(r => r.Iteration));
+        Assert.Equal([0, 1, 2, 3], sweep.Rate(1).LossHistory.Select(r => r.Iteration));
+    }
+
+    [Fact]
     public void A_saved_sweep_resumes_whole_and_goes_on_as_if_never_stopped()
     {
         var options = new StyleTransferOptions { LearningRates = SweptRates, Size = null, Weights = "random:0", Device = DeviceKind.Cpu };
