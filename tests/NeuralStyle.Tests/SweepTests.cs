@@ -161,7 +161,7 @@ public sealed partial class SweepTests : TemporaryFolderTest
     }
 
     [Theory]
-    [InlineData(null, "holds a sweep of 2 learning rates (1, 4); continue one of them alone with --lr (e.g. --lr 4), or all of them with 'sweep --resume FOLDER'.")]
+    [InlineData(null, "holds a sweep of 2 learning rates (1, 4); continue one of them alone with --lr (e.g. --lr 4), or all of them with 'sweep --resume SWEEP'.")]
     [InlineData("3", "holds the learning rates 1, 4, not 3; give --lr one of them.")]
     public void A_render_resuming_a_sweep_needs_one_of_its_rates(string? rate, string expected)
     {
@@ -173,8 +173,37 @@ public sealed partial class SweepTests : TemporaryFolderTest
         int code = Program.Run(["render", "--resume", Path.Combine(sweep, "sweep.ckpt"), "--iterations", "2", .. lr], output, error, interactive: false);
 
         Assert.Equal(2, code);
-        Assert.EndsWith(expected, error.ToString().TrimEnd(), StringComparison.Ordinal);
+        Assert.EndsWith(expected.Replace("SWEEP", sweep, StringComparison.Ordinal), error.ToString().TrimEnd(), StringComparison.Ordinal);
         Assert.Equal([sweep], Directory.GetFileSystemEntries(Folder)); // nothing written beside the sweep
+    }
+
+    [Fact]
+    public void A_sweep_saved_through_the_embedding_api_goes_on_a_rate_at_a_time_on_the_command_line()
+    {
+        string saved = Path.Combine(Folder, "api-sweep.ckpt");
+        using (var transfer = new StyleTransfer(new StyleTransferOptions { LearningRates = [1, 4], Size = 32, Weights = "random", Device = DeviceKind.Cpu }))
+        {
+            transfer.SetContent(RgbImage.Noise(40, 30, 1));
+            transfer.AddStyle(RgbImage.Noise(30, 30, 2));
+            transfer.Run(2);
+            transfer.SaveCheckpoint(saved);
+        }
+
+        // Not a sweep's folder: each command says what does take it.
+        using var output = new StringWriter(CultureInfo.InvariantCulture);
+        using var error = new StringWriter(CultureInfo.InvariantCulture);
+        Assert.Equal(2, Program.Run(["render", "--resume", saved, "--iterations", "3"], output, error, interactive: false));
+        Assert.EndsWith($"'{saved}' holds a sweep of 2 learning rates (1, 4); continue one of them alone with --lr (e.g. --lr 4), or all of them through the embedding API (StyleTransfer.Resume, ns_engine_resume): 'sweep --resume' takes the folder of a command-line sweep.",
+            error.ToString().TrimEnd(), StringComparison.Ordinal);
+        error.GetStringBuilder().Clear();
+        Assert.Equal(2, Program.Run(["sweep", "--resume", saved, "--checkpoints", "3"], output, error, interactive: false));
+        Assert.EndsWith($"'{saved}' is a file: --resume takes the folder of an earlier sweep, which holds its sweep.ckpt. A checkpoint file's rates go on one at a time: render --resume {saved} --lr RATE.",
+            error.ToString().TrimEnd(), StringComparison.Ordinal);
+
+        // One rate goes on as that message says.
+        string png = Path.Combine(Folder, "lr4.png");
+        Assert.Equal(0, Program.Run(["render", "--resume", saved, "--lr", "4", "--iterations", "3", "--out", png], output, error, interactive: false));
+        Assert.Equal(3, Checkpoint.Load(Path.ChangeExtension(png, ".ckpt")).Iteration);
     }
 
     [Fact]

@@ -183,7 +183,12 @@ internal static class ProblemFactory
 
         if (rate is not double wanted)
         {
-            throw new UserInputException($"'{path}' holds a sweep of {rates.Count} learning rates ({listed}); continue one of them alone with --lr (e.g. --lr {rates[rates.Count / 2].ToString("G6", CultureInfo.InvariantCulture)}), or all of them with 'sweep --resume FOLDER'.");
+            // A sweep's folder holds its sweep.ckpt; a sweep saved through the embedding API is a file of any name.
+            string folder = Path.GetDirectoryName(path) is { Length: > 0 } parent ? parent : ".";
+            string all = Path.GetFileName(path) == Reports.SweepReport.CheckpointFile
+                ? $"or all of them with 'sweep --resume {folder}'"
+                : "or all of them through the embedding API (StyleTransfer.Resume, ns_engine_resume): 'sweep --resume' takes the folder of a command-line sweep";
+            throw new UserInputException($"'{path}' holds a sweep of {rates.Count} learning rates ({listed}); continue one of them alone with --lr (e.g. --lr {rates[rates.Count / 2].ToString("G6", CultureInfo.InvariantCulture)}), {all}.");
         }
 
         int n = rates.ToList().IndexOf(wanted);

@@ -358,7 +358,9 @@ internal static class SweepCommand
         string folder = o.Resume ?? o.OutDir;
         if (o.Resume is not null && !File.Exists(Path.Combine(folder, SweepReport.CheckpointFile)))
         {
-            throw new UserInputException($"'{folder}' holds no {SweepReport.CheckpointFile}; name the folder of an earlier sweep.");
+            throw new UserInputException(File.Exists(folder)
+                ? $"'{folder}' is a file: --resume takes the folder of an earlier sweep, which holds its {SweepReport.CheckpointFile}. A checkpoint file's rates go on one at a time: render --resume {folder} --lr RATE."
+                : $"'{folder}' holds no {SweepReport.CheckpointFile}; name the folder of an earlier sweep.");
         }
 
         if (File.Exists(folder))
