@@ -193,17 +193,23 @@ public sealed partial class SweepTests : TemporaryFolderTest
         using var output = new StringWriter(CultureInfo.InvariantCulture);
         using var error = new StringWriter(CultureInfo.InvariantCulture);
         Assert.Equal(2, Program.Run(["render", "--resume", saved, "--iterations", "3"], output, error, interactive: false));
-        Assert.EndsWith($"'{saved}' holds a sweep of 2 learning rates (1, 4); continue one of them alone with --lr (e.g. --lr 4), or all of them through the embedding API (StyleTransfer.Resume, ns_engine_resume): 'sweep --resume' takes the folder of a command-line sweep.",
+        Assert.EndsWith($"'{saved}' holds a sweep of 2 learning rates (1, 4); continue one of them alone with --lr (e.g. --lr 4), or all of them with 'sweep --resume FOLDER' once it is FOLDER/sweep.ckpt.",
             error.ToString().TrimEnd(), StringComparison.Ordinal);
         error.GetStringBuilder().Clear();
         Assert.Equal(2, Program.Run(["sweep", "--resume", saved, "--checkpoints", "3"], output, error, interactive: false));
-        Assert.EndsWith($"'{saved}' is a file: --resume takes the folder of an earlier sweep, which holds its sweep.ckpt. A checkpoint file's rates go on one at a time: render --resume {saved} --lr RATE.",
+        Assert.EndsWith($"'{saved}' is a file: --resume takes the folder of an earlier sweep, which holds its sweep.ckpt. Put the file in a folder of its own under that name (cp {saved} FOLDER/sweep.ckpt) and resume the folder, or take its rates on one at a time: render --resume {saved} --lr RATE.",
             error.ToString().TrimEnd(), StringComparison.Ordinal);
 
-        // One rate goes on as that message says.
+        // One rate goes on as that message says, and all of them as a sweep of the command line's, with its reports.
         string png = Path.Combine(Folder, "lr4.png");
         Assert.Equal(0, Program.Run(["render", "--resume", saved, "--lr", "4", "--iterations", "3", "--out", png], output, error, interactive: false));
         Assert.Equal(3, Checkpoint.Load(Path.ChangeExtension(png, ".ckpt")).Iteration);
+        string study = Path.Combine(Folder, "study");
+        Directory.CreateDirectory(study);
+        File.Copy(saved, Path.Combine(study, "sweep.ckpt"));
+        Assert.Equal(0, Program.Run(["sweep", "--resume", study, "--checkpoints", "3"], output, error, interactive: false));
+        Assert.Equal([1.0, 4.0], SweepReport.ReadMetrics(study).Where(m => m.Iteration == 3).Select(m => m.LearningRate).Order());
+        Assert.True(File.Exists(Path.Combine(study, "lr4_it00003.png")), output.ToString());
     }
 
     [Fact]

@@ -187,7 +187,7 @@ internal static class ProblemFactory
             string folder = Path.GetDirectoryName(path) is { Length: > 0 } parent ? parent : ".";
             string all = Path.GetFileName(path) == Reports.SweepReport.CheckpointFile
                 ? $"or all of them with 'sweep --resume {folder}'"
-                : "or all of them through the embedding API (StyleTransfer.Resume, ns_engine_resume): 'sweep --resume' takes the folder of a command-line sweep";
+                : $"or all of them with 'sweep --resume FOLDER' once it is FOLDER/{Reports.SweepReport.CheckpointFile}";
             throw new UserInputException($"'{path}' holds a sweep of {rates.Count} learning rates ({listed}); continue one of them alone with --lr (e.g. --lr {rates[rates.Count / 2].ToString("G6", CultureInfo.InvariantCulture)}), {all}.");
         }
 

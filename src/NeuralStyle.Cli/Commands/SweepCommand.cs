@@ -359,7 +359,7 @@ internal static class SweepCommand
         if (o.Resume is not null && !File.Exists(Path.Combine(folder, SweepReport.CheckpointFile)))
         {
             throw new UserInputException(File.Exists(folder)
-                ? $"'{folder}' is a file: --resume takes the folder of an earlier sweep, which holds its {SweepReport.CheckpointFile}. A checkpoint file's rates go on one at a time: render --resume {folder} --lr RATE."
+                ? $"'{folder}' is a file: --resume takes the folder of an earlier sweep, which holds its {SweepReport.CheckpointFile}. Put the file in a folder of its own under that name (cp {folder} FOLDER/{SweepReport.CheckpointFile}) and resume the folder, or take its rates on one at a time: render --resume {folder} --lr RATE."
                 : $"'{folder}' holds no {SweepReport.CheckpointFile}; name the folder of an earlier sweep.");
         }
 
