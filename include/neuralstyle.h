@@ -240,7 +240,8 @@ NS_NODISCARD ns_status ns_engine_get_rate_loss_history(const ns_engine* engine, 
                                                        int32_t capacity, int32_t* count);
 NS_NODISCARD ns_status ns_engine_get_rate_recent_gain(const ns_engine* engine, double learning_rate, int32_t window, double* percent);
 
-/* Writes the whole state to a file (atomically), every rate's, with the content image since 0.6. */
+/* Writes the whole state to a file (atomically), every rate's, with the content image since 0.6. A sweep saved as
+ * FOLDER/sweep.ckpt is one the command line takes further with its reports: `neuralstyle sweep --resume FOLDER`. */
 NS_NODISCARD ns_status ns_engine_save_checkpoint(const ns_engine* engine, const char* path);
 
 /* Frees the engine and everything it holds. NULL is accepted; releasing twice is harmless. */
