@@ -132,11 +132,12 @@ public sealed class CliTests : TemporaryFolderTest
     [Fact]
     public void Bench_iteration_json_is_clean_and_its_progress_goes_to_stderr()
     {
-        var (code, stdout, stderr) = Run("bench", "iteration", "--size", "32", "--repeat", "2", "--warmup", "0", "--json");
+        var (code, stdout, stderr) = Run("bench", "iteration", "--size", "32", "--batch", "2", "--repeat", "2", "--warmup", "0", "--json");
         Assert.True(code == 0, stderr);
         using var json = System.Text.Json.JsonDocument.Parse(stdout);
         double total = json.RootElement.GetProperty("total_ms").GetProperty("median").GetDouble();
         Assert.True(total > 0, stdout);
+        Assert.Equal(total / 2, json.RootElement.GetProperty("per_image_ms").GetDouble(), 9); // each of the batch's two images' share
         Assert.Equal(2, json.RootElement.GetProperty("repeat").GetInt32());
         Assert.True(json.RootElement.GetProperty("start_ms").GetDouble() > 0, stdout); // what a batch start costs, measured
         Assert.Contains("  2/2: ", stderr, StringComparison.Ordinal);

@@ -166,6 +166,7 @@ internal static class BenchCommand
             {
                 ["device"] = device, ["size"] = o.Size, ["batch"] = o.Batch, ["repeat"] = timed, ["interrupted"] = timed < o.Repeat,
                 ["gflop"] = flops / 1e9, ["gflops"] = flops / 1e9 / medianSeconds, ["peak_memory_mb"] = peak / 1e6, ["start_ms"] = startSeconds * 1000,
+                ["per_image_ms"] = rows[^1].Stats.Median / o.Batch,
             };
             if (peakDevice is long bytes)
             {
@@ -190,6 +191,13 @@ internal static class BenchCommand
         string devicePeak = peakDevice is long d ? string.Create(CultureInfo.InvariantCulture, $"; peak device memory in use {d / 1e6:F0} MB (whole device)") : "";
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{flops / 1e9:F1} GFLOP per iteration as direct convolutions (2·9·C_in·C_out·H·W per conv, forward and backward) → {flops / 1e9 / medianSeconds:F1} GFLOP/s effective; peak memory {peak / 1e6:F0} MB{devicePeak}"));
+        if (o.Batch > 1)
+        {
+            // What each rate of a sweep this wide costs per iteration: set against --batch 1, what batching saves here.
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Per image: {rows[^1].Stats.Median / o.Batch:F1} ms of the median iteration, each of a sweep's {o.Batch} rates' share; compare with --batch 1"));
+        }
+
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Starting the batch: {startSeconds * 1000:F0} ms (the start and its first iteration's time beyond the second's); a sweep weighs a stopped rate's leaving the batch against this"));
         if (o.Profile is not null)
