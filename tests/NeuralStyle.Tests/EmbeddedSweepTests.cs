@@ -92,6 +92,25 @@ public sealed class EmbeddedSweepTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void A_rate_that_diverges_stops_alone_with_its_last_finite_image_and_the_others_go_on()
+    {
+        using StyleTransfer sweep = Started(new StyleTransferOptions { LearningRates = [1, 1e30], Size = null, Weights = "random:0", Device = DeviceKind.Cpu });
+        var progress = new List<StyleTransferProgress>();
+        Assert.Equal(4, sweep.Run(4, new SynchronousProgress<StyleTransferProgress>(progress.Add)));
+
+        StyleTransferRate absurd = sweep.Rate(1e30);
+        Assert.Equal("diverged at iteration 1", absurd.StopReason); // its update of iteration 0 shows at 1, and is undone
+        Assert.False(absurd.DivergedAtStart);
+        Assert.Equal(Content().Planes, absurd.CurrentImage().Planes);
+        Assert.Null(sweep.Rate(1).StopReason);
+        Assert.Equal([0, 1, 2, 3], sweep.Rate(1).LossHistory.Select(r => r.Iteration));
+
+        // The loss reported is the lowest finite one, not the diverged rate's.
+        Assert.All(progress, p => Assert.True(p.Loss.IsFinite));
+        Assert.Equal(progress[1].Losses[0], progress[1].Loss);
+    }
+
+    [Fact]
     public void A_saved_sweep_resumes_whole_and_goes_on_as_if_never_stopped()
     {
         var options = new StyleTransferOptions { LearningRates = SweptRates, Size = null, Weights = "random:0", Device = DeviceKind.Cpu };

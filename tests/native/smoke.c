@@ -189,6 +189,21 @@ static void sweep_in_one_batch(const uint8_t* content, int width, int height, in
     EXPECT(before == 4 && after == 4, "iterations %d then %d with every rate set aside (expected 4 and 4)", before, after);
     ns_engine_release(sweep);
 
+    /* A rate that diverges stops alone; the run fails only once no rate runs. */
+    const double absurd[] = {1, 1e30};
+    options.learning_rates = absurd;
+    options.learning_rate_count = 2;
+    EXPECT_STATUS(ns_engine_create(&options, &sweep), NS_OK);
+    EXPECT_STATUS(ns_engine_set_content(sweep, content, width, height, stride, NS_PIXEL_RGBA8), NS_OK);
+    EXPECT_STATUS(ns_engine_add_style(sweep, style, style_width, style_height, style_width * 3, NS_PIXEL_RGB8, 1.0), NS_OK);
+    EXPECT_STATUS(ns_engine_run(sweep, 3, NULL, NULL), NS_OK);
+    EXPECT_STATUS(ns_engine_get_rate_stop_reason(sweep, 1e30, reason, sizeof reason, NULL), NS_OK);
+    EXPECT(strcmp(reason, "diverged at iteration 1") == 0, "lr 1e30 stopped: \"%s\"", reason);
+    EXPECT_STATUS(ns_engine_set_aside_rate(sweep, 1.0), NS_OK);
+    EXPECT_STATUS(ns_engine_run(sweep, 1, NULL, NULL), NS_ERROR_DIVERGED);
+    EXPECT(strstr(ns_last_error(), "Learning rate 1E+30 diverged at iteration 1 and no rate runs any more") != NULL, "message: %s", ns_last_error());
+    ns_engine_release(sweep);
+
     /* A 0.4–0.9 program's ns_options ends before learning_rates: the library writes nothing past it and runs one rate. */
     unsigned char guard[sizeof(ns_options) + 16];
     const uint32_t size_04 = (uint32_t)offsetof(ns_options, learning_rates);
