@@ -174,6 +174,42 @@ public sealed class CudaBackendTests
     }
 
     [SkippableFact]
+    public void A_sweep_through_the_embedding_api_keeps_each_rate_with_the_cpu_through_a_rate_set_aside()
+    {
+        Skip.IfNot(CudaRuntime.IsAvailable, $"No CUDA device: {CudaRuntime.Current.Reason}");
+        double[] rates = [2, 10, 40];
+        StyleTransfer Started(DeviceKind device)
+        {
+            var transfer = new StyleTransfer(new StyleTransferOptions { LearningRates = rates, Size = null, Weights = "random:0", Device = device });
+            transfer.SetContent(RgbImage.Noise(48, 40, 1));
+            transfer.AddStyle(RgbImage.Noise(40, 40, 2));
+            return transfer;
+        }
+
+        long buffersBefore = DeviceBuffer.LiveCount;
+        using (StyleTransfer cpu = Started(DeviceKind.Cpu), gpu = Started(DeviceKind.Cuda))
+        {
+            foreach (StyleTransfer transfer in new[] { cpu, gpu })
+            {
+                transfer.Run(3);
+                transfer.Rate(40).SetAside(); // the batch goes on with two, started again smaller where that pays
+                transfer.Run(3);
+            }
+
+            Assert.StartsWith("CUDA (", gpu.DeviceDescription, StringComparison.Ordinal);
+            Assert.Equal("set aside at iteration 2", gpu.Rate(40).StopReason);
+            foreach (double rate in rates)
+            {
+                Tolerance.AssertClose(cpu.Rate(rate).LossHistory.Select(r => r.Loss.Total).ToArray(), gpu.Rate(rate).LossHistory.Select(r => r.Loss.Total).ToArray(),
+                    1e-6, 1e-4, $"lr {rate}'s losses");
+                Tolerance.AssertClose(cpu.Rate(rate).CurrentImage().Planes.Select(v => (double)v).ToArray(), gpu.Rate(rate).CurrentImage().Planes, 1e-3, 1e-4, $"lr {rate}'s image");
+            }
+        }
+
+        Assert.Equal(buffersBefore, DeviceBuffer.LiveCount);
+    }
+
+    [SkippableFact]
     public void Kernel_benchmark_times_every_kernel_against_its_reference()
     {
         Skip.IfNot(CudaRuntime.IsAvailable, $"No CUDA device: {CudaRuntime.Current.Reason}");
