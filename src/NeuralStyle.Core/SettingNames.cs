@@ -49,6 +49,9 @@ public sealed record SettingNames
     /// <summary>How to read one learning rate of a sweep (RATE stands for it).</summary>
     public required string ReadSweepRate { get; init; }
 
+    /// <summary>How a host of this front end gets the CUDA backend, or null where it always has it (it registers it itself).</summary>
+    public required string? RegisterCuda { get; init; }
+
     /// <summary>The command line's options.</summary>
     public static SettingNames CommandLine { get; } = new()
     {
@@ -65,6 +68,7 @@ public sealed record SettingNames
         DeviceCpu = "--device cpu",
         DeviceCuda = "--device cuda",
         ReadSweepRate = "--lr RATE",
+        RegisterCuda = null,
     };
 
     /// <summary>
@@ -86,6 +90,7 @@ public sealed record SettingNames
         DeviceCpu = "DeviceKind.Cpu",
         DeviceCuda = "DeviceKind.Cuda",
         ReadSweepRate = "Rate(RATE)",
+        RegisterCuda = "reference NeuralStyle.Cuda and call NeuralStyle.Cuda.CudaSupport.Register() once at start-up",
     };
 
     /// <summary>The C API's (include/neuralstyle.h), which has no memory limit.</summary>
@@ -104,6 +109,7 @@ public sealed record SettingNames
         DeviceCpu = "NS_DEVICE_CPU",
         DeviceCuda = "NS_DEVICE_CUDA",
         ReadSweepRate = "ns_engine_read_rate_image(engine, RATE, …)",
+        RegisterCuda = null,
     };
 
     private static readonly Runtime.FlowLocal<SettingNames> Ambient = new();

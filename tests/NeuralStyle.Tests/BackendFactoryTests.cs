@@ -31,6 +31,27 @@ public sealed class BackendFactoryTests
     }
 
     [Fact]
+    public void Without_a_cuda_backend_auto_says_so_and_a_dotnet_host_is_told_how_to_register_one()
+    {
+        using (SettingNames.Use(SettingNames.DotNet))
+        {
+            using IStyleBackend auto = BackendFactory.Create(null, DeviceKind.Auto, Weights, PreprocessPreset.Caffe, Loss, new AdamSettings());
+            Assert.EndsWith(" (CUDA not used: this build has no CUDA backend; reference NeuralStyle.Cuda and call NeuralStyle.Cuda.CudaSupport.Register() once at start-up)",
+                auto.Description, StringComparison.Ordinal);
+            var refused = Assert.Throws<UserInputException>(() => BackendFactory.Create(null, DeviceKind.Cuda, Weights, PreprocessPreset.Caffe, Loss, new AdamSettings()));
+            Assert.Equal("DeviceKind.Cuda is not available: this build has no CUDA backend; reference NeuralStyle.Cuda and call NeuralStyle.Cuda.CudaSupport.Register() once at start-up, or use DeviceKind.Cpu.",
+                refused.Message);
+        }
+
+        // A front end that registers it itself has nothing to tell its user about registering.
+        using (SettingNames.Use(SettingNames.CommandLine))
+        {
+            var refused = Assert.Throws<UserInputException>(() => BackendFactory.Create(null, DeviceKind.Cuda, Weights, PreprocessPreset.Caffe, Loss, new AdamSettings()));
+            Assert.Equal("--device cuda is not available: this build has no CUDA backend. Use --device cpu.", refused.Message);
+        }
+    }
+
+    [Fact]
     public void Auto_without_a_driver_names_the_reason_and_cpu_names_none()
     {
         var noDriver = new CudaRegistration(() => "No driver. Install one.", (_, _, _, _, _) => throw new InvalidOperationException("must not be called"));

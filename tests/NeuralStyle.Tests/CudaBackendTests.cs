@@ -177,6 +177,7 @@ public sealed class CudaBackendTests
     public void A_sweep_through_the_embedding_api_keeps_each_rate_with_the_cpu_through_a_rate_set_aside()
     {
         Skip.IfNot(CudaRuntime.IsAvailable, $"No CUDA device: {CudaRuntime.Current.Reason}");
+        CudaSupport.Register(); // as a .NET host does; the command line's tests do it too, but may not run first
         double[] rates = [2, 10, 40];
         StyleTransfer Started(DeviceKind device)
         {

@@ -11,7 +11,8 @@ public sealed record CudaRegistration(Func<string?> Unavailable, Func<NetworkWei
 /// <summary>Creates the backend for a <see cref="DeviceKind"/>.</summary>
 /// <remarks>
 /// The CUDA backend lives in NeuralStyle.Cuda, which depends on this assembly; a host that ships it (the command line,
-/// the native library) registers it with <see cref="RegisterCuda"/>. Without a registration CUDA is "not built".
+/// the native library) registers it with <see cref="RegisterCuda"/>. Without a registration CUDA is "not built": auto
+/// runs on the CPU and its description says so (to a .NET host, with how to register it), and cuda is refused.
 /// </remarks>
 public static class BackendFactory
 {
@@ -57,7 +58,7 @@ public static class BackendFactory
             return cuda!.Create(weights, preprocess, loss, adam, precision);
         }
 
-        string? notCuda = null;
+        string? notCuda = device == DeviceKind.Auto && cuda is null ? NotBuilt() : null;
         if (device == DeviceKind.Auto && cuda is not null)
         {
             notCuda = cuda.Unavailable();
@@ -88,7 +89,10 @@ public static class BackendFactory
 
         if (cuda is null)
         {
-            throw new UserInputException($"{SettingNames.Current.DeviceCuda} is not available: this build has no CUDA backend. Use {SettingNames.Current.DeviceCpu}.");
+            SettingNames names = SettingNames.Current;
+            throw new UserInputException(names.RegisterCuda is null
+                ? $"{names.DeviceCuda} is not available: this build has no CUDA backend. Use {names.DeviceCpu}."
+                : $"{names.DeviceCuda} is not available: {NotBuilt()}, or use {names.DeviceCpu}.");
         }
 
         if (cuda.Unavailable() is string reason)
@@ -96,6 +100,14 @@ public static class BackendFactory
             throw CudaCannotRun(reason);
         }
     }
+
+    /// <summary>
+    /// Why CUDA is not there where no host registered it, and, where the front end leaves that to its host (a .NET
+    /// application), how to: one sentence, so that <see cref="DeviceKind.Auto"/>'s notice keeps all of it.
+    /// </summary>
+    private static string NotBuilt() => SettingNames.Current.RegisterCuda is string how
+        ? $"this build has no CUDA backend; {how}"
+        : "this build has no CUDA backend";
 
     /// <summary>
     /// The error for CUDA asked for where it cannot run: <paramref name="reason"/> (a sentence), and what to do
