@@ -1,5 +1,6 @@
 using NeuralStyle.Engine;
 using NeuralStyle.Imaging;
+using NeuralStyle.Study;
 using NeuralStyle.Tests.Support;
 
 namespace NeuralStyle.Tests;
@@ -39,6 +40,11 @@ public sealed class EmbeddedSweepTests : TemporaryFolderTest
         }
 
         Assert.Equal(progress[2].Losses.Min(l => l.Total), progress[2].Loss.Total);
+
+        // The sweep's table of iterations to quality, from its rates' histories.
+        IterationsToQuality table = IterationsToQuality.Measure(sweep.Rates.Select(r => r.LossHistory).ToArray())!;
+        (int item, LossRecord lowest) = sweep.Rates.Select((r, n) => (n, r.LossHistory.MinBy(row => row.Loss.Total)!)).MinBy(p => p.Item2.Loss.Total);
+        Assert.Equal((item, lowest.Iteration, lowest.Loss.Total), (table.LowestItem, table.LowestIteration, table.LowestLoss));
     }
 
     [Fact]
