@@ -404,6 +404,15 @@ public sealed class StyleTransfer : IDisposable
         }
     }
 
+    /// <summary>Runs <paramref name="change"/> under the transfer's lock, between iterations.</summary>
+    internal void Locked(Action change)
+    {
+        lock (_gate)
+        {
+            change();
+        }
+    }
+
     /// <summary>The engine, from the first run on; read under <see cref="Locked"/>.</summary>
     internal StyleTransferEngine? Engine => _engine;
 

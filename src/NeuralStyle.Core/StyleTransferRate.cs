@@ -87,6 +87,5 @@ public sealed class StyleTransferRate
         StyleTransferEngine engine = _transfer.Engine
             ?? throw new InvalidOperationException("Nothing runs before the first Run; to run without this rate, leave it out of LearningRates.");
         engine.SetAside(_item);
-        return true;
     });
 }
