@@ -1,6 +1,7 @@
 /* One handle from two threads, as include/neuralstyle.h documents it: while ns_engine_run runs on one thread, the
  * main thread reads the image (each read waits for the iteration under way), is refused a second run, and releases
- * the handle, which makes the run return NS_ERROR_INVALID_HANDLE.
+ * the handle, which makes the run return NS_ERROR_INVALID_HANDLE. Then a sweep: while it runs, the main thread sets its
+ * rates aside one by one (each waits for the iteration under way), and the run ends, NS_OK, once none runs.
  * Build: cc -std=c11 -pthread -Wall -Wextra -Werror -I include tests/native/threads.c -L DIR -lneuralstyle -Wl,-rpath,DIR */
 #define _POSIX_C_SOURCE 199309L
 #include "neuralstyle.h"
@@ -8,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 enum { WIDTH = 48, HEIGHT = 32 };
@@ -30,6 +32,19 @@ static void* run_long(void* argument)
     run_call* call = (run_call*)argument;
     call->status = ns_engine_run(call->engine, 1000000, note_iteration, NULL);
     return NULL;
+}
+
+/* Starts ns_engine_run(engine, 1000000) on `runner` and waits until it reports iteration 2. */
+static int start_long_run(run_call* call, pthread_t* runner)
+{
+    atomic_store(&reached, 0);
+    if (pthread_create(runner, NULL, run_long, call) != 0) return 0;
+    struct timespec tick = { 0, 10 * 1000 * 1000 };
+    for (int waited = 0; atomic_load(&reached) < 2; waited++) {
+        if (waited > 12000) return 0; /* two minutes */
+        nanosleep(&tick, NULL);
+    }
+    return 1;
 }
 
 static int fail(const char* what)
@@ -60,12 +75,7 @@ int main(void)
 
     run_call call = { engine, NS_OK };
     pthread_t runner;
-    if (pthread_create(&runner, NULL, run_long, &call) != 0) return fail("pthread_create");
-    struct timespec tick = { 0, 10 * 1000 * 1000 };
-    for (int waited = 0; atomic_load(&reached) < 2; waited++) {
-        if (waited > 12000) return fail("the run did not reach iteration 2 within two minutes");
-        nanosleep(&tick, NULL);
-    }
+    if (!start_long_run(&call, &runner)) return fail("the run did not start, or did not reach iteration 2 within two minutes");
 
     int failures = 0;
     if (ns_engine_run(engine, 1, NULL, NULL) != NS_ERROR_INVALID_STATE) failures += fail("a second run at once was not refused");
@@ -80,7 +90,32 @@ int main(void)
         failures++;
     }
 
+    int single_iterations = atomic_load(&reached);
+
+    const double rates[] = {2, 8};
+    options.learning_rates = rates;
+    options.learning_rate_count = 2;
+    ns_engine* sweep = NULL;
+    if (ns_engine_create(&options, &sweep) != NS_OK) return fail("ns_engine_create of a sweep");
+    if (ns_engine_set_content(sweep, &content[0][0][0], WIDTH, HEIGHT, WIDTH * 3, NS_PIXEL_RGB8) != NS_OK) return fail("set_content");
+    if (ns_engine_add_style(sweep, &style[0][0][0], WIDTH, HEIGHT, WIDTH * 3, NS_PIXEL_RGB8, 1.0) != NS_OK) return fail("add_style");
+    run_call swept = { sweep, NS_ERROR_INTERNAL };
+    if (!start_long_run(&swept, &runner)) return fail("the sweep did not start, or did not reach iteration 2 within two minutes");
+    if (ns_engine_set_aside_rate(sweep, 8.0) != NS_OK) failures += fail("set_aside_rate(8) while running");
+    if (ns_engine_read_rate_image(sweep, 8.0, &image[0][0][0], WIDTH, HEIGHT, WIDTH * 3, NS_PIXEL_RGB8) != NS_OK) failures += fail("read_rate_image(8) while running");
+    if (ns_engine_set_aside_rate(sweep, 2.0) != NS_OK) failures += fail("set_aside_rate(2) while running");
+    pthread_join(runner, NULL); /* no rate runs: the run ends by itself */
+    if (swept.status != NS_OK) {
+        fprintf(stderr, "FAIL: the sweep's run returned %d once every rate was set aside, not NS_OK (last error: %s)\n", (int)swept.status, ns_last_error());
+        failures++;
+    }
+
+    char reason[64];
+    if (ns_engine_get_rate_stop_reason(sweep, 2.0, reason, sizeof reason, NULL) != NS_OK || strncmp(reason, "set aside at iteration ", 23) != 0)
+        failures += fail("lr 2's stop reason after it was set aside");
+    ns_engine_release(sweep);
+
     if (failures > 0) return 1;
-    printf("threads: ok after %d iterations\n", atomic_load(&reached));
+    printf("threads: ok after %d iterations, and a sweep set aside while it ran\n", single_iterations);
     return 0;
 }
