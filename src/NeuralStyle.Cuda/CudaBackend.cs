@@ -303,6 +303,7 @@ public sealed class CudaBackend : IStyleBackend
                 foreach (LayerWeight style in owner._loss.StyleLayers)
                 {
                     var (f, c, m) = _activations[style.ReluName];
+                    largest = Math.Max(largest, (long)c * c); // the Gram's loss is reduced through the partials too: at a small image it is the largest
                     DeviceBuffer gram = Own(device.AllocateFloats((long)_batch * c * c)), target = Upload(targets.Grams[style.ReluName]);
                     var products = new StyleProducts(owner._kernels, owner._cublas, owner._cublasHandle, f, gram, target, _seeds[style.ReluName], c, m, _batch);
                     products.Choose(owner._products, TimeOnStream);

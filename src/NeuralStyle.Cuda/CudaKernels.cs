@@ -37,6 +37,7 @@ public sealed class CudaKernels : IDisposable
     public void SumSquaredDifference(DeviceBuffer a, DeviceBuffer target, DeviceBuffer partials, DeviceBuffer output, int count, int items, double scale)
     {
         LaunchConfig first = LaunchConfig.Partials(count, items);
+        RequirePartials(partials, first, items);
         Launch("squared_difference_partials", first, a.Address, target.Address, partials.Address, count);
         Launch("sum_partials", LaunchConfig.PerItem(items), partials.Address, output.Address, (int)first.GridX, scale);
     }
@@ -45,8 +46,22 @@ public sealed class CudaKernels : IDisposable
     public void TotalVariation(DeviceBuffer image, DeviceBuffer gradient, DeviceBuffer partials, DeviceBuffer output, int channels, int height, int width, int items, double weight)
     {
         LaunchConfig first = LaunchConfig.For1D((long)channels * height * width, items);
+        RequirePartials(partials, first, items);
         Launch("tv_forward_backward", first, image.Address, gradient.Address, partials.Address, channels, height, width, (float)weight);
         Launch("sum_partials", LaunchConfig.PerItem(items), partials.Address, output.Address, (int)first.GridX, weight);
+    }
+
+    /// <summary>
+    /// A reduction's first pass writes one float per block and item: a partials buffer smaller than that is written past
+    /// its end on the device, silently or as CUDA_ERROR_ILLEGAL_ADDRESS later, so it is refused here.
+    /// </summary>
+    private static void RequirePartials(DeviceBuffer partials, LaunchConfig first, int items)
+    {
+        ulong needed = (ulong)first.GridX * (ulong)items * sizeof(float);
+        if (partials.Bytes < needed)
+        {
+            throw new ArgumentException($"The partials buffer holds {partials.Bytes} bytes; this reduction's {first.GridX} blocks × {items} items need {needed}.", nameof(partials));
+        }
     }
 
     /// <summary>One Adam step for the active items (adam.cu); the step counts and β powers live on the device.</summary>

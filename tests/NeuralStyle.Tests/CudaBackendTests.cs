@@ -78,8 +78,11 @@ public sealed class CudaBackendTests
         for (int k = 0; k < 3; k++)
         {
             IterationLosses a = cpu.Iterate()[0], b = gpu.Iterate()[0];
-            // TF32 products keep 10 mantissa bits (≈ 5e-4 per product); sums over thousands of terms stay within 1%.
-            Tolerance.AssertClose([a.Content, a.Style, a.Tv], [b.Content, b.Style, b.Tv], 1e-3, 1e-2, $"TF32 losses, iteration {k}");
+            // TF32 products keep 10 mantissa bits (≈ 5e-4 per product); sums over thousands of terms stay within 1%. The
+            // content term starts at 0 on the CPU (the content image itself), where TF32's feature error squared remains:
+            // within 1e-4 of the whole loss.
+            double whole = Math.Abs(a.Content) + Math.Abs(a.Style) + Math.Abs(a.Tv);
+            Tolerance.AssertClose([a.Content, a.Style, a.Tv], [b.Content, b.Style, b.Tv], Math.Max(1e-3, 1e-4 * whole), 1e-2, $"TF32 losses, iteration {k}");
         }
     }
 

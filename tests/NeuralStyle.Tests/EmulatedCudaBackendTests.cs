@@ -41,6 +41,20 @@ public sealed class EmulatedCudaBackendTests
     }
 
     [SkippableFact]
+    public void A_gram_larger_than_every_activation_is_reduced_within_its_partials()
+    {
+        // 64 channels on 6×5 positions: the Gram's 64² values outnumber every activation (as VGG19's relu5_1 does at a
+        // small image), and its loss is reduced through the same partials buffer. Too small a buffer is refused.
+        Skip.If(EmulatedCudaDriver.Unavailable is not null, EmulatedCudaDriver.Unavailable);
+        NetworkWeights wide = TinyNetworks.Create(GraphGradientTests.Parse("3|64"), 5);
+        var loss = new LossSettings { StyleLayers = [new LayerWeight("relu2_1", 1)], ContentLayers = ["relu2_1"] };
+        using var cpu = new CpuBackend(wide, PreprocessPreset.Caffe, loss, new AdamSettings());
+        using CudaBackend emulated = new(wide, PreprocessPreset.Caffe, loss, new AdamSettings(), allowTf32: false, StyleProductSource.Ours,
+            new CudaSetup(EmulatedCudaDriver.OpenDevice, EmulatedCudaDriver.Cublas, EmulatedCudaDriver.KernelCache, GraphsOnHost: true));
+        BackendAgreement.AssertIterationsMatch(cpu, emulated, loss, TinyProblem.Image(1), TinyProblem.Image(2), TinyProblem.Height, TinyProblem.Width);
+    }
+
+    [SkippableFact]
     public void A_revert_keeps_a_state_with_no_update_and_otherwise_goes_back_one_update()
     {
         Skip.If(EmulatedCudaDriver.Unavailable is not null, EmulatedCudaDriver.Unavailable);
