@@ -68,10 +68,14 @@ internal static class BackendAgreement
             }
         }
 
+        // Adam divides each pixel's gradient by its running RMS, so where a gradient is near 0 the backends' rounding
+        // differences in it become differences of a small fraction of the learning rate (on a GPU, up to 0.02 of 0..255
+        // after 7 steps at lr ≤ 20, seen on an H200): images within 0.1, and 1e-4 relative; m within 1e-4 of its largest.
         OptimizerState expected = cpu.ReadState(), actual = other.ReadState();
         Assert.Equal(expected.Steps, actual.Steps);
-        Tolerance.AssertClose(expected.Images.Select(v => (double)v).ToArray(), actual.Images, 1e-3, 1e-4, $"images after {to} iterations");
-        Tolerance.AssertClose(expected.FirstMoment.Select(v => (double)v).ToArray(), actual.FirstMoment, 1e-3, 1e-3, $"Adam's m after {to} iterations");
+        Tolerance.AssertClose(expected.Images.Select(v => (double)v).ToArray(), actual.Images, 0.1, 1e-4, $"images after {to} iterations");
+        double largestMoment = expected.FirstMoment.Max(v => Math.Abs((double)v));
+        Tolerance.AssertClose(expected.FirstMoment.Select(v => (double)v).ToArray(), actual.FirstMoment, Math.Max(1e-3, 1e-4 * largestMoment), 1e-3, $"Adam's m after {to} iterations");
     }
 
     /// <summary>A forced choice of style products shows on the backend's device line (a measured one may go either way).</summary>
