@@ -39,6 +39,31 @@ internal static class Tolerance
         Assert.True(failures == 0, $"{what}: {failures} of {expected.Length} values outside abs {abs:G3} + rel {rel:G3}:{report}");
     }
 
+    /// <summary>
+    /// As <see cref="AssertClose(ReadOnlySpan{double}, ReadOnlySpan{float}, double, double, string)"/>, but up to
+    /// <paramref name="outliers"/> values may lie outside abs + rel·|expected|, each still within <paramref name="outlierAbs"/>:
+    /// for results where a few values may legitimately take another branch (a max pool's argmax).
+    /// </summary>
+    public static void AssertMostlyClose(ReadOnlySpan<double> expected, ReadOnlySpan<float> actual, double abs, double rel, int outliers, double outlierAbs, string what)
+    {
+        Assert.True(expected.Length == actual.Length, $"{what}: length {actual.Length}, expected {expected.Length}.");
+        int outside = 0, beyond = 0;
+        double worst = 0;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double difference = Math.Abs(actual[i] - expected[i]);
+            if (!(difference <= abs + (rel * Math.Abs(expected[i]))))
+            {
+                outside++;
+                worst = double.IsNaN(difference) ? double.NaN : Math.Max(worst, difference);
+                beyond += difference <= outlierAbs ? 0 : 1;
+            }
+        }
+
+        Assert.True(outside <= outliers && beyond == 0, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{what}: {outside} of {expected.Length} values outside abs {abs:G3} + rel {rel:G3} (at most {outliers} may be), {beyond} beyond {outlierAbs:G3}; the largest difference {worst:G4}."));
+    }
+
     /// <summary>The largest |value|, for tolerances scaled to a tensor.</summary>
     public static double MaxAbs(ReadOnlySpan<double> values)
     {
