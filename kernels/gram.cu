@@ -3,13 +3,22 @@
 // Effectively computes G[n,i,j] = scale · Σ_p F[n,i,p] · F[n,j,p]  (scale = 1/(C·M) for the style loss).
 // Layout: F [N, C, M] row-major (M = H·W positions per channel), G [N, C, C] row-major; float32 in and out,
 // float32 accumulation in registers.
-// Launch: block (NS_TILE, NS_TILE); grid (T, T, N) with T = ceil(C / NS_TILE). G is symmetric, so only tiles on or
-// above the diagonal (blockIdx.y ≤ blockIdx.x) work; each writes its 16×16 block and the mirrored one, which
-// halves the arithmetic. Tails of C and M are padded with zeros in shared memory.
-// Aliasing: G must not overlap F. Writes (=), never accumulates.
+//
+// gram_forward — launch: block (NS_TILE, NS_TILE); grid (T, T, N·S) with T = ceil(C / NS_TILE) and S slices of the
+// positions, slice s covering [s·slice_positions, min(M, (s+1)·slice_positions)). G is symmetric, so only tiles on or
+// above the diagonal (blockIdx.y ≤ blockIdx.x) work; each writes its 16×16 block and the mirrored one, which halves
+// the arithmetic. Tails of C and of each slice are padded with zeros in shared memory. Block z = n·S + s writes
+// scale times its slice's sum to out[z] (out is [N·S, C, C]): with S = 1 that is G itself; with S > 1 a workspace,
+// which gram_sum_slices then adds up. The slices exist because a thin layer has few tiles (64 channels: 10 above
+// the diagonal) over very many positions (262,144 at 512 px): without them a few blocks would do all the work.
+//
+// gram_sum_slices — G[n, e] = scale · Σ_s W[n, s, e] for e < C·C, the slices added in order (deterministic, no
+// atomics). Launch: block NS_BLOCK; grid (ceil(C·C / NS_BLOCK), N).
+//
+// Aliasing: out and G must not overlap F or each other. Both write (=), never accumulate.
 #include "common.cuh"
 
-extern "C" __global__ void gram_forward(const float* features, float* gram, int channels, int positions, float scale)
+extern "C" __global__ void gram_forward(const float* features, float* out, int channels, int positions, int slice_positions, int slices, float scale)
 {
     if (blockIdx.y > blockIdx.x)
     {
@@ -18,16 +27,19 @@ extern "C" __global__ void gram_forward(const float* features, float* gram, int 
 
     __shared__ float rows_i[NS_TILE][NS_TILE + 1];
     __shared__ float rows_j[NS_TILE][NS_TILE + 1];
-    const float* f = features + (ns_size)blockIdx.z * channels * positions;
+    int item = blockIdx.z / slices, slice = blockIdx.z % slices;
+    const float* f = features + (ns_size)item * channels * positions;
+    int begin = slice * slice_positions;
+    int end = positions - begin < slice_positions ? positions : begin + slice_positions;
     int ty = threadIdx.y, tx = threadIdx.x;
     int i = blockIdx.y * NS_TILE + ty, j = blockIdx.x * NS_TILE + tx;
     int load_i = blockIdx.y * NS_TILE + ty, load_j = blockIdx.x * NS_TILE + ty;
     float sum = 0.0f;
-    for (int p0 = 0; p0 < positions; p0 += NS_TILE)
+    for (int p0 = begin; p0 < end; p0 += NS_TILE)
     {
         int p = p0 + tx;
-        rows_i[ty][tx] = load_i < channels && p < positions ? f[(ns_size)load_i * positions + p] : 0.0f;
-        rows_j[ty][tx] = load_j < channels && p < positions ? f[(ns_size)load_j * positions + p] : 0.0f;
+        rows_i[ty][tx] = load_i < channels && p < end ? f[(ns_size)load_i * positions + p] : 0.0f;
+        rows_j[ty][tx] = load_j < channels && p < end ? f[(ns_size)load_j * positions + p] : 0.0f;
         __syncthreads();
         for (int k = 0; k < NS_TILE; k++)
         {
@@ -39,8 +51,26 @@ extern "C" __global__ void gram_forward(const float* features, float* gram, int 
 
     if (i < channels && j < channels)
     {
-        float* g = gram + (ns_size)blockIdx.z * channels * channels;
+        float* g = out + (ns_size)blockIdx.z * channels * channels;
         g[(ns_size)i * channels + j] = sum * scale;
         g[(ns_size)j * channels + i] = sum * scale;
     }
+}
+
+extern "C" __global__ void gram_sum_slices(const float* partial, float* gram, int count, int slices, float scale)
+{
+    ns_size e = (ns_size)blockIdx.x * NS_BLOCK + threadIdx.x;
+    if (e >= (ns_size)count)
+    {
+        return;
+    }
+
+    const float* w = partial + (ns_size)blockIdx.y * slices * count + e;
+    float sum = 0.0f;
+    for (int s = 0; s < slices; s++)
+    {
+        sum += w[(ns_size)s * count];
+    }
+
+    gram[(ns_size)blockIdx.y * count + e] = sum * scale;
 }

@@ -174,6 +174,7 @@ void launch(dim3 grid, dim3 block, void** arguments)
 
 const Function functions[] = {
     {"gram_forward", launch<gram_forward>},
+    {"gram_sum_slices", launch<gram_sum_slices>},
     {"style_grad_backward", launch<style_grad_backward>},
     {"content_grad_backward", launch<content_grad_backward>},
     {"squared_difference_partials", launch<squared_difference_partials>},

@@ -14,8 +14,11 @@
 #define NS_GEOMETRY unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz
 #define NS_DIMS dim3{gx, gy, gz}, dim3{bx, by, bz}
 
-NS_EXPORT void emulate_gram_forward(NS_GEOMETRY, const float* f, float* g, int c, int m, float scale)
-{ ns_emulate(NS_DIMS, gram_forward, f, g, c, m, scale); }
+NS_EXPORT void emulate_gram_forward(NS_GEOMETRY, const float* f, float* out, int c, int m, int slice_m, int slices, float scale)
+{ ns_emulate(NS_DIMS, gram_forward, f, out, c, m, slice_m, slices, scale); }
+
+NS_EXPORT void emulate_gram_sum_slices(NS_GEOMETRY, const float* partial, float* g, int count, int slices, float scale)
+{ ns_emulate(NS_DIMS, gram_sum_slices, partial, g, count, slices, scale); }
 
 NS_EXPORT void emulate_style_grad_backward(NS_GEOMETRY, const float* g, const float* a, const float* f, float* d, int c, int m, float k, int acc)
 { ns_emulate(NS_DIMS, style_grad_backward, g, a, f, d, c, m, k, acc); }

@@ -122,8 +122,9 @@ public sealed class CudaBackend : IStyleBackend
     {
         ArgumentNullException.ThrowIfNull(features);
         using DeviceBuffer f = _device.AllocateFloats(features.Data.Length), g = _device.AllocateFloats((long)features.Channels * features.Channels);
+        using DeviceBuffer workspace = _device.AllocateFloats(CudaKernels.GramWorkspaceFloats);
         _device.Upload<float>(features.Data, f);
-        _kernels.Gram(f, g, features.Channels, features.Positions, 1, (float)LossSettings.GramScale(features.Channels, features.Positions));
+        _kernels.Gram(f, g, features.Channels, features.Positions, 1, (float)LossSettings.GramScale(features.Channels, features.Positions), workspace);
         var gram = new float[features.Channels * features.Channels];
         _device.Download<float>(g, gram);
         return gram;
@@ -229,6 +230,7 @@ public sealed class CudaBackend : IStyleBackend
         private readonly List<(LayerWeight Layer, StyleProducts Products, DeviceBuffer Gram, DeviceBuffer Target, DeviceBuffer Loss)> _style = [];
         private readonly List<(string Layer, DeviceBuffer Target, DeviceBuffer Loss)> _content = [];
         private readonly DeviceBuffer _partials, _tvLoss;
+        private readonly DeviceBuffer _gramWorkspace; // the style layers' Gram slices, one layer at a time on the stream
         private readonly DeviceBuffer _lossValues; // every term's per-item loss gathered for one download: style terms, content terms, TV
         private readonly DeviceBuffer[] _lossTerms; // the per-term loss buffers in that order
         private readonly double[] _lossHost;
@@ -300,12 +302,13 @@ public sealed class CudaBackend : IStyleBackend
                     previous = layer;
                 }
 
+                _gramWorkspace = Own(device.AllocateFloats(CudaKernels.GramWorkspaceFloats));
                 foreach (LayerWeight style in owner._loss.StyleLayers)
                 {
                     var (f, c, m) = _activations[style.ReluName];
                     largest = Math.Max(largest, (long)c * c); // the Gram's loss is reduced through the partials too: at a small image it is the largest
                     DeviceBuffer gram = Own(device.AllocateFloats((long)_batch * c * c)), target = Upload(targets.Grams[style.ReluName]);
-                    var products = new StyleProducts(owner._kernels, owner._cublas, owner._cublasHandle, f, gram, target, _seeds[style.ReluName], c, m, _batch);
+                    var products = new StyleProducts(owner._kernels, owner._cublas, owner._cublasHandle, f, gram, target, _seeds[style.ReluName], _gramWorkspace, c, m, _batch);
                     products.Choose(owner._products, TimeOnStream);
                     _style.Add((style, products, gram, target, Own(device.AllocateDoubles(_batch))));
                 }

@@ -97,9 +97,10 @@ public sealed class CudaKernelBenchmark : IDisposable
     private IEnumerable<KernelTiming> Products(int c, int m)
     {
         using DeviceBuffer f = Filled((long)c * m), g = Filled((long)c * c), a = Filled((long)c * c), dF = Filled((long)c * m);
+        using DeviceBuffer workspace = _device.AllocateFloats(CudaKernels.GramWorkspaceFloats); // as the backend gives it
         double flops = 2.0 * c * c * m;
         string size = $"C={c} M={m}";
-        double gram = Median(() => _kernels.Gram(f, g, c, m, 1, 1f));
+        double gram = Median(() => _kernels.Gram(f, g, c, m, 1, 1f, workspace));
         double style = Median(() => _kernels.StyleGradient(g, a, f, dF, c, m, 1, 1f, accumulate: false));
         if (_cublas is null)
         {

@@ -18,9 +18,29 @@ public sealed class CudaKernels : IDisposable
     /// <summary>Launches through <paramref name="launcher"/> (tests record the launches instead).</summary>
     internal CudaKernels(IKernelLauncher launcher) => _launcher = launcher;
 
-    /// <summary>G = scale·F·Fᵀ per item (gram.cu).</summary>
-    public void Gram(DeviceBuffer features, DeviceBuffer gram, int channels, int positions, int items, float scale) =>
-        Launch("gram_forward", LaunchConfig.Gram(channels, items), features.Address, gram.Address, channels, positions, scale);
+    /// <summary>
+    /// Floats of the Gram workspace the backend and the benchmark give <see cref="Gram"/> (16 MB): room for
+    /// <see cref="LaunchConfig.GramTargetBlocks"/> slices of a 64-channel Gram, 16 of a 512-channel one.
+    /// </summary>
+    public const long GramWorkspaceFloats = 1 << 22;
+
+    /// <summary>
+    /// G = scale·F·Fᵀ per item (gram.cu). With a <paramref name="workspace"/> the positions are cut into slices summed
+    /// apart, which thin layers over many positions need to fill the GPU; it is the caller's scratch memory, free
+    /// between launches on this stream.
+    /// </summary>
+    public void Gram(DeviceBuffer features, DeviceBuffer gram, int channels, int positions, int items, float scale, DeviceBuffer? workspace = null)
+    {
+        GramLaunch launch = LaunchConfig.Gram(channels, positions, items, (long)((workspace?.Bytes ?? 0) / sizeof(float)));
+        if (launch.Slices == 1)
+        {
+            Launch("gram_forward", launch.Partial, features.Address, gram.Address, channels, positions, launch.SlicePositions, 1, scale);
+            return;
+        }
+
+        Launch("gram_forward", launch.Partial, features.Address, workspace!.Address, channels, positions, launch.SlicePositions, launch.Slices, 1f);
+        Launch("gram_sum_slices", launch.Sum, workspace.Address, gram.Address, channels * channels, launch.Slices, scale);
+    }
 
     /// <summary>dF (+)= k·(G − A)·F per item (style_grad.cu).</summary>
     public void StyleGradient(DeviceBuffer gram, DeviceBuffer target, DeviceBuffer features, DeviceBuffer gradient, int channels, int positions, int items, float k, bool accumulate) =>

@@ -61,7 +61,7 @@ internal sealed unsafe class KernelModules : IKernelLauncher, IDisposable
     /// <summary>The entry points of <paramref name="file"/>, each looked up when its module loads.</summary>
     public static string[] KernelNames(string file) => file switch
     {
-        "gram.cu" => ["gram_forward"],
+        "gram.cu" => ["gram_forward", "gram_sum_slices"],
         "style_grad.cu" => ["style_grad_backward"],
         "content_grad.cu" => ["content_grad_backward"],
         "reduce.cu" => ["squared_difference_partials", "sum_partials"],

@@ -21,8 +21,30 @@ public readonly record struct LaunchConfig(uint GridX, uint GridY, uint GridZ, u
     /// <summary>One thread per element over <paramref name="count"/> elements, for each of <paramref name="items"/> batch items.</summary>
     public static LaunchConfig For1D(long count, int items = 1) => new(Math.Max(1, CeilDiv(count, BlockSize)), (uint)items, 1, BlockSize, 1, 1);
 
-    /// <summary>gram_forward: T × T tiles per item, T = ⌈C / Tile⌉.</summary>
-    public static LaunchConfig Gram(int channels, int items) => new(CeilDiv(channels, Tile), CeilDiv(channels, Tile), (uint)items, Tile, Tile, 1);
+    /// <summary>
+    /// Blocks a Gram launch aims for: several per multiprocessor on the largest GPUs (an H200 has 132), so that a thin
+    /// layer (64 channels: 10 tiles on or above the diagonal) still fills the device.
+    /// </summary>
+    public const int GramTargetBlocks = 1024;
+
+    /// <summary>Fewest positions a Gram slice covers: a slice's partial Gram is written and read again, worth it only over many positions.</summary>
+    public const int GramMinSlicePositions = 256;
+
+    /// <summary>
+    /// gram.cu's launches: T × T tiles per item and slice (T = ⌈C / Tile⌉), the positions cut into as many slices as
+    /// bring the grid near <see cref="GramTargetBlocks"/>, no slice under <see cref="GramMinSlicePositions"/>, and no
+    /// more partial Grams than <paramref name="workspaceFloats"/> hold (none: one slice, written straight to G).
+    /// </summary>
+    public static GramLaunch Gram(int channels, int positions, int items, long workspaceFloats)
+    {
+        uint tiles = CeilDiv(channels, Tile);
+        long tilesAtWork = (long)tiles * (tiles + 1) / 2 * items;
+        long wanted = Math.Min(CeilDiv(GramTargetBlocks, Math.Max(1, tilesAtWork)), CeilDiv(positions, GramMinSlicePositions));
+        long slices = Math.Max(1, Math.Min(wanted, workspaceFloats / Math.Max(1, (long)items * channels * channels)));
+        int slicePositions = Math.Max(Tile, (int)(CeilDiv(CeilDiv(positions, slices), Tile) * Tile));
+        int count = Math.Max(1, (int)CeilDiv(positions, slicePositions)); // rounding the length up may leave fewer
+        return new(count, slicePositions, new(tiles, tiles, (uint)(items * count), Tile, Tile, 1), For1D((long)channels * channels, items));
+    }
 
     /// <summary>style_grad_backward: ⌈M / Tile⌉ × ⌈C / Tile⌉ tiles per item.</summary>
     public static LaunchConfig StyleGradient(int channels, int positions, int items) =>
@@ -34,4 +56,11 @@ public readonly record struct LaunchConfig(uint GridX, uint GridY, uint GridZ, u
 
     /// <summary>sum_partials and adam_prepare: one block per item, or enough blocks for one thread per item.</summary>
     public static LaunchConfig PerItem(int items) => new((uint)items, 1, 1, BlockSize, 1, 1);
+}
+
+/// <summary>How gram.cu computes one batch of Grams: <paramref name="Slices"/> of <paramref name="SlicePositions"/> positions (the last may be shorter), gram_forward's launch and, with more than one slice, gram_sum_slices'.</summary>
+public readonly record struct GramLaunch(int Slices, int SlicePositions, LaunchConfig Partial, LaunchConfig Sum)
+{
+    /// <summary>Floats of the workspace gram_forward writes: a C×C partial Gram per slice and item; none with one slice.</summary>
+    public long WorkspaceFloats(int channels, int items) => Slices == 1 ? 0 : (long)Slices * items * channels * channels;
 }

@@ -33,15 +33,17 @@ internal sealed class StyleProducts
     private readonly CublasApi? _cublas;
     private readonly IntPtr _handle;
     private readonly DeviceBuffer _features, _gram, _target, _gradient;
+    private readonly DeviceBuffer? _gramWorkspace;
     private readonly int _channels, _positions, _items;
 
+    /// <summary>The products of one layer over its buffers; <paramref name="gramWorkspace"/> is scratch our Gram kernel may cut the positions into.</summary>
     public StyleProducts(CudaKernels kernels, CublasApi? cublas, IntPtr handle, DeviceBuffer features, DeviceBuffer gram, DeviceBuffer target, DeviceBuffer gradient,
-        int channels, int positions, int items)
+        DeviceBuffer? gramWorkspace, int channels, int positions, int items)
     {
         _kernels = kernels;
         _cublas = cublas;
         _handle = handle;
-        (_features, _gram, _target, _gradient) = (features, gram, target, gradient);
+        (_features, _gram, _target, _gradient, _gramWorkspace) = (features, gram, target, gradient, gramWorkspace);
         (_channels, _positions, _items) = (channels, positions, items);
     }
 
@@ -113,7 +115,7 @@ internal sealed class StyleProducts
         return times[TimedRuns / 2];
     }
 
-    private void GramOurs(float scale) => _kernels.Gram(_features, _gram, _channels, _positions, _items, scale);
+    private void GramOurs(float scale) => _kernels.Gram(_features, _gram, _channels, _positions, _items, scale, _gramWorkspace);
 
     private void GramCublas(float scale)
     {

@@ -118,7 +118,7 @@ public sealed class CudaHostChecksTests
         Assert.False(StyleProducts.PreferCublas(oursMs: 10, cublasMs: 12));
 
         // Without cuBLAS nothing is timed and both products stay ours.
-        var products = new StyleProducts(null!, null, IntPtr.Zero, null!, null!, null!, null!, 64, 100, 1);
+        var products = new StyleProducts(null!, null, IntPtr.Zero, null!, null!, null!, null!, null, 64, 100, 1);
         products.Choose(StyleProductSource.Measured, _ => throw new InvalidOperationException("timed without cuBLAS"));
         Assert.Equal("Gram ours, gradient ours", products.Describe());
     }
@@ -133,8 +133,25 @@ public sealed class CudaHostChecksTests
             Assert.Equal(3u, l.GridY);
         }
 
-        LaunchConfig gram = LaunchConfig.Gram(17, 2);
-        Assert.Equal((2u, 2u, 2u, 16u, 16u), (gram.GridX, gram.GridY, gram.GridZ, gram.BlockX, gram.BlockY));
+        // Without a workspace, one slice of all positions: T × T tiles per item, straight to G.
+        GramLaunch whole = LaunchConfig.Gram(17, 100_000, 2, 0);
+        Assert.Equal((1, 2u, 2u, 2u, 16u, 16u), (whole.Slices, whole.Partial.GridX, whole.Partial.GridY, whole.Partial.GridZ, whole.Partial.BlockX, whole.Partial.BlockY));
+        Assert.True(whole.SlicePositions >= 100_000);
+        Assert.Equal(0, whole.WorkspaceFloats(17, 2));
+
+        // VGG19's relu1_1 at 512 px: 10 tiles at work; slices bring the grid near the target, each a multiple of the tile,
+        // together covering every position once.
+        GramLaunch thin = LaunchConfig.Gram(64, 512 * 512, 1, 1 << 22);
+        Assert.InRange(10L * thin.Slices, LaunchConfig.GramTargetBlocks, LaunchConfig.GramTargetBlocks + 10);
+        Assert.Equal(0, thin.SlicePositions % LaunchConfig.Tile);
+        Assert.True((long)thin.Slices * thin.SlicePositions >= 512 * 512 && (long)(thin.Slices - 1) * thin.SlicePositions < 512 * 512);
+        Assert.Equal((uint)thin.Slices, thin.Partial.GridZ);
+        Assert.Equal(thin.Slices * 64L * 64, thin.WorkspaceFloats(64, 1));
+
+        // As many slices as the workspace holds partial Grams, and none shorter than the minimum.
+        Assert.Equal(3, LaunchConfig.Gram(64, 512 * 512, 1, (3 * 64 * 64) + 5).Slices);
+        Assert.Equal(4, LaunchConfig.Gram(64, 1000, 1, 1 << 22).Slices);
+        Assert.Equal(1, LaunchConfig.Gram(512, 32 * 32, 4, 1 << 22).Slices); // 528 tiles × 4 items fill the device already
         Assert.Equal(1024u, LaunchConfig.Partials(10_000_000, 1).GridX);
     }
 

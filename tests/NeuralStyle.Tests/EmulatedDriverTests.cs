@@ -96,7 +96,7 @@ public sealed class EmulatedDriverTests
     public void Style_products_match_the_float64_reference_wherever_they_run(StyleProductSource source)
     {
         Skip.If(EmulatedCudaDriver.Unavailable is not null, EmulatedCudaDriver.Unavailable);
-        const int C = 19, M = 37, Items = 2;
+        const int C = 19, M = 520, Items = 2; // our Gram in 3 slices of the positions (176, 176, 168)
         const float K = 0.5f;
         float[] features = Random(Items * C * M, 3), target = Random(C * C, 4);
         var gram = new float[Items * C * C];
@@ -105,6 +105,7 @@ public sealed class EmulatedDriverTests
         using (CudaDevice device = EmulatedCudaDriver.OpenDevice())
         using (var kernels = new CudaKernels(device, EmulatedCudaDriver.KernelCache))
         using (DeviceBuffer f = device.AllocateFloats(features.Length), g = device.AllocateFloats(gram.Length), a = device.AllocateFloats(target.Length), d = device.AllocateFloats(gradient.Length))
+        using (DeviceBuffer workspace = device.AllocateFloats(CudaKernels.GramWorkspaceFloats))
         using (StreamEvent start = device.CreateEvent(), end = device.CreateEvent())
         {
             var cublas = EmulatedCudaDriver.Cublas();
@@ -113,7 +114,7 @@ public sealed class EmulatedDriverTests
             {
                 device.Upload<float>(features, f);
                 device.Upload<float>(target, a);
-                var products = new StyleProducts(kernels, cublas, handle, f, g, a, d, C, M, Items);
+                var products = new StyleProducts(kernels, cublas, handle, f, g, a, d, workspace, C, M, Items);
                 products.Choose(source, run =>
                 {
                     start.Record();

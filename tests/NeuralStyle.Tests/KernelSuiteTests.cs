@@ -26,13 +26,16 @@ public abstract unsafe class KernelSuite(IKernelRunner runner) : IDisposable
     [InlineData(16, 16, 1)]
     [InlineData(17, 33, 2)]
     [InlineData(35, 20, 1)]
-    public void Gram_matches_the_reference(int channels, int positions, int items)
+    [InlineData(17, 1000, 2, 1 << 20, 4)] // 4 slices of 256 positions, the last 232
+    [InlineData(33, 777, 1, (33 * 33 * 2) + 7, 2)] // as many slices as the workspace holds: 2 of 400, the last 377
+    public void Gram_matches_the_reference(int channels, int positions, int items, long workspaceFloats = 0, int slices = 1)
     {
         Skip.If(runner.Unavailable is not null, runner.Unavailable);
         float[] f = Random(items * channels * positions, 1, -3, 3);
         float[] g = Fill(items * channels * channels, float.NaN); // every entry must be written
         float scale = 1f / (channels * positions);
-        runner.Gram(f, g, channels, positions, items, scale);
+        Assert.Equal(slices, LaunchConfig.Gram(channels, positions, items, workspaceFloats).Slices);
+        runner.Gram(f, g, channels, positions, items, scale, workspaceFloats);
         for (int n = 0; n < items; n++)
         {
             double[] expected = ReferenceLoss.Gram(channels, positions, Item(f, n, channels * positions));

@@ -59,6 +59,7 @@ public sealed class NvrtcCompileTests : TemporaryFolderTest
         }
 
         kernels.Gram(b, b, 3, 5, 1, 1f);
+        kernels.Gram(b, b, 3, 5000, 1, 1f, workspace: b); // in slices: gram_forward, then gram_sum_slices
         kernels.StyleGradient(b, b, b, b, 3, 5, 1, 1f, accumulate: true);
         kernels.ContentGradient(b, b, b, 10, 1, 1f, accumulate: false);
         kernels.SumSquaredDifference(b, b, b, b, 10, 1, 1f);

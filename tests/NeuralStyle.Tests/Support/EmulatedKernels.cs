@@ -15,8 +15,11 @@ internal static unsafe class EmulatedKernels
     /// <summary>Why the harness is unavailable (no C++ compiler), or null.</summary>
     public static string? Unavailable => Loaded.Value.Library == IntPtr.Zero ? Loaded.Value.Problem : null;
 
-    public static void Gram(LaunchConfig l, float* f, float* g, int c, int m, float scale) =>
-        ((delegate* unmanaged<uint, uint, uint, uint, uint, uint, float*, float*, int, int, float, void>)Export("emulate_gram_forward"))(l.GridX, l.GridY, l.GridZ, l.BlockX, l.BlockY, l.BlockZ, f, g, c, m, scale);
+    public static void Gram(LaunchConfig l, float* f, float* output, int c, int m, int sliceM, int slices, float scale) =>
+        ((delegate* unmanaged<uint, uint, uint, uint, uint, uint, float*, float*, int, int, int, int, float, void>)Export("emulate_gram_forward"))(l.GridX, l.GridY, l.GridZ, l.BlockX, l.BlockY, l.BlockZ, f, output, c, m, sliceM, slices, scale);
+
+    public static void GramSumSlices(LaunchConfig l, float* partial, float* g, int count, int slices, float scale) =>
+        ((delegate* unmanaged<uint, uint, uint, uint, uint, uint, float*, float*, int, int, float, void>)Export("emulate_gram_sum_slices"))(l.GridX, l.GridY, l.GridZ, l.BlockX, l.BlockY, l.BlockZ, partial, g, count, slices, scale);
 
     public static void StyleGrad(LaunchConfig l, float* g, float* a, float* f, float* d, int c, int m, float k, int accumulate) =>
         ((delegate* unmanaged<uint, uint, uint, uint, uint, uint, float*, float*, float*, float*, int, int, float, int, void>)Export("emulate_style_grad_backward"))(l.GridX, l.GridY, l.GridZ, l.BlockX, l.BlockY, l.BlockZ, g, a, f, d, c, m, k, accumulate);

@@ -11,7 +11,8 @@ public interface IKernelRunner
     /// <summary>Why this runner cannot run here, or null.</summary>
     string? Unavailable { get; }
 
-    void Gram(float[] features, float[] gram, int channels, int positions, int items, float scale);
+    /// <summary>G = scale·F·Fᵀ per item, the positions in slices where <paramref name="workspaceFloats"/> allow (<see cref="LaunchConfig.Gram"/>).</summary>
+    void Gram(float[] features, float[] gram, int channels, int positions, int items, float scale, long workspaceFloats = 0);
 
     void StyleGradient(float[] gram, float[] target, float[] features, float[] gradient, int channels, int positions, int items, float k, bool accumulate);
 
@@ -32,11 +33,20 @@ public sealed unsafe class EmulatedRunner : IKernelRunner
 {
     public string? Unavailable => EmulatedKernels.Unavailable;
 
-    public void Gram(float[] features, float[] gram, int channels, int positions, int items, float scale)
+    public void Gram(float[] features, float[] gram, int channels, int positions, int items, float scale, long workspaceFloats = 0)
     {
-        fixed (float* f = features, g = gram)
+        GramLaunch launch = LaunchConfig.Gram(channels, positions, items, workspaceFloats);
+        var workspace = new float[launch.WorkspaceFloats(channels, items)];
+        fixed (float* f = features, g = gram, w = workspace)
         {
-            EmulatedKernels.Gram(LaunchConfig.Gram(channels, items), f, g, channels, positions, scale);
+            if (launch.Slices == 1)
+            {
+                EmulatedKernels.Gram(launch.Partial, f, g, channels, positions, launch.SlicePositions, 1, scale);
+                return;
+            }
+
+            EmulatedKernels.Gram(launch.Partial, f, w, channels, positions, launch.SlicePositions, launch.Slices, 1f);
+            EmulatedKernels.GramSumSlices(launch.Sum, w, g, channels * channels, launch.Slices, scale);
         }
     }
 
@@ -143,10 +153,11 @@ public sealed class CudaRunner : IKernelRunner, IDisposable
 
     private CudaKernels Kernels => _gpu.Value.Kernels;
 
-    public void Gram(float[] features, float[] gram, int channels, int positions, int items, float scale)
+    public void Gram(float[] features, float[] gram, int channels, int positions, int items, float scale, long workspaceFloats = 0)
     {
         using DeviceBuffer f = Upload(features), g = Upload(gram);
-        Kernels.Gram(f, g, channels, positions, items, scale);
+        using DeviceBuffer? workspace = workspaceFloats > 0 ? Device.AllocateFloats(workspaceFloats) : null;
+        Kernels.Gram(f, g, channels, positions, items, scale, workspace);
         Device.Download<float>(g, gram);
     }
 
