@@ -33,7 +33,7 @@ internal sealed class CudaGraphs : IDisposable
         _runOptions.AddRunConfigEntry("disable_synchronize_execution_providers", "1");
     }
 
-    /// <summary>cuDNN's convolution algorithm search, HEURISTIC unless <see cref="CudnnSearch"/> says otherwise.</summary>
+    /// <summary>cuDNN's convolution algorithm search, EXHAUSTIVE unless <see cref="CudnnSearch"/> says otherwise.</summary>
     public string CudnnAlgorithmSearch { get; } = CudnnSearch.Mode;
 
     /// <summary>

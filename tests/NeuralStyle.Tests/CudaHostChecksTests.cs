@@ -16,9 +16,9 @@ public sealed class CudaHostChecksTests
         Assert.Equal(outOfMemory, CudaGraphs.IsOutOfMemory(message));
 
     [Theory]
-    [InlineData(null, "HEURISTIC")]
-    [InlineData("", "HEURISTIC")]
-    [InlineData("exhaustive", "EXHAUSTIVE")]
+    [InlineData(null, "EXHAUSTIVE")]
+    [InlineData("", "EXHAUSTIVE")]
+    [InlineData("heuristic", "HEURISTIC")]
     [InlineData("Default", "DEFAULT")]
     public void The_cudnn_search_variable_names_a_mode_of_the_provider(string? value, string expected) =>
         Assert.Equal(expected, CudnnSearch.Parse(value));

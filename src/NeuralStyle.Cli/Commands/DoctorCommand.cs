@@ -35,7 +35,7 @@ internal static class DoctorCommand
         string? provider = CudaProvider.LoadProblem;
         output.WriteLine($"ORT CUDA provider {provider ?? "loads"}");
         string? cpuBecause = WhyRendersRunOnTheCpu(cuda, provider, cudnnFound);
-        output.WriteLine($"CUDA backend      {(cpuBecause is null ? "built, not yet validated on a GPU (run the Category=Cuda tests)" : "built; renders run on the CPU here")}");
+        output.WriteLine($"CUDA backend      {(cpuBecause is null ? "built; its Category=Cuda tests check it on this GPU (tools/gpu-check.sh)" : "built; renders run on the CPU here")}");
         output.WriteLine(cpuBecause is null ? "Verdict: the GPU, NVRTC, ONNX Runtime's CUDA provider and cuDNN are there; --device auto renders on CUDA."
             : cuda.IsAvailable ? $"Verdict: the GPU and NVRTC work, but renders run on the CPU: {cpuBecause}"
             : $"Verdict: CUDA is not usable here; renders run on the CPU (--device auto or cpu). {cpuBecause}");
