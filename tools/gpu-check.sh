@@ -132,6 +132,8 @@ PY
   echo "== Category=Cuda tests, by class =="
   grep -oE "^\s+(Passed|Failed|Skipped) NeuralStyle\.Tests\.[A-Za-z]+" "$work/tests.log" | awk '{print $2, $1}' | sort | uniq -c || true
   grep -E "^Total tests" "$work/tests.log" || true
+  echo "max pooling against the CPU, each iteration from the CPU's state (outliers allowed: 1% of the values):"
+  grep -E "^\s+iteration [0-9]+: .* image values outside" "$work/tests.log" | sort | uniq -c | sort -rn | head -8 || true
   echo
   echo "== Per iteration, batch 1, median ms (device events) =="
   python3 - "$work" <<'PY' || echo "(no iteration benchmark ran)"

@@ -72,6 +72,7 @@ internal sealed class ConsoleReporter(TextWriter output) : LongLivedMarshalByRef
             case ITestPassed passed:
                 Passed++;
                 output.WriteLine($"  Passed {passed.Test.DisplayName} [{Seconds(passed.ExecutionTime)}]");
+                WriteIndented(passed.Output); // what a passing test measured (how far the GPU's results lay from the CPU's)
                 break;
             case ITestFailed failed:
                 Failed++;

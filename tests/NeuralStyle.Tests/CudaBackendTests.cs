@@ -8,12 +8,13 @@ using NeuralStyle.Graphs;
 using NeuralStyle.Imaging;
 using NeuralStyle.Model;
 using NeuralStyle.Tests.Support;
+using Xunit.Abstractions;
 
 namespace NeuralStyle.Tests;
 
 /// <summary>Whole iterations on the GPU against the CPU backend (TF32 off): the same losses and images within 1e-4 relative.</summary>
 [Trait("Category", "Cuda")]
-public sealed class CudaBackendTests
+public sealed class CudaBackendTests(ITestOutputHelper output)
 {
     [SkippableTheory]
     [InlineData(PoolingMode.Max, StyleProductSource.Measured)]
@@ -31,7 +32,7 @@ public sealed class CudaBackendTests
         long buffersBefore = DeviceBuffer.LiveCount;
         using (var gpu = new CudaBackend(weights, PreprocessPreset.Caffe, loss, new AdamSettings(), products: products))
         {
-            BackendAgreement.AssertIterationsMatch(cpu, gpu, loss, content, TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, H, W, 2)), H, W, otherConvolutions: true);
+            BackendAgreement.AssertIterationsMatch(cpu, gpu, loss, content, TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, H, W, 2)), H, W, otherConvolutions: true, output.WriteLine);
             BackendAgreement.AssertDescribesProducts(gpu, products);
         }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using NeuralStyle.Cpu;
 using NeuralStyle.Engine;
 using NeuralStyle.Model;
@@ -17,11 +18,12 @@ internal static class BackendAgreement
     /// the state the CPU backend reached (as the engine does once item 0 stops), and are compared again after 2 more;
     /// then once more on a batch of three, that item between two new ones, for 2 more. Where <paramref name="other"/>
     /// runs other convolutions than the CPU's (a GPU), with max pooling a few image and moment values may differ further
-    /// (<see cref="MaxPoolOutlierShare"/>).
+    /// (<see cref="MaxPoolOutlierShare"/>); <paramref name="report"/> then hears how many did, iteration by iteration.
     /// </summary>
     public static void AssertIterationsMatch(CpuBackend cpu, IStyleBackend other, LossSettings loss, float[] content, float[] style, int height, int width,
-        bool otherConvolutions)
+        bool otherConvolutions, Action<string>? report = null)
     {
+        report ??= _ => { };
         bool argmaxMayDiffer = otherConvolutions && loss.Pooling == PoolingMode.Max;
         var targets = new StyleTargets(
             cpu.Features(style, height, width, loss.StyleLayers.Select(l => l.ReluName)).ToDictionary(p => p.Key, p => cpu.Gram(p.Value)),
@@ -32,7 +34,7 @@ internal static class BackendAgreement
             backend.Start(targets, new OptimizerState(new int[2], (float[])batch.Clone(), new float[batch.Length], new float[batch.Length]), height, width, BatchRates);
         }
 
-        AssertSameIterations(cpu, other, targets, height, width, BatchRates, argmaxMayDiffer, 0, 3);
+        AssertSameIterations(cpu, other, targets, height, width, BatchRates, argmaxMayDiffer, report, 0, 3);
         OptimizerState reached = cpu.ReadState();
         int length = batch.Length / 2;
         float[] ItemOne(float[] values) => values.AsSpan(length, length).ToArray();
@@ -43,7 +45,7 @@ internal static class BackendAgreement
             backend.Start(targets, alone, height, width, [BatchRates[1]], best);
         }
 
-        AssertSameIterations(cpu, other, targets, height, width, [BatchRates[1]], argmaxMayDiffer, 3, 5);
+        AssertSameIterations(cpu, other, targets, height, width, [BatchRates[1]], argmaxMayDiffer, report, 3, 5);
 
         // Started again larger, as a batch that rates catching up join (StyleTransferEngine.HandOver): the item beside
         // two images starting from the content.
@@ -57,7 +59,7 @@ internal static class BackendAgreement
             backend.Start(targets, grown, height, width, GrownRates, grownBest);
         }
 
-        AssertSameIterations(cpu, other, targets, height, width, GrownRates, argmaxMayDiffer, 5, 7);
+        AssertSameIterations(cpu, other, targets, height, width, GrownRates, argmaxMayDiffer, report, 5, 7);
     }
 
     /// <summary>
@@ -78,7 +80,7 @@ internal static class BackendAgreement
     /// the image, and only the pixels a flipped argmax feeds move otherwise.
     /// </summary>
     private static void AssertSameIterations(CpuBackend cpu, IStyleBackend other, StyleTargets targets, int height, int width, double[] rates, bool argmaxMayDiffer,
-        int from, int to)
+        Action<string> report, int from, int to)
     {
         for (int k = from; k < to; k++)
         {
@@ -100,7 +102,7 @@ internal static class BackendAgreement
 
             if (argmaxMayDiffer)
             {
-                AssertSameState(cpu.ReadState(), other.ReadState(), rates.Max(), $"after iteration {k} (max pooling, from the CPU's state)");
+                report($"iteration {k}: {AssertSameState(cpu.ReadState(), other.ReadState(), rates.Max(), $"after iteration {k} (max pooling, from the CPU's state)")}");
             }
         }
 
@@ -115,7 +117,8 @@ internal static class BackendAgreement
     /// difference where a max pool's argmax may differ), up to <see cref="MaxPoolOutlierShare"/> of the values may lie
     /// further apart: an image value by at most Adam's largest step at that rate each way.
     /// </summary>
-    private static void AssertSameState(OptimizerState expected, OptimizerState actual, double? argmaxRate, string when)
+    /// <returns>With <paramref name="argmaxRate"/>, how many values lay outside the tolerance and how far; else null.</returns>
+    private static string? AssertSameState(OptimizerState expected, OptimizerState actual, double? argmaxRate, string when)
     {
         // Adam divides each pixel's gradient by its running RMS, so where a gradient is near 0 the backends' rounding
         // differences in it become differences of a small fraction of the learning rate (on a GPU, up to 0.02 of 0..255
@@ -126,13 +129,15 @@ internal static class BackendAgreement
         if (argmaxRate is double rate)
         {
             int outliers = (int)(MaxPoolOutlierShare * images.Length);
-            Tolerance.AssertMostlyClose(images, actual.Images, 0.1, 1e-4, outliers, 2 * LargestAdamStep(rate), $"images {when}");
-            Tolerance.AssertMostlyClose(moments, actual.FirstMoment, momentAbs, 1e-3, outliers, 2 * largestMoment, $"Adam's m {when}");
-            return;
+            var (imagesOutside, imagesLargest) = Tolerance.AssertMostlyClose(images, actual.Images, 0.1, 1e-4, outliers, 2 * LargestAdamStep(rate), $"images {when}");
+            var (momentsOutside, momentsLargest) = Tolerance.AssertMostlyClose(moments, actual.FirstMoment, momentAbs, 1e-3, outliers, 2 * largestMoment, $"Adam's m {when}");
+            return string.Create(CultureInfo.InvariantCulture,
+                $"{imagesOutside} of {images.Length} image values outside the tolerance (largest difference {imagesLargest:G4}), {momentsOutside} of Adam's m (largest {momentsLargest:G4})");
         }
 
         Tolerance.AssertClose(images, actual.Images, 0.1, 1e-4, $"images {when}");
         Tolerance.AssertClose(moments, actual.FirstMoment, momentAbs, 1e-3, $"Adam's m {when}");
+        return null;
     }
 
     /// <summary>

@@ -42,9 +42,11 @@ internal static class Tolerance
     /// <summary>
     /// As <see cref="AssertClose(ReadOnlySpan{double}, ReadOnlySpan{float}, double, double, string)"/>, but up to
     /// <paramref name="outliers"/> values may lie outside abs + rel·|expected|, each still within <paramref name="outlierAbs"/>:
-    /// for results where a few values may legitimately take another branch (a max pool's argmax).
+    /// for results where a few values may legitimately take another branch (a max pool's argmax). Returns how many lay
+    /// outside and the largest difference, for the test to report.
     /// </summary>
-    public static void AssertMostlyClose(ReadOnlySpan<double> expected, ReadOnlySpan<float> actual, double abs, double rel, int outliers, double outlierAbs, string what)
+    public static (int Outside, double Largest) AssertMostlyClose(ReadOnlySpan<double> expected, ReadOnlySpan<float> actual, double abs, double rel, int outliers, double outlierAbs,
+        string what)
     {
         Assert.True(expected.Length == actual.Length, $"{what}: length {actual.Length}, expected {expected.Length}.");
         int outside = 0, beyond = 0;
@@ -62,6 +64,7 @@ internal static class Tolerance
 
         Assert.True(outside <= outliers && beyond == 0, string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"{what}: {outside} of {expected.Length} values outside abs {abs:G3} + rel {rel:G3} (at most {outliers} may be), {beyond} beyond {outlierAbs:G3}; the largest difference {worst:G4}."));
+        return (outside, worst);
     }
 
     /// <summary>The largest |value|, for tolerances scaled to a tensor.</summary>
