@@ -43,7 +43,7 @@ internal static class Tolerance
     /// As <see cref="AssertClose(ReadOnlySpan{double}, ReadOnlySpan{float}, double, double, string)"/>, but up to
     /// <paramref name="outliers"/> values may lie outside abs + rel·|expected|, each still within <paramref name="outlierAbs"/>:
     /// for results where a few values may legitimately take another branch (a max pool's argmax). Returns how many lay
-    /// outside and the largest difference, for the test to report.
+    /// outside and the largest difference of all, for the test to report.
     /// </summary>
     public static (int Outside, double Largest) AssertMostlyClose(ReadOnlySpan<double> expected, ReadOnlySpan<float> actual, double abs, double rel, int outliers, double outlierAbs,
         string what)
@@ -54,10 +54,10 @@ internal static class Tolerance
         for (int i = 0; i < expected.Length; i++)
         {
             double difference = Math.Abs(actual[i] - expected[i]);
+            worst = double.IsNaN(difference) || double.IsNaN(worst) ? double.NaN : Math.Max(worst, difference);
             if (!(difference <= abs + (rel * Math.Abs(expected[i]))))
             {
                 outside++;
-                worst = double.IsNaN(difference) ? double.NaN : Math.Max(worst, difference);
                 beyond += difference <= outlierAbs ? 0 : 1;
             }
         }
