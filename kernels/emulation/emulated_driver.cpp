@@ -106,6 +106,8 @@ std::map<uint64_t, Allocation> allocations; // by device address (the first byte
 uint64_t allocated_bytes = 0;
 std::set<void*> streams, events, modules, blas_handles;
 char primary_context_object; // its address is the CUcontext
+// Copies between host and device since the process began: [0] to the device, [1] to the host; calls and bytes.
+int64_t transfer_calls[2] = {0, 0}, transfer_bytes[2] = {0, 0};
 
 // A pointer argument or copy range must lie in one live allocation.
 const Allocation* find_allocation(uint64_t address, uint64_t bytes)
@@ -491,6 +493,8 @@ NS_EXPORT CUresult cuMemcpyHtoDAsync_v2(uint64_t destination, const void* source
     if (CUresult r = check_transfer(stream, destination, bytes))
         return r;
     std::memcpy(reinterpret_cast<void*>(destination), source, bytes);
+    transfer_calls[0]++;
+    transfer_bytes[0] += (int64_t)bytes;
     return CUDA_SUCCESS;
 }
 
@@ -500,6 +504,8 @@ NS_EXPORT CUresult cuMemcpyDtoHAsync_v2(void* destination, uint64_t source, size
     if (CUresult r = check_transfer(stream, source, bytes))
         return r;
     std::memcpy(destination, reinterpret_cast<const void*>(source), bytes);
+    transfer_calls[1]++;
+    transfer_bytes[1] += (int64_t)bytes;
     return CUDA_SUCCESS;
 }
 
@@ -702,6 +708,14 @@ NS_EXPORT int ns_emulated_primary_context_retains()
 {
     std::lock_guard lock(api);
     return primary_retains;
+}
+
+// Host↔device copies so far: calls and bytes, direction 0 to the device, 1 to the host.
+NS_EXPORT void ns_emulated_transfers(int direction, int64_t* calls, int64_t* bytes)
+{
+    std::lock_guard lock(api);
+    *calls = transfer_calls[direction];
+    *bytes = transfer_bytes[direction];
 }
 
 // ---- cuBLAS (column-major, host pointer mode; the checks of cublas_api.h's documentation) ----

@@ -72,6 +72,30 @@ public sealed class EmulatedCudaBackendTests
     }
 
     [SkippableFact]
+    public void An_iteration_sends_the_host_only_its_loss_values_and_takes_back_only_the_update_mask()
+    {
+        // The loop's one host round trip: every term's per-item loss in one download (2 style terms, 1 content term and
+        // TV, a double each per item), then which items Adam updates (a byte each) in one upload. Nothing else crosses:
+        // the graphs, the products, TV and Adam stay on the device.
+        Skip.If(EmulatedCudaDriver.Unavailable is not null, EmulatedCudaDriver.Unavailable);
+        const int Items = 2, Iterations = 3;
+        using CudaBackend emulated = Open(TinyProblem.Loss, StyleProductSource.Ours);
+        float[] image = TinyProblem.Image(1), batch = [.. image, .. image];
+        emulated.Start(TinyProblem.Targets(emulated, TinyProblem.Image(2)), new OptimizerState(new int[Items], batch, new float[batch.Length], new float[batch.Length]),
+            TinyProblem.Height, TinyProblem.Width, [2.0, 10.0]);
+        emulated.Iterate(); // ONNX Runtime's first runs may set themselves up
+        HostTransfers before = EmulatedCudaDriver.Transfers;
+        for (int k = 0; k < Iterations; k++)
+        {
+            emulated.Iterate();
+        }
+
+        HostTransfers crossed = EmulatedCudaDriver.Transfers - before;
+        int terms = TinyProblem.Loss.StyleLayers.Count + TinyProblem.Loss.ContentLayers.Count + 1;
+        Assert.Equal(new HostTransfers(Iterations, Iterations * Items, Iterations, Iterations * terms * Items * sizeof(double)), crossed);
+    }
+
+    [SkippableFact]
     public void A_revert_keeps_a_state_with_no_update_and_otherwise_goes_back_one_update()
     {
         Skip.If(EmulatedCudaDriver.Unavailable is not null, EmulatedCudaDriver.Unavailable);

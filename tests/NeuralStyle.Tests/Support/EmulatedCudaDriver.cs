@@ -34,6 +34,19 @@ internal static unsafe class EmulatedCudaDriver
     /// <summary>Retains of the primary context not yet released.</summary>
     public static int PrimaryContextRetains => ((delegate* unmanaged<int>)Export("ns_emulated_primary_context_retains"))();
 
+    /// <summary>Host-to-device and device-to-host copies so far (calls and bytes each way).</summary>
+    public static HostTransfers Transfers
+    {
+        get
+        {
+            var read = (delegate* unmanaged<int, long*, long*, void>)Export("ns_emulated_transfers");
+            long toDeviceCalls, toDeviceBytes, toHostCalls, toHostBytes;
+            read(0, &toDeviceCalls, &toDeviceBytes);
+            read(1, &toHostCalls, &toHostBytes);
+            return new(toDeviceCalls, toDeviceBytes, toHostCalls, toHostBytes);
+        }
+    }
+
     /// <summary>A kernel cache for this process's tests: NVRTC compiles each file once.</summary>
     public static string KernelCache { get; } = TemporaryFolder($"neuralstyle-emulated-kernels-{Environment.ProcessId}");
 
@@ -72,4 +85,11 @@ internal static unsafe class EmulatedCudaDriver
     }
 
     private static IntPtr Export(string name) => NativeLibrary.GetExport(Loaded.Value.Library, name);
+}
+
+/// <summary>Copies between the host and the emulated device: calls and bytes each way; subtract two to count what happened between.</summary>
+internal readonly record struct HostTransfers(long ToDeviceCalls, long ToDeviceBytes, long ToHostCalls, long ToHostBytes)
+{
+    public static HostTransfers operator -(HostTransfers after, HostTransfers before) =>
+        new(after.ToDeviceCalls - before.ToDeviceCalls, after.ToDeviceBytes - before.ToDeviceBytes, after.ToHostCalls - before.ToHostCalls, after.ToHostBytes - before.ToHostBytes);
 }
