@@ -139,7 +139,7 @@ PY
   python3 - "$work" <<'PY' || echo "(no iteration benchmark ran)"
 import json, sys, os
 work = sys.argv[1]
-print(f"{'run':<16}{'forward':>9}{'loss':>8}{'backward':>10}{'tv':>7}{'adam':>7}{'sync':>7}{'total':>9}{'GFLOP/s':>9}{'device MB':>11}{'start':>8}")
+print(f"{'run':<16}{'forward':>9}{'loss':>8}{'backward':>10}{'tv':>7}{'adam':>7}{'sync':>7}{'total':>9}{'wall':>8}{'GFLOP/s':>9}{'device MB':>11}{'start':>8}")
 for name in ["512", "1024", "512-tf32", "512-heuristic", "1024-heuristic"]:
     path = os.path.join(work, f"iteration-{name}.json")
     try:
@@ -147,16 +147,18 @@ for name in ["512", "1024", "512-tf32", "512-heuristic", "1024-heuristic"]:
     except Exception:
         print(f"{name:<16} (failed; see above)")
         continue
-    ms = lambda k: j[k + "_ms"]["median"]
-    print(f"{name:<16}{ms('forward'):9.2f}{ms('loss_kernels'):8.2f}{ms('backward'):10.2f}{ms('tv'):7.2f}{ms('adam'):7.2f}{ms('host_sync'):7.2f}{ms('total'):9.2f}{j['gflops']:9.0f}{j.get('peak_device_memory_mb', float('nan')):11.0f}{j.get('start_ms', float('nan')):8.0f}")
+    ms = lambda k: j.get(k + "_ms", {}).get("median", float("nan"))  # nan: a build from before that phase was timed
+    print(f"{name:<16}{ms('forward'):9.2f}{ms('loss_kernels'):8.2f}{ms('backward'):10.2f}{ms('tv'):7.2f}{ms('adam'):7.2f}{ms('host_sync'):7.2f}{ms('total'):9.2f}{ms('wall_clock'):8.2f}{j['gflops']:9.0f}{j.get('peak_device_memory_mb', float('nan')):11.0f}{j.get('start_ms', float('nan')):8.0f}")
     if name == "1024":
         print(f"  device at 1024 px (with each style layer's product choice): {j['device']}")
+print("  total: the phases, stream time between device events; wall: the host's clock around each iteration (the phases and the device's idle gaps)")
 print("  start: ms to start the batch (backward session, product timing, first iteration's excess), what a sweep weighs a stopped rate's leaving against")
 print()
+print("wall clock against PyTorch's synchronised wall clock per iteration:")
 print(f"{'size':<12}{'ours ms':>9}{'PyTorch ms':>12}{'ours/PyTorch':>14}")
 for size in ["512", "1024"]:
     try:
-        ours = json.load(open(os.path.join(work, f"iteration-{size}.json")))["total_ms"]["median"]
+        ours = json.load(open(os.path.join(work, f"iteration-{size}.json")))["wall_clock_ms"]["median"]
         peer = json.load(open(os.path.join(work, f"peer-{size}.json")))
         print(f"{size:<12}{ours:9.2f}{peer['median_s'] * 1000:12.2f}{ours / (peer['median_s'] * 1000):14.2f}   ({peer['peer']})")
     except Exception as e:
