@@ -110,9 +110,7 @@ public sealed class CudaBackendTests(ITestOutputHelper output)
         float[] content = TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, H, W, 3));
         using var cpu = new CpuBackend(weights, PreprocessPreset.Caffe, loss, new AdamSettings());
         using var gpu = new CudaBackend(weights, PreprocessPreset.Caffe, loss, new AdamSettings(), allowTf32: true);
-        var targets = new StyleTargets(
-            cpu.Features(TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, H, W, 4)), H, W, loss.StyleLayers.Select(l => l.ReluName)).ToDictionary(p => p.Key, p => cpu.Gram(p.Value)),
-            cpu.Features(content, H, W, loss.ContentLayers).ToDictionary(p => p.Key, p => p.Value.Data));
+        StyleTargets targets = Targets.Of(cpu, loss, TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, H, W, 4)), content, H, W);
         foreach (IStyleBackend backend in new IStyleBackend[] { cpu, gpu })
         {
             backend.Start(targets, new OptimizerState(new int[1], (float[])content.Clone(), new float[content.Length], new float[content.Length]), H, W, [10.0]);
@@ -137,9 +135,7 @@ public sealed class CudaBackendTests(ITestOutputHelper output)
         const int W = 512, H = 512; // relu1_1, relu1_2 and relu1_1's seed alone take 400 MB for two images
         using var gpu = new CudaBackend(NetworkWeights.Random(NetworkArchitecture.Vgg19, 0), PreprocessPreset.Caffe, loss, new AdamSettings());
         float[] content = TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, H, W, 5)), style = TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, H, W, 6));
-        var targets = new StyleTargets( // the style of another image: the content's own would make the style loss 0
-            gpu.Features(style, H, W, loss.StyleLayers.Select(l => l.ReluName)).ToDictionary(p => p.Key, p => gpu.Gram(p.Value)),
-            gpu.Features(content, H, W, loss.ContentLayers).ToDictionary(p => p.Key, p => p.Value.Data));
+        StyleTargets targets = Targets.Of(gpu, loss, style, content, H, W); // the style of another image: the content's own would make the style loss 0
         OptimizerState State() => new(new int[2], [.. content, .. content], new float[2 * content.Length], new float[2 * content.Length]);
 
         using (CudaDevice other = CudaDevice.Open())
@@ -179,9 +175,7 @@ public sealed class CudaBackendTests(ITestOutputHelper output)
             {
                 // The style of another image: from the content's own, the run would start at the loss's minimum but TV,
                 // and its first update could only raise it.
-                var targets = new StyleTargets(
-                    gpu.Features(style, H, W, loss.StyleLayers.Select(l => l.ReluName)).ToDictionary(p => p.Key, p => gpu.Gram(p.Value)),
-                    gpu.Features(content, H, W, loss.ContentLayers).ToDictionary(p => p.Key, p => p.Value.Data));
+                StyleTargets targets = Targets.Of(gpu, loss, style, content, H, W);
                 gpu.Start(targets, new OptimizerState(new int[1], content, new float[content.Length], new float[content.Length]), H, W, [5.0]);
                 return gpu.Iterate();
             });

@@ -130,9 +130,7 @@ public sealed class EmulatedCudaBackendTests
         using (CpuBackend cpu = TinyProblem.NewCpuBackend())
         {
             // On the CPU: the emulated Gram kernel over 6.5 million positions would take minutes.
-            targets = new StyleTargets(
-                cpu.Features(content, Side, Side, TinyProblem.Loss.StyleLayers.Select(l => l.ReluName)).ToDictionary(p => p.Key, p => cpu.Gram(p.Value)),
-                cpu.Features(content, Side, Side, TinyProblem.Loss.ContentLayers).ToDictionary(p => p.Key, p => p.Value.Data));
+            targets = Targets.Of(cpu, TinyProblem.Loss, content, content, Side, Side);
         }
 
         using CudaBackend emulated = Open(TinyProblem.Loss, StyleProductSource.Ours);

@@ -24,9 +24,7 @@ public sealed class PoolingSensitivityTests
         float[] content = TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, H, W, 1));
         using var exact = new CpuBackend(weights, PreprocessPreset.Caffe, loss, new AdamSettings());
         using var nudged = new CpuBackend(weights, PreprocessPreset.Caffe, loss, new AdamSettings());
-        var targets = new StyleTargets(
-            exact.Features(TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, H, W, 2)), H, W, loss.StyleLayers.Select(l => l.ReluName)).ToDictionary(p => p.Key, p => exact.Gram(p.Value)),
-            exact.Features(content, H, W, loss.ContentLayers).ToDictionary(p => p.Key, p => p.Value.Data));
+        StyleTargets targets = Targets.Of(exact, loss, TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, H, W, 2)), content, H, W);
         float[] batch = [.. content, .. content];
         var random = new DeterministicRandom(7);
         float[] noisy = batch.Select(v => random.NextDouble() >= 0.01 ? v : random.NextDouble() < 0.5 ? MathF.BitIncrement(v) : MathF.BitDecrement(v)).ToArray();

@@ -25,9 +25,7 @@ internal static class BackendAgreement
     {
         report ??= _ => { };
         bool argmaxMayDiffer = otherConvolutions && loss.Pooling == PoolingMode.Max;
-        var targets = new StyleTargets(
-            cpu.Features(style, height, width, loss.StyleLayers.Select(l => l.ReluName)).ToDictionary(p => p.Key, p => cpu.Gram(p.Value)),
-            cpu.Features(content, height, width, loss.ContentLayers).ToDictionary(p => p.Key, p => p.Value.Data));
+        StyleTargets targets = Targets.Of(cpu, loss, style, content, height, width);
         float[] batch = [.. content, .. content];
         foreach (IStyleBackend backend in new[] { cpu, other })
         {

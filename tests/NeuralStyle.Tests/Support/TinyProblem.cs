@@ -22,7 +22,5 @@ internal static class TinyProblem
     public static float[] Image(ulong seed) => TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, Height, Width, seed));
 
     /// <summary>The style and content targets of <paramref name="image"/> through <paramref name="backend"/>.</summary>
-    public static StyleTargets Targets(IStyleBackend backend, float[] image) => new(
-        backend.Features(image, Height, Width, Loss.StyleLayers.Select(l => l.ReluName)).ToDictionary(p => p.Key, p => backend.Gram(p.Value)),
-        backend.Features(image, Height, Width, Loss.ContentLayers).ToDictionary(p => p.Key, p => p.Value.Data));
+    public static StyleTargets Targets(IStyleBackend backend, float[] image) => Support.Targets.Of(backend, Loss, image, image, Height, Width);
 }
