@@ -121,7 +121,7 @@ public sealed class CudaBackend : IStyleBackend
     {
         ArgumentNullException.ThrowIfNull(features);
         using DeviceBuffer f = _device.AllocateFloats(features.Data.Length), g = _device.AllocateFloats((long)features.Channels * features.Channels);
-        using DeviceBuffer workspace = _device.AllocateFloats(CudaKernels.GramWorkspaceFloats);
+        using DeviceBuffer? workspace = CudaKernels.AllocateWorkspace(_device, CudaKernels.GramWorkspaceNeeded(features.Channels, features.Positions, 1));
         _device.Upload<float>(features.Data, f);
         _kernels.Gram(f, g, features.Channels, features.Positions, 1, (float)LossSettings.GramScale(features.Channels, features.Positions), workspace);
         var gram = new float[features.Channels * features.Channels];
@@ -229,7 +229,7 @@ public sealed class CudaBackend : IStyleBackend
         private readonly List<(LayerWeight Layer, StyleProducts Products, DeviceBuffer Gram, DeviceBuffer Target, DeviceBuffer Loss)> _style = [];
         private readonly List<(string Layer, DeviceBuffer Target, DeviceBuffer Loss)> _content = [];
         private readonly DeviceBuffer _partials, _tvLoss;
-        private readonly DeviceBuffer _gramWorkspace; // the style layers' Gram slices, one layer at a time on the stream
+        private readonly DeviceBuffer? _gramWorkspace; // the style layers' Gram slices, one layer at a time on the stream; null where none needs slices
         private readonly DeviceBuffer _lossValues; // every term's per-item loss gathered for one download: style terms, content terms, TV
         private readonly DeviceBuffer[] _lossTerms; // the per-term loss buffers in that order
         private readonly double[] _lossHost;
@@ -301,7 +301,9 @@ public sealed class CudaBackend : IStyleBackend
                     previous = layer;
                 }
 
-                _gramWorkspace = Own(device.AllocateFloats(CudaKernels.GramWorkspaceFloats));
+                long workspace = owner._loss.StyleLayers.Select(s => _activations[s.ReluName])
+                    .Select(a => CudaKernels.GramWorkspaceNeeded(a.Channels, a.Positions, _batch)).DefaultIfEmpty().Max();
+                _gramWorkspace = workspace > 0 ? Own(device.AllocateFloats(workspace)) : null;
                 foreach (LayerWeight style in owner._loss.StyleLayers)
                 {
                     var (f, c, m) = _activations[style.ReluName];

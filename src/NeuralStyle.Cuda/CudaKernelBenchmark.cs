@@ -97,7 +97,7 @@ public sealed class CudaKernelBenchmark : IDisposable
     private IEnumerable<KernelTiming> Products(int c, int m)
     {
         using DeviceBuffer f = Filled((long)c * m), g = Filled((long)c * c), a = Filled((long)c * c), dF = Filled((long)c * m);
-        using DeviceBuffer workspace = _device.AllocateFloats(CudaKernels.GramWorkspaceFloats); // as the backend gives it
+        using DeviceBuffer? workspace = CudaKernels.AllocateWorkspace(_device, CudaKernels.GramWorkspaceNeeded(c, m, 1)); // as the backend gives it
         double flops = 2.0 * c * c * m;
         string size = $"C={c} M={m}";
         double gram = Median(() => _kernels.Gram(f, g, c, m, 1, 1f, workspace));

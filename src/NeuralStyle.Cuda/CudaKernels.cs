@@ -24,6 +24,13 @@ public sealed class CudaKernels : IDisposable
     /// </summary>
     public const long GramWorkspaceFloats = 1 << 22;
 
+    /// <summary>Floats of workspace <see cref="Gram"/> uses for this shape when given up to <see cref="GramWorkspaceFloats"/>: 0 where it needs no slices.</summary>
+    public static long GramWorkspaceNeeded(int channels, int positions, int items) =>
+        LaunchConfig.Gram(channels, positions, items, GramWorkspaceFloats).WorkspaceFloats(channels, items);
+
+    /// <summary>A workspace of <paramref name="floats"/> on <paramref name="device"/>, or null for none.</summary>
+    public static DeviceBuffer? AllocateWorkspace(CudaDevice device, long floats) => floats > 0 ? device.AllocateFloats(floats) : null;
+
     /// <summary>
     /// G = scale·F·Fᵀ per item (gram.cu). With a <paramref name="workspace"/> the positions are cut into slices summed
     /// apart, which thin layers over many positions need to fill the GPU; it is the caller's scratch memory, free

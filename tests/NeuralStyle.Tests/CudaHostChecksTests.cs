@@ -152,6 +152,10 @@ public sealed class CudaHostChecksTests
         Assert.Equal(3, LaunchConfig.Gram(64, 512 * 512, 1, (3 * 64 * 64) + 5).Slices);
         Assert.Equal(4, LaunchConfig.Gram(64, 1000, 1, 1 << 22).Slices);
         Assert.Equal(1, LaunchConfig.Gram(512, 32 * 32, 4, 1 << 22).Slices); // 528 tiles × 4 items fill the device already
+
+        // The backend allocates only what its shapes use: none where no layer needs slices.
+        Assert.Equal(0, CudaKernels.GramWorkspaceNeeded(512, 32 * 32, 4));
+        Assert.Equal(thin.WorkspaceFloats(64, 1), CudaKernels.GramWorkspaceNeeded(64, 512 * 512, 1));
         Assert.Equal(1024u, LaunchConfig.Partials(10_000_000, 1).GridX);
     }
 

@@ -165,7 +165,7 @@ internal static class BenchCommand
         double medianSeconds = rows[^1].Stats.Median / 1000;
         // On CUDA the phases are the stream's time between device events; an iteration as a caller waits for it, as a
         // peer's synchronised wall-clock timing counts it, also holds the device's idle gaps (host round trip, launches).
-        var wall = Summary(walls);
+        var reported = rows.Append(("wall clock", Summary(walls))).ToArray();
         double peak = Runtime.ProcessMemory.PeakBytes();
         if (o.Json)
         {
@@ -179,7 +179,7 @@ internal static class BenchCommand
             {
                 json["peak_device_memory_mb"] = bytes / 1e6;
             }
-            foreach (var (name, s) in rows.Append(("wall clock", wall)))
+            foreach (var (name, s) in reported)
             {
                 json[name.Replace(' ', '_') + "_ms"] = new Dictionary<string, double> { ["median"] = s.Median, ["min"] = s.Min, ["max"] = s.Max };
             }
@@ -190,7 +190,7 @@ internal static class BenchCommand
 
         output.WriteLine($"{device}; {o.Size}×{o.Size}, batch {o.Batch}, {timed} timed iterations after {o.Warmup} warm-up{interrupted}");
         output.WriteLine("phase            median ms      min ms      max ms");
-        foreach (var (name, s) in rows.Append(("wall clock", wall)))
+        foreach (var (name, s) in reported)
         {
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-14} {s.Median,11:F1} {s.Min,11:F1} {s.Max,11:F1}"));
         }
