@@ -19,8 +19,9 @@ public sealed class CudaKernels : IDisposable
     internal CudaKernels(IKernelLauncher launcher) => _launcher = launcher;
 
     /// <summary>
-    /// Floats of the Gram workspace the backend and the benchmark give <see cref="Gram"/> (16 MB): room for
-    /// <see cref="LaunchConfig.GramTargetBlocks"/> slices of a 64-channel Gram, 16 of a 512-channel one.
+    /// The most Gram workspace the backend and the benchmark give <see cref="Gram"/>, in floats (16 MB): room for
+    /// <see cref="LaunchConfig.GramTargetBlocks"/> slices of a 64-channel Gram, 16 of a 512-channel one. They allocate
+    /// only what a shape's slices use (<see cref="GramWorkspaceNeeded"/>).
     /// </summary>
     public const long GramWorkspaceFloats = 1 << 22;
 
