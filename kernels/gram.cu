@@ -4,13 +4,15 @@
 // Layout: F [N, C, M] row-major (M = H·W positions per channel), G [N, C, C] row-major; float32 in and out,
 // float32 accumulation in registers.
 //
-// gram_forward — launch: block (NS_TILE, NS_TILE); grid (T, T, N·S) with T = ceil(C / NS_TILE) and S slices of the
-// positions, slice s covering [s·slice_positions, min(M, (s+1)·slice_positions)). G is symmetric, so only tiles on or
-// above the diagonal (blockIdx.y ≤ blockIdx.x) work; each writes its 16×16 block and the mirrored one, which halves
-// the arithmetic. Tails of C and of each slice are padded with zeros in shared memory. Block z = n·S + s writes
-// scale times its slice's sum to out[z] (out is [N·S, C, C]): with S = 1 that is G itself; with S > 1 a workspace,
-// which gram_sum_slices then adds up. The slices exist because a thin layer has few tiles (64 channels: 10 above
-// the diagonal) over very many positions (262,144 at 512 px): without them a few blocks would do all the work.
+// gram_forward — launch: block (NS_TILE, NS_TILE); grid (T, T, N·S) with T = ceil(C / NS_WIDE_TILE) and S slices of
+// the positions, slice s covering [s·slice_positions, min(M, (s+1)·slice_positions)). G is symmetric, so only tiles
+// on or above the diagonal (blockIdx.y ≤ blockIdx.x) work; each writes its NS_WIDE_TILE² block and the mirrored one,
+// which halves the arithmetic. Each thread sums NS_PER_THREAD² entries in registers (ns_panel_product in
+// common.cuh), the positions in steps of NS_TILE. Tails of C and of each slice are padded with zeros in shared
+// memory. Block z = n·S + s writes scale times its slice's sum to out[z] (out is [N·S, C, C]): with S = 1 that is G
+// itself; with S > 1 a workspace, which gram_sum_slices then adds up. The slices exist because a thin layer has few
+// tiles (64 channels: one) over very many positions (262,144 at 512 px): without them a few blocks would do all the
+// work.
 //
 // gram_sum_slices — G[n, e] = scale · Σ_s W[n, s, e] for e < C·C, the slices added in order (deterministic, no
 // atomics). Launch: block NS_BLOCK; grid (ceil(C·C / NS_BLOCK), N).
@@ -25,35 +27,34 @@ extern "C" __global__ void gram_forward(const float* features, float* out, int c
         return; // below the diagonal: the mirrored tile writes it (uniform for the whole block)
     }
 
-    __shared__ float rows_i[NS_TILE][NS_TILE + 1];
-    __shared__ float rows_j[NS_TILE][NS_TILE + 1];
+    __shared__ ns_panel rows_i, rows_j;
     int item = blockIdx.z / slices, slice = blockIdx.z % slices;
     const float* f = features + (ns_size)item * channels * positions;
     int begin = slice * slice_positions;
     int end = positions - begin < slice_positions ? positions : begin + slice_positions;
-    int ty = threadIdx.y, tx = threadIdx.x;
-    int i = blockIdx.y * NS_TILE + ty, j = blockIdx.x * NS_TILE + tx;
-    int load_i = blockIdx.y * NS_TILE + ty, load_j = blockIdx.x * NS_TILE + ty;
-    float sum = 0.0f;
+    int i0 = blockIdx.y * NS_WIDE_TILE, j0 = blockIdx.x * NS_WIDE_TILE;
+    float sums[NS_PER_THREAD][NS_PER_THREAD] = {};
     for (int p0 = begin; p0 < end; p0 += NS_TILE)
     {
-        int p = p0 + tx;
-        rows_i[ty][tx] = load_i < channels && p < end ? f[(ns_size)load_i * positions + p] : 0.0f;
-        rows_j[ty][tx] = load_j < channels && p < end ? f[(ns_size)load_j * positions + p] : 0.0f;
+        ns_load_transposed(rows_i, f, nullptr, positions, i0, channels, p0, end);
+        ns_load_transposed(rows_j, f, nullptr, positions, j0, channels, p0, end);
         __syncthreads();
-        for (int k = 0; k < NS_TILE; k++)
-        {
-            sum += rows_i[ty][k] * rows_j[tx][k];
-        }
-
+        ns_panel_product(sums, rows_i, rows_j);
         __syncthreads();
     }
 
-    if (i < channels && j < channels)
+    float* g = out + (ns_size)blockIdx.z * channels * channels;
+    for (int r = 0; r < NS_PER_THREAD; r++)
     {
-        float* g = out + (ns_size)blockIdx.z * channels * channels;
-        g[(ns_size)i * channels + j] = sum * scale;
-        g[(ns_size)j * channels + i] = sum * scale;
+        for (int c = 0; c < NS_PER_THREAD; c++)
+        {
+            int i = i0 + threadIdx.y + NS_TILE * r, j = j0 + threadIdx.x + NS_TILE * c;
+            if (i < channels && j < channels)
+            {
+                g[(ns_size)i * channels + j] = sums[r][c] * scale;
+                g[(ns_size)j * channels + i] = sums[r][c] * scale;
+            }
+        }
     }
 }
 

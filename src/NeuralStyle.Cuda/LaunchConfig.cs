@@ -2,15 +2,18 @@ namespace NeuralStyle.Cuda;
 
 /// <summary>
 /// Grid and block dimensions of one kernel launch. Every kernel's geometry is computed here and nowhere else, from
-/// the constants its .cu file documents (NS_BLOCK, NS_TILE in kernels/common.cuh).
+/// the constants its .cu file documents (NS_BLOCK, NS_TILE, NS_WIDE_TILE in kernels/common.cuh).
 /// </summary>
 public readonly record struct LaunchConfig(uint GridX, uint GridY, uint GridZ, uint BlockX, uint BlockY, uint BlockZ)
 {
     /// <summary>Threads per block of the one-dimensional kernels (NS_BLOCK).</summary>
     public const int BlockSize = 256;
 
-    /// <summary>Tile edge of the matrix-product kernels (NS_TILE).</summary>
+    /// <summary>Block edge of the matrix-product kernels, and the inner-index steps they sum at a time (NS_TILE).</summary>
     public const int Tile = 16;
+
+    /// <summary>Edge of the output tile one block of a matrix-product kernel computes (NS_WIDE_TILE).</summary>
+    public const int WideTile = 64;
 
     /// <summary>Most blocks a reduction uses per item (reduce.cu).</summary>
     public const int MaxReductionBlocks = 1024;
@@ -23,7 +26,7 @@ public readonly record struct LaunchConfig(uint GridX, uint GridY, uint GridZ, u
 
     /// <summary>
     /// Blocks a Gram launch aims for: several per multiprocessor on the largest GPUs (an H200 has 132), so that a thin
-    /// layer (64 channels: 10 tiles on or above the diagonal) still fills the device.
+    /// layer (64 channels: one tile) still fills the device.
     /// </summary>
     public const int GramTargetBlocks = 1024;
 
@@ -31,13 +34,13 @@ public readonly record struct LaunchConfig(uint GridX, uint GridY, uint GridZ, u
     public const int GramMinSlicePositions = 256;
 
     /// <summary>
-    /// gram.cu's launches: T × T tiles per item and slice (T = ⌈C / Tile⌉), the positions cut into as many slices as
+    /// gram.cu's launches: T × T tiles per item and slice (T = ⌈C / WideTile⌉), the positions cut into as many slices as
     /// bring the grid near <see cref="GramTargetBlocks"/>, no slice under <see cref="GramMinSlicePositions"/>, and no
     /// more partial Grams than <paramref name="workspaceFloats"/> hold (none: one slice, written straight to G).
     /// </summary>
     public static GramLaunch Gram(int channels, int positions, int items, long workspaceFloats)
     {
-        uint tiles = CeilDiv(channels, Tile);
+        uint tiles = CeilDiv(channels, WideTile);
         long tilesAtWork = (long)tiles * (tiles + 1) / 2 * items;
         long wanted = Math.Min(CeilDiv(GramTargetBlocks, Math.Max(1, tilesAtWork)), CeilDiv(positions, GramMinSlicePositions));
         long slices = Math.Max(1, Math.Min(wanted, workspaceFloats / Math.Max(1, (long)items * channels * channels)));
@@ -46,9 +49,9 @@ public readonly record struct LaunchConfig(uint GridX, uint GridY, uint GridZ, u
         return new(count, slicePositions, new(tiles, tiles, (uint)(items * count), Tile, Tile, 1), For1D((long)channels * channels, items));
     }
 
-    /// <summary>style_grad_backward: ⌈M / Tile⌉ × ⌈C / Tile⌉ tiles per item.</summary>
+    /// <summary>style_grad_backward: ⌈M / WideTile⌉ × ⌈C / WideTile⌉ tiles per item.</summary>
     public static LaunchConfig StyleGradient(int channels, int positions, int items) =>
-        new(Math.Max(1, CeilDiv(positions, Tile)), CeilDiv(channels, Tile), (uint)items, Tile, Tile, 1);
+        new(Math.Max(1, CeilDiv(positions, WideTile)), CeilDiv(channels, WideTile), (uint)items, Tile, Tile, 1);
 
     /// <summary>squared_difference_partials: up to <see cref="MaxReductionBlocks"/> blocks per item.</summary>
     public static LaunchConfig Partials(long count, int items) =>

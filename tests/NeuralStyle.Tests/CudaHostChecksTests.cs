@@ -67,6 +67,17 @@ public sealed class CudaHostChecksTests
         }
     }
 
+    [Theory]
+    [InlineData("NS_BLOCK", LaunchConfig.BlockSize)]
+    [InlineData("NS_TILE", LaunchConfig.Tile)]
+    [InlineData("NS_WIDE_TILE", LaunchConfig.WideTile)]
+    public void The_launch_geometry_uses_the_kernels_own_constants(string define, int value)
+    {
+        // A kernel launched with another block shape than it was written for reads and writes the wrong elements.
+        string line = KernelCompiler.Source("common.cuh").Split('\n').Single(l => l.StartsWith($"#define {define} ", StringComparison.Ordinal));
+        Assert.Equal($"#define {define} {value}", line.TrimEnd());
+    }
+
     [Fact]
     public void A_missing_driver_is_a_state_with_the_names_tried_and_what_to_install()
     {
@@ -134,15 +145,15 @@ public sealed class CudaHostChecksTests
         }
 
         // Without a workspace, one slice of all positions: T × T tiles per item, straight to G.
-        GramLaunch whole = LaunchConfig.Gram(17, 100_000, 2, 0);
+        GramLaunch whole = LaunchConfig.Gram(70, 100_000, 2, 0);
         Assert.Equal((1, 2u, 2u, 2u, 16u, 16u), (whole.Slices, whole.Partial.GridX, whole.Partial.GridY, whole.Partial.GridZ, whole.Partial.BlockX, whole.Partial.BlockY));
         Assert.True(whole.SlicePositions >= 100_000);
-        Assert.Equal(0, whole.WorkspaceFloats(17, 2));
+        Assert.Equal(0, whole.WorkspaceFloats(70, 2));
 
-        // VGG19's relu1_1 at 512 px: 10 tiles at work; slices bring the grid near the target, each a multiple of the tile,
-        // together covering every position once.
+        // VGG19's relu1_1 at 512 px: one tile at work; slices bring the grid to the target, each a multiple of the
+        // inner step, together covering every position once.
         GramLaunch thin = LaunchConfig.Gram(64, 512 * 512, 1, 1 << 22);
-        Assert.InRange(10L * thin.Slices, LaunchConfig.GramTargetBlocks, LaunchConfig.GramTargetBlocks + 10);
+        Assert.Equal(LaunchConfig.GramTargetBlocks, thin.Slices);
         Assert.Equal(0, thin.SlicePositions % LaunchConfig.Tile);
         Assert.True((long)thin.Slices * thin.SlicePositions >= 512 * 512 && (long)(thin.Slices - 1) * thin.SlicePositions < 512 * 512);
         Assert.Equal((uint)thin.Slices, thin.Partial.GridZ);
@@ -151,12 +162,16 @@ public sealed class CudaHostChecksTests
         // As many slices as the workspace holds partial Grams, and none shorter than the minimum.
         Assert.Equal(3, LaunchConfig.Gram(64, 512 * 512, 1, (3 * 64 * 64) + 5).Slices);
         Assert.Equal(4, LaunchConfig.Gram(64, 1000, 1, 1 << 22).Slices);
-        Assert.Equal(1, LaunchConfig.Gram(512, 32 * 32, 4, 1 << 22).Slices); // 528 tiles × 4 items fill the device already
+        Assert.Equal(1, LaunchConfig.Gram(512, 16 * 16, 4, 1 << 22).Slices); // relu5_1 at 256 px: too few positions to slice
+        Assert.Equal(4, LaunchConfig.Gram(512, 32 * 32, 4, 1 << 22).Slices); // 36 tiles × 4 items, slices of 256 positions
 
         // The backend allocates only what its shapes use: none where no layer needs slices.
-        Assert.Equal(0, CudaKernels.GramWorkspaceNeeded(512, 32 * 32, 4));
+        Assert.Equal(0, CudaKernels.GramWorkspaceNeeded(512, 16 * 16, 4));
         Assert.Equal(thin.WorkspaceFloats(64, 1), CudaKernels.GramWorkspaceNeeded(64, 512 * 512, 1));
         Assert.Equal(1024u, LaunchConfig.Partials(10_000_000, 1).GridX);
+
+        // style_grad_backward: one block per wide tile of dF, rows × positions, per item.
+        Assert.Equal(new LaunchConfig(3, 2, 2, 16, 16, 1), LaunchConfig.StyleGradient(70, 130, 2));
     }
 
     [SkippableFact]

@@ -6,7 +6,7 @@ namespace NeuralStyle.Tests;
 
 /// <summary>
 /// Every CUDA kernel against float64 references on sizes that hit every tail: channel counts and lengths that are
-/// not multiples of the tile (16) or block (256), 1×1 images, odd channel counts. One suite, two runners: the CPU
+/// not multiples of the tiles (16 and 64) or block (256), 1×1 images, odd channel counts. One suite, two runners: the CPU
 /// emulation harness (each CUDA thread a host thread, __syncthreads a barrier, warp shuffles emulated) and a real
 /// GPU. Tolerances: float32 kernels vs float64 references, abs 1e-5 of the range plus 1e-5 relative unless a line
 /// says otherwise.
@@ -26,6 +26,8 @@ public abstract unsafe class KernelSuite(IKernelRunner runner) : IDisposable
     [InlineData(16, 16, 1)]
     [InlineData(17, 33, 2)]
     [InlineData(35, 20, 1)]
+    [InlineData(70, 50, 1)] // 2 × 2 wide tiles (64), 3 on or above the diagonal, the second 6 channels
+    [InlineData(130, 37, 2)] // 3 × 3 wide tiles, the last 2 channels
     [InlineData(17, 1000, 2, 1 << 20, 4)] // 4 slices of 256 positions, the last 232
     [InlineData(33, 777, 1, (33 * 33 * 2) + 7, 2)] // as many slices as the workspace holds: 2 of 400, the last 377
     public void Gram_matches_the_reference(int channels, int positions, int items, long workspaceFloats = 0, int slices = 1)
@@ -70,6 +72,7 @@ public abstract unsafe class KernelSuite(IKernelRunner runner) : IDisposable
     [InlineData(3, 7, 2, 1)]
     [InlineData(17, 33, 2, 0)]
     [InlineData(20, 5, 1, 1)]
+    [InlineData(70, 130, 2, 1)] // 2 wide tiles (64) of rows, the second 6; 3 of positions, the last 2
     public void Style_gradient_matches_the_reference(int channels, int positions, int items, int accumulate)
     {
         Skip.If(runner.Unavailable is not null, runner.Unavailable);
