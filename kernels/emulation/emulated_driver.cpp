@@ -108,6 +108,8 @@ std::set<void*> streams, events, modules, blas_handles;
 char primary_context_object; // its address is the CUcontext
 // Copies between host and device since the process began: [0] to the device, [1] to the host; calls and bytes.
 int64_t transfer_calls[2] = {0, 0}, transfer_bytes[2] = {0, 0};
+// Times the host waited for the device (stream and event synchronisations) since the process began.
+int64_t host_waits = 0;
 
 // A pointer argument or copy range must lie in one live allocation.
 const Allocation* find_allocation(uint64_t address, uint64_t bytes)
@@ -551,7 +553,10 @@ NS_EXPORT CUresult cuStreamSynchronize(void* stream)
     std::lock_guard lock(api);
     if (CUresult r = ready())
         return r;
-    return valid_stream(stream) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+    if (!valid_stream(stream))
+        return CUDA_ERROR_INVALID_HANDLE;
+    host_waits++;
+    return CUDA_SUCCESS;
 }
 
 NS_EXPORT CUresult cuModuleLoadDataEx(void** module, const void* image, unsigned count, const int* options, void** values)
@@ -665,7 +670,10 @@ NS_EXPORT CUresult cuEventSynchronize(void* event)
     std::lock_guard lock(api);
     if (CUresult r = ready())
         return r;
-    return events.count(event) == 1 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+    if (events.count(event) == 0)
+        return CUDA_ERROR_INVALID_HANDLE;
+    host_waits++;
+    return CUDA_SUCCESS;
 }
 
 NS_EXPORT CUresult cuEventElapsedTime_v2(float* ms, void* start, void* end)
@@ -708,6 +716,13 @@ NS_EXPORT int ns_emulated_primary_context_retains()
 {
     std::lock_guard lock(api);
     return primary_retains;
+}
+
+// Stream and event synchronisations so far.
+NS_EXPORT int64_t ns_emulated_host_waits()
+{
+    std::lock_guard lock(api);
+    return host_waits;
 }
 
 // Host↔device copies so far: calls and bytes, direction 0 to the device, 1 to the host.

@@ -76,7 +76,8 @@ public sealed class EmulatedCudaBackendTests
     {
         // The loop's one host round trip: every term's per-item loss in one download (2 style terms, 1 content term and
         // TV, a double each per item), then which items Adam updates (a byte each) in one upload. Nothing else crosses:
-        // the graphs, the products, TV and Adam stay on the device.
+        // the graphs, the products, TV and Adam stay on the device. The host waits for the device only at those two
+        // copies, not for Adam at the end of the iteration: only reading the phase times waits for that.
         Skip.If(EmulatedCudaDriver.Unavailable is not null, EmulatedCudaDriver.Unavailable);
         const int Items = 2, Iterations = 3;
         using CudaBackend emulated = Open(TinyProblem.Loss, StyleProductSource.Ours);
@@ -85,6 +86,7 @@ public sealed class EmulatedCudaBackendTests
             TinyProblem.Height, TinyProblem.Width, [2.0, 10.0]);
         emulated.Iterate(); // ONNX Runtime's first runs may set themselves up
         HostTransfers before = EmulatedCudaDriver.Transfers;
+        long waitsBefore = EmulatedCudaDriver.HostWaits;
         for (int k = 0; k < Iterations; k++)
         {
             emulated.Iterate();
@@ -93,6 +95,14 @@ public sealed class EmulatedCudaBackendTests
         HostTransfers crossed = EmulatedCudaDriver.Transfers - before;
         int terms = TinyProblem.Loss.StyleLayers.Count + TinyProblem.Loss.ContentLayers.Count + 1;
         Assert.Equal(new HostTransfers(Iterations, Iterations * Items, Iterations, Iterations * terms * Items * sizeof(double)), crossed);
+        Assert.Equal(2 * Iterations, EmulatedCudaDriver.HostWaits - waitsBefore);
+
+        long waitsBeforePhases = EmulatedCudaDriver.HostWaits;
+        Assert.True(emulated.LastPhases.Adam >= 0);
+        long waitsForPhases = EmulatedCudaDriver.HostWaits - waitsBeforePhases;
+        Assert.True(waitsForPhases > 0, "reading the phase times did not wait for the iteration's events");
+        Assert.True(emulated.LastPhases.Forward >= 0);
+        Assert.Equal(waitsForPhases, EmulatedCudaDriver.HostWaits - waitsBeforePhases); // read once, then kept
     }
 
     [SkippableFact]

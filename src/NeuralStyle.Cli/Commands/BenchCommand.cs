@@ -136,8 +136,8 @@ internal static class BenchCommand
             {
                 long started = Stopwatch.GetTimestamp();
                 engine.Step();
+                samples.Add(engine.LastPhases); // on CUDA this waits for the Step's last work (Adam): inside the clock, as a peer's synchronised timing has it
                 walls.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                samples.Add(engine.LastPhases);
                 progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {i + 1}/{o.Repeat}: {engine.LastPhases.Total:F1} ms"));
                 peakDevice = engine.DeviceMemoryInUse is long inUse ? Math.Max(inUse, peakDevice ?? 0) : null;
             }

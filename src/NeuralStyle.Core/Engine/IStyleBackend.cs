@@ -48,7 +48,7 @@ public interface IStyleBackend : IDisposable
     /// <summary>A copy of every item's best image ([N, 3, H, W]); an item never kept holds the image it started from.</summary>
     float[] ReadBestImages();
 
-    /// <summary>Milliseconds each phase of the last <see cref="Iterate"/> took.</summary>
+    /// <summary>Milliseconds each phase of the last <see cref="Iterate"/> took. A GPU backend may measure them on the device, so that reading them waits for the iteration's last work, which <see cref="Iterate"/> itself need not.</summary>
     PhaseTimes LastPhases { get; }
 
     /// <summary>A copy of the current optimizer state.</summary>

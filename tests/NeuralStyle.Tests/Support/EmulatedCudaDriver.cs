@@ -47,6 +47,9 @@ internal static unsafe class EmulatedCudaDriver
         }
     }
 
+    /// <summary>Stream and event synchronisations so far: each a wait of the host for the device.</summary>
+    public static long HostWaits => ((delegate* unmanaged<long>)Export("ns_emulated_host_waits"))();
+
     /// <summary>A kernel cache for this process's tests: NVRTC compiles each file once.</summary>
     public static string KernelCache { get; } = TemporaryFolder($"neuralstyle-emulated-kernels-{Environment.ProcessId}");
 
