@@ -206,6 +206,51 @@ public abstract unsafe class KernelSuite(IKernelRunner runner) : IDisposable
         Assert.Equal(start.AsSpan(length, length).ToArray(), x.AsSpan(length, length).ToArray());
     }
 
+    /// <summary>
+    /// Both products at one shape, the Gram with the workspace the backend gives it (so in slices where it would be),
+    /// against float64: features as ReLU outputs (0..1), a target of G's order. Tolerance: 1e-4 relative (the issue's
+    /// bound for whole iterations), abs 1e-6 of G's range and 1e-5 of the gradient's (its sums over channels cancel).
+    /// </summary>
+    protected void AssertProductsMatchTheReferenceAt(int channels, int positions)
+    {
+        Skip.If(runner.Unavailable is not null, runner.Unavailable);
+        float[] f = Random(channels * positions, 30, 0, 1), a = Random(channels * channels, 31, 0, 0.5);
+        float[] g = Fill(channels * channels, float.NaN), d = Fill(channels * positions, float.NaN);
+        double scale = 1.0 / ((double)channels * positions);
+        runner.Gram(f, g, channels, positions, 1, (float)scale, CudaKernels.GramWorkspaceNeeded(channels, positions, 1));
+        var expectedGram = new double[channels * channels];
+        Parallel.For(0, channels, i =>
+        {
+            for (int j = 0; j < channels; j++)
+            {
+                double sum = 0;
+                for (int p = 0; p < positions; p++)
+                {
+                    sum += (double)f[(i * positions) + p] * f[(j * positions) + p];
+                }
+
+                expectedGram[(i * channels) + j] = sum * scale;
+            }
+        });
+        Tolerance.AssertClose(expectedGram, g, 1e-6 * Tolerance.MaxAbs(expectedGram), 1e-4, $"G at C={channels} M={positions}");
+
+        runner.StyleGradient(g, a, f, d, channels, positions, 1, 1f, accumulate: false);
+        var expected = new double[channels * positions];
+        Parallel.For(0, channels, i =>
+        {
+            Span<double> row = expected.AsSpan(i * positions, positions);
+            for (int c = 0; c < channels; c++)
+            {
+                double difference = (double)g[(i * channels) + c] - a[(i * channels) + c];
+                for (int p = 0; p < positions; p++)
+                {
+                    row[p] += difference * f[(c * positions) + p];
+                }
+            }
+        });
+        Tolerance.AssertClose(expected, d, 1e-5 * Tolerance.MaxAbs(expected), 1e-4, $"dF at C={channels} M={positions}");
+    }
+
     private static double[] Item(float[] values, int n, int length) => values.AsSpan(n * length, length).ToArray().Select(v => (double)v).ToArray();
 
     private static float[] Fill(int length, float value) => Enumerable.Repeat(value, length).ToArray();
@@ -270,7 +315,17 @@ public sealed unsafe class EmulatedKernelTests() : KernelSuite(new EmulatedRunne
 
 /// <summary>The suite on device 0; skipped where there is no CUDA.</summary>
 [Trait("Category", "Cuda")]
-public sealed class CudaKernelTests() : KernelSuite(new CudaRunner());
+public sealed class CudaKernelTests() : KernelSuite(new CudaRunner())
+{
+    /// <summary>VGG19's five style layers at 512 px: the thin layers in slices of the positions, the wide in many tiles.</summary>
+    [SkippableTheory]
+    [InlineData(64, 512 * 512)]
+    [InlineData(128, 256 * 256)]
+    [InlineData(256, 128 * 128)]
+    [InlineData(512, 64 * 64)]
+    [InlineData(512, 32 * 32)]
+    public void Products_at_vgg19_style_shapes_match_the_reference(int channels, int positions) => AssertProductsMatchTheReferenceAt(channels, positions);
+}
 
 /// <summary>
 /// The suite through the whole CUDA layer on the emulated driver (kernels/emulation/emulated_driver.cpp): NVRTC's
@@ -278,4 +333,11 @@ public sealed class CudaKernelTests() : KernelSuite(new CudaRunner());
 /// downloaded.
 /// </summary>
 [Collection(EmulatedCudaDriver.Collection)]
-public sealed class EmulatedDriverKernelTests() : KernelSuite(new CudaRunner(EmulatedCudaDriver.OpenDevice, () => EmulatedCudaDriver.Unavailable, EmulatedCudaDriver.KernelCache));
+public sealed class EmulatedDriverKernelTests() : KernelSuite(new CudaRunner(EmulatedCudaDriver.OpenDevice, () => EmulatedCudaDriver.Unavailable, EmulatedCudaDriver.KernelCache))
+{
+    /// <summary>The GPU's check at VGG19's shapes, at shapes the harness runs in seconds: 16 slices of 256 positions; 3 × 3 wide tiles in 3 slices.</summary>
+    [SkippableTheory]
+    [InlineData(64, 64 * 64)]
+    [InlineData(130, 700)]
+    public void Products_in_slices_and_wide_tiles_match_the_reference(int channels, int positions) => AssertProductsMatchTheReferenceAt(channels, positions);
+}
