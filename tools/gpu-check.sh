@@ -122,6 +122,11 @@ PY
   for size in 512 1024; do
     step 120 python3 tools/peers/pytorch_peer.py --model "$work/peer/forward.onnx" --size "$size" --device cuda --repeat 10 --warmup 3 | tee "$work/peer-$size.json"
   done
+  # A test that fails under our EXHAUSTIVE cuDNN search: all of them again under HEURISTIC (the choice they passed
+  # with on the H200 before) tells whether the search's algorithms are the cause.
+  if (( status != 0 && status != 124 && status != 137 )); then
+    step 240 env NEURALSTYLE_CUDNN_SEARCH=HEURISTIC "$bin/neuralstyle-tests" --filter Category=Cuda > "$work/tests-heuristic.log"
+  fi
   step 120 "$ns" bench iteration --device cuda --size 512 --repeat 10 --precision tf32 --json | tee "$work/iteration-512-tf32.json"
   # cuDNN's algorithm choice: ours is EXHAUSTIVE (timing the candidates once per shape); HEURISTIC times nothing.
   for size in 512 1024; do
@@ -132,6 +137,12 @@ PY
   echo "== Category=Cuda tests, by class =="
   grep -oE "^\s+(Passed|Failed|Skipped) NeuralStyle\.Tests\.[A-Za-z]+" "$work/tests.log" | awk '{print $2, $1}' | sort | uniq -c || true
   grep -E "^Total tests" "$work/tests.log" || true
+  grep -E "^\s+Failed NeuralStyle" "$work/tests.log" | head -12 || true
+  if [ -f "$work/tests-heuristic.log" ]; then
+    echo "the same tests under NEURALSTYLE_CUDNN_SEARCH=HEURISTIC:"
+    grep -E "^Total tests" "$work/tests-heuristic.log" || echo "(did not finish)"
+    grep -E "^\s+Failed NeuralStyle" "$work/tests-heuristic.log" | head -12 || true
+  fi
   echo "max pooling against the CPU, each iteration from the CPU's state (outliers allowed: 1% of the values):"
   grep -E "^\s+iteration [0-9]+: .* image values outside" "$work/tests.log" | sort | uniq -c | sort -rn | head -8 || true
   echo
