@@ -12,7 +12,8 @@ namespace NeuralStyle.Cuda;
 /// </summary>
 internal sealed class KernelCompiler
 {
-    private const string Header = "common.cuh";
+    /// <summary>The header every kernel file includes, given to NVRTC by name.</summary>
+    public const string Header = "common.cuh";
     private readonly NvrtcApi _nvrtc;
     private readonly string _cacheFolder;
 
@@ -64,7 +65,8 @@ internal sealed class KernelCompiler
         return cubin;
     }
 
-    private static string[] Options(int major, int minor) => [$"--gpu-architecture=sm_{major}{minor}", "--std=c++17", "-default-device"];
+    /// <summary>NVRTC's options for compute capability <paramref name="major"/>.<paramref name="minor"/>.</summary>
+    public static string[] Options(int major, int minor) => [$"--gpu-architecture=sm_{major}{minor}", "--std=c++17", "-default-device"];
 
     /// <summary>The cache entry: named by a hash of the source, its header, the options, the architecture and NVRTC's version.</summary>
     private string CachePath(string file, int major, int minor)

@@ -1,6 +1,8 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
 using System.Reflection;
 using System.Runtime.CompilerServices;
+using System.Text.RegularExpressions;
 using NeuralStyle.Cuda;
 using NeuralStyle.Cuda.Interop;
 using NeuralStyle.Tests.Support;
@@ -13,7 +15,7 @@ namespace NeuralStyle.Tests;
 /// CUDA backend drives NVRTC 13 on a device. What NVRTC accepts here, clang's PTX check does not prove: NVRTC's own
 /// dialect, our options, the embedded header, the CUBIN the driver will load and the entry points it must hold.
 /// </summary>
-public sealed class NvrtcCompileTests : TemporaryFolderTest
+public sealed partial class NvrtcCompileTests : TemporaryFolderTest
 {
     private static readonly Lazy<(NvrtcApi? Api, string Problem)> Nvrtc = new(Load);
 
@@ -36,6 +38,35 @@ public sealed class NvrtcCompileTests : TemporaryFolderTest
                 Assert.True(shared <= 48 * 1024, $"{kernel}: {shared} bytes of shared memory");
             }
         }
+    }
+
+    [SkippableTheory]
+    [InlineData(7, 5)]
+    [InlineData(9, 0)]
+    public void No_kernel_spills_registers_and_a_product_block_leaves_room_for_a_second(int major, int minor)
+    {
+        // ptxas's own report (--ptxas-options=-v) for every entry point. A spill puts values in local memory, which the
+        // register-tiled products exist to avoid; above 128 registers a 256-thread product block would have a
+        // multiprocessor's 65,536 registers to itself.
+        var reported = new Dictionary<string, (int StackFrame, int SpillStores, int SpillLoads, int Registers)>();
+        foreach (string file in KernelCompiler.SourceFiles)
+        {
+            var headers = new Dictionary<string, string> { [KernelCompiler.Header] = KernelCompiler.Source(KernelCompiler.Header) };
+            Api().CompileToCubin(KernelCompiler.Source(file), file, headers, [.. KernelCompiler.Options(major, minor), "--ptxas-options=-v"], out string log);
+            foreach (Match m in PtxasReport().Matches(log))
+            {
+                reported[m.Groups["kernel"].Value] = (Number(m, "frame"), Number(m, "stores"), Number(m, "loads"), Number(m, "registers"));
+            }
+        }
+
+        foreach (string kernel in KernelCompiler.SourceFiles.SelectMany(KernelModules.KernelNames))
+        {
+            Assert.True(reported.TryGetValue(kernel, out var r), $"ptxas reported nothing for {kernel}");
+            Assert.True(r.StackFrame == 0 && r.SpillStores == 0 && r.SpillLoads == 0, $"{kernel} on sm_{major}{minor}: {r}");
+        }
+
+        Assert.InRange(reported["gram_forward"].Registers, 1, 128);
+        Assert.InRange(reported["style_grad_backward"].Registers, 1, 128);
     }
 
     [SkippableFact]
@@ -106,6 +137,14 @@ public sealed class NvrtcCompileTests : TemporaryFolderTest
         Assert.Contains("not_declared_anywhere", error.Log, StringComparison.Ordinal);
         Assert.Contains(error.Log, error.Message, StringComparison.Ordinal);
     }
+
+    private static int Number(Match m, string group) => int.Parse(m.Groups[group].Value, CultureInfo.InvariantCulture);
+
+    // ptxas info    : Function properties for gram_forward
+    // ptxas         .     0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+    // ptxas info    : Used 72 registers, 8448 bytes smem, 388 bytes cmem[0]
+    [GeneratedRegex(@"Function properties for (?<kernel>\w+)\s+ptxas\s+\.\s+(?<frame>\d+) bytes stack frame, (?<stores>\d+) bytes spill stores, (?<loads>\d+) bytes spill loads\s+ptxas info\s+: Used (?<registers>\d+) registers")]
+    private static partial Regex PtxasReport();
 
     private static T Placeholder<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors | DynamicallyAccessedMemberTypes.NonPublicConstructors)] T>()
         where T : class => (T)RuntimeHelpers.GetUninitializedObject(typeof(T));

@@ -58,7 +58,11 @@ internal sealed unsafe class NvrtcApi
     }
 
     /// <summary>Compiles <paramref name="source"/> (with its headers) to a CUBIN; a compile error carries the program log.</summary>
-    public byte[] CompileToCubin(string source, string name, IReadOnlyDictionary<string, string> headers, IReadOnlyList<string> options)
+    public byte[] CompileToCubin(string source, string name, IReadOnlyDictionary<string, string> headers, IReadOnlyList<string> options) =>
+        CompileToCubin(source, name, headers, options, out _);
+
+    /// <summary><see cref="CompileToCubin(string, string, IReadOnlyDictionary{string, string}, IReadOnlyList{string})"/>, with the program log of a compile that succeeded (ptxas's report with --ptxas-options=-v).</summary>
+    public byte[] CompileToCubin(string source, string name, IReadOnlyDictionary<string, string> headers, IReadOnlyList<string> options, out string log)
     {
         using var strings = new Utf8Strings();
         byte** headerTexts = strings.Array(headers.Values.ToArray());
@@ -69,7 +73,8 @@ internal sealed unsafe class NvrtcApi
         try
         {
             int compiled = _compileProgram(program, options.Count, optionTexts);
-            Check(compiled, $"nvrtcCompileProgram({name}, {string.Join(' ', options)})", compiled == 0 ? "" : Log(program));
+            log = Log(program);
+            Check(compiled, $"nvrtcCompileProgram({name}, {string.Join(' ', options)})", compiled == 0 ? "" : log);
             nuint size;
             Check(_getCubinSize(program, &size));
             var cubin = new byte[size];
