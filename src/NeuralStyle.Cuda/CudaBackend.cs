@@ -493,7 +493,12 @@ public sealed class CudaBackend : IStyleBackend
             return losses;
         }
 
-        public void Dispose() => _owned.Dispose();
+        public void Dispose()
+        {
+            // A Step returns before its Adam is done: the device finishes with these buffers before they are freed.
+            _owner._device.SynchronizeForRelease();
+            _owned.Dispose();
+        }
 
         /// <summary>Runs a graph on its bound buffers; ONNX Runtime allocates its own working memory on the first runs, where a GPU too small for the batch shows.</summary>
         private void RunGraph(InferenceSession session, OrtIoBinding binding)

@@ -117,6 +117,9 @@ public sealed unsafe class CudaDevice : IDisposable
     /// <summary>Waits for everything issued on the stream.</summary>
     public void Synchronize() => DriverForThisThread().Synchronize(Stream);
 
+    /// <summary><see cref="Synchronize"/> for releases, which never throw: a device that failed has nothing more to finish.</summary>
+    internal void SynchronizeForRelease() => _ = DriverApi.Succeeded(DriverForRelease().TrySynchronize(Stream));
+
     /// <summary>Creates an event for timing work on the stream.</summary>
     public StreamEvent CreateEvent() => new(this, DriverForThisThread().CreateEvent());
 

@@ -103,6 +103,12 @@ public sealed class EmulatedCudaBackendTests
         Assert.True(waitsForPhases > 0, "reading the phase times did not wait for the iteration's events");
         Assert.True(emulated.LastPhases.Forward >= 0);
         Assert.Equal(waitsForPhases, EmulatedCudaDriver.HostWaits - waitsBeforePhases); // read once, then kept
+
+        // A Step's last work, not waited for by the Step, is waited for at disposal: the device finishes it before the buffers are freed.
+        emulated.Iterate();
+        long waitsBeforeDisposal = EmulatedCudaDriver.HostWaits;
+        emulated.Dispose();
+        Assert.True(EmulatedCudaDriver.HostWaits > waitsBeforeDisposal, "the loop freed its buffers without waiting for the stream");
     }
 
     [SkippableFact]

@@ -191,7 +191,9 @@ internal sealed unsafe class DriverApi
 
     public CUresult DestroyStream(IntPtr stream) => _streamDestroy(stream);
 
-    public void Synchronize(IntPtr stream) => Check(_streamSynchronize(stream));
+    public void Synchronize(IntPtr stream) => Check(TrySynchronize(stream));
+
+    public CUresult TrySynchronize(IntPtr stream) => _streamSynchronize(stream);
 
     /// <summary>Loads a CUBIN or PTX image; a failure carries the JIT's error log.</summary>
     public IntPtr LoadModule(byte[] image)
