@@ -6,6 +6,7 @@ using System.Text.RegularExpressions;
 using NeuralStyle.Cuda;
 using NeuralStyle.Cuda.Interop;
 using NeuralStyle.Tests.Support;
+using Xunit.Abstractions;
 
 namespace NeuralStyle.Tests;
 
@@ -15,7 +16,7 @@ namespace NeuralStyle.Tests;
 /// CUDA backend drives NVRTC 13 on a device. What NVRTC accepts here, clang's PTX check does not prove: NVRTC's own
 /// dialect, our options, the embedded header, the CUBIN the driver will load and the entry points it must hold.
 /// </summary>
-public sealed partial class NvrtcCompileTests : TemporaryFolderTest
+public sealed partial class NvrtcCompileTests(ITestOutputHelper output) : TemporaryFolderTest
 {
     private static readonly Lazy<(NvrtcApi? Api, string Problem)> Nvrtc = new(Load);
 
@@ -63,6 +64,11 @@ public sealed partial class NvrtcCompileTests : TemporaryFolderTest
         {
             Assert.True(reported.TryGetValue(kernel, out var r), $"ptxas reported nothing for {kernel}");
             Assert.True(r.StackFrame == 0 && r.SpillStores == 0 && r.SpillLoads == 0, $"{kernel} on sm_{major}{minor}: {r}");
+        }
+
+        foreach (string kernel in new[] { "gram_forward", "style_grad_backward" })
+        {
+            output.WriteLine($"{kernel} on sm_{major}{minor}: {reported[kernel].Registers} registers a thread");
         }
 
         Assert.InRange(reported["gram_forward"].Registers, 1, 128);

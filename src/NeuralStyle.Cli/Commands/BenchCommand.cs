@@ -138,7 +138,7 @@ internal static class BenchCommand
                 engine.Step();
                 samples.Add(engine.LastPhases); // on CUDA this waits for the Step's last work (Adam): inside the clock, as a peer's synchronised timing has it
                 walls.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {i + 1}/{o.Repeat}: {engine.LastPhases.Total:F1} ms"));
+                progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {i + 1}/{o.Repeat}: {samples[^1].Total:F1} ms"));
                 peakDevice = engine.DeviceMemoryInUse is long inUse ? Math.Max(inUse, peakDevice ?? 0) : null;
             }
 
