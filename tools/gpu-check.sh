@@ -18,6 +18,9 @@
 #                                the repository, where the tests find their files), puts the CUDA and cuDNN
 #                                libraries that PyTorch's wheels ship on the loader path, runs the tests, prints the
 #                                table, and leaves every log and result in $OUT/gpu-check-logs.tgz when $OUT is set.
+#                                Where a test fails, the tests again: under cuDNN's HEURISTIC choice, or, where a test
+#                                left CUDA unusable for the rest of its process, that test alone (under
+#                                compute-sanitizer where there is one) and the others without it.
 #
 # With the device tool: after 'prepare' here, four calls back to back (a machine idle for 30 s is handed back, and
 # the parts carried so far go with it): carry .device/gpu-check.txz.part-00 with the command 'true', then part-01
@@ -72,6 +75,25 @@ step() {
   timeout -k 10 "$(( limit < left ? limit : left ))" "$@"
 }
 
+# The test after which CUDA was unusable for the rest of its process, as its method's full name (nothing if none):
+# the first whose failure names an error that spoils the context (the driver's sticky errors, or ONNX Runtime's
+# words for them), else the one a native fault ended the process in (a "Starting" line with no result and no total).
+fatal_test() {
+  awk '
+    /^  Starting / { running = $2; next }
+    /^  (Passed|Skipped) / { failed = running = ""; next }
+    /^  Failed / { failed = ($2 == "outside") ? "" : $2; running = ""; next }
+    /^Total tests:/ { finished = 1; next }
+    failed != "" && /CUDA_ERROR_(ILLEGAL_ADDRESS|LAUNCH_FAILED|MISALIGNED_ADDRESS|ILLEGAL_INSTRUCTION|HARDWARE_STACK_ERROR|INVALID_PC|INVALID_ADDRESS_SPACE|ECC_UNCORRECTABLE)|illegal memory access|unspecified launch failure|misaligned address|illegal instruction/ {
+      found = failed; exit
+    }
+    END {
+      name = found != "" ? found : (finished ? "" : running)
+      sub(/\(.*/, "", name) # a theory case: its method
+      if (name != "") print name
+    }' "$1"
+}
+
 run() {
   # The whole run's budget: the device tool's limit for the call must be larger, or the table and logs are lost.
   deadline=$(( $(date +%s) + ${GPU_CHECK_BUDGET_S:-420} ))
@@ -122,9 +144,17 @@ PY
   for size in 512 1024; do
     step 120 python3 tools/peers/pytorch_peer.py --model "$work/peer/forward.onnx" --size "$size" --device cuda --repeat 10 --warmup 3 | tee "$work/peer-$size.json"
   done
-  # A test that fails under our EXHAUSTIVE cuDNN search: all of them again under HEURISTIC (the choice they passed
-  # with on the H200 before) tells whether the search's algorithms are the cause.
-  if (( status != 0 && status != 124 && status != 137 )); then
+  # A test that left CUDA unusable fails every test after it in its process: that test alone (under
+  # compute-sanitizer's memcheck where the machine has it, which names the kernel, thread and address), then the
+  # others in a process without it. Any other failure: all of them again under cuDNN's HEURISTIC choice (the one
+  # they passed with on the H200 before), which tells whether our EXHAUSTIVE search's algorithms are the cause.
+  local fatal; fatal="$(fatal_test "$work/tests.log")"
+  if [ -n "$fatal" ]; then
+    echo "$fatal" > "$work/fatal-test.txt"
+    local sanitizer; sanitizer="$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)"
+    step 150 ${sanitizer:+"$sanitizer" --tool memcheck --print-limit 20} "$bin/neuralstyle-tests" --filter "Category=Cuda&FullyQualifiedName=$fatal" > "$work/fatal-test.log" 2>&1
+    step 240 "$bin/neuralstyle-tests" --filter "Category=Cuda&FullyQualifiedName!=$fatal" > "$work/tests-without-fatal.log" 2>&1
+  elif (( status != 0 && status != 124 && status != 137 )); then
     step 240 env NEURALSTYLE_CUDNN_SEARCH=HEURISTIC "$bin/neuralstyle-tests" --filter Category=Cuda > "$work/tests-heuristic.log"
   fi
   step 120 "$ns" bench iteration --device cuda --size 512 --repeat 10 --precision tf32 --json | tee "$work/iteration-512-tf32.json"
@@ -138,6 +168,14 @@ PY
   grep -oE "^\s+(Passed|Failed|Skipped) NeuralStyle\.Tests\.[A-Za-z]+" "$work/tests.log" | awk '{print $2, $1}' | sort | uniq -c || true
   grep -E "^Total tests" "$work/tests.log" || true
   grep -E "^\s+Failed NeuralStyle" "$work/tests.log" | head -12 || true
+  if [ -f "$work/fatal-test.txt" ]; then
+    echo "CUDA was unusable after $(cat "$work/fatal-test.txt"); that test alone$(grep -qs '^=========' "$work/fatal-test.log" && echo ', under compute-sanitizer'):"
+    grep -sE "^Total tests|^\s+Failed NeuralStyle" "$work/fatal-test.log" | head -4 || echo "(did not finish)"
+    grep -sE "^=========" "$work/fatal-test.log" | head -12 || true
+    echo "the other tests, in a process without it:"
+    grep -sE "^Total tests" "$work/tests-without-fatal.log" || echo "(did not finish)"
+    grep -sE "^\s+Failed NeuralStyle" "$work/tests-without-fatal.log" | head -12 || true
+  fi
   if [ -f "$work/tests-heuristic.log" ]; then
     echo "the same tests under NEURALSTYLE_CUDNN_SEARCH=HEURISTIC:"
     grep -E "^Total tests" "$work/tests-heuristic.log" || echo "(did not finish)"

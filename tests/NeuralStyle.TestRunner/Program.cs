@@ -1,9 +1,12 @@
 // Runs the tests of NeuralStyle.Tests in this process through xunit's own discovery and execution, so that a
 // self-contained publish of this runner is all a machine without the .NET SDK needs (tools/gpu-check.sh).
 //
-//   neuralstyle-tests [--filter Name=Value]
+//   neuralstyle-tests [--filter CONDITIONS]   e.g. --filter 'Category=Cuda&FullyQualifiedName~CudaKernelTests'
 //
-// Prints which vector instructions the process may use, one line per test (failures with their message and stack), then
+// CONDITIONS as dotnet test writes them (Name=Value, Name~Value, != and !~, joined by &; see TestFilter).
+//
+// Prints which vector instructions the process may use, a line as each test starts (so that a process killed by a
+// native fault names the test it was in), one as each ends (failures with their message and stack), then
 // "Total tests: N, Passed: N, Failed: N, Skipped: N". Exit code 0 when nothing failed and at least one test ran.
 using System.Numerics;
 using System.Reflection;
@@ -13,15 +16,15 @@ using NeuralStyle.TestRunner;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 
-TraitFilter filter;
+TestFilter filter;
 try
 {
-    filter = TraitFilter.Parse(args);
+    filter = TestFilter.Parse(args);
 }
 catch (ArgumentException e)
 {
     Console.Error.WriteLine(e.Message);
-    Console.Error.WriteLine("usage: neuralstyle-tests [--filter Name=Value]   e.g. --filter Category=Cuda");
+    Console.Error.WriteLine("usage: neuralstyle-tests [--filter CONDITIONS]   e.g. --filter Category=Cuda, or Category=Cuda&FullyQualifiedName!~CudaBackendTests");
     return 2;
 }
 

@@ -50,8 +50,9 @@ internal sealed class DiagnosticSink(TextWriter output) : LongLivedMarshalByRefO
 }
 
 /// <summary>
-/// Prints each result as it arrives and counts them. A failure outside any test (a fixture's constructor or
-/// cleanup) counts as a failure too, so that it cannot pass unseen.
+/// Prints each test as it starts and its result as it arrives, and counts the results. A failure outside any test (a
+/// fixture's constructor or cleanup) counts as a failure too, so that it cannot pass unseen. A "Starting" line with
+/// no result after it names the test a native fault ended the process in.
 /// </summary>
 internal sealed class ConsoleReporter(TextWriter output) : LongLivedMarshalByRefObject, IMessageSink
 {
@@ -69,6 +70,9 @@ internal sealed class ConsoleReporter(TextWriter output) : LongLivedMarshalByRef
     {
         switch (message)
         {
+            case ITestStarting starting:
+                output.WriteLine($"  Starting {starting.Test.DisplayName}");
+                break;
             case ITestPassed passed:
                 Passed++;
                 output.WriteLine($"  Passed {passed.Test.DisplayName} [{Seconds(passed.ExecutionTime)}]");
