@@ -306,7 +306,7 @@ public sealed class EmulatedDriverTests
 
         var (code, stdout, stderr) = await RunWithLoaderPath(loaderPath, "doctor");
         Assert.True(code == 0, stderr);
-        Assert.Contains("GPU               NeuralStyle host emulation, compute capability 9.0", stdout, StringComparison.Ordinal);
+        Assert.Contains($"GPU               {EmulatedCudaDriver.DeviceName}, compute capability 9.0", stdout, StringComparison.Ordinal);
         Assert.Contains("Verdict: the GPU and NVRTC work, but renders run on the CPU: " + Why, stdout, StringComparison.Ordinal);
 
         (code, stdout, stderr) = await RunWithLoaderPath(loaderPath, "render", "--size", "32", "--iterations", "1", "--out", Path.Combine(output, "auto.png"));
@@ -347,7 +347,7 @@ public sealed class EmulatedDriverTests
         process.Kill(entireProcessTree: true);
         await process.WaitForExitAsync();
         Assert.True(first is not null, await errors);
-        Assert.Matches(@"^NeuralStyle host emulation: device copy 512 MB \(read \+ write\) \d+ GB/s", first);
+        Assert.Matches($@"^{EmulatedCudaDriver.DeviceName}: device copy 512 MB \(read \+ write\) \d+ GB/s", first);
     }
 
     private static async Task<(int Code, string Stdout, string Stderr)> RunWithLoaderPath(string loaderPath, params string[] args)

@@ -317,14 +317,22 @@ public sealed unsafe class EmulatedKernelTests() : KernelSuite(new EmulatedRunne
 [Trait("Category", "Cuda")]
 public sealed class CudaKernelTests() : KernelSuite(new CudaRunner())
 {
-    /// <summary>VGG19's five style layers at 512 px: the thin layers in slices of the positions, the wide in many tiles.</summary>
+    /// <summary>
+    /// VGG19's five style layers at 512 px: the thin layers in slices of the positions, the wide in many tiles. Where
+    /// tools/emulated-cuda.sh stands in for the driver (a dry run of tools/gpu-check.sh), each takes minutes:
+    /// <see cref="EmulatedDriverKernelTests"/> makes the same check at shapes the host runs in seconds.
+    /// </summary>
     [SkippableTheory]
     [InlineData(64, 512 * 512)]
     [InlineData(128, 256 * 256)]
     [InlineData(256, 128 * 128)]
     [InlineData(512, 64 * 64)]
     [InlineData(512, 32 * 32)]
-    public void Products_at_vgg19_style_shapes_match_the_reference(int channels, int positions) => AssertProductsMatchTheReferenceAt(channels, positions);
+    public void Products_at_vgg19_style_shapes_match_the_reference(int channels, int positions)
+    {
+        Skip.If(CudaRuntime.Current.DeviceName == EmulatedCudaDriver.DeviceName, "The host emulation takes minutes a shape; EmulatedDriverKernelTests checks the same at small shapes.");
+        AssertProductsMatchTheReferenceAt(channels, positions);
+    }
 }
 
 /// <summary>

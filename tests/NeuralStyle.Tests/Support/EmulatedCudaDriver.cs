@@ -16,6 +16,9 @@ internal static unsafe class EmulatedCudaDriver
     /// <summary>The xunit collection of every test class that uses the emulated driver.</summary>
     public const string Collection = "Emulated CUDA driver";
 
+    /// <summary>The name its device gives (cuDeviceGetName), also where tools/emulated-cuda.sh puts it in place of a GPU's driver.</summary>
+    public const string DeviceName = "NeuralStyle host emulation";
+
     private static readonly Lazy<(IntPtr Library, string Path, string Problem)> Loaded =
         new(() => HostLibrary.Build(System.IO.Path.Combine(Repository.Root, "kernels", "emulation", "emulated_driver.cpp"), "ns_emulated_cuda"));
 
