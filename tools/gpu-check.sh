@@ -75,25 +75,6 @@ step() {
   timeout -k 10 "$(( limit < left ? limit : left ))" "$@"
 }
 
-# The test after which CUDA was unusable for the rest of its process, as its method's full name (nothing if none):
-# the first whose failure names an error that spoils the context (the driver's sticky errors, or ONNX Runtime's
-# words for them), else the one a native fault ended the process in (a "Starting" line with no result and no total).
-fatal_test() {
-  awk '
-    /^  Starting / { running = $2; next }
-    /^  (Passed|Skipped) / { failed = running = ""; next }
-    /^  Failed / { failed = ($2 == "outside") ? "" : $2; running = ""; next }
-    /^Total tests:/ { finished = 1; next }
-    failed != "" && /CUDA_ERROR_(ILLEGAL_ADDRESS|LAUNCH_FAILED|MISALIGNED_ADDRESS|ILLEGAL_INSTRUCTION|HARDWARE_STACK_ERROR|INVALID_PC|INVALID_ADDRESS_SPACE|ECC_UNCORRECTABLE)|illegal memory access|unspecified launch failure|misaligned address|illegal instruction/ {
-      found = failed; exit
-    }
-    END {
-      name = found != "" ? found : (finished ? "" : running)
-      sub(/\(.*/, "", name) # a theory case: its method
-      if (name != "") print name
-    }' "$1"
-}
-
 run() {
   # The whole run's budget: the device tool's limit for the call must be larger, or the table and logs are lost.
   deadline=$(( $(date +%s) + ${GPU_CHECK_BUDGET_S:-420} ))
@@ -148,7 +129,7 @@ PY
   # compute-sanitizer's memcheck where the machine has it, which names the kernel, thread and address), then the
   # others in a process without it. Any other failure: all of them again under cuDNN's HEURISTIC choice (the one
   # they passed with on the H200 before), which tells whether our EXHAUSTIVE search's algorithms are the cause.
-  local fatal; fatal="$(fatal_test "$work/tests.log")"
+  local fatal; fatal="$(awk -f tools/fatal-test.awk "$work/tests.log")"
   if [ -n "$fatal" ]; then
     echo "$fatal" > "$work/fatal-test.txt"
     local sanitizer; sanitizer="$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)"
