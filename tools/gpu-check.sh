@@ -100,7 +100,7 @@ PY
 )"
   # The toolkit's own libraries after the wheels' (nvcc's CUDA 13 has NVRTC and cuBLAS, not cuDNN).
   [ -d /usr/local/cuda/lib64 ] && extra="${extra:+$extra:}/usr/local/cuda/lib64"
-  export LD_LIBRARY_PATH="${extra}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  export LD_LIBRARY_PATH="${extra}${extra:+${LD_LIBRARY_PATH:+:}}${LD_LIBRARY_PATH:-}" # no empty entry: it would mean the working folder
   echo "loader path: $LD_LIBRARY_PATH"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
   local ns="$bin/neuralstyle"
