@@ -125,16 +125,17 @@ PY
   for size in 512 1024; do
     step 120 python3 tools/peers/pytorch_peer.py --model "$work/peer/forward.onnx" --size "$size" --device cuda --repeat 10 --warmup 3 | tee "$work/peer-$size.json"
   done
-  # A test that left CUDA unusable fails every test after it in its process: that test alone (under
-  # compute-sanitizer's memcheck where the machine has it, which names the kernel, thread and address), then the
-  # others in a process without it. Any other failure: all of them again under cuDNN's HEURISTIC choice (the one
-  # they passed with on the H200 before), which tells whether our EXHAUSTIVE search's algorithms are the cause.
+  # A test that left CUDA unusable fails every test after it in its process: the others in a process without it,
+  # then that test alone (under compute-sanitizer's memcheck where the machine has it, which names the kernel,
+  # thread and address; slow where it instruments cuDNN, so it gets what time is left). Any other failure: all of
+  # them again under cuDNN's HEURISTIC choice (the one they passed with on the H200 before), which tells whether our
+  # EXHAUSTIVE search's algorithms are the cause.
   local fatal; fatal="$(awk -f tools/fatal-test.awk "$work/tests.log")"
   if [ -n "$fatal" ]; then
     echo "$fatal" > "$work/fatal-test.txt"
     local sanitizer; sanitizer="$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)"
-    step 150 ${sanitizer:+"$sanitizer" --tool memcheck --print-limit 20} "$bin/neuralstyle-tests" --filter "Category=Cuda&FullyQualifiedName=$fatal" > "$work/fatal-test.log" 2>&1
     step 240 "$bin/neuralstyle-tests" --filter "Category=Cuda&FullyQualifiedName!=$fatal" > "$work/tests-without-fatal.log" 2>&1
+    step 150 ${sanitizer:+"$sanitizer" --tool memcheck --print-limit 20} "$bin/neuralstyle-tests" --filter "Category=Cuda&FullyQualifiedName=$fatal" > "$work/fatal-test.log" 2>&1
   elif (( status != 0 && status != 124 && status != 137 )); then
     step 240 env NEURALSTYLE_CUDNN_SEARCH=HEURISTIC "$bin/neuralstyle-tests" --filter Category=Cuda > "$work/tests-heuristic.log"
   fi
