@@ -18,9 +18,9 @@ namespace NeuralStyle.Cuda;
 /// the layer's shape when the loop was built (<see cref="StyleProducts"/>).
 /// </summary>
 /// <remarks>
-/// Checked by the Category=Cuda tests where a device exists (tools/gpu-check.sh; the README's "CUDA status" says which
-/// version last ran on a GPU). Without one, its loop runs on the emulated driver with the graphs on the CPU provider
-/// (<see cref="CudaSetup"/>).
+/// Checked by the Category=Cuda tests where a device exists (tools/gpu-check.sh; the README's "CUDA status" says what
+/// has changed since it last ran on a GPU). Without one, its loop runs on the emulated driver with the graphs on the
+/// CPU provider (<see cref="CudaSetup"/>).
 /// </remarks>
 public sealed class CudaBackend : IStyleBackend
 {
