@@ -19,8 +19,8 @@
 #                                libraries that PyTorch's wheels ship on the loader path, runs the tests, prints the
 #                                table, and leaves every log and result in $OUT/gpu-check-logs.tgz when $OUT is set.
 #                                Where a test fails, the tests again: under cuDNN's HEURISTIC choice, or, where a test
-#                                left CUDA unusable for the rest of its process, that test alone (under
-#                                compute-sanitizer where there is one) and the others without it.
+#                                left CUDA unusable for the rest of its process, the others without it, and that test
+#                                alone (under compute-sanitizer where there is one).
 #
 # With the device tool: after 'prepare' here, four calls back to back (a machine idle for 30 s is handed back, and
 # the parts carried so far go with it): carry .device/gpu-check.txz.part-00 with the command 'true', then part-01
