@@ -234,7 +234,7 @@ public sealed class CudaBackend : IStyleBackend
         private readonly DeviceBuffer _lossValues; // every term's per-item loss gathered for one download: style terms, content terms, TV
         private readonly DeviceBuffer[] _lossTerms; // the per-term loss buffers in that order
         private readonly double[] _lossHost;
-        private readonly byte[] _active; // per item: whether the last Step updates it (Adam's mask, uploaded each step)
+        private readonly byte[] _active; // per item: whether the last Step updates it (Adam's mask, set on the device each step)
         private readonly InferenceSession _backward;
         private readonly OrtIoBinding _forwardBinding, _backwardBinding;
         private readonly int[] _steps, _previousSteps; // host copies: updates applied, and before the last update
@@ -463,7 +463,8 @@ public sealed class CudaBackend : IStyleBackend
             _marks[4].Record();
 
             // The host round trip of the iteration: the loss values, needed for logging and for the finiteness
-            // check, in one download; then the active mask goes up (the stream is idle by then).
+            // check, in one download, the iteration's one wait; then which items Adam updates goes down as fills,
+            // queued without a wait (the values travel in the calls).
             var losses = ReadLosses();
             byte[] active = _active;
             for (int n = 0; n < _batch; n++)
@@ -471,7 +472,7 @@ public sealed class CudaBackend : IStyleBackend
                 active[n] = (byte)(losses[n].IsFinite && (frozen is null || !frozen[n]) ? 1 : 0);
             }
 
-            o._device.Upload<byte>(active, _adamState.Active);
+            SetAdamMask(active);
             _marks[5].Record();
 
             ulong bytes = (ulong)_length * sizeof(float);
@@ -511,6 +512,23 @@ public sealed class CudaBackend : IStyleBackend
             catch (OnnxRuntimeException e) when (CudaGraphs.RanOutOfDeviceMemory(e))
             {
                 throw _owner.DeviceMemoryTooSmall(_batch, _width, _height, e);
+            }
+        }
+
+        /// <summary>Adam's per-item mask on the device, one fill per run of equal values (one in all while every item runs).</summary>
+        private void SetAdamMask(byte[] active)
+        {
+            int start = 0;
+            while (start < active.Length)
+            {
+                int end = start + 1;
+                while (end < active.Length && active[end] == active[start])
+                {
+                    end++;
+                }
+
+                _owner._device.Fill(_adamState.Active, (ulong)start, active[start], (ulong)(end - start));
+                start = end;
             }
         }
 

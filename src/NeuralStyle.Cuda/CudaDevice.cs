@@ -112,7 +112,22 @@ public sealed unsafe class CudaDevice : IDisposable
     }
 
     /// <summary>Zeroes a buffer on the stream.</summary>
-    public void Zero(DeviceBuffer buffer) => DriverForThisThread().Zero((buffer ?? throw new ArgumentNullException(nameof(buffer))).Address, buffer.Bytes, Stream);
+    public void Zero(DeviceBuffer buffer) => Fill(buffer ?? throw new ArgumentNullException(nameof(buffer)), 0, 0, buffer.Bytes);
+
+    /// <summary>
+    /// Sets <paramref name="bytes"/> bytes from <paramref name="offset"/> to <paramref name="value"/> on the stream. The
+    /// value travels in the call: no host memory is read later, so unlike <see cref="Upload"/> it need not wait.
+    /// </summary>
+    public void Fill(DeviceBuffer buffer, ulong offset, byte value, ulong bytes)
+    {
+        ArgumentNullException.ThrowIfNull(buffer);
+        if (offset + bytes > buffer.Bytes)
+        {
+            throw new ArgumentOutOfRangeException(nameof(bytes), $"A fill of {bytes} bytes from byte {offset} does not fit the device buffer ({buffer.Bytes} bytes).");
+        }
+
+        DriverForThisThread().Fill(buffer.Address + offset, value, bytes, Stream);
+    }
 
     /// <summary>Waits for everything issued on the stream.</summary>
     public void Synchronize() => DriverForThisThread().Synchronize(Stream);

@@ -180,7 +180,7 @@ internal sealed unsafe class DriverApi
 
     public void CopyOnDevice(ulong destination, ulong source, ulong bytes, IntPtr stream) => Check(_copyOnDevice(destination, source, (nuint)bytes, stream));
 
-    public void Zero(ulong destination, ulong bytes, IntPtr stream) => Check(_memsetD8(destination, 0, (nuint)bytes, stream));
+    public void Fill(ulong destination, byte value, ulong bytes, IntPtr stream) => Check(_memsetD8(destination, value, (nuint)bytes, stream));
 
     public IntPtr CreateStream()
     {
