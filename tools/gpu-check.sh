@@ -78,8 +78,8 @@ step() {
 run() {
   # The whole run's budget: the device tool's limit for the call must be larger, or the table and logs are lost.
   deadline=$(( $(date +%s) + ${GPU_CHECK_BUDGET_S:-420} ))
-  rm -rf "$bin" && mkdir -p "$bin"
   local work=out/gpu-check
+  rm -rf "$work" && mkdir -p "$bin" # an earlier run's logs would be read as this one's
   # Every log and result also goes back whole through the device tool's $OUT (its reply keeps only the output's tail).
   trap 'save_logs '"$work" EXIT
   cat "$parts"/gpu-check.txz.part-* | unxz_stream | tar -C "$bin" -xf -
