@@ -85,19 +85,11 @@ public abstract unsafe class KernelSuite(IKernelRunner runner) : IDisposable
         var expected = new double[d.Length];
         for (int n = 0; n < items; n++)
         {
-            for (int i = 0; i < channels; i++)
+            int length = channels * positions;
+            double[] product = StyleProductReference(g.AsSpan(n * channels * channels, channels * channels), a, f.AsSpan(n * length, length), channels, positions);
+            for (int e = 0; e < length; e++)
             {
-                for (int p = 0; p < positions; p++)
-                {
-                    double sum = 0;
-                    for (int c = 0; c < channels; c++)
-                    {
-                        sum += ((double)g[(n * channels * channels) + (i * channels) + c] - a[(i * channels) + c]) * f[(n * channels * positions) + (c * positions) + p];
-                    }
-
-                    int at = (n * channels * positions) + (i * positions) + p;
-                    expected[at] = (accumulate == 1 ? before[at] : 0) + (K * sum);
-                }
+                expected[(n * length) + e] = (accumulate == 1 ? before[(n * length) + e] : 0) + (K * product[e]);
             }
         }
 
@@ -218,37 +210,32 @@ public abstract unsafe class KernelSuite(IKernelRunner runner) : IDisposable
         float[] g = Fill(channels * channels, float.NaN), d = Fill(channels * positions, float.NaN);
         double scale = 1.0 / ((double)channels * positions);
         runner.Gram(f, g, channels, positions, 1, (float)scale, CudaKernels.GramWorkspaceNeeded(channels, positions, 1));
-        var expectedGram = new double[channels * channels];
-        Parallel.For(0, channels, i =>
-        {
-            for (int j = 0; j < channels; j++)
-            {
-                double sum = 0;
-                for (int p = 0; p < positions; p++)
-                {
-                    sum += (double)f[(i * positions) + p] * f[(j * positions) + p];
-                }
-
-                expectedGram[(i * channels) + j] = sum * scale;
-            }
-        });
+        double[] expectedGram = ReferenceLoss.Gram(channels, positions, Item(f, 0, channels * positions)); // its scale is 1/(C·M) too
         Tolerance.AssertClose(expectedGram, g, 1e-6 * Tolerance.MaxAbs(expectedGram), 1e-4, $"G at C={channels} M={positions}");
 
         runner.StyleGradient(g, a, f, d, channels, positions, 1, 1f, accumulate: false);
-        var expected = new double[channels * positions];
+        double[] expected = StyleProductReference(g, a, f, channels, positions);
+        Tolerance.AssertClose(expected, d, 1e-5 * Tolerance.MaxAbs(expected), 1e-4, $"dF at C={channels} M={positions}");
+    }
+
+    /// <summary>Σ_c (G − A)[i, c] · F[c, p] for one item in float64, rows in parallel (VGG19's shapes are a billion terms).</summary>
+    private static double[] StyleProductReference(ReadOnlySpan<float> g, float[] a, ReadOnlySpan<float> f, int channels, int positions)
+    {
+        float[] gram = g.ToArray(), features = f.ToArray();
+        var product = new double[channels * positions];
         Parallel.For(0, channels, i =>
         {
-            Span<double> row = expected.AsSpan(i * positions, positions);
+            Span<double> row = product.AsSpan(i * positions, positions);
             for (int c = 0; c < channels; c++)
             {
-                double difference = (double)g[(i * channels) + c] - a[(i * channels) + c];
+                double difference = (double)gram[(i * channels) + c] - a[(i * channels) + c];
                 for (int p = 0; p < positions; p++)
                 {
-                    row[p] += difference * f[(c * positions) + p];
+                    row[p] += difference * features[(c * positions) + p];
                 }
             }
         });
-        Tolerance.AssertClose(expected, d, 1e-5 * Tolerance.MaxAbs(expected), 1e-4, $"dF at C={channels} M={positions}");
+        return product;
     }
 
     private static double[] Item(float[] values, int n, int length) => values.AsSpan(n * length, length).ToArray().Select(v => (double)v).ToArray();
