@@ -106,8 +106,8 @@ std::map<uint64_t, Allocation> allocations; // by device address (the first byte
 uint64_t allocated_bytes = 0;
 std::set<void*> streams, events, modules, blas_handles;
 char primary_context_object; // its address is the CUcontext
-// Copies between host and device since the process began: [0] to the device, [1] to the host; calls and bytes.
-int64_t transfer_calls[2] = {0, 0}, transfer_bytes[2] = {0, 0};
+// Copies since the process began: [0] host to device, [1] device to host, [2] within the device; calls and bytes.
+int64_t transfer_calls[3] = {0, 0, 0}, transfer_bytes[3] = {0, 0, 0};
 // Times the host waited for the device (stream and event synchronisations) since the process began.
 int64_t host_waits = 0;
 
@@ -519,6 +519,8 @@ NS_EXPORT CUresult cuMemcpyDtoDAsync_v2(uint64_t destination, uint64_t source, s
     if (CUresult r = check_range(source, bytes))
         return r;
     std::memmove(reinterpret_cast<void*>(destination), reinterpret_cast<const void*>(source), bytes);
+    transfer_calls[2]++;
+    transfer_bytes[2] += (int64_t)bytes;
     return CUDA_SUCCESS;
 }
 
@@ -725,7 +727,7 @@ NS_EXPORT int64_t ns_emulated_host_waits()
     return host_waits;
 }
 
-// Host↔device copies so far: calls and bytes, direction 0 to the device, 1 to the host.
+// Copies so far: calls and bytes, direction 0 host to device, 1 device to host, 2 within the device.
 NS_EXPORT void ns_emulated_transfers(int direction, int64_t* calls, int64_t* bytes)
 {
     std::lock_guard lock(api);

@@ -227,12 +227,13 @@ public sealed class CudaBackend : IStyleBackend
         private readonly OwnedResources _owned = new(); // everything the loop creates
         private readonly Dictionary<string, (DeviceBuffer Buffer, int Channels, int Positions)> _activations = [];
         private readonly Dictionary<string, DeviceBuffer> _seeds = [];
-        private readonly List<(LayerWeight Layer, StyleProducts Products, DeviceBuffer Gram, DeviceBuffer Target, DeviceBuffer Loss)> _style = [];
-        private readonly List<(string Layer, DeviceBuffer Target, DeviceBuffer Loss)> _content = [];
-        private readonly DeviceBuffer _partials, _tvLoss;
+        private readonly List<(LayerWeight Layer, StyleProducts Products, DeviceBuffer Gram, DeviceBuffer Target)> _style = [];
+        private readonly List<(string Layer, DeviceBuffer Target)> _content = [];
+        private readonly DeviceBuffer _partials;
         private readonly DeviceBuffer? _gramWorkspace; // the style layers' Gram slices, one layer at a time on the stream; null where none needs slices
-        private readonly DeviceBuffer _lossValues; // every term's per-item loss gathered for one download: style terms, content terms, TV
-        private readonly DeviceBuffer[] _lossTerms; // the per-term loss buffers in that order
+        // Every term's per-item loss, written there by its reduction for one download: the style terms, the content
+        // terms, then TV, each a double per item (term t's item n at t·batch + n).
+        private readonly DeviceBuffer _lossValues;
         private readonly double[] _lossHost;
         private readonly byte[] _active; // per item: whether the last Step updates it (Adam's mask, set on the device each step)
         private readonly InferenceSession _backward;
@@ -314,20 +315,18 @@ public sealed class CudaBackend : IStyleBackend
                     DeviceBuffer gram = Own(device.AllocateFloats((long)_batch * c * c)), target = Upload(targets.Grams[style.ReluName]);
                     var products = new StyleProducts(owner._kernels, owner._cublas, owner._cublasHandle, f, gram, target, _seeds[style.ReluName], _gramWorkspace, c, m, _batch);
                     products.Choose(owner._products, TimeOnStream);
-                    _style.Add((style, products, gram, target, Own(device.AllocateDoubles(_batch))));
+                    _style.Add((style, products, gram, target));
                 }
 
                 foreach (string name in owner._loss.ContentLayers)
                 {
-                    _content.Add((name, Upload(targets.ContentFeatures[name]), Own(device.AllocateDoubles(_batch))));
+                    _content.Add((name, Upload(targets.ContentFeatures[name])));
                 }
 
                 largest = Math.Max(largest, _length);
                 _partials = Own(device.AllocateFloats(_batch * (long)Math.Max(LaunchConfig.Partials(largest, _batch).GridX, LaunchConfig.For1D(largest, _batch).GridX)));
-                _tvLoss = Own(device.AllocateDoubles(_batch));
-                _lossTerms = [.. _style.Select(t => t.Loss), .. _content.Select(t => t.Loss), _tvLoss];
-                _lossValues = Own(device.AllocateDoubles((long)_lossTerms.Length * _batch));
-                _lossHost = new double[_lossTerms.Length * _batch];
+                _lossHost = new double[(_style.Count + _content.Count + 1) * _batch];
+                _lossValues = Own(device.AllocateDoubles(_lossHost.Length));
                 _active = new byte[_batch];
             }
             catch
@@ -439,27 +438,28 @@ public sealed class CudaBackend : IStyleBackend
             _marks[0].Record();
             RunGraph(o._forward, _forwardBinding);
             _marks[1].Record();
-            foreach (var (layer, products, gram, target, lossOut) in _style)
+            int term = 0; // where each term's losses go in _lossValues, in units of a batch
+            foreach (var (layer, products, gram, target) in _style)
             {
                 var (_, c, m) = _activations[layer.ReluName];
                 products.Gram((float)LossSettings.GramScale(c, m));
-                o._kernels.SumSquaredDifference(gram, target, _partials, lossOut, c * c, _batch, loss.StyleLossScale(layer, c));
+                o._kernels.SumSquaredDifference(gram, target, _partials, _lossValues, c * c, _batch, loss.StyleLossScale(layer, c), term++ * _batch);
                 products.Gradient((float)loss.StyleGradientScale(layer, c, m)); // the seed's first writer: content adds to it below
             }
 
-            foreach (var (name, target, lossOut) in _content)
+            foreach (var (name, target) in _content)
             {
                 var (f, c, m) = _activations[name];
                 int count = c * m;
                 bool accumulate = loss.StyleLayers.Any(s => s.ReluName == name);
                 o._kernels.ContentGradient(f, target, _seeds[name], count, _batch, (float)loss.ContentGradientScale(count), accumulate);
-                o._kernels.SumSquaredDifference(f, target, _partials, lossOut, count, _batch, loss.ContentLossScale(count));
+                o._kernels.SumSquaredDifference(f, target, _partials, _lossValues, count, _batch, loss.ContentLossScale(count), term++ * _batch);
             }
 
             _marks[2].Record();
             RunGraph(_backward, _backwardBinding);
             _marks[3].Record();
-            o._kernels.TotalVariation(_image, _gradient, _partials, _tvLoss, 3, _height, _width, _batch, loss.TvWeight);
+            o._kernels.TotalVariation(_image, _gradient, _partials, _lossValues, 3, _height, _width, _batch, loss.TvWeight, term * _batch);
             _marks[4].Record();
 
             // The host round trip of the iteration: the loss values, needed for logging and for the finiteness
@@ -532,18 +532,11 @@ public sealed class CudaBackend : IStyleBackend
             }
         }
 
-        /// <summary>Gathers every term's per-item loss into one buffer on the stream and downloads it once.</summary>
+        /// <summary>Every term's per-item loss in one download, summed per item into content, style and TV.</summary>
         private IterationLosses[] ReadLosses()
         {
-            CudaDevice device = _owner._device;
-            ulong bytes = (ulong)_batch * sizeof(double);
-            DeviceBuffer[] terms = _lossTerms;
-            for (int t = 0; t < terms.Length; t++)
-            {
-                device.Copy(terms[t], 0, _lossValues, (ulong)t * bytes, bytes);
-            }
-
-            device.Download<double>(_lossValues, _lossHost);
+            _owner._device.Download<double>(_lossValues, _lossHost);
+            int contentEnd = _style.Count + _content.Count; // the terms before it are style, then content; TV is last
             var losses = new IterationLosses[_batch];
             for (int n = 0; n < _batch; n++)
             {
@@ -553,12 +546,12 @@ public sealed class CudaBackend : IStyleBackend
                     style += _lossHost[(t * _batch) + n];
                 }
 
-                for (int t = _style.Count; t < terms.Length - 1; t++)
+                for (int t = _style.Count; t < contentEnd; t++)
                 {
                     content += _lossHost[(t * _batch) + n];
                 }
 
-                losses[n] = new IterationLosses(content, style, _lossHost[((terms.Length - 1) * _batch) + n]);
+                losses[n] = new IterationLosses(content, style, _lossHost[(contentEnd * _batch) + n]);
             }
 
             return losses;

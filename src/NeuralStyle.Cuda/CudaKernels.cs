@@ -59,24 +59,40 @@ public sealed class CudaKernels : IDisposable
         Launch("content_grad_backward", LaunchConfig.For1D(count, items), features.Address, target.Address, gradient.Address, count, k, accumulate ? 1 : 0);
 
     /// <summary>
-    /// out[n] = scale·Σ (a[n,i] − t[i])² in two deterministic passes (reduce.cu); <paramref name="partials"/> needs
-    /// Partials(count, items).GridX × items floats, <paramref name="output"/> one double per item.
+    /// out[first + n] = scale·Σ (a[n,i] − t[i])² in two deterministic passes (reduce.cu); <paramref name="partials"/>
+    /// needs Partials(count, items).GridX × items floats, <paramref name="output"/> a double per item from
+    /// <paramref name="firstOutput"/> (so several reductions can fill one buffer that the host reads at once).
     /// </summary>
-    public void SumSquaredDifference(DeviceBuffer a, DeviceBuffer target, DeviceBuffer partials, DeviceBuffer output, int count, int items, double scale)
+    public void SumSquaredDifference(DeviceBuffer a, DeviceBuffer target, DeviceBuffer partials, DeviceBuffer output, int count, int items, double scale, int firstOutput = 0)
     {
         LaunchConfig first = LaunchConfig.Partials(count, items);
         RequirePartials(partials, first, items);
         Launch("squared_difference_partials", first, a.Address, target.Address, partials.Address, count);
-        Launch("sum_partials", LaunchConfig.PerItem(items), partials.Address, output.Address, (int)first.GridX, scale);
+        Launch("sum_partials", LaunchConfig.PerItem(items), partials.Address, OutputAddress(output, firstOutput, items), (int)first.GridX, scale);
     }
 
-    /// <summary>grad += w·∂TV/∂x and out[n] = w·TV(x[n]) (tv.cu, reduce.cu); <paramref name="output"/> holds one double per item.</summary>
-    public void TotalVariation(DeviceBuffer image, DeviceBuffer gradient, DeviceBuffer partials, DeviceBuffer output, int channels, int height, int width, int items, double weight)
+    /// <summary>
+    /// grad += w·∂TV/∂x and out[first + n] = w·TV(x[n]) (tv.cu, reduce.cu); <paramref name="output"/> holds a double
+    /// per item from <paramref name="firstOutput"/>.
+    /// </summary>
+    public void TotalVariation(DeviceBuffer image, DeviceBuffer gradient, DeviceBuffer partials, DeviceBuffer output, int channels, int height, int width, int items, double weight, int firstOutput = 0)
     {
         LaunchConfig first = LaunchConfig.For1D((long)channels * height * width, items);
         RequirePartials(partials, first, items);
         Launch("tv_forward_backward", first, image.Address, gradient.Address, partials.Address, channels, height, width, (float)weight);
-        Launch("sum_partials", LaunchConfig.PerItem(items), partials.Address, output.Address, (int)first.GridX, weight);
+        Launch("sum_partials", LaunchConfig.PerItem(items), partials.Address, OutputAddress(output, firstOutput, items), (int)first.GridX, weight);
+    }
+
+    /// <summary>Where a reduction writes its first item's double, refused unless every item's fits in <paramref name="output"/>.</summary>
+    private static ulong OutputAddress(DeviceBuffer output, int firstOutput, int items)
+    {
+        ulong end = ((ulong)firstOutput + (ulong)items) * sizeof(double);
+        if (firstOutput < 0 || output.Bytes < end)
+        {
+            throw new ArgumentException($"The output buffer holds {output.Bytes} bytes; doubles {firstOutput}..{firstOutput + items - 1} need {end}.", nameof(output));
+        }
+
+        return output.Address + ((ulong)firstOutput * sizeof(double));
     }
 
     /// <summary>

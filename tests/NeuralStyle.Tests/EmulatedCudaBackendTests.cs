@@ -75,10 +75,11 @@ public sealed class EmulatedCudaBackendTests
     public void An_iteration_sends_the_host_only_its_loss_values_and_waits_only_for_them()
     {
         // The loop's one host round trip: every term's per-item loss in one download (2 style terms, 1 content term and
-        // TV, a double each per item), the iteration's one wait for the device. Which items Adam updates goes back as
-        // fills whose values travel in the calls: no copy from host memory, no wait. Nothing else crosses: the graphs,
-        // the products, TV and Adam stay on the device. The host does not wait for Adam at the end of the iteration:
-        // only reading the phase times waits for that.
+        // TV, a double each per item, written by the reductions where that download reads them), the iteration's one
+        // wait for the device. Which items Adam updates goes back as fills whose values travel in the calls: no copy
+        // from host memory, no wait. Nothing else crosses: the graphs, the products, TV and Adam stay on the device.
+        // The device's own copies are the state each update keeps for a revert (image, m and v), none to gather the
+        // losses. The host does not wait for Adam at the end of the iteration: only reading the phase times waits for that.
         Skip.If(EmulatedCudaDriver.Unavailable is not null, EmulatedCudaDriver.Unavailable);
         const int Items = 2, Iterations = 3;
         using CudaBackend emulated = Open(TinyProblem.Loss, StyleProductSource.Ours);
@@ -87,7 +88,7 @@ public sealed class EmulatedCudaBackendTests
             TinyProblem.Height, TinyProblem.Width, [2.0, 10.0]);
         emulated.Iterate(); // ONNX Runtime's first runs may set themselves up
         HostTransfers before = EmulatedCudaDriver.Transfers;
-        long waitsBefore = EmulatedCudaDriver.HostWaits;
+        long waitsBefore = EmulatedCudaDriver.HostWaits, deviceCopiesBefore = EmulatedCudaDriver.DeviceCopies;
         for (int k = 0; k < Iterations; k++)
         {
             emulated.Iterate();
@@ -97,6 +98,7 @@ public sealed class EmulatedCudaBackendTests
         int terms = TinyProblem.Loss.StyleLayers.Count + TinyProblem.Loss.ContentLayers.Count + 1;
         Assert.Equal(new HostTransfers(0, 0, Iterations, Iterations * terms * Items * sizeof(double)), crossed);
         Assert.Equal(Iterations, EmulatedCudaDriver.HostWaits - waitsBefore);
+        Assert.Equal(Iterations * Items * 3, EmulatedCudaDriver.DeviceCopies - deviceCopiesBefore);
 
         long waitsBeforePhases = EmulatedCudaDriver.HostWaits;
         Assert.True(emulated.LastPhases.Adam >= 0);

@@ -274,6 +274,48 @@ public sealed class EmulatedDriverTests
     }
 
     /// <summary>
+    /// The backend's loop has its reductions write every term's per-item loss into one buffer that the host then reads
+    /// at once: each writes its items' doubles where it is told and nothing else, and a place past the buffer's end (or
+    /// too small a partials buffer) is refused before the launch. Sums of up to 4·5·6 float32 terms against float64: 1e-5 relative.
+    /// </summary>
+    [SkippableFact]
+    public void Reductions_write_each_items_loss_at_the_place_they_are_given_and_refuse_one_past_the_end()
+    {
+        Skip.If(EmulatedCudaDriver.Unavailable is not null, EmulatedCudaDriver.Unavailable);
+        const int Items = 2, Count = 120, Channels = 4, Height = 5, Width = 6;
+        using (CudaDevice device = EmulatedCudaDriver.OpenDevice())
+        using (var kernels = new CudaKernels(device, EmulatedCudaDriver.KernelCache))
+        {
+            float[] a = Random(Items * Count, 11), target = Random(Count, 12);
+            using DeviceBuffer da = device.AllocateFloats(a.Length), dt = device.AllocateFloats(Count), gradient = device.AllocateFloats(a.Length),
+                partials = device.AllocateFloats(Items * LaunchConfig.Partials(Count, Items).GridX), values = device.AllocateDoubles(4 * Items);
+            device.Upload<float>(a, da);
+            device.Upload<float>(target, dt);
+            device.Zero(gradient);
+            device.Upload<double>([-1, -1, -1, -1, -1, -1, -1, -1], values);
+            kernels.SumSquaredDifference(da, dt, partials, values, Count, Items, 2, firstOutput: 1 * Items);
+            kernels.TotalVariation(da, gradient, partials, values, Channels, Height, Width, Items, 3, firstOutput: 3 * Items);
+            var written = new double[4 * Items];
+            device.Download<double>(values, written);
+
+            double[] squares = Enumerable.Range(0, Items).Select(n => 2 * Enumerable.Range(0, Count).Sum(i => Math.Pow((double)a[(n * Count) + i] - target[i], 2))).ToArray();
+            double[] tv = Enumerable.Range(0, Items)
+                .Select(n => 3 * ReferenceLoss.TotalVariation(Array.ConvertAll(a[(n * Count)..((n + 1) * Count)], v => (double)v), Channels, Height, Width)).ToArray();
+            Assert.Equal(new double[] { -1, -1, -1, -1 }, new[] { written[0], written[1], written[4], written[5] }); // the places not given stay as they were
+            Tolerance.AssertClose(squares, written.AsSpan(2, Items), 1e-6, 1e-5, "Σ (a − t)² at its place");
+            Tolerance.AssertClose(tv, written.AsSpan(6, Items), 1e-6, 1e-5, "TV at its place");
+
+            ArgumentException pastTheEnd = Assert.Throws<ArgumentException>(() => kernels.SumSquaredDifference(da, dt, partials, values, Count, Items, 2, firstOutput: 3 * Items + 1));
+            Assert.Equal("output", pastTheEnd.ParamName);
+            Assert.Throws<ArgumentException>(() => kernels.TotalVariation(da, gradient, partials, values, Channels, Height, Width, Items, 3, firstOutput: -1));
+            using DeviceBuffer fewPartials = device.AllocateFloats(1);
+            Assert.Equal("partials", Assert.Throws<ArgumentException>(() => kernels.SumSquaredDifference(da, dt, fewPartials, values, Count, Items, 2)).ParamName);
+        }
+
+        AssertNothingLeftOnTheDevice();
+    }
+
+    /// <summary>
     /// The kernel benchmark, whose rows tools/gpu-check.sh prints, end to end at small sizes: every row timed with the
     /// stream's events, cuBLAS's rows present, copy-bandwidth references, and its buffers freed. (The emulated times say
     /// nothing of a GPU's.)

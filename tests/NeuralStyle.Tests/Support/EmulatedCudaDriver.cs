@@ -42,13 +42,14 @@ internal static unsafe class EmulatedCudaDriver
     {
         get
         {
-            var read = (delegate* unmanaged<int, long*, long*, void>)Export("ns_emulated_transfers");
-            long toDeviceCalls, toDeviceBytes, toHostCalls, toHostBytes;
-            read(0, &toDeviceCalls, &toDeviceBytes);
-            read(1, &toHostCalls, &toHostBytes);
+            var (toDeviceCalls, toDeviceBytes) = Copies(0);
+            var (toHostCalls, toHostBytes) = Copies(1);
             return new(toDeviceCalls, toDeviceBytes, toHostCalls, toHostBytes);
         }
     }
+
+    /// <summary>Device-to-device copies so far (calls).</summary>
+    public static long DeviceCopies => Copies(2).Calls;
 
     /// <summary>Stream and event synchronisations so far: each a wait of the host for the device.</summary>
     public static long HostWaits => ((delegate* unmanaged<long>)Export("ns_emulated_host_waits"))();
@@ -88,6 +89,14 @@ internal static unsafe class EmulatedCudaDriver
         string path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), name);
         HostLibrary.DeleteAtExit(path);
         return path;
+    }
+
+    /// <summary>Copies so far in one direction: 0 host to device, 1 device to host, 2 within the device.</summary>
+    private static (long Calls, long Bytes) Copies(int direction)
+    {
+        long calls, bytes;
+        ((delegate* unmanaged<int, long*, long*, void>)Export("ns_emulated_transfers"))(direction, &calls, &bytes);
+        return (calls, bytes);
     }
 
     private static IntPtr Export(string name) => NativeLibrary.GetExport(Loaded.Value.Library, name);
