@@ -475,20 +475,7 @@ public sealed class CudaBackend : IStyleBackend
             SetAdamMask(active);
             _marks[5].Record();
 
-            ulong bytes = (ulong)_length * sizeof(float);
-            for (int n = 0; n < _batch; n++)
-            {
-                if (active[n] == 1)
-                {
-                    ulong offset = (ulong)n * bytes;
-                    o._device.Copy(_image, offset, _previousImage, offset, bytes);
-                    o._device.Copy(_m, offset, _previousM, offset, bytes);
-                    o._device.Copy(_v, offset, _previousV, offset, bytes);
-                    _previousSteps[n] = _steps[n];
-                    _steps[n]++;
-                }
-            }
-
+            KeepForRevert(active);
             o._kernels.Adam(_adamState, _image, _m, _v, _gradient, _length, _batch, o._adam.Beta1, o._adam.Beta2, (float)o._adam.Epsilon);
             _marks[6].Record();
             _phasesRecorded = true; // between marks 4 and 5 the stream idled while the host read the losses
@@ -515,19 +502,57 @@ public sealed class CudaBackend : IStyleBackend
             }
         }
 
+        /// <summary>
+        /// What a revert goes back to: the state of each item about to be updated, one copy per buffer for each run of
+        /// such items (three in all while every item runs), queued before its Adam; and its step count.
+        /// </summary>
+        private void KeepForRevert(byte[] active)
+        {
+            CudaDevice device = _owner._device;
+            ulong bytes = (ulong)_length * sizeof(float);
+            foreach (var (start, end, value) in Runs(active))
+            {
+                if (value == 1)
+                {
+                    ulong offset = (ulong)start * bytes, length = (ulong)(end - start) * bytes;
+                    device.Copy(_image, offset, _previousImage, offset, length);
+                    device.Copy(_m, offset, _previousM, offset, length);
+                    device.Copy(_v, offset, _previousV, offset, length);
+                }
+            }
+
+            for (int n = 0; n < _batch; n++)
+            {
+                if (active[n] == 1)
+                {
+                    _previousSteps[n] = _steps[n];
+                    _steps[n]++;
+                }
+            }
+        }
+
         /// <summary>Adam's per-item mask on the device, one fill per run of equal values (one in all while every item runs).</summary>
         private void SetAdamMask(byte[] active)
         {
+            foreach (var (start, end, value) in Runs(active))
+            {
+                _owner._device.Fill(_adamState.Active, (ulong)start, value, (ulong)(end - start));
+            }
+        }
+
+        /// <summary>The runs of equal values in <paramref name="values"/>: [start, end) and their value, in order.</summary>
+        private static IEnumerable<(int Start, int End, byte Value)> Runs(byte[] values)
+        {
             int start = 0;
-            while (start < active.Length)
+            while (start < values.Length)
             {
                 int end = start + 1;
-                while (end < active.Length && active[end] == active[start])
+                while (end < values.Length && values[end] == values[start])
                 {
                     end++;
                 }
 
-                _owner._device.Fill(_adamState.Active, (ulong)start, active[start], (ulong)(end - start));
+                yield return (start, end, values[start]);
                 start = end;
             }
         }

@@ -90,6 +90,11 @@ public sealed class CudaBackendTests(ITestOutputHelper output)
         {
             RevertTests.RevertGoesBackOneUpdate(gpu);
         }
+
+        using (var gpu = new CudaBackend(TinyProblem.Network, PreprocessPreset.Caffe, TinyProblem.Loss, new AdamSettings()))
+        {
+            RevertTests.FrozenItemBetweenUpdatedOnes(gpu);
+        }
     }
 
     [SkippableFact]

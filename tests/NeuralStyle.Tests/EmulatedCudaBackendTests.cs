@@ -78,7 +78,7 @@ public sealed class EmulatedCudaBackendTests
         // TV, a double each per item, written by the reductions where that download reads them), the iteration's one
         // wait for the device. Which items Adam updates goes back as fills whose values travel in the calls: no copy
         // from host memory, no wait. Nothing else crosses: the graphs, the products, TV and Adam stay on the device.
-        // The device's own copies are the state each update keeps for a revert (image, m and v), none to gather the
+        // The device's own copies keep the state each update may be reverted to (image, m and v), none gathers the
         // losses. The host does not wait for Adam at the end of the iteration: only reading the phase times waits for that.
         Skip.If(EmulatedCudaDriver.Unavailable is not null, EmulatedCudaDriver.Unavailable);
         const int Items = 2, Iterations = 3;
@@ -98,7 +98,7 @@ public sealed class EmulatedCudaBackendTests
         int terms = TinyProblem.Loss.StyleLayers.Count + TinyProblem.Loss.ContentLayers.Count + 1;
         Assert.Equal(new HostTransfers(0, 0, Iterations, Iterations * terms * Items * sizeof(double)), crossed);
         Assert.Equal(Iterations, EmulatedCudaDriver.HostWaits - waitsBefore);
-        Assert.Equal(Iterations * Items * 3, EmulatedCudaDriver.DeviceCopies - deviceCopiesBefore);
+        Assert.Equal(Iterations * 3, EmulatedCudaDriver.DeviceCopies - deviceCopiesBefore); // every item runs: one copy each of image, m and v
 
         long waitsBeforePhases = EmulatedCudaDriver.HostWaits;
         Assert.True(emulated.LastPhases.Adam >= 0);
@@ -126,6 +126,11 @@ public sealed class EmulatedCudaBackendTests
         using (CudaBackend emulated = Open(TinyProblem.Loss, StyleProductSource.Ours))
         {
             RevertTests.RevertGoesBackOneUpdate(emulated);
+        }
+
+        using (CudaBackend emulated = Open(TinyProblem.Loss, StyleProductSource.Ours))
+        {
+            RevertTests.FrozenItemBetweenUpdatedOnes(emulated);
         }
     }
 

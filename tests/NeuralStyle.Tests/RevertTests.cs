@@ -27,6 +27,13 @@ public sealed class RevertTests
         RevertGoesBackOneUpdate(backend);
     }
 
+    [Fact]
+    public void A_frozen_item_between_updated_ones_goes_back_to_before_its_own_last_update()
+    {
+        using CpuBackend backend = TinyProblem.NewCpuBackend();
+        FrozenItemBetweenUpdatedOnes(backend);
+    }
+
     internal static void NoUpdateKeepsTheLoadedState(IStyleBackend backend)
     {
         OptimizerState resumed = Resumed(backend, out StyleTargets targets);
@@ -61,13 +68,64 @@ public sealed class RevertTests
         Assert.NotEqual(afterOne.Images.AsSpan(length).ToArray(), state.Images.AsSpan(length).ToArray());
     }
 
-    /// <summary>A two-item state seven updates in, with moments that are not zero, as a checkpoint would hold it.</summary>
-    private static OptimizerState Resumed(IStyleBackend backend, out StyleTargets targets)
+    /// <summary>
+    /// A sweep's item that stopped early stays in the batch, frozen, between items still running (a device backend keeps
+    /// the running items' states for a revert in runs of neighbours, so both a split run and a whole one are checked).
+    /// Reverting every item takes each back to before its own last update.
+    /// </summary>
+    internal static void FrozenItemBetweenUpdatedOnes(IStyleBackend backend)
+    {
+        OptimizerState resumed = Resumed(backend, out StyleTargets targets, items: 3);
+        bool[] noneFrozen = [false, false, false], middleFrozen = [false, true, false];
+
+        // Frozen in the last iteration: the middle item goes back to before the first.
+        var (afterFirst, reverted) = TwoIterationsThenRevertAll(backend, targets, resumed, noneFrozen, middleFrozen);
+        Assert.Equal([8, 7, 8], reverted.Steps);
+        AssertItemState(afterFirst, reverted, 0, "item 0, its last update reverted");
+        AssertItemState(resumed, reverted, 1, "the item frozen in the last iteration, reverted");
+        AssertItemState(afterFirst, reverted, 2, "item 2, its last update reverted");
+
+        // Frozen in the first iteration, running in the last: every item goes back to after the first.
+        (afterFirst, reverted) = TwoIterationsThenRevertAll(backend, targets, resumed, middleFrozen, noneFrozen);
+        Assert.Equal([8, 7, 8], reverted.Steps);
+        for (int n = 0; n < 3; n++)
+        {
+            AssertItemState(afterFirst, reverted, n, $"item {n}, its last update reverted");
+        }
+    }
+
+    private static (OptimizerState AfterFirst, OptimizerState Reverted) TwoIterationsThenRevertAll(IStyleBackend backend, StyleTargets targets,
+        OptimizerState start, bool[] firstFrozen, bool[] secondFrozen)
+    {
+        backend.Start(targets, start, H, W, [3.0, 5.0, 7.0]);
+        backend.Iterate(firstFrozen);
+        OptimizerState afterFirst = backend.ReadState();
+        backend.Iterate(secondFrozen);
+        for (int n = 0; n < start.Steps.Length; n++)
+        {
+            backend.RevertLastUpdate(n);
+        }
+
+        return (afterFirst, backend.ReadState());
+    }
+
+    /// <summary>Item <paramref name="n"/>'s image and moments, exactly.</summary>
+    private static void AssertItemState(OptimizerState expected, OptimizerState actual, int n, string what)
+    {
+        int length = 3 * H * W;
+        float[] Item(float[] values) => values.AsSpan(n * length, length).ToArray();
+        Assert.True(Item(expected.Images).SequenceEqual(Item(actual.Images)), $"{what}: image");
+        Assert.True(Item(expected.FirstMoment).SequenceEqual(Item(actual.FirstMoment)), $"{what}: m");
+        Assert.True(Item(expected.SecondMoment).SequenceEqual(Item(actual.SecondMoment)), $"{what}: v");
+    }
+
+    /// <summary>A state of <paramref name="items"/> items seven updates in, with moments that are not zero, as a checkpoint would hold it.</summary>
+    private static OptimizerState Resumed(IStyleBackend backend, out StyleTargets targets, int items = 2)
     {
         targets = TinyProblem.Targets(backend, TinyProblem.Image(6));
-        float[] images = [.. TinyProblem.Image(7), .. TinyProblem.Image(8)];
+        float[] images = [.. Enumerable.Range(0, items).SelectMany(n => TinyProblem.Image(7 + (ulong)n))];
         float[] m = images.Select((_, i) => (float)Math.Sin(i) * 0.5f).ToArray();
         float[] v = images.Select((_, i) => 0.25f + (i % 5)).ToArray();
-        return new OptimizerState([7, 7], images, m, v);
+        return new OptimizerState(Enumerable.Repeat(7, items).ToArray(), images, m, v);
     }
 }
