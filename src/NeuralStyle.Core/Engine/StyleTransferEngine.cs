@@ -438,7 +438,7 @@ public sealed class StyleTransferEngine : IDisposable
     {
         bool[] batchFrozen = _members.InBatch.Select(n => frozen[n]).ToArray();
         IterationLosses[] evaluated = [];
-        _restartCost.Iterated(Seconds(() => evaluated = Backend.Iterate(batchFrozen)));
+        _restartCost.Iterated(Seconds(() => evaluated = Backend.Iterate(batchFrozen)), batchFrozen.Length);
         var losses = new IterationLosses[LearningRates.Count];
         for (int n = 0; n < losses.Length; n++)
         {
