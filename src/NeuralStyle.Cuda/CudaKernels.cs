@@ -67,8 +67,9 @@ public sealed class CudaKernels : IDisposable
     {
         LaunchConfig first = LaunchConfig.Partials(count, items);
         RequirePartials(partials, first, items);
+        ulong sums = OutputAddress(output, firstOutput, items);
         Launch("squared_difference_partials", first, a.Address, target.Address, partials.Address, count);
-        Launch("sum_partials", LaunchConfig.PerItem(items), partials.Address, OutputAddress(output, firstOutput, items), (int)first.GridX, scale);
+        Launch("sum_partials", LaunchConfig.PerItem(items), partials.Address, sums, (int)first.GridX, scale);
     }
 
     /// <summary>
@@ -79,11 +80,12 @@ public sealed class CudaKernels : IDisposable
     {
         LaunchConfig first = LaunchConfig.For1D((long)channels * height * width, items);
         RequirePartials(partials, first, items);
+        ulong sums = OutputAddress(output, firstOutput, items);
         Launch("tv_forward_backward", first, image.Address, gradient.Address, partials.Address, channels, height, width, (float)weight);
-        Launch("sum_partials", LaunchConfig.PerItem(items), partials.Address, OutputAddress(output, firstOutput, items), (int)first.GridX, weight);
+        Launch("sum_partials", LaunchConfig.PerItem(items), partials.Address, sums, (int)first.GridX, weight);
     }
 
-    /// <summary>Where a reduction writes its first item's double, refused unless every item's fits in <paramref name="output"/>.</summary>
+    /// <summary>Where a reduction writes its first item's double, refused (before anything is launched) unless every item's fits in <paramref name="output"/>.</summary>
     private static ulong OutputAddress(DeviceBuffer output, int firstOutput, int items)
     {
         ulong end = ((ulong)firstOutput + (ulong)items) * sizeof(double);

@@ -275,8 +275,8 @@ public sealed class EmulatedDriverTests
 
     /// <summary>
     /// The backend's loop has its reductions write every term's per-item loss into one buffer that the host then reads
-    /// at once: each writes its items' doubles where it is told and nothing else, and a place past the buffer's end (or
-    /// too small a partials buffer) is refused before the launch. Sums of up to 4·5·6 float32 terms against float64: 1e-5 relative.
+    /// at once: each writes its items' doubles where it is told and nothing else, and a place outside the buffer (or
+    /// too small a partials buffer) is refused before anything is launched. Sums of up to 4·5·6 float32 terms against float64: 1e-5 relative.
     /// </summary>
     [SkippableFact]
     public void Reductions_write_each_items_loss_at_the_place_they_are_given_and_refuse_one_past_the_end()
@@ -307,7 +307,12 @@ public sealed class EmulatedDriverTests
 
             ArgumentException pastTheEnd = Assert.Throws<ArgumentException>(() => kernels.SumSquaredDifference(da, dt, partials, values, Count, Items, 2, firstOutput: 3 * Items + 1));
             Assert.Equal("output", pastTheEnd.ParamName);
+            var gradientBefore = new float[a.Length];
+            var gradientAfter = new float[a.Length];
+            device.Download<float>(gradient, gradientBefore);
             Assert.Throws<ArgumentException>(() => kernels.TotalVariation(da, gradient, partials, values, Channels, Height, Width, Items, 3, firstOutput: -1));
+            device.Download<float>(gradient, gradientAfter);
+            Assert.Equal(gradientBefore, gradientAfter); // refused before TV's gradient kernel ran
             using DeviceBuffer fewPartials = device.AllocateFloats(1);
             Assert.Equal("partials", Assert.Throws<ArgumentException>(() => kernels.SumSquaredDifference(da, dt, fewPartials, values, Count, Items, 2)).ParamName);
         }
