@@ -512,18 +512,16 @@ public sealed class CudaBackend : IStyleBackend
             ulong bytes = (ulong)_length * sizeof(float);
             foreach (var (start, end, value) in Runs(active))
             {
-                if (value == 1)
+                if (value == 0)
                 {
-                    ulong offset = (ulong)start * bytes, length = (ulong)(end - start) * bytes;
-                    device.Copy(_image, offset, _previousImage, offset, length);
-                    device.Copy(_m, offset, _previousM, offset, length);
-                    device.Copy(_v, offset, _previousV, offset, length);
+                    continue;
                 }
-            }
 
-            for (int n = 0; n < _batch; n++)
-            {
-                if (active[n] == 1)
+                ulong offset = (ulong)start * bytes, length = (ulong)(end - start) * bytes;
+                device.Copy(_image, offset, _previousImage, offset, length);
+                device.Copy(_m, offset, _previousM, offset, length);
+                device.Copy(_v, offset, _previousV, offset, length);
+                for (int n = start; n < end; n++)
                 {
                     _previousSteps[n] = _steps[n];
                     _steps[n]++;

@@ -88,10 +88,9 @@ public sealed class CudaKernels : IDisposable
     /// <summary>Where a reduction writes its first item's double, refused (before anything is launched) unless every item's fits in <paramref name="output"/>.</summary>
     private static ulong OutputAddress(DeviceBuffer output, int firstOutput, int items)
     {
-        ulong end = ((ulong)firstOutput + (ulong)items) * sizeof(double);
-        if (firstOutput < 0 || output.Bytes < end)
+        if (firstOutput < 0 || output.Bytes < ((ulong)firstOutput + (ulong)items) * sizeof(double))
         {
-            throw new ArgumentException($"The output buffer holds {output.Bytes} bytes; doubles {firstOutput}..{firstOutput + items - 1} need {end}.", nameof(output));
+            throw new ArgumentException($"The output buffer holds {output.Bytes / sizeof(double)} doubles; a reduction of {items} items cannot write doubles {firstOutput}..{firstOutput + items - 1}.", nameof(output));
         }
 
         return output.Address + ((ulong)firstOutput * sizeof(double));

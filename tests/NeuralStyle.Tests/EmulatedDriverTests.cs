@@ -307,6 +307,7 @@ public sealed class EmulatedDriverTests
 
             ArgumentException pastTheEnd = Assert.Throws<ArgumentException>(() => kernels.SumSquaredDifference(da, dt, partials, values, Count, Items, 2, firstOutput: 3 * Items + 1));
             Assert.Equal("output", pastTheEnd.ParamName);
+            Assert.StartsWith("The output buffer holds 8 doubles; a reduction of 2 items cannot write doubles 7..8.", pastTheEnd.Message, StringComparison.Ordinal);
             var gradientBefore = new float[a.Length];
             var gradientAfter = new float[a.Length];
             device.Download<float>(gradient, gradientBefore);
