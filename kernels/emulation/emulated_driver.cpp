@@ -533,6 +533,17 @@ NS_EXPORT CUresult cuMemsetD8Async(uint64_t destination, unsigned char value, si
     return CUDA_SUCCESS;
 }
 
+NS_EXPORT CUresult cuMemsetD32Async(uint64_t destination, unsigned value, size_t words, void* stream)
+{
+    std::lock_guard lock(api);
+    if (destination % sizeof(unsigned) != 0)
+        return CUDA_ERROR_INVALID_VALUE; // the driver requires 4-byte alignment
+    if (CUresult r = check_transfer(stream, destination, words * sizeof(unsigned)))
+        return r;
+    std::fill_n(reinterpret_cast<unsigned*>(destination), words, value);
+    return CUDA_SUCCESS;
+}
+
 NS_EXPORT CUresult cuStreamCreate(void** stream, unsigned flags)
 {
     std::lock_guard lock(api);

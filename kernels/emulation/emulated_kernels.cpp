@@ -35,9 +35,9 @@ NS_EXPORT void emulate_sum_partials(NS_GEOMETRY, const float* partials, double* 
 NS_EXPORT void emulate_tv_forward_backward(NS_GEOMETRY, const float* x, float* grad, float* partials, int c, int h, int w, float weight)
 { ns_emulate(NS_DIMS, tv_forward_backward, x, grad, partials, c, h, w, weight); }
 
-NS_EXPORT void emulate_adam_prepare(NS_GEOMETRY, const float* lr, const unsigned char* active, int* steps, double* b1p, double* b2p,
-                                    float* step_size, float* root, int items, double b1, double b2)
-{ ns_emulate(NS_DIMS, adam_prepare, lr, active, steps, b1p, b2p, step_size, root, items, b1, b2); }
+NS_EXPORT void emulate_adam_prepare(NS_GEOMETRY, const float* lr, const unsigned char* active, int* steps, float* step_size,
+                                    float* root, int items, double b1, double b2)
+{ ns_emulate(NS_DIMS, adam_prepare, lr, active, steps, step_size, root, items, b1, b2); }
 
 NS_EXPORT void emulate_adam_update(NS_GEOMETRY, float* x, float* m, float* v, const float* g, const unsigned char* active,
                                    const float* step_size, const float* root, int length, float b1, float c1, float b2, float c2, float eps)

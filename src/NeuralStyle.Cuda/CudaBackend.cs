@@ -368,7 +368,7 @@ public sealed class CudaBackend : IStyleBackend
             device.Upload<float>(state.FirstMoment, _m);
             device.Upload<float>(state.SecondMoment, _v);
             state.Steps.CopyTo(_steps, 0);
-            UploadSteps();
+            _adamState.UploadSteps(_steps);
 
             // Until an item's first update, reverting it keeps the state it starts from: a resumed item whose first
             // loss is not finite keeps the image it resumed with.
@@ -418,16 +418,7 @@ public sealed class CudaBackend : IStyleBackend
             device.Copy(_previousM, offset, _m, offset, bytes);
             device.Copy(_previousV, offset, _v, offset, bytes);
             _steps[n] = _previousSteps[n];
-            UploadSteps();
-        }
-
-        /// <summary>The step counts to the device, with the β powers that follow from them (βᵗ).</summary>
-        private void UploadSteps()
-        {
-            CudaDevice device = _owner._device;
-            device.Upload<int>(_steps, _adamState.Steps);
-            device.Upload<double>(_steps.Select(t => Math.Pow(_owner._adam.Beta1, t)).ToArray(), _adamState.Beta1Power);
-            device.Upload<double>(_steps.Select(t => Math.Pow(_owner._adam.Beta2, t)).ToArray(), _adamState.Beta2Power);
+            _adamState.SetSteps(n, _steps[n]); // queued like the copies: a revert does not wait for the device
         }
 
         public IterationLosses[] Step(IReadOnlyList<bool>? frozen)

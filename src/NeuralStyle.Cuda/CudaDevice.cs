@@ -129,6 +129,21 @@ public sealed unsafe class CudaDevice : IDisposable
         DriverForThisThread().Fill(buffer.Address + offset, value, bytes, Stream);
     }
 
+    /// <summary>
+    /// Sets <paramref name="words"/> 32-bit words from word <paramref name="firstWord"/> to <paramref name="value"/> on the
+    /// stream (an int's bits, or a float's): like <see cref="Fill"/>, it need not wait.
+    /// </summary>
+    public void FillWords(DeviceBuffer buffer, ulong firstWord, uint value, ulong words)
+    {
+        ArgumentNullException.ThrowIfNull(buffer);
+        if ((firstWord + words) * sizeof(uint) > buffer.Bytes)
+        {
+            throw new ArgumentOutOfRangeException(nameof(words), $"A fill of {words} words from word {firstWord} does not fit the device buffer ({buffer.Bytes} bytes).");
+        }
+
+        DriverForThisThread().FillWords(buffer.Address + (firstWord * sizeof(uint)), value, words, Stream);
+    }
+
     /// <summary>Waits for everything issued on the stream.</summary>
     public void Synchronize() => DriverForThisThread().Synchronize(Stream);
 

@@ -109,12 +109,12 @@ public sealed class CudaKernels : IDisposable
         }
     }
 
-    /// <summary>One Adam step for the active items (adam.cu); the step counts and β powers live on the device.</summary>
+    /// <summary>One Adam step for the active items (adam.cu); the step counts live on the device, the β powers follow from them.</summary>
     public void Adam(AdamBuffers state, DeviceBuffer image, DeviceBuffer m, DeviceBuffer v, DeviceBuffer gradient, int length, int items, double beta1, double beta2, float epsilon)
     {
         ArgumentNullException.ThrowIfNull(state);
         Launch("adam_prepare", LaunchConfig.For1D(items), state.LearningRates.Address, state.Active.Address, state.Steps.Address,
-            state.Beta1Power.Address, state.Beta2Power.Address, state.StepSize.Address, state.Root.Address, items, beta1, beta2);
+            state.StepSize.Address, state.Root.Address, items, beta1, beta2);
         Launch("adam_update", LaunchConfig.For1D(length, items), image.Address, m.Address, v.Address, gradient.Address, state.Active.Address,
             state.StepSize.Address, state.Root.Address, length, (float)beta1, (float)(1 - beta1), (float)beta2, (float)(1 - beta2), epsilon);
     }
@@ -125,29 +125,28 @@ public sealed class CudaKernels : IDisposable
     private void Launch(string kernel, LaunchConfig config, params ReadOnlySpan<KernelArgument> arguments) => _launcher.Launch(kernel, config, arguments);
 }
 
-/// <summary>Device-side Adam bookkeeping for a batch: rates, active mask, step counts, β powers, per-step factors. Owns its buffers.</summary>
+/// <summary>Device-side Adam bookkeeping for a batch: rates, active mask, step counts, per-step factors. Owns its buffers.</summary>
 public sealed class AdamBuffers : IDisposable
 {
-    /// <summary>Allocates the buffers for one item per learning rate and uploads the rates; steps 0, β powers 1, all active.</summary>
+    private readonly CudaDevice _device;
+
+    /// <summary>Allocates the buffers for one item per learning rate and uploads the rates; steps 0, all active.</summary>
     public AdamBuffers(CudaDevice device, IReadOnlyList<double> learningRates)
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(learningRates);
+        _device = device;
         int n = learningRates.Count;
         try
         {
             LearningRates = device.AllocateFloats(n);
             Active = device.Allocate((ulong)n);
             Steps = device.Allocate((ulong)n * sizeof(int));
-            Beta1Power = device.Allocate((ulong)n * sizeof(double));
-            Beta2Power = device.Allocate((ulong)n * sizeof(double));
             StepSize = device.AllocateFloats(n);
             Root = device.AllocateFloats(n);
             device.Upload<float>(learningRates.Select(r => (float)r).ToArray(), LearningRates);
-            device.Upload<byte>(Enumerable.Repeat((byte)1, n).ToArray(), Active);
-            device.Upload<int>(new int[n], Steps);
-            device.Upload<double>(Enumerable.Repeat(1.0, n).ToArray(), Beta1Power);
-            device.Upload<double>(Enumerable.Repeat(1.0, n).ToArray(), Beta2Power);
+            device.Fill(Active, 0, 1, (ulong)n);
+            device.FillWords(Steps, 0, 0, (ulong)n);
         }
         catch
         {
@@ -162,14 +161,8 @@ public sealed class AdamBuffers : IDisposable
     /// <summary>byte[N]: 1 updates the item this step.</summary>
     public DeviceBuffer Active { get; }
 
-    /// <summary>int[N]: updates applied so far.</summary>
+    /// <summary>int[N]: updates applied so far, all Adam keeps besides the moments (βᵗ follows from it).</summary>
     public DeviceBuffer Steps { get; }
-
-    /// <summary>double[N]: β1ᵗ.</summary>
-    public DeviceBuffer Beta1Power { get; }
-
-    /// <summary>double[N]: β2ᵗ.</summary>
-    public DeviceBuffer Beta2Power { get; }
 
     /// <summary>float[N]: lr/(1−β1ᵗ) of the current step.</summary>
     public DeviceBuffer StepSize { get; }
@@ -177,10 +170,16 @@ public sealed class AdamBuffers : IDisposable
     /// <summary>float[N]: √(1−β2ᵗ) of the current step.</summary>
     public DeviceBuffer Root { get; }
 
+    /// <summary>Sets every item's step count, as a start or a resume does: an upload, which waits for the stream.</summary>
+    public void UploadSteps(ReadOnlySpan<int> steps) => _device.Upload(steps, Steps);
+
+    /// <summary>Sets item <paramref name="item"/>'s step count, as a revert does: a fill, whose value travels in the call, so nothing waits.</summary>
+    public void SetSteps(int item, int steps) => _device.FillWords(Steps, (ulong)item, (uint)steps, 1);
+
     /// <summary>Frees every buffer.</summary>
     public void Dispose()
     {
-        foreach (DeviceBuffer? b in new[] { LearningRates, Active, Steps, Beta1Power, Beta2Power, StepSize, Root })
+        foreach (DeviceBuffer? b in new[] { LearningRates, Active, Steps, StepSize, Root })
         {
             b?.Dispose(); // null after a failed construction
         }

@@ -132,6 +132,21 @@ public sealed class EmulatedCudaBackendTests
         {
             RevertTests.FrozenItemBetweenUpdatedOnes(emulated);
         }
+
+        // A revert is queued: three device copies (image, m, v) and a fill of the step count, no transfer from the host, no wait.
+        using (CudaBackend emulated = Open(TinyProblem.Loss, StyleProductSource.Ours))
+        {
+            float[] image = TinyProblem.Image(1);
+            emulated.Start(TinyProblem.Targets(emulated, TinyProblem.Image(2)), new OptimizerState([0], image, new float[image.Length], new float[image.Length]),
+                TinyProblem.Height, TinyProblem.Width, [2.0]);
+            emulated.Iterate();
+            HostTransfers before = EmulatedCudaDriver.Transfers;
+            long waitsBefore = EmulatedCudaDriver.HostWaits, deviceCopiesBefore = EmulatedCudaDriver.DeviceCopies;
+            emulated.RevertLastUpdate(0);
+            Assert.Equal(default, EmulatedCudaDriver.Transfers - before);
+            Assert.Equal(0, EmulatedCudaDriver.HostWaits - waitsBefore);
+            Assert.Equal(3, EmulatedCudaDriver.DeviceCopies - deviceCopiesBefore);
+        }
     }
 
     [SkippableFact]

@@ -34,6 +34,7 @@ internal sealed unsafe class DriverApi
     private readonly delegate* unmanaged<ulong, void*, nuint, IntPtr, CUresult> _copyToDevice;   // cuMemcpyHtoDAsync_v2
     private readonly delegate* unmanaged<void*, ulong, nuint, IntPtr, CUresult> _copyToHost;     // cuMemcpyDtoHAsync_v2
     private readonly delegate* unmanaged<ulong, byte, nuint, IntPtr, CUresult> _memsetD8;        // cuMemsetD8Async
+    private readonly delegate* unmanaged<ulong, uint, nuint, IntPtr, CUresult> _memsetD32;       // cuMemsetD32Async(CUdeviceptr, unsigned, size_t N, CUstream)
     private readonly delegate* unmanaged<ulong, ulong, nuint, IntPtr, CUresult> _copyOnDevice;   // cuMemcpyDtoDAsync_v2
     private readonly delegate* unmanaged<IntPtr*, uint, CUresult> _streamCreate;            // cuStreamCreate(CUstream*, unsigned)
     private readonly delegate* unmanaged<IntPtr, CUresult> _streamDestroy;                  // cuStreamDestroy_v2(CUstream)
@@ -70,6 +71,7 @@ internal sealed unsafe class DriverApi
         _copyToDevice = (delegate* unmanaged<ulong, void*, nuint, IntPtr, CUresult>)library.Export("cuMemcpyHtoDAsync_v2");
         _copyToHost = (delegate* unmanaged<void*, ulong, nuint, IntPtr, CUresult>)library.Export("cuMemcpyDtoHAsync_v2");
         _memsetD8 = (delegate* unmanaged<ulong, byte, nuint, IntPtr, CUresult>)library.Export("cuMemsetD8Async");
+        _memsetD32 = (delegate* unmanaged<ulong, uint, nuint, IntPtr, CUresult>)library.Export("cuMemsetD32Async");
         _copyOnDevice = (delegate* unmanaged<ulong, ulong, nuint, IntPtr, CUresult>)library.Export("cuMemcpyDtoDAsync_v2");
         _streamCreate = (delegate* unmanaged<IntPtr*, uint, CUresult>)library.Export("cuStreamCreate");
         _streamDestroy = (delegate* unmanaged<IntPtr, CUresult>)library.Export("cuStreamDestroy_v2");
@@ -181,6 +183,9 @@ internal sealed unsafe class DriverApi
     public void CopyOnDevice(ulong destination, ulong source, ulong bytes, IntPtr stream) => Check(_copyOnDevice(destination, source, (nuint)bytes, stream));
 
     public void Fill(ulong destination, byte value, ulong bytes, IntPtr stream) => Check(_memsetD8(destination, value, (nuint)bytes, stream));
+
+    /// <summary>Sets <paramref name="words"/> 32-bit words from a 4-byte aligned address.</summary>
+    public void FillWords(ulong destination, uint value, ulong words, IntPtr stream) => Check(_memsetD32(destination, value, (nuint)words, stream));
 
     public IntPtr CreateStream()
     {

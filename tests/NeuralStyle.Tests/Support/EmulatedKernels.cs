@@ -36,8 +36,8 @@ internal static unsafe class EmulatedKernels
     public static void TotalVariation(LaunchConfig l, float* x, float* grad, float* partials, int c, int h, int w, float weight) =>
         ((delegate* unmanaged<uint, uint, uint, uint, uint, uint, float*, float*, float*, int, int, int, float, void>)Export("emulate_tv_forward_backward"))(l.GridX, l.GridY, l.GridZ, l.BlockX, l.BlockY, l.BlockZ, x, grad, partials, c, h, w, weight);
 
-    public static void AdamPrepare(LaunchConfig l, float* lr, byte* active, int* steps, double* b1p, double* b2p, float* stepSize, float* root, int items, double b1, double b2) =>
-        ((delegate* unmanaged<uint, uint, uint, uint, uint, uint, float*, byte*, int*, double*, double*, float*, float*, int, double, double, void>)Export("emulate_adam_prepare"))(l.GridX, l.GridY, l.GridZ, l.BlockX, l.BlockY, l.BlockZ, lr, active, steps, b1p, b2p, stepSize, root, items, b1, b2);
+    public static void AdamPrepare(LaunchConfig l, float* lr, byte* active, int* steps, float* stepSize, float* root, int items, double b1, double b2) =>
+        ((delegate* unmanaged<uint, uint, uint, uint, uint, uint, float*, byte*, int*, float*, float*, int, double, double, void>)Export("emulate_adam_prepare"))(l.GridX, l.GridY, l.GridZ, l.BlockX, l.BlockY, l.BlockZ, lr, active, steps, stepSize, root, items, b1, b2);
 
     public static void AdamUpdate(LaunchConfig l, float* x, float* m, float* v, float* g, byte* active, float* stepSize, float* root, int length, double b1, double b2, float eps) =>
         ((delegate* unmanaged<uint, uint, uint, uint, uint, uint, float*, float*, float*, float*, byte*, float*, float*, int, float, float, float, float, float, void>)Export("emulate_adam_update"))(

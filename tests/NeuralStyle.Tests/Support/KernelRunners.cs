@@ -24,8 +24,8 @@ public interface IKernelRunner
     /// <summary>Adds weight·∂TV/∂x to gradient; returns weight·TV per item.</summary>
     double[] TotalVariation(float[] image, float[] gradient, int channels, int height, int width, int items, double weight);
 
-    /// <summary>Runs <paramref name="steps"/> Adam steps with the given gradients; returns the step counts.</summary>
-    int[] Adam(float[] image, float[] m, float[] v, Func<int, float[]> gradientAt, float[] rates, byte[] active, int length, int steps);
+    /// <summary>Runs <paramref name="steps"/> Adam steps with the given gradients from the items' step counts <paramref name="firstSteps"/>; returns the step counts.</summary>
+    int[] Adam(float[] image, float[] m, float[] v, Func<int, float[]> gradientAt, float[] rates, byte[] active, int[] firstSteps, int length, int steps);
 }
 
 /// <summary>The kernels on the CPU, through kernels/emulation.</summary>
@@ -96,11 +96,10 @@ public sealed unsafe class EmulatedRunner : IKernelRunner
         return tv;
     }
 
-    public int[] Adam(float[] image, float[] m, float[] v, Func<int, float[]> gradientAt, float[] rates, byte[] active, int length, int steps)
+    public int[] Adam(float[] image, float[] m, float[] v, Func<int, float[]> gradientAt, float[] rates, byte[] active, int[] firstSteps, int length, int steps)
     {
         int items = rates.Length;
-        var counts = new int[items];
-        double[] b1p = Enumerable.Repeat(1.0, items).ToArray(), b2p = Enumerable.Repeat(1.0, items).ToArray();
+        int[] counts = (int[])firstSteps.Clone();
         var stepSize = new float[items];
         var root = new float[items];
         for (int t = 1; t <= steps; t++)
@@ -109,9 +108,8 @@ public sealed unsafe class EmulatedRunner : IKernelRunner
             fixed (float* px = image, pm = m, pv = v, pg = g, pr = rates, ps = stepSize, pro = root)
             fixed (byte* pa = active)
             fixed (int* pc = counts)
-            fixed (double* p1 = b1p, p2 = b2p)
             {
-                EmulatedKernels.AdamPrepare(LaunchConfig.For1D(items), pr, pa, pc, p1, p2, ps, pro, items, 0.9, 0.999);
+                EmulatedKernels.AdamPrepare(LaunchConfig.For1D(items), pr, pa, pc, ps, pro, items, 0.9, 0.999);
                 EmulatedKernels.AdamUpdate(LaunchConfig.For1D(length, items), px, pm, pv, pg, pa, ps, pro, length, 0.9, 0.999, 1e-8f);
             }
         }
@@ -194,11 +192,16 @@ public sealed class CudaRunner : IKernelRunner, IDisposable
         return tv;
     }
 
-    public int[] Adam(float[] image, float[] m, float[] v, Func<int, float[]> gradientAt, float[] rates, byte[] active, int length, int steps)
+    public int[] Adam(float[] image, float[] m, float[] v, Func<int, float[]> gradientAt, float[] rates, byte[] active, int[] firstSteps, int length, int steps)
     {
         using DeviceBuffer x = Upload(image), dm = Upload(m), dv = Upload(v), g = Device.AllocateFloats(image.Length);
         using var state = new AdamBuffers(Device, rates.Select(r => (double)r).ToArray());
         Device.Upload<byte>(active, state.Active);
+        for (int n = 0; n < firstSteps.Length; n++)
+        {
+            state.SetSteps(n, firstSteps[n]); // item by item, as a revert sets them
+        }
+
         for (int t = 1; t <= steps; t++)
         {
             Device.Upload<float>(gradientAt(t), g);
