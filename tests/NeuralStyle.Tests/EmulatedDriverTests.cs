@@ -15,33 +15,39 @@ namespace NeuralStyle.Tests;
 public sealed class EmulatedDriverTests
 {
     [SkippableFact]
-    public void Memory_round_trips_through_upload_copy_zero_fill_and_download_and_disposing_frees_everything()
+    public void Memory_round_trips_through_upload_copy_zero_fills_and_download_and_disposing_frees_everything()
     {
         Skip.If(EmulatedCudaDriver.Unavailable is not null, EmulatedCudaDriver.Unavailable);
         long buffersBefore = DeviceBuffer.LiveCount;
         using (CudaDevice device = EmulatedCudaDriver.OpenDevice())
         {
             float[] values = Random(100, 1);
-            using DeviceBuffer a = device.AllocateFloats(100), b = device.AllocateFloats(60), zeroed = device.AllocateDoubles(3), mask = device.Allocate(5);
+            using DeviceBuffer a = device.AllocateFloats(100), b = device.AllocateFloats(60), zeroed = device.AllocateDoubles(3), mask = device.Allocate(5), words = device.Allocate(4 * sizeof(uint));
             device.Upload<float>(values, a);
             device.Copy(a, 40 * sizeof(float), b, 10 * sizeof(float), 50 * sizeof(float));
             device.Zero(zeroed);
             device.Upload<byte>([9, 9, 9, 9, 9], mask);
             device.Fill(mask, 1, 7, 3);
+            device.Upload<uint>([9, 9, 9, 9], words);
+            device.FillWords(words, 1, 0xDEADBEEF, 2);
             var copied = new float[50];
             var zeros = new double[3] { 1, 2, 3 };
             var filled = new byte[5];
             device.Download<float>(b, copied.AsSpan()); // the first 50 floats of b: 10 never written, then a[40..80)
             device.Download<double>(zeroed, zeros);
             device.Download<byte>(mask, filled);
+            var filledWords = new uint[4];
+            device.Download<uint>(words, filledWords);
             Assert.Equal(values.AsSpan(40, 40).ToArray(), copied.AsSpan(10, 40).ToArray());
             Assert.Equal(new double[3], zeros);
             Assert.Equal(new byte[] { 9, 7, 7, 7, 9 }, filled);
+            Assert.Equal(new uint[] { 9, 0xDEADBEEF, 0xDEADBEEF, 9 }, filledWords);
             Assert.Throws<ArgumentOutOfRangeException>(() => device.Download<float>(b, new float[61])); // before the driver is asked
             Assert.Throws<ArgumentOutOfRangeException>(() => device.Copy(a, 60 * sizeof(float), b, 0, 50 * sizeof(float)));
             Assert.Throws<ArgumentOutOfRangeException>(() => device.Fill(mask, 3, 1, 3));
+            Assert.Throws<ArgumentOutOfRangeException>(() => device.FillWords(words, 3, 1, 2));
             var (free, total) = device.MemoryInfo();
-            Assert.Equal((ulong)((100 + 60) * sizeof(float)) + (3 * sizeof(double)) + 5, total - free);
+            Assert.Equal((ulong)((100 + 60) * sizeof(float)) + (3 * sizeof(double)) + 5 + (4 * sizeof(uint)), total - free);
         }
 
         Assert.Equal(buffersBefore, DeviceBuffer.LiveCount);
