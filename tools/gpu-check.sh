@@ -146,6 +146,8 @@ PY
   for size in 512 1024; do
     step 180 env NEURALSTYLE_CUDNN_SEARCH=HEURISTIC "$ns" bench iteration --device cuda --size "$size" --repeat 10 --json | tee "$work/iteration-$size-heuristic.json"
   done
+  # What a sweep's rates cost side by side: an image added to the batch, against one alone.
+  step 150 "$ns" bench iteration --device cuda --size 512 --batch 1,7 --repeat 10 --json | tee "$work/iteration-512-batches.json"
   set -e
   echo
   echo "== Category=Cuda tests, by class =="
@@ -197,6 +199,13 @@ for size in ["512", "1024"]:
         print(f"{size:<12}{ours:9.2f}{peer['median_s'] * 1000:12.2f}{ours / (peer['median_s'] * 1000):14.2f}   ({peer['peer']})")
     except Exception as e:
         print(f"{size:<12} (missing: {e})")
+print()
+try:
+    runs = json.load(open(os.path.join(work, "iteration-512-batches.json")))
+    one, seven = runs[0]["wall_clock_ms"]["median"], runs[1]["wall_clock_ms"]["median"]
+    print(f"a sweep's rates side by side at 512 px (wall clock): batch 1 {one:.2f} ms, batch 7 {seven:.2f} ms, an image added {runs[1]['added_image_ms']:.2f} ms ({seven / one:.2f}× one alone)")
+except Exception as e:
+    print(f"batch 1 against 7 at 512 px: (missing: {e})")
 PY
   echo
   echo "== Gram and style gradient against cuBLAS; Adam against the device copy =="

@@ -146,6 +146,37 @@ public sealed class CliTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void Bench_iteration_at_several_batch_sizes_times_each_smallest_first_and_says_what_an_image_added_costs()
+    {
+        var (code, stdout, stderr) = Run("bench", "iteration", "--size", "32", "--batch", "3,1", "--repeat", "2", "--warmup", "0", "--json");
+        Assert.True(code == 0, stderr);
+        using var json = System.Text.Json.JsonDocument.Parse(stdout);
+        var runs = json.RootElement.EnumerateArray().ToArray();
+        Assert.Equal([1, 3], runs.Select(r => r.GetProperty("batch").GetInt32()));
+        Assert.False(runs[0].TryGetProperty("added_image_ms", out _)); // nothing smaller to compare with
+        double Wall(int i) => runs[i].GetProperty("wall_clock_ms").GetProperty("median").GetDouble();
+        Assert.Equal((Wall(1) - Wall(0)) / 2, runs[1].GetProperty("added_image_ms").GetDouble(), 9); // the slope between the two sizes
+        Assert.True(stderr.IndexOf(": batch 1,", StringComparison.Ordinal) < stderr.IndexOf(": batch 3,", StringComparison.Ordinal), stderr);
+
+        (code, stdout, stderr) = Run("bench", "iteration", "--size", "32", "--batch", "1,2", "--repeat", "1", "--warmup", "0");
+        Assert.True(code == 0, stderr);
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(stdout, @"^phase +median ms", System.Text.RegularExpressions.RegexOptions.Multiline)); // each size's own table
+        Assert.Matches(@"batch   wall clock ms   per image ms   each image added ms\n +1 +\d+\.\d +\d+\.\d +—\n +2 +\d+\.\d +\d+\.\d +-?\d+\.\d\n", stdout.ReplaceLineEndings("\n"));
+        Assert.Contains("From batch 1 to 2 an image added ", stdout, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("2,2", "--batch names a size twice (2,2); name each once.")]
+    [InlineData("0,2", "bench iteration needs --batch ≥ 1, not 0.")]
+    public void Bench_iteration_refuses_a_batch_size_named_twice_or_below_one(string batches, string expected)
+    {
+        var (code, stdout, stderr) = Run("bench", "iteration", "--size", "32", "--batch", batches);
+        Assert.Equal(2, code);
+        Assert.Equal(expected, stderr.Trim());
+        Assert.Empty(stdout);
+    }
+
+    [Fact]
     public void Bench_profile_keeps_onnx_runtimes_profiles_and_says_where_the_graph_time_goes()
     {
         string profiles = Path.Combine(Folder, "prof");
