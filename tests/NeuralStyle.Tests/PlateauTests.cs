@@ -143,6 +143,12 @@ public sealed class PlateauTests : TemporaryFolderTest
         }
 
         Assert.NotEqual(stops[0], stops[1]); // lr 20 plateaus sooner: each stops on its own
+
+        // The first to stop leaves the batch: the iterations left to 400 save more than a start costs (measured).
+        int first = stops.Min();
+        Assert.Matches($@"plateaued at iteration {first}: [^\n]*; 1 rate goes on without it: the batch starts again without it, saving about [0-9.]+(E[-+]?\d+)? s over the {400 - (first + 1)} iterations left for a start of [0-9.]+(E[-+]?\d+)? s\.", stdout);
+        Assert.Contains($"plateaued at iteration {stops.Max()}: ", stdout, StringComparison.Ordinal);
+        Assert.Contains("asks; no rate runs now.", stdout, StringComparison.Ordinal);
         int ended = saved.Iteration;
         Assert.Equal(stops.Max() + 1, ended); // the sweep ended with the iteration in which its last rate stopped
         string why = $"Ended at iteration {ended} of 400: every rate had stopped (lr 5 plateaued at iteration {stops[0]}, lr 20 plateaued at iteration {stops[1]}).";
@@ -177,6 +183,43 @@ public sealed class PlateauTests : TemporaryFolderTest
         Checkpoint continued = Checkpoint.Load(Path.ChangeExtension(image, ".ckpt"));
         Assert.Equal(stops[1] + 3, continued.Iteration);
         Assert.Equal(Enumerable.Range(0, stops[1] + 4), continued.History[0].Select(r => r.Iteration)); // rows to the stop, then the render's own, to its image at the end
+    }
+
+    [Fact]
+    public void A_stopped_rate_is_said_to_leave_the_batch_or_to_stay_in_it_as_the_iterations_left_pay_for_a_start()
+    {
+        var content = new RgbImage(40, 32, TinyNetworks.ToFloat(TinyNetworks.RandomImage(3, 32, 40, 1)));
+        var problem = new StyleProblem { Content = content, Styles = [content], Weights = NetworkWeights.Random(NetworkArchitecture.Vgg19, 0) };
+        using StyleTransferEngine engine = StyleTransferEngine.Create(problem, [2, 5, 8], DeviceKind.Cpu);
+        for (int k = 0; k < 4; k++)
+        {
+            engine.Step();
+        }
+
+        engine.StopAtPlateau(0);
+        engine.PlannedIterations = null; // no plan: the end is taken as far away
+        Assert.Equal("2 rates go on without it: the batch starts again without it", SweepPlateau.GoingOn(engine));
+
+        engine.PlannedIterations = 1_000_000;
+        BatchLeaving leaving = Assert.IsType<BatchLeaving>(engine.StoppedLeaving);
+        Assert.Equal((1, 1_000_000 - 4, true), (leaving.Items, leaving.IterationsLeft, leaving.Pays));
+        Assert.True(leaving.SavingSeconds > leaving.StartSeconds);
+        Assert.StartsWith("2 rates go on without it: the batch starts again without it, saving about ", SweepPlateau.GoingOn(engine), StringComparison.Ordinal);
+
+        // At the planned end nothing is left to save: the stopped rates stay in the batch, frozen.
+        engine.StopAtPlateau(1);
+        engine.PlannedIterations = 4;
+        leaving = Assert.IsType<BatchLeaving>(engine.StoppedLeaving);
+        Assert.Equal((2, 0, 0.0, false), (leaving.Items, leaving.IterationsLeft, leaving.SavingSeconds, leaving.Pays));
+        Assert.Equal(string.Create(CultureInfo.InvariantCulture, $"1 rate goes on; the 2 stopped rates stay in the batch, frozen: taking them out would save about 0 s over the 0 iterations left, no more than a start of {leaving.StartSeconds:G3} s"),
+            SweepPlateau.GoingOn(engine));
+        engine.Step();
+        Assert.Equal(3, engine.BatchSize); // as said
+
+        engine.PlannedIterations = 1_000_000;
+        engine.Step();
+        Assert.Equal(1, engine.BatchSize);
+        Assert.Null(engine.StoppedLeaving); // none stopped is left in the batch
     }
 
     [Fact]

@@ -21,13 +21,39 @@ internal sealed record SweepPlateau(PlateauRule Rule, string Asked)
         foreach (int n in reached)
         {
             engine.StopAtPlateau(n);
-            int left = engine.RunningItems.Count();
             lines.Add(string.Create(CultureInfo.InvariantCulture,
-                $"lr {engine.LearningRates[n]:G6} {engine.StopReason(n)}: its lowest loss fell {Rule.Gain(engine.History(n)):G4}% over iterations {Window(engine, n)}, less than --plateau {Asked} asks; {(left == 0 ? "no rate runs now" : $"{left} rate{(left == 1 ? "" : "s")} go{(left == 1 ? "es" : "")} on without it")}."));
+                $"lr {engine.LearningRates[n]:G6} {engine.StopReason(n)}: its lowest loss fell {Rule.Gain(engine.History(n)):G4}% over iterations {Window(engine, n)}, less than --plateau {Asked} asks; {GoingOn(engine)}."));
         }
 
         return lines;
     }
+
+    /// <summary>
+    /// Who goes on, and whether the stopped rates leave the batch at the next iteration or stay in it, frozen, where
+    /// the iterations left would save less than starting the batch again costs (both measured on the run).
+    /// </summary>
+    internal static string GoingOn(StyleTransferEngine engine)
+    {
+        int left = engine.RunningItems.Count();
+        if (left == 0)
+        {
+            return "no rate runs now";
+        }
+
+        string rates = left == 1 ? "1 rate goes on" : $"{left} rates go on";
+        return engine.StoppedLeaving switch
+        {
+            { Pays: true, SavingSeconds: double saving, IterationsLeft: int iterations } leaving => string.Create(CultureInfo.InvariantCulture,
+                $"{rates} without it: the batch starts again without {Stopped(leaving)}, saving about {saving:G3} s over the {iterations} iterations left for a start of {leaving.StartSeconds:G3} s"),
+            { Pays: true } leaving => $"{rates} without it: the batch starts again without {Stopped(leaving)}",
+            { SavingSeconds: double saving, IterationsLeft: int iterations } leaving => string.Create(CultureInfo.InvariantCulture,
+                $"{rates}; {(leaving.Items == 1 ? "it stays" : $"the {leaving.Items} stopped rates stay")} in the batch, frozen: taking {(leaving.Items == 1 ? "it" : "them")} out would save about {saving:G3} s over the {iterations} iterations left, no more than a start of {leaving.StartSeconds:G3} s"),
+            _ => rates,
+        };
+    }
+
+    /// <summary>"it", or "the 3 stopped rates" where others stopped before and stayed in the batch.</summary>
+    private static string Stopped(BatchLeaving leaving) => leaving.Items == 1 ? "it" : $"the {leaving.Items} stopped rates";
 
     /// <summary>
     /// What a sweep checks after each iteration (<see cref="LearningRateSweep.Run"/>'s enough): the rates of

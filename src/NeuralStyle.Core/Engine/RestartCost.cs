@@ -64,8 +64,11 @@ internal sealed class RestartCost
     /// Whether taking <paramref name="stopped"/> of a batch of <paramref name="batch"/> images out saves more over
     /// <paramref name="iterationsLeft"/> iterations (null: unknown, taken as many) than a start costs.
     /// </summary>
-    public bool Pays(int stopped, int batch, int? iterationsLeft) =>
-        iterationsLeft is not int left || Saving(stopped, batch, left) > Seconds;
+    public bool Pays(int stopped, int batch, int? iterationsLeft) => Leaving(stopped, batch, iterationsLeft).Pays;
+
+    /// <summary>Taking <paramref name="stopped"/> of a batch of <paramref name="batch"/> images out, weighed: what it saves over <paramref name="iterationsLeft"/> iterations against a start.</summary>
+    public BatchLeaving Leaving(int stopped, int batch, int? iterationsLeft) =>
+        new(stopped, iterationsLeft, iterationsLeft is int left ? Saving(stopped, batch, left) : null, Seconds);
 
     /// <summary>The seconds saved over <paramref name="iterationsLeft"/> iterations without <paramref name="stopped"/> of <paramref name="batch"/> images.</summary>
     public double Saving(int stopped, int batch, int iterationsLeft) => ImageSeconds(batch) * stopped * Math.Max(0, iterationsLeft);
@@ -91,4 +94,19 @@ internal sealed class RestartCost
         var (a, b) = (nearest[0], nearest[1]);
         return Math.Max(0, (a.Seconds - b.Seconds) / (a.Batch - b.Batch));
     }
+}
+
+/// <summary>
+/// Whether the stopped items still in a backend's batch leave it at the next iteration, as measured on the run
+/// (<see cref="StyleTransferEngine.StoppedLeaving"/>): they do where there is no plan (<paramref name="IterationsLeft"/>
+/// null, taken as many) or where leaving saves more than a start costs.
+/// </summary>
+/// <param name="Items">Stopped items still in the batch.</param>
+/// <param name="IterationsLeft">Iterations left to the plan (<see cref="StyleTransferEngine.PlannedIterations"/>), or null where none is set.</param>
+/// <param name="SavingSeconds">What taking them out saves over those iterations; null without a plan.</param>
+/// <param name="StartSeconds">What a start of the batch costs.</param>
+public sealed record BatchLeaving(int Items, int? IterationsLeft, double? SavingSeconds, double StartSeconds)
+{
+    /// <summary>Whether they leave: no plan, or a saving larger than a start.</summary>
+    public bool Pays => SavingSeconds is not double saving || saving > StartSeconds;
 }

@@ -332,6 +332,20 @@ public sealed class StyleTransferEngine : IDisposable
     /// </summary>
     public int BatchSize => _members.InBatch.Count;
 
+    /// <summary>
+    /// Whether the items that stopped leave the backend's batch at the next iteration, with what that saves over the
+    /// iterations left to <see cref="PlannedIterations"/> and what the start costs, both measured on this run; null where
+    /// none is to leave (no stopped item in the batch, or no running one).
+    /// </summary>
+    public BatchLeaving? StoppedLeaving
+    {
+        get
+        {
+            int stopped = StoppedInBatch().Length, batch = _members.InBatch.Count;
+            return stopped == 0 || stopped == batch ? null : _restartCost.Leaving(stopped, batch, PlannedIterations - Iteration);
+        }
+    }
+
     /// <summary>The items that have not stopped, in batch order.</summary>
     public IEnumerable<int> RunningItems => Enumerable.Range(0, _stopped.Length).Where(n => _stopped[n] is null);
 
@@ -408,17 +422,18 @@ public sealed class StyleTransferEngine : IDisposable
     /// </summary>
     private void TakeOutStopped()
     {
-        int[] stopped = _members.InBatch.Where(n => _stopped[n] is not null).ToArray();
-        if (stopped.Length == 0 || stopped.Length == _members.InBatch.Count
-            || !_restartCost.Pays(stopped.Length, _members.InBatch.Count, PlannedIterations - Iteration))
+        if (StoppedLeaving is not { Pays: true })
         {
             return;
         }
 
-        BatchMembers.Reduced batch = _members.Without(stopped, Backend.ReadState(), Backend.ReadBestImages());
+        BatchMembers.Reduced batch = _members.Without(StoppedInBatch(), Backend.ReadState(), Backend.ReadBestImages());
         _restartCost.Started(Seconds(() => Backend.Start(Targets, batch.State, Height, Width, batch.Batch.Select(n => LearningRates[n]).ToArray(), batch.Best)));
         _members.Commit(batch);
     }
+
+    /// <summary>The items in the backend's batch that have stopped.</summary>
+    private int[] StoppedInBatch() => _members.InBatch.Where(n => _stopped[n] is not null).ToArray();
 
     private static double Seconds(Action work)
     {
