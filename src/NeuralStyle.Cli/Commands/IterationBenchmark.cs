@@ -81,7 +81,7 @@ internal static class IterationBenchmark
         if (o.Json)
         {
             var objects = measured.Select((m, i) => JsonOf(o, m, i > 0 ? measured[i - 1] : null, IterationCost.IterationFlops(used, m.Batch, o.Size, o.Size))).ToList();
-            output.WriteLine(objects.Count == 1
+            output.WriteLine(batches.Length == 1 // the shape follows what was asked, not how far an interrupted run got
                 ? JsonSerializer.Serialize(objects[0], BenchJsonContext.Default.DictionaryStringObject)
                 : JsonSerializer.Serialize(objects, BenchJsonContext.Default.ListDictionaryStringObject));
         }
