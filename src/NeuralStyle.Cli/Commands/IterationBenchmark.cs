@@ -57,6 +57,11 @@ internal static class IterationBenchmark
             Styles = [RgbImage.Noise(o.Size, o.Size, 2)],
             Weights = weights,
         };
+        foreach (int batch in batches)
+        {
+            StyleTransferEngine.RequireFits(problem, batch, ProblemFactory.ParseDevice(o.Device)); // every size before the first is timed
+        }
+
         using (o.Profile is null ? null : Runtime.OrtRuntime.ProfileInto(o.Profile))
         {
             foreach (int batch in batches)
