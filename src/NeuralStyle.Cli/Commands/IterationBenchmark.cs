@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using NeuralStyle.Engine;
 using NeuralStyle.Imaging;
@@ -62,11 +63,22 @@ internal static class IterationBenchmark
             StyleTransferEngine.RequireFits(problem, batch, ProblemFactory.ParseDevice(o.Device)); // every size before the first is timed
         }
 
+        ExceptionDispatchInfo? refused = null;
         using (o.Profile is null ? null : Runtime.OrtRuntime.ProfileInto(o.Profile))
         {
             foreach (int batch in batches)
             {
-                if (cancel.IsCancellationRequested || Measure(o, problem, batch, progress, cancel) is not Measurement m)
+                Measurement? m = null;
+                try
+                {
+                    m = cancel.IsCancellationRequested ? null : Measure(o, problem, batch, progress, cancel);
+                }
+                catch (UserInputException e) when (measured.Count > 0)
+                {
+                    refused = ExceptionDispatchInfo.Capture(e); // a GPU with no memory for a larger size: the sizes timed are still reported
+                }
+
+                if (m is null)
                 {
                     break;
                 }
@@ -108,6 +120,7 @@ internal static class IterationBenchmark
             }
         }
 
+        refused?.Throw(); // after the sizes timed: its message says why the next was not
         return interrupted ? Interruption.ExitCode : 0;
     }
 
