@@ -56,7 +56,8 @@ internal sealed record HostMemoryCheck(NetworkWeights Weights, LossSettings Loss
     {
         RequireRunArraysFit();
         double run = MemoryEstimate.Bytes(Weights, Loss, Batch, Width, Height);
-        double targets = MemoryEstimate.TargetPassBytes(Weights, Loss, (long)LargestTarget.Width * LargestTarget.Height);
+        bool computesTargets = LargestTarget != (0, 0); // a resumed run or a batch taken over has its targets: no pass, and no fixed part of one
+        double targets = computesTargets ? MemoryEstimate.TargetPassBytes(Weights, Loss, (long)LargestTarget.Width * LargestTarget.Height) : 0;
         double estimate = Math.Max(run, targets);
         double budget = Limit ?? (Runtime.ProcessMemory.AvailableBytes() + (double)HeldBytes);
         if (estimate <= budget)
