@@ -156,10 +156,15 @@ public sealed class CliTests : TemporaryFolderTest
         Assert.False(runs[0].TryGetProperty("added_image_ms", out _)); // nothing smaller to compare with
         double Wall(int i) => runs[i].GetProperty("wall_clock_ms").GetProperty("median").GetDouble();
         Assert.Equal((Wall(1) - Wall(0)) / 2, runs[1].GetProperty("added_image_ms").GetDouble(), 9); // the slope between the two sizes
+        Assert.False(runs[1].TryGetProperty("added_image_ms_by_round", out _)); // one round: nothing to spread
         Assert.True(stderr.IndexOf(": batch 1,", StringComparison.Ordinal) < stderr.IndexOf(": batch 3,", StringComparison.Ordinal), stderr);
 
-        (code, stdout, stderr) = Run("bench", "iteration", "--size", "32", "--batch", "1,2", "--repeat", "1", "--warmup", "0");
+        (code, stdout, stderr) = Run("bench", "iteration", "--size", "32", "--batch", "1,2", "--repeat", "1", "--warmup", "0", "--rounds", "2");
         Assert.True(code == 0, stderr);
+        // The sizes alternate: round 1 times both, then round 2 times both again, each on a new engine.
+        Assert.Matches(@"round 1/2, batch 1,[^\n]*\n(.*\n)*.*round 1/2, batch 2,[^\n]*\n(.*\n)*.*round 2/2, batch 1,[^\n]*\n(.*\n)*.*round 2/2, batch 2,", stderr.ReplaceLineEndings("\n"));
+        Assert.Contains("batch 2, 2 timed iterations in 2 rounds, each after 0 warm-up", stdout, StringComparison.Ordinal); // each size's table pools its rounds
+        Assert.Matches(@"From batch 1 to 2 an image added -?\d+\.\d ms to an iteration, [^\n]* \(by round: -?\d+\.\d, -?\d+\.\d ms\)", stdout);
         Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(stdout, @"^phase +median ms", System.Text.RegularExpressions.RegexOptions.Multiline)); // each size's own table
         Assert.Matches(@"batch   wall clock ms   per image ms   each image added ms\n +1 +\d+\.\d +\d+\.\d +—\n +2 +\d+\.\d +\d+\.\d +-?\d+\.\d\n", stdout.ReplaceLineEndings("\n"));
         Assert.Contains("From batch 1 to 2 an image added ", stdout, StringComparison.Ordinal);

@@ -16,7 +16,7 @@ internal static class ActionOptions
 
     private static readonly Verb Bench = new("bench", ["iteration", "kernels", "ceiling"], new()
     {
-        ["size"] = ["iteration"], ["batch"] = ["iteration"], ["repeat"] = ["iteration"], ["warmup"] = ["iteration"],
+        ["size"] = ["iteration"], ["batch"] = ["iteration"], ["rounds"] = ["iteration"], ["repeat"] = ["iteration"], ["warmup"] = ["iteration"],
         ["weights"] = ["iteration"], ["precision"] = ["iteration"], ["json"] = ["iteration"], ["profile"] = ["iteration"],
         ["device"] = ["iteration", "kernels"],
     });

@@ -16,7 +16,10 @@ internal sealed class BenchOptions
     [Option("batch", Separator = ',', Default = new[] { 1 }, HelpText = "Images per iteration; several sizes, comma-separated (e.g. 1,4), are timed in turn, smallest first, and compared: what an image added costs an iteration.")]
     public IEnumerable<int> Batches { get; set; } = [];
 
-    [Option("repeat", Default = 10, HelpText = "Timed iterations.")]
+    [Option("rounds", Default = 1, HelpText = "Time every --batch size this many times, the sizes alternated, each time on a new engine; the tables pool the rounds, so a machine whose speed drifts slows every size alike.")]
+    public int Rounds { get; set; }
+
+    [Option("repeat", Default = 10, HelpText = "Timed iterations (per size and round).")]
     public int Repeat { get; set; }
 
     [Option("warmup", Default = 2, HelpText = "Untimed iterations first.")]
@@ -110,6 +113,7 @@ internal static class BenchCommand
 [System.Text.Json.Serialization.JsonSerializable(typeof(Dictionary<string, object>))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(List<Dictionary<string, object>>))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(Dictionary<string, double>))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(double[]))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(double))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(int))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(bool))]

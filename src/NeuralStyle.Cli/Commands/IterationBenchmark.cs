@@ -23,7 +23,7 @@ internal static class IterationBenchmark
     /// <param name="Phases">Each timed iteration's phases.</param>
     /// <param name="Walls">Each timed iteration on the host's clock, in milliseconds.</param>
     /// <param name="PeakDevice">The most device memory in use while timed (whole device), or null on the host.</param>
-    /// <param name="PeakHost">The process's peak memory so far, in bytes: as the sizes run smallest first, this size's own peak.</param>
+    /// <param name="PeakHost">The process's peak memory so far, in bytes: as the sizes run smallest first, in the first round this size's own peak.</param>
     /// <param name="StartSeconds">What starting the batch cost.</param>
     private sealed record Measurement(int Batch, string Device, List<PhaseTimes> Phases, List<double> Walls, long? PeakDevice, double PeakHost, double StartSeconds)
     {
@@ -31,6 +31,16 @@ internal static class IterationBenchmark
 
         /// <summary>The median iteration on the host's clock: what a caller waits, device idle gaps included.</summary>
         public double WallMedian => Summary(Walls).Median;
+
+        /// <summary>The rounds this measurement pools, each as timed.</summary>
+        public List<Measurement> Rounds { get; private init; } = [];
+
+        /// <summary>One size's rounds as one measurement: every timed iteration, the peaks (the host's of the first round, before a larger size ran), the median start.</summary>
+        public static Measurement Pool(List<Measurement> rounds) => new(rounds[0].Batch, rounds[0].Device, [.. rounds.SelectMany(r => r.Phases)],
+            [.. rounds.SelectMany(r => r.Walls)], rounds.Max(r => r.PeakDevice), rounds[0].PeakHost, Summary(rounds.Select(r => r.StartSeconds)).Median)
+        {
+            Rounds = rounds,
+        };
     }
 
     private static readonly (string Name, Func<PhaseTimes, double> Pick)[] PhaseColumns =
@@ -50,7 +60,6 @@ internal static class IterationBenchmark
             Directory.CreateDirectory(o.Profile);
         }
 
-        var measured = new List<Measurement>();
         NetworkWeights weights = WeightSource.Resolve(o.Weights);
         var problem = new StyleProblem
         {
@@ -63,37 +72,15 @@ internal static class IterationBenchmark
             StyleTransferEngine.RequireFits(problem, batch, ProblemFactory.ParseDevice(o.Device)); // every size before the first is timed
         }
 
-        ExceptionDispatchInfo? refused = null;
-        using (o.Profile is null ? null : Runtime.OrtRuntime.ProfileInto(o.Profile))
-        {
-            foreach (int batch in batches)
-            {
-                Measurement? m = null;
-                try
-                {
-                    m = cancel.IsCancellationRequested ? null : Measure(o, problem, batch, progress, cancel);
-                }
-                catch (UserInputException e) when (measured.Count > 0)
-                {
-                    refused = ExceptionDispatchInfo.Capture(e); // a GPU with no memory for a larger size: the sizes timed are still reported
-                }
-
-                if (m is null)
-                {
-                    break;
-                }
-
-                measured.Add(m);
-            }
-        } // disposing the sessions writes their profiles
-
+        var (byRound, refused) = TimeRounds(o, problem, batches, progress, cancel);
+        List<Measurement> measured = [.. byRound.Where(rounds => rounds.Count > 0).Select(Measurement.Pool)];
         if (measured.Count == 0)
         {
             progress.WriteLine("Interrupted before the first timed iteration; nothing was measured.");
             return Interruption.ExitCode;
         }
 
-        bool interrupted = measured.Count < batches.Length || measured[^1].Phases.Count < o.Repeat;
+        bool interrupted = measured.Sum(m => m.Phases.Count) < batches.Length * o.Rounds * o.Repeat;
         NetworkArchitecture used = weights.TruncatedAt(problem.Loss.DeepestTap(weights.Architecture)).Architecture;
         if (o.Json)
         {
@@ -124,6 +111,41 @@ internal static class IterationBenchmark
         return interrupted ? Interruption.ExitCode : 0;
     }
 
+    /// <summary>
+    /// Times every size in turn, <see cref="BenchOptions.Rounds"/> times over, each on an engine of its own: per size,
+    /// the measurement of each round timed. Stops where cancelled, or where a size is refused after others were
+    /// timed (a GPU with no memory for it: the sizes timed are still reported, then the refusal).
+    /// </summary>
+    private static (List<Measurement>[] ByRound, ExceptionDispatchInfo? Refused) TimeRounds(BenchOptions o, StyleProblem problem, int[] batches, TextWriter progress, CancellationToken cancel)
+    {
+        List<Measurement>[] byRound = [.. batches.Select(_ => new List<Measurement>())];
+        using (o.Profile is null ? null : Runtime.OrtRuntime.ProfileInto(o.Profile))
+        {
+            for (int round = 1; round <= o.Rounds; round++)
+            {
+                for (int i = 0; i < batches.Length; i++)
+                {
+                    string? label = o.Rounds > 1 ? string.Create(CultureInfo.InvariantCulture, $"round {round}/{o.Rounds}, ") : null;
+                    try
+                    {
+                        if (cancel.IsCancellationRequested || Measure(o, problem, batches[i], label, progress, cancel) is not Measurement m)
+                        {
+                            return (byRound, null);
+                        }
+
+                        byRound[i].Add(m);
+                    }
+                    catch (UserInputException e) when (byRound.Any(rounds => rounds.Count > 0))
+                    {
+                        return (byRound, ExceptionDispatchInfo.Capture(e));
+                    }
+                }
+            }
+        } // disposing the sessions writes their profiles
+
+        return (byRound, null);
+    }
+
     /// <summary>The batch sizes, smallest first, once every option is checked.</summary>
     private static int[] RequireValid(BenchOptions o)
     {
@@ -138,7 +160,7 @@ internal static class IterationBenchmark
             throw new UserInputException($"--batch names a size twice ({string.Join(",", o.Batches)}); name each once.");
         }
 
-        foreach (var (option, value, minimum) in new[] { ("--size", o.Size, 16), ("--batch", batches[0], 1), ("--repeat", o.Repeat, 1), ("--warmup", o.Warmup, 0) })
+        foreach (var (option, value, minimum) in new[] { ("--size", o.Size, 16), ("--batch", batches[0], 1), ("--rounds", o.Rounds, 1), ("--repeat", o.Repeat, 1), ("--warmup", o.Warmup, 0) })
         {
             if (value < minimum)
             {
@@ -160,13 +182,13 @@ internal static class IterationBenchmark
     }
 
     /// <summary>Times one batch size; null when interrupted before its first timed iteration.</summary>
-    private static Measurement? Measure(BenchOptions o, StyleProblem problem, int batch, TextWriter progress, CancellationToken cancel)
+    private static Measurement? Measure(BenchOptions o, StyleProblem problem, int batch, string? round, TextWriter progress, CancellationToken cancel)
     {
         var phases = new List<PhaseTimes>();
         var walls = new List<double>(); // each timed Step on the host's clock: the phases plus whatever the device idles between them
         long? peakDevice = null;
         using StyleTransferEngine engine = ProblemFactory.CreateEngine(problem, Enumerable.Repeat(1.0, batch).ToArray(), o.Device, o.Precision, progress.WriteLine);
-        progress.WriteLine($"{engine.DeviceDescription}: batch {batch}, {o.Warmup} warm-up and {o.Repeat} timed iterations…");
+        progress.WriteLine($"{engine.DeviceDescription}: {round}batch {batch}, {o.Warmup} warm-up and {o.Repeat} timed iterations…");
         for (int i = 0; i < o.Warmup && !cancel.IsCancellationRequested; i++)
         {
             engine.Step();
@@ -204,13 +226,17 @@ internal static class IterationBenchmark
         double median = m.Total.Median;
         var json = new Dictionary<string, object>
         {
-            ["device"] = m.Device, ["size"] = o.Size, ["batch"] = m.Batch, ["repeat"] = m.Phases.Count, ["interrupted"] = m.Phases.Count < o.Repeat,
+            ["device"] = m.Device, ["size"] = o.Size, ["batch"] = m.Batch, ["repeat"] = m.Phases.Count, ["rounds"] = m.Rounds.Count, ["interrupted"] = m.Phases.Count < o.Repeat * o.Rounds,
             ["gflop"] = flops / 1e9, ["gflops"] = flops / 1e9 / (median / 1000), ["peak_memory_mb"] = m.PeakHost / 1e6, ["start_ms"] = m.StartSeconds * 1000,
             ["per_image_ms"] = median / m.Batch,
         };
         if (smaller is not null)
         {
             json["added_image_ms"] = AddedImageMilliseconds(smaller, m);
+            if (o.Rounds > 1)
+            {
+                json["added_image_ms_by_round"] = AddedImageMillisecondsByRound(smaller, m);
+            }
         }
 
         if (m.PeakDevice is long bytes)
@@ -228,8 +254,9 @@ internal static class IterationBenchmark
 
     private static void WriteTable(BenchOptions o, Measurement m, double flops, TextWriter output)
     {
-        string interrupted = m.Phases.Count < o.Repeat ? string.Create(CultureInfo.InvariantCulture, $" (interrupted: {m.Phases.Count} of {o.Repeat})") : "";
-        output.WriteLine($"{m.Device}; {o.Size}×{o.Size}, batch {m.Batch}, {m.Phases.Count} timed iterations after {o.Warmup} warm-up{interrupted}");
+        string interrupted = m.Phases.Count < o.Repeat * o.Rounds ? string.Create(CultureInfo.InvariantCulture, $" (interrupted: {m.Phases.Count} of {o.Repeat * o.Rounds})") : "";
+        string rounds = o.Rounds > 1 ? $" in {m.Rounds.Count} rounds, each after {o.Warmup} warm-up" : $" after {o.Warmup} warm-up";
+        output.WriteLine($"{m.Device}; {o.Size}×{o.Size}, batch {m.Batch}, {m.Phases.Count} timed iterations{rounds}{interrupted}");
         output.WriteLine("phase            median ms      min ms      max ms");
         foreach (var (name, s) in Rows(m))
         {
@@ -266,9 +293,17 @@ internal static class IterationBenchmark
         }
 
         Measurement first = measured[0], last = measured[^1];
+        double[] byRound = AddedImageMillisecondsByRound(first, last);
+        string spread = byRound.Length > 1
+            ? string.Create(CultureInfo.InvariantCulture, $" (by round: {string.Join(", ", byRound.Select(ms => ms.ToString("F1", CultureInfo.InvariantCulture)))} ms)")
+            : " (the sizes were timed in turn once; where this machine's speed drifts, add --rounds 3)";
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"From batch {first.Batch} to {last.Batch} an image added {AddedImageMilliseconds(first, last):F1} ms to an iteration, which took {first.WallMedian:F1} ms at batch {first.Batch}: what each rate of a sweep costs beside the others (the sizes were timed in turn; where this machine's speed drifts, run it again)"));
+            $"From batch {first.Batch} to {last.Batch} an image added {AddedImageMilliseconds(first, last):F1} ms to an iteration, which took {first.WallMedian:F1} ms at batch {first.Batch}: what each rate of a sweep costs beside the others{spread}"));
     }
+
+    /// <summary>What an image added cost in each round that timed both sizes: the spread a drifting machine leaves.</summary>
+    private static double[] AddedImageMillisecondsByRound(Measurement smaller, Measurement larger) =>
+        [.. smaller.Rounds.Zip(larger.Rounds, AddedImageMilliseconds)];
 
     /// <summary>
     /// Time per operator kind over the profiles of the forward sessions, the backward sessions and the Winograd
