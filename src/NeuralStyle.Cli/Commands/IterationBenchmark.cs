@@ -11,8 +11,8 @@ namespace NeuralStyle.Cli.Commands;
 
 /// <summary>
 /// <c>bench iteration</c>: the per-phase time of one Gatys iteration on noise images and the given weights (no files
-/// needed), the median of <c>--repeat</c> after <c>--warmup</c>, at each <c>--batch</c> size in turn, smallest first.
-/// With several sizes it adds what each image added costs an iteration: the slope between neighbouring sizes, the
+/// needed), the median of <c>--repeat</c> after <c>--warmup</c>, at each <c>--batch</c> size in turn, smallest first,
+/// <c>--rounds</c> times over. With several sizes it adds what each image added costs an iteration: the slope between neighbouring sizes, the
 /// figure that decides how many rates a sweep should run side by side (the sweep's own restart rule measures the same).
 /// </summary>
 internal static class IterationBenchmark
@@ -181,7 +181,7 @@ internal static class IterationBenchmark
         return batches;
     }
 
-    /// <summary>Times one batch size; null when interrupted before its first timed iteration.</summary>
+    /// <summary>Times one batch size on an engine of its own (<paramref name="round"/>: "round 2/3, " or null, for the progress line); null when interrupted before its first timed iteration.</summary>
     private static Measurement? Measure(BenchOptions o, StyleProblem problem, int batch, string? round, TextWriter progress, CancellationToken cancel)
     {
         var phases = new List<PhaseTimes>();
