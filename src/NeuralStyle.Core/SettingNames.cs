@@ -52,6 +52,9 @@ public sealed record SettingNames
     /// <summary>How a host of this front end gets the CUDA backend, or null where it always has it (it registers it itself).</summary>
     public required string? RegisterCuda { get; init; }
 
+    /// <summary>What makes a batch smaller: a sweep's rates (the batch's images) fewer at once, or a benchmark's batch size.</summary>
+    public string SmallerBatch { get; init; } = "fewer learning rates at once";
+
     /// <summary>The command line's options.</summary>
     public static SettingNames CommandLine { get; } = new()
     {

@@ -188,7 +188,7 @@ public sealed class CudaBackend : IStyleBackend
     {
         var (free, total) = _device.MemoryInfo();
         return new UserInputException(string.Create(CultureInfo.InvariantCulture,
-            $"The GPU has too little memory for {items} image(s) of {width}×{height}: {free / 1e9:F1} GB of its {total / 1e9:F1} GB are free. Use a smaller {SettingNames.Current.Size} or fewer learning rates at once."), cause);
+            $"The GPU has too little memory for {items} image(s) of {width}×{height}: {free / 1e9:F1} GB of its {total / 1e9:F1} GB are free. Use a smaller {SettingNames.Current.Size} or {SettingNames.Current.SmallerBatch}."), cause);
     }
 
     private (CublasApi? Api, IntPtr Handle) OpenCublas(bool allowTf32)

@@ -173,7 +173,7 @@ public sealed class CliTests : TemporaryFolderTest
     [Theory]
     [InlineData("2,2", "--batch names a size twice (2,2); name each once.")]
     [InlineData("0,2", "bench iteration needs --batch ≥ 1, not 0.")]
-    [InlineData("1,100000", "A batch of 100000 images of 32×32 is too large for the CPU backend")] // before batch 1 is timed
+    [InlineData("1,100000", "A batch of 100000 images of 32×32 is too large for the CPU backend: one of its arrays would hold 6,553,600,000 values, more than the 2,147,483,591 a .NET array allows; use a smaller --size or a smaller --batch.")] // before batch 1 is timed, in bench's words
     public void Bench_iteration_refuses_a_batch_size_named_twice_below_one_or_too_large_before_timing_any(string batches, string expected)
     {
         var (code, stdout, stderr) = Run("bench", "iteration", "--size", "32", "--batch", batches);

@@ -55,6 +55,7 @@ internal static class IterationBenchmark
     public static int Run(BenchOptions o, TextWriter output, TextWriter progress, CancellationToken cancel)
     {
         int[] batches = RequireValid(o);
+        using IDisposable names = SettingNames.Use(SettingNames.Current with { SmallerBatch = "a smaller --batch" }); // its images are not a sweep's rates
         if (o.Profile is not null)
         {
             Directory.CreateDirectory(o.Profile);

@@ -82,7 +82,7 @@ internal sealed record HostMemoryCheck(NetworkWeights Weights, LossSettings Loss
         int largest = MemoryEstimate.LargestLongSide(Weights, Loss, Batch, aspect, budget);
         string needs = string.Create(CultureInfo.InvariantCulture, $"This run needs about {estimate / 1e9:F2} GB ({Batch} × {Width}×{Height}), ");
         throw new UserInputException(needs + have + (largest > 0
-            ? $"; the largest size that fits is about {largest} px ({names.Size}){(Batch > 1 ? " (or run fewer learning rates at once)" : "")}, or {remedy}."
+            ? $"; the largest size that fits is about {largest} px ({names.Size}){(Batch > 1 ? $" (or {names.SmallerBatch})" : "")}, or {remedy}."
             : $"; even the smallest size does not fit: {remedy}."));
     }
 
@@ -93,7 +93,7 @@ internal sealed record HostMemoryCheck(NetworkWeights Weights, LossSettings Loss
         if (run > Array.MaxLength)
         {
             throw new UserInputException(string.Create(CultureInfo.InvariantCulture,
-                $"{(Batch == 1 ? "An image" : $"A batch of {Batch} images")} of {Width}×{Height} is too large for the CPU backend: one of its arrays would hold {run:N0} values, more than the {Array.MaxLength:N0} a .NET array allows; use a smaller {SettingNames.Current.Size}{(Batch > 1 ? " or fewer learning rates at once" : "")}."));
+                $"{(Batch == 1 ? "An image" : $"A batch of {Batch} images")} of {Width}×{Height} is too large for the CPU backend: one of its arrays would hold {run:N0} values, more than the {Array.MaxLength:N0} a .NET array allows; use a smaller {SettingNames.Current.Size}{(Batch > 1 ? $" or {SettingNames.Current.SmallerBatch}" : "")}."));
         }
     }
 }
