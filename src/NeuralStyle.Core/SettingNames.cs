@@ -52,8 +52,8 @@ public sealed record SettingNames
     /// <summary>How a host of this front end gets the CUDA backend, or null where it always has it (it registers it itself).</summary>
     public required string? RegisterCuda { get; init; }
 
-    /// <summary>What makes a batch smaller: a sweep's rates (the batch's images) fewer at once, or a benchmark's batch size.</summary>
-    public string SmallerBatch { get; init; } = "fewer learning rates at once";
+    /// <summary>What makes a batch smaller: fewer of a sweep's rates at once (each is one of the batch's images), or a benchmark's smaller batch.</summary>
+    public required string SmallerBatch { get; init; }
 
     /// <summary>The command line's options.</summary>
     public static SettingNames CommandLine { get; } = new()
@@ -72,6 +72,7 @@ public sealed record SettingNames
         DeviceCuda = "--device cuda",
         ReadSweepRate = "--lr RATE",
         RegisterCuda = null,
+        SmallerBatch = "fewer learning rates at once",
     };
 
     /// <summary>
@@ -94,6 +95,7 @@ public sealed record SettingNames
         DeviceCuda = "DeviceKind.Cuda",
         ReadSweepRate = "Rate(RATE)",
         RegisterCuda = "reference NeuralStyle.Cuda and call NeuralStyle.Cuda.CudaSupport.Register() once at start-up",
+        SmallerBatch = "fewer learning rates at once",
     };
 
     /// <summary>The C API's (include/neuralstyle.h), which has no memory limit.</summary>
@@ -113,6 +115,7 @@ public sealed record SettingNames
         DeviceCuda = "NS_DEVICE_CUDA",
         ReadSweepRate = "ns_engine_read_rate_image(engine, RATE, …)",
         RegisterCuda = null,
+        SmallerBatch = "fewer learning rates at once",
     };
 
     private static readonly Runtime.FlowLocal<SettingNames> Ambient = new();

@@ -33,12 +33,12 @@ public class RestartCostTests
         cost.Iterated(0.5, 4);
         cost.Iterated(0.5, 4); // a batch of 4 at 0.125 s per image (exact in binary, so the tie below is exact)
         Assert.Equal(1.0, cost.Saving(1, 4, 8));
-        Assert.False(cost.Pays(1, 4, 8)); // saves exactly what the start costs
-        Assert.True(cost.Pays(1, 4, 9));
-        Assert.True(cost.Pays(2, 4, 5)); // two images out: 0.25 s per iteration
-        Assert.False(cost.Pays(3, 4, 0));
-        Assert.False(cost.Pays(3, 4, -5)); // past the planned end nothing is left to save
-        Assert.True(cost.Pays(1, 4, null)); // an unknown end is taken as far away
+        Assert.False(cost.Leaving(1, 4, 8).Pays); // saves exactly what the start costs
+        Assert.True(cost.Leaving(1, 4, 9).Pays);
+        Assert.True(cost.Leaving(2, 4, 5).Pays); // two images out: 0.25 s per iteration
+        Assert.False(cost.Leaving(3, 4, 0).Pays);
+        Assert.False(cost.Leaving(3, 4, -5).Pays); // past the planned end nothing is left to save
+        Assert.True(cost.Leaving(1, 4, null).Pays); // an unknown end is taken as far away
     }
 
     [Fact]
@@ -48,14 +48,14 @@ public class RestartCostTests
         var cost = new RestartCost();
         Run(cost, 4, 0.5, [0.5, 0.7, 0.6]); // a first iteration no slower than the next (so a start costs 0.5 s), then a mean of 0.6
         Assert.Equal(0.15, cost.ImageSeconds(4), 12); // one size only: the last iteration's share per image
-        Assert.True(cost.Pays(1, 4, 4)); // 0.15 × 4 = 0.6 > 0.5
+        Assert.True(cost.Leaving(1, 4, 4).Pays); // 0.15 × 4 = 0.6 > 0.5
 
         Run(cost, 3, 0.5, [0.5, 0.5]);
         Assert.Equal(0.5 / 3, cost.ImageSeconds(3), 12); // two iterations of a size are too few to count: still the share
         cost.Iterated(0.5, 3);
         Assert.Equal(0.1, cost.ImageSeconds(3), 12); // (0.5 − 0.6) / (3 − 4)
-        Assert.False(cost.Pays(1, 3, 4)); // 0.1 × 4 = 0.4 < 0.5, where the share per image (0.167) would have said it pays
-        Assert.True(cost.Pays(1, 3, 6));
+        Assert.False(cost.Leaving(1, 3, 4).Pays); // 0.1 × 4 = 0.4 < 0.5, where the share per image (0.167) would have said it pays
+        Assert.True(cost.Leaving(1, 3, 6).Pays);
 
         Run(cost, 1, 0.7, [0.3, 0.4, 0.35]); // the first iteration after a start is not in the mean
         Assert.Equal(0.075, cost.ImageSeconds(1), 12); // between 1 and its nearest other size, 3: (0.35 − 0.5) / (1 − 3)
@@ -64,7 +64,7 @@ public class RestartCostTests
 
         Run(cost, 2, 0.4, [0.3, 0.3, 0.3]); // a larger batch measured faster than a smaller one (1, 0.35 s): noise, an image saves nothing
         Assert.Equal(0, cost.ImageSeconds(2));
-        Assert.False(cost.Pays(1, 2, 1000));
+        Assert.False(cost.Leaving(1, 2, 1000).Pays);
     }
 
     /// <summary>A start (0.5 s) of a batch of <paramref name="batch"/>, its first iteration, then the others.</summary>

@@ -61,12 +61,9 @@ internal sealed class RestartCost
     }
 
     /// <summary>
-    /// Whether taking <paramref name="stopped"/> of a batch of <paramref name="batch"/> images out saves more over
-    /// <paramref name="iterationsLeft"/> iterations (null: unknown, taken as many) than a start costs.
+    /// Taking <paramref name="stopped"/> of a batch of <paramref name="batch"/> images out, weighed: what it saves over
+    /// <paramref name="iterationsLeft"/> iterations (null: unknown, taken as many) against what a start costs.
     /// </summary>
-    public bool Pays(int stopped, int batch, int? iterationsLeft) => Leaving(stopped, batch, iterationsLeft).Pays;
-
-    /// <summary>Taking <paramref name="stopped"/> of a batch of <paramref name="batch"/> images out, weighed: what it saves over <paramref name="iterationsLeft"/> iterations against a start.</summary>
     public BatchLeaving Leaving(int stopped, int batch, int? iterationsLeft) =>
         new(stopped, iterationsLeft, iterationsLeft is int left ? Saving(stopped, batch, left) : null, Seconds);
 
