@@ -176,10 +176,12 @@ public sealed class CliTests : TemporaryFolderTest
     [InlineData("1,100000", "A batch of 100000 images of 32×32 is too large for the CPU backend: one of its arrays would hold 6,553,600,000 values, more than the 2,147,483,591 a .NET array allows; use a smaller --size or a smaller --batch.")] // before batch 1 is timed, in bench's words
     public void Bench_iteration_refuses_a_batch_size_named_twice_below_one_or_too_large_before_timing_any(string batches, string expected)
     {
-        var (code, stdout, stderr) = Run("bench", "iteration", "--size", "32", "--batch", batches);
+        string profiles = Path.Combine(Folder, "refused-profiles");
+        var (code, stdout, stderr) = Run("bench", "iteration", "--size", "32", "--batch", batches, "--profile", profiles);
         Assert.Equal(2, code);
         Assert.StartsWith(expected, stderr.Trim(), StringComparison.Ordinal);
         Assert.DoesNotContain("timed iterations", stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(profiles), "a refused benchmark left its profile folder behind");
         Assert.Empty(stdout);
     }
 

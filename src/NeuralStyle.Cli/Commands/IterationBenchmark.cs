@@ -56,11 +56,6 @@ internal static class IterationBenchmark
     {
         int[] batches = RequireValid(o);
         using IDisposable names = SettingNames.Use(SettingNames.Current with { SmallerBatch = "a smaller --batch" }); // its images are not a sweep's rates
-        if (o.Profile is not null)
-        {
-            Directory.CreateDirectory(o.Profile);
-        }
-
         NetworkWeights weights = WeightSource.Resolve(o.Weights);
         var problem = new StyleProblem
         {
@@ -71,6 +66,11 @@ internal static class IterationBenchmark
         foreach (int batch in batches)
         {
             StyleTransferEngine.RequireFits(problem, batch, ProblemFactory.ParseDevice(o.Device)); // every size before the first is timed
+        }
+
+        if (o.Profile is not null)
+        {
+            Directory.CreateDirectory(o.Profile); // once nothing is refused: a refused run leaves no empty folder
         }
 
         var (byRound, refused) = TimeRounds(o, problem, batches, progress, cancel);
