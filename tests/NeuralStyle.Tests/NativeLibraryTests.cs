@@ -39,6 +39,7 @@ public sealed class NativeLibraryFixture : IDisposable
 }
 
 /// <summary>The C ABI from outside .NET: a C program compiled against include/neuralstyle.h, and the Python ctypes example.</summary>
+[Collection(SourceTreeBuilds.Name)]
 public sealed class NativeLibraryTests(NativeLibraryFixture native) : IClassFixture<NativeLibraryFixture>
 {
     /// <summary>
