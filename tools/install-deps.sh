@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests use beyond the .NET SDK:
 #  - Debian packages: clang-14 and clang-16 (kernel PTX checks), g++ (kernel emulation harness, C smoke test
-#    linker) and python3 (the ctypes example); needs root (or sudo) when one is missing.
+#    linker), python3 (the ctypes example), cmake and pkg-config (a C project finding the published library by its
+#    CMake package and its pkg-config file); needs root (or sudo) when one is missing.
 #  - NVIDIA's NVRTC 12.4 (libnvrtc.so.12, a name the CUDA backend itself loads) and CUDA driver library (550) from
 #    Debian trixie's non-free archive, unpacked (not installed) under out/nvidia-debian, so that on a machine
 #    without a GPU the tests compile every kernel with the real NVRTC through our binding, and resolve every driver
@@ -13,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 install_packages() {
   local missing=() packages=() tool
-  for tool in clang-14 clang-16 g++ cc python3; do
+  for tool in clang-14 clang-16 g++ cc python3 cmake pkg-config; do
     command -v "$tool" >/dev/null || missing+=("$tool")
   done
   [ ${#missing[@]} -eq 0 ] && return 0

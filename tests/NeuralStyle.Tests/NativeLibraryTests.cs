@@ -145,6 +145,75 @@ public sealed class NativeLibraryTests(NativeLibraryFixture native) : IClassFixt
         Assert.Contains("libneuralstyle status 1: options->learning_rates lists a learning rate twice; each item needs its own rate.", log, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The published folder as a C or C++ project elsewhere uses it: tests/native/package.c built with CMake
+    /// (find_package(NeuralStyle VERSION), which refuses a version above the header's) or with pkg-config, in a folder
+    /// of its own, and run from there.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData("cmake")]
+    [InlineData("pkg-config")]
+    public void A_c_project_elsewhere_builds_with_the_published_folders_own_description_of_the_library(string tool)
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "The native library test builds linux-x64.");
+        Skip.If(Which(tool) is null, $"No {tool} on this machine (tools/install-deps.sh installs it).");
+        Skip.If(Which("cc") is null, "No C compiler (cc) on this machine.");
+        Assert.True(native.Library is not null, "NativeAOT publish failed:\n" + native.PublishLog);
+        string version = HeaderVersion();
+        string project = Directory.CreateDirectory(Path.Combine(native.Folder!, "project-" + tool)).FullName;
+        File.Copy(Path.Combine(Repository.Root, "tests", "native", "package.c"), Path.Combine(project, "package.c"));
+        string program = Path.Combine(project, "build", "package");
+        if (tool == "cmake")
+        {
+            File.WriteAllText(Path.Combine(project, "CMakeLists.txt"), """
+                cmake_minimum_required(VERSION 3.16)
+                project(package C)
+                find_package(NeuralStyle ${WANTED} REQUIRED)
+                message(STATUS "found NeuralStyle ${NeuralStyle_VERSION}")
+                add_executable(package package.c)
+                set_target_properties(package PROPERTIES C_STANDARD 11)
+                target_compile_options(package PRIVATE -Wall -Wextra -Werror)
+                target_link_libraries(package PRIVATE NeuralStyle::neuralstyle)
+                """);
+            string Configure(string wanted, string build, bool succeeds)
+            {
+                var (code, log) = Execute("cmake", ["-S", project, "-B", Path.Combine(project, build), $"-DCMAKE_PREFIX_PATH={native.Folder}", $"-DWANTED={wanted}"], null, TimeSpan.FromMinutes(2));
+                Assert.True(succeeds == (code == 0), log);
+                return log;
+            }
+
+            Assert.Contains($"found NeuralStyle {version}", Configure(version, "build", succeeds: true), StringComparison.Ordinal);
+            var (built, buildLog) = Execute("cmake", ["--build", Path.Combine(project, "build")], null, TimeSpan.FromMinutes(2));
+            Assert.True(built == 0, buildLog);
+            string[] parts = version.Split('.');
+            string newer = $"{parts[0]}.{int.Parse(parts[1], CultureInfo.InvariantCulture) + 1}";
+            Assert.Contains($"compatible with requested version \"{newer}\"", Configure(newer, "build-newer", succeeds: false), StringComparison.Ordinal);
+        }
+        else
+        {
+            var environment = new Dictionary<string, string> { ["PKG_CONFIG_PATH"] = Path.Combine(native.Folder!, "lib", "pkgconfig") };
+            var (found, modversion) = Execute("pkg-config", ["--modversion", "neuralstyle"], environment, TimeSpan.FromMinutes(1));
+            Assert.True(found == 0, modversion);
+            Assert.Equal(version, modversion.Trim());
+            var (_, flags) = Execute("pkg-config", ["--cflags", "--libs", "neuralstyle"], environment, TimeSpan.FromMinutes(1));
+            Directory.CreateDirectory(Path.GetDirectoryName(program)!);
+            var (compiled, compileLog) = Execute("cc", ["-std=c11", "-Wall", "-Wextra", "-Werror", Path.Combine(project, "package.c"),
+                .. flags.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), "-o", program], null, TimeSpan.FromMinutes(2));
+            Assert.True(compiled == 0, compileLog);
+        }
+
+        var (code, output) = Execute(program, [], null, TimeSpan.FromMinutes(2));
+        Assert.True(code == 0, output);
+        Assert.Equal($"package: ok {version}", output.Trim());
+    }
+
+    /// <summary>NS_VERSION_MAJOR.MINOR.PATCH as include/neuralstyle.h defines them.</summary>
+    private static string HeaderVersion()
+    {
+        string header = File.ReadAllText(Path.Combine(Repository.Root, "include", "neuralstyle.h"));
+        return string.Join('.', new[] { "MAJOR", "MINOR", "PATCH" }.Select(part => Regex.Match(header, $@"#define NS_VERSION_{part} (\d+)\n").Groups[1].Value));
+    }
+
     internal static (int Code, string Output) Execute(string file, string[] args, Dictionary<string, string>? environment, TimeSpan limit)
     {
         var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
