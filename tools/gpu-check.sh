@@ -52,9 +52,9 @@ prepare() {
   dotnet publish src/NeuralStyle.Cli -c Release -r linux-x64 --self-contained -o "$bin" >/dev/null
   # What the build was made from, so that 'run' can refuse a build older than the sources it is carried with.
   git ls-files -z src tests kernels include | xargs -0 sha256sum > "$bin/sources.sha256"
-  # The ONNX Runtime package copies its Windows libraries into a linux-x64 publish too; TensorRT is never used.
+  # TensorRT is never used. (A linux-x64 build carries no Windows DLLs: see Directory.Build.targets.)
   echo "Packing $(du -sm "$bin" | cut -f1) MB into xz parts of 57 MiB…"
-  tar -C "$bin" --exclude='libonnxruntime_providers_tensorrt.so' --exclude='onnxruntime*.dll' -cf - . \
+  tar -C "$bin" --exclude='libonnxruntime_providers_tensorrt.so' -cf - . \
     | xz -T0 -6 | split -b 57m -d - "$parts/gpu-check.txz.part-"
   ls -la "$parts"
   echo "Carry each file of $parts in its own device call while the machine stays warm (command 'true'); carry the"
