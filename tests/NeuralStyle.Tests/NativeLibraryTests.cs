@@ -202,9 +202,10 @@ public sealed class NativeLibraryTests(NativeLibraryFixture native) : IClassFixt
             Assert.True(compiled == 0, compileLog);
         }
 
-        var (code, output) = Execute(program, [], null, TimeSpan.FromMinutes(2));
+        var (code, output) = Execute(program, [Path.Combine(Repository.Examples, "content-cat-chelsea.png"), Path.Combine(Repository.Examples, "style-van-gogh-starry-night.jpg")],
+            null, TimeSpan.FromMinutes(2));
         Assert.True(code == 0, output);
-        Assert.Equal($"package: ok {version}", output.Trim());
+        Assert.Equal($"package: ok {version} 32x21", output.Trim()); // the cat, 451×300, at a long side of 32
     }
 
     /// <summary>NS_VERSION_MAJOR.MINOR.PATCH as include/neuralstyle.h defines them.</summary>
