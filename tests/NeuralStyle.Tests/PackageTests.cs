@@ -10,19 +10,25 @@ namespace NeuralStyle.Tests;
 /// <summary>
 /// The .NET packages as a host outside this repository gets them: NeuralStyle.Core and NeuralStyle.Cuda packed from
 /// this build (<c>dotnet pack</c>), and a program of its own referencing NeuralStyle.Cuda from them, which runs the
-/// README's .NET example.
+/// README's .NET examples one after the other, as a reader would paste them.
 /// </summary>
 [Collection(SourceTreeBuilds.Name)]
 public sealed class PackageTests : TemporaryFolderTest
 {
-    /// <summary>The README's example runs as written but for these: a smaller image, fewer iterations, no token of its caller's.</summary>
-    private static readonly (string Written, string Run)[] QuickerExample =
+    /// <summary>
+    /// The README's examples run as written but for these: smaller images, fewer iterations, no token of a caller's.
+    /// The first render runs 4 iterations; the plateau loop then runs it to 8 at the most (in steps of 25: to 29); the
+    /// sweep runs 3 + 2.
+    /// </summary>
+    private static readonly (string Written, string Run)[] QuickerExamples =
     [
         ("Size = 384", "Size = 48"), ("transfer.Run(300,", "transfer.Run(4,"), ("cancellationToken)", "CancellationToken.None)"),
+        ("transfer.Iteration < 2000", "transfer.Iteration < 8"),
+        ("LearningRates = [1, 5, 20] }", "LearningRates = [1, 5, 20], Size = 32 }"), ("sweep.Run(200)", "sweep.Run(3)"), ("sweep.Run(300)", "sweep.Run(2)"),
     ];
 
     [Fact]
-    public async Task The_readmes_dotnet_example_runs_in_a_program_of_its_own_against_the_packed_packages()
+    public async Task The_readmes_dotnet_examples_run_in_a_program_of_their_own_against_the_packed_packages()
     {
         string packages = Path.Combine(Folder, "packages");
         string version = typeof(StyleTransfer).Assembly.GetName().Version!.ToString(3);
@@ -33,33 +39,47 @@ public sealed class PackageTests : TemporaryFolderTest
 
         string program = Directory.CreateDirectory(Path.Combine(Folder, "host")).FullName;
         WriteHostProject(program, packages, version, await MachinePackagesFolder());
-        File.Copy(Path.Combine(Repository.Examples, "content-great-wall-of-china.jpg"), Path.Combine(program, "photo.jpg"));
+        string photo = Path.Combine(Repository.Examples, "content-great-wall-of-china.jpg");
+        File.Copy(photo, Path.Combine(program, "photo.jpg"));
         File.Copy(Path.Combine(Repository.Examples, "style-van-gogh-starry-night.jpg"), Path.Combine(program, "painting.jpg"));
         string output = await Dotnet(program, "run");
 
         string device = output.TrimEnd().Split('\n')[^1];
         Assert.DoesNotContain("no CUDA backend", device, StringComparison.Ordinal); // CudaSupport.Register() reached the engine from the package
         RgbImage styled = ImageFiles.Load(Path.Combine(program, "styled.png"), longSide: null);
-        Assert.Equal(48, Math.Max(styled.Width, styled.Height));
+        Assert.Equal(SizeOf(ImageFiles.Load(photo, 48)), SizeOf(styled));
         IReadOnlyList<LossRecord> history = Checkpoint.Load(Path.Combine(program, "styled.ckpt")).History.Single();
         Assert.Equal([0, 1, 2, 3], history.Select(r => r.Iteration)); // the loss of each image updated: 4 iterations
         Assert.True(history[^1].Loss.Total < history[0].Loss.Total, $"The loss rose over 4 iterations: {history[0].Loss.Total} → {history[^1].Loss.Total}.");
+
+        Checkpoint sweep = Checkpoint.Load(Path.Combine(program, "sweep.ckpt"));
+        Assert.Equal([1.0, 5.0, 20.0], sweep.Settings.LearningRates);
+        Assert.All(sweep.History, rate => Assert.Equal(5, rate.Count)); // 3 + 2 iterations, no rate set aside so early
+        RgbImage rate5 = ImageFiles.Load(Path.Combine(program, "lr5.png"), longSide: null);
+        Assert.Equal(SizeOf(ImageFiles.Load(photo, 32)), SizeOf(rate5));
     }
 
-    /// <summary>The README's first C# example (under "**.NET**"), with <see cref="QuickerExample"/>'s changes, each of which must still apply.</summary>
-    private static string ReadmeExample()
+    private static (int Width, int Height) SizeOf(RgbImage image) => (image.Width, image.Height);
+
+    /// <summary>The C# examples of the README's "Embedding" section in order, with <see cref="QuickerExamples"/>'s changes, each of which must still apply.</summary>
+    private static string ReadmeExamples()
     {
         string[] readme = File.ReadAllLines(Path.Combine(Repository.Root, "README.md"));
-        int start = Array.FindIndex(readme, Array.FindIndex(readme, l => l.StartsWith("**.NET**", StringComparison.Ordinal)), l => l == "```csharp") + 1;
-        int end = Array.IndexOf(readme, "```", start);
-        string example = string.Join('\n', readme[start..end]);
-        foreach (var (written, run) in QuickerExample)
+        int section = Array.IndexOf(readme, "## Embedding"), next = Array.FindIndex(readme, section + 1, l => l.StartsWith("## ", StringComparison.Ordinal));
+        var examples = new List<string>();
+        for (int start = Array.IndexOf(readme, "```csharp", section, next - section); start >= 0; start = Array.IndexOf(readme, "```csharp", start + 1, next - start - 1))
         {
-            Assert.True(example.Split(written).Length == 2, $"The README's .NET example no longer holds '{written}' once; change this test's QuickerExample with it.");
-            example = example.Replace(written, run, StringComparison.Ordinal);
+            examples.AddRange(readme[(start + 1)..Array.IndexOf(readme, "```", start + 1)]);
         }
 
-        return example;
+        string program = string.Join('\n', examples);
+        foreach (var (written, run) in QuickerExamples)
+        {
+            Assert.True(program.Split(written).Length == 2, $"The README's .NET examples no longer hold '{written}' once; change this test's QuickerExamples with them.");
+            program = program.Replace(written, run, StringComparison.Ordinal);
+        }
+
+        return program;
     }
 
     /// <summary>
@@ -89,7 +109,7 @@ public sealed class PackageTests : TemporaryFolderTest
               </ItemGroup>
             </Project>
             """);
-        File.WriteAllText(Path.Combine(folder, "Program.cs"), ReadmeExample());
+        File.WriteAllText(Path.Combine(folder, "Program.cs"), ReadmeExamples());
     }
 
     /// <summary>Where this machine's restores put packages (<c>dotnet nuget locals global-packages --list</c>).</summary>
