@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Longer fuzzing run of the image and ONNX readers: FuzzTests with many more cases.
+# Longer fuzzing run of the image, ONNX and checkpoint readers: FuzzTests with many more cases.
 #   tools/fuzz.sh [CASES] [SEED]     (defaults: 5000 cases per input file, seed from the clock)
 set -euo pipefail
 cd "$(dirname "$0")/.."

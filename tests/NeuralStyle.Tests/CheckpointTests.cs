@@ -112,6 +112,60 @@ public sealed class CheckpointTests : TemporaryFolderTest
         Assert.StartsWith("The checkpoint was made with weights random:0, not random:1;", other.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A header whose JSON lacks a field (System.Text.Json would leave it null) or holds null where none is allowed is
+    /// refused, naming what is wrong, rather than failing later on the null. The files are written as the format before
+    /// the checksum was (none to match), so that only the header's reading stands between them and a run.
+    /// </summary>
+    [Theory]
+    [InlineData(@",\s*""LearningRates"": \[[^\]]*\]", "", "its header lacks Settings.LearningRates")]
+    [InlineData(@"""GramLayers"": \[[^\]]*\]", @"""GramLayers"": [null]", "its header lacks GramLayers")]
+    [InlineData(@"""Adam"": \{[^}]*\}", @"""Adam"": null", "Adam")]
+    [InlineData(@"""ReluName"": ""relu1_1""", @"""ReluName"": null", "ReluName")]
+    public void A_header_missing_a_field_or_holding_a_null_is_refused_naming_it(string pattern, string replacement, string named)
+    {
+        (string json, byte[] after) = Header(File.ReadAllBytes(Render()));
+        string changed = System.Text.RegularExpressions.Regex.Replace(json, pattern, replacement);
+        Assert.NotEqual(json, changed);
+        string path = WriteWithoutChecksum(changed, after[..^32]);
+
+        var e = Assert.Throws<UserInputException>(() => Checkpoint.Load(path));
+        Assert.Contains("is damaged", e.Message, StringComparison.Ordinal);
+        Assert.Contains(named, e.Message, StringComparison.Ordinal);
+        Assert.Throws<UserInputException>(() => Checkpoint.ReadHead(path));
+    }
+
+    [Fact]
+    public void A_loss_history_longer_than_the_file_is_refused_before_room_is_made_for_it()
+    {
+        (string json, byte[] after) = Header(File.ReadAllBytes(Render()));
+        using var header = System.Text.Json.JsonDocument.Parse(json);
+        int arrays = header.RootElement.GetProperty("GramLayers").GetArrayLength() + header.RootElement.GetProperty("ContentLayers").GetArrayLength() + 3; // and images, m, v
+        int history = 0;
+        for (int a = 0; a < arrays; a++)
+        {
+            history += sizeof(int) + (sizeof(float) * BitConverter.ToInt32(after, history));
+        }
+
+        Assert.Equal(3, BitConverter.ToInt32(after, history)); // the first item's rows: iterations 0, 1 and 2 of a two-iteration render
+        BitConverter.TryWriteBytes(after.AsSpan(history), int.MaxValue);
+        string path = WriteWithoutChecksum(json, after[..^32]);
+
+        var e = Assert.Throws<UserInputException>(() => Checkpoint.Load(path));
+        Assert.Contains($"item 0's loss history of {int.MaxValue} rows reaches past the end of the file", e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A checkpoint as the format before the checksum wrote it, from its header's JSON and what follows the header.</summary>
+    private string WriteWithoutChecksum(string json, byte[] content)
+    {
+        string path = Path.Combine(Folder, $"unchecked-{Guid.NewGuid():N}.ckpt");
+        using var writer = new BinaryWriter(File.Create(path));
+        writer.Write("NSCKPT01"u8);
+        writer.Write(json);
+        writer.Write(content);
+        return path;
+    }
+
     /// <summary>A checkpoint file's JSON header and the bytes after it.</summary>
     private static (string Json, byte[] After) Header(byte[] file)
     {

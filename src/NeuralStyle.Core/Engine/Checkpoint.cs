@@ -56,6 +56,9 @@ public sealed record Checkpoint
 
     private static ReadOnlySpan<byte> Magic => "NSCKPT01"u8;
 
+    /// <summary>One row of a stored loss history: the iteration (int32), then content, style, TV and seconds (float64).</summary>
+    private const int LossRecordBytes = sizeof(int) + (4 * sizeof(double));
+
     /// <summary>
     /// Item <paramref name="n"/> of a batch alone: its learning rate, image, moments, step count, stop reason, loss
     /// history and best image as a checkpoint of one, to continue it without the others (e.g. the best rate of a
@@ -357,7 +360,7 @@ public sealed record Checkpoint
         var content = header.ContentLayers.ToDictionary(n => n, _ => ReadArray(reader));
         var state = new OptimizerState(header.Steps, ReadArray(reader), ReadArray(reader), ReadArray(reader));
         int items = header.Settings.LearningRates.Count;
-        int expected = items * 3 * header.Settings.Width * header.Settings.Height;
+        long expected = (long)items * 3 * header.Settings.Width * header.Settings.Height;
         if (state.Images.Length != expected || state.FirstMoment.Length != expected || state.SecondMoment.Length != expected
             || header.Steps.Length != items || header.Stopped.Length != items)
         {
@@ -368,6 +371,11 @@ public sealed record Checkpoint
         for (int n = 0; n < items; n++)
         {
             int count = reader.ReadInt32();
+            if (count < 0 || (long)count * LossRecordBytes > stream.Length - stream.Position)
+            {
+                throw new InvalidDataException($"item {n}'s loss history of {count} rows reaches past the end of the file");
+            }
+
             var records = new List<LossRecord>(count);
             for (int k = 0; k < count; k++)
             {
@@ -427,8 +435,9 @@ public sealed record Checkpoint
             throw new InvalidDataException("wrong file signature");
         }
 
-        return JsonSerializer.Deserialize(reader.ReadString(), EngineJsonContext.Default.CheckpointHeader)
+        CheckpointHeader header = JsonSerializer.Deserialize(reader.ReadString(), EngineJsonContext.Default.CheckpointHeader)
             ?? throw new InvalidDataException("empty header");
+        return header.RequireComplete();
     }
 
     private static void WriteArray(BinaryWriter writer, float[] values)
@@ -472,4 +481,30 @@ internal sealed record CheckpointHeader(RunSettings Settings, int Iteration, str
 {
     /// <summary>Whether the content image follows the loss histories.</summary>
     public bool HoldsContentImage() => ContentImageStored ?? Settings.OriginalColors;
+
+    /// <summary>
+    /// This header, or an <see cref="InvalidDataException"/> naming what it lacks. System.Text.Json refuses a null
+    /// written where none is allowed (<see cref="EngineJsonContext"/>), but leaves a property missing from the JSON
+    /// null, its initializer notwithstanding: a damaged header could otherwise pass, to fail later on the null. Every
+    /// field checked here has been written since the first checkpoint format.
+    /// </summary>
+    public CheckpointHeader RequireComplete()
+    {
+        RunSettings? settings = Settings;
+        LossSettings? loss = settings?.Loss;
+        (string Name, bool Present)[] fields =
+        [
+            ("Settings", settings is not null), ("Stopped", Stopped is not null), ("Steps", Steps is not null),
+            ("GramLayers", Present(GramLayers)), ("ContentLayers", Present(ContentLayers)),
+            ("Settings.Content", settings?.Content is not null), ("Settings.Styles", Present(settings?.Styles)),
+            ("Settings.WeightsSpec", settings?.WeightsSpec is not null), ("Settings.WeightsIdentity", settings?.WeightsIdentity is not null),
+            ("Settings.Loss", loss is not null), ("Settings.Loss.StyleLayers", Present(loss?.StyleLayers)), ("Settings.Loss.ContentLayers", Present(loss?.ContentLayers)),
+            ("Settings.Adam", settings?.Adam is not null), ("Settings.LearningRates", settings?.LearningRates is not null), ("Settings.Notes", settings?.Notes is not null),
+        ];
+        return fields.FirstOrDefault(f => !f.Present).Name is string missing
+            ? throw new InvalidDataException($"its header lacks {missing}")
+            : this;
+
+        static bool Present<T>(IReadOnlyList<T?>? list) => list is not null && !list.Contains(default);
+    }
 }

@@ -59,8 +59,12 @@ public sealed record RunSettings
     public string Notes { get; init; } = "";
 }
 
-/// <summary>Source-generated JSON for the engine's records, so serialization works under NativeAOT and trimming.</summary>
-[JsonSourceGenerationOptions(WriteIndented = true, UseStringEnumConverter = true)]
+/// <summary>
+/// Source-generated JSON for the engine's records, so serialization works under NativeAOT and trimming. A checkpoint's
+/// header is read from a file that may be damaged: a null where the records allow none, or a constructor argument
+/// missing, is a <see cref="System.Text.Json.JsonException"/> (a refused file), not a null found later.
+/// </summary>
+[JsonSourceGenerationOptions(WriteIndented = true, UseStringEnumConverter = true, RespectNullableAnnotations = true, RespectRequiredConstructorParameters = true)]
 [JsonSerializable(typeof(RunSettings))]
 [JsonSerializable(typeof(CheckpointHeader))]
 internal sealed partial class EngineJsonContext : JsonSerializerContext;
