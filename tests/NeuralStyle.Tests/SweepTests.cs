@@ -336,12 +336,15 @@ public sealed partial class SweepTests : TemporaryFolderTest
         Assert.Equal(["2", "2", "4", "4"], iterations);
     }
 
-    [Fact]
-    public void A_damaged_metrics_file_is_named_with_what_to_do_and_the_sweep_is_kept()
+    [Theory]
+    [InlineData(@"^(?s).*$", @"[{""lr"": ", "open JSON object or array")] // cut short
+    [InlineData(@"^(?s).*$", "[null]", "a row lacks its status or its image")]
+    [InlineData(@",\s*""Image"": ""[^""]*""", "", "a row lacks its status or its image")] // from one row
+    public void A_damaged_metrics_file_is_named_with_what_to_do_and_the_sweep_is_kept(string pattern, string replacement, string why)
     {
-        string sweep = Path.Combine(Folder, "sweep"), sweepCheckpoint = Path.Combine(sweep, "sweep.ckpt");
+        string sweep = Path.Combine(Folder, "sweep"), sweepCheckpoint = Path.Combine(sweep, "sweep.ckpt"), metrics = Path.Combine(sweep, "metrics.json");
         Cli("sweep", "--size", "32", "--lr", "1,4", "--checkpoints", "1", "--out-dir", sweep, "--weights", "random", "--no-estimate");
-        File.WriteAllText(Path.Combine(sweep, "metrics.json"), "[{\"lr\": ");
+        File.WriteAllText(metrics, new System.Text.RegularExpressions.Regex(pattern).Replace(File.ReadAllText(metrics), replacement, 1));
         byte[] before = File.ReadAllBytes(sweepCheckpoint);
         using var output = new StringWriter(CultureInfo.InvariantCulture);
         using var error = new StringWriter(CultureInfo.InvariantCulture);
@@ -350,6 +353,7 @@ public sealed partial class SweepTests : TemporaryFolderTest
 
         Assert.Equal(2, code);
         Assert.Contains("metrics.json' is damaged", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains(why, error.ToString(), StringComparison.Ordinal);
         Assert.Contains("move metrics.json away", error.ToString(), StringComparison.Ordinal);
         Assert.Equal(before, File.ReadAllBytes(sweepCheckpoint));
     }

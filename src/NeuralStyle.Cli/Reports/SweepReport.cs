@@ -29,15 +29,27 @@ internal static class SweepReport
     public static List<CheckpointMetrics> ReadMetrics(string folder)
     {
         string path = Path.Combine(folder, MetricsJson);
+        if (!File.Exists(path))
+        {
+            return [];
+        }
+
+        List<CheckpointMetrics> rows;
         try
         {
-            return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllText(path), StudyJsonContext.Default.ListCheckpointMetrics) ?? [] : [];
+            rows = JsonSerializer.Deserialize(File.ReadAllText(path), StudyJsonContext.Default.ListCheckpointMetrics) ?? [];
         }
         catch (JsonException e)
         {
-            throw new UserInputException($"'{path}' is damaged ({e.Message.Split(" Path:")[0].TrimEnd('.')}); the sweep's state is in {CheckpointFile}, so move {MetricsJson} away to go on without the earlier checkpoints' rows.", e);
+            throw new UserInputException(Damaged(path, e.Message.Split(" Path:")[0].TrimEnd('.')), e);
         }
+
+        // System.Text.Json leaves a field missing from the JSON null, whatever its initializer.
+        return rows.Any(r => r?.Status is null || r.Image is null) ? throw new UserInputException(Damaged(path, "a row lacks its status or its image")) : rows;
     }
+
+    private static string Damaged(string path, string why) =>
+        $"'{path}' is damaged ({why}); the sweep's state is in {CheckpointFile}, so move {MetricsJson} away to go on without the earlier checkpoints' rows.";
 
     /// <summary>Writes every report of the sweep of <paramref name="sweep"/>; <paramref name="separate"/>, where one was timed, puts its quality in seconds too.</summary>
     public static void Write(string folder, IReadOnlyList<CheckpointMetrics> metrics, SweepRates sweep, string summary, SeparateRender? separate)
