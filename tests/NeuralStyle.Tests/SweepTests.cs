@@ -291,13 +291,16 @@ public sealed partial class SweepTests : TemporaryFolderTest
     }
 
     [Fact]
-    public void A_resumed_sweep_whose_earlier_images_are_gone_or_replaced_goes_on_without_their_ssim()
+    public void A_resumed_sweep_whose_earlier_images_are_gone_replaced_or_damaged_goes_on_without_their_ssim()
     {
-        // The checkpoint holds the state; the images only serve the next SSIM, so losing one must not stop the sweep.
-        string sweep = Path.Combine(Folder, "sweep");
-        Cli("sweep", "--size", "32", "--lr", "1,4", "--checkpoints", "2", "--out-dir", sweep, "--weights", "random", "--no-estimate");
+        // The checkpoint holds the state; the images only serve the next SSIM and the contact sheet, so losing one must
+        // not stop the sweep, before its work or after.
+        string sweep = Path.Combine(Folder, "sweep"), sheet = Path.Combine(sweep, "contact_sheet.png");
+        Cli("sweep", "--size", "32", "--lr", "1,4,8", "--checkpoints", "2", "--out-dir", sweep, "--weights", "random", "--no-estimate");
         File.Delete(Path.Combine(sweep, "lr1_it00002.png"));
         File.Copy(Path.Combine(Support.Repository.Root, "examples", "content-cat-chelsea.png"), Path.Combine(sweep, "lr4_it00002.png"), overwrite: true);
+        File.WriteAllText(Path.Combine(sweep, "lr8_it00002.png"), "not a picture any more");
+        byte[] sheetBefore = File.ReadAllBytes(sheet);
         using var output = new StringWriter(CultureInfo.InvariantCulture);
         using var error = new StringWriter(CultureInfo.InvariantCulture);
 
@@ -306,9 +309,12 @@ public sealed partial class SweepTests : TemporaryFolderTest
         Assert.True(code == 0, $"exit {code}: {error}{output}");
         Assert.Contains("lr 1's next SSIM has no image to compare with", output.ToString(), StringComparison.Ordinal);
         Assert.Contains("is 451×300, not the sweep's 32×21: lr 4's next SSIM", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("lr8_it00002.png' is not an image this program can read", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("lr 8's next SSIM has no image to compare with", output.ToString(), StringComparison.Ordinal);
         string[] rows = File.ReadAllLines(Path.Combine(sweep, "metrics.csv"));
         Assert.All(rows.Where(r => r.Contains(",3,ok,", StringComparison.Ordinal)), r => Assert.Equal("", r.Split(',')[8]));
-        Assert.Equal(2, rows.Count(r => r.Contains(",3,ok,", StringComparison.Ordinal)));
+        Assert.Equal(3, rows.Count(r => r.Contains(",3,ok,", StringComparison.Ordinal)));
+        Assert.NotEqual(sheetBefore, File.ReadAllBytes(sheet)); // drawn again, with the new checkpoint's column
     }
 
     [Fact]

@@ -82,6 +82,23 @@ internal static class SweepReport
         return text.ToString();
     }
 
+    /// <summary>
+    /// An earlier checkpoint's image, or null (a grey cell) where it is gone or can no longer be read: the sweep's state
+    /// is in its checkpoint, and a damaged picture of the past must not fail a sweep after its work is done. (A resume
+    /// says so when it starts: <see cref="Commands.SweepCommand.PreviousImages"/>.)
+    /// </summary>
+    private static RgbImage? ImageOrNone(string file)
+    {
+        try
+        {
+            return File.Exists(file) ? ImageFiles.Load(file, null) : null;
+        }
+        catch (UserInputException)
+        {
+            return null;
+        }
+    }
+
     private static byte[] SheetPng(string folder, IReadOnlyList<CheckpointMetrics> metrics, SweepRates sweep)
     {
         int[] iterations = metrics.Select(m => m.Iteration).Distinct().Order().ToArray();
@@ -97,8 +114,7 @@ internal static class SweepReport
             foreach (int iteration in iterations)
             {
                 CheckpointMetrics? m = metrics.FirstOrDefault(x => x.LearningRate == lr && x.Iteration == iteration);
-                string file = Path.Combine(folder, m?.Image ?? "");
-                row.Add(m is not null && File.Exists(file) ? ImageFiles.Load(file, null) : null);
+                row.Add(m is null ? null : ImageOrNone(Path.Combine(folder, m.Image)));
                 rowLabels.Add(CellLabel(lr, iteration, m?.Status));
             }
 
