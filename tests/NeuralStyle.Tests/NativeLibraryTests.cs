@@ -208,6 +208,47 @@ public sealed class NativeLibraryTests(NativeLibraryFixture native) : IClassFixt
         Assert.Equal($"package: ok {version} 32x21", output.Trim()); // the cat, 451×300, at a long side of 32
     }
 
+    /// <summary>
+    /// The README's C examples ("C and C++") compile against include/neuralstyle.h, each in a function that declares
+    /// what it takes from its reader's program (the buffer, its size, the callback, the options), so that a renamed
+    /// function or a changed parameter shows here. They leave statuses unchecked for brevity: unused results pass.
+    /// </summary>
+    [SkippableFact]
+    public void The_readmes_c_examples_compile_against_the_header()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "The native library test builds linux-x64.");
+        Skip.If(Which("cc") is null, "No C compiler (cc) on this machine.");
+        IReadOnlyList<string> examples = ReadmeCode.Blocks("```c", "**C and C++**", "**Python**");
+        Assert.Equal(3, examples.Count); // a render, a loop to the plateau, a sweep: each has its frame below
+        string source = Path.Combine(native.Folder!, "readme.c");
+        File.WriteAllText(source, $$"""
+            #include "neuralstyle.h"
+            #include <stdio.h>
+            static int on_progress(int32_t iteration, int32_t target, double loss, void* user_data)
+            {
+                (void)iteration; (void)target; (void)loss; (void)user_data;
+                return 0;
+            }
+            int render(const uint8_t* rgba, uint8_t* out, int32_t width, int32_t height, int32_t stride, void* user_data)
+            {
+            {{examples[0]}}
+                return 0;
+            }
+            void run_until_plateau(ns_engine* engine)
+            {
+            {{examples[1]}}
+            }
+            void sweep(ns_options options, ns_engine* engine, uint8_t* out, int32_t width, int32_t height, int32_t stride)
+            {
+            {{examples[2]}}
+                (void)options;
+            }
+            """);
+        var (code, log) = Execute("cc", ["-std=c11", "-fsyntax-only", "-Wall", "-Wextra", "-Wno-unused-result", "-Werror", "-I", Path.Combine(Repository.Root, "include"), source],
+            null, TimeSpan.FromMinutes(1));
+        Assert.True(code == 0, log);
+    }
+
     /// <summary>NS_VERSION_MAJOR.MINOR.PATCH as include/neuralstyle.h defines them.</summary>
     private static string HeaderVersion()
     {

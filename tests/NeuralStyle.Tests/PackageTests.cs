@@ -64,15 +64,7 @@ public sealed class PackageTests : TemporaryFolderTest
     /// <summary>The C# examples of the README's "Embedding" section in order, with <see cref="QuickerExamples"/>'s changes, each of which must still apply.</summary>
     private static string ReadmeExamples()
     {
-        string[] readme = File.ReadAllLines(Path.Combine(Repository.Root, "README.md"));
-        int section = Array.IndexOf(readme, "## Embedding"), next = Array.FindIndex(readme, section + 1, l => l.StartsWith("## ", StringComparison.Ordinal));
-        var examples = new List<string>();
-        for (int start = Array.IndexOf(readme, "```csharp", section, next - section); start >= 0; start = Array.IndexOf(readme, "```csharp", start + 1, next - start - 1))
-        {
-            examples.AddRange(readme[(start + 1)..Array.IndexOf(readme, "```", start + 1)]);
-        }
-
-        string program = string.Join('\n', examples);
+        string program = string.Join('\n', ReadmeCode.Blocks("```csharp", "## Embedding", "## "));
         foreach (var (written, run) in QuickerExamples)
         {
             Assert.True(program.Split(written).Length == 2, $"The README's .NET examples no longer hold '{written}' once; change this test's QuickerExamples with them.");
