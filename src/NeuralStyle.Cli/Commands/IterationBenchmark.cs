@@ -12,8 +12,9 @@ namespace NeuralStyle.Cli.Commands;
 /// <summary>
 /// <c>bench iteration</c>: the per-phase time of one Gatys iteration on noise images and the given weights (no files
 /// needed), the median of <c>--repeat</c> after <c>--warmup</c>, at each <c>--batch</c> size in turn, smallest first,
-/// <c>--rounds</c> times over. With several sizes it adds what each image added costs an iteration: the slope between neighbouring sizes, the
-/// figure that decides how many rates a sweep should run side by side (the sweep's own restart rule measures the same).
+/// <c>--rounds</c> times over. With several sizes it adds what each image added costs an iteration: the slope between
+/// neighbouring sizes, the figure that decides how many rates a sweep should run side by side (the sweep's own restart
+/// rule measures the same).
 /// </summary>
 internal static class IterationBenchmark
 {
@@ -124,9 +125,9 @@ internal static class IterationBenchmark
         {
             for (int round = 1; round <= o.Rounds; round++)
             {
+                string? label = o.Rounds > 1 ? string.Create(CultureInfo.InvariantCulture, $"round {round}/{o.Rounds}, ") : null;
                 for (int i = 0; i < batches.Length; i++)
                 {
-                    string? label = o.Rounds > 1 ? string.Create(CultureInfo.InvariantCulture, $"round {round}/{o.Rounds}, ") : null;
                     try
                     {
                         if (cancel.IsCancellationRequested || Measure(o, problem, batches[i], label, progress, cancel) is not Measurement m)

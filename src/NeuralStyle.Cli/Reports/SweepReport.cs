@@ -41,14 +41,14 @@ internal static class SweepReport
         }
         catch (JsonException e)
         {
-            throw new UserInputException(Damaged(path, e.Message.Split(" Path:")[0].TrimEnd('.')), e);
+            throw new UserInputException(DamagedMessage(path, e.Message.Split(" Path:")[0].TrimEnd('.')), e);
         }
 
         // System.Text.Json leaves a field missing from the JSON null, whatever its initializer.
-        return rows.Any(r => r?.Status is null || r.Image is null) ? throw new UserInputException(Damaged(path, "a row lacks its status or its image")) : rows;
+        return rows.Any(r => r?.Status is null || r.Image is null) ? throw new UserInputException(DamagedMessage(path, "a row lacks its status or its image")) : rows;
     }
 
-    private static string Damaged(string path, string why) =>
+    private static string DamagedMessage(string path, string why) =>
         $"'{path}' is damaged ({why}); the sweep's state is in {CheckpointFile}, so move {MetricsJson} away to go on without the earlier checkpoints' rows.";
 
     /// <summary>Writes every report of the sweep of <paramref name="sweep"/>; <paramref name="separate"/>, where one was timed, puts its quality in seconds too.</summary>
