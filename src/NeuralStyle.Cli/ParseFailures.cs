@@ -23,31 +23,45 @@ internal static class ParseFailures
     /// variable came out empty (<c>--content $FILE</c>) would render something else than it asked for, without a
     /// word; an empty path reached the file system as an internal error.
     /// </summary>
-    public static string? OptionWithoutValue(string[] args)
+    public static string? OptionWithoutValue(string[] args) =>
+        OptionValues(args).FirstOrDefault(o => string.IsNullOrEmpty(o.Value)).Name;
+
+    /// <summary>
+    /// The sentence refusing a one-number option given a comma (<c>--lr 0,5</c>), or null. The parser reads a comma in
+    /// a number as a thousands separator, so <c>--lr 0,5</c> ran at 5 and <c>render --lr 1,2</c> at 12, without a
+    /// word. (Options that take several numbers split them at the commas first.)
+    /// </summary>
+    public static string? NumberWithComma(string[] args)
+    {
+        (string name, string? value) = OptionValues(args).FirstOrDefault(o => o.Value?.Contains(',', StringComparison.Ordinal) == true
+            && OptionType(args[0], o.Name) is { } type && (Nullable.GetUnderlyingType(type) ?? type) == typeof(double));
+        if (value is null)
+        {
+            return null;
+        }
+
+        string several = args[0] == "render" && name == "lr" ? "; a sweep compares several rates (sweep --lr 1,5,20)" : "";
+        return $"--{name} takes one number, written without commas, not '{value}' (a decimal takes a point: 0.5){several}.";
+    }
+
+    /// <summary>The options on the command line that take a value, each with what follows it (as the next argument or after '='; null at the end).</summary>
+    private static IEnumerable<(string Name, string? Value)> OptionValues(string[] args)
     {
         for (int i = 1; i < args.Length; i++)
         {
             string[] parts = args[i].Split('=', 2);
-            if (!parts[0].StartsWith("--", StringComparison.Ordinal) || !TakesValue(args[0], parts[0][2..]))
+            if (parts[0].StartsWith("--", StringComparison.Ordinal) && OptionType(args[0], parts[0][2..]) is { } type && type != typeof(bool))
             {
-                continue;
-            }
-
-            string? value = parts.Length == 2 ? parts[1] : i + 1 < args.Length ? args[i + 1] : null;
-            if (string.IsNullOrEmpty(value))
-            {
-                return parts[0][2..];
+                yield return (parts[0][2..], parts.Length == 2 ? parts[1] : i + 1 < args.Length ? args[i + 1] : null);
             }
         }
-
-        return null;
     }
 
-    /// <summary>Whether the command <paramref name="verb"/> has an option <paramref name="name"/> that takes a value (not a switch).</summary>
+    /// <summary>The type of the command <paramref name="verb"/>'s option <paramref name="name"/>, or null where it has none.</summary>
     [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "The verb types are the ones ParseArguments is given, which keeps their properties; the command line is never trimmed.")]
-    private static bool TakesValue(string verb, string name) =>
+    private static Type? OptionType(string verb, string name) =>
         Verbs.FirstOrDefault(v => v.GetCustomAttribute<VerbAttribute>()?.Name == verb)?.GetProperties()
-            .FirstOrDefault(p => p.GetCustomAttribute<OptionAttribute>()?.LongName == name) is { } option && option.PropertyType != typeof(bool);
+            .FirstOrDefault(p => p.GetCustomAttribute<OptionAttribute>()?.LongName == name)?.PropertyType;
 
     /// <summary>Writes what the parser refused, or the help or version asked for; returns the exit code (0 for help and version, 2 otherwise).</summary>
     public static int Explain(NotParsed<object> result, string[] args, TextWriter output, TextWriter error)

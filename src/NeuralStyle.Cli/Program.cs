@@ -41,6 +41,12 @@ public static class Program
             return 2;
         }
 
+        if (ParseFailures.NumberWithComma(args) is string comma)
+        {
+            error.WriteLine(comma);
+            return 2;
+        }
+
         ParserResult<object> parsed = parser.ParseArguments(args, ParseFailures.Verbs);
         if (parsed is NotParsed<object> notParsed)
         {
