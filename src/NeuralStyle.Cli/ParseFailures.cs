@@ -33,8 +33,8 @@ internal static class ParseFailures
     /// </summary>
     public static string? NumberWithComma(string[] args)
     {
-        (string name, string? value) = OptionValues(args).FirstOrDefault(o => o.Value?.Contains(',', StringComparison.Ordinal) == true
-            && OptionType(args[0], o.Name) is { } type && (Nullable.GetUnderlyingType(type) ?? type) == typeof(double));
+        (string name, _, string? value) = OptionValues(args).FirstOrDefault(o => o.Value?.Contains(',', StringComparison.Ordinal) == true
+            && (Nullable.GetUnderlyingType(o.Type) ?? o.Type) == typeof(double));
         if (value is null)
         {
             return null;
@@ -44,15 +44,15 @@ internal static class ParseFailures
         return $"--{name} takes one number, written without commas, not '{value}' (a decimal takes a point: 0.5){several}.";
     }
 
-    /// <summary>The options on the command line that take a value, each with what follows it (as the next argument or after '='; null at the end).</summary>
-    private static IEnumerable<(string Name, string? Value)> OptionValues(string[] args)
+    /// <summary>The options on the command line that take a value, each with its type and what follows it (as the next argument or after '='; null at the end).</summary>
+    private static IEnumerable<(string Name, Type Type, string? Value)> OptionValues(string[] args)
     {
         for (int i = 1; i < args.Length; i++)
         {
             string[] parts = args[i].Split('=', 2);
             if (parts[0].StartsWith("--", StringComparison.Ordinal) && OptionType(args[0], parts[0][2..]) is { } type && type != typeof(bool))
             {
-                yield return (parts[0][2..], parts.Length == 2 ? parts[1] : i + 1 < args.Length ? args[i + 1] : null);
+                yield return (parts[0][2..], type, parts.Length == 2 ? parts[1] : i + 1 < args.Length ? args[i + 1] : null);
             }
         }
     }
