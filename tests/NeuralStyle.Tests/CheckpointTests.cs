@@ -135,6 +135,51 @@ public sealed class CheckpointTests : TemporaryFolderTest
         Assert.Throws<UserInputException>(() => Checkpoint.ReadHead(path));
     }
 
+    /// <summary>
+    /// A header that no run writes (a file changed and given a matching checksum, or a writer's bug) is refused on
+    /// load, naming what is wrong, rather than indexing past a list or running on nonsense; so is its head alone.
+    /// </summary>
+    [Theory]
+    [InlineData(@"""Stopped"": \[[^\]]*\]", @"""Stopped"": [null, null]", "it holds 1 learning rate but 2 stop reasons")]
+    [InlineData(@"""Steps"": \[[^\]]*\]", @"""Steps"": []", "it holds 1 learning rate but 0 step counts")]
+    [InlineData(@"""BestIterations"": \[[^\]]*\]", @"""BestIterations"": [1, 2]", "it holds 1 learning rate but 2 best iterations")]
+    [InlineData(@"""LearningRates"": \[[^\]]*\]", @"""LearningRates"": [0]", "its learning rates are not all finite and above 0")]
+    [InlineData(@"""Width"": \d+", @"""Width"": 0", "its image size is 0×")]
+    [InlineData(@"""Iteration"": \d+", @"""Iteration"": -1", "it counts iterations below 0")]
+    [InlineData(@"""Beta1"": [^,\s]+", @"""Beta1"": 1", "Adam's β1 must be in [0, 1), not 1")]
+    public void A_header_no_run_writes_is_refused_naming_what_is_wrong(string pattern, string replacement, string named)
+    {
+        (string json, byte[] after) = Header(File.ReadAllBytes(Render()));
+        string changed = System.Text.RegularExpressions.Regex.Replace(json, pattern, replacement);
+        Assert.NotEqual(json, changed);
+        string path = WriteWithoutChecksum(changed, after[..^32]);
+
+        var e = Assert.Throws<UserInputException>(() => Checkpoint.Load(path));
+        Assert.Contains($"is damaged ({named}", e.Message, StringComparison.Ordinal);
+        Assert.Throws<UserInputException>(() => Checkpoint.ReadHead(path));
+    }
+
+    /// <summary>
+    /// A checkpoint whose settings the network cannot run, or whose targets do not fit them, loads (its header is whole
+    /// and consistent) but is refused by a resume before a backend is built, naming the misfit.
+    /// </summary>
+    [Theory]
+    [InlineData(@"""GramLayers"": \[\s*""relu1_1""", @"""GramLayers"": [ ""relu1_2""", "The style target of relu1_1 must be a 64×64 Gram matrix; it holds 0 values.")]
+    [InlineData(@"""ReluName"": ""relu1_1""", @"""ReluName"": ""relu9_9""", "Unknown layer 'relu9_9'; the layers are relu1_1, ")]
+    [InlineData(@"""ContentWeight"": [^,\s]+", @"""ContentWeight"": -1", "must be a finite number ≥ 0, not -1.")]
+    public void A_checkpoint_that_does_not_fit_the_network_is_refused_by_a_resume(string pattern, string replacement, string named)
+    {
+        (string json, byte[] after) = Header(File.ReadAllBytes(Render()));
+        string changed = System.Text.RegularExpressions.Regex.Replace(json, pattern, replacement);
+        Assert.NotEqual(json, changed);
+        Checkpoint loaded = Checkpoint.Load(WriteWithoutChecksum(changed, after[..^32]));
+
+        var e = Assert.Throws<UserInputException>(() => StyleTransferEngine.Resume(loaded, SmallVggProblem.Vgg, DeviceKind.Cpu));
+        Assert.StartsWith("The checkpoint does not fit its own settings or these weights' network: ", e.Message, StringComparison.Ordinal);
+        Assert.Contains(named, e.Message, StringComparison.Ordinal);
+        Assert.EndsWith(" It was changed or damaged; use another checkpoint or start afresh.", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_loss_history_longer_than_the_file_is_refused_before_room_is_made_for_it()
     {

@@ -114,6 +114,19 @@ public sealed class EngineTests
     public void Bad_learning_rates_are_refused(double lr) =>
         Assert.Throws<UserInputException>(() => StyleTransferEngine.Create(SmallVggProblem.Create(32, 32), [lr], DeviceKind.Cpu));
 
+    /// <summary>Adam's constants out of their range (the bias correction would divide by 0, or a step be 0/0) are refused before work, named.</summary>
+    [Theory]
+    [InlineData(1.0, 0.999, 1e-8, "Adam's β1 must be in [0, 1), not 1.")]
+    [InlineData(0.9, -0.5, 1e-8, "Adam's β2 must be in [0, 1), not -0.5.")]
+    [InlineData(0.9, 0.999, 0.0, "Adam's ε must be a finite number > 0, not 0.")]
+    [InlineData(double.NaN, 0.999, 1e-8, "Adam's β1 must be in [0, 1), not NaN.")]
+    public void Adam_constants_out_of_range_are_refused(double beta1, double beta2, double epsilon, string expected)
+    {
+        StyleProblem problem = SmallVggProblem.Create(32, 32) with { Adam = new AdamSettings { Beta1 = beta1, Beta2 = beta2, Epsilon = epsilon } };
+        var e = Assert.Throws<UserInputException>(() => StyleTransferEngine.Create(problem, [1.0], DeviceKind.Cpu));
+        Assert.Equal(expected, e.Message);
+    }
+
     [SkippableFact]
     public void Cuda_where_it_cannot_run_is_a_clear_error()
     {

@@ -361,8 +361,7 @@ public sealed record Checkpoint
         var state = new OptimizerState(header.Steps, ReadArray(reader), ReadArray(reader), ReadArray(reader));
         int items = header.Settings.LearningRates.Count;
         long expected = (long)items * 3 * header.Settings.Width * header.Settings.Height;
-        if (state.Images.Length != expected || state.FirstMoment.Length != expected || state.SecondMoment.Length != expected
-            || header.Steps.Length != items || header.Stopped.Length != items)
+        if (state.Images.Length != expected || state.FirstMoment.Length != expected || state.SecondMoment.Length != expected)
         {
             throw new InvalidDataException("the arrays do not match the stored sizes");
         }
@@ -391,7 +390,7 @@ public sealed record Checkpoint
         if (header.BestIterations is int?[] bestIterations)
         {
             float[] images = ReadArray(reader);
-            if (images.Length != expected || bestIterations.Length != items)
+            if (images.Length != expected)
             {
                 throw new InvalidDataException("the best images do not match the stored sizes");
             }
@@ -437,7 +436,7 @@ public sealed record Checkpoint
 
         CheckpointHeader header = JsonSerializer.Deserialize(reader.ReadString(), EngineJsonContext.Default.CheckpointHeader)
             ?? throw new InvalidDataException("empty header");
-        return header.RequireComplete();
+        return header.RequireComplete().RequireConsistent();
     }
 
     private static void WriteArray(BinaryWriter writer, float[] values)
@@ -506,5 +505,25 @@ internal sealed record CheckpointHeader(RunSettings Settings, int Iteration, str
             : this;
 
         static bool Present<T>(IReadOnlyList<T?>? list) => list is not null && !list.Contains(default);
+    }
+
+    /// <summary>
+    /// This header, or an <see cref="InvalidDataException"/> naming what no run writes: a list of one entry per
+    /// learning rate of another length, a rate no run has, an empty image size, an iteration below 0, or Adam's
+    /// constants out of range. The checksum tells damage, not a file changed and given a matching one (or a writer's
+    /// bug), which would otherwise index past a list or run on nonsense.
+    /// </summary>
+    public CheckpointHeader RequireConsistent()
+    {
+        int items = Settings.LearningRates.Count;
+        string rates = items == 1 ? "1 learning rate" : $"{items} learning rates";
+        string? problem = !LearningRateList.AreUsable(Settings.LearningRates) ? "its learning rates are not all finite and above 0"
+            : Stopped.Length != items ? $"it holds {rates} but {Stopped.Length} stop reasons"
+            : Steps.Length != items ? $"it holds {rates} but {Steps.Length} step counts"
+            : BestIterations is { } best && best.Length != items ? $"it holds {rates} but {best.Length} best iterations"
+            : Settings.Width < 1 || Settings.Height < 1 ? $"its image size is {Settings.Width}×{Settings.Height}"
+            : Iteration < 0 || Steps.Any(s => s < 0) ? "it counts iterations below 0"
+            : Settings.Adam.Validate();
+        return problem is null ? this : throw new InvalidDataException(problem.TrimEnd('.'));
     }
 }

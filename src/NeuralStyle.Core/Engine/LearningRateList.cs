@@ -11,7 +11,7 @@ public static class LearningRateList
     public static void Require(IReadOnlyList<double> rates, string setting)
     {
         ArgumentNullException.ThrowIfNull(rates);
-        if (rates.Count == 0 || rates.Any(r => !double.IsFinite(r) || r <= 0))
+        if (!AreUsable(rates))
         {
             throw new UserInputException($"{setting} needs one or more finite learning rates > 0, got '{string.Join(",", rates)}'.");
         }
@@ -21,4 +21,7 @@ public static class LearningRateList
             throw new UserInputException($"{setting} lists a learning rate twice; each item needs its own rate.");
         }
     }
+
+    /// <summary>Whether there is at least one rate and every one is finite and above 0: what any run needs (an engine's batch may repeat a rate).</summary>
+    public static bool AreUsable(IReadOnlyList<double> rates) => rates.Count > 0 && rates.All(r => double.IsFinite(r) && r > 0);
 }

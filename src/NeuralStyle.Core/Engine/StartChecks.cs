@@ -14,11 +14,29 @@ public static class StartChecks
     public static void Require(NetworkArchitecture architecture, LossSettings loss, StyleTargets targets, OptimizerState initial,
         int height, int width, IReadOnlyList<double> learningRates, float[]? bestImages = null)
     {
+        if (Misfit(architecture, loss, targets, initial, height, width, learningRates, bestImages) is string problem)
+        {
+            throw new ArgumentException(problem);
+        }
+    }
+
+    /// <summary>
+    /// The sentence <see cref="Require"/> throws, or null where everything fits: for a caller whose arrays come from a
+    /// file (a checkpoint), where a misfit is damage to report, not a program's error.
+    /// </summary>
+    public static string? Misfit(NetworkArchitecture architecture, LossSettings loss, StyleTargets targets, OptimizerState initial,
+        int height, int width, IReadOnlyList<double> learningRates, float[]? bestImages = null)
+    {
         ArgumentNullException.ThrowIfNull(architecture);
         ArgumentNullException.ThrowIfNull(loss);
         ArgumentNullException.ThrowIfNull(targets);
         ArgumentNullException.ThrowIfNull(initial);
         ArgumentNullException.ThrowIfNull(learningRates);
+        if (loss.Taps.FirstOrDefault(name => architecture.FindRelu(name) is null) is string unknown)
+        {
+            return $"The network has no layer {unknown}.";
+        }
+
         int batch = learningRates.Count;
         foreach (string name in loss.ContentLayers)
         {
@@ -26,7 +44,7 @@ public static class StartChecks
             long expected = (long)channels * positions;
             if (!targets.ContentFeatures.TryGetValue(name, out float[]? features) || features.Length != expected)
             {
-                throw new ArgumentException($"The content target of {name} holds {features?.Length ?? 0} values; {width}×{height} images need {expected}.", nameof(targets));
+                return $"The content target of {name} holds {features?.Length ?? 0} values; {width}×{height} images need {expected}.";
             }
         }
 
@@ -35,27 +53,25 @@ public static class StartChecks
             int channels = Size(architecture, style.ReluName, height, width).Channels;
             if (!targets.Grams.TryGetValue(style.ReluName, out float[]? gram) || gram.Length != (long)channels * channels)
             {
-                throw new ArgumentException($"The style target of {style.ReluName} must be a {channels}×{channels} Gram matrix; it holds {gram?.Length ?? 0} values.", nameof(targets));
+                return $"The style target of {style.ReluName} must be a {channels}×{channels} Gram matrix; it holds {gram?.Length ?? 0} values.";
             }
         }
 
         long length = (long)batch * 3 * height * width;
         if (initial.Steps.Length != batch || initial.Images.Length != length || initial.FirstMoment.Length != length || initial.SecondMoment.Length != length)
         {
-            throw new ArgumentException(
-                $"The state holds {initial.Steps.Length} step counts and {initial.Images.Length}, {initial.FirstMoment.Length} and {initial.SecondMoment.Length} "
-                + $"values (images, first and second moments); a batch of {batch} at {width}×{height} needs {batch} and {length} each.", nameof(initial));
+            return $"The state holds {initial.Steps.Length} step counts and {initial.Images.Length}, {initial.FirstMoment.Length} and {initial.SecondMoment.Length} "
+                + $"values (images, first and second moments); a batch of {batch} at {width}×{height} needs {batch} and {length} each.";
         }
 
-        if (bestImages is not null && bestImages.Length != length)
-        {
-            throw new ArgumentException($"The best images hold {bestImages.Length} values; a batch of {batch} at {width}×{height} needs {length}.", nameof(bestImages));
-        }
+        return bestImages is not null && bestImages.Length != length
+            ? $"The best images hold {bestImages.Length} values; a batch of {batch} at {width}×{height} needs {length}."
+            : null;
     }
 
     private static (int Channels, int Positions) Size(NetworkArchitecture architecture, string reluName, int height, int width)
     {
-        ConvLayer layer = architecture.FindRelu(reluName) ?? throw new ArgumentException($"The network has no layer {reluName}.", nameof(architecture));
+        ConvLayer layer = architecture.FindRelu(reluName)!; // every tap was found above
         var (h, w) = NetworkArchitecture.SpatialSize(layer.Block, height, width);
         return (layer.OutChannels, h * w);
     }

@@ -166,6 +166,7 @@ public sealed class StyleTransferEngine : IDisposable
             throw new UserInputException($"The checkpoint was made with weights {s.WeightsIdentity}, not {weights.Identity}; resume it with the weights it was made with (WeightSource.ForResume finds them).");
         }
 
+        RequireUsable(checkpoint, weights.Architecture);
         HostMemoryCheck memory = MemoryOfBatch(checkpoint, weights, memoryLimitBytes);
         double? checkedBefore = memory.BeforeBuilding(device);
         IStyleBackend backend = BackendFactory.Create(device, weights, s.Preprocess, s.Loss, s.Adam, precision);
@@ -204,11 +205,28 @@ public sealed class StyleTransferEngine : IDisposable
             throw new ArgumentException($"The checkpoint differs from the run this engine's backend was built for in its {part}; resume it in an engine of its own.", nameof(next));
         }
 
+        RequireUsable(next, _weights.Architecture);
         // The estimate is of the whole process, which holds the network and this batch now: they count as available.
         HostMemoryCheck memory = MemoryOfBatch(next, _weights, memoryLimitBytes) with { HeldBytes = Runtime.ProcessMemory.ResidentBytes() };
         StyleTransferEngine continued = Continue(backend, _weights, next, memory.For(backend));
         _handedOver = true;
         return continued;
+    }
+
+    /// <summary>
+    /// Refuses a checkpoint that no run on <paramref name="architecture"/> writes: loss settings that network cannot
+    /// run, or targets, state or best images that do not fit the settings. Its checksum tells damage, not a file
+    /// changed and given a matching one (or a writer's bug), which would otherwise fail inside the backend.
+    /// </summary>
+    private static void RequireUsable(Checkpoint checkpoint, NetworkArchitecture architecture)
+    {
+        RunSettings s = checkpoint.Settings;
+        string? problem = s.Loss.Validate(architecture)
+            ?? StartChecks.Misfit(architecture, s.Loss, checkpoint.Targets, checkpoint.State, s.Height, s.Width, s.LearningRates, checkpoint.Best?.Images);
+        if (problem is not null)
+        {
+            throw new UserInputException($"The checkpoint does not fit its own settings or these weights' network: {problem} It was changed or damaged; use another checkpoint or start afresh.");
+        }
     }
 
     /// <summary>The host memory check of <paramref name="checkpoint"/>'s batch: only the items still running (all of them where none is).</summary>
@@ -555,12 +573,12 @@ public sealed class StyleTransferEngine : IDisposable
     private static void Validate(StyleProblem problem, IReadOnlyList<double> learningRates)
     {
         NetworkArchitecture architecture = problem.Weights.Architecture;
-        if (problem.Loss.Validate(architecture) is string problemText)
+        if ((problem.Loss.Validate(architecture) ?? problem.Adam.Validate()) is string problemText)
         {
             throw new UserInputException(problemText);
         }
 
-        if (learningRates.Count == 0 || learningRates.Any(lr => !double.IsFinite(lr) || lr <= 0))
+        if (!LearningRateList.AreUsable(learningRates))
         {
             throw new UserInputException($"Learning rates must be finite and > 0; got {string.Join(", ", learningRates)}.");
         }
