@@ -30,7 +30,7 @@ public sealed class CheckpointTests : TemporaryFolderTest
     {
         Checkpoint plain = Checkpoint.Load(Render());
         Assert.Null(plain.ContentImage);
-        Assert.DoesNotContain("ContentImageStored", Header(File.ReadAllBytes(Render())).Json, StringComparison.Ordinal); // as before it existed
+        Assert.DoesNotContain("ContentImageStored", CheckpointBytes.Split(File.ReadAllBytes(Render())).Json, StringComparison.Ordinal); // as before it existed
         Assert.False(Checkpoint.ReadHead(Render()).HoldsContentImage);
         var content = Imaging.RgbImage.Noise(plain.Settings.Width, plain.Settings.Height, 7);
 
@@ -58,15 +58,10 @@ public sealed class CheckpointTests : TemporaryFolderTest
         (plain with { Settings = plain.Settings with { OriginalColors = true }, ContentImage = content }).Save(kept);
 
         // The same file as the earlier format wrote it: the header without the field (and, simplest, without the checksum).
-        (string json, byte[] after) = Header(File.ReadAllBytes(kept));
+        (string json, byte[] after) = CheckpointBytes.Split(File.ReadAllBytes(kept));
         string earlier = System.Text.RegularExpressions.Regex.Replace(json, @",\s*""ContentImageStored"": true", "");
         Assert.NotEqual(json, earlier);
-        using (var writer = new BinaryWriter(File.Create(older)))
-        {
-            writer.Write("NSCKPT01"u8);
-            writer.Write(earlier);
-            writer.Write(after[..^32]);
-        }
+        File.WriteAllBytes(older, CheckpointBytes.Join(earlier, after[..^32], checksum: false));
 
         Assert.True(Checkpoint.ReadHead(older).HoldsContentImage);
         Assert.Equal(content.Planes, Checkpoint.Load(older).ContentImage!.Planes);
@@ -124,7 +119,7 @@ public sealed class CheckpointTests : TemporaryFolderTest
     [InlineData(@"""ReluName"": ""relu1_1""", @"""ReluName"": null", "ReluName")]
     public void A_header_missing_a_field_or_holding_a_null_is_refused_naming_it(string pattern, string replacement, string named)
     {
-        (string json, byte[] after) = Header(File.ReadAllBytes(Render()));
+        (string json, byte[] after) = CheckpointBytes.Split(File.ReadAllBytes(Render()));
         string changed = System.Text.RegularExpressions.Regex.Replace(json, pattern, replacement);
         Assert.NotEqual(json, changed);
         string path = WriteWithoutChecksum(changed, after[..^32]);
@@ -149,7 +144,7 @@ public sealed class CheckpointTests : TemporaryFolderTest
     [InlineData(@"""Beta1"": [^,\s]+", @"""Beta1"": 1", "Adam's β1 must be in [0, 1), not 1")]
     public void A_header_no_run_writes_is_refused_naming_what_is_wrong(string pattern, string replacement, string named)
     {
-        (string json, byte[] after) = Header(File.ReadAllBytes(Render()));
+        (string json, byte[] after) = CheckpointBytes.Split(File.ReadAllBytes(Render()));
         string changed = System.Text.RegularExpressions.Regex.Replace(json, pattern, replacement);
         Assert.NotEqual(json, changed);
         string path = WriteWithoutChecksum(changed, after[..^32]);
@@ -169,7 +164,7 @@ public sealed class CheckpointTests : TemporaryFolderTest
     [InlineData(@"""ContentWeight"": [^,\s]+", @"""ContentWeight"": -1", "must be a finite number ≥ 0, not -1.")]
     public void A_checkpoint_that_does_not_fit_the_network_is_refused_by_a_resume(string pattern, string replacement, string named)
     {
-        (string json, byte[] after) = Header(File.ReadAllBytes(Render()));
+        (string json, byte[] after) = CheckpointBytes.Split(File.ReadAllBytes(Render()));
         string changed = System.Text.RegularExpressions.Regex.Replace(json, pattern, replacement);
         Assert.NotEqual(json, changed);
         Checkpoint loaded = Checkpoint.Load(WriteWithoutChecksum(changed, after[..^32]));
@@ -183,7 +178,7 @@ public sealed class CheckpointTests : TemporaryFolderTest
     [Fact]
     public void A_loss_history_longer_than_the_file_is_refused_before_room_is_made_for_it()
     {
-        (string json, byte[] after) = Header(File.ReadAllBytes(Render()));
+        (string json, byte[] after) = CheckpointBytes.Split(File.ReadAllBytes(Render()));
         using var header = System.Text.Json.JsonDocument.Parse(json);
         int arrays = header.RootElement.GetProperty("GramLayers").GetArrayLength() + header.RootElement.GetProperty("ContentLayers").GetArrayLength() + 3; // and images, m, v
         int history = 0;
@@ -204,20 +199,8 @@ public sealed class CheckpointTests : TemporaryFolderTest
     private string WriteWithoutChecksum(string json, byte[] content)
     {
         string path = Path.Combine(Folder, $"unchecked-{Guid.NewGuid():N}.ckpt");
-        using var writer = new BinaryWriter(File.Create(path));
-        writer.Write("NSCKPT01"u8);
-        writer.Write(json);
-        writer.Write(content);
+        File.WriteAllBytes(path, CheckpointBytes.Join(json, content, checksum: false));
         return path;
-    }
-
-    /// <summary>A checkpoint file's JSON header and the bytes after it.</summary>
-    private static (string Json, byte[] After) Header(byte[] file)
-    {
-        using var reader = new BinaryReader(new MemoryStream(file));
-        reader.ReadBytes(8); // the signature
-        string json = reader.ReadString();
-        return (json, file[(int)reader.BaseStream.Position..]);
     }
 
     /// <summary>The checkpoint of a two-iteration render at 40 px (made once per test).</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using NeuralStyle.Engine;
 using NeuralStyle.Imaging;
 using NeuralStyle.Model;
@@ -70,37 +71,142 @@ public sealed class FuzzTests : TemporaryFolderTest
 
     /// <summary>
     /// A sweep's checkpoint (three rates, one set aside; best images kept), changed and given the checksum of what it
-    /// now holds, then resumed on the CPU and stepped twice, its images read back: whatever loads must go on or be
-    /// refused as a resume is, never crash. A resume builds a backend (about 0.1 s on this small problem), so the suite
-    /// runs a quarter as many cases as for the readers.
+    /// now holds, then resumed and stepped (<see cref="ResumeAndStep"/>). A resume builds a backend (about 0.3 s on this
+    /// small problem), so the suite runs a quarter as many cases as for the readers.
     /// </summary>
     [Fact]
     public void Mutated_checkpoints_resume_or_are_refused()
     {
+        byte[] valid = SweepCheckpoint();
+        var outcomes = Fuzz(valid[..^32], ".ckpt", ResumeAndStep, WithMatchingChecksum, cases: Math.Max(1, Cases / 4));
+        Assert.True(outcomes.GetValueOrDefault("ok") > 0, "no mutated checkpoint resumed: the cases try only the refusals");
+    }
+
+    /// <summary>
+    /// The same checkpoint with one or two values of its JSON header changed (a number, a string, a list's length, a
+    /// field removed) and a matching checksum, resumed and stepped: what the header means is tried, where flipped bits
+    /// mostly break its JSON. Such headers once ended in internal errors (a list of stop reasons shorter than the rates,
+    /// a target renamed, a layer the network lacks).
+    /// </summary>
+    [Fact]
+    public void Checkpoints_with_changed_header_values_resume_or_are_refused()
+    {
+        byte[] valid = SweepCheckpoint();
+        var outcomes = Fuzz(valid, ".ckpt", ResumeAndStep, mutate: ChangeHeaderValues, cases: Math.Max(1, Cases / 4));
+        Assert.True(outcomes.GetValueOrDefault("ok") > 0, "no changed header resumed: the cases try only the refusals");
+        Assert.True(outcomes.GetValueOrDefault("refused") > 0, "no changed header was refused: the changes are not tried");
+    }
+
+    /// <summary>The checkpoint of a sweep of <see cref="SmallVggProblem"/> at 24×20: rates 60, 5 and 1, the last set aside after the first iteration, two iterations.</summary>
+    private byte[] SweepCheckpoint()
+    {
         StyleProblem problem = SmallVggProblem.Create(24, 20);
-        byte[] valid;
-        using (StyleTransferEngine engine = StyleTransferEngine.Create(problem, [60.0, 5.0, 1.0], DeviceKind.Cpu))
+        using StyleTransferEngine engine = StyleTransferEngine.Create(problem, [60.0, 5.0, 1.0], DeviceKind.Cpu);
+        engine.Step();
+        engine.SetAside(2);
+        engine.Step();
+        string path = Path.Combine(Folder, "valid.ckpt");
+        engine.CreateCheckpoint(ProblemSettings.For(problem)).Save(path);
+        return File.ReadAllBytes(path);
+    }
+
+    /// <summary>Loads the checkpoint, resumes it on the CPU with <see cref="SmallVggProblem"/>'s weights, steps twice and reads every item's images back.</summary>
+    private static void ResumeAndStep(string path)
+    {
+        using StyleTransferEngine resumed = StyleTransferEngine.Resume(Checkpoint.Load(path), SmallVggProblem.Vgg, DeviceKind.Cpu);
+        resumed.Step();
+        resumed.Step();
+        foreach (int n in Enumerable.Range(0, resumed.LearningRates.Count))
         {
-            engine.Step();
-            engine.SetAside(2);
-            engine.Step();
-            string path = Path.Combine(Folder, "valid.ckpt");
-            engine.CreateCheckpoint(ProblemSettings.For(problem)).Save(path);
-            valid = File.ReadAllBytes(path);
+            _ = resumed.CurrentImage(n);
+            _ = resumed.BestImage(n);
+        }
+    }
+
+    /// <summary>
+    /// One or two values of a checkpoint's JSON header changed, the file given the checksum of what it then holds: a
+    /// number to an extreme or a neighbour, a string to another layer's or preset's name, null to a value, a list
+    /// shortened, lengthened or emptied, a field removed.
+    /// </summary>
+    private static (byte[] Data, string How) ChangeHeaderValues(byte[] file, DeterministicRandom rng)
+    {
+        (string json, byte[] after) = CheckpointBytes.Split(file);
+        JsonNode root = JsonNode.Parse(json)!;
+        int changes = 1 + (int)(rng.NextUInt64() % 2);
+        string how = string.Join("; ", Enumerable.Range(0, changes).Select(_ => ChangeOneValue(root, rng)));
+        return (CheckpointBytes.Join(root.ToJsonString(), after[..^32], checksum: true), how);
+    }
+
+    private static string ChangeOneValue(JsonNode root, DeterministicRandom rng)
+    {
+        var slots = new List<(JsonNode Parent, string? Key, int Index)>();
+        Collect(root);
+        var (parent, key, index) = slots[Pick(slots.Count)];
+        JsonNode? value = key is null ? parent.AsArray()[index] : parent.AsObject()[key];
+        string where = $"{parent.GetPath()}{(key is null ? $"[{index}]" : $".{key}")}";
+        if (Pick(6) == 0)
+        {
+            if (key is null)
+            {
+                parent.AsArray().RemoveAt(index);
+            }
+            else
+            {
+                parent.AsObject().Remove(key);
+            }
+
+            return $"{where} removed";
         }
 
-        var outcomes = Fuzz(valid[..^32], ".ckpt", path =>
+        JsonNode? changed = value switch
         {
-            using StyleTransferEngine resumed = StyleTransferEngine.Resume(Checkpoint.Load(path), problem.Weights, DeviceKind.Cpu);
-            resumed.Step();
-            resumed.Step();
-            foreach (int n in Enumerable.Range(0, resumed.LearningRates.Count))
+            null => Of<JsonNode?>(0, "x", "set aside at iteration 1"),
+            JsonArray list => Of<JsonNode?>(new JsonArray(), new JsonArray([.. list.Select(CopyOf), .. list.Take(1).Select(CopyOf)]), new JsonArray([.. list.Skip(1).Select(CopyOf)])),
+            JsonObject => null,
+            JsonValue v when v.TryGetValue(out double d) => Of<JsonNode?>(0, -1, 0.5, 1e308, -1e308, 1e-320, int.MaxValue, int.MinValue, d * 2, d + 1),
+            JsonValue v when v.TryGetValue(out bool b) => !b,
+            _ => Of<JsonNode?>("", "x", "relu1_1", "relu9_9", "Avg", "Torchvision", "random:1", 1),
+        };
+        if (key is null)
+        {
+            parent.AsArray()[index] = changed;
+        }
+        else
+        {
+            parent.AsObject()[key] = changed;
+        }
+
+        return $"{where} = {changed?.ToJsonString() ?? "null"}";
+
+        void Collect(JsonNode node)
+        {
+            if (node is JsonObject o)
             {
-                _ = resumed.CurrentImage(n);
-                _ = resumed.BestImage(n);
+                foreach (var (name, child) in o.ToList())
+                {
+                    slots.Add((o, name, -1));
+                    if (child is not null)
+                    {
+                        Collect(child);
+                    }
+                }
             }
-        }, WithMatchingChecksum, cases: Math.Max(1, Cases / 4));
-        Assert.True(outcomes.GetValueOrDefault("ok") > 0, "no mutated checkpoint resumed: the cases try only the refusals");
+            else if (node is JsonArray a)
+            {
+                for (int i = 0; i < a.Count; i++)
+                {
+                    slots.Add((a, null, i));
+                    if (a[i] is JsonNode child)
+                    {
+                        Collect(child);
+                    }
+                }
+            }
+        }
+
+        int Pick(int count) => (int)(rng.NextUInt64() % (ulong)count);
+        T Of<T>(params T[] choices) => choices[Pick(choices.Length)];
+        static JsonNode? CopyOf(JsonNode? node) => node?.DeepClone();
     }
 
     /// <summary>A checkpoint's content followed by its checksum, as <see cref="Checkpoint.Save"/> ends the file.</summary>
@@ -111,14 +217,15 @@ public sealed class FuzzTests : TemporaryFolderTest
     /// makes it (by default as it is); fails at a case that crashes or hangs; returns how many cases ended in success
     /// and in each kind of refusal.
     /// </summary>
-    private Dictionary<string, int> Fuzz(byte[] original, string extension, Action<string> read, Func<byte[], byte[]>? finish = null, int? cases = null)
+    private Dictionary<string, int> Fuzz(byte[] original, string extension, Action<string> read, Func<byte[], byte[]>? finish = null, int? cases = null,
+        Func<byte[], DeterministicRandom, (byte[] Data, string How)>? mutate = null)
     {
         var rng = new DeterministicRandom(Seed);
         var outcomes = new Dictionary<string, int>();
         int count = cases ?? Cases;
         for (int i = 0; i < count; i++)
         {
-            byte[] mutated = Mutate(original, rng, out string how);
+            (byte[] mutated, string how) = (mutate ?? Mutate)(original, rng);
             mutated = finish?.Invoke(mutated) ?? mutated;
             string path = Path.Combine(Folder, string.Create(CultureInfo.InvariantCulture, $"case{i}{extension}"));
             File.WriteAllBytes(path, mutated);
@@ -149,7 +256,8 @@ public sealed class FuzzTests : TemporaryFolderTest
         return outcomes;
     }
 
-    private static byte[] Mutate(byte[] original, DeterministicRandom rng, out string how)
+    /// <summary>Bit flips, a truncation, or a length field set to an extreme: what damage does to any file.</summary>
+    private static (byte[] Data, string How) Mutate(byte[] original, DeterministicRandom rng)
     {
         byte[] data = (byte[])original.Clone();
         switch (rng.NextUInt64() % 3)
@@ -161,19 +269,16 @@ public sealed class FuzzTests : TemporaryFolderTest
                     data[(int)(rng.NextUInt64() % (ulong)data.Length)] ^= (byte)(1 << (int)(rng.NextUInt64() % 8));
                 }
 
-                how = $"{flips} bit flips";
-                return data;
+                return (data, $"{flips} bit flips");
             case 1:
                 int length = (int)(rng.NextUInt64() % (ulong)data.Length);
-                how = $"truncated to {length} bytes";
-                return data[..length];
+                return (data[..length], $"truncated to {length} bytes");
             default:
                 // A big-endian or varint length field is set to an extreme value: 4 bytes of 0xFF or 0x7F at a random offset.
                 int at = (int)(rng.NextUInt64() % (ulong)Math.Max(1, data.Length - 4));
                 byte fill = (rng.NextUInt64() & 1) == 0 ? (byte)0xFF : (byte)0x7F;
                 data.AsSpan(at, Math.Min(4, data.Length - at)).Fill(fill);
-                how = $"length field at {at} set to {fill:X2}s";
-                return data;
+                return (data, $"length field at {at} set to {fill:X2}s");
         }
     }
 }
