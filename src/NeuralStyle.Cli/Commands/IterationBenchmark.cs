@@ -175,9 +175,9 @@ internal static class IterationBenchmark
             throw new UserInputException($"bench iteration needs --size ≤ {StyleTransferOptions.LargestSize}, as render does, not {o.Size}.");
         }
 
-        if (o.Profile is not null && File.Exists(o.Profile))
+        if (o.Profile is not null)
         {
-            throw new UserInputException($"--profile '{o.Profile}' is a file; name a folder for the profiles.");
+            AtomicFile.RequireWritableFolder(o.Profile, "--profile"); // a file in its way, no permission, /proc
         }
 
         return batches;
