@@ -247,7 +247,7 @@ public sealed record Checkpoint
     {
         if (!File.Exists(path))
         {
-            throw new UserInputException($"Checkpoint '{path}' does not exist; check the path.");
+            throw new UserInputException($"Checkpoint '{path}' {(Directory.Exists(path) ? "is a folder, not a file" : "does not exist")}; check the path.");
         }
 
         try

@@ -74,7 +74,8 @@ public static partial class OnnxWeightImporter
     {
         if (!File.Exists(path))
         {
-            throw new UserInputException($"Weights file '{path}' does not exist; check the path, or use {SettingNames.Current.RandomWeights}.");
+            string what = Directory.Exists(path) ? "is a folder, not a file" : "does not exist";
+            throw new UserInputException($"Weights file '{path}' {what}; check the path, or use {SettingNames.Current.RandomWeights}.");
         }
 
         OnnxGraphFile graph = Read(path, () => OnnxGraphFile.Read(path));
