@@ -210,45 +210,124 @@ public sealed class NativeLibraryTests(NativeLibraryFixture native) : IClassFixt
         Assert.Equal($"package: ok {version} {rendered.Width}x{rendered.Height}", output.Trim());
     }
 
+    /// <summary>The README's C examples with smaller sizes and fewer iterations, each text to change found once (<see cref="ReadmeCode.WithChanges"/>).</summary>
+    private static readonly (string Written, string Run)[] QuickerCExamples =
+    [
+        ("options.size = 384;", "options.size = 32;"), ("ns_engine_run(engine, 300,", "ns_engine_run(engine, 2,"), ("\"painting.jpg\"", "style_path"),
+        ("done < 2000", "done < 4"), ("ns_engine_run(engine, 25,", "ns_engine_run(engine, 2,"),
+    ];
+
     /// <summary>
-    /// The README's C examples ("C and C++") compile against include/neuralstyle.h, each in a function that declares
-    /// what it takes from its reader's program (the buffer, its size, the callback, the options), so that a renamed
-    /// function or a changed parameter shows here. They leave statuses unchecked for brevity: unused results pass.
+    /// The three C examples of the README (a render of the caller's buffer, a loop to the plateau, a sweep), each in a
+    /// function that declares what it takes from its reader's program, compiled with every warning an error, linked
+    /// against the published library and run: each must leave what it promises (an image of the output's size, the
+    /// iterations the loop asked for, a rate's image and stop reason). Their statuses go unchecked there for brevity,
+    /// so the frame checks the results.
     /// </summary>
     [SkippableFact]
-    public void The_readmes_c_examples_compile_against_the_header()
+    public void The_readmes_c_examples_compile_and_run_against_the_library()
     {
         Skip.IfNot(OperatingSystem.IsLinux(), "The native library test builds linux-x64.");
         Skip.If(Which("cc") is null, "No C compiler (cc) on this machine.");
+        Assert.True(native.Library is not null, "NativeAOT publish failed:\n" + native.PublishLog);
         IReadOnlyList<string> examples = ReadmeCode.Blocks("```c", "**C and C++**", "**Python**");
         Assert.Equal(3, examples.Count); // a render, a loop to the plateau, a sweep: each has its frame below
+        string[] sweep = examples[2].Split("/* … create, set the images, run as above … */");
+        Assert.Equal(2, sweep.Length); // the frame creates and runs the engine where the README says so
         string source = Path.Combine(native.Folder!, "readme.c");
         File.WriteAllText(source, $$"""
             #include "neuralstyle.h"
             #include <stdio.h>
+            #include <string.h>
+
+            static const char* style_path; /* the README's "painting.jpg" */
+            static int progress_calls;
+
             static int on_progress(int32_t iteration, int32_t target, double loss, void* user_data)
             {
                 (void)iteration; (void)target; (void)loss; (void)user_data;
+                progress_calls++;
                 return 0;
             }
-            int render(const uint8_t* rgba, uint8_t* out, int32_t width, int32_t height, int32_t stride, void* user_data)
+
+            static const char* written(const uint8_t* pixels, int32_t width, int32_t height)
             {
-            {{examples[0]}}
+                for (int32_t i = 0; i < width * height * 4; i++) if (pixels[i] != 0) return "written";
+                return "empty";
+            }
+
+            static int render(const uint8_t* rgba, uint8_t* out, int32_t width, int32_t height, int32_t stride, void* user_data)
+            {
+            {{ReadmeCode.WithChanges(examples[0], QuickerCExamples[..3])}}
+                printf("render: %dx%d image %s after %d progress calls on %.4s\n", out_width, out_height, written(out, out_width, out_height), progress_calls, device);
                 return 0;
             }
-            void run_until_plateau(ns_engine* engine)
+
+            static int32_t run_until_plateau(ns_engine* engine)
             {
-            {{examples[1]}}
+            {{ReadmeCode.WithChanges(examples[1], QuickerCExamples[3..])}}
+                return done;
             }
-            void sweep(ns_options options, ns_engine* engine, uint8_t* out, int32_t width, int32_t height, int32_t stride)
+
+            static void sweep(ns_options options, const uint8_t* rgba, uint8_t* out, int32_t width, int32_t height)
             {
-            {{examples[2]}}
-                (void)options;
+            {{sweep[0]}}
+                ns_engine* engine;
+                int32_t out_width = 0, out_height = 0;
+                if (ns_engine_create(&options, &engine) != NS_OK || ns_engine_set_content(engine, rgba, width, height, width * 4, NS_PIXEL_RGBA8) != NS_OK
+                    || ns_engine_add_style_file(engine, style_path, 1.0) != NS_OK || ns_engine_run(engine, 2, NULL, NULL) != NS_OK
+                    || ns_engine_get_size(engine, &out_width, &out_height) != NS_OK) {
+                    printf("sweep: %s\n", ns_last_error());
+                    return;
+                }
+                memset(out, 0, (size_t)width * height * 4);
+            {{sweep[1]}}
+                printf("sweep: rate 5's image %s, rate 20 stopped '%s'\n", written(out, out_width, out_height), why);
+                ns_engine_release(engine);
+            }
+
+            int main(int argc, char** argv)
+            {
+                enum { W = 48, H = 32 };
+                static uint8_t rgba[W * H * 4], out[W * H * 4];
+                if (argc < 2) return 2;
+                style_path = argv[1];
+                for (int y = 0; y < H; y++)
+                    for (int x = 0; x < W; x++) {
+                        uint8_t* p = rgba + ((y * W) + x) * 4;
+                        p[0] = (uint8_t)(x * 5); p[1] = (uint8_t)(y * 7); p[2] = (uint8_t)((x + y) * 3); p[3] = 255;
+                    }
+                if (render(rgba, out, W, H, W * 4, NULL) != 0) return 1;
+
+                ns_options options;
+                ns_options_init(&options);
+                options.size = 32;
+                options.weights = "random:0";
+                ns_engine* engine;
+                if (ns_engine_create(&options, &engine) != NS_OK || ns_engine_set_content(engine, rgba, W, H, W * 4, NS_PIXEL_RGBA8) != NS_OK
+                    || ns_engine_add_style_file(engine, style_path, 1.0) != NS_OK) {
+                    printf("plateau: %s\n", ns_last_error());
+                    return 1;
+                }
+                printf("plateau loop: %d iterations\n", run_until_plateau(engine));
+                ns_engine_release(engine);
+
+                sweep(options, rgba, out, W, H);
+                return 0;
             }
             """);
-        var (code, log) = Execute("cc", ["-std=c11", "-fsyntax-only", "-Wall", "-Wextra", "-Wno-unused-result", "-Werror", "-I", Path.Combine(Repository.Root, "include"), source],
-            null, TimeSpan.FromMinutes(1));
-        Assert.True(code == 0, log);
+        string program = Path.Combine(native.Folder!, "readme");
+        var (compiled, compileLog) = Execute("cc", ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-result", "-Werror", "-I", Path.Combine(Repository.Root, "include"), source,
+            "-L", native.Folder!, "-lneuralstyle", $"-Wl,-rpath,{native.Folder}", "-o", program], null, TimeSpan.FromMinutes(2));
+        Assert.True(compiled == 0, compileLog);
+
+        string models = Directory.CreateDirectory(Path.Combine(native.Folder!, "no-models")).FullName; // "auto" weights: random features, never a cached file
+        var (code, output) = Execute(program, [Path.Combine(Repository.Examples, "style-van-gogh-starry-night.jpg")],
+            new Dictionary<string, string> { ["NEURALSTYLE_MODELS"] = models }, TimeSpan.FromMinutes(5));
+        Assert.True(code == 0, output);
+        Assert.Contains("render: 32x21 image written after 2 progress calls on CPU ", output, StringComparison.Ordinal);
+        Assert.Contains("plateau loop: 4 iterations", output, StringComparison.Ordinal);
+        Assert.Contains("sweep: rate 5's image written, rate 20 stopped ''", output, StringComparison.Ordinal);
     }
 
     /// <summary>NS_VERSION_MAJOR.MINOR.PATCH as include/neuralstyle.h defines them.</summary>

@@ -22,4 +22,20 @@ internal static class ReadmeCode
 
         return blocks;
     }
+
+    /// <summary>
+    /// <paramref name="code"/> with each change made (smaller sizes, fewer iterations, the test's files), where each
+    /// text to change must occur exactly once: a README edit that drops one fails here, naming it, rather than leaving
+    /// the test to run something else than the README shows.
+    /// </summary>
+    public static string WithChanges(string code, IEnumerable<(string Written, string Run)> changes)
+    {
+        foreach (var (written, run) in changes)
+        {
+            Assert.True(code.Split(written).Length == 2, $"The README's examples no longer hold '{written}' once; change the test's substitutions with them.");
+            code = code.Replace(written, run, StringComparison.Ordinal);
+        }
+
+        return code;
+    }
 }
