@@ -297,7 +297,7 @@ public sealed class StyleTransfer : IDisposable
     /// with <see cref="Resume(string, double, DeviceKind, MathPrecision)"/>.
     /// </summary>
     public static StyleTransfer Resume(string path, DeviceKind device = DeviceKind.Auto, MathPrecision precision = MathPrecision.Fp32) =>
-        Resume(Checkpoint.Load(path), device, precision);
+        Resume(Checkpoint.LoadWithDistinctRates(path), device, precision);
 
     /// <summary>
     /// Continues learning rate <paramref name="learningRate"/> of the sweep saved in <paramref name="path"/> (by the
@@ -309,7 +309,7 @@ public sealed class StyleTransfer : IDisposable
     /// </summary>
     public static StyleTransfer Resume(string path, double learningRate, DeviceKind device = DeviceKind.Auto, MathPrecision precision = MathPrecision.Fp32)
     {
-        Checkpoint checkpoint = Checkpoint.Load(path);
+        Checkpoint checkpoint = Checkpoint.LoadWithDistinctRates(path);
         IReadOnlyList<double> rates = checkpoint.Settings.LearningRates;
         int n = rates.ToList().IndexOf(learningRate);
         if (n < 0)

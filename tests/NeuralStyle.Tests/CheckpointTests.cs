@@ -153,6 +153,37 @@ public sealed class CheckpointTests : TemporaryFolderTest
         Assert.EndsWith(" It was changed or damaged; use another checkpoint or start afresh.", e.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// An engine's batch may repeat a rate, but whoever names the items by their rates refuses such a checkpoint: a
+    /// sweep resumed (whose images and reports would take one another's names), one rate continued alone, the
+    /// embedding API. The engine itself still resumes it.
+    /// </summary>
+    [Fact]
+    public void A_checkpoint_whose_rates_repeat_is_refused_where_items_are_named_by_rate()
+    {
+        StyleProblem problem = SmallVggProblem.Create(24, 20);
+        string folder = Directory.CreateDirectory(Path.Combine(Folder, "repeated")).FullName, path = Path.Combine(folder, "sweep.ckpt");
+        using (StyleTransferEngine engine = StyleTransferEngine.Create(problem, [1.0, 1.0], DeviceKind.Cpu))
+        {
+            engine.Step();
+            engine.CreateCheckpoint(ProblemSettings.For(problem)).Save(path);
+        }
+
+        string expected = $"'{path}' lists a learning rate twice; each item needs its own rate.";
+        var swept = InProcessCli.Run("sweep", "--resume", folder, "--checkpoints", "2");
+        Assert.True(swept.Code == 2, swept.Stderr + swept.Stdout);
+        Assert.Equal(expected, swept.Stderr.Trim());
+        var alone = InProcessCli.Run("render", "--resume", path, "--lr", "1", "--iterations", "2", "--out", Path.Combine(Folder, "alone.png"));
+        Assert.True(alone.Code == 2, alone.Stderr + alone.Stdout);
+        Assert.Equal(expected, alone.Stderr.Trim());
+        Assert.Equal(expected, Assert.Throws<UserInputException>(() => StyleTransfer.Resume(path, DeviceKind.Cpu)).Message);
+        Assert.Equal(expected, Assert.Throws<UserInputException>(() => StyleTransfer.Resume(path, 1.0, DeviceKind.Cpu)).Message);
+        Assert.Equal(["sweep.ckpt"], Directory.GetFiles(folder).Select(Path.GetFileName)); // refused before anything was written
+
+        using StyleTransferEngine resumed = StyleTransferEngine.Resume(Checkpoint.Load(path), problem.Weights, DeviceKind.Cpu);
+        Assert.Equal([1.0, 1.0], resumed.LearningRates);
+    }
+
     [Fact]
     public void A_loss_history_longer_than_the_file_is_refused_before_room_is_made_for_it()
     {

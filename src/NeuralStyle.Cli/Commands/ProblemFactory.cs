@@ -104,7 +104,7 @@ internal static class ProblemFactory
     {
         _ = ParseDevice(o.Device); // a bad --device or --precision is refused before the checkpoint is read
         _ = ParsePrecision(o.Precision);
-        Checkpoint checkpoint = Checkpoint.Load(path);
+        Checkpoint checkpoint = Checkpoint.LoadWithDistinctRates(path);
         checkpoint = select?.Invoke(checkpoint) ?? checkpoint;
         RefuseIfNothingRuns(path, checkpoint);
         return Continue(checkpoint, WeightSource.ForResume(checkpoint.Settings, notice), o, notice);

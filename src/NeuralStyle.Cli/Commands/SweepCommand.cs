@@ -461,7 +461,7 @@ internal static class SweepCommand
         TextWriter output, CancellationToken cancel)
     {
         string path = Path.Combine(folder, SweepReport.CheckpointFile);
-        Checkpoint checkpoint = Checkpoint.Load(path);
+        Checkpoint checkpoint = Checkpoint.LoadWithDistinctRates(path);
         int[] only = o.Only.Any() ? ProblemFactory.ChosenItems(path, checkpoint.Settings.LearningRates, o.Only.ToArray()) : [];
         int[] added = [];
         if (o.AddLearningRates.Any())

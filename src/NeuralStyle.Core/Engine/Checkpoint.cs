@@ -232,6 +232,18 @@ public sealed record Checkpoint
     public static Checkpoint Load(string path) => Read(path, ReadFrom);
 
     /// <summary>
+    /// As <see cref="Load"/>, for whoever names the items by their learning rates (a sweep resumed, one rate continued
+    /// alone, <see cref="StyleTransfer.Rate"/>): also refuses a checkpoint whose rates repeat, as an engine's own batch
+    /// may, since its items' images and reports would take one another's names.
+    /// </summary>
+    public static Checkpoint LoadWithDistinctRates(string path)
+    {
+        Checkpoint checkpoint = Load(path);
+        LearningRateList.Require(checkpoint.Settings.LearningRates, $"'{path}'");
+        return checkpoint;
+    }
+
+    /// <summary>
     /// Only the head of a checkpoint (<see cref="CheckpointHead"/>), without reading its arrays or checking its checksum
     /// (which <see cref="Load"/> does): cheap, for deciding where a resumed run writes before it starts.
     /// </summary>
