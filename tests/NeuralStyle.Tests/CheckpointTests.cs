@@ -154,31 +154,38 @@ public sealed class CheckpointTests : TemporaryFolderTest
     }
 
     /// <summary>
-    /// An engine's batch may repeat a rate, but whoever names the items by their rates refuses such a checkpoint: a
-    /// sweep resumed (whose images and reports would take one another's names), one rate continued alone, the
-    /// embedding API. The engine itself still resumes it.
+    /// An engine's batch may repeat a rate, but whoever names the items by their rates refuses such a checkpoint,
+    /// before anything is written: a sweep resumed (whose images and reports would take one another's names, as they
+    /// would for rates alike to 6 digits), one rate continued alone, the embedding API. The engine itself resumes it.
     /// </summary>
     [Fact]
     public void A_checkpoint_whose_rates_repeat_is_refused_where_items_are_named_by_rate()
     {
         StyleProblem problem = SmallVggProblem.Create(24, 20);
         string folder = Directory.CreateDirectory(Path.Combine(Folder, "repeated")).FullName, path = Path.Combine(folder, "sweep.ckpt");
-        using (StyleTransferEngine engine = StyleTransferEngine.Create(problem, [1.0, 1.0], DeviceKind.Cpu))
+        (int Code, string Message) SweepOf(params double[] rates)
         {
-            engine.Step();
-            engine.CreateCheckpoint(ProblemSettings.For(problem)).Save(path);
+            using (StyleTransferEngine engine = StyleTransferEngine.Create(problem, rates, DeviceKind.Cpu))
+            {
+                engine.Step();
+                engine.CreateCheckpoint(ProblemSettings.For(problem)).Save(path);
+            }
+
+            var (code, _, stderr) = InProcessCli.Run("sweep", "--resume", folder, "--checkpoints", "2");
+            return (code, stderr.Trim());
         }
 
+        var alike = SweepOf(1.0, 1.0000001);
+        Assert.Equal(2, alike.Code);
+        Assert.StartsWith($"'{path}' lists rates that agree to 6 significant digits (each is 1 in file names", alike.Message, StringComparison.Ordinal);
+
         string expected = $"'{path}' lists a learning rate twice; each item needs its own rate.";
-        var swept = InProcessCli.Run("sweep", "--resume", folder, "--checkpoints", "2");
-        Assert.True(swept.Code == 2, swept.Stderr + swept.Stdout);
-        Assert.Equal(expected, swept.Stderr.Trim());
+        Assert.Equal((2, expected), SweepOf(1.0, 1.0));
         var alone = InProcessCli.Run("render", "--resume", path, "--lr", "1", "--iterations", "2", "--out", Path.Combine(Folder, "alone.png"));
-        Assert.True(alone.Code == 2, alone.Stderr + alone.Stdout);
-        Assert.Equal(expected, alone.Stderr.Trim());
+        Assert.Equal((2, expected), (alone.Code, alone.Stderr.Trim()));
         Assert.Equal(expected, Assert.Throws<UserInputException>(() => StyleTransfer.Resume(path, DeviceKind.Cpu)).Message);
         Assert.Equal(expected, Assert.Throws<UserInputException>(() => StyleTransfer.Resume(path, 1.0, DeviceKind.Cpu)).Message);
-        Assert.Equal(["sweep.ckpt"], Directory.GetFiles(folder).Select(Path.GetFileName)); // refused before anything was written
+        Assert.Equal(["sweep.ckpt"], Directory.GetFiles(folder).Select(Path.GetFileName));
 
         using StyleTransferEngine resumed = StyleTransferEngine.Resume(Checkpoint.Load(path), problem.Weights, DeviceKind.Cpu);
         Assert.Equal([1.0, 1.0], resumed.LearningRates);

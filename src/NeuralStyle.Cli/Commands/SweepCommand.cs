@@ -395,6 +395,8 @@ internal static class SweepCommand
     /// </summary>
     private static void RequireRates(double[] rates, string option)
     {
+        // "--lr 0,5" meant as one rate reads as the rates 0 and 5.
+        UserInputException.Require(!rates.Contains(0), $"{option} lists a rate of 0, which moves no pixel; commas separate the rates, so a decimal takes a point (0.5, not 0,5).");
         LearningRateList.Require(rates, option);
 
         // Rates name the images (lr5_it00500.png) and are named in the reports to 6 significant digits.
@@ -461,7 +463,8 @@ internal static class SweepCommand
         TextWriter output, CancellationToken cancel)
     {
         string path = Path.Combine(folder, SweepReport.CheckpointFile);
-        Checkpoint checkpoint = Checkpoint.LoadWithDistinctRates(path);
+        Checkpoint checkpoint = Checkpoint.Load(path);
+        RequireRates([.. checkpoint.Settings.LearningRates], $"'{path}'"); // an engine's batch may repeat a rate, or hold two that share a file name
         int[] only = o.Only.Any() ? ProblemFactory.ChosenItems(path, checkpoint.Settings.LearningRates, o.Only.ToArray()) : [];
         int[] added = [];
         if (o.AddLearningRates.Any())
