@@ -178,6 +178,7 @@ public sealed class CheckpointTests : TemporaryFolderTest
         var alike = SweepOf(1.0, 1.0000001);
         Assert.Equal(2, alike.Code);
         Assert.StartsWith($"'{path}' lists rates that agree to 6 significant digits (each is 1 in file names", alike.Message, StringComparison.Ordinal);
+        Assert.EndsWith($"take them on one at a time: render --resume {path} --lr RATE --out FILE.", alike.Message, StringComparison.Ordinal);
 
         string expected = $"'{path}' lists a learning rate twice; each item needs its own rate.";
         Assert.Equal((2, expected), SweepOf(1.0, 1.0));
@@ -186,6 +187,7 @@ public sealed class CheckpointTests : TemporaryFolderTest
         Assert.Equal(expected, Assert.Throws<UserInputException>(() => StyleTransfer.Resume(path, DeviceKind.Cpu)).Message);
         Assert.Equal(expected, Assert.Throws<UserInputException>(() => StyleTransfer.Resume(path, 1.0, DeviceKind.Cpu)).Message);
         Assert.Equal(["sweep.ckpt"], Directory.GetFiles(folder).Select(Path.GetFileName));
+        Assert.Empty(Directory.GetFiles(Folder)); // nor anything of the refused render's
 
         using StyleTransferEngine resumed = StyleTransferEngine.Resume(Checkpoint.Load(path), problem.Weights, DeviceKind.Cpu);
         Assert.Equal([1.0, 1.0], resumed.LearningRates);

@@ -10,9 +10,11 @@ namespace NeuralStyle.Tests;
 
 /// <summary>
 /// Mutation fuzzing of the file formats we read from users: images (PNG, JPEG), ONNX weight files and checkpoints. Each
-/// case flips bits, truncates, or corrupts a length field of a valid file; every case must end in success or a
-/// <see cref="UserInputException"/> within 10 s, never another exception or a hang. The suite runs a bounded number
-/// of cases; <c>tools/fuzz.sh</c> runs many more (NEURALSTYLE_FUZZ_CASES, NEURALSTYLE_FUZZ_SEED).
+/// case flips bits, truncates, or corrupts a length field of a valid file, or (for checkpoints) changes values of its
+/// JSON header; checkpoints are also given the checksum of what they then hold, and resumed and stepped where they load.
+/// Every case must end in success or a <see cref="UserInputException"/> within 10 s, never another exception or a
+/// hang. The suite runs a bounded number of cases; <c>tools/fuzz.sh</c> runs many more (NEURALSTYLE_FUZZ_CASES,
+/// NEURALSTYLE_FUZZ_SEED).
 /// </summary>
 public sealed class FuzzTests : TemporaryFolderTest
 {

@@ -391,9 +391,10 @@ internal static class SweepCommand
 
     /// <summary>
     /// Refuses learning rates given to <paramref name="option"/> that are none, not finite and above 0, or given twice
-    /// (<see cref="LearningRateList.Require"/>), or that a sweep's files could not tell apart.
+    /// (<see cref="LearningRateList.Require"/>), or that a sweep's files could not tell apart, saying what to do about
+    /// those (<paramref name="remedy"/>: by default, give other rates).
     /// </summary>
-    private static void RequireRates(double[] rates, string option)
+    private static void RequireRates(double[] rates, string option, string remedy = "give rates that differ sooner")
     {
         // "--lr 0,5" meant as one rate reads as the rates 0 and 5.
         UserInputException.Require(!rates.Contains(0), $"{option} lists a rate of 0, which moves no pixel; commas separate the rates, so a decimal takes a point (0.5, not 0,5).");
@@ -404,7 +405,7 @@ internal static class SweepCommand
         if (named.Distinct().Count() != named.Length)
         {
             string same = named.GroupBy(n => n).First(g => g.Count() > 1).Key;
-            throw new UserInputException($"{option} lists rates that agree to 6 significant digits (each is {same} in file names and reports, so one image would replace another); give rates that differ sooner.");
+            throw new UserInputException($"{option} lists rates that agree to 6 significant digits (each is {same} in file names and reports, so one image would replace another); {remedy}.");
         }
     }
 
@@ -464,7 +465,8 @@ internal static class SweepCommand
     {
         string path = Path.Combine(folder, SweepReport.CheckpointFile);
         Checkpoint checkpoint = Checkpoint.Load(path);
-        RequireRates([.. checkpoint.Settings.LearningRates], $"'{path}'"); // an engine's batch may repeat a rate, or hold two that share a file name
+        // An engine's batch (the embedding API's) may hold two rates that would share a sweep's file names.
+        RequireRates([.. checkpoint.Settings.LearningRates], $"'{path}'", $"take them on one at a time: render --resume {path} --lr RATE --out FILE");
         int[] only = o.Only.Any() ? ProblemFactory.ChosenItems(path, checkpoint.Settings.LearningRates, o.Only.ToArray()) : [];
         int[] added = [];
         if (o.AddLearningRates.Any())

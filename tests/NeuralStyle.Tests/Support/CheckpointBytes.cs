@@ -30,6 +30,7 @@ internal static class CheckpointBytes
             writer.Write(arrays);
         }
 
-        return checksum ? [.. stream.ToArray(), .. SHA256.HashData(stream.ToArray())] : stream.ToArray();
+        byte[] content = stream.ToArray();
+        return checksum ? [.. content, .. SHA256.HashData(content)] : content;
     }
 }
