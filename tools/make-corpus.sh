@@ -47,5 +47,56 @@ app1 = b"Exif\x00\x00" + tiff
 jpeg = open("ok-exif-rotated.jpg", "rb").read()
 open("ok-exif-rotated.jpg", "wb").write(jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + jpeg[2:])
 PY
+# Files cut short, or whose pixel data stops short, which ImageSharp 2 decodes without complaint (half blank) or, an
+# interlaced PNG, never finishes decoding: ImageIntegrity refuses them before any decoder runs. Larger than the base
+# so that each cut falls inside the pixel data rather than the headers.
+plasma=/tmp/neuralstyle-corpus-plasma.png
+convert -seed 1 -size 64x48 plasma: "$plasma"
+convert "$plasma" -interlace PNG ok-interlaced.png
+convert "$plasma" -interlace JPEG -quality 90 ok-progressive.jpg
+convert "$plasma" -quality 90 /tmp/neuralstyle-corpus-baseline.jpg
+convert "$plasma" /tmp/neuralstyle-corpus-plasma.gif
+convert "$plasma" -quality 90 /tmp/neuralstyle-corpus-plasma.webp
+convert "$plasma" /tmp/neuralstyle-corpus-plasma.bmp
+python3 - <<'PY'
+import struct, zlib
+def read(path):
+    return open(path, "rb").read()
+def chunk(kind, payload):
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
+def chunks(png):
+    at, found = 8, []
+    while at < len(png):
+        length = struct.unpack(">I", png[at:at + 4])[0]
+        found.append((png[at + 4:at + 8], png[at + 8:at + 8 + length]))
+        at += 12 + length
+    return found
+def rechunked(png, size):
+    """The same PNG with its pixel data split over IDAT chunks of SIZE bytes, as large images have it."""
+    parts = chunks(png)
+    data = b"".join(data for kind, data in parts if kind == b"IDAT")
+    head = b"".join(chunk(kind, data) for kind, data in parts if kind not in (b"IDAT", b"IEND"))
+    return png[:8] + head + b"".join(chunk(b"IDAT", data[i:i + size]) for i in range(0, len(data), size)) + chunk(b"IEND", b"")
+def short_pixels(png):
+    """The same PNG, every chunk whole, with only the first half of its inflated pixel data."""
+    parts = chunks(png)
+    raw = zlib.decompress(b"".join(data for kind, data in parts if kind == b"IDAT"))
+    head = b"".join(chunk(kind, data) for kind, data in parts if kind not in (b"IDAT", b"IEND"))
+    return png[:8] + head + chunk(b"IDAT", zlib.compress(raw[: len(raw) // 2])) + chunk(b"IEND", b"")
+interlaced = read("ok-interlaced.png")
+cut = rechunked(interlaced, 1024)
+open("bad-cut-interlaced.png", "wb").write(cut[: len(cut) * 6 // 10])  # whole chunks first, then a cut one
+open("bad-short-pixels-interlaced.png", "wb").write(short_pixels(interlaced))
+open("bad-short-pixels.png", "wb").write(short_pixels(read("/tmp/neuralstyle-corpus-plasma.png")))
+baseline = read("/tmp/neuralstyle-corpus-baseline.jpg")
+open("bad-cut-scan.jpg", "wb").write(baseline[:-40])
+progressive = read("ok-progressive.jpg")
+open("bad-cut-progressive.jpg", "wb").write(progressive[: progressive.rindex(b"\xff\xda") + 40])  # inside the last scan
+# A phone's motion photo: the video follows the JPEG's end-of-image marker.
+open("ok-trailing-data.jpg", "wb").write(baseline + b"\0\0\0\x18ftypmp42" + bytes(200))
+for kind in ("gif", "webp", "bmp"):
+    whole = read(f"/tmp/neuralstyle-corpus-plasma.{kind}")
+    open(f"bad-cut.{kind}", "wb").write(whole[: len(whole) * 7 // 10])
+PY
 printf '<svg xmlns="http://www.w3.org/2000/svg" width="16" height="12"><rect width="16" height="12" fill="red"/></svg>\n' > bad-unsupported.svg
 ls -la

@@ -31,6 +31,10 @@ public sealed class FuzzTests : TemporaryFolderTest
     [InlineData("ok-rgb16.png")]
     [InlineData("ok-gray.jpg")]
     [InlineData("ok-exif-rotated.jpg")]
+    [InlineData("ok-interlaced.png")]
+    [InlineData("ok-progressive.jpg")]
+    [InlineData("ok-gif.gif")]
+    [InlineData("ok-bmp.bmp")]
     public void Mutated_images_load_or_are_refused(string file)
     {
         byte[] original = File.ReadAllBytes(Path.Combine(Repository.Root, "tests", "corpus", "images", file));

@@ -1,10 +1,14 @@
+using System.Runtime.InteropServices;
 using NeuralStyle.Imaging;
 using NeuralStyle.Tests.Support;
 
 namespace NeuralStyle.Tests;
 
-/// <summary>Writing images: the format follows the extension, values are rounded and clamped to 0..255.</summary>
-public sealed class ImageFileTests : TemporaryFolderTest
+/// <summary>
+/// Reading and writing image files: a pipe reads as its file does; files cut short, devices and oversized input are
+/// refused in a sentence; the format written follows the extension, values are rounded and clamped to 0..255.
+/// </summary>
+public sealed partial class ImageFileTests : TemporaryFolderTest
 {
     [Theory]
     [InlineData("out.png", new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, 0)]
@@ -38,4 +42,105 @@ public sealed class ImageFileTests : TemporaryFolderTest
         Assert.StartsWith($"Cannot write '{path}': the extension must be one of ", e.Message, StringComparison.Ordinal);
         Assert.False(File.Exists(path));
     }
+
+    [SkippableFact]
+    public void An_image_is_read_from_a_pipe_as_from_its_file()
+    {
+        Skip.If(OperatingSystem.IsWindows(), "POSIX named pipes.");
+        string file = Path.Combine(Repository.Examples, "content-cat-chelsea.png");
+        string pipe = NamedPipe("cat.png");
+        Task writer = Task.Run(() => File.WriteAllBytes(pipe, File.ReadAllBytes(file))); // waits for the reader
+
+        RgbImage piped = ImageFiles.Load(pipe, longSide: 64);
+
+        writer.Wait();
+        RgbImage read = ImageFiles.Load(file, longSide: 64);
+        Assert.Equal((read.Width, read.Height), (piped.Width, piped.Height));
+        Assert.Equal(read.Planes.ToArray(), piped.Planes.ToArray());
+    }
+
+    [SkippableFact]
+    public void A_file_or_pipe_larger_than_the_read_limit_is_refused()
+    {
+        Skip.If(OperatingSystem.IsWindows(), "POSIX named pipes.");
+        byte[] image = File.ReadAllBytes(Path.Combine(Repository.Examples, "content-astronaut-eileen-collins.png"));
+        byte[] twice = [.. image, .. image]; // 1.5 MB that starts as a PNG
+        const int Limit = 1 << 20;
+        string file = Path.Combine(Folder, "large.png");
+        File.WriteAllBytes(file, twice);
+        string pipe = NamedPipe("large-pipe.png");
+        Task writer = Task.Run(() =>
+        {
+            try
+            {
+                File.WriteAllBytes(pipe, twice);
+            }
+            catch (IOException)
+            {
+                // The reader stops at the limit and closes the pipe.
+            }
+        });
+
+        foreach (string path in new[] { file, pipe })
+        {
+            var e = Assert.Throws<UserInputException>(() => ImageFiles.ReadWhole(path, Limit).Dispose());
+            Assert.Equal($"'{path}' holds more than 1 MB, more than any image this program reads; downscale the image or save it in a compressed format.", e.Message);
+        }
+
+        Assert.True(writer.Wait(TimeSpan.FromMinutes(1)), "the writer was left blocked on the pipe");
+    }
+
+    [SkippableFact]
+    public void Devices_that_never_end_or_hold_nothing_are_refused()
+    {
+        Skip.If(!File.Exists("/dev/zero"), "No /dev/zero here.");
+        var endless = Assert.Throws<UserInputException>(() => ImageFiles.Load("/dev/zero", null));
+        Assert.StartsWith("'/dev/zero' is not an image this program can read", endless.Message, StringComparison.Ordinal);
+        var nothing = Assert.Throws<UserInputException>(() => ImageFiles.Load("/dev/null", null));
+        Assert.Equal("Image '/dev/null' is empty (0 bytes); re-export or re-download it.", nothing.Message);
+    }
+
+    /// <summary>The good corpus files of the formats whose structure is checked, each cut at many points.</summary>
+    public static TheoryData<string> CheckedFormats() =>
+        ["ok-palette.png", "ok-interlaced.png", "ok-gray16.png", "ok-gray.jpg", "ok-progressive.jpg", "ok-exif-rotated.jpg", "ok-gif.gif", "ok-bmp.bmp"];
+
+    [Theory]
+    [MemberData(nameof(CheckedFormats))]
+    public void A_good_file_cut_anywhere_is_refused_in_a_sentence(string name)
+    {
+        byte[] whole = File.ReadAllBytes(Path.Combine(Repository.Root, "tests", "corpus", "images", name));
+        // A GIF's last byte is its trailer, after the image: without it the image is still whole.
+        int longestCut = name.EndsWith(".gif", StringComparison.Ordinal) ? whole.Length - 2 : whole.Length - 1;
+        string path = Path.Combine(Folder, name);
+        foreach (int length in Enumerable.Range(0, 40).Select(i => 1 + (int)((long)i * (longestCut - 1) / 39)).Distinct())
+        {
+            File.WriteAllBytes(path, whole[..length]);
+            var e = Assert.Throws<UserInputException>(() => ImageFiles.Load(path, null));
+            Assert.DoesNotContain('\n', e.Message);
+        }
+    }
+
+    [Fact]
+    public void A_webp_cut_anywhere_is_refused_in_a_sentence()
+    {
+        string path = Path.Combine(Folder, "noise.webp");
+        ImageFiles.Save(RgbImage.Noise(24, 16, 3), path);
+        byte[] whole = File.ReadAllBytes(path);
+        foreach (int length in new[] { 1, 12, whole.Length / 3, whole.Length / 2, whole.Length - 1 })
+        {
+            File.WriteAllBytes(path, whole[..length]);
+            Assert.Throws<UserInputException>(() => ImageFiles.Load(path, null));
+        }
+    }
+
+    /// <summary>A POSIX named pipe (FIFO) in the test's folder.</summary>
+    private string NamedPipe(string name)
+    {
+        string path = Path.Combine(Folder, name);
+        Assert.True(MakeFifo(path, Convert.ToUInt32("600", 8)) == 0, $"mkfifo failed: errno {Marshal.GetLastPInvokeError()}");
+        return path;
+    }
+
+    [LibraryImport("libc", EntryPoint = "mkfifo", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int MakeFifo(string path, uint mode);
 }

@@ -114,14 +114,12 @@ public static class ImageFiles
             throw new UserInputException($"Image '{path}' does not exist; check the path.");
         }
 
-        if (new FileInfo(path).Length == 0)
-        {
-            throw new UserInputException($"Image '{path}' is empty (0 bytes); re-export or re-download it.");
-        }
-
         try
         {
-            IImageInfo? info = Image.Identify(path);
+            // Read whole, once: a pipe (`--content <(curl -sL URL)`, /dev/stdin) can be read only once, and the
+            // integrity check below walks every byte before any decoder sees them.
+            using MemoryStream source = ReadWhole(path, ReadLimitBytes);
+            IImageInfo? info = Image.Identify(source, out IImageFormat? format);
             if (info is null)
             {
                 throw NotAnImage(path);
@@ -135,7 +133,15 @@ public static class ImageFiles
                     $"Image '{path}' is {info.Width}×{info.Height} ({size} megapixels), above the limit of {maxMegapixels:G} MP; downscale it{(SettingNames.Current.MaxMegapixels is string limit ? $", or raise {limit} if this machine has the memory" : "")}."));
             }
 
-            using Image<Rgba32> rgba = Image.Load<Rgba32>(path);
+            // After the size check: the integrity check inflates a PNG's pixel data, which a header claiming a
+            // huge size would make expensive.
+            if (ImageIntegrity.Fault(Bytes(source), format!) is string fault)
+            {
+                throw new UserInputException($"Image '{path}' {fault}; re-export or re-download it.");
+            }
+
+            source.Position = 0;
+            using Image<Rgba32> rgba = Image.Load<Rgba32>(source);
             rgba.Mutate(x => x.AutoOrient().BackgroundColor(Color.White));
             return rgba.CloneAs<Rgb24>();
         }
@@ -158,6 +164,69 @@ public static class ImageFiles
             throw new UserInputException($"Image '{path}' is damaged or truncated and cannot be decoded ({e.Message.TrimEnd('.')}); re-export or re-download it.", e);
         }
     }
+
+    /// <summary>The largest image file read, in bytes: far above any image within the default 100 MP limit.</summary>
+    internal const int ReadLimitBytes = 1 << 30;
+
+    /// <summary>
+    /// Reads <paramref name="path"/> to its end, refusing what is no image format or too large. A pipe or device reports no
+    /// size, so it is refused as soon as its first bytes are no image format (so /dev/zero or /dev/urandom fail at
+    /// once) or once it passes <paramref name="limitBytes"/>.
+    /// </summary>
+    internal static MemoryStream ReadWhole(string path, int limitBytes)
+    {
+        const int FormatProbeBytes = 4096; // more than any format detector's header
+        using FileStream stream = File.OpenRead(path);
+        if (stream.CanSeek && stream.Length > limitBytes)
+        {
+            throw TooLarge(path, limitBytes);
+        }
+
+        var buffer = new MemoryStream(stream.CanSeek ? (int)stream.Length : 0);
+        var chunk = new byte[64 * 1024];
+        bool formatKnown = false;
+        int read;
+        while ((read = stream.Read(chunk, 0, (int)Math.Min(chunk.Length, limitBytes + 1L - buffer.Length))) > 0)
+        {
+            buffer.Write(chunk, 0, read);
+            if (!formatKnown && buffer.Length >= FormatProbeBytes)
+            {
+                RequireImageFormat(path, buffer);
+                formatKnown = true;
+            }
+
+            if (buffer.Length > limitBytes)
+            {
+                throw TooLarge(path, limitBytes);
+            }
+        }
+
+        if (buffer.Length == 0)
+        {
+            throw new UserInputException($"Image '{path}' is empty (0 bytes); re-export or re-download it.");
+        }
+
+        if (!formatKnown)
+        {
+            RequireImageFormat(path, buffer);
+        }
+
+        buffer.Position = 0;
+        return buffer;
+    }
+
+    private static ReadOnlySpan<byte> Bytes(MemoryStream buffer) => buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
+
+    private static void RequireImageFormat(string path, MemoryStream buffer)
+    {
+        if (Image.DetectFormat(Bytes(buffer)) is null)
+        {
+            throw NotAnImage(path);
+        }
+    }
+
+    private static UserInputException TooLarge(string path, int limitBytes) =>
+        new($"'{path}' holds more than {limitBytes >> 20} MB, more than any image this program reads; downscale the image or save it in a compressed format.");
 
     private static UserInputException NotAnImage(string path) =>
         new($"'{path}' is not an image this program can read (PNG, JPEG, WebP, BMP, GIF, TGA, TIFF, PBM); convert it to PNG.");
