@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Regenerates tests/corpus/images: small good images in every awkward encoding, and bad files of every kind.
-# The files are committed; this script documents how each was made. Needs ImageMagick and python3
-# (installs ImageMagick with apt when missing).
+# The files are committed; this script documents how each was made. Needs ImageMagick, libjpeg-turbo's cjpeg and
+# python3 (installs the first two with apt when missing).
 set -euo pipefail
 cd "$(dirname "$0")/../tests/corpus/images"
 command -v convert >/dev/null || { apt-get update -qq && apt-get install -y -qq imagemagick; }
+command -v cjpeg >/dev/null || { apt-get update -qq && apt-get install -y -qq libjpeg-turbo-progs; }
 
 base=/tmp/neuralstyle-corpus-base.png
 convert -size 16x12 gradient:red-blue -fill yellow -draw "rectangle 4,3 9,7" "$base"
@@ -98,5 +99,7 @@ for kind in ("gif", "webp", "bmp"):
     whole = read(f"/tmp/neuralstyle-corpus-plasma.{kind}")
     open(f"bad-cut.{kind}", "wb").write(whole[: len(whole) * 7 // 10])
 PY
+# A valid JPEG in a variant ImageSharp cannot decode: arithmetic coding.
+convert "$base" ppm:- | cjpeg -arithmetic > bad-arithmetic.jpg
 printf '<svg xmlns="http://www.w3.org/2000/svg" width="16" height="12"><rect width="16" height="12" fill="red"/></svg>\n' > bad-unsupported.svg
 ls -la

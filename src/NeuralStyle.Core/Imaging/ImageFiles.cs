@@ -157,6 +157,11 @@ public static class ImageFiles
         {
             throw new UserInputException($"Image '{path}' cannot be read: permission denied; check its permissions.", e);
         }
+        catch (NotSupportedException e)
+        {
+            // A valid file in a variant the decoder lacks (an arithmetic-coded JPEG, a TIFF compression).
+            throw new UserInputException($"Image '{path}' uses a variant of its format this program cannot decode ({e.Message.TrimEnd('.')}); convert it to PNG.", e);
+        }
         catch (Exception e) when (e is not (UserInputException or OutOfMemoryException))
         {
             // Whatever a decoder throws on malformed bytes (ImageFormatException, InvalidImageContentException,
