@@ -99,6 +99,17 @@ for kind in ("gif", "webp", "bmp"):
     whole = read(f"/tmp/neuralstyle-corpus-plasma.{kind}")
     open(f"bad-cut.{kind}", "wb").write(whole[: len(whole) * 7 // 10])
 PY
+# A text chunk that inflates to 64 MB, as a decompression bomb has it: ImageSharp would inflate it into a string;
+# the loader drops text chunks first (PngChunks), so the image loads as the small PNG it is.
+python3 - <<'PY'
+import struct, zlib
+def chunk(kind, payload):
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
+png = open("ok-palette.png", "rb").read()
+header_end = 8 + 25  # the signature and IHDR
+bomb = chunk(b"zTXt", b"Comment\0\0" + zlib.compress(bytes(64 << 20), 9))
+open("ok-text-bomb.png", "wb").write(png[:header_end] + bomb + png[header_end:])
+PY
 # A valid JPEG in a variant ImageSharp cannot decode: arithmetic coding.
 convert "$base" ppm:- | cjpeg -arithmetic > bad-arithmetic.jpg
 printf '<svg xmlns="http://www.w3.org/2000/svg" width="16" height="12"><rect width="16" height="12" fill="red"/></svg>\n' > bad-unsupported.svg

@@ -133,6 +133,39 @@ public sealed partial class ImageFileTests : TemporaryFolderTest
         }
     }
 
+    [Fact]
+    public void A_png_whose_text_inflates_to_64_mb_loads_without_inflating_it()
+    {
+        string folder = Path.Combine(Repository.Root, "tests", "corpus", "images");
+        RgbImage plain = ImageFiles.Load(Path.Combine(folder, "ok-palette.png"), null);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+
+        RgbImage bomb = ImageFiles.Load(Path.Combine(folder, "ok-text-bomb.png"), null); // the same pixels and a zTXt chunk
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(plain.Planes.ToArray(), bomb.Planes.ToArray());
+        Assert.True(allocated < 8 << 20, $"loading allocated {allocated >> 20} MB: the text was inflated");
+    }
+
+    [Fact]
+    public void Dropping_a_pngs_text_keeps_every_other_chunk_byte_for_byte()
+    {
+        byte[] original = File.ReadAllBytes(Path.Combine(Repository.Root, "tests", "corpus", "images", "ok-text-bomb.png"));
+        byte[] png = original.ToArray();
+
+        int length = PngChunks.DropText(png);
+
+        List<PngChunk> after = PngChunks.Read(png.AsSpan(0, length), out bool whole);
+        Assert.True(whole);
+        List<PngChunk> before = PngChunks.Read(original, out _);
+        string Type(byte[] file, PngChunk c) => System.Text.Encoding.ASCII.GetString(file, c.Start + 4, 4);
+        Assert.Contains("zTXt", before.Select(c => Type(original, c)));
+        Assert.Equal(
+            before.Where(c => Type(original, c) is not ("tEXt" or "zTXt" or "iTXt")).Select(c => original[c.Start..c.End]),
+            after.Select(c => png[c.Start..c.End]));
+        Assert.Equal(original[..8], png[..8]);
+    }
+
     /// <summary>A POSIX named pipe (FIFO) in the test's folder.</summary>
     private string NamedPipe(string name)
     {

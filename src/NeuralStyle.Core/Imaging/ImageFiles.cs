@@ -119,6 +119,12 @@ public static class ImageFiles
             // Read whole, once: a pipe (`--content <(curl -sL URL)`, /dev/stdin) can be read only once, and the
             // integrity check below walks every byte before any decoder sees them.
             using MemoryStream source = ReadWhole(path, ReadLimitBytes);
+            if (Image.DetectFormat(Bytes(source)) is PngFormat)
+            {
+                // Text never touches the pixels, and ImageSharp would inflate a compressed one whole.
+                source.SetLength(PngChunks.DropText(source.GetBuffer().AsSpan(0, (int)source.Length)));
+            }
+
             IImageInfo? info = Image.Identify(source, out IImageFormat? format);
             if (info is null)
             {

@@ -38,47 +38,31 @@ internal static class ImageIntegrity
     private static string? Truncated(string? shortfall) => shortfall is null ? null : $"is damaged or truncated: {shortfall}";
 
     /// <summary>
-    /// Chunks (length, type, data, CRC) follow the 8-byte signature up to IEND, which ends every PNG; the IDAT chunks'
-    /// data, inflated, must then hold every row IHDR's size announces (a filter byte and the packed pixels per row of
-    /// each interlace pass).
+    /// Chunks follow the signature up to IEND, which ends every PNG; the IDAT chunks' data, inflated, must then hold
+    /// every row IHDR's size announces (a filter byte and the packed pixels per row of each interlace pass).
     /// </summary>
     private static string? Png(ReadOnlySpan<byte> file)
     {
-        var pixelData = new MemoryStream();
-        long at = 8;
-        while (at + 12 <= file.Length)
+        List<PngChunk> chunks = PngChunks.Read(file, out bool whole);
+        if (!whole)
         {
-            int length = (int)Math.Min(BinaryPrimitives.ReadUInt32BigEndian(file[(int)at..]), int.MaxValue);
-            ReadOnlySpan<byte> type = file.Slice((int)at + 4, 4);
-            if (at + 12 + length > file.Length)
-            {
-                break;
-            }
-
-            if (type.SequenceEqual("IDAT"u8))
-            {
-                pixelData.Write(file.Slice((int)at + 8, length));
-            }
-
-            if (type.SequenceEqual("IEND"u8))
-            {
-                return PixelDataShortfall(file, pixelData);
-            }
-
-            at += 12 + length;
+            return Truncated("it ends before its IEND chunk");
         }
 
-        return Truncated("it ends before its IEND chunk");
+        var pixelData = new MemoryStream();
+        foreach (PngChunk chunk in chunks.Where(c => c.Type == PngChunks.DataChunk))
+        {
+            pixelData.Write(file.Slice(chunk.DataStart, chunk.DataLength));
+        }
+
+        return chunks[0] is { Type: PngChunks.HeaderChunk, DataLength: 13 } header && PngRowBytes(file.Slice(header.DataStart, 13)) is long expected
+            ? PixelDataShortfall(pixelData, expected)
+            : null; // a header the decoder itself refuses
     }
 
     /// <summary>How the inflated pixel data falls short of what the header announces, or null when it does not.</summary>
-    private static string? PixelDataShortfall(ReadOnlySpan<byte> file, MemoryStream pixelData)
+    private static string? PixelDataShortfall(MemoryStream pixelData, long expected)
     {
-        if (file.Length < 33 || !file.Slice(12, 4).SequenceEqual("IHDR"u8) || PngRowBytes(file.Slice(16, 13)) is not long expected)
-        {
-            return null; // a header the decoder itself refuses
-        }
-
         pixelData.Position = 0;
         long inflated = 0;
         try
