@@ -1,6 +1,8 @@
 using System.Runtime.InteropServices;
 using NeuralStyle.Imaging;
 using NeuralStyle.Tests.Support;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
 
 namespace NeuralStyle.Tests;
 
@@ -164,6 +166,27 @@ public sealed partial class ImageFileTests : TemporaryFolderTest
             before.Where(c => Type(original, c) is not ("tEXt" or "zTXt" or "iTXt")).Select(c => original[c.Start..c.End]),
             after.Select(c => png[c.Start..c.End]));
         Assert.Equal(original[..8], png[..8]);
+    }
+
+    [Theory]
+    [InlineData("animation.gif")]
+    [InlineData("pages.tiff")]
+    public void An_animation_or_multipage_file_decodes_its_first_frame_only(string name)
+    {
+        string path = Path.Combine(Folder, name);
+        using (var frames = new Image<Rgb24>(8, 6, new Rgb24(200, 10, 10)))
+        {
+            using var blue = new Image<Rgb24>(8, 6, new Rgb24(10, 10, 200));
+            using var green = new Image<Rgb24>(8, 6, new Rgb24(10, 200, 10));
+            frames.Frames.AddFrame(blue.Frames.RootFrame);
+            frames.Frames.AddFrame(green.Frames.RootFrame);
+            frames.Save(path);
+        }
+
+        using Image decoded = Image.Load(ImageFiles.FirstFrameOnly, path);
+        Assert.Equal(1, decoded.Frames.Count);
+        RgbImage first = ImageFiles.Load(path, null);
+        Assert.True(first.Planes[0] > 150 && first.Planes[48] < 60, "the first frame is red"); // 48 = one 8×6 plane
     }
 
     /// <summary>A POSIX named pipe (FIFO) in the test's folder.</summary>

@@ -1,8 +1,11 @@
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats;
+using SixLabors.ImageSharp.Formats.Gif;
 using SixLabors.ImageSharp.Formats.Jpeg;
 using SixLabors.ImageSharp.Formats.Png;
+using SixLabors.ImageSharp.Formats.Tiff;
 using SixLabors.ImageSharp.Formats.Webp;
+using SixLabors.ImageSharp.Metadata;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
 
@@ -125,7 +128,7 @@ public static class ImageFiles
                 source.SetLength(PngChunks.DropText(source.GetBuffer().AsSpan(0, (int)source.Length)));
             }
 
-            IImageInfo? info = Image.Identify(source, out IImageFormat? format);
+            IImageInfo? info = Image.Identify(FirstFrameOnly, source, out IImageFormat? format);
             if (info is null)
             {
                 throw NotAnImage(path);
@@ -147,7 +150,7 @@ public static class ImageFiles
             }
 
             source.Position = 0;
-            using Image<Rgba32> rgba = Image.Load<Rgba32>(source);
+            using Image<Rgba32> rgba = Image.Load<Rgba32>(FirstFrameOnly, source);
             rgba.Mutate(x => x.AutoOrient().BackgroundColor(Color.White));
             return rgba.CloneAs<Rgb24>();
         }
@@ -174,6 +177,20 @@ public static class ImageFiles
             // or an index error deep in a codec) is a damaged file, not a bug of ours.
             throw new UserInputException($"Image '{path}' is damaged or truncated and cannot be decoded ({e.Message.TrimEnd('.')}); re-export or re-download it.", e);
         }
+    }
+
+    /// <summary>
+    /// ImageSharp's defaults, but a GIF or TIFF decodes its first frame only: that is the image a run uses, and an
+    /// animation's other frames cost time and memory for nothing (20 frames of 1000×1000 took 0.9 s and 130 MB more).
+    /// </summary>
+    internal static readonly Configuration FirstFrameOnly = CreateFirstFrameOnly();
+
+    private static Configuration CreateFirstFrameOnly()
+    {
+        Configuration configuration = Configuration.Default.Clone();
+        configuration.ImageFormatsManager.SetDecoder(GifFormat.Instance, new GifDecoder { DecodingMode = FrameDecodingMode.First });
+        configuration.ImageFormatsManager.SetDecoder(TiffFormat.Instance, new TiffDecoder { DecodingMode = FrameDecodingMode.First });
+        return configuration;
     }
 
     /// <summary>The largest image file read, in bytes: far above any image within the default 100 MP limit.</summary>
