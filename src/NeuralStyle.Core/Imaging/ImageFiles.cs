@@ -12,9 +12,11 @@ using SixLabors.ImageSharp.Processing;
 namespace NeuralStyle.Imaging;
 
 /// <summary>
-/// Reads and writes images with ImageSharp. Reading applies EXIF orientation, converts any pixel format to RGB
-/// (alpha is composited over white, so transparent areas read as white paper) and resizes; writing clamps to
-/// 0..255, rounds, and goes through a temporary file so a crash never leaves a half-written image.
+/// Reads and writes images with ImageSharp. Reading takes the file (or pipe) whole into memory, once, refuses it when
+/// it was cut short (<see cref="ImageIntegrity"/>), drops a PNG's text (<see cref="PngChunks"/>), decodes the first
+/// frame, applies EXIF orientation, converts any pixel format to RGB (alpha is composited over white, so transparent
+/// areas read as white paper) and resizes; writing clamps to 0..255, rounds, and goes through a temporary file so a
+/// crash never leaves a half-written image.
 /// </summary>
 public static class ImageFiles
 {
