@@ -807,6 +807,16 @@ public sealed class CliTests : TemporaryFolderTest
         Assert.DoesNotContain("Preparing the network", stdout, StringComparison.Ordinal);
         Assert.Equal(before, File.ReadAllBytes(later));
 
+        // A run whose content came through a pipe cannot read it again, whatever its path names now.
+        string piped = Path.ChangeExtension(later, ".ckpt");
+        (string json, byte[] after) = CheckpointBytes.Split(File.ReadAllBytes(piped));
+        string fromPipe = System.Text.RegularExpressions.Regex.Replace(json, "\"Content\": \"[^\"]*\"", "\"Content\": \"/dev/stdin\"");
+        Assert.NotEqual(json, fromPipe);
+        File.WriteAllBytes(piped, CheckpointBytes.Join(fromPipe, after[..^32], checksum: true));
+        (code, _, stderr) = Run("render", "--resume", piped, "--iterations", "25", "--original-colors");
+        Assert.Equal(2, code);
+        Assert.Equal("--original-colors takes the colours of the content image the run began with, which came through '/dev/stdin', a pipe or device that cannot be read again. Resume without --original-colors, or start the run again from that image saved as a file.", stderr.Trim());
+
         // Without the colours, 25 iterations are far from the content's chroma: the checks above can tell.
         Assert.Equal(0, Run("render", "--resume", Path.ChangeExtension(later, ".ckpt"), "--iterations", "25").Code);
         Assert.True(ColourMeasures.MeanDifference(ImageFiles.Load(later, longSide: null), colors, ColourMeasures.Chroma) > 10 * ColourMeasures.Tolerance);

@@ -133,6 +133,9 @@ internal static class ProblemFactory
     public static RgbImage ReloadContent(RunSettings settings)
     {
         const string Why = "--original-colors takes the colours of the content image the run began with";
+        // A pipe (`--content <(curl …)`, /dev/stdin) ended with its run: whatever its path names now is something else.
+        UserInputException.Require(!IsPipeOrDevice(settings.Content),
+            $"{Why}, which came through '{settings.Content}', a pipe or device that cannot be read again. Resume without --original-colors, or start the run again from that image saved as a file.");
         UserInputException.Require(File.Exists(settings.Content),
             $"{Why}, '{settings.Content}', which is not there (the path is kept as it was given). Resume from the folder the run began in, or without --original-colors.");
         RgbImage content;
@@ -149,6 +152,9 @@ internal static class ProblemFactory
             $"{Why}, but '{settings.Content}' is now {content.Width}×{content.Height} at the run's size, not {settings.Width}×{settings.Height}: it is another image. Resume without --original-colors.");
         return content;
     }
+
+    private static bool IsPipeOrDevice(string path) =>
+        !OperatingSystem.IsWindows() && Path.GetFullPath(path) is var full && (full.StartsWith("/dev/", StringComparison.Ordinal) || full.StartsWith("/proc/", StringComparison.Ordinal));
 
     /// <summary>
     /// What a render continues of <paramref name="checkpoint"/>: a render's own run, to which <paramref name="rate"/>
