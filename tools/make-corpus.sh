@@ -59,6 +59,9 @@ convert "$plasma" -quality 90 /tmp/neuralstyle-corpus-baseline.jpg
 convert "$plasma" /tmp/neuralstyle-corpus-plasma.gif
 convert "$plasma" -quality 90 /tmp/neuralstyle-corpus-plasma.webp
 convert "$plasma" /tmp/neuralstyle-corpus-plasma.bmp
+convert "$plasma" -depth 8 -compress RLE ok-rle.tga
+convert "$plasma" -depth 8 ok-binary.ppm
+convert "$plasma" -monochrome ok-binary.pbm
 python3 - <<'PY'
 import struct, zlib
 def read(path):
@@ -98,6 +101,9 @@ open("ok-trailing-data.jpg", "wb").write(baseline + b"\0\0\0\x18ftypmp42" + byte
 for kind in ("gif", "webp", "bmp"):
     whole = read(f"/tmp/neuralstyle-corpus-plasma.{kind}")
     open(f"bad-cut.{kind}", "wb").write(whole[: len(whole) * 7 // 10])
+for good, cut in (("ok-rle.tga", "bad-cut.tga"), ("ok-binary.ppm", "bad-cut.ppm")):
+    whole = read(good)
+    open(cut, "wb").write(whole[: len(whole) * 7 // 10])
 PY
 # A text chunk that inflates to 64 MB, as a decompression bomb has it: ImageSharp would inflate it into a string;
 # the loader drops text chunks first (PngChunks), so the image loads as the small PNG it is.

@@ -35,6 +35,8 @@ public sealed class FuzzTests : TemporaryFolderTest
     [InlineData("ok-progressive.jpg")]
     [InlineData("ok-gif.gif")]
     [InlineData("ok-bmp.bmp")]
+    [InlineData("ok-rle.tga")]
+    [InlineData("ok-binary.ppm")]
     public void Mutated_images_load_or_are_refused(string file)
     {
         byte[] original = File.ReadAllBytes(Path.Combine(Repository.Root, "tests", "corpus", "images", file));

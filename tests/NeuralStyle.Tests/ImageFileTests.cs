@@ -104,7 +104,8 @@ public sealed partial class ImageFileTests : TemporaryFolderTest
 
     /// <summary>The good corpus files of the formats whose structure is checked, each cut at many points.</summary>
     public static TheoryData<string> CheckedFormats() =>
-        ["ok-palette.png", "ok-interlaced.png", "ok-gray16.png", "ok-gray.jpg", "ok-progressive.jpg", "ok-exif-rotated.jpg", "ok-gif.gif", "ok-bmp.bmp"];
+        ["ok-palette.png", "ok-interlaced.png", "ok-gray16.png", "ok-gray.jpg", "ok-progressive.jpg", "ok-exif-rotated.jpg", "ok-gif.gif", "ok-bmp.bmp",
+         "ok-rle.tga", "ok-binary.ppm", "ok-binary.pbm"];
 
     [Theory]
     [MemberData(nameof(CheckedFormats))]

@@ -5,18 +5,20 @@ using SixLabors.ImageSharp.Formats;
 using SixLabors.ImageSharp.Formats.Bmp;
 using SixLabors.ImageSharp.Formats.Gif;
 using SixLabors.ImageSharp.Formats.Jpeg;
+using SixLabors.ImageSharp.Formats.Pbm;
 using SixLabors.ImageSharp.Formats.Png;
+using SixLabors.ImageSharp.Formats.Tga;
 using SixLabors.ImageSharp.Formats.Webp;
 
 namespace NeuralStyle.Imaging;
 
 /// <summary>
 /// Finds image files that end early, as an interrupted download or copy leaves them, or whose pixel data stops short.
-/// ImageSharp 2 decodes a PNG, JPEG, GIF, WebP or BMP cut short without complaint, filling what is missing with white
+/// ImageSharp 2 decodes a PNG, JPEG, GIF, WebP, BMP, TGA or binary Netpbm file cut short without complaint, filling what is missing with white
 /// or grey (a render of it would style a half-blank photo), and an interlaced PNG whose pixel data stops short sends
 /// its decoder into an endless loop. So each of those formats' own structure is walked to its end before anything is
-/// decoded, and a PNG's pixel data is inflated to count it; TIFF, TGA and PBM have no check (ImageSharp refuses a cut
-/// TIFF itself).
+/// decoded, and a PNG's pixel data is inflated to count it. TIFF has no check (ImageSharp refuses a cut TIFF itself),
+/// nor do the rare plain-text Netpbm files.
 /// </summary>
 internal static class ImageIntegrity
 {
@@ -31,6 +33,8 @@ internal static class ImageIntegrity
         GifFormat => Truncated(Gif(file)),
         WebpFormat => Truncated(Riff(file)),
         BmpFormat => Truncated(Bmp(file)),
+        TgaFormat => Truncated(Tga(file)),
+        PbmFormat => Truncated(Netpbm(file)),
         _ => null,
     };
 
@@ -309,5 +313,112 @@ internal static class ImageIntegrity
         long rowBytes = ((width * bitsPerPixel) + 31) / 32 * 4;
         long end = BinaryPrimitives.ReadUInt32LittleEndian(file[10..]) + (rowBytes * height);
         return file.Length >= end ? null : Missing;
+    }
+
+    /// <summary>
+    /// A TGA's pixels follow its 18-byte header, its ID and its colour map: plain (types 1–3) as width × height
+    /// pixels, run-length encoded (types 9–11) as packets of a count byte and then one pixel (a run) or that many.
+    /// </summary>
+    private static string? Tga(ReadOnlySpan<byte> file)
+    {
+        const string Missing = "it ends before its last pixel";
+        if (file.Length < 18)
+        {
+            return Missing;
+        }
+
+        int imageType = file[2];
+        long pixels = (long)BinaryPrimitives.ReadUInt16LittleEndian(file[12..]) * BinaryPrimitives.ReadUInt16LittleEndian(file[14..]);
+        int pixelBytes = (file[16] + 7) / 8;
+        int colorMapBytes = file[1] == 1 ? BinaryPrimitives.ReadUInt16LittleEndian(file[5..]) * ((file[7] + 7) / 8) : 0;
+        long at = 18L + file[0] + colorMapBytes;
+        if (imageType is 1 or 2 or 3)
+        {
+            return at + (pixels * pixelBytes) <= file.Length ? null : Missing;
+        }
+
+        if (imageType is not (9 or 10 or 11))
+        {
+            return null; // no image data, or a type the decoder refuses
+        }
+
+        while (pixels > 0)
+        {
+            if (at >= file.Length)
+            {
+                return Missing;
+            }
+
+            int count = (file[(int)at] & 0x7F) + 1;
+            at += 1 + (((file[(int)at] & 0x80) != 0 ? 1 : count) * pixelBytes);
+            pixels -= count;
+        }
+
+        return at <= file.Length ? null : Missing;
+    }
+
+    /// <summary>
+    /// A binary Netpbm file (P4 bitmap, P5 grey, P6 colour) is a text header (magic, width, height and, but for P4,
+    /// the largest value, with # comments) and one whitespace byte, then the rows: one bit per pixel for P4, else one
+    /// or two bytes (largest value above 255) per sample. The plain-text variants (P1–P3) are left to the decoder.
+    /// </summary>
+    private static string? Netpbm(ReadOnlySpan<byte> file)
+    {
+        const string Missing = "it ends before its last row of pixels";
+        if (file.Length < 2 || file[0] != 'P' || file[1] is not ((byte)'4' or (byte)'5' or (byte)'6'))
+        {
+            return null;
+        }
+
+        char kind = (char)file[1];
+        int at = 2;
+        long[] fields = new long[kind == '4' ? 2 : 3];
+        for (int i = 0; i < fields.Length; i++)
+        {
+            if (NetpbmNumber(file, ref at) is not long value)
+            {
+                return Missing;
+            }
+
+            fields[i] = value;
+        }
+
+        at++; // the one whitespace byte before the raster
+        long width = fields[0], height = fields[1];
+        long rowBytes = kind switch
+        {
+            '4' => (width + 7) / 8,
+            '5' => width * (fields[2] > 255 ? 2 : 1),
+            _ => width * 3 * (fields[2] > 255 ? 2 : 1),
+        };
+        return at + (rowBytes * height) <= file.Length ? null : Missing;
+    }
+
+    /// <summary>The next decimal number of a Netpbm header from <paramref name="at"/>, skipping whitespace and # comments; null at the end.</summary>
+    private static long? NetpbmNumber(ReadOnlySpan<byte> file, ref int at)
+    {
+        while (at < file.Length && (file[at] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n' or (byte)'#'))
+        {
+            if (file[at] == '#')
+            {
+                while (at < file.Length && file[at] != '\n')
+                {
+                    at++;
+                }
+            }
+            else
+            {
+                at++;
+            }
+        }
+
+        long value = 0;
+        int start = at;
+        while (at < file.Length && file[at] is >= (byte)'0' and <= (byte)'9' && value < int.MaxValue)
+        {
+            value = (value * 10) + (file[at++] - '0');
+        }
+
+        return at > start && at < file.Length ? value : null;
     }
 }
