@@ -14,9 +14,9 @@ namespace NeuralStyle.Imaging;
 
 /// <summary>
 /// Finds image files that end early, as an interrupted download or copy leaves them, or whose pixel data stops short.
-/// ImageSharp 2 decodes a PNG, JPEG, GIF, WebP, BMP, TGA or binary Netpbm file cut short without complaint, filling what is missing with white
-/// or grey (a render of it would style a half-blank photo), and an interlaced PNG whose pixel data stops short sends
-/// its decoder into an endless loop. So each of those formats' own structure is walked to its end before anything is
+/// ImageSharp 2 decodes a PNG, JPEG, GIF, WebP, BMP, TGA or binary Netpbm file cut short without complaint, filling
+/// in what is missing (a cut PNG's lower part came out white: a render of it would style a half-blank photo), and an
+/// interlaced PNG whose pixel data stops short sends its decoder into an endless loop. So each of those formats' own structure is walked to its end before anything is
 /// decoded, and a PNG's pixel data is inflated to count it. TIFF has no check (ImageSharp refuses a cut TIFF itself),
 /// nor do the rare plain-text Netpbm files.
 /// </summary>
