@@ -85,7 +85,7 @@ public sealed partial class ImageFileTests : TemporaryFolderTest
 
         foreach (string path in new[] { file, pipe })
         {
-            var e = Assert.Throws<UserInputException>(() => ImageFiles.ReadWhole(path, Limit).Dispose());
+            var e = Assert.Throws<UserInputException>(() => ImageFiles.ReadWhole(path, Limit, out _).Dispose());
             Assert.Equal($"'{path}' holds more than 1 MB, more than any image this program reads; downscale the image or save it in a compressed format.", e.Message);
         }
 

@@ -153,8 +153,17 @@ internal static class ProblemFactory
         return content;
     }
 
-    private static bool IsPipeOrDevice(string path) =>
-        !OperatingSystem.IsWindows() && Path.GetFullPath(path) is var full && (full.StartsWith("/dev/", StringComparison.Ordinal) || full.StartsWith("/proc/", StringComparison.Ordinal));
+    /// <summary>Whether <paramref name="path"/> lies under /dev or /proc, where a pipe's path (/dev/fd/63, /dev/stdin) does.</summary>
+    private static bool IsPipeOrDevice(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return false;
+        }
+
+        string full = Path.GetFullPath(path);
+        return full.StartsWith("/dev/", StringComparison.Ordinal) || full.StartsWith("/proc/", StringComparison.Ordinal);
+    }
 
     /// <summary>
     /// What a render continues of <paramref name="checkpoint"/>: a render's own run, to which <paramref name="rate"/>

@@ -123,14 +123,14 @@ public static class ImageFiles
         {
             // Read whole, once: a pipe (`--content <(curl -sL URL)`, /dev/stdin) can be read only once, and the
             // integrity check below walks every byte before any decoder sees them.
-            using MemoryStream source = ReadWhole(path, ReadLimitBytes);
-            if (Image.DetectFormat(Bytes(source)) is PngFormat)
+            using MemoryStream source = ReadWhole(path, ReadLimitBytes, out IImageFormat detected);
+            if (detected is PngFormat)
             {
                 // Text never touches the pixels, and ImageSharp would inflate a compressed one whole.
                 source.SetLength(PngChunks.DropText(source.GetBuffer().AsSpan(0, (int)source.Length)));
             }
 
-            IImageInfo? info = Image.Identify(FirstFrameOnly, source, out IImageFormat? format);
+            IImageInfo? info = Image.Identify(FirstFrameOnly, source);
             if (info is null)
             {
                 throw NotAnImage(path);
@@ -146,7 +146,7 @@ public static class ImageFiles
 
             // After the size check: the integrity check inflates a PNG's pixel data, which a header claiming a
             // huge size would make expensive.
-            if (ImageIntegrity.Fault(Bytes(source), format!) is string fault)
+            if (ImageIntegrity.Fault(Bytes(source), detected) is string fault)
             {
                 throw new UserInputException($"Image '{path}' {fault}; re-export or re-download it.");
             }
@@ -199,11 +199,12 @@ public static class ImageFiles
     internal const int ReadLimitBytes = 1 << 30;
 
     /// <summary>
-    /// Reads <paramref name="path"/> to its end, refusing what is no image format or too large. A pipe or device reports no
-    /// size, so it is refused as soon as its first bytes are no image format (so /dev/zero or /dev/urandom fail at
-    /// once) or once it passes <paramref name="limitBytes"/>.
+    /// Reads <paramref name="path"/> to its end, refusing what is no image format or too large; <paramref
+    /// name="format"/> is the one its first bytes show. A pipe or device reports no size, so it is refused as soon as
+    /// its first bytes are no image format (so /dev/zero or /dev/urandom fail at once) or once it passes <paramref
+    /// name="limitBytes"/>.
     /// </summary>
-    internal static MemoryStream ReadWhole(string path, int limitBytes)
+    internal static MemoryStream ReadWhole(string path, int limitBytes, out IImageFormat format)
     {
         const int FormatProbeBytes = 4096; // more than any format detector's header
         using FileStream stream = File.OpenRead(path);
@@ -214,15 +215,14 @@ public static class ImageFiles
 
         var buffer = new MemoryStream(stream.CanSeek ? (int)stream.Length : 0);
         var chunk = new byte[64 * 1024];
-        bool formatKnown = false;
+        IImageFormat? known = null;
         int read;
         while ((read = stream.Read(chunk, 0, (int)Math.Min(chunk.Length, limitBytes + 1L - buffer.Length))) > 0)
         {
             buffer.Write(chunk, 0, read);
-            if (!formatKnown && buffer.Length >= FormatProbeBytes)
+            if (known is null && buffer.Length >= FormatProbeBytes)
             {
-                RequireImageFormat(path, buffer);
-                formatKnown = true;
+                known = FormatOf(path, buffer);
             }
 
             if (buffer.Length > limitBytes)
@@ -236,24 +236,14 @@ public static class ImageFiles
             throw new UserInputException($"Image '{path}' is empty (0 bytes); re-export or re-download it.");
         }
 
-        if (!formatKnown)
-        {
-            RequireImageFormat(path, buffer);
-        }
-
+        format = known ?? FormatOf(path, buffer);
         buffer.Position = 0;
         return buffer;
     }
 
     private static ReadOnlySpan<byte> Bytes(MemoryStream buffer) => buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
 
-    private static void RequireImageFormat(string path, MemoryStream buffer)
-    {
-        if (Image.DetectFormat(Bytes(buffer)) is null)
-        {
-            throw NotAnImage(path);
-        }
-    }
+    private static IImageFormat FormatOf(string path, MemoryStream buffer) => Image.DetectFormat(Bytes(buffer)) ?? throw NotAnImage(path);
 
     private static UserInputException TooLarge(string path, int limitBytes) =>
         new($"'{path}' holds more than {limitBytes >> 20} MB, more than any image this program reads; downscale the image or save it in a compressed format.");
