@@ -5,7 +5,8 @@ namespace NeuralStyle.Cli;
 /// <summary>
 /// Turns Ctrl-C, SIGTERM and SIGHUP (the terminal closed, or an SSH session dropped) into a polite stop: the first
 /// one cancels <see cref="Token"/>, so the running command finishes its iteration (a render or sweep then saves a
-/// checkpoint and the current image, a benchmark reports what it measured) and exits with 130; a second one exits at
+/// checkpoint and the current image, a benchmark reports what it measured), or stops its preparation where it has
+/// nothing to save yet (<see cref="PreparationInterruptedException"/>), and exits with 130; a second one exits at
 /// once with 130. Every command observes the token: one that did not would ignore the first signal.
 /// </summary>
 internal sealed class Interruption : IDisposable
@@ -61,7 +62,7 @@ internal sealed class Interruption : IDisposable
             Environment.Exit(ExitCode);
         }
 
-        _error.WriteLine("Stopping after the current iteration, keeping what is done (press Ctrl-C again to quit at once)…");
+        _error.WriteLine("Stopping, keeping what is done (press Ctrl-C again to quit at once)…");
         _source.Cancel();
     }
 }

@@ -5,7 +5,7 @@ namespace NeuralStyle.Cli;
 
 /// <summary>
 /// The <c>neuralstyle</c> command line. Exit codes: 0 done, 1 internal error or divergence, 2 a user's mistake,
-/// 130 interrupted (Ctrl-C, SIGTERM or SIGHUP) after saving.
+/// 130 interrupted (Ctrl-C, SIGTERM or SIGHUP): after saving, or before the first iteration with nothing to save.
 /// </summary>
 public static class Program
 {
@@ -73,6 +73,11 @@ public static class Program
         {
             error.WriteLine(verbose ? e.ToString() : e.Message);
             return 2;
+        }
+        catch (PreparationInterruptedException e)
+        {
+            error.WriteLine(e.Message);
+            return Interruption.ExitCode;
         }
         catch (OutOfMemoryException e)
         {

@@ -203,9 +203,10 @@ public sealed class StyleTransfer : IDisposable
     }
 
     /// <summary>
-    /// Runs up to <paramref name="iterations"/> more iterations (the first call also computes the targets).
-    /// Reports after each one; stops early, between iterations, when <paramref name="cancellationToken"/> is
-    /// cancelled (throwing <see cref="OperationCanceledException"/>) or once no rate runs: each stops where its loss
+    /// Runs up to <paramref name="iterations"/> more iterations (the first call also builds the network and computes
+    /// the targets). Reports after each one; stops early, between iterations, when <paramref name="cancellationToken"/>
+    /// is cancelled (throwing <see cref="OperationCanceledException"/>; in the first call also within the targets'
+    /// pass, which a large style image makes seconds long, and the next call starts afresh) or once no rate runs: each stops where its loss
     /// diverges (see <see cref="StyleTransferRate.StopReason"/>), and a sweep's other rates go on. Returns the number
     /// of iterations run.
     /// </summary>
@@ -234,7 +235,7 @@ public sealed class StyleTransfer : IDisposable
                 lock (_gate)
                 {
                     ObjectDisposedException.ThrowIf(_disposed, this); // disposed between two iterations
-                    StyleTransferEngine engine = _engine ??= Start();
+                    StyleTransferEngine engine = _engine ??= Start(cancellationToken);
                     if (engine.Iteration >= target || !engine.RunningItems.Any())
                     {
                         return done;
@@ -348,7 +349,7 @@ public sealed class StyleTransfer : IDisposable
         }
     }
 
-    private StyleTransferEngine Start()
+    private StyleTransferEngine Start(CancellationToken cancel)
     {
         RgbImage content = _content ?? throw new InvalidOperationException("Set a content image before running.");
         if (_styles.Count == 0)
@@ -367,7 +368,7 @@ public sealed class StyleTransfer : IDisposable
             Loss = _options.Loss,
             Adam = _options.Adam,
         };
-        return StyleTransferEngine.Create(problem, LearningRates, _options.Device, _options.Precision);
+        return StyleTransferEngine.Create(problem, LearningRates, _options.Device, _options.Precision, cancel);
     }
 
     private int StyleSide(RgbImage style)

@@ -102,8 +102,9 @@ public sealed class CudaBackend : IStyleBackend
     }
 
     /// <inheritdoc/>
-    public IReadOnlyDictionary<string, FeatureMap> Features(float[] image, int height, int width, IEnumerable<string> layers)
+    public IReadOnlyDictionary<string, FeatureMap> Features(float[] image, int height, int width, IEnumerable<string> layers, CancellationToken cancel = default)
     {
+        cancel.ThrowIfCancellationRequested(); // one graph run, a fraction of a second on a GPU: checked before it only
         try
         {
             return ForwardFeatures.Read(_forward, _weights.Architecture, image, height, width, layers);

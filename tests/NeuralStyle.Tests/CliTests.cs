@@ -51,6 +51,47 @@ public sealed class CliTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void Interrupted_before_its_first_iteration_a_run_writes_nothing_and_a_resumed_one_leaves_its_files_as_they_were()
+    {
+        // New runs: no folder, image, checkpoint or report is made.
+        string fresh = Path.Combine(Folder, "fresh");
+        string[][] starts =
+        [
+            ["render", "--size", "32", "--iterations", "2", "--weights", "random", "--out", Path.Combine(fresh, "cat.png")],
+            ["sweep", "--size", "32", "--lr", "1,2", "--checkpoints", "2", "--weights", "random", "--out-dir", Path.Combine(fresh, "sweep")], // times a separate render first
+            ["sweep", "--size", "32", "--lr", "1,2", "--checkpoints", "2", "--weights", "random", "--no-estimate", "--out-dir", Path.Combine(fresh, "sweep")],
+        ];
+        foreach (string[] args in starts)
+        {
+            var (code, stdout, stderr) = RunInterrupted(args);
+            Assert.True(code == 130, $"{string.Join(' ', args)} → {code}: {stderr}{stdout}");
+            Assert.Equal(PreparationInterrupted, stderr.Trim());
+            Assert.False(Directory.Exists(fresh), string.Join(' ', args));
+        }
+
+        // Resumed runs, a sweep's rate added included (it would catch up alone first): every file stays as it was.
+        string image = Path.Combine(Folder, "cat.png"), sweep = Path.Combine(Folder, "sweep");
+        Assert.Equal(0, Run("render", "--size", "32", "--iterations", "2", "--weights", "random", "--out", image).Code);
+        Assert.Equal(0, Run("sweep", "--size", "32", "--lr", "1,2", "--checkpoints", "2", "--weights", "random", "--no-estimate", "--out-dir", sweep).Code);
+        Dictionary<string, byte[]> before = Directory.EnumerateFiles(Folder, "*", SearchOption.AllDirectories).ToDictionary(f => f, File.ReadAllBytes);
+        string[][] resumes =
+        [
+            ["render", "--resume", Path.ChangeExtension(image, ".ckpt"), "--iterations", "4"],
+            ["sweep", "--resume", sweep, "--checkpoints", "4"],
+            ["sweep", "--resume", sweep, "--checkpoints", "4", "--add-lr", "3"],
+        ];
+        foreach (string[] args in resumes)
+        {
+            var (code, stdout, stderr) = RunInterrupted(args);
+            Assert.True(code == 130, $"{string.Join(' ', args)} → {code}: {stderr}{stdout}");
+            Assert.Equal(PreparationInterrupted, stderr.Trim());
+            Dictionary<string, byte[]> after = Directory.EnumerateFiles(Folder, "*", SearchOption.AllDirectories).ToDictionary(f => f, File.ReadAllBytes);
+            Assert.Equal(before.Keys.Order(), after.Keys.Order());
+            Assert.All(before, file => Assert.True(file.Value.AsSpan().SequenceEqual(after[file.Key]), $"{string.Join(' ', args)} changed {file.Key}"));
+        }
+    }
+
+    [Fact]
     public void Pooling_preprocessing_and_precision_reach_the_run_and_its_checkpoint()
     {
         string plain = Path.Combine(Folder, "plain.png"), other = Path.Combine(Folder, "other.png");

@@ -304,6 +304,27 @@ public sealed class EmbeddingApiTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void A_first_run_cancelled_as_it_starts_builds_nothing_and_the_next_run_starts_afresh()
+    {
+        var options = new StyleTransferOptions { Size = 32, Weights = "random:0", Device = DeviceKind.Cpu };
+        using var transfer = new StyleTransfer(options);
+        transfer.SetContent(RgbImage.Noise(32, 24, 1));
+        transfer.AddStyle(RgbImage.Noise(40, 30, 2));
+
+        // It used to build the network and compute the targets (seconds, with a large style image) before it looked.
+        Assert.Throws<OperationCanceledException>(() => transfer.Run(3, cancellationToken: new CancellationToken(canceled: true)));
+        Assert.Null(transfer.DeviceDescription); // no engine was kept
+        Assert.Equal(0, transfer.Iteration);
+
+        Assert.Equal(2, transfer.Run(2));
+        using var straight = new StyleTransfer(options);
+        straight.SetContent(RgbImage.Noise(32, 24, 1));
+        straight.AddStyle(RgbImage.Noise(40, 30, 2));
+        Assert.Equal(2, straight.Run(2));
+        Assert.Equal(straight.CurrentImage().Planes, transfer.CurrentImage().Planes);
+    }
+
+    [Fact]
     public void Running_without_images_is_a_state_error()
     {
         using var transfer = new StyleTransfer(new StyleTransferOptions { Weights = "random" });

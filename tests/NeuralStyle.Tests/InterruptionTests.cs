@@ -38,6 +38,23 @@ public sealed class InterruptionTests : TemporaryFolderTest
     }
 
     [SkippableFact]
+    public async Task A_signal_while_the_run_is_prepared_ends_it_there_and_writes_nothing()
+    {
+        // A style image of 1536 px: its targets' pass takes seconds, and the signal comes during it. It used to be
+        // taken after the preparation, and the run then saved its iteration-0 state over any earlier outputs.
+        Skip.If(OperatingSystem.IsWindows(), "POSIX signals are sent with kill(1).");
+        string folder = Path.Combine(Folder, "renders");
+        using Process process = Process.Start(WithDefaultDisposition("TERM", CliProcess.StartInfo(
+            "render", "--size", "512", "--style-scale", "3", "--iterations", "5", "--weights", "random", "--out", Path.Combine(folder, "cat.png"))))!;
+
+        string rest = await StopAfter(process, "TERM", "Preparing the network and the targets");
+        Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}: {rest}");
+        Assert.Contains(InProcessCli.PreparationInterrupted, rest, StringComparison.Ordinal);
+        Assert.DoesNotContain("Rendering", rest, StringComparison.Ordinal); // stopped before the preparation ended
+        Assert.False(Directory.Exists(folder));
+    }
+
+    [SkippableFact]
     public async Task A_sweep_stopped_by_sigterm_saves_its_batch_and_resumes_exactly()
     {
         Skip.If(OperatingSystem.IsWindows(), "POSIX signals are sent with kill(1).");

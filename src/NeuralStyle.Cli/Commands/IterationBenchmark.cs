@@ -189,7 +189,17 @@ internal static class IterationBenchmark
         var phases = new List<PhaseTimes>();
         var walls = new List<double>(); // each timed Step on the host's clock: the phases plus whatever the device idles between them
         long? peakDevice = null;
-        using StyleTransferEngine engine = ProblemFactory.CreateEngine(problem, Enumerable.Repeat(1.0, batch).ToArray(), o.Device, o.Precision, progress.WriteLine);
+        StyleTransferEngine created;
+        try
+        {
+            created = ProblemFactory.CreateEngine(problem, Enumerable.Repeat(1.0, batch).ToArray(), o.Device, o.Precision, progress.WriteLine, cancel);
+        }
+        catch (PreparationInterruptedException)
+        {
+            return null; // the sizes timed before are still reported
+        }
+
+        using StyleTransferEngine engine = created;
         progress.WriteLine($"{engine.DeviceDescription}: {round}batch {batch}, {o.Warmup} warm-up and {o.Repeat} timed iterations…");
         for (int i = 0; i < o.Warmup && !cancel.IsCancellationRequested; i++)
         {

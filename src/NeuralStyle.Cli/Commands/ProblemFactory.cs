@@ -85,14 +85,29 @@ internal static class ProblemFactory
     /// <summary>
     /// Creates the engine on the named device and precision, saying first what it is doing: building the backend and
     /// computing the targets takes seconds before the first iteration (on a GPU's first run, also compiling the kernels).
+    /// A stop asked for through <paramref name="cancel"/> meanwhile ends it with <see cref="PreparationInterruptedException"/>.
     /// </summary>
-    public static StyleTransferEngine CreateEngine(StyleProblem problem, IReadOnlyList<double> learningRates, string device, string precision, Action<string> notice)
+    public static StyleTransferEngine CreateEngine(StyleProblem problem, IReadOnlyList<double> learningRates, string device, string precision, Action<string> notice,
+        CancellationToken cancel)
     {
         ArgumentNullException.ThrowIfNull(problem);
         DeviceKind kind = ParseDevice(device);
         MathPrecision math = ParsePrecision(precision);
         notice($"Preparing the network and the targets at {problem.Content.Width}×{problem.Content.Height} (--device {device})…");
-        return StyleTransferEngine.Create(problem, learningRates, kind, math);
+        return Preparing(() => StyleTransferEngine.Create(problem, learningRates, kind, math, cancel), cancel);
+    }
+
+    /// <summary>Runs <paramref name="prepare"/>, which builds an engine before anything is written, turning a stop it saw on <paramref name="cancel"/> into <see cref="PreparationInterruptedException"/>.</summary>
+    private static StyleTransferEngine Preparing(Func<StyleTransferEngine> prepare, CancellationToken cancel)
+    {
+        try
+        {
+            return prepare();
+        }
+        catch (OperationCanceledException e) when (cancel.IsCancellationRequested)
+        {
+            throw new PreparationInterruptedException(e);
+        }
     }
 
     /// <summary>
@@ -100,25 +115,29 @@ internal static class ProblemFactory
     /// its items, or on what <paramref name="select"/> makes of it (<see cref="OneRun"/> for a render).
     /// </summary>
     /// <returns>The engine, the stored settings, and the content image where the checkpoint holds one (<see cref="Checkpoint.ContentImage"/>).</returns>
-    public static (StyleTransferEngine Engine, RunSettings Settings, RgbImage? ContentImage) Resume(string path, OptimizationOptions o, Action<string> notice, Func<Checkpoint, Checkpoint>? select = null)
+    public static (StyleTransferEngine Engine, RunSettings Settings, RgbImage? ContentImage) Resume(string path, OptimizationOptions o, Action<string> notice, CancellationToken cancel,
+        Func<Checkpoint, Checkpoint>? select = null)
     {
         _ = ParseDevice(o.Device); // a bad --device or --precision is refused before the checkpoint is read
         _ = ParsePrecision(o.Precision);
         Checkpoint checkpoint = Checkpoint.LoadWithDistinctRates(path);
         checkpoint = select?.Invoke(checkpoint) ?? checkpoint;
         RefuseIfNothingRuns(path, checkpoint);
-        return Continue(checkpoint, WeightSource.ForResume(checkpoint.Settings, notice), o, notice);
+        return Continue(checkpoint, WeightSource.ForResume(checkpoint.Settings, notice), o, notice, cancel);
     }
 
     /// <summary>
     /// Starts an engine on <paramref name="checkpoint"/> with <paramref name="weights"/> (those it was made with), on the
-    /// device and precision <paramref name="o"/> names, saying so first.
+    /// device and precision <paramref name="o"/> names, saying so first; as <see cref="CreateEngine"/>, a stop asked for
+    /// meanwhile ends it with <see cref="PreparationInterruptedException"/>.
     /// </summary>
-    public static (StyleTransferEngine Engine, RunSettings Settings, RgbImage? ContentImage) Continue(Checkpoint checkpoint, NetworkWeights weights, OptimizationOptions o, Action<string> notice)
+    public static (StyleTransferEngine Engine, RunSettings Settings, RgbImage? ContentImage) Continue(Checkpoint checkpoint, NetworkWeights weights, OptimizationOptions o, Action<string> notice,
+        CancellationToken cancel)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         notice($"Preparing the network for {checkpoint.Settings.Width}×{checkpoint.Settings.Height} (--device {o.Device})…");
-        return (StyleTransferEngine.Resume(checkpoint, weights, ParseDevice(o.Device), ParsePrecision(o.Precision), MemoryLimitBytes(o)), checkpoint.Settings, checkpoint.ContentImage);
+        StyleTransferEngine engine = Preparing(() => StyleTransferEngine.Resume(checkpoint, weights, ParseDevice(o.Device), ParsePrecision(o.Precision), MemoryLimitBytes(o), cancel), cancel);
+        return (engine, checkpoint.Settings, checkpoint.ContentImage);
     }
 
     /// <summary>The line that says where <paramref name="engine"/> runs (and why, where CUDA was not used) and, on the host, the memory it expects to need at most.</summary>

@@ -12,7 +12,7 @@ internal static class RenderCommand
     {
         var (files, resumed) = CheckArguments(o);
         PlateauRule? plateau = ProblemFactory.ParsePlateau(o.Plateau);
-        var (engine, settings, colors) = Start(o, resumed, output);
+        var (engine, settings, colors) = Start(o, resumed, output, cancel);
         using (engine)
         {
             // The output folders, with their parents, now that nothing can refuse the run: a refused run leaves none.
@@ -144,7 +144,7 @@ internal static class RenderCommand
     }
 
     /// <summary>The engine, the settings its checkpoints store, and the content image whose colours saved images take (null: their own).</summary>
-    private static (StyleTransferEngine Engine, RunSettings Settings, RgbImage? Colors) Start(RenderOptions o, CheckpointHead? head, TextWriter output)
+    private static (StyleTransferEngine Engine, RunSettings Settings, RgbImage? Colors) Start(RenderOptions o, CheckpointHead? head, TextWriter output, CancellationToken cancel)
     {
         if (o.Resume is not null && head is not null)
         {
@@ -152,14 +152,14 @@ internal static class RenderCommand
             // embedding API's keep one) or reads it again, and is refused before the engine is built where it cannot.
             bool keepColors = o.OriginalColors || head.Settings.OriginalColors;
             RgbImage? reloaded = keepColors && !head.HoldsContentImage ? ProblemFactory.ReloadContent(head.Settings) : null;
-            var (engine, settings, stored) = ProblemFactory.Resume(o.Resume, o, output.WriteLine, c => ProblemFactory.OneRun(o.Resume, c, o.LearningRate, output.WriteLine));
+            var (engine, settings, stored) = ProblemFactory.Resume(o.Resume, o, output.WriteLine, cancel, c => ProblemFactory.OneRun(o.Resume, c, o.LearningRate, output.WriteLine));
             output.WriteLine($"Resuming {o.Resume} at iteration {engine.Iteration} with its stored settings ({settings.Notes}).");
             RgbImage? colors = keepColors ? stored ?? reloaded : null;
             return (engine, settings with { OriginalColors = keepColors }, colors);
         }
 
         StyleProblem problem = ProblemFactory.Build(o, output.WriteLine);
-        StyleTransferEngine created = ProblemFactory.CreateEngine(problem, [o.LearningRate ?? RenderOptions.DefaultLearningRate], o.Device, o.Precision, output.WriteLine);
+        StyleTransferEngine created = ProblemFactory.CreateEngine(problem, [o.LearningRate ?? RenderOptions.DefaultLearningRate], o.Device, o.Precision, output.WriteLine, cancel);
         return (created, ProblemFactory.Settings(o, problem), o.OriginalColors ? problem.Content : null);
     }
 

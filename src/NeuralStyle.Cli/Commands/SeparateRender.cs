@@ -16,18 +16,28 @@ internal sealed record SeparateRender(double SetupSeconds, double IterationSecon
     /// <summary>
     /// Times the iterations of <paramref name="single"/>, a single-image render of the sweep's settings that took
     /// <paramref name="setupSeconds"/> to set up (its images' loading included): the mean of two after a warm-up. Says
-    /// so on <paramref name="output"/>.
+    /// so on <paramref name="output"/>. It is part of the sweep's preparation: a stop asked for through
+    /// <paramref name="cancel"/> ends it between iterations with <see cref="PreparationInterruptedException"/>.
     /// </summary>
-    public static SeparateRender Time(StyleTransferEngine single, double setupSeconds, TextWriter output)
+    public static SeparateRender Time(StyleTransferEngine single, double setupSeconds, TextWriter output, CancellationToken cancel)
     {
         ArgumentNullException.ThrowIfNull(single);
-        single.Step();
+        Step(single, cancel); // warms up
         var clock = Stopwatch.StartNew();
-        single.Step();
-        single.Step();
+        Step(single, cancel);
+        Step(single, cancel);
         double perIteration = clock.Elapsed.TotalSeconds / 2;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"One separate render: {setupSeconds:F1} s setup + {perIteration:F3} s per iteration (measured)."));
         return new SeparateRender(setupSeconds, perIteration);
+    }
+
+    private static void Step(StyleTransferEngine single, CancellationToken cancel)
+    {
+        single.Step();
+        if (cancel.IsCancellationRequested)
+        {
+            throw new PreparationInterruptedException();
+        }
     }
 }

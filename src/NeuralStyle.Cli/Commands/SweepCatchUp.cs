@@ -78,13 +78,15 @@ internal sealed class SweepCatchUp(string folder, SweepOptions options, NetworkW
 
     /// <summary>
     /// The engine that continues <paramref name="checkpoint"/>: on the backend of the last batch that caught up where
-    /// there was one (its network already built), else on a new one.
+    /// there was one (its network already built), else on a new one, which a stop asked for through
+    /// <paramref name="cancel"/> interrupts (<see cref="PreparationInterruptedException"/>): no rate has caught up
+    /// then, so nothing was written.
     /// </summary>
-    public StyleTransferEngine Start(Checkpoint checkpoint)
+    public StyleTransferEngine Start(Checkpoint checkpoint, CancellationToken cancel)
     {
         if (_last is not StyleTransferEngine last)
         {
-            return ProblemFactory.Continue(checkpoint, weights, options, output.WriteLine).Engine;
+            return ProblemFactory.Continue(checkpoint, weights, options, output.WriteLine, cancel).Engine;
         }
 
         _last = null;
@@ -116,7 +118,7 @@ internal sealed class SweepCatchUp(string folder, SweepOptions options, NetworkW
 
         var clock = Stopwatch.StartNew();
         bool building = _last is null;
-        StyleTransferEngine engine = _last = Start(checkpoint.Items(group));
+        StyleTransferEngine engine = _last = Start(checkpoint.Items(group), cancel);
         if (building)
         {
             output.WriteLine(ProblemFactory.DeviceLine(engine)); // before what may be a long way alone (an added rate: from 0)

@@ -442,14 +442,14 @@ internal static class SweepCommand
         RgbImage? keptColors = o.OriginalColors ? problem.Content : null;
         if (o.NoEstimate)
         {
-            return (ProblemFactory.CreateEngine(problem, rates, o.Device, o.Precision, output.WriteLine), stored, [], null, clock, keptColors, initial);
+            return (ProblemFactory.CreateEngine(problem, rates, o.Device, o.Precision, output.WriteLine, cancel), stored, [], null, clock, keptColors, initial);
         }
 
         StyleTransferEngine.RequireFits(problem, rates.Length, ProblemFactory.ParseDevice(o.Device)); // before any of it
         output.WriteLine("Timing one separate render of the same settings to compare with (--no-estimate skips this)…");
-        using StyleTransferEngine single = ProblemFactory.CreateEngine(problem, [rates[0]], o.Device, o.Precision, output.WriteLine);
+        using StyleTransferEngine single = ProblemFactory.CreateEngine(problem, [rates[0]], o.Device, o.Precision, output.WriteLine, cancel);
         clock.Stop();
-        SeparateRender separate = SeparateRender.Time(single, clock.Elapsed.TotalSeconds, output);
+        SeparateRender separate = SeparateRender.Time(single, clock.Elapsed.TotalSeconds, output, cancel);
         clock.Start();
         StyleTransferEngine sweep = single.HandOver(Checkpoint.AtStart(stored, single.Targets, initial, rates), ProblemFactory.MemoryLimitBytes(o));
         return (sweep, stored, [], separate, clock, keptColors, initial);
@@ -498,7 +498,7 @@ internal static class SweepCommand
         using var catchUp = new SweepCatchUp(folder, o, weights, metrics, colors, plateau, interactive, output);
         checkpoint = catchUp.Run(checkpoint, rejoining, cancel);
         ProblemFactory.RefuseIfNothingRuns(path, checkpoint); // the rates brought back may have stopped again on their way
-        StyleTransferEngine engine = catchUp.Start(checkpoint);
+        StyleTransferEngine engine = catchUp.Start(checkpoint, cancel);
         RunSettings settings = checkpoint.Settings;
 
         // Rates stopped at the same iteration for the same reason (those --only left out) in one line.

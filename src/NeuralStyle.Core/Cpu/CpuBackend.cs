@@ -64,11 +64,11 @@ public sealed class CpuBackend : IStyleBackend
     public bool Tf32Asked { get; init; }
 
     /// <inheritdoc/>
-    public IReadOnlyDictionary<string, FeatureMap> Features(float[] image, int height, int width, IEnumerable<string> layers)
+    public IReadOnlyDictionary<string, FeatureMap> Features(float[] image, int height, int width, IEnumerable<string> layers, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(layers);
-        return FeaturePass.Run(_stages, _runOptions, image, height, width, layers, _bandFloats);
+        return FeaturePass.Run(_stages, _runOptions, image, height, width, layers, _bandFloats, cancel);
     }
 
     /// <inheritdoc/>

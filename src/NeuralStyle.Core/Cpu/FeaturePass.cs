@@ -19,9 +19,11 @@ internal static class FeaturePass
     /// <summary>
     /// Runs <paramref name="image"/> ([3, H, W], RGB 0..255) through the network and returns the maps of
     /// <paramref name="layers"/>; <paramref name="bandFloats"/> bounds each Winograd layer's scratch (tests lower it).
+    /// Throws <see cref="OperationCanceledException"/> between layers, and between a Winograd layer's bands, once
+    /// <paramref name="cancel"/> is cancelled.
     /// </summary>
     public static Dictionary<string, FeatureMap> Run(CpuStages stages, RunOptions options, float[] image, int height, int width, IEnumerable<string> layers,
-        long bandFloats = WinogradBands.DefaultScratchFloats)
+        long bandFloats = WinogradBands.DefaultScratchFloats, CancellationToken cancel = default)
     {
         NetworkArchitecture architecture = stages.Architecture;
         HashSet<string> wanted = [.. layers];
@@ -58,6 +60,7 @@ internal static class FeaturePass
         PassTensor? previous = null; // the last layer's output
         for (int s = 0; s < stages.Stages.Count && stages.Stages[s].First <= deepest; s++)
         {
+            cancel.ThrowIfCancellationRequested();
             CpuStage stage = stages.Stages[s];
             ConvLayer head = architecture.Layers[stage.First];
             PassTensor? input = previous;
@@ -70,7 +73,7 @@ internal static class FeaturePass
             if (stage.Winograd)
             {
                 previous = New(stage.First);
-                Convolve(stages, options, stages.TransformedAt(stage.First)!, input!, previous, bandFloats);
+                Convolve(stages, options, stages.TransformedAt(stage.First)!, input!, previous, bandFloats, cancel);
             }
             else
             {
@@ -129,7 +132,7 @@ internal static class FeaturePass
     }
 
     /// <summary>The Winograd convolution (bias and ReLU fused) of <paramref name="input"/> into <paramref name="output"/>, band by band.</summary>
-    private static void Convolve(CpuStages stages, RunOptions options, WinogradKernels kernels, PassTensor input, PassTensor output, long bandFloats)
+    private static void Convolve(CpuStages stages, RunOptions options, WinogradKernels kernels, PassTensor input, PassTensor output, long bandFloats, CancellationToken cancel)
     {
         int inChannels = kernels.Layer.InChannels, outChannels = kernels.Layer.OutChannels;
         int height = (int)output.Shape[2], width = (int)output.Shape[3];
@@ -138,6 +141,7 @@ internal static class FeaturePass
         using var bands = new WinogradBands(stages, kernels.Forward.Value, inChannels, outChannels, height, width, bandFloats, transformed.View, products.View);
         foreach (TileRows band in bands.Rows)
         {
+            cancel.ThrowIfCancellationRequested();
             Winograd.InputTransform(input.Span, [], [], 1, inChannels, height, width, transformed.Span, rows: band);
             bands.Multiply(options, band);
             Winograd.OutputTransform(products.Span, kernels.Bias, relu: true, 1, outChannels, height, width, output.Span, rows: band);

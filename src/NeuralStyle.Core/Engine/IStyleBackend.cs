@@ -10,8 +10,12 @@ public interface IStyleBackend : IDisposable
     /// <summary>A short description for logs, e.g. "CPU (ONNX Runtime, 2 threads)".</summary>
     string Description { get; }
 
-    /// <summary>Runs the forward graph on one RGB image ([3, H, W], 0..255) at its own size and returns the named layers' features.</summary>
-    IReadOnlyDictionary<string, FeatureMap> Features(float[] image, int height, int width, IEnumerable<string> layers);
+    /// <summary>
+    /// Runs the forward graph on one RGB image ([3, H, W], 0..255) at its own size and returns the named layers'
+    /// features. Cancelled through <paramref name="cancel"/>, it throws <see cref="OperationCanceledException"/>
+    /// between layers (the CPU's pass, seconds long for a large style image, also between bands of a layer).
+    /// </summary>
+    IReadOnlyDictionary<string, FeatureMap> Features(float[] image, int height, int width, IEnumerable<string> layers, CancellationToken cancel = default);
 
     /// <summary>G = F Fᵀ / (C·H·W) for one feature map: [C, C].</summary>
     float[] Gram(FeatureMap features);

@@ -95,9 +95,12 @@ public sealed class StyleTransferEngine : IDisposable
 
     /// <summary>
     /// Validates the problem, builds the backend, computes the targets and sets every item to the initial image.
-    /// Throws <see cref="UserInputException"/> for settings that cannot work, before any heavy work.
+    /// Throws <see cref="UserInputException"/> for settings that cannot work, before any heavy work. Cancelled through
+    /// <paramref name="cancel"/>, it stops within a layer of the targets' pass (seconds of work with a large style
+    /// image) and throws <see cref="OperationCanceledException"/>, having freed what it built.
     /// </summary>
-    public static StyleTransferEngine Create(StyleProblem problem, IReadOnlyList<double> learningRates, DeviceKind device = DeviceKind.Auto, MathPrecision precision = MathPrecision.Fp32)
+    public static StyleTransferEngine Create(StyleProblem problem, IReadOnlyList<double> learningRates, DeviceKind device = DeviceKind.Auto, MathPrecision precision = MathPrecision.Fp32,
+        CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(problem);
         ArgumentNullException.ThrowIfNull(learningRates);
@@ -106,11 +109,13 @@ public sealed class StyleTransferEngine : IDisposable
         PreprocessPreset preprocess = problem.Preprocess ?? problem.Weights.Preprocess;
         RgbImage content = problem.Content;
         var (memory, checkedBefore) = CheckBeforeBuilding(problem, learningRates.Count, device);
+        cancel.ThrowIfCancellationRequested();
         IStyleBackend backend = BackendFactory.Create(device, problem.Weights, preprocess, problem.Loss, problem.Adam, precision);
         try
         {
             double? estimate = checkedBefore ?? memory.For(backend);
-            StyleTargets targets = ComputeTargets(backend, problem, blend);
+            StyleTargets targets = ComputeTargets(backend, problem, blend, cancel);
+            cancel.ThrowIfCancellationRequested();
             int batch = learningRates.Count;
             float[] start = (problem.Initial ?? content).Planes;
             OptimizerState state = OptimizerState.AtStart(start, batch);
@@ -154,9 +159,11 @@ public sealed class StyleTransferEngine : IDisposable
     /// Continues a run from <paramref name="checkpoint"/> with <paramref name="weights"/>, which must be the weights
     /// it was made with (same identity). Continues exactly: no target is recomputed. <paramref name="memoryLimitBytes"/>
     /// caps a run on the host as <see cref="StyleProblem.MemoryLimitBytes"/> does (default: the memory available).
+    /// Cancelled through <paramref name="cancel"/> once the backend is built, it frees it and throws
+    /// <see cref="OperationCanceledException"/>.
     /// </summary>
     public static StyleTransferEngine Resume(Checkpoint checkpoint, NetworkWeights weights, DeviceKind device = DeviceKind.Auto, MathPrecision precision = MathPrecision.Fp32,
-        long? memoryLimitBytes = null)
+        long? memoryLimitBytes = null, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         ArgumentNullException.ThrowIfNull(weights);
@@ -169,9 +176,11 @@ public sealed class StyleTransferEngine : IDisposable
         RequireUsable(checkpoint, weights.Architecture);
         HostMemoryCheck memory = MemoryOfBatch(checkpoint, weights, memoryLimitBytes);
         double? checkedBefore = memory.BeforeBuilding(device);
+        cancel.ThrowIfCancellationRequested();
         IStyleBackend backend = BackendFactory.Create(device, weights, s.Preprocess, s.Loss, s.Adam, precision);
         try
         {
+            cancel.ThrowIfCancellationRequested();
             return Continue(backend, weights, checkpoint, checkedBefore ?? memory.For(backend));
         }
         catch
@@ -611,14 +620,14 @@ public sealed class StyleTransferEngine : IDisposable
         }
     }
 
-    private static StyleTargets ComputeTargets(IStyleBackend backend, StyleProblem problem, double[] blend)
+    private static StyleTargets ComputeTargets(IStyleBackend backend, StyleProblem problem, double[] blend, CancellationToken cancel)
     {
         LossSettings loss = problem.Loss;
         RgbImage content = problem.Content;
         var contentFeatures = new Dictionary<string, float[]>();
         if (loss.ContentLayers.Count > 0)
         {
-            foreach (var (name, map) in backend.Features(content.Planes, content.Height, content.Width, loss.ContentLayers))
+            foreach (var (name, map) in backend.Features(content.Planes, content.Height, content.Width, loss.ContentLayers, cancel))
             {
                 contentFeatures[name] = map.Data;
             }
@@ -629,7 +638,7 @@ public sealed class StyleTransferEngine : IDisposable
         for (int i = 0; i < problem.Styles.Count; i++)
         {
             RgbImage style = problem.Styles[i];
-            foreach (var (name, map) in backend.Features(style.Planes, style.Height, style.Width, styleLayers))
+            foreach (var (name, map) in backend.Features(style.Planes, style.Height, style.Width, styleLayers, cancel))
             {
                 float[] gram = backend.Gram(map);
                 if (!grams.TryGetValue(name, out float[]? sum))
