@@ -62,6 +62,51 @@ public sealed partial class ImageFileTests : TemporaryFolderTest
     }
 
     [SkippableFact]
+    public async Task A_pipe_whose_writer_never_comes_is_given_up_when_the_load_is_cancelled()
+    {
+        // Opening a pipe blocks until a writer opens it, and nothing interrupts that call: it used to keep the program
+        // there, deaf to a single SIGTERM, for as long as the writer stayed away.
+        Skip.If(OperatingSystem.IsWindows(), "POSIX named pipes.");
+        string pipe = NamedPipe("never.png");
+        using var cancel = new CancellationTokenSource();
+        Task<RgbImage> loading = Task.Run(() => ImageFiles.Load(pipe, longSide: 64, cancel: cancel.Token));
+        try
+        {
+            Assert.False(loading.Wait(TimeSpan.FromMilliseconds(300)), "no writer, yet the load ended");
+            await cancel.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => loading.WaitAsync(TimeSpan.FromMinutes(1)));
+        }
+        finally
+        {
+            ReleaseReader(pipe);
+        }
+    }
+
+    [SkippableFact]
+    public void A_run_whose_image_pipe_has_no_writer_stops_when_interrupted()
+    {
+        Skip.If(OperatingSystem.IsWindows(), "POSIX named pipes.");
+        string pipe = NamedPipe("never.png");
+        Task<(int Code, string Stdout, string Stderr)> run = Task.Run(() => InProcessCli.RunInterrupted(
+            "render", "--content", pipe, "--size", "32", "--iterations", "2", "--weights", "random", "--out", Path.Combine(Folder, "out", "cat.png")));
+        try
+        {
+            Assert.True(run.Wait(TimeSpan.FromMinutes(1)), "the run stayed blocked on the pipe");
+            var (code, stdout, stderr) = run.Result;
+            Assert.True(code == 130, $"exit {code}: {stderr}{stdout}");
+            Assert.Equal(InProcessCli.PreparationInterrupted, stderr.Trim());
+            Assert.False(Directory.Exists(Path.Combine(Folder, "out")));
+        }
+        finally
+        {
+            ReleaseReader(pipe);
+        }
+    }
+
+    /// <summary>Opens <paramref name="pipe"/> for writing and closes it: a reader left waiting in its open call gets the end of the pipe and its thread ends.</summary>
+    private static void ReleaseReader(string pipe) => Task.Run(() => File.WriteAllBytes(pipe, [])).Wait(TimeSpan.FromSeconds(10));
+
+    [SkippableFact]
     public void A_file_or_pipe_larger_than_the_read_limit_is_refused()
     {
         Skip.If(OperatingSystem.IsWindows(), "POSIX named pipes.");

@@ -36,22 +36,26 @@ internal static class ProblemFactory
         _ = StyleProblem.NormalizeBlend(o.StyleBlend.Any() ? o.StyleBlend.ToArray() : null, Math.Max(1, o.Styles.Count()));
     }
 
-    /// <summary>Loads images and weights and assembles the problem; <paramref name="notice"/> receives one-line notices.</summary>
-    public static StyleProblem Build(OptimizationOptions o, Action<string> notice)
+    /// <summary>
+    /// Loads images and weights and assembles the problem; <paramref name="notice"/> receives one-line notices. A stop
+    /// asked for through <paramref name="cancel"/> while an image comes through a pipe ends the wait with
+    /// <see cref="PreparationInterruptedException"/>.
+    /// </summary>
+    public static StyleProblem Build(OptimizationOptions o, Action<string> notice, CancellationToken cancel)
     {
         CheckArguments(o);
         string contentPath = o.Content ?? DefaultContent;
         string[] stylePaths = o.Styles.Any() ? o.Styles.ToArray() : [DefaultStyle];
-        RgbImage content = ImageFiles.Load(contentPath, o.Size, o.MaxMegapixels);
+        RgbImage content = Preparing(() => ImageFiles.Load(contentPath, o.Size, o.MaxMegapixels, cancel), cancel);
         int styleSide = Math.Max(1, (int)Math.Round(o.Size * o.StyleScale));
-        RgbImage[] styles = stylePaths.Select(p => ImageFiles.Load(p, styleSide, o.MaxMegapixels)).ToArray();
+        RgbImage[] styles = stylePaths.Select(p => Preparing(() => ImageFiles.Load(p, styleSide, o.MaxMegapixels, cancel), cancel)).ToArray();
         RgbImage? initial = o.Init switch
         {
             "content" => null,
             "random" => RgbImage.Noise(content.Width, content.Height, o.Seed),
             string file when !File.Exists(file) && !Directory.Exists(file) && Path.GetExtension(file).Length == 0 =>
                 throw new UserInputException($"--init must be content, random or an image file; '{file}' is none of them."),
-            string file => ImageFiles.LoadExact(file, content.Width, content.Height, o.MaxMegapixels),
+            string file => Preparing(() => ImageFiles.LoadExact(file, content.Width, content.Height, o.MaxMegapixels, cancel), cancel),
         };
 
         return new StyleProblem
@@ -97,8 +101,8 @@ internal static class ProblemFactory
         return Preparing(() => StyleTransferEngine.Create(problem, learningRates, kind, math, cancel), cancel);
     }
 
-    /// <summary>Runs <paramref name="prepare"/>, which builds an engine before anything is written, turning a stop it saw on <paramref name="cancel"/> into <see cref="PreparationInterruptedException"/>.</summary>
-    private static StyleTransferEngine Preparing(Func<StyleTransferEngine> prepare, CancellationToken cancel)
+    /// <summary>Runs <paramref name="prepare"/>, a step of a run's preparation (nothing is written yet), turning a stop it saw on <paramref name="cancel"/> into <see cref="PreparationInterruptedException"/>.</summary>
+    private static T Preparing<T>(Func<T> prepare, CancellationToken cancel)
     {
         try
         {

@@ -158,7 +158,7 @@ internal static class RenderCommand
             return (engine, settings with { OriginalColors = keepColors }, colors);
         }
 
-        StyleProblem problem = ProblemFactory.Build(o, output.WriteLine);
+        StyleProblem problem = ProblemFactory.Build(o, output.WriteLine, cancel);
         StyleTransferEngine created = ProblemFactory.CreateEngine(problem, [o.LearningRate ?? RenderOptions.DefaultLearningRate], o.Device, o.Precision, output.WriteLine, cancel);
         return (created, ProblemFactory.Settings(o, problem), o.OriginalColors ? problem.Content : null);
     }

@@ -435,7 +435,7 @@ internal static class SweepCommand
             return (engine, settings, metrics, null, clock, colors, start);
         }
 
-        StyleProblem problem = ProblemFactory.Build(o, output.WriteLine);
+        StyleProblem problem = ProblemFactory.Build(o, output.WriteLine, cancel);
         double[] rates = o.LearningRates.ToArray();
         RunSettings stored = ProblemFactory.Settings(o, problem);
         RgbImage initial = problem.Initial ?? problem.Content;

@@ -26,11 +26,12 @@ public static class ImageFiles
     /// <summary>
     /// Loads <paramref name="path"/>, scaled so its longer side is <paramref name="longSide"/> (null keeps the size).
     /// Throws <see cref="UserInputException"/> naming the file when it is missing, not a readable image, damaged,
-    /// or larger than <paramref name="maxMegapixels"/>.
+    /// or larger than <paramref name="maxMegapixels"/>. A pipe may keep the read waiting on its writer: cancelling
+    /// <paramref name="cancel"/> ends the wait with <see cref="OperationCanceledException"/>.
     /// </summary>
-    public static RgbImage Load(string path, int? longSide, double maxMegapixels = DefaultMaxMegapixels)
+    public static RgbImage Load(string path, int? longSide, double maxMegapixels = DefaultMaxMegapixels, CancellationToken cancel = default)
     {
-        using Image<Rgb24> image = Decode(path, maxMegapixels);
+        using Image<Rgb24> image = Decode(path, maxMegapixels, cancel);
         if (longSide is int side)
         {
             double scale = (double)side / Math.Max(image.Width, image.Height);
@@ -42,10 +43,10 @@ public static class ImageFiles
         return ToPlanes(image);
     }
 
-    /// <summary>Loads <paramref name="path"/> resized to exactly <paramref name="width"/> × <paramref name="height"/> (for <c>--init FILE</c>).</summary>
-    public static RgbImage LoadExact(string path, int width, int height, double maxMegapixels = DefaultMaxMegapixels)
+    /// <summary>Loads <paramref name="path"/> resized to exactly <paramref name="width"/> × <paramref name="height"/> (for <c>--init FILE</c>); otherwise as <see cref="Load"/>.</summary>
+    public static RgbImage LoadExact(string path, int width, int height, double maxMegapixels = DefaultMaxMegapixels, CancellationToken cancel = default)
     {
-        using Image<Rgb24> image = Decode(path, maxMegapixels);
+        using Image<Rgb24> image = Decode(path, maxMegapixels, cancel);
         image.Mutate(x => x.Resize(width, height, KnownResamplers.Lanczos3));
         return ToPlanes(image);
     }
@@ -107,7 +108,7 @@ public static class ImageFiles
     /// </summary>
     public const double DefaultMaxMegapixels = 100;
 
-    private static Image<Rgb24> Decode(string path, double maxMegapixels)
+    private static Image<Rgb24> Decode(string path, double maxMegapixels, CancellationToken cancel)
     {
         if (Directory.Exists(path))
         {
@@ -123,7 +124,7 @@ public static class ImageFiles
         {
             // Read whole, once: a pipe (`--content <(curl -sL URL)`, /dev/stdin) can be read only once, and the
             // integrity check below walks every byte before any decoder sees them.
-            using MemoryStream source = ReadWhole(path, ReadLimitBytes, out IImageFormat detected);
+            using MemoryStream source = ReadWhole(path, ReadLimitBytes, out IImageFormat detected, cancel);
             if (detected is PngFormat)
             {
                 // Text never touches the pixels, and ImageSharp would inflate a compressed one whole.
@@ -173,7 +174,7 @@ public static class ImageFiles
             // A valid file in a variant the decoder lacks (an arithmetic-coded JPEG, a TIFF compression).
             throw new UserInputException($"Image '{path}' uses a variant of its format this program cannot decode ({e.Message.TrimEnd('.')}); convert it to PNG.", e);
         }
-        catch (Exception e) when (e is not (UserInputException or OutOfMemoryException))
+        catch (Exception e) when (e is not (UserInputException or OutOfMemoryException or OperationCanceledException))
         {
             // Whatever a decoder throws on malformed bytes (ImageFormatException, InvalidImageContentException,
             // or an index error deep in a codec) is a damaged file, not a bug of ours.
@@ -239,6 +240,28 @@ public static class ImageFiles
         format = known ?? FormatOf(path, buffer);
         buffer.Position = 0;
         return buffer;
+    }
+
+    /// <summary>
+    /// <see cref="ReadWhole(string, int, out IImageFormat)"/>, waited for only until <paramref name="cancel"/> asks to
+    /// stop. A pipe keeps its reader waiting as long as its writer likes (none has opened it yet, a download stalls),
+    /// in open and read calls that nothing interrupts; so a read that may be cancelled runs on a thread of its own,
+    /// which is left to finish or block there, holding nothing but the pipe.
+    /// </summary>
+    private static MemoryStream ReadWhole(string path, int limitBytes, out IImageFormat format, CancellationToken cancel)
+    {
+        if (!cancel.CanBeCanceled)
+        {
+            return ReadWhole(path, limitBytes, out format);
+        }
+
+        Task<(MemoryStream, IImageFormat)> reading = Task.Factory.StartNew(() =>
+        {
+            MemoryStream buffer = ReadWhole(path, limitBytes, out IImageFormat detected);
+            return (buffer, detected);
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        (MemoryStream read, format) = reading.WaitAsync(cancel).GetAwaiter().GetResult();
+        return read;
     }
 
     private static ReadOnlySpan<byte> Bytes(MemoryStream buffer) => buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
