@@ -161,7 +161,9 @@ NS_NODISCARD ns_status ns_engine_add_style(ns_engine* engine, const uint8_t* pix
                                            int32_t stride, ns_pixel_format format, double weight);
 NS_NODISCARD ns_status ns_engine_add_style_file(ns_engine* engine, const char* path, double weight);
 
-/* Runs up to `iterations` more iterations; progress may be NULL. NS_ERROR_DIVERGED when the loss became NaN or
+/* Runs up to `iterations` more iterations; progress may be NULL. The first call also builds the network and computes
+ * the targets before its first iteration, and so before its first progress call: seconds on a CPU with a large style
+ * image, which the callback cannot cut short. NS_ERROR_DIVERGED when the loss became NaN or
  * infinite (the run stops there); NS_ERROR_BAD_INPUT when the starting image's loss is already not finite, which no
  * learning rate can help (a loss weight so large that the numbers overflow; ns_last_error() names it). In a sweep a
  * rate that diverges stops alone and the others go on (ns_engine_get_rate_stop_reason): NS_ERROR_DIVERGED once no
