@@ -62,7 +62,7 @@ internal sealed class Interruption : IDisposable
             Environment.Exit(ExitCode);
         }
 
-        _error.WriteLine("Stopping, keeping what is done (press Ctrl-C again to quit at once)…");
+        _error.WriteLine("Stopping after the current step, keeping what is done (press Ctrl-C again to quit at once)…");
         _source.Cancel();
     }
 }
