@@ -5,14 +5,37 @@ namespace NeuralStyle.Cli;
 /// and different checkpoints, or a sweep resumed in two terminals): each would replace the other's files in turn, and
 /// the folder would end up holding parts of both. A run holds a lock file beside each of its outputs while it runs;
 /// .NET locks it exclusively (on Unix with flock), so the lock goes with the process however it ends, and a file left
-/// by a killed run locks nothing.
+/// by a killed run locks nothing. A run that exits at once (a second Ctrl-C) still deletes its lock files.
 /// </summary>
 internal sealed class OutputLock : IDisposable
 {
+    // Every lock held in this process: Environment.Exit (a second Ctrl-C) skips the using blocks that would release
+    // them, but raises ProcessExit, where they are released.
+    private static readonly HashSet<OutputLock> Taken = CreateTaken();
+
     private readonly List<FileStream> _held = [];
 
     private OutputLock()
     {
+    }
+
+    private static HashSet<OutputLock> CreateTaken()
+    {
+        var taken = new HashSet<OutputLock>();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            OutputLock[] all;
+            lock (taken)
+            {
+                all = [.. taken];
+            }
+
+            foreach (OutputLock held in all)
+            {
+                held.Dispose();
+            }
+        };
+        return taken;
     }
 
     /// <summary>
@@ -22,13 +45,22 @@ internal sealed class OutputLock : IDisposable
     public static OutputLock Take(IEnumerable<string> outputs, string instead)
     {
         var taken = new OutputLock();
+        lock (Taken)
+        {
+            Taken.Add(taken);
+        }
+
         foreach (string output in outputs.DistinctBy(Path.GetFullPath))
         {
             string full = Path.GetFullPath(output);
             string path = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.lock");
             try
             {
-                taken._held.Add(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose));
+                var lockFile = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+                lock (Taken)
+                {
+                    taken._held.Add(lockFile);
+                }
             }
             catch (IOException)
             {
@@ -45,11 +77,15 @@ internal sealed class OutputLock : IDisposable
 
     public void Dispose()
     {
-        foreach (FileStream lockFile in _held)
+        lock (Taken)
         {
-            lockFile.Dispose();
-        }
+            Taken.Remove(this);
+            foreach (FileStream lockFile in _held)
+            {
+                lockFile.Dispose(); // deletes it (FileOptions.DeleteOnClose)
+            }
 
-        _held.Clear();
+            _held.Clear();
+        }
     }
 }

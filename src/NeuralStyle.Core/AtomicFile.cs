@@ -1,12 +1,35 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+
 namespace NeuralStyle;
 
 /// <summary>
 /// Writes files through a temporary name in the same folder and renames it into place, so a crash leaves either
-/// the old file or the new one, never a half-written one.
+/// the old file or the new one, never a half-written one. Nor does it leave the temporary file: a process that exits
+/// in the middle of a write (a second Ctrl-C) deletes it on its way out, and one killed outright leaves it to the
+/// next write of the same file, which deletes it.
 /// </summary>
 public static class AtomicFile
 {
     private static long _writes;
+
+    // The temporary files of the writes under way, deleted if the process exits in the middle of one: Environment.Exit
+    // (a second Ctrl-C) skips every finally block but raises ProcessExit.
+    private static readonly ConcurrentDictionary<string, bool> Underway = CreateUnderway();
+
+    private static ConcurrentDictionary<string, bool> CreateUnderway()
+    {
+        var underway = new ConcurrentDictionary<string, bool>();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            foreach (string temporary in underway.Keys)
+            {
+                DeleteIfThere(temporary);
+            }
+        };
+        return underway;
+    }
 
     /// <summary>
     /// Writes <paramref name="path"/> with <paramref name="write"/>, atomically. A write the system refuses (a full
@@ -22,8 +45,10 @@ public static class AtomicFile
             throw new UserInputException($"Cannot write '{path}': the folder '{folder}' does not exist; create it first.");
         }
 
+        DeleteLeftBehind(full);
         // Unique per write, not only per process: an application may save from two transfers at once.
         string temporary = Path.Combine(folder, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Interlocked.Increment(ref _writes)}.tmp");
+        Underway[temporary] = true;
         try
         {
             using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
@@ -42,10 +67,67 @@ public static class AtomicFile
         }
         finally
         {
-            if (File.Exists(temporary))
+            DeleteIfThere(temporary);
+            Underway.TryRemove(temporary, out _);
+        }
+    }
+
+    /// <summary>
+    /// Deletes the temporary files of <paramref name="full"/> that a process killed in the middle of a write left
+    /// (<c>.NAME.PID.N.tmp</c>, as large as the file was when it died): those of a process that no longer runs.
+    /// </summary>
+    private static void DeleteLeftBehind(string full)
+    {
+        string prefix = $".{Path.GetFileName(full)}.";
+        string[] temporaries;
+        try
+        {
+            temporaries = Directory.GetFiles(Path.GetDirectoryName(full)!, ".*.tmp");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return; // a folder that cannot be listed can still be written to
+        }
+
+        foreach (string file in temporaries)
+        {
+            string name = Path.GetFileName(file);
+            string[] parts = name.StartsWith(prefix, StringComparison.Ordinal) ? name[prefix.Length..].Split('.') : [];
+            if (parts is [string pid, string write, "tmp"] && write.All(char.IsAsciiDigit)
+                && int.TryParse(pid, NumberStyles.None, CultureInfo.InvariantCulture, out int id) && id != Environment.ProcessId && !IsRunning(id))
             {
-                File.Delete(temporary);
+                DeleteIfThere(file);
             }
+        }
+    }
+
+    private static bool IsRunning(int processId)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(processId);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false; // no such process
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Deletes <paramref name="path"/> where it can; a file it cannot delete is left as it is.</summary>
+    private static void DeleteIfThere(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Left as it is: what matters is the file written, not its temporary.
         }
     }
 

@@ -55,6 +55,50 @@ public sealed class InterruptionTests : TemporaryFolderTest
     }
 
     [SkippableFact]
+    public async Task A_second_signal_while_the_first_ones_save_runs_leaves_no_temporary_or_lock_file()
+    {
+        // The second signal exits at once, skipping the code that deletes a write's temporary file and the run's
+        // lock files: they stayed beside the outputs, the temporary one as large as it had got.
+        Skip.If(OperatingSystem.IsWindows(), "POSIX signals are sent with kill(1).");
+        string folder = Path.Combine(Folder, "renders");
+        using Process process = Process.Start(WithDefaultDisposition("TERM", CliProcess.StartInfo(
+            "render", "--size", "768", "--iterations", "100000", "--weights", "random", "--print-every", "1", "--out", Path.Combine(folder, "cat.png"))))!;
+        Task<string> errors = process.StandardError.ReadToEndAsync();
+        try
+        {
+            using var patience = new CancellationTokenSource(Patience);
+            string? line;
+            while ((line = await process.StandardOutput.ReadLineAsync(patience.Token)) is not null && !line.Contains("iteration     1/", StringComparison.Ordinal))
+            {
+            }
+
+            Task<string> rest = process.StandardOutput.ReadToEndAsync(patience.Token);
+            await Signal(process, "TERM");
+            while (!Directory.EnumerateFiles(folder, "*.tmp").Any()) // the save the first signal asked for has begun
+            {
+                if (process.HasExited)
+                {
+                    Assert.Fail($"The run ended before its save was seen: {await rest}{await errors}");
+                }
+
+                await Task.Delay(1, patience.Token);
+            }
+
+            await Signal(process, "TERM");
+            await process.WaitForExitAsync(patience.Token);
+            string said = await rest + await errors;
+            Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}: {said}");
+            Assert.Contains("Stopped at once; nothing more was saved.", said, StringComparison.Ordinal);
+            Assert.DoesNotContain(Directory.EnumerateFiles(folder), f => f.EndsWith(".tmp", StringComparison.Ordinal) || f.EndsWith(".lock", StringComparison.Ordinal));
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"The run did not get to its second iteration, or did not stop, within {Patience.TotalMinutes} minutes. {await errors}");
+        }
+    }
+
+    [SkippableFact]
     public async Task A_sweep_stopped_by_sigterm_saves_its_batch_and_resumes_exactly()
     {
         Skip.If(OperatingSystem.IsWindows(), "POSIX signals are sent with kill(1).");
@@ -147,10 +191,7 @@ public sealed class InterruptionTests : TemporaryFolderTest
         try
         {
             await thirdIteration.Task.WaitAsync(Patience);
-            using (Process kill = Process.Start("kill", $"-TERM {process.Id}"))
-            {
-                await kill.WaitForExitAsync();
-            }
+            await Signal(process, "TERM");
 
             await process.WaitForExitAsync().WaitAsync(Patience);
         }
@@ -188,11 +229,7 @@ public sealed class InterruptionTests : TemporaryFolderTest
                 }
             }
 
-            using (Process kill = Process.Start("kill", $"-{signal} {process.Id}"))
-            {
-                await kill.WaitForExitAsync();
-            }
-
+            await Signal(process, signal);
             using var untilExit = new CancellationTokenSource(Patience);
             string rest = await process.StandardOutput.ReadToEndAsync(untilExit.Token);
             await process.WaitForExitAsync(untilExit.Token);
@@ -204,6 +241,13 @@ public sealed class InterruptionTests : TemporaryFolderTest
             Assert.Fail($"SIG{signal}: the run did not get to '{marker}', or did not stop, within {Patience.TotalMinutes} minutes. {await errors}");
             throw;
         }
+    }
+
+    /// <summary>Sends SIG<paramref name="signal"/> to <paramref name="process"/>.</summary>
+    private static async Task Signal(Process process, string signal)
+    {
+        using Process kill = Process.Start("kill", $"-{signal} {process.Id}");
+        await kill.WaitForExitAsync();
     }
 
     /// <summary>

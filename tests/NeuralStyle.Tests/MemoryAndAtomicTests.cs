@@ -169,6 +169,36 @@ public sealed partial class MemoryAndAtomicTests : TemporaryFolderTest
         Assert.Equal("new", File.ReadAllText(path));
     }
 
+    [SkippableFact]
+    public void A_temporary_file_a_killed_process_left_goes_with_the_next_write_of_that_file()
+    {
+        Skip.If(OperatingSystem.IsWindows(), "true(1) gives a process that has ended.");
+        int ended;
+        using (var process = System.Diagnostics.Process.Start("true"))
+        {
+            process.WaitForExit();
+            ended = process.Id;
+        }
+
+        string path = Path.Combine(Folder, "run.ckpt");
+        string[] kept =
+        [
+            $".run.ckpt.{Environment.ProcessId}.999.tmp", // this process's: a write of it may be under way
+            ".run.ckpt.1.3.tmp",                           // a process that runs (init)
+            $".other.ckpt.{ended}.1.tmp",                  // another file's: its own next write deletes it
+            $".run.ckpt.{ended}.x.tmp",                     // not a name this class writes
+        ];
+        foreach (string name in kept.Append($".run.ckpt.{ended}.7.tmp"))
+        {
+            File.WriteAllText(Path.Combine(Folder, name), "half");
+        }
+
+        AtomicFile.WriteText(path, "whole");
+
+        Assert.Equal("whole", File.ReadAllText(path));
+        Assert.Equal(kept.Append("run.ckpt").Order(), Directory.GetFiles(Folder).Select(Path.GetFileName).Order());
+    }
+
     [Fact]
     public void Writes_of_one_file_at_once_from_one_process_each_land_whole()
     {
