@@ -101,20 +101,17 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>Whether a process <paramref name="processId"/> runs (a process of another user counts: its files are not ours to judge).</summary>
     private static bool IsRunning(int processId)
     {
         try
         {
             using var process = Process.GetProcessById(processId);
-            return !process.HasExited;
+            return true;
         }
         catch (ArgumentException)
         {
             return false; // no such process
-        }
-        catch (InvalidOperationException)
-        {
-            return false;
         }
     }
 

@@ -18,8 +18,8 @@ public sealed class InterruptionTests : TemporaryFolderTest
     {
         Skip.If(OperatingSystem.IsWindows(), "POSIX signals are sent with kill(1).");
         string image = Path.Combine(Folder, "cat.png"), checkpoint = Path.Combine(Folder, "cat.ckpt");
-        using Process process = Process.Start(WithDefaultDisposition(signal, CliProcess.StartInfo(
-            "render", "--size", "40", "--iterations", "100000", "--plateau", "0.5:1000", "--weights", "random", "--print-every", "1", "--out", image)))!;
+        using Process process = Started(signal,
+            "render", "--size", "40", "--iterations", "100000", "--plateau", "0.5:1000", "--weights", "random", "--print-every", "1", "--out", image);
         string rest = await StopAfter(process, signal, "iteration     3/");
         Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}: {rest}");
         Assert.Contains("Interrupted at iteration", rest, StringComparison.Ordinal);
@@ -44,8 +44,8 @@ public sealed class InterruptionTests : TemporaryFolderTest
         // taken after the preparation, and the run then saved its iteration-0 state over any earlier outputs.
         Skip.If(OperatingSystem.IsWindows(), "POSIX signals are sent with kill(1).");
         string folder = Path.Combine(Folder, "renders");
-        using Process process = Process.Start(WithDefaultDisposition("TERM", CliProcess.StartInfo(
-            "render", "--size", "512", "--style-scale", "3", "--iterations", "5", "--weights", "random", "--out", Path.Combine(folder, "cat.png"))))!;
+        using Process process = Started("TERM",
+            "render", "--size", "512", "--style-scale", "3", "--iterations", "5", "--weights", "random", "--out", Path.Combine(folder, "cat.png"));
 
         string rest = await StopAfter(process, "TERM", "Preparing the network and the targets");
         Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}: {rest}");
@@ -61,8 +61,8 @@ public sealed class InterruptionTests : TemporaryFolderTest
         // lock files: they stayed beside the outputs, the temporary one as large as it had got.
         Skip.If(OperatingSystem.IsWindows(), "POSIX signals are sent with kill(1).");
         string folder = Path.Combine(Folder, "renders");
-        using Process process = Process.Start(WithDefaultDisposition("TERM", CliProcess.StartInfo(
-            "render", "--size", "768", "--iterations", "100000", "--weights", "random", "--print-every", "1", "--out", Path.Combine(folder, "cat.png"))))!;
+        using Process process = Started("TERM",
+            "render", "--size", "768", "--iterations", "100000", "--weights", "random", "--print-every", "1", "--out", Path.Combine(folder, "cat.png"));
         Task<string> errors = process.StandardError.ReadToEndAsync();
         try
         {
@@ -104,8 +104,8 @@ public sealed class InterruptionTests : TemporaryFolderTest
         Skip.If(OperatingSystem.IsWindows(), "POSIX signals are sent with kill(1).");
         string folder = Path.Combine(Folder, "sweep");
         string[] settings = ["--size", "40", "--lr", "2,20", "--weights", "random", "--no-estimate"];
-        using Process process = Process.Start(WithDefaultDisposition("TERM", CliProcess.StartInfo(
-            ["sweep", .. settings, "--checkpoints", "100000", "--plateau", "0.5:1000", "--print-every", "1", "--out-dir", folder])))!;
+        using Process process = Started("TERM",
+            ["sweep", .. settings, "--checkpoints", "100000", "--plateau", "0.5:1000", "--print-every", "1", "--out-dir", folder]);
 
         string rest = await StopAfter(process, "TERM", "iteration     3/");
         Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}: {rest}");
@@ -126,8 +126,8 @@ public sealed class InterruptionTests : TemporaryFolderTest
         string folder = Path.Combine(Folder, "sweep"), checkpoint = Path.Combine(folder, "sweep.ckpt");
         string[] settings = ["--size", "40", "--weights", "random", "--no-estimate"];
         await Run(["sweep", .. settings, "--lr", "20", "--checkpoints", "300", "--out-dir", folder]);
-        using Process process = Process.Start(WithDefaultDisposition("INT", CliProcess.StartInfo(
-            "sweep", "--resume", folder, "--checkpoints", "310", "--add-lr", "2", "--print-every", "1")))!;
+        using Process process = Started("INT",
+            "sweep", "--resume", folder, "--checkpoints", "310", "--add-lr", "2", "--print-every", "1");
 
         string rest = await StopAfter(process, "INT", "iteration     5/"); // lr 2, added, on its way from 0 to 300
         Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}: {rest}");
@@ -242,6 +242,9 @@ public sealed class InterruptionTests : TemporaryFolderTest
             throw;
         }
     }
+
+    /// <summary>Starts <c>neuralstyle</c> with <paramref name="args"/>, ready to take <paramref name="signal"/> (<see cref="WithDefaultDisposition"/>).</summary>
+    private static Process Started(string signal, params string[] args) => Process.Start(WithDefaultDisposition(signal, CliProcess.StartInfo(args)))!;
 
     /// <summary>Sends SIG<paramref name="signal"/> to <paramref name="process"/>.</summary>
     private static async Task Signal(Process process, string signal)

@@ -41,21 +41,23 @@ internal static class ProblemFactory
     /// asked for through <paramref name="cancel"/> while an image comes through a pipe ends the wait with
     /// <see cref="PreparationInterruptedException"/>.
     /// </summary>
-    public static StyleProblem Build(OptimizationOptions o, Action<string> notice, CancellationToken cancel)
+    public static StyleProblem Build(OptimizationOptions o, Action<string> notice, CancellationToken cancel) => Preparing(() => Assemble(o, notice, cancel), cancel);
+
+    private static StyleProblem Assemble(OptimizationOptions o, Action<string> notice, CancellationToken cancel)
     {
         CheckArguments(o);
         string contentPath = o.Content ?? DefaultContent;
         string[] stylePaths = o.Styles.Any() ? o.Styles.ToArray() : [DefaultStyle];
-        RgbImage content = Preparing(() => ImageFiles.Load(contentPath, o.Size, o.MaxMegapixels, cancel), cancel);
+        RgbImage content = ImageFiles.Load(contentPath, o.Size, o.MaxMegapixels, cancel);
         int styleSide = Math.Max(1, (int)Math.Round(o.Size * o.StyleScale));
-        RgbImage[] styles = stylePaths.Select(p => Preparing(() => ImageFiles.Load(p, styleSide, o.MaxMegapixels, cancel), cancel)).ToArray();
+        RgbImage[] styles = stylePaths.Select(p => ImageFiles.Load(p, styleSide, o.MaxMegapixels, cancel)).ToArray();
         RgbImage? initial = o.Init switch
         {
             "content" => null,
             "random" => RgbImage.Noise(content.Width, content.Height, o.Seed),
             string file when !File.Exists(file) && !Directory.Exists(file) && Path.GetExtension(file).Length == 0 =>
                 throw new UserInputException($"--init must be content, random or an image file; '{file}' is none of them."),
-            string file => Preparing(() => ImageFiles.LoadExact(file, content.Width, content.Height, o.MaxMegapixels, cancel), cancel),
+            string file => ImageFiles.LoadExact(file, content.Width, content.Height, o.MaxMegapixels, cancel),
         };
 
         return new StyleProblem
